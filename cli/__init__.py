@@ -1,0 +1,83 @@
+"""The `posetrack` command line: a thin click group; each command lives in its own module.
+
+Commands are imported only when invoked, so `posetrack --help` never imports torch or cv2.
+
+Exit codes: 0 success, 1 a user-facing error (bad input, missing weights, ...),
+2 a usage error (click), 130 interrupted with Ctrl-C (partial output is kept).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from posetrack import __version__
+
+# name -> (module, attribute, one-line help shown in `posetrack --help`)
+COMMANDS = {
+    "run": ("run", "run", "Detect, estimate and track poses in a video or image folder."),
+    "track": ("track", "track", "Re-track saved poses (a tracks.json) with the FlowTrack tracker."),
+    "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA)."),
+    "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
+    "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+
+    def invoke(self, ctx):
+        """Turn library errors into one red line (traceback only with --debug) and Ctrl-C into exit 130."""
+        from ._common import convert_errors
+
+        with convert_errors(ctx):
+            return super().invoke(ctx)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="posetrack")
+@click.option("--debug", is_flag=True, help="Show full tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Multi-person pose tracking: HRNet keypoints + FlowTrack tracking.
+
+    \b
+    Typical use:
+      posetrack run video.mp4 --out tracks.json         # detect, estimate, track
+      posetrack render video.mp4 tracks.json --out annotated.mp4
+      posetrack eval --gt gt/ --pred pred/              # PoseTrack mAP / MOTA
+      posetrack models                                  # available pose models
+
+    Run `posetrack COMMAND -h` for the options of each command.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    from ._common import setup_logging
+
+    setup_logging(debug)
+
+
+def main(argv=None):
+    """Console entry point."""
+    return cli.main(args=argv, prog_name="posetrack")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""The tracks file (``tracks.json``): schema, validation, atomic writes and a crash journal.
+
+Schema, version 1 (documented in the README)::
+
+    {
+      "format": "posetrack-tracks", "version": 1,
+      "status": "complete" | "partial",
+      "video": {"path", "fps", "width", "height", "frames"},
+      "keypoint_layout": "coco", "keypoints": [names], "skeleton": [[i, j], ...],
+      "settings": {...},                       # models, weights, thresholds
+      "frames": [{"frame": 0, "people": [
+          {"track_id": 3 | null, "bbox": [x1, y1, x2, y2], "score": 0.98,
+           "keypoints": [[x, y, score], ...]}]}]
+    }
+
+Nothing finished is lost: :class:`TracksWriter` appends every finished frame to a
+journal (``<out>.journal``, JSON lines, flushed and fsynced) and rewrites the JSON file
+atomically (temp file + rename) on close, so Ctrl-C leaves a valid file and a hard kill
+leaves a journal that :func:`read_journal` turns back into the finished frames.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .keypoints import KeypointLayout, get_layout
+from .structures import FrameResult, Poses, VideoInfo
+
+__all__ = ["FORMAT", "VERSION", "TracksHeader", "TrackFile", "TracksFormatError", "read_tracks",
+           "write_tracks", "TracksWriter", "read_journal", "journal_path"]
+
+FORMAT = "posetrack-tracks"
+VERSION = 1
+
+PathLike = Union[str, os.PathLike]
+
+
+class TracksFormatError(ValueError):
+    """A tracks file does not follow the schema; the message names file, frame and field."""
+
+
+@dataclass(frozen=True)
+class TracksHeader:
+    """Everything in a tracks file except the frames."""
+
+    video: VideoInfo
+    layout: KeypointLayout
+    settings: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackFile:
+    """A whole tracks file. ``frames`` is sorted by frame index, one entry per processed frame."""
+
+    header: TracksHeader
+    frames: Tuple[FrameResult, ...]
+    complete: bool = True
+
+    @property
+    def layout(self) -> KeypointLayout:
+        return self.header.layout
+
+    def by_frame(self) -> Dict[int, FrameResult]:
+        return {f.frame: f for f in self.frames}
+
+
+def journal_path(out: PathLike) -> Path:
+    """Where the crash journal of output ``out`` lives."""
+    return Path(str(out) + ".journal")
+
+
+# ---------------------------------------------------------------- encoding
+
+def _r(x: float, nd: int = 3) -> Optional[float]:
+    x = float(x)
+    return None if not math.isfinite(x) else round(x, nd)
+
+
+def _header_dict(h: TracksHeader) -> Dict[str, Any]:
+    v = h.video
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "video": {"path": v.path, "fps": v.fps, "width": v.width, "height": v.height, "frames": v.frames},
+        "keypoint_layout": h.layout.name,
+        "keypoints": list(h.layout.names),
+        "skeleton": [list(p) for p in h.layout.skeleton],
+        "settings": h.settings,
+    }
+
+
+def frame_to_dict(fr: FrameResult) -> Dict[str, Any]:
+    """One frame in the schema's ``frames`` entry form."""
+    p = fr.poses
+    people = []
+    for i in range(len(p)):
+        kps = [[_r(x, 2), _r(y, 2), _r(s, 4)] for (x, y), s in zip(p.keypoints[i].tolist(), p.keypoint_scores[i].tolist())]
+        people.append({
+            "track_id": None if fr.track_ids is None else int(fr.track_ids[i]),
+            "bbox": [_r(c, 2) for c in p.boxes[i].tolist()],
+            "score": _r(p.box_scores[i], 4),
+            "keypoints": kps,
+        })
+    return {"frame": int(fr.frame), "people": people}
+
+
+# ---------------------------------------------------------------- decoding
+
+def _fail(path, where: str, msg: str):
+    raise TracksFormatError(f"{path}: {where}: {msg}")
+
+
+def _header_from(d: Dict[str, Any], path) -> TracksHeader:
+    if not isinstance(d, dict):
+        _fail(path, "top level", "expected a JSON object")
+    if d.get("format", FORMAT) != FORMAT:
+        _fail(path, "format", f"expected {FORMAT!r}, got {d.get('format')!r}")
+    version = d.get("version")
+    if version != VERSION:
+        _fail(path, "version", f"this posetrack reads version {VERSION}, the file has {version!r}")
+    try:
+        v = d["video"]
+        video = VideoInfo(path=str(v["path"]), fps=float(v["fps"]), width=int(v["width"]),
+                          height=int(v["height"]), frames=int(v["frames"]))
+    except (KeyError, TypeError, ValueError) as e:
+        _fail(path, "video", f"missing or bad field ({e})")
+    names = d.get("keypoints")
+    layout_name = d.get("keypoint_layout")
+    if layout_name is None:  # a file from another tool: match the layout by names
+        matches = [n for n in ("coco", "posetrack18", "posetrack17") if list(get_layout(n).names) == names]
+        if not matches:
+            _fail(path, "keypoints", "names match no known layout (coco, posetrack18, posetrack17)")
+        layout_name = matches[0]
+    try:
+        layout = get_layout(layout_name)
+    except KeyError as e:
+        _fail(path, "keypoint_layout", str(e.args[0]))
+    if names is not None and list(names) != list(layout.names):
+        _fail(path, "keypoints", f"names do not match layout {layout.name!r}")
+    return TracksHeader(video=video, layout=layout, settings=dict(d.get("settings") or {}))
+
+
+def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", where: str = "") -> FrameResult:
+    """Parse and validate one ``frames`` entry."""
+    if not isinstance(d, dict) or "frame" not in d:
+        _fail(path, where or "frames", "entry without a 'frame' index")
+    idx = d["frame"]
+    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+        _fail(path, f"frame {idx!r}", "'frame' must be a non-negative integer")
+    people = d.get("people", [])
+    if not isinstance(people, list):
+        _fail(path, f"frame {idx}", "'people' must be a list")
+    n = len(people)
+    boxes = np.zeros((n, 4), np.float32)
+    scores = np.zeros((n,), np.float32)
+    kps = np.zeros((n, num_keypoints, 3), np.float32)
+    ids: List[Optional[int]] = []
+    for i, person in enumerate(people):
+        at = f"frame {idx}, person {i}"
+        try:
+            boxes[i] = np.asarray(person["bbox"], dtype=np.float64)
+            s = person.get("score", 1.0)
+            scores[i] = 1.0 if s is None else float(s)
+            arr = np.asarray([[np.nan if c is None else c for c in k] for k in person["keypoints"]], dtype=np.float64)
+        except KeyError as e:
+            _fail(path, at, f"missing field {e.args[0]!r}")
+        except (TypeError, ValueError) as e:
+            _fail(path, at, f"non-numeric bbox, score or keypoints ({e})")
+        if arr.shape != (num_keypoints, 3):
+            _fail(path, f"{at}, keypoints", f"expected {num_keypoints}x3 values, got shape {arr.shape}")
+        if not np.isfinite(boxes[i]).all():
+            _fail(path, f"{at}, bbox", "NaN or infinite coordinate")
+        kps[i] = arr
+        tid = person.get("track_id")
+        if tid is not None and (isinstance(tid, bool) or not isinstance(tid, int) or tid < 0):
+            _fail(path, f"{at}, track_id", f"expected a non-negative integer or null, got {tid!r}")
+        ids.append(tid)
+    track_ids = None
+    if n and all(t is not None for t in ids):
+        track_ids = np.asarray(ids, dtype=np.int64)
+        if len(set(ids)) != n:
+            _fail(path, f"frame {idx}, track_id", "the same track id appears twice in one frame")
+    elif any(t is not None for t in ids):
+        _fail(path, f"frame {idx}, track_id", "some people have a track id and some do not")
+    poses = Poses(boxes, scores, kps[..., :2], np.nan_to_num(kps[..., 2], nan=0.0))
+    return FrameResult(frame=idx, poses=poses, track_ids=track_ids)
+
+
+def _frames_from(items: Iterable[Dict[str, Any]], header: TracksHeader, path) -> Tuple[FrameResult, ...]:
+    frames = {}
+    for i, d in enumerate(items):
+        fr = frame_from_dict(d, header.layout.num_keypoints, path, where=f"frames[{i}]")
+        frames[fr.frame] = fr  # a journal may repeat a frame after a resume; the last write wins
+    return tuple(frames[k] for k in sorted(frames))
+
+
+def read_tracks(path: PathLike) -> TrackFile:
+    """Read and validate a tracks file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        TracksFormatError: bad JSON or schema; the message names the frame and field.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise TracksFormatError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    header = _header_from(data, path)
+    frames_in = data.get("frames")
+    if not isinstance(frames_in, list):
+        _fail(path, "frames", "expected a list")
+    frames = _frames_from(frames_in, header, path)
+    return TrackFile(header=header, frames=frames, complete=data.get("status", "complete") == "complete")
+
+
+def write_tracks(path: PathLike, tracks: TrackFile) -> None:
+    """Write a tracks file atomically (a reader never sees half a file)."""
+    body = _header_dict(tracks.header)
+    body["status"] = "complete" if tracks.complete else "partial"
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        # One frame per line: small diffs, easy to grep, still one JSON document.
+        head = json.dumps(body)[:-1]
+        f.write(head + ', "frames": [\n')
+        for i, fr in enumerate(tracks.frames):
+            f.write(("," if i else "") + json.dumps(frame_to_dict(fr)) + "\n")
+        f.write("]}\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_journal(out: PathLike) -> Optional[TrackFile]:
+    """Recover the frames a killed run journaled for output ``out`` (None if there is no journal).
+
+    A torn last line (the process died mid-write) is dropped; every complete line counts.
+    """
+    jp = journal_path(out)
+    if not jp.exists():
+        return None
+    lines = jp.read_text().splitlines()
+    if not lines:
+        return None
+    try:
+        header = _header_from(json.loads(lines[0]), jp)
+    except json.JSONDecodeError:
+        raise TracksFormatError(f"{jp}: the journal header is damaged; delete the journal to start over") from None
+    items = []
+    for line in lines[1:]:
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # torn tail
+    return TrackFile(header=header, frames=_frames_from(items, header, jp), complete=False)
+
+
+class TracksWriter:
+    """Streams frames to a journal as they finish; writes the tracks file on close.
+
+    Use as a context manager. On a normal exit the file is written with status
+    "complete" and the journal is removed; on an exception (Ctrl-C included) the file
+    is written with status "partial" holding every finished frame, and the journal is
+    kept so ``--resume`` can continue.
+
+    Args:
+        out: the tracks file to write.
+        header: video, layout and settings.
+        previous: frames finished by an earlier, interrupted run (resume).
+    """
+
+    def __init__(self, out: PathLike, header: TracksHeader, previous: Sequence[FrameResult] = ()):
+        self.out = Path(out)
+        self.header = header
+        self._frames: Dict[int, FrameResult] = {f.frame: f for f in previous}
+        self._journal = None
+
+    def __enter__(self) -> "TracksWriter":
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        jp = journal_path(self.out)
+        self._journal = open(jp, "w")
+        self._journal.write(json.dumps(_header_dict(self.header)) + "\n")
+        for fr in sorted(self._frames.values(), key=lambda f: f.frame):
+            self._journal.write(json.dumps(frame_to_dict(fr)) + "\n")
+        self._sync()
+        return self
+
+    def _sync(self) -> None:
+        self._journal.flush()
+        os.fsync(self._journal.fileno())
+
+    @property
+    def done(self) -> List[int]:
+        return sorted(self._frames)
+
+    def add(self, result: FrameResult) -> None:
+        """Record one finished frame (journaled at once)."""
+        self._frames[result.frame] = result
+        self._journal.write(json.dumps(frame_to_dict(result)) + "\n")
+        self._sync()
+
+    def set_video(self, video: VideoInfo) -> None:
+        """Update the video record (e.g. the true frame count once a truncated file is known)."""
+        self.header = replace(self.header, video=video)
+
+    def close(self, complete: bool) -> TrackFile:
+        frames = tuple(self._frames[k] for k in sorted(self._frames))
+        tracks = TrackFile(header=self.header, frames=frames, complete=complete)
+        write_tracks(self.out, tracks)
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+            if complete:
+                journal_path(self.out).unlink(missing_ok=True)
+        return tracks
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(complete=exc_type is None)
