@@ -14,6 +14,8 @@ import click
 
 from posetrack import __version__
 
+from ._common import CONTEXT as CONTEXT_SETTINGS
+
 # name -> (module, attribute, one-line help shown in `posetrack --help`)
 COMMANDS = {
     "run": ("run", "run", "Detect, estimate and track poses in a video or image folder."),
@@ -23,7 +25,6 @@ COMMANDS = {
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
 }
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True}
 
 
 class LazyGroup(click.Group):

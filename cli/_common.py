@@ -9,6 +9,9 @@ import click
 # Exceptions whose message is meant for the user: shown as one line, no traceback.
 USER_ERRORS = (OSError, ValueError, KeyError, RuntimeError)
 
+# click settings every command shares: -h, shown defaults, a readable width.
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True}
+
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
