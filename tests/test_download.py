@@ -1,0 +1,216 @@
+"""posetrack.download against a loopback HTTP server: caching, hash checks, and failing well offline."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from posetrack.checkpoint import load_checkpoint
+from posetrack.download import (CheckpointError, cache_path, cache_root, download_url, file_sha256,
+                                hash_from_name, verify_sha256)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class _Server:
+    """A 127.0.0.1 HTTP server on a free port serving ``files`` (url path -> bytes) from a thread."""
+
+    def __init__(self):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.files = {}
+        self.httpd.requests = []
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def serve(self, path: str, body: bytes) -> str:
+        self.httpd.files[path] = body
+        return self.base + path
+
+    @property
+    def requests(self):
+        return self.httpd.requests
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def server():
+    s = _Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(autouse=True)
+def isolated_caches(tmp_path, monkeypatch):
+    """Keep every cache (ours and torch.hub's) inside the test's folder."""
+    monkeypatch.delenv("POSETRACK_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 1)
+        self.final_layer = nn.Conv2d(4, 2, 1)
+
+
+def _checkpoint_bytes() -> tuple:
+    torch.manual_seed(3)
+    model = Net()
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return model, buf.getvalue()
+
+
+def _closed_port_url(name: str) -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/{name}"
+
+
+def test_good_file_is_downloaded_cached_and_reused_without_the_server(server, tmp_path):
+    body = b"x" * (3 * (1 << 20) + 123)  # several chunks
+    digest = hashlib.sha256(body).hexdigest()
+    url = server.serve("/models/tiny-" + digest[:8] + ".pth", body)
+    calls = []
+    path = download_url(url, sha256=digest[:8], cache_dir=tmp_path / "cache",
+                        progress=lambda done, total: calls.append((done, total)))
+    assert path == tmp_path / "cache" / f"tiny-{digest[:8]}.pth"
+    assert path.read_bytes() == body
+    assert calls[0] == (0, len(body)) and calls[-1] == (len(body), len(body))
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert list(path.parent.iterdir()) == [path]  # no .partial left behind
+
+    server.stop()
+    again = download_url(url, sha256=digest, cache_dir=tmp_path / "cache")
+    assert again == path
+    assert server.requests == [f"/models/tiny-{digest[:8]}.pth"]
+
+
+def test_load_checkpoint_from_url_caches_under_torch_home(server, tmp_path):
+    model, body = _checkpoint_bytes()
+    url = server.serve("/w.pth", body)
+    loaded = load_checkpoint(Net(), url, sha256=hashlib.sha256(body).hexdigest())
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)
+    assert (tmp_path / "torch_home" / "posetrack" / "w.pth").read_bytes() == body
+
+
+def test_wrong_hash_is_reported_and_leaves_no_file(server, tmp_path):
+    body = b"not the file you wanted"
+    actual = hashlib.sha256(body).hexdigest()
+    url = server.serve("/model-deadbeef.pth", body)
+    with pytest.raises(CheckpointError) as err:
+        download_url(url, sha256="deadbeef", cache_dir=tmp_path / "cache")
+    message = str(err.value)
+    assert f"SHA-256 {actual}, expected deadbeef" in message and url in message
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_server_gone_says_where_to_put_the_file(tmp_path):
+    url = _closed_port_url("hrnet_w32-c78dce93_20200708.pth")
+    with pytest.raises(CheckpointError) as err:
+        download_url(url, cache_dir=tmp_path / "cache", timeout=5)
+    message = str(err.value)
+    expected_path = tmp_path / "cache" / "hrnet_w32-c78dce93_20200708.pth"
+    assert f"could not download {url}" in message
+    assert f"put it at {expected_path}" in message
+    assert "--pose-weights" in message and "--detector-weights" in message
+    assert not expected_path.exists() and list((tmp_path / "cache").iterdir()) == []
+
+
+def test_load_checkpoint_from_unreachable_url_names_the_default_cache_path(tmp_path):
+    url = _closed_port_url("w.pth")
+    with pytest.raises(CheckpointError, match=str(tmp_path / "torch_home" / "posetrack" / "w.pth")):
+        load_checkpoint(Net(), url)
+
+
+def test_http_error_is_reported(server, tmp_path):
+    with pytest.raises(CheckpointError, match="HTTP Error 404"):
+        download_url(server.base + "/missing.pth", cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupted_cache_is_reported_not_used(tmp_path):
+    url = _closed_port_url("w-0123abcd.pth")
+    cached = cache_path(url, tmp_path)
+    cached.write_bytes(b"truncated")
+    with pytest.raises(CheckpointError, match="delete the cached file to download it again"):
+        download_url(url, sha256="0123abcd", cache_dir=tmp_path)
+    assert download_url(url, cache_dir=tmp_path) == cached  # without a hash it is taken as is
+
+
+def test_offline_mode_only_looks_in_the_cache(tmp_path):
+    url = _closed_port_url("w.pth")
+    with pytest.raises(CheckpointError, match="downloading is turned off.*put it at " + str(tmp_path / "w.pth")):
+        download_url(url, cache_dir=tmp_path, allow_download=False)
+    (tmp_path / "w.pth").write_bytes(b"abc")
+    assert download_url(url, cache_dir=tmp_path, allow_download=False) == tmp_path / "w.pth"
+
+
+def test_file_already_in_torch_hub_cache_is_reused(tmp_path):
+    body = b"torchvision downloaded me"
+    hub = tmp_path / "torch_home" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / "det-1234abcd.pth").write_bytes(body)
+    url = _closed_port_url("det-1234abcd.pth")
+    assert download_url(url, sha256=hashlib.sha256(body).hexdigest()[:10]) == hub / "det-1234abcd.pth"
+
+
+def test_cache_root_precedence(monkeypatch, tmp_path):
+    assert cache_root() == tmp_path / "torch_home" / "posetrack"
+    monkeypatch.setenv("POSETRACK_CACHE", str(tmp_path / "ours"))
+    assert cache_root() == tmp_path / "ours"
+    assert cache_root(tmp_path / "explicit") == tmp_path / "explicit"
+    monkeypatch.delenv("POSETRACK_CACHE")
+    monkeypatch.delenv("TORCH_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "torch" / "posetrack"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_root() == Path("~/.cache/torch/posetrack").expanduser()
+
+
+def test_hash_from_name_follows_torchvision_and_mmpose_names():
+    assert hash_from_name("https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth") \
+        == "dd69338a"
+    assert hash_from_name("https://download.openmmlab.com/mmpose/top_down/hrnet/"
+                          "hrnet_w32_coco_256x192-c78dce93_20200708.pth") == "c78dce93"
+    assert hash_from_name("https://example.org/pose_hrnet_w32_256x192.pth") is None
+    assert hash_from_name("https://example.org/model-v2.pth") is None
+
+
+def test_hash_argument_is_validated(tmp_path):
+    (tmp_path / "f").write_bytes(b"abc")
+    digest = file_sha256(tmp_path / "f")
+    verify_sha256(tmp_path / "f", digest.upper())
+    verify_sha256(tmp_path / "f", digest[:8])
+    for bad in ("abc", "not-hex-at-all", digest + "0"):
+        with pytest.raises(CheckpointError, match="8 to 64 hex characters"):
+            verify_sha256(tmp_path / "f", bad)
