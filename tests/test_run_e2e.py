@@ -1,0 +1,167 @@
+"""`posetrack run` end to end: a synthetic video, test-made weights through the real loaders."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from posetrack.models import build_pose_model
+from posetrack.tracks_io import journal_path, read_tracks
+from posetrack_cli import cli
+
+W, H, N = 192, 144, 12
+
+
+def figure_boxes():
+    """A 40x80 figure moving smoothly right and down; another standing still."""
+    boxes = []
+    for t in range(N):
+        x, y = 20 + 6 * t, 30 + 2 * t
+        boxes.append([[x, y, x + 40, y + 80], [140, 40, 180, 120]])
+    return np.array(boxes, np.float32)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    """Two textured sprites moving over a flat background, as an MP4 and a lossless PNG folder.
+
+    In the PNG frames each crop is an exact translation of the first, so a deterministic
+    pose net gives the same pose relative to the box in every frame.
+    """
+    d = tmp_path_factory.mktemp("video")
+    path = d / "walk.mp4"
+    (d / "frames").mkdir()
+    rng = np.random.default_rng(0)
+    sprites = [rng.integers(0, 255, (80, 40, 3), dtype=np.uint8) for _ in range(2)]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (W, H))
+    for t, frame_boxes in enumerate(figure_boxes()):
+        img = np.full((H, W, 3), 90, np.uint8)
+        for sprite, (x1, y1, _, _) in zip(sprites, frame_boxes):
+            x, y = int(round(x1)), int(round(y1))
+            img[y:y + 80, x:x + 40] = sprite
+        writer.write(img)
+        cv2.imwrite(str(d / "frames" / f"{t}.png"), img)
+    writer.release()
+    boxes = [{"image_id": t, "bbox": [float(b[0]), float(b[1]), 40.0, 80.0], "score": 0.95, "category_id": 1}
+             for t, fb in enumerate(figure_boxes()) for b in fb]
+    (d / "dets.json").write_text(json.dumps(boxes))
+    torch.manual_seed(0)
+    state = build_pose_model("hrnet_tiny_128x96").state_dict()
+    state["final_layer.bias"] += 1.0   # heatmap maxima near 1, like a trained net's, so joints pass 0.4
+    torch.save(state, d / "pose.pth")
+    return d
+
+
+def run_cli(args):
+    result = CliRunner().invoke(cli, ["run", *args], terminal_width=100)
+    return result
+
+
+def base_args(video, out, source="frames"):
+    return [str(video / source), "--out", str(out), "--pose-model", "hrnet_tiny_128x96",
+            "--pose-weights", str(video / "pose.pth"), "--boxes", str(video / "dets.json"), "--quiet",
+            "--device", "cpu"]
+
+
+def test_run_writes_schema_with_stable_ids(video, tmp_path):
+    out = tmp_path / "tracks.json"
+    result = run_cli(base_args(video, out))
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["version"] == 1 and data["status"] == "complete"
+    assert data["video"]["frames"] == N and (data["video"]["width"], data["video"]["height"]) == (W, H)
+    assert data["keypoints"][0] == "nose" and len(data["skeleton"]) > 10
+    assert data["settings"]["pose_model"] == "hrnet_tiny_128x96"
+    assert [f["frame"] for f in data["frames"]] == list(range(N))
+    ids = []
+    for f in data["frames"]:
+        assert len(f["people"]) == 2
+        for p in f["people"]:
+            x1, y1, x2, y2 = p["bbox"]
+            assert 0 <= x1 < x2 <= W and 0 <= y1 < y2 <= H
+            assert len(p["keypoints"]) == 17 and all(len(k) == 3 for k in p["keypoints"])
+        ids.append(sorted((p["bbox"][0], p["track_id"]) for p in f["people"]))
+    moving = {row[0][1] for row in ids}   # the left-most person is the moving one
+    still = {row[1][1] for row in ids}
+    assert len(moving) == 1 and len(still) == 1 and moving != still
+    assert not journal_path(out).exists()
+
+
+def test_untracked_and_exports(video, tmp_path):
+    out = tmp_path / "poses.json"
+    result = run_cli(base_args(video, out) + ["--tracker", "none", "--export-posetrack2017", str(tmp_path / "p17.json"),
+                                              "--export-posetrack2018", str(tmp_path / "p18.json")])
+    assert result.exit_code == 0, result.output
+    tracks = read_tracks(out)
+    assert all(f.track_ids is None for f in tracks.frames)
+    p17 = json.loads((tmp_path / "p17.json").read_text())
+    assert len(p17["annolist"]) == N and len(p17["annolist"][0]["annorect"]) == 2
+    p18 = json.loads((tmp_path / "p18.json").read_text())
+    assert len(p18["images"]) == N and len(p18["categories"][0]["keypoints"]) == 17
+
+
+def test_interrupted_run_leaves_valid_file_and_resume_completes(video, tmp_path, monkeypatch):
+    ref = tmp_path / "ref.json"
+    assert run_cli(base_args(video, ref)).exit_code == 0
+    out = tmp_path / "tracks.json"
+    import posetrack.tracks_io as tio
+
+    real_add = tio.TracksWriter.add
+    calls = {"n": 0}
+
+    def add_then_interrupt(self, result):
+        real_add(self, result)
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(tio.TracksWriter, "add", add_then_interrupt)
+    result = run_cli(base_args(video, out))
+    assert result.exit_code == 130
+    partial = json.loads(out.read_text())                # a valid file with the finished frames
+    assert partial["status"] == "partial" and [f["frame"] for f in partial["frames"]] == list(range(5))
+    assert journal_path(out).exists()
+    monkeypatch.setattr(tio.TracksWriter, "add", real_add)
+    # A hard kill leaves only the journal (and maybe a torn last line): simulate both.
+    out.unlink()
+    with open(journal_path(out), "a") as f:
+        f.write('{"frame": 5, "people": [{"track')
+    result = run_cli(base_args(video, out) + ["--resume"])
+    assert result.exit_code == 0, result.output
+    done = json.loads(out.read_text())
+    assert done["status"] == "complete" and [f["frame"] for f in done["frames"]] == list(range(N))
+    expected = json.loads(ref.read_text())
+    assert [[p["track_id"] for p in f["people"]] for f in done["frames"]] == \
+        [[p["track_id"] for p in f["people"]] for f in expected["frames"]]
+    np.testing.assert_allclose([p["keypoints"] for f in done["frames"] for p in f["people"]],
+                               [p["keypoints"] for f in expected["frames"] for p in f["people"]], atol=0.02)
+
+
+def test_detector_path_with_test_made_weights(video, tmp_path):
+    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_320_fpn
+
+    torch.manual_seed(0)
+    det = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None, num_classes=91)
+    torch.save(det.state_dict(), tmp_path / "det.pth")
+    out = tmp_path / "tracks.json"
+    args = [str(video / "walk.mp4"), "--out", str(out), "--pose-model", "hrnet_tiny_128x96",
+            "--pose-weights", str(video / "pose.pth"), "--detector", "fasterrcnn_mobilenet_v3_large_320_fpn",
+            "--detector-weights", str(tmp_path / "det.pth"), "--end", "4", "--quiet", "--device", "cpu"]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.output
+    tracks = read_tracks(out)
+    assert [f.frame for f in tracks.frames] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--pose-model", "w48_384x280"], "did you mean 'w48_384x288'"),
+    (["--device", "tpu"], "unknown device"),
+    (["--pose-weights", "/nonexistent/w.pth"], "/nonexistent/w.pth"),
+])
+def test_bad_input_is_one_clear_line(video, tmp_path, args, message):
+    out = tmp_path / "t.json"
+    result = run_cli(base_args(video, out) + args)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
