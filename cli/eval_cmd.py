@@ -9,22 +9,35 @@ from typing import Mapping, Optional
 
 import click
 
+from ._common import CONTEXT
+from .run import pipeline_options
+
 EPILOG = """\b
 Example:
   posetrack eval --gt posetrack_data/annotations/val/ --pred out/val/ --json scores.json
   posetrack eval --gt gt/ --pred pred/ --joint-thr 0.4 --box-thr 0.5   # MOTA as papers report it
+  posetrack eval --dataset-root PoseTrack2017/ --split val --out-dir preds/ --pose-weights posetrack18
 
 \b
 GT_DIR and PRED_DIR hold one JSON file per sequence with the same file names, in PoseTrack 2017
 (annolist) or 2018 (COCO-style) format. Without thresholds the numbers equal poseval's.
+With --dataset-root, `posetrack run` (same detector / pose / tracker options) first predicts every
+sequence the split's GT files name, writing prediction files in the GT's format to --out-dir.
 """
 
 
-@click.command("eval", epilog=EPILOG, short_help="Score predictions against PoseTrack ground truth.")
-@click.option("--gt", "gt_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.command("eval", epilog=EPILOG, short_help="Score predictions against PoseTrack ground truth.",
+               context_settings=CONTEXT)
+@click.option("--gt", "gt_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of ground-truth JSON files, one per sequence.")
-@click.option("--pred", "pred_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.option("--pred", "pred_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of prediction JSON files with the same file names.")
+@click.option("--dataset-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A PoseTrack 2017/2018 root: predict every sequence of --split first, then score.")
+@click.option("--split", default="val", show_default=True, help="With --dataset-root: the annotation split.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --dataset-root: where predictions go.  [default: posetrack_preds_SPLIT]")
+@pipeline_options
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every number at full precision to this JSON file (NaN as null).")
 @click.option("--per-sequence", is_flag=True, help="Also show (and write) the figures of every sequence.")
@@ -32,8 +45,9 @@ GT_DIR and PRED_DIR hold one JSON file per sequence with the same file names, in
               help="Drop predicted joints scored below this before scoring (default: keep all, as poseval).")
 @click.option("--box-thr", type=float, default=None,
               help="Drop predicted persons whose box score is below this before scoring (default: keep all).")
-def eval_cmd(gt_dir: Path, pred_dir: Path, json_out: Optional[Path], per_sequence: bool,
-             joint_thr: Optional[float], box_thr: Optional[float]) -> None:
+def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Optional[Path], split: str,
+             out_dir: Optional[Path], json_out: Optional[Path], per_sequence: bool,
+             joint_thr: Optional[float], box_thr: Optional[float], **run_opts) -> None:
     """Score predictions against PoseTrack ground truth: per-joint AP and MOTA, MOTP, precision, recall.
 
     Multi-person pose estimation AP uses PCKh@0.5 and poseval's prediction-to-GT assignment;
@@ -44,6 +58,10 @@ def eval_cmd(gt_dir: Path, pred_dir: Path, json_out: Optional[Path], per_sequenc
 
     from posetrack.evaluate import evaluate
 
+    if dataset_root is not None:
+        gt_dir, pred_dir = _predict(dataset_root, split, out_dir or Path(f"posetrack_preds_{split}"), run_opts)
+    elif gt_dir is None or pred_dir is None:
+        raise click.UsageError("give --gt and --pred, or --dataset-root (to predict first)")
     result = evaluate(gt_dir, pred_dir, joint_thr=joint_thr, box_thr=box_thr)
     width = click.get_current_context().terminal_width or shutil.get_terminal_size().columns
     console = Console(width=max(width, 96), highlight=False)      # the paper table needs 94 columns
@@ -90,3 +108,17 @@ def _table(title: str, scores):
     table.add_row("mAP", *[_cell(v) for v in ap.values()], "", "", "")
     table.add_row("MOTA", *[_cell(v) for v in mot.values()])
     return table
+
+
+def _predict(root: Path, split: str, out_dir: Path, run_opts) -> tuple:
+    """Run the pipeline on every sequence of the split (resuming finished ones), with a progress line."""
+    from posetrack.dataset_eval import predict_dataset
+    from posetrack.runner import RunOptions
+
+    if run_opts.get("boxes_file"):
+        raise click.UsageError("--boxes holds one video's boxes; it cannot be used with --dataset-root")
+
+    def on_sequence(i: int, n: int, name: str) -> None:
+        click.echo(f"[{i + 1}/{n}] {name}", err=True)
+
+    return predict_dataset(root, split, out_dir, RunOptions(quiet=True, **run_opts), on_sequence=on_sequence)

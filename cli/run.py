@@ -21,41 +21,53 @@ Examples:
 """
 
 
+def pipeline_options(command):
+    """The detector / pose / tracker options `run` and `eval --dataset-root` share."""
+    for option in reversed(_PIPELINE_OPTIONS):
+        command = option(command)
+    return command
+
+
+_PIPELINE_OPTIONS = [
+    click.option("--pose-model", default="w48_384x288", show_default=True,
+              help="Pose model config (see `posetrack models`) or a YAML path."),
+    click.option("--pose-weights", default=None,
+              help="Weights: a name from the model config (coco, posetrack18), a .pth/.safetensors file or a URL."
+                   "  [default: the config's default, coco]"),
+    click.option("--detector", "detector_name", default=None,
+              help="torchvision detector name.  [default: from configs/detector.yaml]"),
+    click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Local detector weights (offline use)."),
+    click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector is loaded."),
+    click.option("--tracker", "tracker_mode", type=click.Choice(["flowtrack", "none"]), default="flowtrack",
+              show_default=True, help="`none` saves untracked poses."),
+    click.option("--tracker-config", default="tracker", show_default=True,
+              help="Tracker settings: a config name or a YAML path."),
+    click.option("--matching", type=click.Choice(["greedy", "hungarian"]), default=None,
+              help="Override the tracker's matching.  [default: greedy, as the paper]"),
+    click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
+              help="Optical flow for propagation and similarity.  [default: dis]"),
+    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+    click.option("--half", is_flag=True, help="float16 pose network on GPU."),
+    click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Person crops per pose forward pass."),
+    click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Frames decoded, detected and estimated together."),
+    click.option("--flip/--no-flip", default=True, show_default=True, help="Flip test (official setting)."),
+    click.option("--decode", type=click.Choice(["argmax", "dark"]), default="argmax", show_default=True,
+              help="Heatmap decoding: official argmax + quarter offset, or DARK."),
+]
+
+
 @click.command("run", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
+@pipeline_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Tracks file to write (JSON).  [default: SOURCE name + .tracks.json]")
-@click.option("--pose-model", default="w48_384x288", show_default=True,
-              help="Pose model config (see `posetrack models`) or a YAML path.")
-@click.option("--pose-weights", default=None,
-              help="Weights: a name from the model config (coco, posetrack18), a .pth/.safetensors file or a URL."
-                   "  [default: the config's default, coco]")
-@click.option("--detector", "detector_name", default=None,
-              help="torchvision detector name.  [default: from configs/detector.yaml]")
-@click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Local detector weights (offline use).")
-@click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector is loaded.")
-@click.option("--tracker", "tracker_mode", type=click.Choice(["flowtrack", "none"]), default="flowtrack",
-              show_default=True, help="`none` saves untracked poses.")
-@click.option("--tracker-config", default="tracker", show_default=True,
-              help="Tracker settings: a config name or a YAML path.")
-@click.option("--matching", type=click.Choice(["greedy", "hungarian"]), default=None,
-              help="Override the tracker's matching.  [default: greedy, as the paper]")
-@click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
-              help="Optical flow for propagation and similarity.  [default: dis]")
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame (0-based).")
 @click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame.")
 @click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Process every N-th frame.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--half", is_flag=True, help="float16 pose network on GPU.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Person crops per pose forward pass.")
-@click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Frames decoded, detected and estimated together.")
-@click.option("--flip/--no-flip", default=True, show_default=True, help="Flip test (official setting).")
-@click.option("--decode", type=click.Choice(["argmax", "dark"]), default="argmax", show_default=True,
-              help="Heatmap decoding: official argmax + quarter offset, or DARK.")
 @click.option("--render", "render_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an annotated H.264 MP4 while running (no second decode).")
 @click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,

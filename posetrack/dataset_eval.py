@@ -1,0 +1,120 @@
+"""End to end on PoseTrack: run the pipeline on every sequence a GT folder names, write predictions.
+
+Layouts searched under ``root`` (the official downloads):
+
+* PoseTrack 2017: ``posetrack_data/annotations/<split>/*.json`` (or ``annotations/<split>``),
+  image names relative to ``posetrack_data/`` (``images/bonn/000001_bonn/00000001.jpg``);
+* PoseTrack 2018: ``annotations/<split>/*.json``, file names relative to ``root``
+  (``images/val/000342_mpii_test/000000.jpg``).
+
+Predictions are written in the GT file's own format, with the same file name, one entry per
+GT image (poseval matches frames by position). Model keypoints are mapped to the 15
+PoseTrack joints as :mod:`posetrack.export` documents.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple
+
+from .export import export_posetrack2017, export_posetrack2018
+from .posetrack_format import read_posetrack
+from .runner import RunOptions, run_video
+from .tracks_io import read_tracks
+
+__all__ = ["find_gt_dir", "SequenceJob", "plan_sequences", "predict_dataset"]
+
+log = logging.getLogger(__name__)
+
+
+def find_gt_dir(root: Path, split: str) -> Path:
+    """The annotation folder of ``split`` under a PoseTrack root; the error lists where it looked."""
+    tried = [root / "posetrack_data" / "annotations" / split, root / "annotations" / split, root / split]
+    for d in tried:
+        if d.is_dir() and any(d.glob("*.json")):
+            return d
+    raise FileNotFoundError(f"{root}: no '{split}' annotations; looked in " + ", ".join(str(t) for t in tried))
+
+
+@dataclass(frozen=True)
+class SequenceJob:
+    """One sequence to predict: its GT file, image folder and GT image names (frame order)."""
+
+    gt_file: Path
+    images: Path
+    image_names: Tuple[str, ...]
+    format: str
+
+
+def _image_folder(root: Path, gt_dir: Path, name: str) -> Path:
+    rel = Path(name)
+    for base in (root / "posetrack_data", root, gt_dir.parent.parent):
+        if (base / rel).exists():
+            return (base / rel).parent
+    raise FileNotFoundError(f"image {name} not found under {root} (nor {root / 'posetrack_data'}); "
+                            "download the PoseTrack images next to the annotations")
+
+
+def plan_sequences(root: Path, split: str) -> List[SequenceJob]:
+    """Every sequence of the split with its image folder, checked before any model is loaded."""
+    gt_dir = find_gt_dir(root, split)
+    jobs = []
+    for gt_file in sorted(gt_dir.glob("*.json")):
+        seq = read_posetrack(gt_file)
+        names = tuple(seq.image_names)
+        if not names or not names[0]:
+            raise ValueError(f"{gt_file}: frames carry no image names, so their images cannot be found")
+        jobs.append(SequenceJob(gt_file, _image_folder(root, gt_dir, names[0]), names, seq.format))
+    return jobs
+
+
+def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = RunOptions(),
+                    on_sequence: Optional[Callable[[int, int, str], None]] = None) -> Tuple[Path, Path]:
+    """Run the pipeline over every GT sequence and write prediction files into ``out_dir``.
+
+    Tracks files go to ``out_dir/tracks/`` (so an interrupted evaluation resumes per
+    sequence with ``opts.resume``); predictions to ``out_dir/<gt file name>``.
+
+    Returns:
+        (GT folder, prediction folder) for :func:`posetrack.evaluate.evaluate`.
+    """
+    jobs = plan_sequences(root, split)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "tracks").mkdir(exist_ok=True)
+    for i, job in enumerate(jobs):
+        if on_sequence is not None:
+            on_sequence(i, len(jobs), job.gt_file.stem)
+        tracks_path = out_dir / "tracks" / f"{job.gt_file.stem}.tracks.json"
+        done = tracks_path.exists() and read_tracks(tracks_path).complete
+        if not done:
+            run_video(job.images, tracks_path, opts)
+        tracks = read_tracks(tracks_path)
+        folder_names = _folder_names(job.images)
+        position = {n: k for k, n in enumerate(folder_names)}
+        by_gt_order = [position.get(Path(n).name) for n in job.image_names]
+        missing = [n for n, k in zip(job.image_names, by_gt_order) if k is None]
+        if missing:
+            log.warning("%s: %d GT images are not in %s (first: %s); they get no predictions",
+                        job.gt_file.name, len(missing), job.images, missing[0])
+        export = export_posetrack2017 if job.format == "2017" else export_posetrack2018
+        doc = export(_reindexed(tracks, by_gt_order), list(job.image_names))
+        (out_dir / job.gt_file.name).write_text(json.dumps(doc))
+    return find_gt_dir(root, split), out_dir
+
+
+def _folder_names(folder: Path) -> List[str]:
+    from .video import IMAGE_SUFFIXES, natural_key
+
+    files = [p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(files, key=natural_key)
+
+
+def _reindexed(tracks, order: List[Optional[int]]):
+    """The tracks with frame i = the folder frame of GT image i (None: no frame)."""
+    from dataclasses import replace
+
+    by_frame = tracks.by_frame()
+    frames = [replace(by_frame[k], frame=i) for i, k in enumerate(order) if k is not None and k in by_frame]
+    return replace(tracks, frames=tuple(frames))
