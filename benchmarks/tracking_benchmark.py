@@ -321,7 +321,7 @@ class Setting:
     proposals: bool = False              # unify flow-propagated boxes with detections
 
 
-def run_sequence(frames: List[SceneFrame], setting: Setting, seed: int) -> MotCounts:
+def run_sequence(frames: List[SceneFrame], setting: Setting, seed: int, results: Optional[list] = None) -> MotCounts:
     rng = np.random.default_rng(seed)
     noise = [rng.normal(0, 0.5, (H, W, 2)).astype(np.float32) for _ in range(4)]
     cfg = setting.config or TrackerConfig()
@@ -335,8 +335,61 @@ def run_sequence(frames: List[SceneFrame], setting: Setting, seed: int) -> MotCo
             if setting.proposals:
                 proposals = tracker.propose_boxes()
         boxes = unify_boxes(frame.detections, proposals, cfg.nms_iou, min_score=cfg.box_score)
-        counter.add(frame, tracker.update(k, estimate(frame, boxes, rng)))
+        result = tracker.update(k, estimate(frame, boxes, rng))
+        counter.add(frame, result)
+        if results is not None:
+            results.append(result)
     return counter.counts
+
+
+# ------------------------------------------------- PoseTrack scoring with `posetrack eval`
+
+def _gt_annolist(frames: List[SceneFrame]) -> dict:
+    """PoseTrack 2017 GT: annotated people, their visible joints (15-joint mapping), a head box."""
+    from posetrack.export import to_posetrack15
+
+    annolist = []
+    for k, f in enumerate(frames):
+        xy, vis = to_posetrack15(f.keypoints, f.joint_visible.astype(float), COCO)
+        rects = []
+        for p in np.flatnonzero(f.annotated):
+            h = f.boxes[p, 3] - f.boxes[p, 1]
+            nose = f.keypoints[p, 0]
+            side = 0.15 * h      # head size: ~15% of body height
+            points = [{"id": [j], "x": [float(xy[p, j, 0])], "y": [float(xy[p, j, 1])]}
+                      for j in range(15) if vis[p, j] > 0]
+            rects.append({"x1": [float(nose[0] - side / 2)], "y1": [float(nose[1] - side / 2)],
+                          "x2": [float(nose[0] + side / 2)], "y2": [float(nose[1] + side / 2)],
+                          "track_id": [int(f.ids[p])], "annopoints": [{"point": points}]})
+        annolist.append({"image": [{"name": f"seq/{k:06d}.jpg"}], "annorect": rects})
+    return {"annolist": annolist}
+
+
+def posetrack_scores(setting: Setting, sequences: List[List[SceneFrame]], seed: int) -> Tuple[float, float]:
+    """Total mAP and MOTA of a setting, scored by posetrack eval (poseval's numbers) on PoseTrack files."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from posetrack.evaluate import evaluate
+    from posetrack.export import export_posetrack2017
+    from posetrack.structures import VideoInfo
+    from posetrack.tracks_io import TrackFile, TracksHeader
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gt_dir, pred_dir = Path(tmp, "gt"), Path(tmp, "pred")
+        gt_dir.mkdir()
+        pred_dir.mkdir()
+        for s, frames in enumerate(sequences):
+            results: list = []
+            run_sequence(frames, setting, seed + s, results)
+            header = TracksHeader(VideoInfo("synthetic", 25.0, W, H, len(frames)), COCO)
+            names = [f"seq/{k:06d}.jpg" for k in range(len(frames))]
+            (gt_dir / f"{s:03d}.json").write_text(json.dumps(_gt_annolist(frames)))
+            pred = export_posetrack2017(TrackFile(header, tuple(results)), names)
+            (pred_dir / f"{s:03d}.json").write_text(json.dumps(pred))
+        r = evaluate(gt_dir, pred_dir)
+        return r.overall.total("ap"), r.overall.total("mota")
 
 
 def run(setting: Setting, sequences: List[List[SceneFrame]], seed: int) -> Tuple[MotCounts, float]:
@@ -376,6 +429,8 @@ def main(argv=None) -> None:
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sweep", action="store_true", help="also sweep min_similarity and nms_iou")
+    ap.add_argument("--posetrack-eval", action="store_true",
+                    help="score the baseline and the default with posetrack eval (PoseTrack mAP / per-joint MOTA)")
     args = ap.parse_args(argv)
     sequences = [make_sequence(args.seed * 1000 + s, args.frames) for s in range(args.sequences)]
     n_gt = sum(int(f.annotated.sum()) for frames in sequences for f in frames)
@@ -389,6 +444,14 @@ def main(argv=None) -> None:
         counts, seconds = run(setting, sequences, args.seed)
         print(f"| {setting.name:<52} | {100 * counts.mota:5.1f} | {counts.misses:6d} | {counts.false_positives:5d} "
               f"| {counts.id_switches:5d} | {seconds:4.1f} |", flush=True)
+    if args.posetrack_eval:
+        print("\nScored by `posetrack eval` (poseval's metrics: per-joint PCKh AP and CLEAR-MOT MOTA):")
+        print(f"| {'tracker':<52} | mAP   | MOTA  |")
+        print(f"|{'-' * 54}|-------|-------|")
+        for setting in (settings[0], Setting(f"default (Q={TrackerConfig().queue}) + propagated boxes",
+                                             TrackerConfig(), True)):
+            ap_total, mota = posetrack_scores(setting, sequences, args.seed)
+            print(f"| {setting.name:<52} | {ap_total:5.1f} | {mota:5.1f} |", flush=True)
 
 
 if __name__ == "__main__":
