@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT, UserError
+from ._common import CONTEXT
 
 log = logging.getLogger("posetrack")
 

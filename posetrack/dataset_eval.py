@@ -105,10 +105,9 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
 
 
 def _folder_names(folder: Path) -> List[str]:
-    from .video import IMAGE_SUFFIXES, natural_key
+    from .video import list_images
 
-    files = [p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-    return sorted(files, key=natural_key)
+    return [p.name for p in list_images(folder)]
 
 
 def _reindexed(tracks, order: List[Optional[int]]):

@@ -22,7 +22,6 @@ Example:
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Optional, Union
@@ -105,11 +104,10 @@ def _raft_state_dict(model: str, weights: Optional[Union[str, Path]]):
     if weights is not None:
         return torch.load(str(weights), map_location="cpu", weights_only=True)
     enum = {"small": optical_flow.Raft_Small_Weights, "large": optical_flow.Raft_Large_Weights}[model].DEFAULT
-    from .download import download_url
+    from .download import download_url, hash_from_name
 
     # torchvision names its files <name>-<first 8 hex digits of the SHA-256>.pth
-    digest = re.search(r"-([0-9a-f]{8,})\.pth$", enum.url)
-    path = download_url(enum.url, sha256=digest.group(1) if digest else None)
+    path = download_url(enum.url, sha256=hash_from_name(enum.url))
     return torch.load(str(path), map_location="cpu", weights_only=True)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Literal, Optional, Sequence, Tuple
 
-import torch
 from torch import Tensor, nn
 
 __all__ = ["StageSpec", "HRNetSpec", "HRNet", "BasicBlock", "Bottleneck"]

@@ -11,7 +11,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import List, Literal, Optional, Sequence
+from typing import List, Literal, Sequence
 
 import numpy as np
 

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
@@ -198,7 +198,7 @@ def run_video(source: Union[str, Path], out: Union[str, Path], opts: RunOptions 
                 if src.truncated_at is not None:
                     notes.append(f"{source}: decoding failed at frame {src.truncated_at}; "
                                  f"the {count} frames before it were processed")
-            tracks = read_tracks(out)
+            tracks = writer.result
         finally:
             if renderer is not None:
                 renderer.close()
@@ -262,8 +262,7 @@ def _exports(opts: RunOptions, tracks: TrackFile, source) -> List[str]:
 
 def _image_names(src: Path, frames: int) -> List[str]:
     if src.is_dir():
-        from .video import IMAGE_SUFFIXES, natural_key
+        from .video import list_images
 
-        files = [p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-        return [str(p) for p in sorted(files, key=lambda p: natural_key(p.name))]
+        return [str(p) for p in list_images(src)]
     return [f"{src.stem}/{i:06d}.jpg" for i in range(frames)]

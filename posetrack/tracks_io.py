@@ -281,6 +281,7 @@ class TracksWriter:
         self.header = header
         self._frames: Dict[int, FrameResult] = {f.frame: f for f in previous}
         self._journal = None
+        self.result: Optional[TrackFile] = None   # what close() wrote
 
     def __enter__(self) -> "TracksWriter":
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -314,6 +315,7 @@ class TracksWriter:
         frames = tuple(self._frames[k] for k in sorted(self._frames))
         tracks = TrackFile(header=self.header, frames=frames, complete=complete)
         write_tracks(self.out, tracks)
+        self.result = tracks
         if self._journal is not None:
             self._journal.close()
             self._journal = None

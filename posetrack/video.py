@@ -34,7 +34,7 @@ import numpy as np
 
 from .structures import Frame, VideoInfo
 
-__all__ = ["FrameSource", "open_source", "natural_key", "BACKENDS", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
+__all__ = ["FrameSource", "open_source", "list_images", "natural_key", "BACKENDS", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,12 @@ class _FrameFailed(Exception):
 def natural_key(name: str) -> list:
     """Sort key that orders digit runs by value: ``frame2`` < ``frame10``."""
     return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", name) if t]
+
+
+def list_images(folder: Path) -> List[Path]:
+    """The frames of an image folder (.jpg/.jpeg/.png), in natural sort order (frame2 before frame10)."""
+    files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(files, key=lambda p: natural_key(p.name))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -185,8 +191,7 @@ class _ImageFolderReader:
     name = "images"
 
     def __init__(self, folder: Path, fps: float):
-        self.files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-                            key=lambda p: natural_key(p.name))
+        self.files = list_images(folder)
         if not self.files:
             raise ValueError(f"{folder}: no {', '.join(IMAGE_SUFFIXES)} images in this folder")
         if not (fps > 0 and math.isfinite(fps)):
