@@ -44,7 +44,8 @@ import numpy as np
 from posetrack.keypoints import COCO
 from posetrack.matching import match
 from posetrack.oks import box_areas, oks_matrix
-from posetrack.propagation import box_iou, unify_boxes
+from posetrack.boxes import box_iou
+from posetrack.propagation import unify_boxes
 from posetrack.structures import Detections, FrameResult, Poses
 from posetrack.tracker import PoseTracker, TrackerConfig
 
@@ -334,7 +335,8 @@ def run_sequence(frames: List[SceneFrame], setting: Setting, seed: int, results:
             tracker.propagate(flow)
             if setting.proposals:
                 proposals = tracker.propose_boxes()
-        boxes = unify_boxes(frame.detections, proposals, cfg.nms_iou, min_score=cfg.box_score)
+        kept = unify_boxes(frame.detections, proposals, cfg.nms_iou, min_score=cfg.box_score)
+        boxes = Detections.concat([frame.detections, proposals]).select(kept)
         result = tracker.update(k, estimate(frame, boxes, rng))
         counter.add(frame, result)
         if results is not None:

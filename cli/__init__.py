@@ -39,6 +39,9 @@ class LazyGroup(click.Group):
         module, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
 
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, _hoist_debug(list(args)))
+
     def invoke(self, ctx):
         """Turn library errors into one red line (traceback only with --debug) and Ctrl-C into exit 130."""
         from ._common import convert_errors
@@ -73,6 +76,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
     from ._common import setup_logging
 
     setup_logging(debug)
+
+
+def _hoist_debug(argv: list) -> list:
+    """Move ``--debug`` to the front wherever it was typed (before a ``--`` separator).
+
+    click only accepts a group's options before the subcommand; users type
+    ``posetrack run video.mp4 --debug`` after every error line suggests it.
+    """
+    cut = argv.index("--") if "--" in argv else len(argv)
+    head = [a for a in argv[:cut] if a != "--debug"]
+    if len(head) == cut:
+        return argv
+    return ["--debug", *head, *argv[cut:]]
 
 
 def main(argv=None):

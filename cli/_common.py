@@ -6,8 +6,11 @@ import logging
 
 import click
 
-# Exceptions whose message is meant for the user: shown as one line, no traceback.
-USER_ERRORS = (OSError, ValueError, KeyError, RuntimeError)
+from posetrack.errors import PosetrackError
+
+# Exceptions whose message is meant for the user: shown as one line, no traceback. Anything
+# else is a bug in posetrack and is reported as one.
+USER_ERRORS = (PosetrackError, OSError)
 
 # click settings every command shares: -h, shown defaults, a readable width.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True}
@@ -37,25 +40,35 @@ def setup_logging(debug: bool) -> None:
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
+        return f"{where}: {exc.strerror}"
     return str(exc) or type(exc).__name__
 
 
 @contextlib.contextmanager
 def convert_errors(ctx: click.Context):
-    """Library errors -> UserError (one line); KeyboardInterrupt -> exit 130. --debug re-raises."""
+    """posetrack errors and OS errors -> one red line (exit 1); KeyboardInterrupt -> exit 130.
+
+    Any other exception is a bug: it is reported as one, with its type, and the hint to
+    rerun with ``--debug`` for the traceback. ``--debug`` re-raises everything.
+    """
+    debug = bool((ctx.obj or {}).get("debug") or ctx.params.get("debug"))
     try:
         yield
     except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
     except KeyboardInterrupt:
-        click.secho("Interrupted; finished work was kept.", fg="yellow", err=True)
+        hint = (ctx.obj or {}).get("interrupt_hint")
+        click.secho("Interrupted; finished work was kept." + (f" {hint}" if hint else ""), fg="yellow", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
-    except USER_ERRORS as e:
-        if (ctx.obj or {}).get("debug") or ctx.params.get("debug"):
+    except Exception as e:
+        if debug:
             raise
-        raise UserError(_message(e) + "  (--debug shows the traceback)") from e
+        if isinstance(e, USER_ERRORS):
+            raise UserError(_message(e) + "  (--debug shows the traceback)") from e
+        raise UserError(f"internal error, a bug in posetrack: {type(e).__name__}: {_message(e)}  "
+                        f"(rerun with --debug for the traceback, and please report it)") from e
 
 
 def parse_id_list(value: str) -> list:

@@ -15,13 +15,11 @@ from typing import Any, Mapping, Type, TypeVar, Union
 
 import yaml
 
+from .errors import ConfigError
+
 __all__ = ["ConfigError", "from_dict", "load_yaml", "config_path", "list_configs"]
 
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A configuration value or file is wrong; the message names the file and field."""
 
 
 def _suggest(key: str, valid) -> str:

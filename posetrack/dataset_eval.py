@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
+from .errors import FormatError
 from .export import export_posetrack2017, export_posetrack2018
 from .posetrack_format import read_posetrack
 from .runner import RunOptions, run_video
@@ -65,7 +66,7 @@ def plan_sequences(root: Path, split: str) -> List[SequenceJob]:
         seq = read_posetrack(gt_file)
         names = tuple(seq.image_names)
         if not names or not names[0]:
-            raise ValueError(f"{gt_file}: frames carry no image names, so their images cannot be found")
+            raise FormatError(f"{gt_file}: frames carry no image names, so their images cannot be found")
         jobs.append(SequenceJob(gt_file, _image_folder(root, gt_dir, names[0]), names, seq.format))
     return jobs
 

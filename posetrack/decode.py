@@ -9,6 +9,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from .errors import ConfigError
+
 __all__ = ["argmax_coords", "quarter_offset", "dark_refine", "flip_back", "decode_heatmaps", "dark_kernel_size"]
 
 
@@ -150,5 +152,5 @@ def decode_heatmaps(heatmaps: np.ndarray, method: str = "argmax", dark_kernel: O
         kernel = dark_kernel or dark_kernel_size(heatmaps.shape[-2:])
         coords = dark_refine(heatmaps, coords, kernel)
     else:
-        raise ValueError(f"unknown decoding {method!r}; choose 'argmax' or 'dark'")
+        raise ConfigError(f"unknown decoding {method!r}; choose 'argmax' or 'dark'")
     return coords, maxvals

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from posetrack.checkpoint import load_checkpoint
 from posetrack.download import Progress, download_url, hash_from_name
+from posetrack.errors import ConfigError, FormatError
 from posetrack.structures import Detections
 
 __all__ = ["DETECTORS", "DetectorConfig", "PersonDetector", "build_detector", "person_label", "load_boxes",
@@ -82,15 +83,15 @@ class DetectorConfig:
 
     def __post_init__(self) -> None:
         if self.name not in DETECTORS:
-            raise ValueError(f"unknown detector {self.name!r}; choose one of {', '.join(DETECTORS)}")
+            raise ConfigError(f"unknown detector {self.name!r}; choose one of {', '.join(DETECTORS)}")
         if not 0.0 <= self.score_threshold <= 1.0:
-            raise ValueError(f"score_threshold must be in [0, 1], got {self.score_threshold}")
+            raise ConfigError(f"score_threshold must be in [0, 1], got {self.score_threshold}")
         if not 0.0 < self.nms_iou <= 1.0:
-            raise ValueError(f"nms_iou must be in (0, 1], got {self.nms_iou}")
+            raise ConfigError(f"nms_iou must be in (0, 1], got {self.nms_iou}")
         for field in ("max_detections", "batch_size", "min_size", "max_size"):
             value = getattr(self, field)
             if value is not None and value < 1:
-                raise ValueError(f"{field} must be at least 1, got {value}")
+                raise ConfigError(f"{field} must be at least 1, got {value}")
 
 
 def person_label(categories: Sequence[str]) -> int:
@@ -98,7 +99,7 @@ def person_label(categories: Sequence[str]) -> int:
     try:
         return list(categories).index("person")
     except ValueError:
-        raise ValueError(f"the detector's categories have no 'person': {list(categories)[:10]} ...") from None
+        raise ConfigError(f"the detector's categories have no 'person': {list(categories)[:10]} ...") from None
 
 
 class PersonDetector:
@@ -219,7 +220,7 @@ def build_detector(cfg: DetectorConfig, weights_path: Union[str, os.PathLike, No
     return PersonDetector(model, weights.transforms(), label, cfg).to(device)
 
 
-class BoxesFileError(ValueError):
+class BoxesFileError(FormatError):
     """A precomputed boxes file is malformed; the message names the file, entry index and field."""
 
 

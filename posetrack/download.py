@@ -31,6 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Optional, Union
 
+from .errors import WeightsError
+
 __all__ = [
     "CACHE_ENV",
     "CheckpointError",
@@ -59,7 +61,7 @@ _NAME_HASH = re.compile(r"-([0-9a-f]{8,64})[._]")
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(WeightsError):
     """A weights file cannot be fetched, read or matched to a model; the message says what to do.
 
     Defined here, the lowest layer, and re-exported by :mod:`posetrack.checkpoint`.

@@ -25,6 +25,7 @@ from typing import Deque, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .errors import ConfigError
 from .keypoints import KeypointLayout
 from .structures import FrameResult, Poses
 
@@ -62,11 +63,11 @@ class DrawStyle:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.min_score) and self.min_score >= 0):
-            raise ValueError(f"DrawStyle.min_score must be a number >= 0, got {self.min_score}")
+            raise ConfigError(f"DrawStyle.min_score must be a number >= 0, got {self.min_score}")
         if self.trails < 0:
-            raise ValueError(f"DrawStyle.trails must be >= 0, got {self.trails}")
+            raise ConfigError(f"DrawStyle.trails must be >= 0, got {self.trails}")
         if not (self.line_scale > 0):
-            raise ValueError(f"DrawStyle.line_scale must be > 0, got {self.line_scale}")
+            raise ConfigError(f"DrawStyle.line_scale must be > 0, got {self.line_scale}")
 
 
 # ---------------------------------------------------------------- colours and sizes

@@ -31,6 +31,8 @@ from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from .errors import ConfigError, EncoderError, InputError
+
 __all__ = ["EncoderNotFoundError", "Mp4Writer", "PngFramesWriter", "open_writer", "find_encoder", "frame_rate",
            "CODECS", "VIDEO_SUFFIXES"]
 
@@ -44,14 +46,14 @@ CODECS: Dict[str, Tuple[str, ...]] = {"h264": ("libx264", "libopenh264"), "mpeg4
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
 
-class EncoderNotFoundError(RuntimeError):
+class EncoderNotFoundError(EncoderError):
     """This FFmpeg build has no encoder for the requested codec; the message names the fallbacks."""
 
 
 def frame_rate(fps: float) -> Fraction:
     """A frame rate as the exact fraction containers store: 25 -> 25, 29.97002997 -> 30000/1001."""
     if not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"frame rate must be a positive number, got {fps}")
+        raise InputError(f"frame rate must be a positive number, got {fps}")
     return Fraction(fps).limit_denominator(1001)
 
 
@@ -65,7 +67,7 @@ def find_encoder(codec: str = "h264") -> str:
     import av
 
     if codec not in CODECS:
-        raise ValueError(f"unknown codec {codec!r}; choose one of: {', '.join(CODECS)}")
+        raise ConfigError(f"unknown codec {codec!r}; choose one of: {', '.join(CODECS)}")
     for name in CODECS[codec]:
         try:
             av.codec.Codec(name, "w")
@@ -112,7 +114,7 @@ class Mp4Writer:
                         self.path, codec)
         w, h = self.size
         if w < 2 or h < 2:
-            raise ValueError(f"{self.path}: cannot encode {w}x{h} frames")
+            raise InputError(f"{self.path}: cannot encode {w}x{h} frames")
         self.coded_size = (w + w % 2, h + h % 2)
         if self.coded_size != self.size:
             log.warning("%s: H.264 needs an even width and height; %dx%d frames are padded to %dx%d",
@@ -162,7 +164,7 @@ class Mp4Writer:
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
         except av.FFmpegError as e:
-            raise RuntimeError(f"{self.path}: encoding frame {self.frames_written} failed ({e})") from e
+            raise EncoderError(f"{self.path}: encoding frame {self.frames_written} failed ({e})") from e
         self.frames_written += 1
 
     def close(self) -> None:
@@ -194,7 +196,7 @@ class PngFramesWriter:
     def __init__(self, directory: PathLike, size: Optional[Tuple[int, int]] = None):
         self.path = Path(directory)
         if self.path.exists() and not self.path.is_dir():
-            raise ValueError(f"{self.path}: exists and is not a folder (PNG frames need a folder)")
+            raise InputError(f"{self.path}: exists and is not a folder (PNG frames need a folder)")
         self.path.mkdir(parents=True, exist_ok=True)
         self.size = None if size is None else (int(size[0]), int(size[1]))
         self.frames_written = 0
@@ -244,6 +246,6 @@ def open_writer(target: PathLike, fps: float, size: Tuple[int, int], *, frames_d
         return PngFramesWriter(target, size)
     suffix = Path(target).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
-        raise ValueError(f"{target}: unknown video extension {suffix or '(none)'!r}; use "
+        raise InputError(f"{target}: unknown video extension {suffix or '(none)'!r}; use "
                          f"{', '.join(VIDEO_SUFFIXES)}, or --frames-dir for PNG frames")
     return Mp4Writer(target, fps, size, codec=codec, crf=crf)

@@ -51,6 +51,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from .errors import FormatError, InputError
 from .eval_ap import ApEntries, ap_entries, average_precision, concat_entries
 from .eval_frames import EvalPersons, eval_persons, evaluated_frames
 from .eval_match import head_sizes, match_frames
@@ -97,7 +98,7 @@ class Scores:
     def total(self, metric: str) -> float:
         """poseval's Total: the mean over the joints whose value is not NaN."""
         if metric not in METRICS:
-            raise KeyError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+            raise InputError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
         return nan_total(getattr(self, metric))
 
     def to_json(self) -> Dict[str, Any]:
@@ -165,7 +166,7 @@ def _json_files(where: Files, what: str) -> Dict[str, Path]:
     for p in map(Path, where):
         name = p.name[:-5] if p.name.endswith(".json") else p.name
         if name in out:
-            raise ValueError(f"two {what} files are both named {p.name}: {out[name]} and {p}")
+            raise InputError(f"two {what} files are both named {p.name}: {out[name]} and {p}")
         out[name] = p
     return out
 
@@ -248,7 +249,7 @@ def _check_pred_track_ids(pred: PoseTrackFile) -> None:
         k = int(order[np.flatnonzero(same)[0] + 1])
         n = int(np.flatnonzero(has)[k])
         f = int(frame[k])
-        raise ValueError(f"{pred.where(f, n)}: 'track_id' {int(tid[k])} is used by two persons of this frame; "
+        raise FormatError(f"{pred.where(f, n)}: 'track_id' {int(tid[k])} is used by two persons of this frame; "
                          f"prediction track ids must be unique per frame")
 
 
@@ -256,7 +257,7 @@ def _check_scored_persons(seq: PoseTrackFile, persons: EvalPersons, what: str) -
     missing = persons.valid & ~persons.has_track_id
     if missing.any():
         f, s = (int(v[0]) for v in np.nonzero(missing))
-        raise ValueError(f"{seq.where(int(persons.frames[f]), int(persons.person[f, s]))}: no 'track_id' "
+        raise FormatError(f"{seq.where(int(persons.frames[f]), int(persons.person[f, s]))}: no 'track_id' "
                          f"({what} persons need one for the tracking metrics)")
 
 
@@ -266,7 +267,7 @@ def _check_head_boxes(gt_file: PoseTrackFile, gt: EvalPersons, pred: EvalPersons
     missing = scored & ~gt.has_head_box
     if missing.any():
         f, s = (int(v[0]) for v in np.nonzero(missing))
-        raise ValueError(f"{gt_file.where(int(gt.frames[f]), int(gt.person[f, s]))}: no head box "
+        raise FormatError(f"{gt_file.where(int(gt.frames[f]), int(gt.person[f, s]))}: no head box "
                          f"(x1, y1, x2, y2 / bbox_head); PCKh needs it")
     degenerate = scored & ~(head_sizes(gt.head_box) > 0)
     if degenerate.any():
@@ -302,7 +303,7 @@ def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_t
     else:
         pred_file = read_posetrack(pred_path, frames=mask)
     if pred_file.num_frames != gt_file.num_frames:
-        raise ValueError(f"{pred_file.source}: {pred_file.num_frames} frames, but the GT file {gt_path} has "
+        raise FormatError(f"{pred_file.source}: {pred_file.num_frames} frames, but the GT file {gt_path} has "
                          f"{gt_file.num_frames}; frames are matched by position, so the counts must agree")
     warnings.extend(gt_file.warnings + pred_file.warnings)
     _check_pred_track_ids(pred_file)
@@ -355,7 +356,7 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
             parts[name] = _score_sequence(name, gt_path, pred_path, joint_thr, box_thr, warnings)
     total_frames = sum(p.frames for p in parts.values())
     if total_frames == 0:
-        raise ValueError(f"none of the {len(parts)} GT file(s) has a frame with annotations (a non-empty "
+        raise InputError(f"none of the {len(parts)} GT file(s) has a frame with annotations (a non-empty "
                          f"'annorect' / annotations of an image); nothing to evaluate")
     for w in warnings:
         logger.warning(w)

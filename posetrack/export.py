@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .errors import InputError
 from .keypoints import COCO, POSETRACK17, POSETRACK18, KeypointLayout
 from .tracks_io import TrackFile
 
@@ -60,7 +61,7 @@ def to_posetrack15(xy: np.ndarray, scores: np.ndarray, layout: KeypointLayout):
         out_xy[:, ht] = eyes + HEAD_TOP_RATIO * (eyes - neck)
         out_s[:, ht] = scores[:, [le, re, ls, rs]].min(axis=1)
     elif layout.name != POSETRACK18.name:
-        raise ValueError(f"no PoseTrack joint mapping for keypoint layout {layout.name!r}")
+        raise InputError(f"no PoseTrack joint mapping for keypoint layout {layout.name!r}")
     return out_xy, out_s
 
 

@@ -28,6 +28,8 @@ from typing import Callable, Dict, Optional, Union
 
 import numpy as np
 
+from .errors import ConfigError
+
 __all__ = ["FlowConfig", "FlowEstimator", "DISFlow", "RAFTFlow", "ZeroFlow", "FLOW_METHODS", "get_flow",
            "build_flow", "sample_flow", "propagate_points", "DIS_PRESETS", "RAFT_MODELS"]
 
@@ -67,9 +69,9 @@ class DISFlow:
         import cv2
 
         if preset not in DIS_PRESETS:
-            raise ValueError(f"unknown DIS preset {preset!r}; choose one of: {', '.join(DIS_PRESETS)}")
+            raise ConfigError(f"unknown DIS preset {preset!r}; choose one of: {', '.join(DIS_PRESETS)}")
         if not 0.0 < scale <= 1.0:
-            raise ValueError(f"DIS scale must be in (0, 1], got {scale}")
+            raise ConfigError(f"DIS scale must be in (0, 1], got {scale}")
         code = {"ultrafast": cv2.DISOpticalFlow_PRESET_ULTRAFAST, "fast": cv2.DISOpticalFlow_PRESET_FAST,
                 "medium": cv2.DISOpticalFlow_PRESET_MEDIUM}[preset]
         self._dis = cv2.DISOpticalFlow_create(code)
@@ -129,7 +131,7 @@ class RAFTFlow:
         from torchvision.models import optical_flow
 
         if model not in RAFT_MODELS:
-            raise ValueError(f"unknown RAFT model {model!r}; choose one of: {', '.join(RAFT_MODELS)}")
+            raise ConfigError(f"unknown RAFT model {model!r}; choose one of: {', '.join(RAFT_MODELS)}")
         net = getattr(optical_flow, RAFT_MODELS[model])(weights=None)
         if pretrained:
             net.load_state_dict(_raft_state_dict(model, weights))
@@ -164,7 +166,7 @@ def get_flow(name: str, **kwargs) -> FlowEstimator:
     try:
         factory = FLOW_METHODS[name]
     except KeyError:
-        raise KeyError(f"unknown optical flow method {name!r}; choose one of: {', '.join(FLOW_METHODS)}") from None
+        raise ConfigError(f"unknown optical flow method {name!r}; choose one of: {', '.join(FLOW_METHODS)}") from None
     return factory(**kwargs)
 
 
@@ -190,13 +192,13 @@ class FlowConfig:
 
     def __post_init__(self) -> None:
         if self.method not in FLOW_METHODS:
-            raise ValueError(f"unknown optical flow method {self.method!r}; choose one of: {', '.join(FLOW_METHODS)}")
+            raise ConfigError(f"unknown optical flow method {self.method!r}; choose one of: {', '.join(FLOW_METHODS)}")
         if self.dis_preset not in DIS_PRESETS:
-            raise ValueError(f"unknown DIS preset {self.dis_preset!r}; choose one of: {', '.join(DIS_PRESETS)}")
+            raise ConfigError(f"unknown DIS preset {self.dis_preset!r}; choose one of: {', '.join(DIS_PRESETS)}")
         if not 0.0 < self.dis_scale <= 1.0:
-            raise ValueError(f"dis_scale must be in (0, 1], got {self.dis_scale}")
+            raise ConfigError(f"dis_scale must be in (0, 1], got {self.dis_scale}")
         if self.raft_model not in RAFT_MODELS:
-            raise ValueError(f"unknown RAFT model {self.raft_model!r}; choose one of: {', '.join(RAFT_MODELS)}")
+            raise ConfigError(f"unknown RAFT model {self.raft_model!r}; choose one of: {', '.join(RAFT_MODELS)}")
 
 
 def build_flow(config: FlowConfig) -> FlowEstimator:

@@ -14,6 +14,8 @@ from typing import List, Literal, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
 
+from .errors import ConfigError, InputError
+
 __all__ = ["StageSpec", "HRNetSpec", "HRNet", "BasicBlock", "Bottleneck"]
 
 BN_MOMENTUM = 0.1  # the official value; only matters for training
@@ -51,13 +53,13 @@ class HRNetSpec:
 
     def __post_init__(self) -> None:
         if len(self.stages) < 2 or self.stages[0].branches != 1:
-            raise ValueError("HRNet needs a single-branch first stage followed by multi-branch stages")
+            raise ConfigError("HRNet needs a single-branch first stage followed by multi-branch stages")
         for prev, cur in zip(self.stages, self.stages[1:]):
             if cur.branches != prev.branches + 1:
-                raise ValueError("each HRNet stage adds exactly one branch")
+                raise ConfigError("each HRNet stage adds exactly one branch")
         for s in self.stages:
             if len(s.blocks) != s.branches:
-                raise ValueError(f"stage {s}: one block count per branch expected")
+                raise ConfigError(f"stage {s}: one block count per branch expected")
 
 
 def _conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -244,7 +246,7 @@ class HRNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] % 32 or x.shape[-2] % 32:
-            raise ValueError(f"HRNet input height and width must be multiples of 32, got {tuple(x.shape[-2:])}")
+            raise InputError(f"HRNet input height and width must be multiples of 32, got {tuple(x.shape[-2:])}")
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
         xs = [self.layer1(x)]

@@ -19,6 +19,8 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from .errors import ConfigError
+
 __all__ = ["KeypointLayout", "COCO", "POSETRACK18", "POSETRACK17", "LAYOUTS", "get_layout"]
 
 
@@ -54,11 +56,11 @@ class KeypointLayout:
         return len(self.names)
 
     def index(self, name: str) -> int:
-        """Slot of a keypoint by name; raises KeyError listing the valid names."""
+        """Slot of a keypoint by name; raises ConfigError listing the valid names."""
         try:
             return self.names.index(name)
         except ValueError:
-            raise KeyError(f"layout {self.name!r} has no keypoint {name!r}; it has: {', '.join(self.names)}") from None
+            raise ConfigError(f"layout {self.name!r} has no keypoint {name!r}; it has: {', '.join(self.names)}") from None
 
     def flip_permutation(self) -> np.ndarray:
         """Index array p such that ``flipped[:, p]`` swaps every left/right pair, shape (K,)."""
@@ -127,4 +129,4 @@ def get_layout(name: str) -> KeypointLayout:
     try:
         return LAYOUTS[name]
     except KeyError:
-        raise KeyError(f"unknown keypoint layout {name!r}; choose one of: {', '.join(sorted(LAYOUTS))}") from None
+        raise ConfigError(f"unknown keypoint layout {name!r}; choose one of: {', '.join(sorted(LAYOUTS))}") from None

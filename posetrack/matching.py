@@ -23,6 +23,8 @@ from typing import Callable, Dict
 
 import numpy as np
 
+from .errors import ConfigError
+
 __all__ = ["Matches", "match", "greedy_match", "hungarian_match", "MATCHERS"]
 
 
@@ -97,7 +99,7 @@ def match(similarity: np.ndarray, min_similarity: float, method: str = "greedy")
     try:
         matcher = MATCHERS[method]
     except KeyError:
-        raise KeyError(f"unknown matching method {method!r}; choose one of: {', '.join(MATCHERS)}") from None
+        raise ConfigError(f"unknown matching method {method!r}; choose one of: {', '.join(MATCHERS)}") from None
     sim = np.asarray(similarity, dtype=np.float64)
     if sim.ndim != 2:
         raise ValueError(f"similarity must be an (N, M) matrix, got shape {sim.shape}")

@@ -58,9 +58,9 @@ class PoseModelConfig:
     def __post_init__(self) -> None:
         h, w = self.input_size
         if h % 32 or w % 32:
-            raise ValueError(f"input_size {self.input_size} must be multiples of 32")
+            raise ConfigError(f"input_size {self.input_size} must be multiples of 32")
         if self.default_weights is not None and self.default_weights not in self.weights:
-            raise ValueError(f"default_weights {self.default_weights!r} is not among weights {sorted(self.weights)}")
+            raise ConfigError(f"default_weights {self.default_weights!r} is not among weights {sorted(self.weights)}")
 
     @property
     def heatmap_size(self) -> Tuple[int, int]:

@@ -11,15 +11,11 @@ from typing import Optional
 
 import numpy as np
 
+from .boxes import box_areas
+
 __all__ = ["oks_matrix", "oks_nms", "box_areas"]
 
 _EPS = np.spacing(1)  # the official code's eps for the area term
-
-
-def box_areas(boxes: np.ndarray) -> np.ndarray:
-    """Areas of (N, 4) x1, y1, x2, y2 boxes, shape (N,), never negative."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
 
 
 def oks_matrix(xy_a: np.ndarray, xy_b: np.ndarray, areas_a: np.ndarray, areas_b: np.ndarray,

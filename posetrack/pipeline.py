@@ -18,6 +18,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .errors import ConfigError, DeviceError
 from .structures import Detections, Frame, FrameResult, Poses
 
 __all__ = ["StageTimes", "Pipeline", "resolve_device"]
@@ -47,11 +48,11 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {device}: CUDA is not available on this machine (use --device cpu)")
+        raise DeviceError(f"device {device!r}: CUDA is not available on this machine (use cpu)")
     try:
         torch.device(device)
     except RuntimeError:
-        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     return device
 
 
@@ -107,51 +108,49 @@ class Pipeline:
         dets = [_above(d, self.box_score) for d in self.boxes(frames)]
         self.times.detect += time.perf_counter() - t
         t = time.perf_counter()
-        det_kps = self.estimator.estimate_many([f.image for f in frames], [d.boxes for d in dets])
+        det_poses = self.estimator.estimate_batch([f.image for f in frames], dets)
         self.times.pose += time.perf_counter() - t
-        for frame, d, kps in zip(frames, dets, det_kps):
-            yield frame, self._frame(frame, d, kps)
+        for frame, d, poses in zip(frames, dets, det_poses):
+            yield frame, self._frame(frame, d, poses)
 
-    def _frame(self, frame: Frame, dets: Detections, det_kps: np.ndarray) -> FrameResult:
+    def _frame(self, frame: Frame, dets: Detections, det_poses: Poses) -> FrameResult:
         flow = None
         if self.flow is not None and self._prev_image is not None and self.tracker is not None:
             t = time.perf_counter()
             flow = self.flow(self._prev_image, frame.image)
             self.times.flow += time.perf_counter() - t
         self._prev_image = frame.image
-        poses = Poses.from_array(dets.boxes, dets.scores, det_kps)
         if self.tracker is None:
-            self._count(poses)
-            return FrameResult(frame=frame.index, poses=poses)
+            self._count(det_poses)
+            return FrameResult(frame=frame.index, poses=det_poses)
         t = time.perf_counter()
         self.tracker.propagate(flow)
         proposals = self.tracker.propose_boxes() if self.propagate_boxes and flow is not None else Detections.empty()
         self.times.track += time.perf_counter() - t
-        if len(proposals):
-            poses = self._add_recovered(frame, dets, det_kps, proposals)
+        poses = self._add_recovered(frame, dets, det_poses, proposals) if len(proposals) else det_poses
         t = time.perf_counter()
         result = self.tracker.update(frame.index, poses)
         self.times.track += time.perf_counter() - t
         self._count(result.poses)
         return result
 
-    def _add_recovered(self, frame: Frame, dets: Detections, det_kps: np.ndarray, proposals: Detections) -> Poses:
-        """Unify detections with flow proposals by NMS; estimate poses for the kept proposals."""
+    def _add_recovered(self, frame: Frame, dets: Detections, det_poses: Poses, proposals: Detections) -> Poses:
+        """Unify detections with flow proposals by NMS; estimate poses for the kept proposals.
+
+        Returns the poses of the unified boxes in :func:`unify_boxes` order: the kept
+        detections' poses (already estimated), then the kept proposals' new poses.
+        """
         from .propagation import unify_boxes
 
-        both = Detections(np.concatenate([dets.boxes, proposals.boxes]),
-                          np.concatenate([dets.scores, proposals.scores]))
-        unified = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
-        # Which unified boxes are detections (poses known) and which are new proposals.
-        kept = _row_index(both.boxes, unified.boxes)
-        new = kept >= len(dets)
-        kps = np.zeros((len(unified), det_kps.shape[1], 3), np.float32)
-        kps[~new] = det_kps[kept[~new]]
-        if new.any():
+        kept = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
+        from_det = kept[kept < len(dets)]
+        recovered = proposals.select(kept[kept >= len(dets)] - len(dets))
+        new_poses = Poses.empty(det_poses.num_keypoints)
+        if len(recovered):
             t = time.perf_counter()
-            kps[new] = self.estimator(frame.image, unified.boxes[new])
+            new_poses = self.estimator.estimate(frame.image, recovered)
             self.times.pose += time.perf_counter() - t
-        return Poses.from_array(unified.boxes, unified.scores, kps)
+        return Poses.concat([det_poses.select(from_det), new_poses], det_poses.num_keypoints)
 
     def _count(self, poses: Poses) -> None:
         self.times.frames += 1
@@ -161,13 +160,3 @@ class Pipeline:
 def _above(d: Detections, thr: float) -> Detections:
     keep = d.scores >= thr
     return Detections(d.boxes[keep], d.scores[keep])
-
-
-def _row_index(pool: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Index in ``pool`` of each row of ``rows`` (rows are exact copies of pool rows)."""
-    if len(rows) == 0:
-        return np.zeros((0,), np.int64)
-    eq = (rows[:, None, :] == pool[None, :, :]).all(-1)
-    if not eq.any(1).all():
-        raise RuntimeError("unify_boxes returned a box that is neither a detection nor a proposal")
-    return eq.argmax(1)

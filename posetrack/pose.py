@@ -16,6 +16,7 @@ from typing import List, Literal, Sequence
 import numpy as np
 
 from .decode import decode_heatmaps, flip_back
+from .errors import ConfigError
 from .structures import Detections, Poses
 from .transforms import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
 
@@ -43,9 +44,9 @@ class PoseEstimator:
         import torch
 
         if crop not in ("opencv", "torch"):
-            raise ValueError(f"unknown crop backend {crop!r}; choose 'opencv' or 'torch'")
+            raise ConfigError(f"unknown crop backend {crop!r}; choose 'opencv' or 'torch'")
         if decode not in ("argmax", "dark"):
-            raise ValueError(f"unknown decoding {decode!r}; choose 'argmax' or 'dark'")
+            raise ConfigError(f"unknown decoding {decode!r}; choose 'argmax' or 'dark'")
         self.config = model.config
         self.layout = model.config.layout
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -77,8 +78,20 @@ class PoseEstimator:
 
     def estimate(self, image: np.ndarray, detections: Detections) -> Poses:
         """Like calling the estimator, but with and returning the stage dataclasses."""
-        kp = self(image, detections.boxes)
-        return Poses.from_array(detections.boxes, detections.scores, kp)
+        return self.estimate_batch([image], [detections])[0]
+
+    def estimate_batch(self, images: Sequence[np.ndarray], detections: Sequence[Detections]) -> List[Poses]:
+        """Poses in the detections of several frames; all crops share forward batches.
+
+        Args:
+            images: F frames, each (H, W, 3) uint8 RGB.
+            detections: F :class:`Detections`, the person boxes of each frame.
+
+        Returns:
+            F :class:`Poses`, each with its frame's boxes and box scores.
+        """
+        arrays = self.estimate_many(images, [d.boxes for d in detections])
+        return [Poses.from_array(d.boxes, d.scores, kp) for d, kp in zip(detections, arrays)]
 
     def estimate_many(self, images: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> List[np.ndarray]:
         """Keypoints for several frames at once; all crops share forward batches.

@@ -50,10 +50,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .errors import FormatError
 from .keypoints import POSETRACK17, POSETRACK18
 
-__all__ = ["JOINT_NAMES", "NUM_JOINTS", "PoseTrackFile", "read_posetrack", "parse_posetrack",
+__all__ = ["JOINT_NAMES", "NUM_JOINTS", "PoseTrackFile", "PoseTrackFormatError", "read_posetrack", "parse_posetrack",
            "empty_posetrack", "to_annolist", "to_posetrack18", "write_json"]
+
+
+class PoseTrackFormatError(FormatError):
+    """A PoseTrack annotation or prediction file breaks the format; the message names file, frame and field."""
+
 
 #: poseval's joint names for ids 0..14 (id 12 is "neck" in 2017 files, "head_bottom" in 2018).
 JOINT_NAMES: Tuple[str, ...] = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
@@ -172,7 +178,7 @@ def read_posetrack(path: Union[str, os.PathLike], frames: FrameMask = None) -> P
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-        raise ValueError(f"{path}: not valid JSON: {e}") from None
+        raise PoseTrackFormatError(f"{path}: not valid JSON: {e}") from None
     return parse_posetrack(data, path, frames)
 
 
@@ -182,12 +188,12 @@ def parse_posetrack(data: Any, source: str = "<memory>", frames: FrameMask = Non
     ``frames`` is as in :func:`read_posetrack`.
     """
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: expected a JSON object with 'annolist' (2017) or "
+        raise PoseTrackFormatError(f"{source}: expected a JSON object with 'annolist' (2017) or "
                          f"'images'/'annotations'/'categories' (2018), got {type(data).__name__}")
     if "annolist" in data:
         return _parse_2017(data, source, frames)
     if not any(k in data for k in ("images", "annotations", "categories")):
-        raise ValueError(f"{source}: neither 'annolist' (PoseTrack 2017) nor 'images'/'annotations'/"
+        raise PoseTrackFormatError(f"{source}: neither 'annolist' (PoseTrack 2017) nor 'images'/'annotations'/"
                          f"'categories' (PoseTrack 2018) found; keys: {', '.join(map(str, data)) or 'none'}")
     return _parse_2018(data, source, frames)
 
@@ -222,7 +228,7 @@ class _Builder:
         self.label = f"frame {f} ({name})" if name else f"frame {f}"
 
     def fail(self, where: str, message: str):
-        raise ValueError(f"{self.source}: {where}: {message}")
+        raise PoseTrackFormatError(f"{self.source}: {where}: {message}")
 
     def person_label(self, n: int) -> str:
         starts = _starts(self.frame_counts)
@@ -369,7 +375,7 @@ def _first(v: Any, where: str, field: str, b: _Builder) -> Any:
 def _parse_2017(data: Dict[str, Any], source: str, frames: FrameMask) -> PoseTrackFile:
     annolist = data["annolist"]
     if not isinstance(annolist, list):
-        raise ValueError(f"{source}: 'annolist' is {type(annolist).__name__}, expected a list of frames")
+        raise PoseTrackFormatError(f"{source}: 'annolist' is {type(annolist).__name__}, expected a list of frames")
     b = _Builder(source, "2017", frames)
     for f, frame in enumerate(annolist):
         if not isinstance(frame, dict):

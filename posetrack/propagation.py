@@ -9,9 +9,11 @@ missed in frame k still gets a pose.
 Pipeline order for one frame::
 
     tracker.propagate(flow)                                   # queue -> frame k
-    boxes = unify_boxes(detections, tracker.propose_boxes(),  # detector + propagated
-                        iou=cfg.nms_iou, min_score=cfg.box_score)
-    poses = estimator(image, boxes.boxes)                     # HRNet on the unified boxes
+    proposals = tracker.propose_boxes()                       # the moved poses' boxes
+    kept = unify_boxes(detections, proposals,                 # indices into [detections; proposals]
+                       iou=cfg.nms_iou, min_score=cfg.box_score)
+    boxes = Detections.concat([detections, proposals]).select(kept)
+    poses = estimator.estimate(image, boxes)                  # HRNet on the unified boxes
     result = tracker.update(k, poses)
 
 Example:
@@ -20,48 +22,18 @@ Example:
     >>> from posetrack.propagation import unify_boxes
     >>> dets = Detections(np.array([[0, 0, 10, 10]]), np.array([0.9]))
     >>> props = Detections(np.array([[1, 1, 11, 11], [50, 50, 60, 60]]), np.array([0.95, 0.8]))
-    >>> unify_boxes(dets, props, iou=0.5).boxes.tolist()
-    [[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0]]
+    >>> unify_boxes(dets, props, iou=0.5).tolist()      # detection 0 and proposal 1 (index 1 + 1)
+    [0, 2]
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .boxes import nms
 from .flow import propagate_points
 from .structures import Detections, Poses
 
-__all__ = ["box_iou", "nms", "joint_boxes", "pose_scores", "propagate_boxes", "unify_boxes"]
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of (N, 4) against (M, 4) x1, y1, x2, y2 boxes, shape (N, M) float64."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    union = area_a[:, None] + area_b[None] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def nms(boxes: np.ndarray, iou: float) -> np.ndarray:
-    """Greedy non-maximum suppression of boxes given best first.
-
-    Args:
-        boxes: (N, 4) x1, y1, x2, y2, in priority order.
-        iou: a box overlapping a kept box by more than this is dropped.
-
-    Returns:
-        Ascending indices of the kept boxes, int64.
-    """
-    overlap = box_iou(boxes, boxes)
-    alive = np.ones(len(overlap), dtype=bool)
-    for i in range(len(overlap)):
-        if alive[i]:
-            alive[i + 1:] &= overlap[i, i + 1:] <= iou
-    return np.flatnonzero(alive)
+__all__ = ["joint_boxes", "pose_scores", "propagate_boxes", "unify_boxes"]
 
 
 def joint_boxes(keypoints: np.ndarray, keypoint_scores: np.ndarray, joint_score: float, expand: float):
@@ -122,8 +94,8 @@ def propagate_boxes(poses: Poses, flow: np.ndarray, joint_score: float = 0.4, ex
     return Detections(boxes[valid], pose_scores(poses.box_scores, poses.keypoint_scores, joint_score)[valid])
 
 
-def unify_boxes(detections: Detections, propagated: Detections, iou: float, min_score: float = 0.0) -> Detections:
-    """Detector boxes plus propagated boxes, overlapping ones removed by NMS.
+def unify_boxes(detections: Detections, propagated: Detections, iou: float, min_score: float = 0.0) -> np.ndarray:
+    """Which of the detector and propagated boxes survive NMS, as indices (like ``torchvision.ops.nms``).
 
     Boxes scoring below ``min_score`` are dropped first (FlowTrack keeps detections with
     score 0.5 and up). NMS then ranks every detector box above every propagated box,
@@ -133,18 +105,19 @@ def unify_boxes(detections: Detections, propagated: Detections, iou: float, min_
     by NMS"; this order is our choice.)
 
     Args:
-        detections: the detector's boxes of frame k.
-        propagated: boxes from :func:`propagate_boxes` or ``PoseTracker.propose_boxes``.
+        detections: the detector's boxes of frame k (D boxes).
+        propagated: box proposals of frame k (P boxes), from ``PoseTracker.propose_boxes``.
         iou: NMS overlap threshold.
         min_score: minimum box score.
 
     Returns:
-        The kept boxes, detector boxes first, each group by descending score.
+        (U,) int64 indices into the concatenation ``[detections; propagated]`` of the kept
+        boxes: detector boxes first, each group by descending score. An index ``>= D``
+        is the propagated box ``index - D``.
     """
     boxes = np.concatenate([detections.boxes, propagated.boxes])
     scores = np.concatenate([detections.scores, propagated.scores])
     source = np.r_[np.zeros(len(detections)), np.ones(len(propagated))]       # 0 = detector
     candidates = np.flatnonzero(scores >= min_score)
     order = candidates[np.lexsort((-scores[candidates], source[candidates]))]
-    kept = order[nms(boxes[order], iou)]
-    return Detections(boxes[kept], scores[kept])
+    return order[nms(boxes[order], iou)].astype(np.int64)

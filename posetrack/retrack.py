@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
+from .errors import InputError
 from .flow import FlowConfig, build_flow
 from .structures import Frame, FrameResult
 from .tracker import PoseTracker, TrackerConfig
@@ -42,14 +43,14 @@ def _images(track_file: TrackFile, video_frames: Iterable[Frame]) -> Iterator[np
             seen = frame.index
             if frame.index == wanted:
                 if (frame.width, frame.height) != (video.width, video.height):
-                    raise ValueError(f"frame {wanted}: the video is {frame.width}x{frame.height} but the poses "
+                    raise InputError(f"frame {wanted}: the video is {frame.width}x{frame.height} but the poses "
                                      f"were saved for {video.width}x{video.height} ({video.path})")
                 yield frame.image
                 break
             if frame.index > wanted:
-                raise ValueError(f"frame {wanted}: the video has no such frame (the next one is {frame.index})")
+                raise InputError(f"frame {wanted}: the video has no such frame (the next one is {frame.index})")
         else:
-            raise ValueError(f"frame {wanted}: the video ended before it (last frame read: {seen})")
+            raise InputError(f"frame {wanted}: the video ended before it (last frame read: {seen})")
 
 
 def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional[Iterable[Frame]] = None,

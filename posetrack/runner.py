@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
+from .errors import ResumeError, WeightsError
 from .structures import Detections, FrameResult, VideoInfo
 from .tracks_io import TrackFile, TracksHeader, TracksWriter, read_journal, read_tracks
 
@@ -72,7 +73,7 @@ def build_estimator(opts: RunOptions, device: str):
     cfg = load_model_config(opts.pose_model)
     weights = opts.pose_weights or cfg.default_weights
     if weights is None:
-        raise ValueError(f"pose model {cfg.name!r} has no published weights; pass --pose-weights PATH")
+        raise WeightsError(f"pose model {cfg.name!r} has no published weights; give pose_weights (a file or URL)")
     model = build_pose_model(opts.pose_model, weights=weights)
     return PoseEstimator(model, flip_test=opts.flip, decode=opts.decode, device=device,
                          batch_size=opts.batch_size, half=opts.half)
@@ -139,12 +140,12 @@ def _previous(out: Path, info: VideoInfo, resume: bool) -> Tuple[FrameResult, ..
     if done is None and out.exists():
         done = read_tracks(out)
         if done.complete:
-            raise ValueError(f"{out}: the run already finished; nothing to resume (remove --resume to run again)")
+            raise ResumeError(f"{out}: the run already finished; nothing to resume (remove --resume to run again)")
     if done is None:
-        raise FileNotFoundError(f"{out}: nothing to resume (no journal {out}.journal and no partial output)")
+        raise ResumeError(f"{out}: nothing to resume (no journal {out}.journal and no partial output)")
     v = done.header.video
     if (v.width, v.height, v.frames) != (info.width, info.height, info.frames):
-        raise ValueError(f"{out}: it was made from a different video ({v.width}x{v.height}, {v.frames} frames; "
+        raise ResumeError(f"{out}: it was made from a different video ({v.width}x{v.height}, {v.frames} frames; "
                          f"this one is {info.width}x{info.height}, {info.frames} frames)")
     return done.frames
 

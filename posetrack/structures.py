@@ -81,6 +81,17 @@ class Detections:
     def empty(cls) -> "Detections":
         return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
 
+    def select(self, index) -> "Detections":
+        """The detections at ``index`` (a boolean mask or integer indices), in that order."""
+        return Detections(self.boxes[index], self.scores[index])
+
+    @classmethod
+    def concat(cls, parts: Sequence["Detections"]) -> "Detections":
+        """All boxes of ``parts``, in order."""
+        if not parts:
+            return cls.empty()
+        return cls(np.concatenate([d.boxes for d in parts]), np.concatenate([d.scores for d in parts]))
+
 
 @dataclass(frozen=True)
 class Poses:
@@ -130,6 +141,15 @@ class Poses:
     def select(self, index) -> "Poses":
         """The poses at ``index`` (a boolean mask or integer indices)."""
         return Poses(self.boxes[index], self.box_scores[index], self.keypoints[index], self.keypoint_scores[index])
+
+    @classmethod
+    def concat(cls, parts: Sequence["Poses"], num_keypoints: int) -> "Poses":
+        """All poses of ``parts``, in order (``num_keypoints`` sizes the result when there are none)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty(num_keypoints)
+        return cls(np.concatenate([p.boxes for p in parts]), np.concatenate([p.box_scores for p in parts]),
+                   np.concatenate([p.keypoints for p in parts]), np.concatenate([p.keypoint_scores for p in parts]))
 
     def as_array(self) -> np.ndarray:
         """(N, K, 3) float32 x, y, score — the layout of the official code and of our JSON."""

@@ -35,19 +35,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .flow import FlowConfig, propagate_points
+from .errors import ConfigError
+from .boxes import box_areas
+from .flow import FlowConfig
 from .keypoints import KeypointLayout
 from .matching import MATCHERS, Matches, match
-from .oks import box_areas, oks_matrix
+from .motion import MOTIONS
+from .oks import oks_matrix
 from .propagation import joint_boxes, pose_scores
 from .structures import Detections, FrameResult, Poses
 
-__all__ = ["TrackerConfig", "PoseQueue", "PoseTracker", "MOTIONS", "NoMotion", "FlowMotion", "KalmanMotion",
-           "load_tracking_config"]
+__all__ = ["TrackerConfig", "PoseQueue", "PoseTracker", "load_tracking_config"]
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +80,16 @@ class TrackerConfig:
 
     def __post_init__(self) -> None:
         if self.matching not in MATCHERS:
-            raise ValueError(f"unknown matching {self.matching!r}; choose one of: {', '.join(MATCHERS)}")
+            raise ConfigError(f"unknown matching {self.matching!r}; choose one of: {', '.join(MATCHERS)}")
         if self.motion not in MOTIONS:
-            raise ValueError(f"unknown motion {self.motion!r}; choose one of: {', '.join(MOTIONS)}")
+            raise ConfigError(f"unknown motion {self.motion!r}; choose one of: {', '.join(MOTIONS)}")
         if self.queue < 1:
-            raise ValueError(f"queue must be at least 1 frame, got {self.queue}")
+            raise ConfigError(f"queue must be at least 1 frame, got {self.queue}")
         for name in ("box_score", "joint_score", "nms_iou", "min_similarity"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.box_expand < 0:
-            raise ValueError(f"box_expand must be 0 or more, got {self.box_expand}")
+            raise ConfigError(f"box_expand must be 0 or more, got {self.box_expand}")
 
 
 @dataclass(frozen=True)
@@ -155,94 +157,6 @@ class PoseQueue:
                          np.concatenate([self.frames, np.full(n, frame, np.int64)]))
 
 
-# ---------------------------------------------------------------- motion models
-
-class NoMotion:
-    """Queued poses stay where they were seen: similarity is pose-only."""
-
-    def predict(self, queue: PoseQueue, flow: Optional[np.ndarray]) -> np.ndarray:
-        """(E, K, 2) positions of the queued keypoints in the new frame."""
-        return queue.keypoints
-
-    def observe(self, track_ids: np.ndarray, boxes: np.ndarray) -> None:
-        """Learn from the boxes (P, 4) matched or spawned for ``track_ids`` (P,) in this frame."""
-
-    def forget(self, track_ids: np.ndarray) -> None:
-        """Drop whatever is kept for retired tracks."""
-
-
-class FlowMotion(NoMotion):
-    """FlowTrack: every queued keypoint moves by the flow sampled where it is (zero without flow)."""
-
-    def predict(self, queue: PoseQueue, flow: Optional[np.ndarray]) -> np.ndarray:
-        if flow is None:
-            return queue.keypoints
-        return propagate_points(flow, queue.keypoints)
-
-
-class KalmanMotion(NoMotion):
-    """A constant-velocity Kalman filter per track on its box centre and size; ignores flow.
-
-    State (cx, cy, w, h, vx, vy, vw, vh); each prediction moves a track's queued poses by
-    the predicted centre shift and scales them about the centre by the size change.
-    Noise grows with the box height, with DeepSORT's weights (Wojke et al. 2017,
-    ``kalman_filter.py``: position 1/20, velocity 1/160 of the height).
-    """
-
-    _POS, _VEL = 1.0 / 20, 1.0 / 160
-
-    def __init__(self) -> None:
-        self._filters: Dict[int, object] = {}
-
-    def _new_filter(self, z: np.ndarray):
-        from filterpy.kalman import KalmanFilter
-
-        kf = KalmanFilter(dim_x=8, dim_z=4)
-        kf.F = np.eye(8) + np.eye(8, k=4)
-        kf.H = np.eye(4, 8)
-        kf.x = np.r_[z, np.zeros(4)][:, None]
-        h = max(z[3], 1.0)
-        kf.P = np.diag(np.r_[np.full(4, 2 * self._POS * h), np.full(4, 10 * self._VEL * h)] ** 2)
-        return kf
-
-    def _noise(self, kf) -> None:
-        h = max(float(kf.x[3, 0]), 1.0)
-        kf.Q = np.diag(np.r_[np.full(4, self._POS * h), np.full(4, self._VEL * h)] ** 2)
-        kf.R = np.diag(np.full(4, self._POS * h) ** 2)
-
-    def predict(self, queue: PoseQueue, flow: Optional[np.ndarray]) -> np.ndarray:
-        ids, inverse = np.unique(queue.track_ids, return_inverse=True)
-        before, after = np.zeros((len(ids), 4)), np.zeros((len(ids), 4))
-        for i, tid in enumerate(ids.tolist()):
-            kf = self._filters[tid]
-            before[i] = kf.x[:4, 0]
-            self._noise(kf)
-            kf.predict()
-            after[i] = kf.x[:4, 0]
-        scale = np.clip(after[:, 2:] / np.maximum(before[:, 2:], 1e-6), 0.5, 2.0)        # (T, 2)
-        kp = queue.keypoints
-        moved = after[inverse, None, :2] + (kp - before[inverse, None, :2]) * scale[inverse, None]
-        return moved.astype(np.float32)
-
-    def observe(self, track_ids: np.ndarray, boxes: np.ndarray) -> None:
-        b = np.asarray(boxes, np.float64)
-        z = np.concatenate([(b[:, :2] + b[:, 2:]) / 2, b[:, 2:] - b[:, :2]], axis=1)      # (P, 4) cx, cy, w, h
-        for tid, zi in zip(np.asarray(track_ids).tolist(), z):
-            kf = self._filters.get(tid)
-            if kf is None:
-                self._filters[tid] = self._new_filter(zi)
-            else:
-                self._noise(kf)
-                kf.update(zi[:, None])
-
-    def forget(self, track_ids: np.ndarray) -> None:
-        for tid in np.asarray(track_ids).tolist():
-            self._filters.pop(tid, None)
-
-
-MOTIONS: Dict[str, Callable[[], NoMotion]] = {"flow": FlowMotion, "kalman": KalmanMotion, "none": NoMotion}
-
-
 # ---------------------------------------------------------------- the tracker
 
 class PoseTracker:
@@ -287,6 +201,40 @@ class PoseTracker:
         self._next_id = 1 + max((int(r.track_ids.max()) for r in results if len(r)), default=-1)
         self._last_frame = last
 
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything the tracker knows, as JSON-ready data, for an exact resume.
+
+        Floats are written as Python floats, which JSON round-trips exactly (float32
+        values widen to float64 losslessly), so :meth:`load_state_dict` on a fresh
+        tracker with the same layout and config continues bit for bit as this one would.
+        """
+        q = self._queue
+        return {
+            "next_id": self._next_id,
+            "last_frame": self._last_frame,
+            "propagated": self._propagated,
+            "queue": {"keypoints": q.keypoints.tolist(), "keypoint_scores": q.keypoint_scores.tolist(),
+                      "areas": q.areas.tolist(), "box_scores": q.box_scores.tolist(),
+                      "track_ids": q.track_ids.tolist(), "frames": q.frames.tolist()},
+            "motion": self._motion.state_dict(),
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict` (replaces all current tracks)."""
+        self.reset()
+        q = state["queue"]
+        k = self.layout.num_keypoints
+        self._queue = PoseQueue(np.asarray(q["keypoints"], np.float32).reshape(-1, k, 2),
+                                np.asarray(q["keypoint_scores"], np.float32).reshape(-1, k),
+                                np.asarray(q["areas"], np.float64).reshape(-1),
+                                np.asarray(q["box_scores"], np.float32).reshape(-1),
+                                np.asarray(q["track_ids"], np.int64).reshape(-1),
+                                np.asarray(q["frames"], np.int64).reshape(-1))
+        self._next_id = int(state["next_id"])
+        self._last_frame = None if state["last_frame"] is None else int(state["last_frame"])
+        self._propagated = bool(state["propagated"])
+        self._motion.load_state_dict(state["motion"])
+
     @property
     def active_ids(self) -> np.ndarray:
         """(T,) int64 ids of the live tracks, ascending (the columns of :meth:`similarity`)."""
@@ -305,7 +253,8 @@ class PoseTracker:
         """
         if self._propagated:
             raise RuntimeError("propagate() was already called for this frame; call update() first")
-        self._queue = self._queue.moved(self._motion.predict(self._queue, flow))
+        q = self._queue
+        self._queue = q.moved(self._motion.predict(q.track_ids, q.keypoints, flow))
         self._propagated = True
 
     def propose_boxes(self) -> Detections:

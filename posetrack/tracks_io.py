@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .errors import ConfigError, FormatError
 from .keypoints import KeypointLayout, get_layout
 from .structures import FrameResult, Poses, VideoInfo
 
@@ -41,7 +42,7 @@ VERSION = 1
 PathLike = Union[str, os.PathLike]
 
 
-class TracksFormatError(ValueError):
+class TracksFormatError(FormatError):
     """A tracks file does not follow the schema; the message names file, frame and field."""
 
 
@@ -139,8 +140,8 @@ def _header_from(d: Dict[str, Any], path) -> TracksHeader:
         layout_name = matches[0]
     try:
         layout = get_layout(layout_name)
-    except KeyError as e:
-        _fail(path, "keypoint_layout", str(e.args[0]))
+    except ConfigError as e:
+        _fail(path, "keypoint_layout", str(e))
     if names is not None and list(names) != list(layout.names):
         _fail(path, "keypoints", f"names do not match layout {layout.name!r}")
     return TracksHeader(video=video, layout=layout, settings=dict(d.get("settings") or {}))

@@ -32,6 +32,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
+from .errors import ConfigError, InputError, SourceError
 from .structures import Frame, VideoInfo
 
 __all__ = ["FrameSource", "open_source", "list_images", "natural_key", "BACKENDS", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
@@ -193,12 +194,12 @@ class _ImageFolderReader:
     def __init__(self, folder: Path, fps: float):
         self.files = list_images(folder)
         if not self.files:
-            raise ValueError(f"{folder}: no {', '.join(IMAGE_SUFFIXES)} images in this folder")
+            raise SourceError(f"{folder}: no {', '.join(IMAGE_SUFFIXES)} images in this folder")
         if not (fps > 0 and math.isfinite(fps)):
-            raise ValueError(f"folder_fps must be a positive number, got {fps}")
+            raise InputError(f"folder_fps must be a positive number, got {fps}")
         first = self._load(self.files[0])
         if first is None:
-            raise ValueError(f"{self.files[0]}: cannot read this image")
+            raise SourceError(f"{self.files[0]}: cannot read this image")
         self.info = VideoInfo(str(folder), float(fps), first.shape[1], first.shape[0], len(self.files))
 
     @staticmethod
@@ -218,7 +219,7 @@ class _ImageFolderReader:
                         yield frames
                     raise _FrameFailed(i, f"cannot read {self.files[i].name}")
                 if image.shape[:2] != (self.info.height, self.info.width):
-                    raise ValueError(f"{self.files[i]}: image is {image.shape[1]}x{image.shape[0]}, "
+                    raise SourceError(f"{self.files[i]}: image is {image.shape[1]}x{image.shape[0]}, "
                                      f"the sequence is {self.info.width}x{self.info.height}")
                 frames.append(Frame(i, image))
             yield frames
@@ -237,9 +238,9 @@ def _open_video(path: Path, backend: str):
     elif backend in BACKENDS:
         order = [backend]
     else:
-        raise ValueError(f"unknown video backend {backend!r}; choose one of: auto, {', '.join(BACKENDS)}")
+        raise ConfigError(f"unknown video backend {backend!r}; choose one of: auto, {', '.join(BACKENDS)}")
     if path.stat().st_size == 0:
-        raise ValueError(f"{path}: the file is empty (0 bytes)")
+        raise SourceError(f"{path}: the file is empty (0 bytes)")
     reasons = []
     for name in order:
         try:
@@ -250,7 +251,7 @@ def _open_video(path: Path, backend: str):
             reasons.append(f"{name}: {e}")
         if len(order) > 1:
             log.info("%s: %s; trying the next video backend", path, reasons[-1])
-    raise ValueError(f"{path}: cannot decode this file as a video ({'; '.join(reasons)})")
+    raise SourceError(f"{path}: cannot decode this file as a video ({'; '.join(reasons)})")
 
 
 # ---------------------------------------------------------------- the source
@@ -294,7 +295,7 @@ class FrameSource:
         """Frames in lists of ``n`` (the last list may be shorter)."""
         n = n or self.batch_size
         if n < 1:
-            raise ValueError(f"batch size must be at least 1, got {n}")
+            raise InputError(f"batch size must be at least 1, got {n}")
         pending: List[Frame] = []
         for frame in self:
             pending.append(frame)
@@ -373,13 +374,13 @@ class FrameSource:
 
 def _check_args(start: int, end: Optional[int], stride: int, batch_size: int, prefetch: int) -> None:
     if start < 0:
-        raise ValueError(f"start must be 0 or more, got {start}")
+        raise InputError(f"start must be 0 or more, got {start}")
     if end is not None and end <= start:
-        raise ValueError(f"end ({end}) must be greater than start ({start})")
+        raise InputError(f"end ({end}) must be greater than start ({start})")
     if stride < 1:
-        raise ValueError(f"stride must be at least 1, got {stride}")
+        raise InputError(f"stride must be at least 1, got {stride}")
     if batch_size < 1 or prefetch < 1:
-        raise ValueError(f"batch_size and prefetch must be at least 1, got {batch_size} and {prefetch}")
+        raise InputError(f"batch_size and prefetch must be at least 1, got {batch_size} and {prefetch}")
 
 
 def open_source(path: PathLike, start: int = 0, end: Optional[int] = None, stride: int = 1,
@@ -410,6 +411,6 @@ def open_source(path: PathLike, start: int = 0, end: Optional[int] = None, strid
     total = reader.info.frames
     if start >= total:
         reader.close()
-        raise ValueError(f"{path}: start frame {start} is past the end (the source has {total} frames)")
+        raise InputError(f"{path}: start frame {start} is past the end (the source has {total} frames)")
     stop = total if end is None else min(end, total)
     return FrameSource(reader, list(range(start, stop, stride)), batch_size, prefetch)

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from posetrack.errors import ConfigError
 from posetrack.flow import FLOW_METHODS, FlowConfig, build_flow, get_flow, propagate_points, sample_flow
 
 
@@ -94,7 +95,7 @@ def test_frames_of_different_sizes_are_refused():
 
 
 def test_unknown_method_lists_the_valid_ones():
-    with pytest.raises(KeyError, match="dis, raft, none"):
+    with pytest.raises(ConfigError, match="dis, raft, none"):
         get_flow("farneback")
     with pytest.raises(ValueError, match="ultrafast, fast, medium"):
         get_flow("dis", preset="slow")

@@ -4,6 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
+from posetrack.errors import ConfigError
 from posetrack.matching import MATCHERS, Matches, match
 
 
@@ -102,5 +103,5 @@ def test_nan_similarity_never_matches():
 
 
 def test_unknown_method_lists_the_valid_ones():
-    with pytest.raises(KeyError, match="greedy, hungarian"):
+    with pytest.raises(ConfigError, match="greedy, hungarian"):
         match(np.zeros((1, 1)), 0.5, "auction")

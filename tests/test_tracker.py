@@ -5,7 +5,8 @@ import pytest
 
 from posetrack.config import ConfigError
 from posetrack.keypoints import COCO
-from posetrack.propagation import box_iou, joint_boxes, propagate_boxes, unify_boxes
+from posetrack.boxes import box_iou
+from posetrack.propagation import joint_boxes, propagate_boxes, unify_boxes
 from posetrack.structures import Detections, FrameResult, Poses
 from posetrack.tracker import PoseTracker, TrackerConfig, load_tracking_config
 
@@ -151,7 +152,8 @@ def test_a_detector_miss_is_recovered_by_a_propagated_box():
     np.testing.assert_allclose(proposals.boxes, boxes, atol=1e-3)
     np.testing.assert_allclose(proposals.scores, 0.9 * 0.9, atol=1e-6)   # box score x mean joint score
     detections = Detections(truth[3].boxes[1:], [0.95])                   # only B is detected
-    unified = unify_boxes(detections, proposals, iou=t.config.nms_iou, min_score=t.config.box_score)
+    kept = unify_boxes(detections, proposals, iou=t.config.nms_iou, min_score=t.config.box_score)
+    unified = Detections.concat([detections, proposals]).select(kept)
     assert len(unified) == 2
     np.testing.assert_array_equal(unified.boxes[0], detections.boxes[0])  # the detection wins its overlap
     assert box_iou(unified.boxes[1:], truth[3].boxes[:1])[0, 0] > 0.6      # A's recovered box
@@ -171,7 +173,9 @@ def test_propagate_boxes_of_single_frame_poses():
 def test_unify_boxes_drops_low_scores_and_keeps_lone_proposals():
     dets = Detections(np.array([[0, 0, 10, 10], [100, 100, 110, 110]]), [0.9, 0.3])
     props = Detections(np.array([[1, 0, 11, 10], [100, 100, 110, 110], [50, 50, 60, 60]]), [0.99, 0.7, 0.6])
-    out = unify_boxes(dets, props, iou=0.5, min_score=0.5)
+    kept = unify_boxes(dets, props, iou=0.5, min_score=0.5)
+    assert kept.tolist() == [0, 3, 4]            # detection 0, proposals 1 and 2 (offset by 2 detections)
+    out = Detections.concat([dets, props]).select(kept)
     assert out.boxes.tolist() == [[0, 0, 10, 10], [100, 100, 110, 110], [50, 50, 60, 60]]
     assert out.scores.tolist() == pytest.approx([0.9, 0.7, 0.6])
     assert len(unify_boxes(Detections.empty(), Detections.empty(), iou=0.5)) == 0
@@ -277,7 +281,7 @@ def test_unknown_config_key_suggests_the_right_one(tmp_path):
 
 
 def test_box_iou_and_nms_match_naive_loops():
-    from posetrack.propagation import nms
+    from posetrack.boxes import nms
 
     rng = np.random.default_rng(0)
     xy = rng.uniform(0, 50, (9, 2))
@@ -297,3 +301,25 @@ def test_box_iou_and_nms_match_naive_loops():
         if all(want[i, j] <= 0.2 for j in kept):
             kept.append(i)
     assert nms(boxes, 0.2).tolist() == kept
+
+
+@pytest.mark.parametrize("motion", ["flow", "kalman", "none"])
+def test_state_dict_through_json_resumes_bit_for_bit(motion):
+    """A tracker restored from a JSON round trip of state_dict() continues exactly as the original."""
+    import json
+
+    frames, flows = crossing(10.0, n=20)
+    flows = flows if motion == "flow" else [None] * len(flows)
+    original = PoseTracker(COCO, TrackerConfig(motion=motion))
+    whole = [original.update(k, f, flows[k]) for k, f in enumerate(frames)]
+    first = PoseTracker(COCO, TrackerConfig(motion=motion))
+    for k in range(9):
+        first.update(k, frames[k], flows[k])
+    state = json.loads(json.dumps(first.state_dict()))
+    resumed = PoseTracker(COCO, TrackerConfig(motion=motion))
+    resumed.load_state_dict(state)
+    for k in range(9, len(frames)):
+        r = resumed.update(k, frames[k], flows[k])
+        np.testing.assert_array_equal(r.track_ids, whole[k].track_ids)
+        np.testing.assert_array_equal(r.poses.keypoints, whole[k].poses.keypoints)
+    assert json.dumps(resumed.state_dict()) == json.dumps(original.state_dict())

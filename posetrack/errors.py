@@ -1,0 +1,72 @@
+"""One error family: everything posetrack raises for its user derives from :class:`PosetrackError`.
+
+The command line turns exactly this family (plus ``OSError``: missing files, full disks,
+permissions) into one red line; any other exception is a bug and is shown as one, with
+a hint to rerun with ``--debug`` for the traceback. Messages name the file, frame and
+field (or the setting) at fault, never a command-line flag: the library does not know
+how it was called.
+
+Each class also derives from the builtin that callers used to catch (``ValueError`` for
+bad input, ``RuntimeError`` for an environment that cannot do the job), so existing
+``except ValueError`` code keeps working.
+
+Example:
+    >>> from posetrack.errors import PosetrackError, InputError
+    >>> try:
+    ...     raise InputError("tracks.json: frame 3, person 0, bbox: expected 4 numbers, got 1")
+    ... except PosetrackError as e:
+    ...     print(e)
+    tracks.json: frame 3, person 0, bbox: expected 4 numbers, got 1
+"""
+from __future__ import annotations
+
+__all__ = ["PosetrackError", "InputError", "ConfigError", "FormatError", "SourceError", "ResumeError",
+           "WeightsError", "MissingWeightsError", "DeviceError", "EncoderError"]
+
+
+class PosetrackError(Exception):
+    """Base class of every error meant for posetrack's user."""
+
+
+class InputError(PosetrackError, ValueError):
+    """Bad input: a value, file or argument that cannot be used as given."""
+
+
+class ConfigError(InputError):
+    """A configuration value, name or file is wrong; the message names the file and setting."""
+
+
+class FormatError(InputError):
+    """A data file (tracks, boxes, PoseTrack annotations) breaks its schema; names file, frame, field."""
+
+
+class SourceError(InputError):
+    """A video, image folder or stream cannot be opened or read."""
+
+
+class ResumeError(InputError):
+    """An interrupted run cannot be continued (nothing to resume, or another video's output)."""
+
+
+class WeightsError(PosetrackError, RuntimeError):
+    """Model weights cannot be found, downloaded, verified or loaded."""
+
+
+class MissingWeightsError(WeightsError):
+    """Weight files are needed that are neither cached nor downloadable.
+
+    Attributes:
+        missing: one ``(what, url, destination, sha256 or None)`` tuple per missing file.
+    """
+
+    def __init__(self, message: str, missing: tuple = ()):
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
+class DeviceError(PosetrackError, RuntimeError):
+    """The requested compute device (``cuda:1``, ``mps``) is not available here."""
+
+
+class EncoderError(PosetrackError, RuntimeError):
+    """A video encoder is missing or failed."""
