@@ -170,11 +170,17 @@ class FrameResult:
         frame: 0-based frame index in the source.
         poses: the people's poses.
         track_ids: (N,) int64 ids, or None when tracking is off.
+        time: presentation time of the frame in seconds from the start of the source
+            (the container's timestamp), or None when unknown.
+        interpolated: (N,) bool, True for people filled in by offline refinement (not
+            estimated in this frame), or None when nobody is.
     """
 
     frame: int
     poses: Poses
     track_ids: Optional[np.ndarray] = field(default=None)
+    time: Optional[float] = None
+    interpolated: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         if self.track_ids is not None:
@@ -182,6 +188,13 @@ class FrameResult:
             if len(ids) != len(self.poses):
                 raise ValueError(f"frame {self.frame}: {len(self.poses)} poses but {len(ids)} track ids")
             object.__setattr__(self, "track_ids", ids)
+        if self.interpolated is not None:
+            mask = np.asarray(self.interpolated, dtype=bool).reshape(-1)
+            if len(mask) != len(self.poses):
+                raise ValueError(f"frame {self.frame}: {len(self.poses)} poses but {len(mask)} interpolated flags")
+            object.__setattr__(self, "interpolated", mask if mask.any() else None)
+        if self.time is not None:
+            object.__setattr__(self, "time", float(self.time))
 
     def __len__(self) -> int:
         return len(self.poses)

@@ -102,13 +102,20 @@ def frame_to_dict(fr: FrameResult) -> Dict[str, Any]:
     people = []
     for i in range(len(p)):
         kps = [[_r(x, 2), _r(y, 2), _r(s, 4)] for (x, y), s in zip(p.keypoints[i].tolist(), p.keypoint_scores[i].tolist())]
-        people.append({
+        person = {
             "track_id": None if fr.track_ids is None else int(fr.track_ids[i]),
             "bbox": [_r(c, 2) for c in p.boxes[i].tolist()],
             "score": _r(p.box_scores[i], 4),
             "keypoints": kps,
-        })
-    return {"frame": int(fr.frame), "people": people}
+        }
+        if fr.interpolated is not None and fr.interpolated[i]:
+            person["interpolated"] = True
+        people.append(person)
+    out = {"frame": int(fr.frame)}
+    if fr.time is not None:
+        out["time"] = _r(fr.time, 6)
+    out["people"] = people
+    return out
 
 
 # ---------------------------------------------------------------- decoding
@@ -162,6 +169,7 @@ def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", wher
     scores = np.zeros((n,), np.float32)
     kps = np.zeros((n, num_keypoints, 3), np.float32)
     ids: List[Optional[int]] = []
+    interpolated = np.zeros(n, bool)
     for i, person in enumerate(people):
         at = f"frame {idx}, person {i}"
         try:
@@ -182,6 +190,14 @@ def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", wher
         if tid is not None and (isinstance(tid, bool) or not isinstance(tid, int) or tid < 0):
             _fail(path, f"{at}, track_id", f"expected a non-negative integer or null, got {tid!r}")
         ids.append(tid)
+        flag = person.get("interpolated", False)
+        if not isinstance(flag, bool):
+            _fail(path, f"{at}, interpolated", f"expected true or false, got {flag!r}")
+        interpolated[i] = flag
+    time = d.get("time")
+    if time is not None and (isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time)
+                             or time < 0):
+        _fail(path, f"frame {idx}, time", f"expected a non-negative number of seconds or null, got {time!r}")
     track_ids = None
     if n and all(t is not None for t in ids):
         track_ids = np.asarray(ids, dtype=np.int64)
@@ -190,7 +206,7 @@ def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", wher
     elif any(t is not None for t in ids):
         _fail(path, f"frame {idx}, track_id", "some people have a track id and some do not")
     poses = Poses(boxes, scores, kps[..., :2], np.nan_to_num(kps[..., 2], nan=0.0))
-    return FrameResult(frame=idx, poses=poses, track_ids=track_ids)
+    return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=time, interpolated=interpolated)
 
 
 def _frames_from(items: Iterable[Dict[str, Any]], header: TracksHeader, path) -> Tuple[FrameResult, ...]:
