@@ -1,8 +1,10 @@
-"""What every command shares: error reporting, logging and option helpers."""
+"""What every command shares: error reporting, logging, the pipeline options and one progress bar."""
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from typing import Optional
 
 import click
 
@@ -77,3 +79,154 @@ def parse_id_list(value: str) -> list:
         return [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+
+
+# ---------------------------------------------------------------- options shared by run and eval
+
+def pipeline_options(command):
+    """The detector / pose / tracker options `run` and `eval --dataset-root` share."""
+    for option in reversed(_PIPELINE_OPTIONS):
+        command = option(command)
+    return command
+
+
+_PIPELINE_OPTIONS = [
+    click.option("--pose-model", default="w48_384x288", show_default=True,
+              help="Pose model config (see `posetrack models`) or a YAML path."),
+    click.option("--pose-weights", default=None,
+              help="Weights: a name from the model config (coco, posetrack18), a .pth/.safetensors file or a URL."
+                   "  [default: the config's default, coco]"),
+    click.option("--detector", "detector_name", default=None,
+              help="torchvision detector name.  [default: from configs/detector.yaml]"),
+    click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Local detector weights (offline use)."),
+    click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector is loaded."),
+    click.option("--tracker", "tracker_mode", type=click.Choice(["flowtrack", "none"]), default="flowtrack",
+              show_default=True, help="`none` saves untracked poses."),
+    click.option("--tracker-config", default="tracker", show_default=True,
+              help="Tracker settings: a config name or a YAML path."),
+    click.option("--matching", type=click.Choice(["greedy", "hungarian"]), default=None,
+              help="Override the tracker's matching.  [default: greedy, as the paper]"),
+    click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
+              help="Optical flow for propagation and similarity.  [default: dis]"),
+    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+    click.option("--half", is_flag=True, help="float16 pose network on GPU."),
+    click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Person crops per pose forward pass."),
+    click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Frames decoded, detected and estimated together."),
+    click.option("--flip/--no-flip", default=True, show_default=True, help="Flip test (official setting)."),
+    click.option("--decode", type=click.Choice(["argmax", "dark"]), default="argmax", show_default=True,
+              help="Heatmap decoding: official argmax + quarter offset, or DARK."),
+]
+
+
+def run_options(opts: dict):
+    """The pipeline choices among a command's parsed options, as a :class:`posetrack.runner.RunOptions`."""
+    import dataclasses
+
+    from posetrack.runner import RunOptions
+
+    names = {f.name for f in dataclasses.fields(RunOptions)}
+    return RunOptions(**{k: v for k, v in opts.items() if k in names})
+
+
+# ---------------------------------------------------------------- progress
+
+class FrameProgress:
+    """One progress bar on stderr for frame-by-frame work, fed by a library callback.
+
+    The rate is an exponential moving average over about the last ``window`` seconds, so
+    the ETA follows the current speed rather than the average since the start; below one
+    frame per second the rate is shown as seconds per frame.
+
+    Args:
+        label: the bar's description ("frames", "rendering", ...).
+        total: units of work, or None until the first update says.
+        window: seconds the moving rate averages over.
+        enabled: False makes every call a no-op (``--quiet``).
+    """
+
+    def __init__(self, label: str = "frames", total: Optional[int] = None, window: float = 10.0,
+                 enabled: bool = True):
+        self.label = label
+        self.total = total
+        self.window = window
+        self.enabled = enabled
+        self._bar = None
+        self._task = None
+        self._rate: Optional[float] = None
+        self._last: Optional[tuple] = None     # (time, done)
+        self._done = 0
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[extra]}"),
+                             TextColumn("{task.fields[eta]}"), console=Console(stderr=True), transient=False)
+        self._bar.start()
+        self._task = self._bar.add_task(self.label, total=self.total, rate="", extra="", eta="")
+
+    def _update_rate(self, done: int) -> None:
+        now = time.perf_counter()
+        if self._last is None:
+            self._last = (now, done)
+            return
+        t0, d0 = self._last
+        dt, dd = now - t0, done - d0
+        if dt <= 0 or dd <= 0:
+            return
+        inst = dd / dt
+        alpha = min(1.0, dt / self.window)
+        self._rate = inst if self._rate is None else (1 - alpha) * self._rate + alpha * inst
+        self._last = (now, done)
+
+    @staticmethod
+    def _format_rate(rate: Optional[float], unit: str = "fps") -> str:
+        if rate is None:
+            return ""
+        return f"{rate:5.1f} {unit}" if rate >= 1 else f"{1 / rate:5.1f} s/frame"
+
+    @staticmethod
+    def _format_eta(seconds: Optional[float]) -> str:
+        if seconds is None:
+            return "eta -:--:--"
+        seconds = int(round(seconds))
+        return f"eta {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+    def eta(self) -> Optional[float]:
+        """Seconds left at the current moving rate (None until a rate is known)."""
+        if self._rate is None or self.total is None:
+            return None
+        return max(self.total - self._done, 0) / self._rate
+
+    def __call__(self, done: int, total: Optional[int] = None, extra: str = "") -> None:
+        """Report ``done`` units finished (of ``total``, if it changed); ``extra`` is shown beside the rate."""
+        if not self.enabled:
+            return
+        if total is not None:
+            self.total = total
+        if self._bar is None:
+            self._start()
+        self._update_rate(done)
+        self._done = done
+        self._bar.update(self._task, completed=done, total=self.total, rate=self._format_rate(self._rate),
+                         extra=extra, eta=self._format_eta(self.eta()))
+
+    def advance(self, units: int = 1, extra: str = "") -> None:
+        """Report ``units`` more finished."""
+        self(self._done + units, extra=extra)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> "FrameProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

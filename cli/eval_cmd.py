@@ -9,8 +9,7 @@ from typing import Mapping, Optional
 
 import click
 
-from ._common import CONTEXT
-from .run import pipeline_options
+from ._common import CONTEXT, pipeline_options, run_options
 
 EPILOG = """\b
 Example:
@@ -113,7 +112,6 @@ def _table(title: str, scores):
 def _predict(root: Path, split: str, out_dir: Path, run_opts) -> tuple:
     """Run the pipeline on every sequence of the split (resuming finished ones), with a progress line."""
     from posetrack.dataset_eval import predict_dataset
-    from posetrack.runner import RunOptions
 
     if run_opts.get("boxes_file"):
         raise click.UsageError("--boxes holds one video's boxes; it cannot be used with --dataset-root")
@@ -121,4 +119,4 @@ def _predict(root: Path, split: str, out_dir: Path, run_opts) -> tuple:
     def on_sequence(i: int, n: int, name: str) -> None:
         click.echo(f"[{i + 1}/{n}] {name}", err=True)
 
-    return predict_dataset(root, split, out_dir, RunOptions(quiet=True, **run_opts), on_sequence=on_sequence)
+    return predict_dataset(root, split, out_dir, run_options(run_opts), on_sequence=on_sequence)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from . import CONTEXT_SETTINGS
-from ._common import UserError, parse_id_list
+from ._common import FrameProgress, UserError, parse_id_list
 
 EPILOG = """
 \b
@@ -117,16 +117,11 @@ def _check_match(info, tracks, video, tracks_file, force: bool) -> None:
 
 
 def _render_with_progress(source, tracks, target, style, only_ids, frames_dir: bool, codec: str, crf: int):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from posetrack.encode import open_writer
     from posetrack.render import render_video
 
     info = source.info
     writer = open_writer(target, info.fps, (info.width, info.height), frames_dir=frames_dir, codec=codec, crf=crf)
-    columns = (TextColumn("Rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task("render", total=len(source.indices))
+    with FrameProgress("rendering", total=len(source.indices)) as bar:
         return render_video(source, tracks, writer, style, only_ids=only_ids,
-                            progress=lambda done, total: bar.update(task, completed=done))
+                            progress=lambda done, total: bar(done, total))

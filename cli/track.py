@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT
+from ._common import CONTEXT, FrameProgress
 
 log = logging.getLogger("posetrack")
 
@@ -63,8 +63,10 @@ def track(poses_file: Path, out: Path, video: Optional[Path], config: str, match
     poses = read_tracks(poses_file)
     if video is None and tracker_cfg.motion == "flow":
         log.info("no --video: tracking by pose similarity alone (--motion kalman predicts motion instead)")
-    progress = None if quiet else _Progress(len(poses.frames))
-    try:
+    with FrameProgress("tracking", total=len(poses.frames), enabled=not quiet) as bar:
+        def progress(result) -> None:
+            bar.advance()
+
         if video is not None and tracker_cfg.motion == "flow":
             from posetrack.video import open_source
 
@@ -72,27 +74,7 @@ def track(poses_file: Path, out: Path, video: Optional[Path], config: str, match
                 tracks = retrack(poses, tracker_cfg, source, flow_cfg, progress)
         else:
             tracks = retrack(poses, tracker_cfg, None, flow_cfg, progress)
-    finally:
-        if progress is not None:
-            progress.stop()
     write_tracks(out, tracks)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     n_people = sum(len(f) for f in tracks.frames)
     click.echo(f"{len(tracks.frames)} frames, {n_people} poses, {len(ids)} tracks -> {out}", err=True)
-
-
-class _Progress:
-    """A rich progress bar fed with each tracked frame."""
-
-    def __init__(self, total: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(TextColumn("[bold]tracking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        self._task = self._bar.add_task("frames", total=total)
-        self._bar.start()
-
-    def __call__(self, result) -> None:
-        self._bar.advance(self._task)
-
-    def stop(self) -> None:
-        self._bar.stop()

@@ -23,7 +23,7 @@ from .errors import FormatError
 from .export import export_posetrack2017, export_posetrack2018
 from .posetrack_format import read_posetrack
 from .runner import RunOptions, run_video
-from .tracks_io import read_tracks
+from .tracks_io import journal_path, read_tracks
 
 __all__ = ["find_gt_dir", "SequenceJob", "plan_sequences", "predict_dataset"]
 
@@ -75,8 +75,8 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
                     on_sequence: Optional[Callable[[int, int, str], None]] = None) -> Tuple[Path, Path]:
     """Run the pipeline over every GT sequence and write prediction files into ``out_dir``.
 
-    Tracks files go to ``out_dir/tracks/`` (so an interrupted evaluation resumes per
-    sequence with ``opts.resume``); predictions to ``out_dir/<gt file name>``.
+    Tracks files go to ``out_dir/tracks/`` (finished sequences are not redone, an
+    interrupted one is resumed from its journal); predictions to ``out_dir/<gt file name>``.
 
     Returns:
         (GT folder, prediction folder) for :func:`posetrack.evaluate.evaluate`.
@@ -90,7 +90,7 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
         tracks_path = out_dir / "tracks" / f"{job.gt_file.stem}.tracks.json"
         done = tracks_path.exists() and read_tracks(tracks_path).complete
         if not done:
-            run_video(job.images, tracks_path, opts)
+            run_video(job.images, tracks_path, opts, resume=journal_path(tracks_path).exists())
         tracks = read_tracks(tracks_path)
         folder_names = _folder_names(job.images)
         position = {n: k for k, n in enumerate(folder_names)}

@@ -1,8 +1,17 @@
 """Everything `posetrack run` does, as a library call: build the parts, stream, journal, resume.
 
+Three layers, each usable on its own:
+
+* :func:`load_models` loads the networks a run needs (pose estimator, person detector);
+  an engine's worker loads them once and reuses them for many videos.
+* :func:`stream` opens a source and yields ``(Frame, FrameResult)`` pairs lazily.
+* :func:`run_video` streams one source into :class:`Outputs` (the tracks file, a
+  render, PoseTrack exports), journaling every finished frame so an interrupted run
+  can be resumed.
+
 Example:
-    >>> from posetrack.runner import RunOptions, run_video
-    >>> summary = run_video("video.mp4", "tracks.json", RunOptions(device="cuda", half=True))
+    >>> from posetrack.runner import Outputs, RunOptions, run_video
+    >>> summary = run_video("video.mp4", Outputs("tracks.json"), RunOptions(device="cuda", half=True))
 """
 from __future__ import annotations
 
@@ -12,13 +21,14 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import ResumeError, WeightsError
-from .structures import Detections, FrameResult, VideoInfo
+from .structures import Detections, Frame, FrameResult, VideoInfo
 from .tracks_io import TrackFile, TracksHeader, TracksWriter, read_journal, read_tracks
 
-__all__ = ["RunOptions", "RunSummary", "run_video", "build_estimator"]
+__all__ = ["RunOptions", "Outputs", "Models", "RunSummary", "load_models", "stream", "run_video",
+           "build_estimator"]
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +37,11 @@ Progress = Callable[[int, int, float, int], None]   # (frames done, frames total
 
 @dataclass(frozen=True)
 class RunOptions:
-    """The choices of one run (the CLI's options); defaults are the paper's setting."""
+    """The pipeline choices of a run (models, tracker, frame range, device); defaults are the paper's setting.
+
+    Where the results go is :class:`Outputs`; whether to resume is an argument of
+    :func:`run_video`.
+    """
 
     pose_model: str = "w48_384x288"
     pose_weights: Optional[str] = None
@@ -47,16 +61,57 @@ class RunOptions:
     frame_batch: int = 8
     flip: bool = True
     decode: str = "argmax"
-    render_out: Optional[Path] = None
-    export17: Optional[Path] = None
-    export18: Optional[Path] = None
-    resume: bool = False
-    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where one run writes its results.
+
+    Attributes:
+        tracks: the tracks file (JSON, schema in the README); its journal is ``tracks + ".journal"``.
+        render: an annotated video (H.264 MP4) drawn while running, or None.
+        posetrack2017: a PoseTrack 2017 (annolist) prediction file, or None.
+        posetrack2018: a PoseTrack 2018 (COCO-style) prediction file, or None.
+    """
+
+    tracks: Path
+    render: Optional[Path] = None
+    posetrack2017: Optional[Path] = None
+    posetrack2018: Optional[Path] = None
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                object.__setattr__(self, f.name, Path(value))
+
+
+@dataclass(frozen=True)
+class Models:
+    """The networks of a run, loaded once and reusable across videos.
+
+    Attributes:
+        estimator: the :class:`~posetrack.pose.PoseEstimator` (HRNet + weights + test pipeline).
+        detector: the person detector, or None when boxes come from a boxes file.
+        device: the torch device both run on ("cpu", "cuda:0", ...).
+    """
+
+    estimator: Any
+    detector: Any
+    device: str
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a finished (or interrupted) run did."""
+    """What a finished (or interrupted) run did.
+
+    Attributes:
+        frames: frames in the tracks file (a resumed run counts the earlier ones too).
+        tracks: distinct track ids in the file.
+        seconds: wall time of this call.
+        times: per-stage seconds of this call (:class:`~posetrack.pipeline.StageTimes`).
+        notes: things the user should know (truncation, files written).
+    """
 
     frames: int
     tracks: int
@@ -79,20 +134,39 @@ def build_estimator(opts: RunOptions, device: str):
                          batch_size=opts.batch_size, half=opts.half)
 
 
-def _box_source(opts: RunOptions, device: str, info: VideoInfo):
-    """Detector, or precomputed boxes: a callable from frames to detections."""
-    if opts.boxes_file:
-        from .detect import load_boxes
-
-        table = load_boxes(opts.boxes_file, num_frames=info.frames)
-        return lambda frames: [table.get(f.index, Detections.empty()) for f in frames]
+def _build_detector(opts: RunOptions, device: str):
     from .config import load_yaml
     from .detect import DetectorConfig, build_detector
 
     cfg = load_yaml(DetectorConfig, "detector")
     if opts.detector_name:
         cfg = dataclasses.replace(cfg, name=opts.detector_name)
-    detector = build_detector(cfg, weights_path=opts.detector_weights, device=device)
+    return build_detector(cfg, weights_path=opts.detector_weights, device=device)
+
+
+def load_models(opts: RunOptions = RunOptions()) -> Models:
+    """Load the pose estimator and (unless ``opts.boxes_file`` is set) the person detector.
+
+    Raises:
+        DeviceError: ``opts.device`` is not available here.
+        WeightsError: weights are missing, corrupt or do not fit the model.
+    """
+    from .pipeline import resolve_device
+
+    device = resolve_device(opts.device)
+    estimator = build_estimator(opts, device)
+    detector = None if opts.boxes_file else _build_detector(opts, device)
+    return Models(estimator=estimator, detector=detector, device=device)
+
+
+def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
+    """Detector, or precomputed boxes: a callable from frames to detections."""
+    if opts.boxes_file:
+        from .detect import load_boxes
+
+        table = load_boxes(opts.boxes_file, num_frames=info.frames)
+        return lambda frames: [table.get(f.index, Detections.empty()) for f in frames]
+    detector = models.detector if models.detector is not None else _build_detector(opts, models.device)
     return lambda frames: detector([f.image for f in frames])
 
 
@@ -150,40 +224,87 @@ def _previous(out: Path, info: VideoInfo, resume: bool) -> Tuple[FrameResult, ..
     return done.frames
 
 
-def run_video(source: Union[str, Path], out: Union[str, Path], opts: RunOptions = RunOptions(),
-              progress: Optional[Progress] = None) -> RunSummary:
-    """Detect, estimate and track poses in a video or image folder; write ``out``.
+def _pipeline(opts: RunOptions, models: Models, info: VideoInfo):
+    """The per-video parts: tracker, flow and the pipeline that drives them."""
+    from .pipeline import Pipeline
 
-    Every finished frame is journaled (``out.journal``); on any exception, Ctrl-C
-    included, ``out`` is written with status "partial" and the journal kept, so a later
-    call with ``resume=True`` completes the same file without doing a frame twice.
+    tracker, flow, tcfg = _tracking(opts, models.estimator.layout, models.device)
+    pipeline = Pipeline(models.estimator, _box_source(opts, models, info), tracker=tracker, flow=flow,
+                        box_score=tcfg.box_score if tcfg else 0.5, nms_iou=tcfg.nms_iou if tcfg else 0.5)
+    header = TracksHeader(video=info, layout=models.estimator.layout,
+                          settings=_settings(opts, models.estimator, tcfg,
+                                             None if flow is None else (opts.flow_method or "dis")))
+    return pipeline, header
+
+
+def stream(source: Union[str, Path], opts: RunOptions = RunOptions(), models: Optional[Models] = None
+           ) -> Iterator[Tuple[Frame, FrameResult]]:
+    """Detect, estimate and track poses in a video or image folder, yielding each frame as it is done.
+
+    Nothing is written. The source is opened when iteration starts and closed when it
+    ends (or when the generator is closed).
+
+    Args:
+        source: a video file or a folder of images.
+        opts: pipeline choices.
+        models: loaded networks to reuse (:func:`load_models`); loaded here when None.
+
+    Yields:
+        ``(frame, result)``: the decoded :class:`~posetrack.structures.Frame` (RGB) and its
+        :class:`~posetrack.structures.FrameResult`, in frame order.
     """
-    from .pipeline import Pipeline, resolve_device
+    from .video import open_source
+
+    models = models or load_models(opts)
+    with open_source(source, start=opts.start, end=opts.end, stride=opts.stride,
+                     batch_size=opts.frame_batch) as src:
+        pipeline, _ = _pipeline(opts, models, src.info)
+        yield from pipeline.run(src.iter_batches())
+
+
+def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts: RunOptions = RunOptions(), *,
+              models: Optional[Models] = None, resume: bool = False,
+              progress: Optional[Progress] = None) -> RunSummary:
+    """Detect, estimate and track poses in a video or image folder; write ``outputs``.
+
+    Every finished frame is journaled (``outputs.tracks + ".journal"``); on any
+    exception, Ctrl-C included, the tracks file is written with status "partial" and
+    the journal kept, so a later call with ``resume=True`` completes the same file
+    without doing a frame twice.
+
+    Args:
+        source: a video file or a folder of images.
+        outputs: where to write (a path means :class:`Outputs` with just the tracks file).
+        opts: pipeline choices.
+        models: loaded networks to reuse (:func:`load_models`); loaded here when None.
+        resume: continue an interrupted run of the same outputs.
+        progress: called after every frame with (frames done, frames total, fps, people).
+
+    Raises:
+        ResumeError: ``resume`` with nothing to resume, or an output made from another video.
+        SourceError, WeightsError, DeviceError, FormatError: see :func:`load_models` and
+            :func:`posetrack.video.open_source`.
+    """
     from .video import open_source
 
     t_start = time.perf_counter()
-    out = Path(out)
-    device = resolve_device(opts.device)
+    outputs = outputs if isinstance(outputs, Outputs) else Outputs(Path(outputs))
+    out = outputs.tracks
     src = open_source(source, start=opts.start, end=opts.end, stride=opts.stride, batch_size=opts.frame_batch)
     try:
         info = src.info
-        previous = _previous(out, info, opts.resume)
+        previous = _previous(out, info, resume)
         done = {f.frame for f in previous}
         todo = [i for i in src.indices if i not in done]
-        estimator = build_estimator(opts, device)
-        tracker, flow, tcfg = _tracking(opts, estimator.layout, device)
-        pipeline = Pipeline(estimator, _box_source(opts, device, info), tracker=tracker, flow=flow,
-                            box_score=tcfg.box_score if tcfg else 0.5, nms_iou=tcfg.nms_iou if tcfg else 0.5)
-        header = TracksHeader(video=info, layout=estimator.layout,
-                              settings=_settings(opts, estimator, tcfg, None if flow is None else
-                                                 (opts.flow_method or "dis")))
+        models = models or load_models(opts)
+        pipeline, header = _pipeline(opts, models, info)
         seed_frame = _seed_frame(previous, todo)
         if seed_frame is not None:  # resume: restore the tracks, decode from the seed frame on
             pipeline.seed_tracks([f for f in previous if f.frame <= seed_frame])
             src.close()
             src = open_source(source, start=seed_frame, end=opts.end, stride=opts.stride,
                               batch_size=opts.frame_batch)
-        renderer = _renderer(opts, info, estimator.layout)
+        renderer = _renderer(outputs, info, models.estimator.layout)
         notes: List[str] = []
         total = len(todo)
         count, t_loop = 0, time.perf_counter()
@@ -205,7 +326,7 @@ def run_video(source: Union[str, Path], out: Union[str, Path], opts: RunOptions 
                 renderer.close()
     finally:
         src.close()
-    notes += _exports(opts, tracks, source)
+    notes += _exports(outputs, tracks, source)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     return RunSummary(frames=len(tracks.frames), tracks=len(ids), seconds=time.perf_counter() - t_start,
                       times=pipeline.times, notes=tuple(notes))
@@ -237,22 +358,22 @@ def _frames(src, pipeline, todo: List[int], seed_frame: Optional[int]):
         yield batch
 
 
-def _renderer(opts: RunOptions, info: VideoInfo, layout):
-    if opts.render_out is None:
+def _renderer(outputs: Outputs, info: VideoInfo, layout):
+    if outputs.render is None:
         return None
     from .render import Renderer
 
-    return Renderer.to_file(opts.render_out, info, layout)
+    return Renderer.to_file(outputs.render, info, layout)
 
 
-def _exports(opts: RunOptions, tracks: TrackFile, source) -> List[str]:
+def _exports(outputs: Outputs, tracks: TrackFile, source) -> List[str]:
     """PoseTrack prediction files, one entry per frame of the source (matched by position)."""
     from .export import export_posetrack2017, export_posetrack2018
 
     notes = []
     src = Path(source)
     names = _image_names(src, tracks.header.video.frames)
-    for path, fn in ((opts.export17, export_posetrack2017), (opts.export18, export_posetrack2018)):
+    for path, fn in ((outputs.posetrack2017, export_posetrack2017), (outputs.posetrack2018, export_posetrack2018)):
         if path is None:
             continue
         Path(path).parent.mkdir(parents=True, exist_ok=True)
