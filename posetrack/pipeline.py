@@ -12,6 +12,7 @@ pass. The result is the same as a strictly sequential loop, only faster.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
@@ -122,7 +123,7 @@ class Pipeline:
         self._prev_image = frame.image
         if self.tracker is None:
             self._count(det_poses)
-            return FrameResult(frame=frame.index, poses=det_poses)
+            return FrameResult(frame=frame.index, poses=det_poses, time=frame.time)
         t = time.perf_counter()
         self.tracker.propagate(flow)
         proposals = self.tracker.propose_boxes() if self.propagate_boxes and flow is not None else Detections.empty()
@@ -130,6 +131,8 @@ class Pipeline:
         poses = self._add_recovered(frame, dets, det_poses, proposals) if len(proposals) else det_poses
         t = time.perf_counter()
         result = self.tracker.update(frame.index, poses)
+        if frame.time is not None:
+            result = dataclasses.replace(result, time=frame.time)
         self.times.track += time.perf_counter() - t
         self._count(result.poses)
         return result

@@ -42,10 +42,13 @@ class Frame:
     Attributes:
         index: 0-based frame index in the source.
         image: (H, W, 3) uint8 RGB.
+        time: presentation time in seconds from the start of the source (the container's
+            timestamp), or None when the source does not say.
     """
 
     index: int
     image: np.ndarray
+    time: Optional[float] = None
 
     @property
     def height(self) -> int:
