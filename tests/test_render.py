@@ -231,11 +231,12 @@ def test_mismatches_say_what_differs():
 
 class ListWriter:
     def __init__(self):
-        self.images, self.indices, self.closed = [], [], False
+        self.images, self.indices, self.times, self.closed = [], [], [], False
 
-    def write(self, image, index=None):
+    def write(self, image, index=None, time=None):
         self.images.append(image)
         self.indices.append(index)
+        self.times.append(time)
 
     def close(self):
         self.closed = True
