@@ -48,6 +48,10 @@ DEFAULT_FOLDER_FPS = 25.0
 STREAM_TIMEOUT = (15.0, 15.0)
 
 
+class _Damaged(Exception):
+    """The container marks a packet damaged or cut off, or the video ends before its stated duration."""
+
+
 class OpenFailed(Exception):
     """A backend cannot read this source at all (the reason is the message)."""
 
@@ -176,6 +180,7 @@ class PyAVReader:
             frames = int(stream.frames or 0) or None
             if frames is None and not live:
                 frames = self._count_packets(container, stream)
+            self._duration = _stated_duration(stream) if frames is not None and not stream.frames else None
             tb = stream.time_base
             self._t0 = float(stream.start_time * tb) if stream.start_time is not None and tb and not live else None
         except OpenFailed:
@@ -230,24 +235,27 @@ class PyAVReader:
         try:
             stream = self._video_stream(container)
             stream.thread_type = "AUTO"  # frame and slice threads: several times faster on H.264
-            t0, index, frames = self._t0, -1, []
+            t0, index, frames, times = self._t0, -1, [], []
             try:
-                for vf in container.decode(stream):
+                for vf in _decode(container, stream):
                     index += 1
-                    if sel.past(index):
-                        break
-                    if index not in sel:
-                        continue
                     t = vf.time
                     if t is not None and t0 is None:
                         t0 = t
-                    frames.append(Frame(index, vf.to_ndarray(format="rgb24"), None if t is None else t - t0))
+                    times.append(None if t is None else t - t0)
+                    if sel.past(index):
+                        return
+                    if index not in sel:
+                        continue
+                    frames.append(Frame(index, vf.to_ndarray(format="rgb24"), times[-1]))
                     if len(frames) == batch_size:
                         yield frames
                         frames = []
                     if sel.done(index):
                         break
-            except av.FFmpegError as e:
+                if self.info.frames is not None and index >= self.info.frames - 1 or not sel.done(index):
+                    self._check_duration(times)   # reached the end of the file (as far as it was counted)
+            except (av.FFmpegError, _Damaged) as e:
                 if frames:
                     yield frames
                 raise FrameFailed(index + 1, reason_of(e)) from None
@@ -256,10 +264,36 @@ class PyAVReader:
         finally:
             container.close()
 
+    def _check_duration(self, times: List[Optional[float]]) -> None:
+        """A file that states its duration but not its frame count (Matroska, WebM) and stops early is cut off."""
+        if self._duration is None or len(times) < 2 or times[-1] is None or times[-2] is None:
+            return
+        gap = max(times[-1] - times[-2], 1e-3)
+        if times[-1] + 2 * gap < self._duration:
+            raise _Damaged(f"the video ends at {times[-1] + gap:.3f} s, its header says {self._duration:.3f} s")
+
     def close(self) -> None:
         if self._pending is not None:
             self._pending.close()
             self._pending = None
+
+
+def _decode(container, stream):
+    """The decoded frames of ``stream`` in order; raises _Damaged at a packet the demuxer marks
+    damaged (a file cut mid-frame), after the frames the decoder still held."""
+    for packet in container.demux(stream):
+        if packet.is_corrupt:  # frames the decoder holds that come before the damaged one are intact
+            yield from (f for f in stream.codec_context.decode(None)
+                        if packet.pts is not None and f.pts is not None and f.pts < packet.pts)
+            raise _Damaged("the data of the next frame is damaged or cut off")
+        yield from packet.decode()
+
+
+def _stated_duration(stream) -> Optional[float]:
+    """The video stream's duration in seconds from Matroska's per-track DURATION tag ("00:00:01.120000000")."""
+    tag = (stream.metadata or {}).get("DURATION")
+    m = re.match(r"^(\d+):(\d+):(\d+(?:\.\d+)?)$", tag or "")
+    return None if m is None else int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
 
 
 # ---------------------------------------------------------------- decord
@@ -462,7 +496,7 @@ class ImageFolderReader:
         if not self.files:
             raise SourceError(f"{folder}: no images in this folder ({', '.join(IMAGE_SUFFIXES)})")
         if others:
-            log.info("%s: %d files that are not images are ignored (%s%s)", folder, len(others), others[0],
+            log.info("%s: ignoring %d file(s) that are not images (%s%s)", folder, len(others), others[0],
                      ", ..." if len(others) > 1 else "")
         if not (fps > 0 and math.isfinite(fps)):
             raise InputError(f"folder_fps must be a positive number, got {fps}")

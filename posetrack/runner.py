@@ -349,19 +349,28 @@ def _seed_frame(previous, todo: List[int]) -> Optional[int]:
 
 
 def _frames(src, pipeline, todo: List[int], seed_frame: Optional[int]):
-    """Batches of the frames still to do; the seed frame's image goes to the pipeline as 'previous'."""
+    """Batches of the frames still to do; the seed frame's image goes to the pipeline as 'previous'.
+
+    When the source fails part-way (a damaged image), the frames decoded before the failure
+    are processed first, then the error is raised.
+    """
     wanted = None if todo is None else set(todo)
     batch: list = []
-    for frame in src:
-        if frame.index == seed_frame:
-            pipeline.seed_image(frame.image)
-            continue
-        if wanted is not None and frame.index not in wanted:
-            continue
-        batch.append(frame)
-        if len(batch) == src.batch_size:
+    try:
+        for frame in src:
+            if frame.index == seed_frame:
+                pipeline.seed_image(frame.image)
+                continue
+            if wanted is not None and frame.index not in wanted:
+                continue
+            batch.append(frame)
+            if len(batch) == src.batch_size:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 

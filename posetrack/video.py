@@ -2,8 +2,8 @@
 
 What ``open_source`` accepts:
 
-* a video file: read with PyAV (exact timestamps, FFmpeg's formats), falling back to decord
-  and then OpenCV when a backend is missing or cannot open the file;
+* a video file: read with PyAV (exact timestamps, FFmpeg's formats), falling back to OpenCV
+  when PyAV is missing or cannot open the file (decord on request);
 * a folder of images (.jpg .jpeg .png .bmp .tif .tiff .webp, how PoseTrack ships its
   sequences), read in natural order (``frame2`` before ``frame10``); other files are
   ignored. Folders carry no frame rate (``folder_fps``, 25 by default, stands in) and no
@@ -53,19 +53,23 @@ from .errors import ConfigError, InputError, SourceError
 from .structures import Frame, VideoInfo
 
 __all__ = ["FrameSource", "open_source", "list_images", "natural_key", "is_live", "check_resumable",
-           "BACKENDS", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
+           "BACKENDS", "AUTO_BACKENDS", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
 
 log = logging.getLogger(__name__)
 
 SourceLike = Union[str, os.PathLike, int]
 
-# Video-file backends by name; "auto" tries them in this order. PyAV first: exact timestamps,
-# a trustworthy frame count, and the fastest full decode here (benchmarks/decode_speed.py).
+# Video-file backends by name. "auto" tries AUTO_BACKENDS in order: PyAV first (exact
+# timestamps, a frame count it can vouch for, as fast as OpenCV and 1.3-1.9x decord here:
+# benchmarks/decode_speed.py), then OpenCV (its own FFmpeg build). decord is used only when
+# asked for: on damaged files it prints its own errors to stderr and fills undecodable frames
+# with copies of their neighbours ("recovered from nearest frames"), silently.
 BACKENDS: Dict[str, Callable[[Path], object]] = {
     "pyav": lambda path: PyAVReader(str(path)),
     "decord": DecordReader,
     "opencv": lambda path: OpenCVReader(str(path)),
 }
+AUTO_BACKENDS = ("pyav", "opencv")
 STREAM_BACKENDS: Dict[str, Callable[[str], object]] = {
     "pyav": lambda url: PyAVReader(url, live=True),
     "opencv": lambda url: OpenCVReader(url, live=True),
@@ -287,7 +291,7 @@ def _check_args(start: int, end: Optional[int], stride: int, batch_size: int, pr
 
 def _open_with(target, backends: Dict[str, Callable], backend: str, what: str):
     if backend == "auto":
-        order = list(backends)
+        order = [name for name in AUTO_BACKENDS if name in backends]
     elif backend in backends:
         order = [backend]
     else:
@@ -334,7 +338,7 @@ def open_source(source: SourceLike, start: int = 0, end: Optional[int] = None, s
         start: first frame index (0-based).
         end: frame index to stop before (exclusive); None or past the end means "to the end".
         stride: yield every ``stride``-th frame from ``start``.
-        backend: "auto" (PyAV, then decord, then OpenCV), "pyav", "decord" or "opencv";
+        backend: "auto" (PyAV, then OpenCV), "pyav", "decord" or "opencv";
             ignored for folders and cameras; streams take "pyav" or "opencv".
         batch_size: frames per decoded batch.
         prefetch: batches the decoding thread may hold ready (bounds memory).
