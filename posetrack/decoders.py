@@ -116,6 +116,7 @@ def reason_of(exc: BaseException) -> str:
     text = re.sub(r"^(\[[\d:]+\] \S+:\d+: )+(Error: )?", "", text)   # decord: "[13:27:50] file.cc:292: "
     text = re.sub(r"^\[Errno -?\d+\] ", "", text)                      # PyAV without strerror
     text = re.sub(r": '\w+\(\)'$", "", text)                          # PyAV: ": 'avcodec_send_packet()'"
+    text = re.sub(r" with -?\d+$", "", text)                           # decord: "av_read_frame failed with 1094995529"
     return text[:200]
 
 
@@ -281,12 +282,29 @@ class PyAVReader:
 def _decode(container, stream):
     """The decoded frames of ``stream`` in order; raises _Damaged at a packet the demuxer marks
     damaged (a file cut mid-frame), after the frames the decoder still held."""
+    import av
+
     for packet in container.demux(stream):
-        if packet.is_corrupt:  # frames the decoder holds that come before the damaged one are intact
-            yield from (f for f in stream.codec_context.decode(None)
-                        if packet.pts is not None and f.pts is not None and f.pts < packet.pts)
+        if packet.is_corrupt:
+            yield from _held_before(stream, packet)
             raise _Damaged("the data of the next frame is damaged or cut off")
-        yield from packet.decode()
+        try:
+            frames = packet.decode()
+        except av.FFmpegError as e:   # with frame threads the error comes before frames decoded earlier
+            yield from _held_before(stream, packet)
+            raise _Damaged(reason_of(e)) from None
+        yield from frames
+
+
+def _held_before(stream, packet):
+    """Frames the decoder still holds that come before ``packet`` (after it, one would be missing)."""
+    import av
+
+    try:
+        held = stream.codec_context.decode(None)
+    except av.FFmpegError:
+        return
+    yield from (f for f in held if packet.pts is not None and f.pts is not None and f.pts < packet.pts)
 
 
 def _stated_duration(stream) -> Optional[float]:
