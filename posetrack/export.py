@@ -120,7 +120,7 @@ def export_posetrack2017(tracks: TrackFile, image_names: Sequence[str], min_join
             for i in range(len(fr)):
                 points = [{"id": [j], "x": [float(xy[i, j, 0])], "y": [float(xy[i, j, 1])], "score": [float(sc[i, j])]}
                           for j in range(15) if sc[i, j] >= min_joint_score and sc[i, j] > 0
-                          and np.isfinite(xy[i, j]).all()]
+                          and np.isfinite(xy[i, j]).all() and np.isfinite(sc[i, j])]
                 x1, y1, x2, y2 = (_finite(v) for v in fr.poses.boxes[i])
                 rect = {"x1": [x1], "y1": [y1], "x2": [x2], "y2": [y2], "score": [_finite(fr.poses.box_scores[i])],
                         "annopoints": [{"point": points}]}
@@ -150,7 +150,7 @@ def export_posetrack2018(tracks: TrackFile, image_names: Sequence[str], min_join
             kps = np.zeros((17, 3))
             scores = np.zeros(17)
             for j, joint in enumerate(POSETRACK17.names):
-                if sc[i, j] >= min_joint_score and sc[i, j] > 0 and np.isfinite(xy[i, j]).all():
+                if sc[i, j] >= min_joint_score and sc[i, j] > 0 and np.isfinite([*xy[i, j], sc[i, j]]).all():
                     k = slots.index(joint)
                     kps[k] = (xy[i, j, 0], xy[i, j, 1], 1)
                     scores[k] = sc[i, j]
