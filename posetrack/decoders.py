@@ -241,8 +241,8 @@ class PyAVReader:
                 for vf in _decode(container, stream):
                     index += 1
                     t = vf.time
-                    if t is not None and t0 is None:
-                        t0 = t
+                    if t is not None and (t0 is None or index == 0 and t < t0):
+                        t0 = t   # times count from the first frame shown (or the stated start, if earlier)
                     times.append(None if t is None else t - t0)
                     if sel.past(index):
                         return

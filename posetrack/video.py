@@ -38,7 +38,9 @@ Example:
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 import queue
 import re
@@ -219,6 +221,7 @@ class FrameSource:
         last = None
         try:
             for batch in batches:
+                batch = [_valid_time(f) for f in batch]
                 good = self._good_prefix(batch)
                 if good and not put(batch[:good]):
                     return
@@ -276,6 +279,14 @@ class FrameSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _valid_time(frame: Frame) -> Frame:
+    """Frame times are finite and never negative (a container may stamp a frame before its stated start)."""
+    t = frame.time
+    if t is None or (math.isfinite(t) and t >= 0):
+        return frame
+    return dataclasses.replace(frame, time=max(t, 0.0) if math.isfinite(t) else None)
 
 
 def _check_args(start: int, end: Optional[int], stride: int, batch_size: int, prefetch: int) -> None:

@@ -10,6 +10,7 @@ import functools
 import http.server
 import json
 import threading
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -58,12 +59,21 @@ def run(d, source, *args):
 
 
 def test_frames_carry_their_time_and_exports_are_written(d, tmp_path):
-    out, coco, table = tmp_path / "t.json", tmp_path / "r.json", tmp_path / "p.csv"
-    result = run(d, d / "walk.mp4", "--boxes", d / "walk.boxes.json", "--out", out, "--export-coco", coco,
-                 "--export-csv", table)
+    """A variable-frame-rate clip (33 ms, then 200 ms gaps): tracks.json has each frame's true time, the
+    render shows frame 10 at its true time, and the COCO and CSV exports list the same people."""
+    from test_render import decoded_times
+    from videos import VFR_TIMES
+
+    n = len(VFR_TIMES)
+    video = write_video(tmp_path / "vfr.mp4", n=n, size=(W, H), fps=30, times=VFR_TIMES, image=sprite_frame)
+    out, coco, table, render = tmp_path / "t.json", tmp_path / "r.json", tmp_path / "p.csv", tmp_path / "a.mp4"
+    result = run(d, video, "--boxes", boxes_json(tmp_path / "b.json", n), "--out", out, "--export-coco", coco,
+                 "--export-csv", table, "--render", render)
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert [f["time"] for f in data["frames"]] == pytest.approx([i / FPS for i in range(N)], abs=1e-3)
+    assert [f["time"] for f in data["frames"]] == pytest.approx(VFR_TIMES, abs=1e-3)
+    _, shown = decoded_times(render)
+    assert shown[10] == pytest.approx(VFR_TIMES[10], abs=0.033) and shown == pytest.approx(VFR_TIMES, abs=1e-3)
     people = [(f["frame"], p["track_id"]) for f in data["frames"] for p in f["people"]]
     assert people, "the scripted person must be found"
     results = json.loads(coco.read_text())
@@ -72,7 +82,7 @@ def test_frames_carry_their_time_and_exports_are_written(d, tmp_path):
     with open(table, newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(int(r["frame"]), int(r["track_id"])) for r in rows] == people
-    assert [float(r["time"]) for r in rows] == pytest.approx([fr / FPS for fr, _ in people], abs=1e-3)
+    assert [float(r["time"]) for r in rows] == pytest.approx([VFR_TIMES[fr] for fr, _ in people], abs=1e-3)
 
 
 def test_one_pixel_frames_give_a_valid_result(d, tmp_path):
@@ -135,9 +145,14 @@ def served(d):
 
 
 def test_a_stream_url_runs_and_cannot_be_resumed(d, served, tmp_path):
+    from test_render import decoded_times
+
     url, out = f"{served}/walk.mp4", tmp_path / "stream.json"
-    result = run(d, url, "--boxes", d / "walk.boxes.json", "--out", out, "--stride", 2)
+    result = run(d, url, "--boxes", d / "walk.boxes.json", "--out", out, "--stride", 2,
+                 "--render", tmp_path / "s2.mp4")
     assert result.exit_code == 0, result.output
+    rate, shown = decoded_times(tmp_path / "s2.mp4")                  # a stride-2 render plays at fps / 2
+    assert rate == Fraction(FPS, 2) and shown == pytest.approx([i / FPS for i in range(0, N, 2)], abs=1e-3)
     data = json.loads(out.read_text())
     assert data["video"]["path"] == url and data["video"]["frames"] == N
     assert [f["frame"] for f in data["frames"]] == list(range(0, N, 2))
