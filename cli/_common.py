@@ -110,8 +110,9 @@ _PIPELINE_OPTIONS = [
               help="Override the tracker's matching.  [default: greedy, as the paper]"),
     click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Optical flow for propagation and similarity.  [default: dis]"),
-    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-    click.option("--half", is_flag=True, help="float16 pose network on GPU."),
+    click.option("--device", default="auto", show_default=True, callback=lambda ctx, param, value: _device(value),
+              help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
+    click.option("--half", is_flag=True, help="float16 pose network on a CUDA GPU (ignored elsewhere, with a warning)."),
     click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Person crops per pose forward pass."),
     click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,
@@ -120,6 +121,16 @@ _PIPELINE_OPTIONS = [
     click.option("--decode", type=click.Choice(["argmax", "dark"]), default="argmax", show_default=True,
               help="Heatmap decoding: official argmax + quarter offset, or DARK."),
 ]
+
+
+def _device(value: str) -> str:
+    """--device as torch spells it ("0" -> "cuda:0"), or one red line when this machine lacks it."""
+    from posetrack.devices import resolve_device
+
+    try:
+        return resolve_device(value)
+    except PosetrackError as e:
+        raise UserError(str(e)) from None
 
 
 def run_options(opts: dict):

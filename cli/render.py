@@ -7,6 +7,7 @@ import click
 
 from . import CONTEXT_SETTINGS
 from ._common import FrameProgress, UserError, parse_id_list
+from ._sources import SourceParam
 
 EPILOG = """
 \b
@@ -15,11 +16,14 @@ Examples:
   posetrack render video.mp4 tracks.json -o demo.mp4 --trails 25 --boxes
   posetrack render video.mp4 tracks.json --only-ids 3,7 --start 250 --end 500
   posetrack render frames/ tracks.json --frames-dir annotated/   # PNG frames, no video
+  posetrack render https://host/clip.mp4 tracks.json -o demo.mp4
 
 \b
-The MP4 is H.264 (yuv420p) at the source's frame rate and size, so it plays in
-browsers, on phones and in slides. If this PyAV/FFmpeg build has no H.264 encoder,
-use --codec mpeg4 (VLC and desktop players, not browsers) or --frames-dir.
+The MP4 is H.264 (yuv420p) at the source's size and timing: every frame is shown at
+its time in the source (variable frame rate included), and a --stride N render plays
+at fps/N, in real time. It plays in browsers, on phones and in slides. If this
+PyAV/FFmpeg build has no H.264 encoder, use --codec mpeg4 (VLC and desktop players,
+not browsers) or --frames-dir.
 """
 
 
@@ -27,15 +31,17 @@ def _id_list(ctx, param, value):
     return None if value is None else parse_id_list(value)
 
 
-def default_output(video: Path) -> Path:
+def default_output(video) -> Path:
     """VIDEO_annotated.mp4 next to the video (or next to a folder of frames)."""
+    if not isinstance(video, Path):
+        raise click.UsageError(f"{video} is a stream: give the video to write with --out")
     stem = video.name if video.is_dir() else video.stem
     return video.parent / f"{stem}_annotated.mp4"
 
 
 @click.command("render", context_settings=CONTEXT_SETTINGS, epilog=EPILOG,
                short_help="Draw tracked poses onto a video (H.264 MP4 or PNG frames).")
-@click.argument("video", type=click.Path(exists=True, path_type=Path))
+@click.argument("video", type=SourceParam(cameras=False))
 @click.argument("tracks_file", metavar="TRACKS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Video to write (.mp4, .m4v, .mov or .mkv).  [default: VIDEO_annotated.mp4 next to VIDEO]")
@@ -51,6 +57,9 @@ def default_output(video: Path) -> Path:
 @click.option("--start", type=click.IntRange(min=0), default=0, help="First frame to render (0-based).")
 @click.option("--end", type=click.IntRange(min=1), default=None,
               help="Stop before this frame (exclusive).  [default: the last frame]")
+@click.option("--stride", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Render every N-th frame; the video plays at fps/N.  [default: the stride of the run "
+                   "that made TRACKS, else 1]")
 @click.option("--codec", type=click.Choice(["h264", "mpeg4"]), default="h264",
               help="h264 plays everywhere; mpeg4 is the fallback for FFmpeg builds without H.264.")
 @click.option("--crf", type=click.IntRange(0, 51), default=18,
@@ -58,7 +67,7 @@ def default_output(video: Path) -> Path:
 @click.option("--line-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
               help="Thicker (>1) or thinner (<1) lines than the size-based default.")
 @click.option("--force", is_flag=True, help="Render even when the tracks file does not match the video.")
-def render(video: Path, tracks_file: Path, out, frames_dir, min_score, trails, boxes, ids, only_ids, start, end,
+def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, ids, only_ids, start, end, stride,
            codec, crf, line_scale, force) -> None:
     """Draw the tracked poses of TRACKS (a tracks.json) onto VIDEO (a video file or a folder of frames).
 
@@ -75,21 +84,31 @@ def render(video: Path, tracks_file: Path, out, frames_dir, min_score, trails, b
     if end is not None and end <= start:
         raise click.BadParameter(f"must be greater than --start ({start})", param_hint="--end")
     target = frames_dir or out or default_output(video)
-    if target.resolve() == video.resolve():
+    if isinstance(video, Path) and target.resolve() == video.resolve():
         raise click.BadParameter("the output would overwrite the input video", param_hint="--out")
     tracks = read_tracks(tracks_file)
     _warn_unknown_ids(tracks, only_ids)
+    stride = stride or _run_stride(tracks)
     style = DrawStyle(min_score=min_score, boxes=boxes, ids=ids, trails=trails, line_scale=line_scale)
-    with open_source(video, start=start, end=end) as source:
+    with open_source(video, start=start, end=end, stride=stride) as source:
         _check_match(source.info, tracks, video, tracks_file, force)
-        summary = _render_with_progress(source, tracks, target, style, only_ids, frames_dir is not None, codec, crf)
+        summary = _render_with_progress(source, tracks, target, style, only_ids, frames_dir is not None, codec, crf,
+                                        stride)
         info = source.info
     what = f"PNG frames into {target}/" if frames_dir is not None else str(target)
+    rate = f"{info.fps / stride:g} fps (1 frame in {stride} of {info.fps:g} fps)" if stride > 1 else \
+        f"{info.fps:g} fps"
     click.echo(f"Wrote {what}: {summary.frames} frames ({summary.frames_with_people} with people), "
-               f"{info.width}x{info.height} at {info.fps:g} fps.")
+               f"{info.width}x{info.height} at {rate}.")
     if summary.truncated_at is not None:
         click.secho(f"The video stopped decoding at frame {summary.truncated_at}; the output ends there.",
                     fg="yellow", err=True)
+
+
+def _run_stride(tracks) -> int:
+    """The stride of the run that made the tracks file (its settings), or 1."""
+    stride = tracks.header.settings.get("stride")
+    return stride if isinstance(stride, int) and not isinstance(stride, bool) and stride >= 1 else 1
 
 
 def _warn_unknown_ids(tracks, only_ids) -> None:
@@ -116,12 +135,14 @@ def _check_match(info, tracks, video, tracks_file, force: bool) -> None:
                 fg="yellow", err=True)
 
 
-def _render_with_progress(source, tracks, target, style, only_ids, frames_dir: bool, codec: str, crf: int):
+def _render_with_progress(source, tracks, target, style, only_ids, frames_dir: bool, codec: str, crf: int,
+                          stride: int):
     from posetrack.encode import open_writer
     from posetrack.render import render_video
 
     info = source.info
-    writer = open_writer(target, info.fps, (info.width, info.height), frames_dir=frames_dir, codec=codec, crf=crf)
-    with FrameProgress("rendering", total=len(source.indices)) as bar:
+    writer = open_writer(target, info.fps / stride, (info.width, info.height), frames_dir=frames_dir, codec=codec,
+                         crf=crf)
+    with FrameProgress("rendering", total=source.total) as bar:
         return render_video(source, tracks, writer, style, only_ids=only_ids,
                             progress=lambda done, total: bar(done, total))

@@ -8,6 +8,7 @@ from typing import Optional
 import click
 
 from ._common import CONTEXT, FrameProgress, pipeline_options, run_options
+from ._sources import SourceParam
 
 log = logging.getLogger("posetrack")
 
@@ -18,11 +19,14 @@ Examples:
   posetrack run frames/ --pose-weights posetrack18 --export-posetrack2017 pred/seq.json
   posetrack run video.mp4 --boxes dets.json --tracker none --device cuda --half
   posetrack run video.mp4 --out tracks.json --resume      # after an interrupted run
+  posetrack run video.mp4 --export-coco results.json --export-csv people.csv
+  posetrack run 0 --out webcam.tracks.json --render webcam.mp4 --end 300   # camera 0, 300 frames
+  posetrack run rtsp://camera.local/stream --out cam.tracks.json          # Ctrl-C to stop
 """
 
 
 @click.command("run", context_settings=CONTEXT, epilog=EPILOG)
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=SourceParam())
 @pipeline_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Tracks file to write (JSON).  [default: SOURCE name + .tracks.json]")
@@ -35,22 +39,34 @@ Examples:
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal / partial output.")
+@click.option("--export-coco", "export_coco", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write COCO keypoint results (JSON list; image_id = 0-based frame index).")
+@click.option("--export-csv", "export_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a CSV with one row per person and frame (box, score, x/y/score per joint).")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run from its journal / partial output (not for cameras and streams).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(source: Path, out: Optional[Path], render_out: Optional[Path], export17: Optional[Path],
-        export18: Optional[Path], resume: bool, quiet: bool, **opts) -> None:
+def run(source, out: Optional[Path], render_out: Optional[Path], export17: Optional[Path],
+        export18: Optional[Path], export_coco: Optional[Path], export_csv: Optional[Path], resume: bool, quiet: bool,
+        **opts) -> None:
     """Detect people, estimate their keypoints with HRNet and track them (FlowTrack).
 
-    SOURCE is a video file or a folder of images (natural sort order). The output is a
-    tracks JSON file (schema in the README). Every finished frame is journaled, so
-    Ctrl-C leaves a valid file and `--resume` completes a killed run.
+    SOURCE is a video file, a folder of images (natural sort order), a camera index (0)
+    or a stream URL (rtsp://, http(s)://, ...). The output is a tracks JSON file (schema
+    in the README). Every finished frame is journaled, so Ctrl-C leaves a valid file and
+    `--resume` completes a killed run. Cameras and streams run until they end, --end, or
+    Ctrl-C, and cannot be resumed.
     """
     from posetrack.runner import Outputs, run_video
 
+    if out is None and not isinstance(source, Path):
+        raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
     out = out or source.with_name(source.name.rstrip("/").split(".")[0] + ".tracks.json")
-    outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18)
-    click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
-        f"Continue with: posetrack run {source} --out {out} --resume")
+    outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
+                      csv=export_csv)
+    if isinstance(source, Path):  # cameras and streams cannot be resumed
+        click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
+            f"Continue with: posetrack run {source} --out {out} --resume")
     with FrameProgress("frames", enabled=not quiet) as bar:
         summary = run_video(source, outputs, run_options(opts), resume=resume,
                             progress=lambda done, total, fps, people: bar(done, total, f"{people} people"))

@@ -2,8 +2,15 @@
 
 The MP4 is made to play anywhere: H.264 in yuv420p, tagged BT.709, with its index at
 the front of the file (``+faststart``) so browsers start playing before the download
-ends. The frame rate and size of the source are kept. Frames stream through the encoder
-one at a time, so memory does not grow with the length of the video.
+ends. Frames stream through the encoder one at a time, so memory does not grow with the
+length of the video.
+
+Timing: each frame is shown at its source time. ``write(image, time=t)`` stamps the frame
+with ``t`` seconds (counted from the first frame written) on a 1/90000 s clock, so a
+variable-frame-rate source keeps its timing exactly; without times, frames are spaced
+``1 / fps`` apart. ``fps`` is the nominal rate of the output: the source's rate, divided
+by N when only every N-th frame is written (a stride-N render then plays at fps / N, in
+real time). The last frame lasts ``1 / fps``.
 
 Fallbacks when this FFmpeg build has no H.264 encoder (the writer then raises
 :class:`EncoderNotFoundError` saying so): ``codec="mpeg4"`` writes MPEG-4 Part 2 into the
@@ -17,8 +24,8 @@ video is then one pixel wider or taller than the source (logged once).
 Example:
     >>> from posetrack.encode import open_writer
     >>> with open_writer("annotated.mp4", fps=25.0, size=(1280, 720)) as writer:
-    ...     for image in images:                  # (720, 1280, 3) uint8 RGB
-    ...         writer.write(image)
+    ...     for frame in frames:                  # Frame: .image (720, 1280, 3) uint8 RGB, .time seconds
+    ...         writer.write(frame.image, frame.index, time=frame.time)
 """
 from __future__ import annotations
 
@@ -44,6 +51,12 @@ PathLike = Union[str, os.PathLike]
 # are left out: they are listed in many builds but fail to open without the hardware.
 CODECS: Dict[str, Tuple[str, ...]] = {"h264": ("libx264", "libopenh264"), "mpeg4": ("mpeg4",)}
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+
+
+# The clock frames are stamped on: 90 kHz, MPEG's system clock (exact for 24, 25, 30, 50, 60 and
+# 30000/1001 fps); MPEG-4 Part 2 allows at most 16 bits (65535) there, so it gets 60 kHz.
+TIME_BASE = Fraction(1, 90000)
+TIME_BASES: Dict[str, Fraction] = {"mpeg4": Fraction(1, 60000)}
 
 
 class EncoderNotFoundError(EncoderError):
@@ -92,7 +105,8 @@ class Mp4Writer:
 
     Args:
         path: the video file to write (.mp4, .m4v, .mov or .mkv).
-        fps: frame rate of the source, kept exactly.
+        fps: nominal frame rate of the output (the source's, divided by the stride); frames
+            without a time are spaced ``1 / fps`` apart.
         size: (width, height) of every frame.
         codec: "h264" (default) or "mpeg4" (the fallback when no H.264 encoder exists).
         crf: x264 constant quality, 0 (lossless) to 51; 18 looks like the source.
@@ -113,7 +127,7 @@ class Mp4Writer:
             log.warning("%s: writing %s, which plays in VLC and desktop players but not in most browsers",
                         self.path, codec)
         w, h = self.size
-        if w < 2 or h < 2:
+        if w < 1 or h < 1:
             raise InputError(f"{self.path}: cannot encode {w}x{h} frames")
         self.coded_size = (w + w % 2, h + h % 2)
         if self.coded_size != self.size:
@@ -121,6 +135,9 @@ class Mp4Writer:
                         self.path, w, h, *self.coded_size)
         self._to_yuv = dict(format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
         self.frames_written = 0
+        self.time_base = TIME_BASES.get(self.encoder, TIME_BASE)
+        self._t0: Optional[float] = None       # time of the first frame written (seconds)
+        self._last_pts = -1
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._container = av.open(str(self.path), "w", container_options={"movflags": "+faststart"})
         try:
@@ -135,7 +152,9 @@ class Mp4Writer:
         stream = self._container.add_stream(self.encoder, rate=rate)
         stream.width, stream.height = self.coded_size
         stream.pix_fmt = "yuv420p"
+        stream.time_base = self.time_base
         cc = stream.codec_context
+        cc.time_base = self.time_base
         cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709, what browsers assume for video
         cc.color_range = 1  # limited ("MPEG") range
         options, bit_rate = _encoder_options(self.encoder, crf, *self.coded_size, self.fps)
@@ -148,8 +167,12 @@ class Mp4Writer:
             raise EncoderNotFoundError(f"{self.path}: the {self.encoder} encoder failed to start ({e})") from e
         return stream
 
-    def write(self, image: np.ndarray, index: Optional[int] = None) -> None:
-        """Encode one (H, W, 3) uint8 RGB frame (``index`` is accepted for symmetry with PNG output)."""
+    def write(self, image: np.ndarray, index: Optional[int] = None, time: Optional[float] = None) -> None:
+        """Encode one (H, W, 3) uint8 RGB frame, shown at ``time`` seconds (None: 1 / fps after the last).
+
+        ``index`` is accepted for symmetry with PNG output. Times must increase; a time
+        that does not is moved one clock tick after the previous frame.
+        """
         import av
 
         w, h = self.size
@@ -159,13 +182,28 @@ class Mp4Writer:
         if self.coded_size != self.size:
             image = np.pad(image, ((0, self.coded_size[1] - h), (0, self.coded_size[0] - w), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24").reformat(**self._to_yuv)
-        frame.pts = self.frames_written
+        frame.pts = self._pts(time)
+        frame.time_base = self.time_base
         try:
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
         except av.FFmpegError as e:
             raise EncoderError(f"{self.path}: encoding frame {self.frames_written} failed ({e})") from e
         self.frames_written += 1
+
+    def _pts(self, time: Optional[float]) -> int:
+        """The frame's timestamp in ``time_base`` ticks from the first frame, strictly increasing."""
+        tb = self.time_base
+        step = 1 / (self.fps * tb)
+        if time is None or not math.isfinite(time):
+            pts = 0 if self._last_pts < 0 else self._last_pts + step
+        else:
+            if self._t0 is None:
+                self._t0 = float(time) - (0 if self._last_pts < 0 else float((self._last_pts + step) * tb))
+            pts = (float(time) - self._t0) / tb
+        pts = max(int(round(pts)), self._last_pts + 1)
+        self._last_pts = pts
+        return pts
 
     def close(self) -> None:
         """Flush the encoder and finish the file (safe to call twice)."""
@@ -201,8 +239,8 @@ class PngFramesWriter:
         self.size = None if size is None else (int(size[0]), int(size[1]))
         self.frames_written = 0
 
-    def write(self, image: np.ndarray, index: Optional[int] = None) -> Path:
-        """Write one (H, W, 3) uint8 RGB frame; returns the file written."""
+    def write(self, image: np.ndarray, index: Optional[int] = None, time: Optional[float] = None) -> Path:
+        """Write one (H, W, 3) uint8 RGB frame; returns the file written (``time`` is not kept)."""
         import cv2
 
         if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
@@ -232,7 +270,7 @@ def open_writer(target: PathLike, fps: float, size: Tuple[int, int], *, frames_d
 
     Args:
         target: a .mp4/.m4v/.mov/.mkv file, or a folder when ``frames_dir``.
-        fps: frame rate of the source.
+        fps: nominal frame rate of the output: the source's, divided by the stride.
         size: (width, height) of the frames.
         frames_dir: write PNG frames instead of a video.
         codec: "h264" or "mpeg4" (see the module docstring for the fallback).

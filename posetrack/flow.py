@@ -89,13 +89,27 @@ class DISFlow:
             size = (max(8, round(w * self.scale)), max(8, round(h * self.scale)))
             a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
             b = cv2.resize(b, size, interpolation=cv2.INTER_AREA)
-        flow = self._dis.calc(a, b, None)
+        flow = _dis_padded(self._dis, a, b)
         if flow.shape[:2] != (h, w):
             sx, sy = w / flow.shape[1], h / flow.shape[0]
             flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
             flow[..., 0] *= sx
             flow[..., 1] *= sy
         return np.ascontiguousarray(flow, dtype=np.float32)
+
+
+# OpenCV's DIS refuses images below about 12 pixels a side (measured on OpenCV 5.0: 11x11 fails,
+# 12x12 works); smaller frames are padded by repeating their edge, and the field cropped back.
+_DIS_MIN_SIDE = 16
+
+
+def _dis_padded(dis, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """DIS flow of two grey images of any size: tiny ones are edge-padded to 16 px and the flow cropped."""
+    h, w = a.shape[:2]
+    if h >= _DIS_MIN_SIDE and w >= _DIS_MIN_SIDE:
+        return dis.calc(a, b, None)
+    pad = ((0, max(0, _DIS_MIN_SIDE - h)), (0, max(0, _DIS_MIN_SIDE - w)))
+    return dis.calc(np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge"), None)[:h, :w]
 
 
 def _raft_state_dict(model: str, weights: Optional[Union[str, Path]]):

@@ -42,19 +42,7 @@ class StageTimes:
         return self.frames / t if t > 0 else float("inf")
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; anything else is checked."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError(f"device {device!r}: CUDA is not available on this machine (use cpu)")
-    try:
-        torch.device(device)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
-    return device
+from .devices import resolve_device  # noqa: E402,F401  (moved to posetrack.devices; re-exported)
 
 
 BoxSource = Callable[[List[Frame]], List[Detections]]

@@ -16,6 +16,11 @@ Example:
     >>> assert not check_tracks_match(source.info, tracks)
     >>> writer = open_writer("annotated.mp4", source.info.fps, (source.info.width, source.info.height))
     >>> summary = render_video(source, tracks, writer, DrawStyle(trails=10))
+
+Timing: every frame is written at its source time (``Frame.time``), so the annotated video
+keeps the source's timing, variable frame rate included; a render of every N-th frame
+plays at fps / N (open the writer with ``fps / N``, or pass ``stride=N`` to
+:meth:`Renderer.to_file`).
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from typing import Callable, Collection, List, Optional
 import numpy as np
 
 from .draw import DrawStyle, Trails, draw_frame
+from .errors import InputError
 from .keypoints import KeypointLayout
 from .structures import Frame, FrameResult, VideoInfo
 from .tracks_io import TrackFile
@@ -69,7 +75,9 @@ def select_ids(result: FrameResult, only_ids: Optional[Collection[int]]) -> Fram
 def check_tracks_match(info: VideoInfo, tracks: TrackFile) -> List[str]:
     """How a tracks file disagrees with the video it is drawn on; empty when they match.
 
-    Compares the frame size, the frame count and the frame indices used by the tracks.
+    Compares the frame size, the frame count and the frame indices used by the tracks. A
+    partial tracks file may count fewer frames than the video states (a run on a cut-off
+    video stops where decoding did); a live source of unknown length is not counted.
 
     Returns:
         One readable line per difference, e.g. "size: the video is 640x480, the tracks are for 1280x720".
@@ -78,7 +86,9 @@ def check_tracks_match(info: VideoInfo, tracks: TrackFile) -> List[str]:
     problems = []
     if (info.width, info.height) != (t.width, t.height):
         problems.append(f"size: the video is {info.width}x{info.height}, the tracks are for {t.width}x{t.height}")
-    if info.frames != t.frames:
+    if info.frames is None or t.frames is None:
+        return problems
+    if info.frames != t.frames and (tracks.complete or t.frames > info.frames):
         problems.append(f"frame count: the video has {info.frames} frames, the tracks file says {t.frames}")
     beyond = [f.frame for f in tracks.frames if f.frame >= info.frames]
     if beyond:
@@ -94,7 +104,7 @@ class Renderer:
     manager so the writer is closed, and the video playable, even after an error.
 
     Args:
-        writer: an object with ``write(image, index)`` and ``close()`` (see posetrack.encode).
+        writer: an object with ``write(image, index, time=seconds)`` and ``close()`` (see posetrack.encode).
         layout: the keypoint layout of the results.
         style: what to draw.
         only_ids: draw only these track ids (None: everyone).
@@ -113,16 +123,21 @@ class Renderer:
     @classmethod
     def to_file(cls, target, info: VideoInfo, layout: KeypointLayout, style: DrawStyle = DrawStyle(),
                 only_ids: Optional[Collection[int]] = None, *, frames_dir: bool = False, codec: str = "h264",
-                crf: int = 18) -> "Renderer":
-        """A renderer writing an MP4 (or PNG frames into a folder) at the frame rate and size of ``info``.
+                crf: int = 18, stride: int = 1) -> "Renderer":
+        """A renderer writing an MP4 (or PNG frames into a folder) at the size of ``info``.
+
+        Frames are shown at their source times; ``stride`` (every N-th frame is added) sets
+        the nominal rate ``info.fps / stride`` used for frames without a time.
 
         Raises:
             EncoderNotFoundError: no encoder for ``codec`` (see posetrack.encode).
         """
         from .encode import open_writer
 
-        writer = open_writer(target, info.fps, (info.width, info.height), frames_dir=frames_dir, codec=codec,
-                             crf=crf)
+        if stride < 1:
+            raise InputError(f"stride must be at least 1, got {stride}")
+        writer = open_writer(target, info.fps / stride, (info.width, info.height), frames_dir=frames_dir,
+                             codec=codec, crf=crf)
         return cls(writer, layout, style, only_ids)
 
     def add(self, frame: Frame, result: Optional[FrameResult]) -> np.ndarray:
@@ -134,7 +149,7 @@ class Renderer:
         if self.trails is not None:
             self.trails.update(result)
         image = draw_frame(frame.image, result, self.layout, self.style, self.trails)
-        self.writer.write(image, frame.index)
+        self.writer.write(image, frame.index, time=frame.time)
         self.frames += 1
         self.frames_with_people += bool(result is not None and len(result))
         return image
@@ -165,14 +180,16 @@ def render_video(source: FrameSource, tracks: TrackFile, writer, style: DrawStyl
         style: what to draw.
         start, end: render only source frames ``start <= index < end`` (end None: to the end).
         only_ids: draw only these track ids.
-        progress: called as ``progress(done, total)`` after every frame.
+        progress: called as ``progress(done, total)`` after every frame (total None: a live
+            source of unknown length).
 
     Returns:
         A :class:`RenderSummary`.
     """
     people = tracks.by_frame()
-    wanted = [i for i in source.indices if i >= start and (end is None or i < end)]
-    total, done = len(wanted), 0
+    indices = getattr(source, "indices", None)
+    total = None if indices is None else sum(1 for i in indices if i >= start and (end is None or i < end))
+    done = 0
     if not tracks.complete:
         log.warning("the tracks file is partial (an interrupted run); frames it lacks are drawn without people")
     with Renderer(writer, tracks.layout, style, only_ids) as renderer:

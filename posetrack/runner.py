@@ -72,12 +72,16 @@ class Outputs:
         render: an annotated video (H.264 MP4) drawn while running, or None.
         posetrack2017: a PoseTrack 2017 (annolist) prediction file, or None.
         posetrack2018: a PoseTrack 2018 (COCO-style) prediction file, or None.
+        coco: COCO keypoint results (JSON, image_id = frame index; posetrack.export.export_coco), or None.
+        csv: a long-format CSV, one row per person and frame (posetrack.export.export_csv), or None.
     """
 
     tracks: Path
     render: Optional[Path] = None
     posetrack2017: Optional[Path] = None
     posetrack2018: Optional[Path] = None
+    coco: Optional[Path] = None
+    csv: Optional[Path] = None
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -285,17 +289,19 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         SourceError, WeightsError, DeviceError, FormatError: see :func:`load_models` and
             :func:`posetrack.video.open_source`.
     """
-    from .video import open_source
+    from .video import check_resumable, open_source
 
     t_start = time.perf_counter()
     outputs = outputs if isinstance(outputs, Outputs) else Outputs(Path(outputs))
     out = outputs.tracks
+    if resume:
+        check_resumable(source)
     src = open_source(source, start=opts.start, end=opts.end, stride=opts.stride, batch_size=opts.frame_batch)
     try:
         info = src.info
         previous = _previous(out, info, resume)
         done = {f.frame for f in previous}
-        todo = [i for i in src.indices if i not in done]
+        todo = None if src.indices is None else [i for i in src.indices if i not in done]  # None: live, open-ended
         models = models or load_models(opts)
         pipeline, header = _pipeline(opts, models, info)
         seed_frame = _seed_frame(previous, todo)
@@ -304,14 +310,16 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
             src.close()
             src = open_source(source, start=seed_frame, end=opts.end, stride=opts.stride,
                               batch_size=opts.frame_batch)
-        renderer = _renderer(outputs, info, models.estimator.layout)
+        renderer = _renderer(outputs, info, models.estimator.layout, opts.stride)
         notes: List[str] = []
-        total = len(todo)
+        total = None if todo is None else len(todo)
         count, t_loop = 0, time.perf_counter()
         try:
             with TracksWriter(out, header, previous=previous) as writer:
                 for frame, result in pipeline.run(_frames(src, pipeline, todo, seed_frame)):
                     writer.add(result)
+                    if info.frames is None:  # a live source: the frames so far are its length
+                        writer.set_video(dataclasses.replace(info, frames=frame.index + 1))
                     if renderer is not None:
                         renderer.add(frame, result)
                     count += 1
@@ -341,44 +349,59 @@ def _seed_frame(previous, todo: List[int]) -> Optional[int]:
 
 
 def _frames(src, pipeline, todo: List[int], seed_frame: Optional[int]):
-    """Batches of the frames still to do; the seed frame's image goes to the pipeline as 'previous'."""
-    wanted = set(todo)
+    """Batches of the frames still to do; the seed frame's image goes to the pipeline as 'previous'.
+
+    When the source fails part-way (a damaged image), the frames decoded before the failure
+    are processed first, then the error is raised.
+    """
+    wanted = None if todo is None else set(todo)
     batch: list = []
-    for frame in src:
-        if frame.index == seed_frame:
-            pipeline.seed_image(frame.image)
-            continue
-        if frame.index not in wanted:
-            continue
-        batch.append(frame)
-        if len(batch) == src.batch_size:
+    try:
+        for frame in src:
+            if frame.index == seed_frame:
+                pipeline.seed_image(frame.image)
+                continue
+            if wanted is not None and frame.index not in wanted:
+                continue
+            batch.append(frame)
+            if len(batch) == src.batch_size:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 
 
-def _renderer(outputs: Outputs, info: VideoInfo, layout):
+def _renderer(outputs: Outputs, info: VideoInfo, layout, stride: int = 1):
     if outputs.render is None:
         return None
     from .render import Renderer
 
-    return Renderer.to_file(outputs.render, info, layout)
+    return Renderer.to_file(outputs.render, info, layout, stride=stride)
 
 
 def _exports(outputs: Outputs, tracks: TrackFile, source) -> List[str]:
-    """PoseTrack prediction files, one entry per frame of the source (matched by position)."""
-    from .export import export_posetrack2017, export_posetrack2018
+    """PoseTrack prediction files (one entry per frame of the source, matched by position), COCO results, CSV."""
+    from .export import export_coco, export_csv, export_posetrack2017, export_posetrack2018
 
     notes = []
-    src = Path(source)
-    names = _image_names(src, tracks.header.video.frames)
     for path, fn in ((outputs.posetrack2017, export_posetrack2017), (outputs.posetrack2018, export_posetrack2018)):
         if path is None:
             continue
+        names = _image_names(Path(str(source)), tracks.header.video.frames or len(tracks.frames))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(fn(tracks, names)))
+        Path(path).write_text(json.dumps(fn(tracks, names), allow_nan=False))
         notes.append(f"wrote {path}")
+    if outputs.coco is not None:
+        outputs.coco.parent.mkdir(parents=True, exist_ok=True)
+        outputs.coco.write_text(json.dumps(export_coco(tracks), allow_nan=False))
+        notes.append(f"wrote {outputs.coco}")
+    if outputs.csv is not None:
+        export_csv(tracks, outputs.csv)
+        notes.append(f"wrote {outputs.csv}")
     return notes
 
 

@@ -26,13 +26,23 @@ def _as(a, dtype, shape_tail: Sequence[int], what: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """Where frames come from. ``frames`` is the number of frames the source holds."""
+    """Where frames come from.
+
+    Attributes:
+        path: the file, folder, camera index ("0") or stream URL.
+        fps: the stated (average) frame rate; frame times are in ``Frame.time``.
+        width, height: frame size in pixels.
+        frames: the number of frames the source holds (its container's count), or None
+            when unknown: a live camera or stream.
+        live: a camera or network stream: read once, front to back; it cannot be resumed.
+    """
 
     path: str
     fps: float
     width: int
     height: int
-    frames: int
+    frames: Optional[int]
+    live: bool = False
 
 
 @dataclass(frozen=True)

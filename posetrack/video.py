@@ -1,26 +1,44 @@
-"""Frame sources: video files and image folders, decoded ahead of the consumer on a thread.
+"""Frame sources: video files, image folders, cameras and network streams, decoded ahead on a thread.
 
-Videos are read with decord (sequential batched reads) and fall back to OpenCV when
-decord is not installed or cannot open the file. A folder of .jpg/.jpeg/.png images
-(how PoseTrack ships its sequences) is read in natural order (``frame2`` before
-``frame10``). Frame rate, size and count come from the source; folders carry no frame
-rate, so ``folder_fps`` (25 by default) stands in.
+What ``open_source`` accepts:
 
-A file that stops decoding part-way (truncated, corrupt) does not raise: the source
-logs a warning naming the file and frame, stops there, and sets ``truncated_at``, so
-everything before that frame is kept.
+* a video file: read with PyAV (exact timestamps, FFmpeg's formats), falling back to OpenCV
+  when PyAV is missing or cannot open the file (decord on request);
+* a folder of images (.jpg .jpeg .png .bmp .tif .tiff .webp, how PoseTrack ships its
+  sequences), read in natural order (``frame2`` before ``frame10``); other files are
+  ignored. Folders carry no frame rate (``folder_fps``, 25 by default, stands in) and no
+  frame times (``Frame.time`` is None);
+* a camera index (``0`` or ``"0"``), read with OpenCV;
+* a stream URL (``rtsp://``, ``rtmp://``, ``http://``, ``https://``, ...), read with PyAV,
+  falling back to OpenCV.
+
+Cameras and URLs are *live*: ``info.live`` is True, they are read once front to back and
+cannot be resumed. A live source's length is usually unknown: ``info.frames`` and
+``source.indices`` are then None and ``source.total`` is None; it ends when the stream
+ends, at ``end``, or when the consumer stops.
+
+Each frame carries its presentation time in seconds from the start of the source
+(``Frame.time``, from the container's timestamps, variable frame rate included).
+
+A video that stops decoding part-way (cut off, corrupt), or ends before the frame count
+its container states, does not raise: the source logs a warning naming the file and
+frame, stops there, and sets ``truncated_at``, so everything before that frame is kept.
+An image folder with a damaged image, or an image of another size, raises
+:class:`~posetrack.errors.SourceError` naming the image, after delivering every frame
+before it.
 
 Example:
     >>> from posetrack.video import open_source
     >>> with open_source("clip.mp4", start=10, end=100, stride=2) as source:
-    ...     print(source.info.fps, len(source.indices))
-    ...     for frame in source:            # posetrack.structures.Frame, RGB uint8
+    ...     print(source.info.fps, source.total)
+    ...     for frame in source:            # posetrack.structures.Frame, RGB uint8, .time in seconds
     ...         pass
     ...     if source.truncated_at is not None:
     ...         print("stopped at frame", source.truncated_at)
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -28,230 +46,71 @@ import queue
 import re
 import threading
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, List, Optional, Union
 
-import numpy as np
-
+from .decoders import (DEFAULT_FOLDER_FPS, IMAGE_SUFFIXES, CameraReader, DecordReader, FrameFailed,
+                       ImageFolderReader, OpenCVReader, OpenFailed, PyAVReader, Selection, list_images,
+                       natural_key)
 from .errors import ConfigError, InputError, SourceError
 from .structures import Frame, VideoInfo
 
-__all__ = ["FrameSource", "open_source", "list_images", "natural_key", "BACKENDS", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
+__all__ = ["FrameSource", "open_source", "list_images", "natural_key", "is_live", "check_resumable",
+           "BACKENDS", "AUTO_BACKENDS", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, os.PathLike]
+SourceLike = Union[str, os.PathLike, int]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-DEFAULT_FOLDER_FPS = 25.0
+# Video-file backends by name. "auto" tries AUTO_BACKENDS in order: PyAV first (exact
+# timestamps, a frame count it can vouch for, as fast as OpenCV and 1.3-1.9x decord here:
+# benchmarks/decode_speed.py), then OpenCV (its own FFmpeg build). decord is used only when
+# asked for: on damaged files it prints its own errors to stderr and fills undecodable frames
+# with copies of their neighbours ("recovered from nearest frames"), silently.
+BACKENDS: Dict[str, Callable[[Path], object]] = {
+    "pyav": lambda path: PyAVReader(str(path)),
+    "decord": DecordReader,
+    "opencv": lambda path: OpenCVReader(str(path)),
+}
+AUTO_BACKENDS = ("pyav", "opencv")
+STREAM_BACKENDS: Dict[str, Callable[[str], object]] = {
+    "pyav": lambda url: PyAVReader(url, live=True),
+    "opencv": lambda url: OpenCVReader(url, live=True),
+}
 
-
-class _OpenFailed(Exception):
-    """A backend cannot read this file at all (the reason is the message)."""
-
-
-class _FrameFailed(Exception):
-    """Decoding stopped at frame ``index``; frames before it were delivered."""
-
-    def __init__(self, index: int, reason: str):
-        super().__init__(reason)
-        self.index = index
-        self.reason = reason
-
-
-def natural_key(name: str) -> list:
-    """Sort key that orders digit runs by value: ``frame2`` < ``frame10``."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", name) if t]
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
-def list_images(folder: Path) -> List[Path]:
-    """The frames of an image folder (.jpg/.jpeg/.png), in natural sort order (frame2 before frame10)."""
-    files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-    return sorted(files, key=lambda p: natural_key(p.name))
+def _camera_index(source: SourceLike) -> Optional[int]:
+    if isinstance(source, bool):
+        return None
+    if isinstance(source, int):
+        return source
+    if isinstance(source, str) and source.strip().isdigit():
+        return int(source)
+    return None
 
 
-def _first_line(exc: BaseException) -> str:
-    """The gist of a backend's error: first line, without decord's "[hh:mm:ss] file.cc:123: " prefix."""
-    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-    return re.sub(r"^\[[\d:]+\] \S+:\d+: (Error: )?", "", text)[:200]
+def is_live(source: SourceLike) -> bool:
+    """True for a camera index (``0``, ``"1"``) or a stream URL (``rtsp://``, ``http://``, ...).
+
+    Live sources are read once, front to back: they cannot be resumed or decoded twice.
+    A digit string is a camera; write ``./0`` for a file named ``0``.
+    """
+    return _camera_index(source) is not None or (isinstance(source, str) and bool(_URL.match(source)))
 
 
-def _chunks(indices: Sequence[int], size: int) -> Iterator[List[int]]:
-    for i in range(0, len(indices), size):
-        yield list(indices[i:i + size])
+def check_resumable(source: SourceLike) -> None:
+    """Raise :class:`ResumeError` when ``source`` is live: its earlier frames cannot be decoded again."""
+    from .errors import ResumeError
+
+    if is_live(source):
+        raise ResumeError(f"{_describe(source)}: a live source (camera or stream) cannot be resumed; "
+                          "its earlier frames are gone once read")
 
 
-def _fps_or_default(fps: float, path: Path) -> float:
-    if fps and math.isfinite(fps) and fps > 0:
-        return float(fps)
-    log.warning("%s: the video states no frame rate; assuming %g fps", path, DEFAULT_FOLDER_FPS)
-    return DEFAULT_FOLDER_FPS
-
-
-# ---------------------------------------------------------------- readers
-# Each reader knows its VideoInfo and yields lists of Frames for requested (ascending)
-# indices; at a frame it cannot decode it yields what it has and raises _FrameFailed.
-
-class _DecordReader:
-    """decord: batched reads with ``get_batch``; a failing batch is retried frame by frame."""
-
-    name = "decord"
-
-    def __init__(self, path: Path):
-        import decord  # ImportError means "not installed"; open_source falls back
-
-        try:
-            self._vr = decord.VideoReader(str(path), ctx=decord.cpu(0))
-            n = len(self._vr)
-            height, width = self._vr[0].shape[:2] if n else (0, 0)
-            fps = self._vr.get_avg_fps()
-        except Exception as e:  # decord raises its own DECORDError (an Exception) for everything
-            raise _OpenFailed(_first_line(e)) from None
-        if n <= 0:
-            raise _OpenFailed("no video frames")
-        self.info = VideoInfo(str(path), _fps_or_default(fps, path), int(width), int(height), int(n))
-
-    def read(self, indices: Sequence[int], batch_size: int) -> Iterator[List[Frame]]:
-        for chunk in _chunks(indices, batch_size):
-            try:
-                batch = self._vr.get_batch(chunk).asnumpy()
-            except Exception:
-                yield from self._one_by_one(chunk)
-                continue
-            yield [Frame(i, batch[k]) for k, i in enumerate(chunk)]
-
-    def _one_by_one(self, chunk: List[int]) -> Iterator[List[Frame]]:
-        frames = []
-        for i in chunk:
-            try:
-                frames.append(Frame(i, self._vr[i].asnumpy()))
-            except Exception as e:
-                if frames:
-                    yield frames
-                raise _FrameFailed(i, _first_line(e)) from None
-        yield frames
-
-    def close(self) -> None:
-        self._vr = None
-
-
-class _OpenCVReader:
-    """OpenCV: sequential ``grab``/``read`` (exact frame positions, no keyframe seeking)."""
-
-    name = "opencv"
-
-    def __init__(self, path: Path):
-        import cv2
-
-        self._path = path
-        cap = cv2.VideoCapture(str(path))
-        try:
-            if not cap.isOpened():
-                raise _OpenFailed("OpenCV cannot open it")
-            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-            width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-            fps = cap.get(cv2.CAP_PROP_FPS)
-        finally:
-            cap.release()
-        if n <= 0 or width <= 0 or height <= 0:
-            raise _OpenFailed("no video frames")
-        self.info = VideoInfo(str(path), _fps_or_default(fps, path), width, height, n)
-
-    def read(self, indices: Sequence[int], batch_size: int) -> Iterator[List[Frame]]:
-        import cv2
-
-        cap = cv2.VideoCapture(str(self._path))
-        try:
-            pos, frames = 0, []
-            for i in indices:
-                while pos < i:  # skip frames by grabbing them: exact, unlike CAP_PROP_POS_FRAMES seeks
-                    if not cap.grab():
-                        break
-                    pos += 1
-                ok, bgr = cap.read() if pos == i else (False, None)
-                if not ok:
-                    if frames:
-                        yield frames
-                    raise _FrameFailed(pos, "OpenCV could not decode it")
-                pos += 1
-                frames.append(Frame(i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
-                if len(frames) == batch_size:
-                    yield frames
-                    frames = []
-            if frames:
-                yield frames
-        finally:
-            cap.release()
-
-    def close(self) -> None:
-        pass
-
-
-class _ImageFolderReader:
-    """A folder of images, one frame per file, in natural sort order."""
-
-    name = "images"
-
-    def __init__(self, folder: Path, fps: float):
-        self.files = list_images(folder)
-        if not self.files:
-            raise SourceError(f"{folder}: no {', '.join(IMAGE_SUFFIXES)} images in this folder")
-        if not (fps > 0 and math.isfinite(fps)):
-            raise InputError(f"folder_fps must be a positive number, got {fps}")
-        first = self._load(self.files[0])
-        if first is None:
-            raise SourceError(f"{self.files[0]}: cannot read this image")
-        self.info = VideoInfo(str(folder), float(fps), first.shape[1], first.shape[0], len(self.files))
-
-    @staticmethod
-    def _load(path: Path) -> Optional[np.ndarray]:
-        import cv2
-
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-    def read(self, indices: Sequence[int], batch_size: int) -> Iterator[List[Frame]]:
-        for chunk in _chunks(indices, batch_size):
-            frames = []
-            for i in chunk:
-                image = self._load(self.files[i])
-                if image is None:
-                    if frames:
-                        yield frames
-                    raise _FrameFailed(i, f"cannot read {self.files[i].name}")
-                if image.shape[:2] != (self.info.height, self.info.width):
-                    raise SourceError(f"{self.files[i]}: image is {image.shape[1]}x{image.shape[0]}, "
-                                     f"the sequence is {self.info.width}x{self.info.height}")
-                frames.append(Frame(i, image))
-            yield frames
-
-    def close(self) -> None:
-        pass
-
-
-# Video backends by name; "auto" tries them in this order.
-BACKENDS: Dict[str, Callable[[Path], object]] = {"decord": _DecordReader, "opencv": _OpenCVReader}
-
-
-def _open_video(path: Path, backend: str):
-    if backend == "auto":
-        order = list(BACKENDS)
-    elif backend in BACKENDS:
-        order = [backend]
-    else:
-        raise ConfigError(f"unknown video backend {backend!r}; choose one of: auto, {', '.join(BACKENDS)}")
-    if path.stat().st_size == 0:
-        raise SourceError(f"{path}: the file is empty (0 bytes)")
-    reasons = []
-    for name in order:
-        try:
-            return BACKENDS[name](path)
-        except ImportError:
-            reasons.append(f"{name} is not installed")
-        except _OpenFailed as e:
-            reasons.append(f"{name}: {e}")
-        if len(order) > 1:
-            log.info("%s: %s; trying the next video backend", path, reasons[-1])
-    raise SourceError(f"{path}: cannot decode this file as a video ({'; '.join(reasons)})")
+def _describe(source: SourceLike) -> str:
+    index = _camera_index(source)
+    return f"camera {index}" if index is not None else str(source)
 
 
 # ---------------------------------------------------------------- the source
@@ -260,31 +119,45 @@ _DONE = object()
 
 
 class FrameSource:
-    """Frames of one video or image folder, decoded ahead on a thread into a bounded queue.
+    """Frames of one source, decoded ahead on a thread into a bounded queue.
 
     Iterating starts a decoding thread that keeps at most ``prefetch`` batches of
-    ``batch_size`` frames ready; an exception in that thread is raised in the consumer.
-    Each new iteration decodes from the first index again.
+    ``batch_size`` frames ready; an exception in that thread is raised in the consumer
+    after the frames decoded before it. Each new iteration decodes from the first index
+    again (a live source is opened again: a camera delivers new images).
 
     Attributes:
-        info: the source's frame rate, size and total frame count.
-        indices: the frame indices an iteration yields (start, end and stride applied).
-        backend: the reader in use: "decord", "opencv" or "images".
-        truncated_at: None, or the frame at which decoding failed in the last iteration
-            (the frames before it were yielded).
+        info: the source's frame rate, size, frame count (None: unknown) and liveness.
+        indices: the frame indices an iteration yields (start, end and stride applied),
+            or None when the source's length is unknown (a live source without ``end``).
+        total: ``len(indices)``, or None when unknown.
+        backend: the reader in use: "pyav", "decord", "opencv", "camera" or "images".
+        truncated_at: None, or the frame at which the last iteration stopped early (the
+            frames before it were yielded).
     """
 
-    def __init__(self, reader, indices: List[int], batch_size: int, prefetch: int):
+    def __init__(self, reader, selection: Selection, batch_size: int, prefetch: int):
         self._reader = reader
+        self._selection = selection
         self.info: VideoInfo = reader.info
-        self.indices: List[int] = indices
+        self.indices: Optional[List[int]] = selection.indices
         self.backend: str = reader.name
         self.batch_size = batch_size
         self.prefetch = prefetch
         self.truncated_at: Optional[int] = None
         self._workers: list = []
 
+    @property
+    def total(self) -> Optional[int]:
+        return None if self.indices is None else len(self.indices)
+
+    @property
+    def live(self) -> bool:
+        return self.info.live
+
     def __len__(self) -> int:
+        if self.indices is None:
+            raise TypeError(f"{self.info.path}: a live source has no length")
         return len(self.indices)
 
     def __iter__(self) -> Iterator[Frame]:
@@ -292,16 +165,24 @@ class FrameSource:
             yield from batch
 
     def iter_batches(self, n: Optional[int] = None) -> Iterator[List[Frame]]:
-        """Frames in lists of ``n`` (the last list may be shorter)."""
+        """Frames in lists of ``n`` (the last list may be shorter).
+
+        An error from the source arrives after the list of the frames decoded before it.
+        """
         n = n or self.batch_size
         if n < 1:
             raise InputError(f"batch size must be at least 1, got {n}")
         pending: List[Frame] = []
-        for frame in self:
-            pending.append(frame)
-            if len(pending) == n:
+        try:
+            for frame in self:
+                pending.append(frame)
+                if len(pending) == n:
+                    yield pending
+                    pending = []
+        except Exception:
+            if pending:
                 yield pending
-                pending = []
+            raise
         if pending:
             yield pending
 
@@ -317,7 +198,7 @@ class FrameSource:
                 item = q.get()
                 if item is _DONE:
                     return
-                if isinstance(item, _FrameFailed):
+                if isinstance(item, FrameFailed):
                     self._report_truncation(item)
                     return
                 if isinstance(item, BaseException):
@@ -336,22 +217,50 @@ class FrameSource:
                     continue
             return False
 
-        batches = self._reader.read(self.indices, self.batch_size)
+        batches = self._reader.read(self._selection, self.batch_size)
+        last = None
         try:
             for batch in batches:
-                if not put(batch):
+                batch = [_valid_time(f) for f in batch]
+                good = self._good_prefix(batch)
+                if good and not put(batch[:good]):
                     return
-            put(_DONE)
-        except BaseException as e:  # handed to the consumer, which re-raises it
+                last = batch[good - 1].index if good else last
+                if good < len(batch):
+                    raise self._size_error(batch[good])
+            put(self._shortfall(last) or _DONE)
+        except BaseException as e:  # handed to the consumer, which re-raises it (or reports a truncation)
             put(e)
         finally:
             batches.close()
 
-    def _report_truncation(self, failure: _FrameFailed) -> None:
+    def _good_prefix(self, batch: List[Frame]) -> int:
+        """How many frames of ``batch`` are (H, W, 3) uint8 at the source's size, before the first that is not."""
+        want = (self.info.height, self.info.width, 3)
+        for k, frame in enumerate(batch):
+            if frame.image.shape != want or frame.image.dtype.name != "uint8":
+                return k
+        return len(batch)
+
+    def _size_error(self, frame: Frame) -> SourceError:
+        h, w = frame.image.shape[:2]
+        return SourceError(f"{self.info.path}: frame {frame.index} is {w}x{h}, the video started at "
+                           f"{self.info.width}x{self.info.height}; a source must keep one frame size")
+
+    def _shortfall(self, last: Optional[int]) -> Optional[FrameFailed]:
+        """A video whose container states its length and that ended before the last wanted frame: cut off."""
+        want = self._selection.last
+        if not getattr(self._reader, "exact_count", False) or want is None or (last is not None and last >= want):
+            return None
+        nxt = self._selection.start if last is None else last + self._selection.stride
+        return FrameFailed(nxt, f"the video ends there, its header says {self.info.frames} frames")
+
+    def _report_truncation(self, failure: FrameFailed) -> None:
         self.truncated_at = failure.index
-        done = sum(1 for i in self.indices if i < failure.index)
-        log.warning("%s: decoding failed at frame %d (%s); stopping there, %d of %d frames were read",
-                    self.info.path, failure.index, failure.reason, done, len(self.indices))
+        done = sum(1 for i in self.indices or () if i < failure.index)
+        of = f" of {len(self.indices)}" if self.indices is not None else ""
+        log.warning("%s: decoding failed at frame %d (%s); stopping there, %d%s frames were read",
+                    self.info.path, failure.index, failure.reason, done, of)
 
     def _stop(self, stop: threading.Event, worker: threading.Thread) -> None:
         stop.set()
@@ -360,7 +269,7 @@ class FrameSource:
             self._workers.remove((stop, worker))
 
     def close(self) -> None:
-        """Stop any decoding thread and release the file."""
+        """Stop any decoding thread and release the file, camera or stream."""
         for stop, worker in list(self._workers):
             self._stop(stop, worker)
         self._reader.close()
@@ -370,6 +279,14 @@ class FrameSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _valid_time(frame: Frame) -> Frame:
+    """Frame times are finite and never negative (a container may stamp a frame before its stated start)."""
+    t = frame.time
+    if t is None or (math.isfinite(t) and t >= 0):
+        return frame
+    return dataclasses.replace(frame, time=max(t, 0.0) if math.isfinite(t) else None)
 
 
 def _check_args(start: int, end: Optional[int], stride: int, batch_size: int, prefetch: int) -> None:
@@ -383,34 +300,73 @@ def _check_args(start: int, end: Optional[int], stride: int, batch_size: int, pr
         raise InputError(f"batch_size and prefetch must be at least 1, got {batch_size} and {prefetch}")
 
 
-def open_source(path: PathLike, start: int = 0, end: Optional[int] = None, stride: int = 1,
+def _open_with(target, backends: Dict[str, Callable], backend: str, what: str):
+    if backend == "auto":
+        order = [name for name in AUTO_BACKENDS if name in backends]
+    elif backend in backends:
+        order = [backend]
+    else:
+        raise ConfigError(f"unknown video backend {backend!r} for {what}; choose one of: auto, {', '.join(backends)}")
+    reasons = []
+    for name in order:
+        try:
+            return backends[name](target)
+        except ImportError:
+            reasons.append(f"{name} is not installed")
+        except OpenFailed as e:
+            reasons.append(f"{name}: {e}")
+        if len(order) > 1:
+            log.info("%s: %s; trying the next video backend", target, reasons[-1])
+    raise SourceError(f"{target}: cannot decode this {what} as a video ({'; '.join(reasons)})")
+
+
+def _open_reader(source: SourceLike, backend: str, folder_fps: float):
+    index = _camera_index(source)
+    if index is not None:
+        return CameraReader(index)
+    if isinstance(source, str) and _URL.match(source):
+        return _open_with(source, STREAM_BACKENDS, backend, "stream")
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return ImageFolderReader(path, folder_fps)
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: the file is empty (0 bytes)")
+    if backend not in ("auto", *BACKENDS):  # before any decoder is tried
+        raise ConfigError(f"unknown video backend {backend!r}; choose one of: auto, {', '.join(BACKENDS)}")
+    return _open_with(path, BACKENDS, backend, "file")
+
+
+def open_source(source: SourceLike, start: int = 0, end: Optional[int] = None, stride: int = 1,
                 backend: str = "auto", batch_size: int = 8, prefetch: int = 2,
                 folder_fps: float = DEFAULT_FOLDER_FPS) -> FrameSource:
-    """Open a video file or a folder of images as a :class:`FrameSource`.
+    """Open a video file, image folder, camera or stream URL as a :class:`FrameSource`.
 
     Args:
-        path: a video file, or a folder of .jpg/.jpeg/.png frames.
+        source: a video file, a folder of images, a camera index (``0`` or ``"0"``), or a
+            stream URL (rtsp, rtmp, http, https, ...).
         start: first frame index (0-based).
         end: frame index to stop before (exclusive); None or past the end means "to the end".
         stride: yield every ``stride``-th frame from ``start``.
-        backend: "auto" (decord, falling back to OpenCV), "decord" or "opencv"; ignored for folders.
+        backend: "auto" (PyAV, then OpenCV), "pyav", "decord" or "opencv";
+            ignored for folders and cameras; streams take "pyav" or "opencv".
         batch_size: frames per decoded batch.
         prefetch: batches the decoding thread may hold ready (bounds memory).
         folder_fps: frame rate reported for image folders, which carry none.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: an empty or undecodable file, an empty folder, an unknown backend,
-            or a range that selects no frame; the message names the file.
+        SourceError: an empty or undecodable file, an empty folder, a camera or stream that
+            cannot be opened; the message names it.
+        ConfigError: an unknown backend.
+        InputError: a range that selects no frame.
     """
-    path = Path(path)
     _check_args(start, end, stride, batch_size, prefetch)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    reader = _ImageFolderReader(path, folder_fps) if path.is_dir() else _open_video(path, backend)
+    reader = _open_reader(source, backend, folder_fps)
     total = reader.info.frames
-    if start >= total:
+    if total is not None and start >= total:
         reader.close()
-        raise InputError(f"{path}: start frame {start} is past the end (the source has {total} frames)")
-    stop = total if end is None else min(end, total)
-    return FrameSource(reader, list(range(start, stop, stride)), batch_size, prefetch)
+        raise InputError(f"{reader.info.path}: start frame {start} is past the end (the source has {total} frames)")
+    stop = end if total is None else (total if end is None else min(end, total))
+    return FrameSource(reader, Selection(start, stop, stride), batch_size, prefetch)

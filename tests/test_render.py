@@ -231,11 +231,12 @@ def test_mismatches_say_what_differs():
 
 class ListWriter:
     def __init__(self):
-        self.images, self.indices, self.closed = [], [], False
+        self.images, self.indices, self.times, self.closed = [], [], [], False
 
-    def write(self, image, index=None):
+    def write(self, image, index=None, time=None):
         self.images.append(image)
         self.indices.append(index)
+        self.times.append(time)
 
     def close(self):
         self.closed = True
@@ -337,3 +338,84 @@ def test_a_truncated_source_is_reported(tmp_path):
     source.truncated_at = 6
     summary = render_video(source, make_tracks(), writer, STYLE)
     assert summary.truncated_at == 6 and summary.frames == 6
+
+
+# ---------------------------------------------------------------- timing (issue 11: outputs keep the source's timing)
+
+def decoded_times(path):
+    """(average rate, [frame times in seconds]) of a video, decoded with PyAV."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return s.average_rate, [float(f.pts * f.time_base) for f in c.decode(s)]
+
+
+def test_a_stride_render_plays_at_fps_over_n(tmp_path):
+    """Every 3rd frame of a 25 fps source: the video runs at 25/3 fps, each frame at its source time."""
+    info = VideoInfo("v", FPS, W, H, N)
+    with Renderer.to_file(tmp_path / "s3.mp4", info, COCO, STYLE, stride=3) as r:
+        for i in range(0, N, 3):
+            r.add(Frame(i, background(i)), None)                      # no times (an image folder)
+    rate, times = decoded_times(tmp_path / "s3.mp4")
+    assert rate == Fraction(25, 3)
+    assert times == pytest.approx([i / FPS for i in range(0, N, 3)], abs=1e-4)
+
+
+def test_a_variable_frame_rate_source_keeps_its_timing(tmp_path):
+    """Frame 10 of a clip with 33 ms then 200 ms gaps is shown at its true time (0.497 s), within one frame."""
+    from videos import VFR_TIMES
+
+    info = VideoInfo("v", 10.0, W, H, len(VFR_TIMES))
+    with Renderer.to_file(tmp_path / "vfr.mp4", info, COCO, STYLE) as r:
+        for i, t in enumerate(VFR_TIMES):
+            r.add(Frame(i, background(i), t), None)
+    _, times = decoded_times(tmp_path / "vfr.mp4")
+    assert len(times) == len(VFR_TIMES)
+    assert times[10] == pytest.approx(VFR_TIMES[10], abs=0.033)       # within one frame, as asked
+    assert times == pytest.approx(VFR_TIMES, abs=1e-4)                # in fact to the clock tick
+
+
+def test_a_render_from_the_middle_starts_at_zero_and_keeps_the_gaps(tmp_path):
+    with open_writer(tmp_path / "mid.mp4", FPS, (W, H)) as w:
+        for i, t in [(50, 2.0), (51, 2.04), (53, 2.12)]:
+            w.write(background(i), i, time=t)
+    _, times = decoded_times(tmp_path / "mid.mp4")
+    assert times == pytest.approx([0.0, 0.04, 0.12], abs=1e-4)
+
+
+def test_times_that_do_not_increase_still_make_a_valid_video(tmp_path):
+    with open_writer(tmp_path / "odd.mp4", FPS, (W, H)) as w:
+        for i, t in enumerate([0.0, 0.04, 0.04, 0.02, float("nan"), 0.2]):
+            w.write(background(i), i, time=t)
+    _, times = decoded_times(tmp_path / "odd.mp4")
+    assert len(times) == 6 and times == sorted(times) and len(set(times)) == 6
+
+
+def test_mpeg4_keeps_the_timing_too(tmp_path):
+    from videos import VFR_TIMES
+
+    with open_writer(tmp_path / "vfr4.mp4", 10.0, (W, H), codec="mpeg4") as w:
+        for i, t in enumerate(VFR_TIMES):
+            w.write(background(i), i, time=t)
+    _, times = decoded_times(tmp_path / "vfr4.mp4")
+    assert times == pytest.approx(VFR_TIMES, abs=1e-4)
+
+
+def test_one_pixel_frames_render(tmp_path):
+    """sz_1x1: a 1x1 video renders (padded to 2x2, which H.264 needs)."""
+    with Renderer.to_file(tmp_path / "dot.mp4", VideoInfo("v", FPS, 1, 1, 3), COCO, STYLE) as r:
+        for i in range(3):
+            r.add(Frame(i, np.full((1, 1, 3), 120, np.uint8)), None)
+    codec, _, w, h, _, frames = decode(tmp_path / "dot.mp4")
+    assert (codec, w, h, len(frames)) == ("h264", 2, 2, 3)
+    assert abs(int(frames[0].mean()) - 120) <= 3
+
+
+def test_partial_tracks_of_a_cut_video_match_it():
+    """A run on a cut-off file stops early: its partial tracks count fewer frames than the header says."""
+    short = make_tracks(n=6, frames=6, complete=False)
+    assert check_tracks_match(VideoInfo("v", FPS, W, H, N), short) == []
+    assert check_tracks_match(VideoInfo("v", FPS, W, H, N), make_tracks(n=6, frames=6)) != []   # complete: mismatch
+
+
+def test_a_live_source_of_unknown_length_is_not_counted():
+    assert check_tracks_match(VideoInfo("rtsp://cam", FPS, W, H, None, live=True), make_tracks()) == []

@@ -1,6 +1,7 @@
 """`posetrack render` through click's CliRunner, on tiny synthetic clips."""
 import subprocess
 import sys
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 
 from posetrack import encode
 from posetrack.tracks_io import write_tracks
+from posetrack.video import open_source
 from posetrack_cli import cli
 from test_render import EMPTY_FRAME, FPS, H, N, W, decode, make_clip, make_tracks
 
@@ -158,3 +160,53 @@ def test_image_folder_input(inputs, tmp_path):
     result = invoke(folder, tracks)
     assert result.exit_code == 0, result.output
     assert len(decode(tmp_path / "seq_annotated.mp4")[5]) == N
+
+
+# ---------------------------------------------------------------- timing, stride and sources
+
+def test_stride_renders_play_at_fps_over_n(inputs, tmp_path):
+    from test_render import decoded_times
+
+    _, clip, tracks = inputs
+    result = invoke(clip, tracks, "-o", tmp_path / "s3.mp4", "--stride", 3)
+    assert result.exit_code == 0, result.output
+    assert "8.33333 fps (1 frame in 3 of 25 fps)" in result.output
+    rate, times = decoded_times(tmp_path / "s3.mp4")
+    assert rate == Fraction(25, 3) and times == pytest.approx([i / FPS for i in range(0, N, 3)], abs=1e-3)
+
+
+def test_the_stride_defaults_to_the_runs(inputs, tmp_path):
+    """Tracks made with --stride 2 are drawn on every 2nd frame: no flicker of empty frames in between."""
+    from test_render import decoded_times
+
+    _, clip, _ = inputs
+    t = make_tracks()
+    t = type(t)(type(t.header)(t.header.video, t.header.layout, {"stride": 2}), t.frames, t.complete)
+    write_tracks(tmp_path / "s2.json", t)
+    assert invoke(clip, tmp_path / "s2.json", "-o", tmp_path / "s2.mp4").exit_code == 0
+    rate, times = decoded_times(tmp_path / "s2.mp4")
+    assert rate == Fraction(25, 2) and len(times) == (N + 1) // 2
+
+
+def test_a_variable_frame_rate_video_keeps_its_timing(tmp_path):
+    from test_render import decoded_times
+    from videos import VFR_TIMES, write_video
+
+    clip = write_video(tmp_path / "vfr.mp4", n=len(VFR_TIMES), size=(W, H), fps=30, times=VFR_TIMES)
+    with open_source(clip) as src:
+        info = src.info
+    tracks = make_tracks(n=len(VFR_TIMES), fps=info.fps)
+    write_tracks(tmp_path / "vfr.json", tracks)
+    result = invoke(clip, tmp_path / "vfr.json", "-o", tmp_path / "out.mp4")
+    assert result.exit_code == 0, result.output
+    _, times = decoded_times(tmp_path / "out.mp4")
+    assert times[10] == pytest.approx(VFR_TIMES[10], abs=0.033)
+    assert times == pytest.approx(VFR_TIMES, abs=1e-3)
+
+
+def test_streams_need_an_output_and_cameras_are_refused(inputs):
+    _, _, tracks = inputs
+    result = invoke("http://127.0.0.1:9/clip.mp4", tracks)
+    assert result.exit_code == 2 and "give the video to write with --out" in result.output
+    result = invoke("0", tracks, "-o", "x.mp4")
+    assert result.exit_code == 2 and "is a camera index" in result.output
