@@ -49,7 +49,14 @@ _PIPELINE_OPTIONS = [
     click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Optical flow for propagation and similarity.  [default: dis]"),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-    click.option("--half", is_flag=True, help="float16 pose network on GPU."),
+    click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto",
+              show_default=True, help="Autocast type of the pose and detector networks. auto: fp16 on CUDA, fp32 on "
+                                      "CPU (measured: README \"Speed\")."),
+    click.option("--half", is_flag=True, help="Same as --precision fp16."),
+    click.option("--backend", type=click.Choice(["torch", "onnxruntime", "tensorrt"]), default="torch",
+              show_default=True, help="Where the pose network runs (onnxruntime: pip install 'posetrack[onnx]'; "
+                                      "tensorrt: needs torch_tensorrt and a GPU)."),
+    click.option("--compile", is_flag=True, help="torch.compile the pose network (CUDA graphs on GPU; slow start)."),
     click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Person crops per pose forward pass."),
     click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,

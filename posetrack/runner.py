@@ -43,6 +43,9 @@ class RunOptions:
     stride: int = 1
     device: str = "auto"
     half: bool = False
+    precision: str = "auto"
+    backend: str = "torch"
+    compile: bool = False
     batch_size: int = 32
     frame_batch: int = 8
     flip: bool = True
@@ -76,7 +79,8 @@ def build_estimator(opts: RunOptions, device: str):
         raise WeightsError(f"pose model {cfg.name!r} has no published weights; give pose_weights (a file or URL)")
     model = build_pose_model(opts.pose_model, weights=weights)
     return PoseEstimator(model, flip_test=opts.flip, decode=opts.decode, device=device,
-                         batch_size=opts.batch_size, half=opts.half)
+                         batch_size=opts.batch_size, half=opts.half, precision=opts.precision, crop="auto",
+                         backend=opts.backend, compile=opts.compile, static_batch=opts.compile)
 
 
 def _box_source(opts: RunOptions, device: str, info: VideoInfo):
@@ -92,6 +96,8 @@ def _box_source(opts: RunOptions, device: str, info: VideoInfo):
     cfg = load_yaml(DetectorConfig, "detector")
     if opts.detector_name:
         cfg = dataclasses.replace(cfg, name=opts.detector_name)
+    if opts.half or opts.precision != "auto":
+        cfg = dataclasses.replace(cfg, precision="fp16" if opts.half else opts.precision)
     detector = build_detector(cfg, weights_path=opts.detector_weights, device=device)
     return lambda frames: detector([f.image for f in frames])
 
