@@ -84,6 +84,7 @@ def main() -> None:
     p.add_argument("--batch-sizes")
     p.add_argument("--backends")
     p.add_argument("--compile", action="store_true", help="also measure torch.compile (+ CUDA graphs on GPU)")
+    p.add_argument("--compile-precisions", default="fp16", help="precisions measured with --compile (each compiles once)")
     p.add_argument("--official", type=Path, help="a checkout of leoxiaobin/deep-high-resolution-net.pytorch")
     p.add_argument("--threads", type=int)
     p.add_argument("--seconds", type=float, default=None, help="minimum timed seconds per figure")
@@ -137,7 +138,7 @@ def main() -> None:
             if args.compile:
                 label = "torch.compile" + (" + CUDA graphs" if device.type == "cuda" else "")
                 configs += [(label, pr, max(batches), model, dict(compile=True, static_batch=True))
-                            for pr in opt["precisions"].split(",")]
+                            for pr in args.compile_precisions.split(",")]
             best = {}
             estimators = {}
             for _ in range(args.rounds):        # round-robin, best of rounds: robust to a busy machine

@@ -100,9 +100,10 @@ class TorchBackend:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         self._forward = model
+        self._graphs = False
         if compile:
-            mode = "reduce-overhead" if self.device.type == "cuda" and max_batch else None
-            self._forward = torch.compile(model, mode=mode, dynamic=False)
+            self._graphs = self.device.type == "cuda" and bool(max_batch)
+            self._forward = torch.compile(model, mode="reduce-overhead" if self._graphs else None, dynamic=False)
 
     def __call__(self, x):
         import torch
@@ -113,7 +114,11 @@ class TorchBackend:
         reduced = self.precision != "fp32"
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=_torch_dtype(self.precision),
                                                     enabled=reduced):
+            if self._graphs:
+                torch.compiler.cudagraph_mark_step_begin()
             out = self._forward(x)
+        if self._graphs:          # CUDA graph outputs are overwritten by the next replay: copy them out
+            return out[:n].float().clone()
         return out[:n].float().contiguous()
 
 
