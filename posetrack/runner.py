@@ -127,6 +127,8 @@ def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Di
         "pose_weights": opts.pose_weights or cfg.default_weights,
         "flip_test": opts.flip,
         "decode": opts.decode,
+        "precision": estimator.precision,
+        "backend": opts.backend,
         "detector": "boxes file: " + str(opts.boxes_file) if opts.boxes_file else (opts.detector_name or "default"),
         "tracker": None if tcfg is None else dataclasses.asdict(tcfg),
         "flow": fcfg_name,
