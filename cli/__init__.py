@@ -23,6 +23,7 @@ COMMANDS = {
     "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA)."),
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
+    "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
 }
 
 

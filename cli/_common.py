@@ -112,7 +112,14 @@ _PIPELINE_OPTIONS = [
               help="Optical flow for propagation and similarity.  [default: dis]"),
     click.option("--device", default="auto", show_default=True, callback=lambda ctx, param, value: _device(value),
               help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
-    click.option("--half", is_flag=True, help="float16 pose network on a CUDA GPU (ignored elsewhere, with a warning)."),
+    click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto",
+              show_default=True, help="Autocast type of the pose and detector networks. auto: fp16 on CUDA, fp32 on "
+                                      "CPU (measured: README \"Speed\")."),
+    click.option("--half", is_flag=True, help="Same as --precision fp16 (on a CUDA GPU; ignored on CPU, with a warning)."),
+    click.option("--backend", type=click.Choice(["torch", "onnxruntime", "tensorrt"]), default="torch",
+              show_default=True, help="Where the pose network runs (onnxruntime: pip install 'posetrack[onnx]'; "
+                                      "tensorrt: needs torch_tensorrt and a GPU)."),
+    click.option("--compile", is_flag=True, help="torch.compile the pose network (CUDA graphs on GPU; slow start)."),
     click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Person crops per pose forward pass."),
     click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,

@@ -11,7 +11,8 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["argmax_coords", "quarter_offset", "dark_refine", "flip_back", "decode_heatmaps", "dark_kernel_size"]
+__all__ = ["argmax_coords", "quarter_offset", "dark_refine", "flip_back", "decode_heatmaps", "dark_kernel_size",
+           "flip_back_torch", "decode_argmax_torch"]
 
 
 def argmax_coords(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -154,3 +155,54 @@ def decode_heatmaps(heatmaps: np.ndarray, method: str = "argmax", dark_kernel: O
     else:
         raise ConfigError(f"unknown decoding {method!r}; choose 'argmax' or 'dark'")
     return coords, maxvals
+
+
+def flip_back_torch(heatmaps, flip_pairs: Sequence[Tuple[int, int]], shift: bool = True):
+    """:func:`flip_back` on a torch tensor, on its device (bit-identical: it only moves values).
+
+    Args:
+        heatmaps: (N, K, H, W) tensor predicted on horizontally flipped inputs.
+    """
+    import torch
+
+    perm = np.arange(heatmaps.shape[1])
+    for i, j in flip_pairs:
+        perm[i], perm[j] = j, i
+    hm = torch.flip(heatmaps, dims=[3])[:, torch.as_tensor(perm, device=heatmaps.device)]
+    if shift:
+        hm = torch.cat([hm[..., :1], hm[..., :-1]], dim=-1)
+    return hm
+
+
+def decode_argmax_torch(heatmaps) -> Tuple[np.ndarray, np.ndarray]:
+    """The official argmax decoding (:func:`argmax_coords` + :func:`quarter_offset`) on the heatmaps' device.
+
+    Only (N, K, 2) coordinates and (N, K) scores travel to the host instead of the whole
+    heatmaps. Identical results to the numpy path: ``torch.argmax`` returns the first
+    maximum like ``np.argmax``, and the offset uses the same comparisons.
+
+    Args:
+        heatmaps: (N, K, H, W) float32 tensor.
+
+    Returns:
+        coords (N, K, 2) float32 heatmap pixels and maxvals (N, K) float32, as numpy arrays.
+    """
+    import torch
+
+    n, k, h, w = heatmaps.shape
+    flat = heatmaps.reshape(n, k, h * w)
+    idx = flat.argmax(-1)                                          # first maximum, like np.argmax
+    maxvals = torch.gather(flat, 2, idx.unsqueeze(-1)).squeeze(-1)
+    px, py = idx % w, torch.div(idx, w, rounding_mode="floor")
+    ok = (px > 1) & (px < w - 1) & (py > 1) & (py < h - 1) & (maxvals > 0)
+    pxc, pyc = px.clamp(1, w - 2), py.clamp(1, h - 2)
+
+    def at(dy: int, dx: int):
+        return torch.gather(flat, 2, ((pyc + dy) * w + pxc + dx).unsqueeze(-1)).squeeze(-1)
+
+    dx = torch.sign(at(0, 1) - at(0, -1))
+    dy = torch.sign(at(1, 0) - at(-1, 0))
+    positive = (maxvals > 0).to(heatmaps.dtype)
+    coords = torch.stack([px.to(heatmaps.dtype), py.to(heatmaps.dtype)], -1) * positive[..., None]
+    coords = coords + torch.stack([dx, dy], -1) * 0.25 * ok[..., None].to(heatmaps.dtype)
+    return coords.float().cpu().numpy(), maxvals.float().cpu().numpy()

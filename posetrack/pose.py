@@ -11,16 +11,18 @@ Example:
 """
 from __future__ import annotations
 
-from typing import List, Literal, Sequence
+from typing import List, Literal, Optional, Sequence
 
 import numpy as np
 
-from .decode import decode_heatmaps, flip_back
+from .decode import decode_argmax_torch, decode_heatmaps, flip_back_torch
 from .errors import ConfigError
 from .structures import Detections, Poses
 from .transforms import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
 
-__all__ = ["PoseEstimator"]
+__all__ = ["PoseEstimator", "CROPS"]
+
+CROPS = ("auto", "opencv", "torch")
 
 
 class PoseEstimator:
@@ -28,36 +30,64 @@ class PoseEstimator:
 
     Args:
         model: an HRNet from :func:`posetrack.models.build_pose_model` (its ``config``
-            gives the input size, normalisation and keypoint layout).
-        flip_test: average with the mirrored crop's heatmaps (official test setting).
-        decode: ``argmax`` (official) or ``dark`` (distribution-aware refinement).
+            gives the input size, normalisation and keypoint layout). The estimator works on
+            a copy when it folds BatchNorm, so the caller's model is left as it was.
+        flip_test: average with the mirrored crop's heatmaps (official test setting). Both
+            crops run in one forward pass of twice the batch.
+        decode: ``argmax`` (official; done on the device, only coordinates travel back) or
+            ``dark`` (distribution-aware refinement, on the host).
         device: torch device; defaults to the model's.
-        batch_size: crops per forward pass (crops of several frames share batches).
-        crop: ``opencv`` (official ``cv2.warpAffine``, bit-exact) or ``torch``
-            (``grid_sample`` on the device; faster on GPU, see README for its deviation).
-        half: run the network in float16 (CUDA only).
+        batch_size: person crops per forward pass (crops of several frames share batches).
+        crop: ``opencv`` (official ``cv2.warpAffine``, bit-exact), ``torch`` (``grid_sample``
+            on the device: frames go up once through pinned memory, crops never come back;
+            see the README for its deviation) or ``auto`` (torch on CUDA, opencv on CPU).
+        half: alias of ``precision="fp16"`` (the old ``--half`` flag).
+        precision: ``auto``, ``fp32``, ``fp16`` or ``bf16``
+            (:data:`posetrack.backends.DEFAULT_PRECISION` for ``auto``).
+        fuse_bn: fold BatchNorm into the convolutions (outputs move by ~1e-6 of their range).
+        channels_last: NHWC layout (torch backend); None: on, which measured faster on CPU
+            and is the tensor-core layout on GPU.
+        compile: ``torch.compile`` the network (torch backend).
+        backend: ``torch``, ``onnxruntime`` or ``tensorrt`` (:data:`posetrack.backends.BACKENDS`).
+        static_batch: pad every forward pass to ``batch_size`` crops (x2 with the flip test):
+            one input shape for CUDA graphs and TensorRT, and a crop's result then never
+            depends on how many other crops the frame batch had.
     """
 
     def __init__(self, model, flip_test: bool = True, decode: Literal["argmax", "dark"] = "argmax",
-                 device=None, batch_size: int = 64, crop: Literal["opencv", "torch"] = "opencv",
-                 half: bool = False):
+                 device=None, batch_size: int = 64, crop: Literal["auto", "opencv", "torch"] = "opencv",
+                 half: bool = False, *, precision: str = "fp32", fuse_bn: bool = True,
+                 channels_last: Optional[bool] = None, compile: bool = False, backend: str = "torch",
+                 static_batch: bool = False):
+        import copy
+
         import torch
 
-        if crop not in ("opencv", "torch"):
-            raise ConfigError(f"unknown crop backend {crop!r}; choose 'opencv' or 'torch'")
+        from .backends import build_backend, resolve_precision
+        from .fuse import fold_batchnorm
+
+        if crop not in CROPS:
+            raise ConfigError(f"unknown crop backend {crop!r}; choose one of: {', '.join(CROPS)}")
         if decode not in ("argmax", "dark"):
             raise ConfigError(f"unknown decoding {decode!r}; choose 'argmax' or 'dark'")
         self.config = model.config
         self.layout = model.config.layout
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.half = bool(half) and self.device.type == "cuda"
-        self.model = model.to(self.device).eval()
-        if self.half:
-            self.model = self.model.half()
+        cuda = self.device.type == "cuda"
+        self.precision = resolve_precision("fp16" if half else precision, self.device.type)
+        self.half = self.precision == "fp16"
         self.flip_test = flip_test
         self.decode = decode
         self.batch_size = int(batch_size)
-        self.crop = crop
+        self.crop = ("torch" if cuda else "opencv") if crop == "auto" else crop
+        net = model
+        if fuse_bn:
+            net = fold_batchnorm(copy.deepcopy(model).eval())
+        max_batch = self.batch_size * (2 if flip_test else 1) if static_batch else None
+        self.backend = build_backend(backend, net, device=self.device, precision=self.precision,
+                                     channels_last=True if channels_last is None else channels_last,
+                                     compile=compile, max_batch=max_batch)
+        self.model = getattr(self.backend, "model", net)
         h, w = self.config.input_size
         self.input_wh = (w, h)
         self.heatmap_wh = (w // 4, h // 4)
@@ -99,56 +129,86 @@ class PoseEstimator:
         Returns:
             one (N_i, K, 3) array per frame.
         """
-        centers, scales, crops, owners = [], [], [], []
+        centers, scales, matrices, owners = [], [], [], []
         ar = self.input_wh[0] / self.input_wh[1]
-        for f, (img, b) in enumerate(zip(images, boxes)):
+        for f, b in enumerate(boxes):
             b = np.asarray(b, dtype=np.float32).reshape(-1, 4)
             if len(b) == 0:
                 continue
             c, s = boxes_to_center_scale(b, ar)
-            crops.append(self._crop(img, affine_matrices(c, s, self.input_wh)))
             centers.append(c)
             scales.append(s)
+            matrices.append(affine_matrices(c, s, self.input_wh))
             owners.append(np.full(len(b), f))
         k = self.layout.num_keypoints
-        if not crops:
+        if not centers:
             return [np.zeros((0, k, 3), np.float32) for _ in images]
-        heatmaps = self._heatmaps(crops)
-        coords, maxvals = decode_heatmaps(heatmaps, self.decode)
+        frames = np.unique(np.concatenate(owners))
+        crops = self.crops([images[f] for f in frames], matrices)
+        coords, maxvals = self.keypoints_from_crops(crops)
         c, s = np.concatenate(centers), np.concatenate(scales)
         xy = apply_affine(coords, affine_matrices(c, s, self.heatmap_wh, inverse=True))
         result = np.concatenate([xy, maxvals[..., None]], axis=-1).astype(np.float32)
         owner = np.concatenate(owners)
         return [result[owner == f] for f in range(len(images))]
 
-    def _crop(self, image: np.ndarray, matrices: np.ndarray):
-        if self.crop == "opencv":
-            return crop_opencv(np.ascontiguousarray(image), matrices, self.input_wh)
-        import torch
+    def crops(self, images: Sequence[np.ndarray], matrices: Sequence[np.ndarray]):
+        """Cut the model inputs: one (N_i, 2, 3) forward affine per frame -> (N, 3, h, w) crops.
 
-        img = torch.as_tensor(np.ascontiguousarray(image), device=self.device)
-        return crop_torch(img, matrices, self.input_wh)
-
-    def _heatmaps(self, crops: list) -> np.ndarray:
-        """Run the network (and the flip test) on all crops, in batches; (N, K, h, w) float32."""
+        ``opencv``: uint8 crops on the host (pinned when the device is a GPU); ``torch``: each
+        frame goes to the device once (through pinned memory, asynchronously) and is sampled
+        there; the result is float32 in [0, 255] on the device.
+        """
         import torch
 
         if self.crop == "opencv":
-            x_all = torch.from_numpy(np.concatenate(crops)).permute(0, 3, 1, 2)   # uint8 NCHW on CPU
-        else:
-            x_all = torch.cat(crops)
+            x = np.concatenate([crop_opencv(np.ascontiguousarray(img), m, self.input_wh)
+                                for img, m in zip(images, matrices)])
+            x = torch.from_numpy(x).permute(0, 3, 1, 2)                   # uint8 NCHW view
+            if self.device.type == "cuda":
+                x = x.contiguous().pin_memory()
+            return x
+        out = []
+        for img, m in zip(images, matrices):
+            out.append(crop_torch(self._upload(img), m, self.input_wh))
+        return torch.cat(out)
+
+    def _upload(self, image: np.ndarray):
+        """A frame on the device; to a GPU through a pinned staging copy, without blocking."""
+        import torch
+
+        src = torch.from_numpy(np.ascontiguousarray(image))
+        if self.device.type != "cuda":
+            return src.to(self.device)
+        staging = torch.empty(src.shape, dtype=src.dtype, pin_memory=True)   # cached by torch's host allocator
+        staging.copy_(src)
+        return staging.to(self.device, non_blocking=True)
+
+    def keypoints_from_crops(self, crops):
+        """Network, flip test and decoding for (N, 3, h, w) crops (uint8 or float in [0, 255]).
+
+        Returns:
+            coords (N, K, 2) in heatmap pixels and maxvals (N, K), float32 numpy arrays.
+        """
+        heatmaps = self.heatmaps(crops)
+        if self.decode == "argmax":
+            return decode_argmax_torch(heatmaps)
+        return decode_heatmaps(heatmaps.cpu().numpy(), self.decode)
+
+    def heatmaps(self, crops):
+        """Flip-averaged heatmaps (N, K, h, w) float32 on the device, in batches of ``batch_size`` crops."""
+        import torch
+
         outs = []
         with torch.inference_mode():
-            for i in range(0, len(x_all), self.batch_size):
-                x = x_all[i:i + self.batch_size].to(self.device, non_blocking=True).float()
-                x = (x / 255.0 - self._mean) / self._std          # ToTensor, then Normalize
-                if self.half:
-                    x = x.half()
-                hm = self.model(x).float()
+            for i in range(0, len(crops), self.batch_size):
+                x = crops[i:i + self.batch_size].to(self.device, non_blocking=True).float()
+                x = (x / 255.0 - self._mean) / self._std          # ToTensor, then Normalize (official order)
+                n = len(x)
                 if self.flip_test:
-                    hf = self.model(torch.flip(x, dims=[3])).float().cpu().numpy()
-                    hm = (hm.cpu().numpy() + flip_back(hf, self.layout.flip_pairs)) * 0.5
+                    hm = self.backend(torch.cat([x, torch.flip(x, dims=[3])]))
+                    hm = (hm[:n] + flip_back_torch(hm[n:], self.layout.flip_pairs)) * 0.5
                 else:
-                    hm = hm.cpu().numpy()
+                    hm = self.backend(x)
                 outs.append(hm)
-        return np.concatenate(outs).astype(np.float32)
+        return torch.cat(outs) if len(outs) > 1 else outs[0]

@@ -57,6 +57,9 @@ class RunOptions:
     stride: int = 1
     device: str = "auto"
     half: bool = False
+    precision: str = "auto"
+    backend: str = "torch"
+    compile: bool = False
     batch_size: int = 32
     frame_batch: int = 8
     flip: bool = True
@@ -135,7 +138,8 @@ def build_estimator(opts: RunOptions, device: str):
         raise WeightsError(f"pose model {cfg.name!r} has no published weights; give pose_weights (a file or URL)")
     model = build_pose_model(opts.pose_model, weights=weights)
     return PoseEstimator(model, flip_test=opts.flip, decode=opts.decode, device=device,
-                         batch_size=opts.batch_size, half=opts.half)
+                         batch_size=opts.batch_size, half=opts.half, precision=opts.precision, crop="auto",
+                         backend=opts.backend, compile=opts.compile, static_batch=opts.compile)
 
 
 def _build_detector(opts: RunOptions, device: str):
@@ -145,6 +149,8 @@ def _build_detector(opts: RunOptions, device: str):
     cfg = load_yaml(DetectorConfig, "detector")
     if opts.detector_name:
         cfg = dataclasses.replace(cfg, name=opts.detector_name)
+    if opts.half or opts.precision != "auto":
+        cfg = dataclasses.replace(cfg, precision="fp16" if opts.half else opts.precision)
     return build_detector(cfg, weights_path=opts.detector_weights, device=device)
 
 
@@ -199,6 +205,8 @@ def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Di
         "pose_weights": opts.pose_weights or cfg.default_weights,
         "flip_test": opts.flip,
         "decode": opts.decode,
+        "precision": estimator.precision,
+        "backend": opts.backend,
         "detector": "boxes file: " + str(opts.boxes_file) if opts.boxes_file else (opts.detector_name or "default"),
         "tracker": None if tcfg is None else dataclasses.asdict(tcfg),
         "flow": fcfg_name,

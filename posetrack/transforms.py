@@ -11,7 +11,7 @@ from typing import Tuple
 import numpy as np
 
 __all__ = ["PIXEL_STD", "PADDING", "boxes_to_center_scale", "affine_matrices", "crop_opencv", "crop_torch",
-           "apply_affine"]
+           "crop_thetas", "apply_affine"]
 
 PIXEL_STD = 200.0
 PADDING = 1.25
@@ -108,13 +108,15 @@ def crop_opencv(image: np.ndarray, matrices: np.ndarray, size: Tuple[int, int]) 
 def crop_torch(image, matrices: np.ndarray, size: Tuple[int, int]):
     """The same crops with ``grid_sample`` on the image's device, as float in [0, 255].
 
-    Faster on a GPU (one kernel for all boxes, no host round trip). It deviates from
-    ``cv2.warpAffine``, which quantises sub-pixel positions to 1/32 px and rounds the
-    result to uint8; see the README's "Numerical deviations" for the measured size.
+    Faster on a GPU (one ``affine_grid`` + ``grid_sample`` for all boxes of a frame, no host
+    round trip for the pixels). It deviates from ``cv2.warpAffine``, which quantises sub-pixel
+    positions to 1/32 px and rounds the result to uint8; see the README's "Numerical
+    deviations" for the measured size.
 
     Args:
-        image: (H, W, 3) uint8 torch tensor or numpy array.
-        matrices: (N, 2, 3) forward affine maps.
+        image: (H, W, 3) uint8 torch tensor (on any device) or numpy array.
+        matrices: (N, 2, 3) forward affine maps (frame pixel -> crop pixel).
+        size: (width, height) of the crops.
 
     Returns:
         (N, 3, height, width) float32 tensor on the image's device.
@@ -125,16 +127,32 @@ def crop_torch(image, matrices: np.ndarray, size: Tuple[int, int]):
     img = torch.as_tensor(image)
     H, W = img.shape[:2]
     w, h = int(size[0]), int(size[1])
-    inv = np.empty_like(matrices)
-    for i, m in enumerate(matrices):  # crop pixel -> frame pixel
-        a = np.vstack([m, [0.0, 0.0, 1.0]])
-        inv[i] = np.linalg.inv(a)[:2]
-    ys, xs = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
-    grid = np.stack([xs, ys, np.ones_like(xs)], -1)                         # (h, w, 3)
-    src = np.einsum("hwk,njk->nhwj", grid, inv)                              # (N, h, w, 2) frame pixels
-    norm = np.empty_like(src)
-    norm[..., 0] = src[..., 0] * 2.0 / (W - 1) - 1.0 if W > 1 else 0.0
-    norm[..., 1] = src[..., 1] * 2.0 / (H - 1) - 1.0 if H > 1 else 0.0
-    g = torch.as_tensor(norm, dtype=torch.float32, device=img.device)
-    x = img.permute(2, 0, 1)[None].float().expand(len(matrices), -1, -1, -1)
-    return F.grid_sample(x, g, mode="bilinear", padding_mode="zeros", align_corners=True)
+    theta = torch.as_tensor(crop_thetas(matrices, (W, H), (w, h)), dtype=torch.float32, device=img.device)
+    n = len(matrices)
+    grid = F.affine_grid(theta, [n, 3, h, w], align_corners=True)
+    x = img.permute(2, 0, 1)[None].float().expand(n, -1, -1, -1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+def crop_thetas(matrices: np.ndarray, frame_wh: Tuple[int, int], crop_wh: Tuple[int, int]) -> np.ndarray:
+    """``affine_grid`` matrices for crops: normalised crop coordinates -> normalised frame coordinates.
+
+    With ``align_corners=True``, -1 and 1 are the centres of the first and last pixel, so a
+    pixel map ``M^-1`` (crop -> frame) becomes ``S_frame @ M^-1 @ S_crop^-1``. Computed in float64.
+
+    Args:
+        matrices: (N, 2, 3) forward affine maps (frame pixel -> crop pixel).
+        frame_wh, crop_wh: (width, height) of the frame and of the crops.
+
+    Returns:
+        (N, 2, 3) float64.
+    """
+    m = np.asarray(matrices, dtype=np.float64).reshape(-1, 2, 3)
+    full = np.concatenate([m, np.broadcast_to([[[0.0, 0.0, 1.0]]], (len(m), 1, 3))], axis=1)
+    inv = np.linalg.inv(full)                                                   # crop pixel -> frame pixel
+    W, H = frame_wh
+    w, h = crop_wh
+    to_norm = np.array([[2.0 / (W - 1) if W > 1 else 0.0, 0, -1.0 if W > 1 else 0.0],
+                        [0, 2.0 / (H - 1) if H > 1 else 0.0, -1.0 if H > 1 else 0.0], [0, 0, 1.0]])
+    from_norm = np.array([[(w - 1) / 2.0, 0, (w - 1) / 2.0], [0, (h - 1) / 2.0, (h - 1) / 2.0], [0, 0, 1.0]])
+    return (to_norm @ inv @ from_norm)[:, :2]

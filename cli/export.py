@@ -1,0 +1,100 @@
+"""`posetrack export`: the pose network (and optionally the detector) as ONNX, checked with ONNX Runtime."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from ._common import CONTEXT
+
+EPILOG = """\b
+Examples:
+  posetrack export --out w48_384x288.onnx                      # default model and weights (downloads once)
+  posetrack export --pose-model w32_256x192 --pose-weights w32.pth --out w32.onnx
+  posetrack export --seeded --out test.onnx                    # seeded random weights: no download
+  posetrack export --out pose.onnx --detector-out det.onnx --detector-weights frcnn.pth
+"""
+
+# The largest ONNX Runtime - PyTorch difference accepted by the parity check (float32 heatmaps).
+TOLERANCE = 1e-4
+
+
+@click.command("export", context_settings=CONTEXT, epilog=EPILOG)
+@click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True,
+              help="Export format.")
+@click.option("--pose-model", default="w48_384x288", show_default=True, help="Pose model config or a YAML path.")
+@click.option("--pose-weights", default=None,
+              help="Weights: a name from the model config, a file or a URL.  [default: the config's default]")
+@click.option("--seeded", is_flag=True, help="Seeded random weights instead (tests, no download).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The pose .onnx file to write.")
+@click.option("--no-fuse", is_flag=True, help="Keep BatchNorm layers (default: folded into the convolutions).")
+@click.option("--opset", type=click.IntRange(min=11), default=17, show_default=True, help="ONNX opset.")
+@click.option("--detector-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also export the person detector to this .onnx file.")
+@click.option("--detector", "detector_name", default=None,
+              help="torchvision detector name.  [default: from configs/detector.yaml]")
+@click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Local detector weights (offline use).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help=f"Compare ONNX Runtime with PyTorch on a seeded input (max abs error <= {TOLERANCE:g}).")
+def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool, out: Path, no_fuse: bool,
+           opset: int, detector_out: Optional[Path], detector_name: Optional[str],
+           detector_weights: Optional[str], check: bool) -> None:
+    """Export the pose network for ONNX Runtime, TensorRT or other runtimes.
+
+    The graph takes normalised crops (B, 3, H, W) and returns heatmaps (B, K, H/4, W/4);
+    the official crops, flip test and decoding run outside it (`posetrack run --backend
+    onnxruntime` does all of that). The check runs ONNX Runtime against PyTorch and fails
+    the command if they differ by more than the tolerance.
+    """
+    from posetrack.errors import ConfigError
+    from posetrack.models import build_pose_model, load_model_config, seeded_state_dict
+    from posetrack.onnx_export import check_pose, export_pose
+
+    cfg = load_model_config(pose_model)
+    if seeded:
+        model = build_pose_model(pose_model)
+        model.load_state_dict(seeded_state_dict(model, 0))
+    else:
+        weights = pose_weights or cfg.default_weights
+        if weights is None:
+            raise ConfigError(f"pose model {cfg.name!r} has no published weights; give --pose-weights or --seeded")
+        model = build_pose_model(pose_model, weights=weights)
+    path = export_pose(model, out, fuse_bn=not no_fuse, opset=opset)
+    click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    if check:
+        _report("pose", check_pose(model, path))
+    if detector_out is not None:
+        _export_detector(detector_out, detector_name, detector_weights, opset, check)
+
+
+def _report(what: str, result) -> None:
+    from posetrack.errors import ConfigError
+
+    line = f"{what}: ONNX Runtime vs PyTorch max abs error {result.max_abs_error:.2e} (output range " \
+           f"{result.output_range:.3g}, shape {result.shape})"
+    if result.max_abs_error > TOLERANCE:
+        raise ConfigError(line + f" exceeds {TOLERANCE:g}")
+    click.echo(line + " ok")
+
+
+def _export_detector(out: Path, name: Optional[str], weights: Optional[str], opset: int, check: bool) -> None:
+    import dataclasses
+
+    import torch
+
+    from posetrack.config import load_yaml
+    from posetrack.detect import DetectorConfig, build_detector
+    from posetrack.onnx_export import check_detector, export_detector
+
+    cfg = load_yaml(DetectorConfig, "detector")
+    if name:
+        cfg = dataclasses.replace(cfg, name=name)
+    detector = build_detector(cfg, weights_path=weights)
+    path = export_detector(detector.model, out, opset=opset)
+    click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    if check:
+        image = torch.rand(3, 360, 480, generator=torch.Generator().manual_seed(0))
+        _report("detector boxes", check_detector(detector.model, path, image))
