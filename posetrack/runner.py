@@ -144,16 +144,25 @@ def _build_detector(opts: RunOptions, device: str):
     return build_detector(cfg, weights_path=opts.detector_weights, device=device)
 
 
-def load_models(opts: RunOptions = RunOptions()) -> Models:
+def load_models(opts: RunOptions = RunOptions(), *, download_progress=None) -> Models:
     """Load the pose estimator and (unless ``opts.boxes_file`` is set) the person detector.
+
+    Every weights file the run needs is fetched first (:func:`posetrack.weights.fetch_weights`),
+    so missing files are reported together, before any model is built.
+
+    Args:
+        download_progress: ``progress(file_name, bytes_done, bytes_total_or_None)`` while downloading.
 
     Raises:
         DeviceError: ``opts.device`` is not available here.
-        WeightsError: weights are missing, corrupt or do not fit the model.
+        MissingWeightsError: weight files are missing and cannot be downloaded (all are listed).
+        WeightsError: weights are corrupt or do not fit the model.
     """
     from .pipeline import resolve_device
+    from .weights import fetch_weights
 
     device = resolve_device(opts.device)
+    fetch_weights(opts, progress=download_progress)
     estimator = build_estimator(opts, device)
     detector = None if opts.boxes_file else _build_detector(opts, device)
     return Models(estimator=estimator, detector=detector, device=device)
@@ -171,7 +180,7 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
 
 
 def _tracking(opts: RunOptions, layout, device: str):
-    """Tracker and flow estimator (both None for --tracker none)."""
+    """Tracker and flow estimator (both None when tracker_mode is "none")."""
     if opts.tracker_mode == "none":
         return None, None, None
     from .flow import build_flow
@@ -203,18 +212,18 @@ def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Di
 
 
 def _previous(out: Path, info: VideoInfo, resume: bool) -> Tuple[FrameResult, ...]:
-    """Frames finished by an interrupted run of the same output (for --resume)."""
+    """Frames finished by an interrupted run of the same output (for ``resume``)."""
     from .tracks_io import journal_path
 
     if not resume:
         if journal_path(out).exists():
-            log.warning("%s: an interrupted run left a journal; starting over (use --resume to continue it)", out)
+            log.warning("%s: an interrupted run left a journal; starting over (resume=True continues it)", out)
         return ()
     done = read_journal(out)
     if done is None and out.exists():
         done = read_tracks(out)
         if done.complete:
-            raise ResumeError(f"{out}: the run already finished; nothing to resume (remove --resume to run again)")
+            raise ResumeError(f"{out}: the run already finished; nothing to resume (resume=False runs it again)")
     if done is None:
         raise ResumeError(f"{out}: nothing to resume (no journal {out}.journal and no partial output)")
     v = done.header.video
