@@ -135,13 +135,10 @@ def build_estimator(opts: RunOptions, device: str):
 
 
 def _build_detector(opts: RunOptions, device: str):
-    from .config import load_yaml
-    from .detect import DetectorConfig, build_detector
+    from .detect import build_detector
+    from .run_config import resolve_configs
 
-    cfg = load_yaml(DetectorConfig, "detector")
-    if opts.detector_name:
-        cfg = dataclasses.replace(cfg, name=opts.detector_name)
-    return build_detector(cfg, weights_path=opts.detector_weights, device=device)
+    return build_detector(resolve_configs(opts, device).detector, weights_path=opts.detector_weights, device=device)
 
 
 def load_models(opts: RunOptions = RunOptions(), *, download_progress=None) -> Models:
@@ -184,17 +181,12 @@ def _tracking(opts: RunOptions, layout, device: str):
     if opts.tracker_mode == "none":
         return None, None, None
     from .flow import build_flow
-    from .tracker import PoseTracker, load_tracking_config
+    from .run_config import resolve_configs
+    from .tracker import PoseTracker
 
-    tcfg, fcfg = load_tracking_config(opts.tracker_config)
-    if opts.matching:
-        tcfg = dataclasses.replace(tcfg, matching=opts.matching)
-    if opts.flow_method:
-        fcfg = dataclasses.replace(fcfg, method=opts.flow_method)
-    if fcfg.method == "raft":
-        fcfg = dataclasses.replace(fcfg, device=device)
-    flow = None if fcfg.method == "none" else build_flow(fcfg)
-    return PoseTracker(layout, tcfg), flow, tcfg
+    configs = resolve_configs(opts, device)
+    flow = None if configs.flow is None else build_flow(configs.flow)
+    return PoseTracker(layout, configs.tracker), flow, configs.tracker
 
 
 def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Dict:
