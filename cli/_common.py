@@ -5,6 +5,7 @@ import contextlib
 import logging
 import re
 import time
+from collections import deque
 from typing import Optional
 
 import click
@@ -230,9 +231,11 @@ def fetch_weights(opts, quiet: bool = False) -> None:
 class FrameProgress:
     """One progress bar on stderr for frame-by-frame work, fed by a library callback.
 
-    The rate is an exponential moving average over about the last ``window`` seconds, so
-    the ETA follows the current speed rather than the average since the start; below one
-    frame per second the rate is shown as seconds per frame.
+    The rate is measured over the last ``window`` seconds (frames finished in that time,
+    divided by it; at least the last two updates), so the ETA follows the current speed:
+    an average since the start, or a moving average of frames per second, stays high
+    long after the run slows down (the first frames are often fast). Below one frame per
+    second the rate is shown as seconds per frame.
 
     Args:
         label: the bar's description ("frames", "rendering", ...).
@@ -250,7 +253,7 @@ class FrameProgress:
         self._bar = None
         self._task = None
         self._rate: Optional[float] = None
-        self._last: Optional[tuple] = None     # (time, done)
+        self._samples: deque = deque()          # (time, done) of the updates inside the window
         self._done = 0
 
     def _start(self) -> None:
@@ -265,17 +268,13 @@ class FrameProgress:
 
     def _update_rate(self, done: int) -> None:
         now = time.perf_counter()
-        if self._last is None:
-            self._last = (now, done)
-            return
-        t0, d0 = self._last
-        dt, dd = now - t0, done - d0
-        if dt <= 0 or dd <= 0:
-            return
-        inst = dd / dt
-        alpha = min(1.0, dt / self.window)
-        self._rate = inst if self._rate is None else (1 - alpha) * self._rate + alpha * inst
-        self._last = (now, done)
+        samples = self._samples
+        samples.append((now, done))
+        while len(samples) > 2 and now - samples[1][0] >= self.window:   # keep one sample at the window's edge
+            samples.popleft()
+        (t0, d0), (t1, d1) = samples[0], samples[-1]
+        if t1 > t0 and d1 > d0:
+            self._rate = (d1 - d0) / (t1 - t0)
 
     @staticmethod
     def _format_rate(rate: Optional[float], unit: str = "fps") -> str:
