@@ -4,9 +4,14 @@ Runs :class:`posetrack.pose.PoseEstimator` (the full official test pipeline: aff
 the network, flip test, decoding) on a 1280x720 frame with ``--people`` person boxes, for
 W32 and W48 at 256x192 and 384x288, flip test on and off. The weights are seeded random
 ones: the time does not depend on their values. Each setting runs once to warm up, then
-``--repeats`` times; the best (smallest) wall time is reported, the figure least disturbed
-by other programs sharing the CPU, with W32 256x192 without flip as the baseline ratio,
-next to the process CPU time of that repeat (all threads).
+``--repeats`` times; the best (smallest) wall time is reported, with W32 256x192 without
+flip as the baseline ratio, next to the smallest process CPU time (all threads). With
+``--threads 1`` the CPU time is the figure least disturbed by other programs sharing the
+machine (no thread waits for a descheduled sibling): the compute one core spends.
+
+Then the person detectors, seconds per 1280x720 frame (random weights too: the backbone,
+the region proposals and the box head cost the same whatever the weights; ``--detectors ""``
+skips them).
 
     python benchmarks/cpu_speed.py [--threads 2] [--people 8] [--repeats 3]
 """
@@ -23,6 +28,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="w32_256x192,w32_384x288,w48_256x192,w48_384x288")
+    parser.add_argument("--detectors", default="fasterrcnn_resnet50_fpn_v2,fasterrcnn_mobilenet_v3_large_fpn")
     args = parser.parse_args()
 
     import numpy as np
@@ -64,7 +70,37 @@ def main() -> None:
             per_person = times[best] / args.people
             base = base or per_person
             print(f"{name:<14}{'on' if flip else 'off':>6}{per_person:>10.3f}{1 / per_person:>10.2f}"
-                  f"{per_person / base:>8.2f}{cpu[best] / args.people:>14.3f}", flush=True)
+                  f"{per_person / base:>8.2f}{min(cpu) / args.people:>14.3f}", flush=True)
+
+    detectors = [d for d in args.detectors.split(",") if d]
+    if detectors:
+        print(f"{'detector':<40}{'s/frame':>10}{'cpu-s/frame':>14}")
+    for name in detectors:
+        wall, cpu = _detector_time(name, frame, args.repeats)
+        print(f"{name:<40}{wall:>10.3f}{cpu:>14.3f}", flush=True)
+
+
+def _detector_time(name: str, frame, repeats: int):
+    """Smallest wall and CPU time of one frame through a randomly initialised torchvision detector."""
+    import torch
+    from torchvision.models import get_model, get_model_weights
+
+    from posetrack.detect import DetectorConfig, PersonDetector, _model_kwargs, person_label
+
+    torch.manual_seed(0)
+    weights = get_model_weights(name).DEFAULT
+    cfg = DetectorConfig(name=name)
+    model = get_model(name, weights=None, weights_backbone=None, num_classes=len(weights.meta["categories"]),
+                      **_model_kwargs(cfg))
+    detector = PersonDetector(model, weights.transforms(), person_label(weights.meta["categories"]), cfg)
+    detector([frame])
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        detector([frame])
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return min(walls), min(cpus)
 
 
 if __name__ == "__main__":

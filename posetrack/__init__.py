@@ -15,7 +15,8 @@ keyword, see :mod:`posetrack.api`)::
 
     posetrack.run("video.mp4", "tracks.json")                  # what `posetrack run` does
     posetrack.render("video.mp4", "tracks.json", "annotated.mp4", trails=10)
-    scores = posetrack.evaluate("gt/", "pred/")                # PoseTrack mAP / MOTA
+
+Scores against PoseTrack ground truth: ``posetrack.evaluate("gt/", "pred/").to_json()``.
 
 Everything is imported on first use (a module ``__getattr__``): ``import posetrack`` and
 ``posetrack --help`` never import torch or OpenCV.

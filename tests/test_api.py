@@ -37,16 +37,24 @@ def readme_python_blocks():
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
+def docstring_example():
+    """The indented code block after "Example" in the package docstring."""
+    import textwrap
+
+    block = re.search(r"Example.*?::\n\n(.*?)\n\n(?=\S)", posetrack.__doc__, flags=re.S).group(1)
+    return textwrap.dedent(block)
+
+
 def test_readme_python_examples_run(data, tmp_path, monkeypatch):
-    """Every Python block of the README runs as written on a video named video.mp4.
+    """Every Python block of the README, and the package docstring's example, run as written on video.mp4.
 
     The blocks use the default (or a published) pose model and the person detector, whose
     weights a test cannot download; the calls that load models get the tiny test model,
     test-made weights and the video's boxes file instead, overriding what the block says.
     Everything else (iteration, results, files, rendering) runs as a user's would.
     """
-    blocks = readme_python_blocks()
-    assert len(blocks) >= 2 and any("posetrack.track(" in b and "posetrack.run(" in b for b in blocks)
+    blocks = readme_python_blocks() + [docstring_example()]
+    assert len(blocks) >= 3 and any("posetrack.track(" in b and "posetrack.run(" in b for b in blocks)
     tiny = tiny_options(data)
     for name in ("track", "run", "load_models"):
         real = getattr(api, name)

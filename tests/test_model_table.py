@@ -1,5 +1,4 @@
 """`posetrack models` without torch: closed-form params / GFLOPs equal the built models' counts."""
-import dataclasses
 import json
 import subprocess
 import sys
