@@ -48,11 +48,11 @@ CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tra
 
 
 def _unknown(name: str, valid, what: str) -> ConfigError:
-    if name in CLI_NAMES and CLI_NAMES[name] in valid:
-        hint = f" (`posetrack run --{name}` is {CLI_NAMES[name]!r} here)"
+    if name in CLI_NAMES and CLI_NAMES[name] in valid:   # the command line's short name for the field
+        close = [CLI_NAMES[name]]
     else:
         close = difflib.get_close_matches(name, list(valid), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ConfigError(f"unknown {what} {name!r}{hint}; valid: {', '.join(sorted(valid))}")
 
 

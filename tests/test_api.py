@@ -131,7 +131,7 @@ def test_track_is_lazy_and_checks_options_at_once(tmp_path):
         next(gen)
     with pytest.raises(ConfigError, match=r"unknown option 'pose_modle' \(did you mean 'pose_model'\?\)"):
         posetrack.track("video.mp4", pose_modle="w32_256x192")
-    with pytest.raises(ConfigError, match=r"`posetrack run --flow` is 'flow_method' here"):
+    with pytest.raises(ConfigError, match=r"unknown option 'flow' \(did you mean 'flow_method'\?\)"):
         posetrack.track("video.mp4", flow="dis")
 
 
