@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
+from collections import deque
 from typing import Optional
 
 import click
 
-from posetrack.errors import PosetrackError
+from posetrack.errors import MissingWeightsError, PosetrackError
 
 # Exceptions whose message is meant for the user: shown as one line, no traceback. Anything
 # else is a bug in posetrack and is reported as one.
@@ -41,11 +43,49 @@ def setup_logging(debug: bool) -> None:
     )
 
 
+# Where each weights setting is given on the command line (the library names settings, not flags).
+WEIGHTS_FLAGS = {
+    "pose_weights": "--pose-weights PATH",
+    "detector_weights": "--detector-weights PATH",
+    "flow.raft_weights": "raft_weights: PATH in the flow: section of a --tracker-config YAML",
+}
+
+
 def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
         return f"{where}: {exc.strerror}"
+    if isinstance(exc, MissingWeightsError) and exc.missing:
+        flags = [WEIGHTS_FLAGS.get(m[0], m[0]) for m in exc.missing]
+        return f"{exc}\nOn the command line: {'; '.join(dict.fromkeys(flags))}."
     return str(exc) or type(exc).__name__
+
+
+# A setting named in a library message: `frames_dir` (snake case), or `codec="mpeg4"` (a value given).
+_SETTING = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z][a-z0-9]*(?==))(?:=\"?([^\s\",;)]+)\"?)?")
+
+
+def flag_hint(message: str, command: Optional[click.Command]) -> str:
+    """The command-line spelling of the settings a library message names, e.g. ``--codec mpeg4, --frames-dir``.
+
+    Library messages name settings as fields (``frames_dir``, ``codec="mpeg4"``); the
+    command knows which of its options sets each field. Names it has no option for are left out.
+    """
+    if command is None:
+        return ""
+    options = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    flags = []
+    for name, value in _SETTING.findall(message):
+        option = options.get(name)
+        if option is None:
+            continue
+        flag = max(option.opts, key=len)
+        if option.is_flag and value.lower() in ("false", "0"):
+            flag = option.secondary_opts[0] if option.secondary_opts else f"without {flag}"
+        elif value and not option.is_flag:
+            flag += f" {value}"
+        flags.append(flag)
+    return ", ".join(dict.fromkeys(flags))
 
 
 @contextlib.contextmanager
@@ -68,7 +108,13 @@ def convert_errors(ctx: click.Context):
         if debug:
             raise
         if isinstance(e, USER_ERRORS):
-            raise UserError(_message(e) + "  (--debug shows the traceback)") from e
+            message = _message(e)
+            name = ctx.invoked_subcommand
+            hint = flag_hint(message, ctx.command.get_command(ctx, name) if name and isinstance(
+                ctx.command, click.Group) else ctx.command)
+            if hint and not isinstance(e, MissingWeightsError):
+                message += f"  [on the command line: {hint}]"
+            raise UserError(message + "  (--debug shows the traceback)") from e
         raise UserError(f"internal error, a bug in posetrack: {type(e).__name__}: {_message(e)}  "
                         f"(rerun with --debug for the traceback, and please report it)") from e
 
@@ -152,12 +198,62 @@ def run_options(opts: dict):
 
 # ---------------------------------------------------------------- progress
 
+class DownloadBar:
+    """Byte progress bars on stderr for weight downloads, one per file, fed by
+    :func:`posetrack.weights.fetch_weights`' ``progress(file_name, done, total)`` callback.
+
+    Args:
+        enabled: False makes every call a no-op (``--quiet``).
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self._bar = None
+        self._tasks: dict = {}
+
+    def __call__(self, name: str, done: int, total: Optional[int]) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                       TransferSpeedColumn)
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                                 TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+            self._bar.start()
+        if name not in self._tasks:
+            self._tasks[name] = self._bar.add_task(f"downloading {name}", total=total)
+        self._bar.update(self._tasks[name], completed=done, total=total)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> "DownloadBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def fetch_weights(opts, quiet: bool = False) -> None:
+    """Download the weight files a run needs, with progress bars; list every missing one at once if offline."""
+    from posetrack.weights import fetch_weights as fetch
+
+    with DownloadBar(enabled=not quiet) as bar:
+        fetch(opts, progress=bar)
+
+
 class FrameProgress:
     """One progress bar on stderr for frame-by-frame work, fed by a library callback.
 
-    The rate is an exponential moving average over about the last ``window`` seconds, so
-    the ETA follows the current speed rather than the average since the start; below one
-    frame per second the rate is shown as seconds per frame.
+    The rate is measured over the last ``window`` seconds (frames finished in that time,
+    divided by it; at least the last two updates), so the ETA follows the current speed:
+    an average since the start, or a moving average of frames per second, stays high
+    long after the run slows down (the first frames are often fast). Below one frame per
+    second the rate is shown as seconds per frame.
 
     Args:
         label: the bar's description ("frames", "rendering", ...).
@@ -175,7 +271,7 @@ class FrameProgress:
         self._bar = None
         self._task = None
         self._rate: Optional[float] = None
-        self._last: Optional[tuple] = None     # (time, done)
+        self._samples: deque = deque()          # (time, done) of the updates inside the window
         self._done = 0
 
     def _start(self) -> None:
@@ -190,17 +286,13 @@ class FrameProgress:
 
     def _update_rate(self, done: int) -> None:
         now = time.perf_counter()
-        if self._last is None:
-            self._last = (now, done)
-            return
-        t0, d0 = self._last
-        dt, dd = now - t0, done - d0
-        if dt <= 0 or dd <= 0:
-            return
-        inst = dd / dt
-        alpha = min(1.0, dt / self.window)
-        self._rate = inst if self._rate is None else (1 - alpha) * self._rate + alpha * inst
-        self._last = (now, done)
+        samples = self._samples
+        samples.append((now, done))
+        while len(samples) > 2 and now - samples[1][0] >= self.window:   # keep one sample at the window's edge
+            samples.popleft()
+        (t0, d0), (t1, d1) = samples[0], samples[-1]
+        if t1 > t0 and d1 > d0:
+            self._rate = (d1 - d0) / (t1 - t0)
 
     @staticmethod
     def _format_rate(rate: Optional[float], unit: str = "fps") -> str:

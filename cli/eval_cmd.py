@@ -9,7 +9,7 @@ from typing import Mapping, Optional
 
 import click
 
-from ._common import CONTEXT, pipeline_options, run_options
+from ._common import CONTEXT, fetch_weights, pipeline_options, run_options
 
 EPILOG = """\b
 Example:
@@ -119,4 +119,6 @@ def _predict(root: Path, split: str, out_dir: Path, run_opts) -> tuple:
     def on_sequence(i: int, n: int, name: str) -> None:
         click.echo(f"[{i + 1}/{n}] {name}", err=True)
 
-    return predict_dataset(root, split, out_dir, run_options(run_opts), on_sequence=on_sequence)
+    opts = run_options(run_opts)
+    fetch_weights(opts)
+    return predict_dataset(root, split, out_dir, opts, on_sequence=on_sequence)

@@ -1,4 +1,4 @@
-"""`posetrack models`: the pose models we ship, measured on the models themselves."""
+"""`posetrack models`: the pose models we ship, with parameters and GFLOPs from their architecture tables."""
 from __future__ import annotations
 
 import click
@@ -12,8 +12,9 @@ def models(as_json: bool) -> None:
     """List the pose model configs with parameters, GFLOPs and published weights.
 
     GFLOPs follow the HRNet paper: convolution multiply-accumulates of one forward
-    pass divided by 2^30, counted on the model itself (built on torch's meta device,
-    so nothing is computed or downloaded).
+    pass divided by 2^30. Both numbers are computed from each config's architecture
+    table (no model is built, torch is not imported); a test checks them against the
+    built models.
 
     \b
     Example:
@@ -22,26 +23,20 @@ def models(as_json: bool) -> None:
     """
     import json
 
-    import torch
+    from posetrack.model_table import model_summaries
 
-    from posetrack.models import build_pose_model, count_gflops, count_parameters, list_pose_models
-
-    rows = []
-    for name in list_pose_models():
-        with torch.device("meta"):
-            model = build_pose_model(name)
-        cfg = model.config
-        rows.append({
-            "name": name,
-            "input": f"{cfg.input_size[0]}x{cfg.input_size[1]}",
-            "params": count_parameters(model),
-            "gflops": round(count_gflops(model, cfg.input_size), 2),
-            "keypoints": cfg.keypoints,
-            "weights": {k: {"url": w.url, "keypoints": w.keypoints} for k, w in cfg.weights.items()},
-            "default_weights": cfg.default_weights,
-        })
+    rows = model_summaries()
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps([{
+            "name": r.name,
+            "default": r.default,
+            "input": f"{r.input_size[0]}x{r.input_size[1]}",
+            "params": r.params,
+            "gflops": round(r.gflops, 2),
+            "keypoints": r.keypoints,
+            "weights": {k: {"url": url, "keypoints": kp, "dataset": ds} for k, (url, kp, ds) in r.weights.items()},
+            "default_weights": r.default_weights,
+        } for r in rows], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -50,7 +45,10 @@ def models(as_json: bool) -> None:
     for col in ("name", "input (HxW)", "params", "GFLOPs", "weights"):
         table.add_column(col, justify="right" if col in ("params", "GFLOPs") else "left")
     for r in rows:
-        weights = ", ".join(f"{k}{'*' if k == r['default_weights'] else ''}" for k in r["weights"]) or "-"
-        table.add_row(r["name"], r["input"], f"{r['params'] / 1e6:.1f}M", f"{r['gflops']:.1f}", weights)
+        weights = ", ".join(f"{k}{'*' if k == r.default_weights else ''}" for k in r.weights) or "- (tests only)"
+        table.add_row(r.name + (" (default)" if r.default else ""), f"{r.input_size[0]}x{r.input_size[1]}",
+                      f"{r.params / 1e6:.1f}M", f"{r.gflops:.1f}" if r.gflops >= 0.05 else f"{r.gflops:.2f}",
+                      weights)
     Console().print(table)
-    click.echo("* default weights of `posetrack run`; choose others with --pose-weights NAME|PATH|URL")
+    click.echo("(default): the model `posetrack run` uses; choose another with --pose-model NAME\n"
+               "*: the model's default weights; choose others with --pose-weights NAME|PATH|URL")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT, FrameProgress, pipeline_options, run_options
+from ._common import CONTEXT, FrameProgress, fetch_weights, pipeline_options, run_options
 from ._sources import SourceParam
 
 log = logging.getLogger("posetrack")
@@ -64,11 +64,13 @@ def run(source, out: Optional[Path], render_out: Optional[Path], export17: Optio
     out = out or source.with_name(source.name.rstrip("/").split(".")[0] + ".tracks.json")
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
                       csv=export_csv)
+    run_opts = run_options(opts)
+    fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     if isinstance(source, Path):  # cameras and streams cannot be resumed
         click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
             f"Continue with: posetrack run {source} --out {out} --resume")
     with FrameProgress("frames", enabled=not quiet) as bar:
-        summary = run_video(source, outputs, run_options(opts), resume=resume,
+        summary = run_video(source, outputs, run_opts, resume=resume,
                             progress=lambda done, total, fps, people: bar(done, total, f"{people} people"))
     _print_summary(summary, out)
 

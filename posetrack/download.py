@@ -155,7 +155,7 @@ def _reason(error: BaseException) -> str:
 
 def _offline_message(url: str, dest: Path, reason: str) -> str:
     return (f"could not download {url} ({reason}). Download it on a machine with internet access and put it at "
-            f"{dest}, or pass the local file with --pose-weights / --detector-weights")
+            f"{dest}, or load a local copy instead")
 
 
 def _stream(url: str, out, timeout: float, progress: Optional[Progress]) -> str:

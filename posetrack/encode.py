@@ -90,7 +90,7 @@ def find_encoder(codec: str = "h264") -> str:
     raise EncoderNotFoundError(
         f"no {codec} encoder in this FFmpeg (PyAV {av.__version__}; tried {', '.join(CODECS[codec])}). "
         "Install a PyAV wheel that bundles libx264 (pip install --force-reinstall av), "
-        "or pass --codec mpeg4 (plays in VLC, not in browsers) or --frames-dir DIR for PNG frames")
+        'or use codec="mpeg4" (plays in VLC, not in browsers) or frames_dir (PNG frames)')
 
 
 def _encoder_options(encoder: str, crf: int, width: int, height: int, fps: float) -> Tuple[Dict[str, str], int]:
@@ -285,5 +285,5 @@ def open_writer(target: PathLike, fps: float, size: Tuple[int, int], *, frames_d
     suffix = Path(target).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise InputError(f"{target}: unknown video extension {suffix or '(none)'!r}; use "
-                         f"{', '.join(VIDEO_SUFFIXES)}, or --frames-dir for PNG frames")
+                         f"{', '.join(VIDEO_SUFFIXES)}, or frames_dir (PNG frames)")
     return Mp4Writer(target, fps, size, codec=codec, crf=crf)

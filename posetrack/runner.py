@@ -143,27 +143,31 @@ def build_estimator(opts: RunOptions, device: str):
 
 
 def _build_detector(opts: RunOptions, device: str):
-    from .config import load_yaml
-    from .detect import DetectorConfig, build_detector
+    from .detect import build_detector
+    from .run_config import resolve_configs
 
-    cfg = load_yaml(DetectorConfig, "detector")
-    if opts.detector_name:
-        cfg = dataclasses.replace(cfg, name=opts.detector_name)
-    if opts.half or opts.precision != "auto":
-        cfg = dataclasses.replace(cfg, precision="fp16" if opts.half else opts.precision)
-    return build_detector(cfg, weights_path=opts.detector_weights, device=device)
+    return build_detector(resolve_configs(opts, device).detector, weights_path=opts.detector_weights, device=device)
 
 
-def load_models(opts: RunOptions = RunOptions()) -> Models:
+def load_models(opts: RunOptions = RunOptions(), *, download_progress=None) -> Models:
     """Load the pose estimator and (unless ``opts.boxes_file`` is set) the person detector.
+
+    Every weights file the run needs is fetched first (:func:`posetrack.weights.fetch_weights`),
+    so missing files are reported together, before any model is built.
+
+    Args:
+        download_progress: ``progress(file_name, bytes_done, bytes_total_or_None)`` while downloading.
 
     Raises:
         DeviceError: ``opts.device`` is not available here.
-        WeightsError: weights are missing, corrupt or do not fit the model.
+        MissingWeightsError: weight files are missing and cannot be downloaded (all are listed).
+        WeightsError: weights are corrupt or do not fit the model.
     """
     from .pipeline import resolve_device
+    from .weights import fetch_weights
 
     device = resolve_device(opts.device)
+    fetch_weights(opts, progress=download_progress)
     estimator = build_estimator(opts, device)
     detector = None if opts.boxes_file else _build_detector(opts, device)
     return Models(estimator=estimator, detector=detector, device=device)
@@ -181,21 +185,16 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
 
 
 def _tracking(opts: RunOptions, layout, device: str):
-    """Tracker and flow estimator (both None for --tracker none)."""
+    """Tracker and flow estimator (both None when tracker_mode is "none")."""
     if opts.tracker_mode == "none":
         return None, None, None
     from .flow import build_flow
-    from .tracker import PoseTracker, load_tracking_config
+    from .run_config import resolve_configs
+    from .tracker import PoseTracker
 
-    tcfg, fcfg = load_tracking_config(opts.tracker_config)
-    if opts.matching:
-        tcfg = dataclasses.replace(tcfg, matching=opts.matching)
-    if opts.flow_method:
-        fcfg = dataclasses.replace(fcfg, method=opts.flow_method)
-    if fcfg.method == "raft":
-        fcfg = dataclasses.replace(fcfg, device=device)
-    flow = None if fcfg.method == "none" else build_flow(fcfg)
-    return PoseTracker(layout, tcfg), flow, tcfg
+    configs = resolve_configs(opts, device)
+    flow = None if configs.flow is None else build_flow(configs.flow)
+    return PoseTracker(layout, configs.tracker), flow, configs.tracker
 
 
 def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Dict:
@@ -215,18 +214,18 @@ def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Di
 
 
 def _previous(out: Path, info: VideoInfo, resume: bool) -> Tuple[FrameResult, ...]:
-    """Frames finished by an interrupted run of the same output (for --resume)."""
+    """Frames finished by an interrupted run of the same output (for ``resume``)."""
     from .tracks_io import journal_path
 
     if not resume:
         if journal_path(out).exists():
-            log.warning("%s: an interrupted run left a journal; starting over (use --resume to continue it)", out)
+            log.warning("%s: an interrupted run left a journal; starting over (resume=True continues it)", out)
         return ()
     done = read_journal(out)
     if done is None and out.exists():
         done = read_tracks(out)
         if done.complete:
-            raise ResumeError(f"{out}: the run already finished; nothing to resume (remove --resume to run again)")
+            raise ResumeError(f"{out}: the run already finished; nothing to resume (resume=False runs it again)")
     if done is None:
         raise ResumeError(f"{out}: nothing to resume (no journal {out}.journal and no partial output)")
     v = done.header.video

@@ -252,7 +252,7 @@ def test_no_network_and_no_weights_says_where_to_put_them(monkeypatch, tmp_path)
     with pytest.raises(CheckpointError) as err:
         build_detector(DetectorConfig(**SMALL))
     assert "could not download" in str(err.value) and f"put it at {where}" in str(err.value)
-    assert "--detector-weights" in str(err.value)
+    assert "local copy" in str(err.value) and "--detector-weights" not in str(err.value)   # no CLI flags
     with pytest.raises(CheckpointError, match="downloading is turned off"):
         build_detector(DetectorConfig(**SMALL), download=False)
 

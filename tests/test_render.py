@@ -176,7 +176,7 @@ def test_a_frame_of_the_wrong_size_names_the_frame(tmp_path):
 
 def test_missing_h264_encoder_is_a_clear_error_naming_the_fallbacks(tmp_path, monkeypatch):
     monkeypatch.setitem(encode.CODECS, "h264", ("no_such_h264_encoder",))
-    with pytest.raises(EncoderNotFoundError, match=r"no h264 encoder.*--codec mpeg4.*--frames-dir"):
+    with pytest.raises(EncoderNotFoundError, match=r'no h264 encoder.*codec="mpeg4".*frames_dir'):
         open_writer(tmp_path / "x.mp4", FPS, (64, 48))
     assert not (tmp_path / "x.mp4").exists()
 
@@ -194,7 +194,7 @@ def test_mpeg4_fallback_writes_a_playable_mp4_and_warns(tmp_path, caplog):
 def test_unknown_codec_and_extension_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="choose one of: h264, mpeg4"):
         open_writer(tmp_path / "x.mp4", FPS, (64, 48), codec="vp9")
-    with pytest.raises(ValueError, match=r"unknown video extension '\.gif'.*--frames-dir"):
+    with pytest.raises(ValueError, match=r"unknown video extension '\.gif'.*frames_dir"):
         open_writer(tmp_path / "x.gif", FPS, (64, 48))
 
 

@@ -1,0 +1,300 @@
+"""The Python API: what the ``posetrack`` command does, as functions with the same options.
+
+* :func:`track` yields one :class:`TrackResult` per frame, lazily, as the video is read.
+* :func:`run` does what ``posetrack run`` does: a tracks file (journaled, resumable),
+  optionally an annotated video and PoseTrack exports.
+* :func:`render` draws a tracks file onto its video.
+* :func:`build_tracker` makes a FlowTrack :class:`~posetrack.tracker.PoseTracker` from a
+  tracker config, with overrides.
+* :func:`load_models` loads the networks once, to reuse them for many videos.
+
+The options of :func:`track`, :func:`run` and :func:`load_models` are the fields of
+:class:`~posetrack.runner.RunOptions`, with the meaning of ``posetrack run``'s options of
+the same name (``--pose-model`` is ``pose_model``; four differ: ``--detector`` is
+``detector_name``, ``--boxes`` is ``boxes_file``, ``--tracker`` is ``tracker_mode``,
+``--flow`` is ``flow_method``). An unknown name fails with the closest valid one.
+
+Example:
+    >>> import posetrack
+    >>> for result in posetrack.track("video.mp4", pose_model="w32_256x192"):   # doctest: +SKIP
+    ...     print(result.frame, result.time, result.track_ids)
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Collection, Dict, Iterator, Optional, Union
+
+import numpy as np
+
+from .errors import ConfigError, InputError
+from .keypoints import KeypointLayout, get_layout
+from .runner import Models, Outputs, RunOptions, RunSummary
+from .structures import FrameResult, Poses
+from .tracks_io import TrackFile, frame_to_dict
+
+__all__ = ["TrackResult", "run_options", "track", "run", "load_models", "render", "build_tracker",
+           "CLI_NAMES"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+
+# `posetrack run` options whose RunOptions field has another name (flag without "--" -> field).
+CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tracker_mode", "flow": "flow_method"}
+
+
+def _unknown(name: str, valid, what: str) -> ConfigError:
+    if name in CLI_NAMES and CLI_NAMES[name] in valid:   # the command line's short name for the field
+        close = [CLI_NAMES[name]]
+    else:
+        close = difflib.get_close_matches(name, list(valid), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(f"unknown {what} {name!r}{hint}; valid: {', '.join(sorted(valid))}")
+
+
+def run_options(**options: Any) -> RunOptions:
+    """A :class:`~posetrack.runner.RunOptions` from keyword options; unknown names fail with the closest one.
+
+    Raises:
+        ConfigError: an unknown option name.
+    """
+    valid = {f.name for f in dataclasses.fields(RunOptions)}
+    for name in options:
+        if name not in valid:
+            raise _unknown(name, valid, "option")
+    return RunOptions(**options)
+
+
+@dataclass(frozen=True, eq=False)
+class TrackResult:
+    """The people of one frame, as :func:`track` yields them.
+
+    Attributes:
+        frame: 0-based frame index in the source.
+        time: presentation time in seconds from the start of the source, or None when the
+            source does not say.
+        poses: the people's :class:`~posetrack.structures.Poses`: ``boxes`` (N, 4) x1, y1,
+            x2, y2, ``box_scores`` (N,), ``keypoints`` (N, K, 2) x, y and ``keypoint_scores``
+            (N, K); float32, frame pixels.
+        track_ids: (N,) int64 track ids, or None when tracking is off (``tracker_mode="none"``).
+        layout: the keypoint layout (names, skeleton) of ``poses``.
+        image: the decoded frame, (H, W, 3) uint8 RGB, or None. A result keeps its frame
+            alive: keep ``to_dict()`` rather than the results to hold a long video's poses.
+    """
+
+    frame: int
+    time: Optional[float]
+    poses: Poses
+    track_ids: Optional[np.ndarray]
+    layout: KeypointLayout
+    image: Optional[np.ndarray] = None
+
+    @classmethod
+    def from_result(cls, result: FrameResult, layout: KeypointLayout,
+                    image: Optional[np.ndarray] = None) -> "TrackResult":
+        """Wrap a pipeline :class:`~posetrack.structures.FrameResult` (and its frame's image)."""
+        return cls(frame=result.frame, time=result.time, poses=result.poses, track_ids=result.track_ids,
+                   layout=layout, image=image)
+
+    def __len__(self) -> int:
+        return len(self.poses)
+
+    @property
+    def result(self) -> FrameResult:
+        """The same people as the pipeline's :class:`~posetrack.structures.FrameResult`."""
+        return FrameResult(frame=self.frame, poses=self.poses, track_ids=self.track_ids, time=self.time)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """This frame as an entry of the tracks file's ``frames`` list (schema in the README)."""
+        return frame_to_dict(self.result)
+
+    def plot(self, image: Optional[np.ndarray] = None, *, min_score: float = 0.3, boxes: bool = False,
+             ids: bool = True, line_scale: float = 1.0) -> np.ndarray:
+        """The frame with this result drawn on it, as ``posetrack render`` draws it.
+
+        Args:
+            image: (H, W, 3) uint8 RGB to draw on; None: the frame this result came from.
+            min_score: joints scoring below this are hidden, with their limbs.
+            boxes: draw each person's box.
+            ids: write each person's track id above the head.
+            line_scale: thicker (> 1) or thinner (< 1) lines than the size-based default.
+
+        Returns:
+            A new (H, W, 3) uint8 RGB image (``image`` is not changed); for OpenCV windows
+            and files convert it with ``cv2.cvtColor(out, cv2.COLOR_RGB2BGR)``.
+
+        Raises:
+            InputError: no image given and the result holds none.
+        """
+        from .draw import DrawStyle, draw_frame
+
+        if image is None:
+            if self.image is None:
+                raise InputError(f"frame {self.frame}: this result holds no image; pass the frame to plot on")
+            image = self.image
+        style = DrawStyle(min_score=min_score, boxes=boxes, ids=ids, line_scale=line_scale)
+        return draw_frame(image, self.result, self.layout, style)
+
+    def __repr__(self) -> str:
+        ids = None if self.track_ids is None else self.track_ids.tolist()
+        when = "" if self.time is None else f", time={self.time:.3f}"
+        return f"TrackResult(frame={self.frame}{when}, people={len(self)}, track_ids={ids})"
+
+
+def load_models(**options: Any) -> Models:
+    """Load the networks a run with these options needs (pose estimator, person detector), once.
+
+    Pass the result as ``models=`` to :func:`track` or :func:`run` for many videos, with the
+    same options. Missing weight files are downloaded first (all listed at once if that fails).
+
+    Raises:
+        ConfigError: an unknown option.
+        MissingWeightsError, WeightsError, DeviceError: see :func:`posetrack.runner.load_models`.
+    """
+    from .runner import load_models as load
+
+    return load(run_options(**options))
+
+
+def track(source: PathLike, *, models: Optional[Models] = None, **options: Any) -> Iterator[TrackResult]:
+    """Detect, estimate and track the people of a video or image folder, one frame at a time.
+
+    Nothing is computed until the first result is asked for; the networks are loaded
+    then (unless ``models`` is given) and the source is read as you iterate. Nothing is
+    written (see :func:`run` for a tracks file).
+
+    Args:
+        source: a video file or a folder of images (natural sort order).
+        models: networks from :func:`load_models` to reuse; loaded on the first result when None.
+        **options: :class:`~posetrack.runner.RunOptions` fields: ``pose_model``,
+            ``pose_weights``, ``device``, ``boxes_file``, ``start``, ``end``, ``stride``, ...
+
+    Yields:
+        One :class:`TrackResult` per frame, in frame order.
+
+    Raises:
+        ConfigError: an unknown option (at once, before any iteration).
+        SourceError, MissingWeightsError, WeightsError, DeviceError: while iterating; see
+            :func:`posetrack.runner.stream`.
+    """
+    opts = run_options(**options)
+    return _track(source, opts, models)
+
+
+def _track(source: PathLike, opts: RunOptions, models: Optional[Models]) -> Iterator[TrackResult]:
+    from .runner import load_models as load, stream
+
+    models = models or load(opts)
+    layout = models.estimator.layout
+    for frame, result in stream(source, opts, models):
+        yield TrackResult.from_result(result, layout, frame.image)
+
+
+def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
+        posetrack2017: Optional[PathLike] = None, posetrack2018: Optional[PathLike] = None,
+        resume: bool = False, models: Optional[Models] = None,
+        progress: Optional[Callable[[int, int, float, int], None]] = None, **options: Any) -> RunSummary:
+    """What ``posetrack run`` does: write the tracks file ``out`` (and optional extras) for a video.
+
+    Every finished frame is journaled, so an interrupted run keeps its frames and
+    ``resume=True`` completes the same file without doing a frame twice.
+
+    Args:
+        source: a video file or a folder of images.
+        out: the tracks file (JSON, schema in the README).
+        render: also write an annotated H.264 MP4 here.
+        posetrack2017, posetrack2018: also write PoseTrack prediction files here.
+        resume: continue an interrupted run of the same ``out``.
+        models: networks from :func:`load_models` to reuse.
+        progress: called after every frame with (frames done, frames total, fps, people in the frame).
+        **options: :class:`~posetrack.runner.RunOptions` fields, as for :func:`track`.
+
+    Returns:
+        A :class:`~posetrack.runner.RunSummary` (frames, tracks, seconds, per-stage times).
+    """
+    from .runner import run_video
+
+    outputs = Outputs(Path(out), render=render, posetrack2017=posetrack2017, posetrack2018=posetrack2018)
+    return run_video(source, outputs, run_options(**options), models=models, resume=resume, progress=progress)
+
+
+def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: int = 0,
+           end: Optional[int] = None, only_ids: Optional[Collection[int]] = None, frames_dir: bool = False,
+           codec: str = "h264", crf: int = 18, force: bool = False,
+           progress: Optional[Callable[[int, int], None]] = None, **style: Any):
+    """Draw a tracks file onto its video, as ``posetrack render`` does.
+
+    Args:
+        source: the video file or image folder the tracks were made from.
+        tracks: a :class:`~posetrack.tracks_io.TrackFile` or the path of a tracks file.
+        out: the video to write (.mp4, .m4v, .mov, .mkv), or a folder for PNG frames with ``frames_dir``.
+        start, end: render source frames ``start <= index < end`` (end None: to the end).
+        only_ids: draw only these track ids.
+        frames_dir: write lossless PNG frames into the folder ``out`` instead of a video.
+        codec: "h264" (plays everywhere) or "mpeg4" (for FFmpeg builds without H.264).
+        crf: H.264 quality (lower is better and bigger; 18 looks like the source).
+        force: draw even if the tracks do not match the video (frame size, frame count).
+        progress: called as ``progress(done, total)`` after every frame.
+        **style: :class:`~posetrack.draw.DrawStyle` fields: ``min_score``, ``boxes``, ``ids``,
+            ``trails``, ``line_scale``.
+
+    Returns:
+        A :class:`~posetrack.render.RenderSummary` (frames written, frames with people, truncation).
+
+    Raises:
+        InputError: the tracks do not match the video (each difference is listed), unless ``force``.
+        ConfigError: an unknown style field.
+        EncoderError: no encoder for ``codec`` in this FFmpeg build.
+    """
+    from .draw import DrawStyle
+    from .encode import open_writer
+    from .render import check_tracks_match, render_video
+    from .tracks_io import read_tracks
+    from .video import open_source
+
+    valid = {f.name for f in dataclasses.fields(DrawStyle)}
+    for name in style:
+        if name not in valid:
+            raise _unknown(name, valid, "style field")
+    draw_style = DrawStyle(**style)
+    track_file = tracks if isinstance(tracks, TrackFile) else read_tracks(tracks)
+    with open_source(source, start=start, end=end) as src:
+        problems = check_tracks_match(src.info, track_file)
+        if problems and not force:
+            raise InputError(f"the tracks do not match {source}: {'; '.join(problems)} (force=True draws them anyway)")
+        for p in problems:
+            log.warning("the tracks do not match %s: %s (drawing anyway)", source, p)
+        info = src.info
+        writer = open_writer(out, info.fps, (info.width, info.height), frames_dir=frames_dir, codec=codec, crf=crf)
+        return render_video(src, track_file, writer, draw_style, only_ids=only_ids, progress=progress)
+
+
+def build_tracker(config: str = "tracker", *, layout: Union[str, KeypointLayout] = "coco", **overrides: Any):
+    """A FlowTrack :class:`~posetrack.tracker.PoseTracker` from a tracker config, with overrides.
+
+    Args:
+        config: a shipped config name (``tracker``) or a YAML path; its ``tracker:`` section is read.
+        layout: the keypoint layout of the poses to track (a name or a
+            :class:`~posetrack.keypoints.KeypointLayout`); its OKS sigmas are used.
+        **overrides: :class:`~posetrack.tracker.TrackerConfig` fields: ``queue``,
+            ``min_similarity``, ``matching``, ``motion``, ``box_score``, ...
+
+    Returns:
+        A new tracker (ids from 0); feed it with ``tracker.update(frame, poses, flow)``.
+
+    Raises:
+        ConfigError: an unknown config, field or value.
+    """
+    from .tracker import PoseTracker, TrackerConfig, load_tracking_config
+
+    valid = {f.name for f in dataclasses.fields(TrackerConfig)}
+    for name in overrides:
+        if name not in valid:
+            raise _unknown(name, valid, "tracker setting")
+    cfg, _ = load_tracking_config(config)
+    cfg = dataclasses.replace(cfg, **overrides)
+    return PoseTracker(get_layout(layout) if isinstance(layout, str) else layout, cfg)
