@@ -110,6 +110,9 @@ _PIPELINE_OPTIONS = [
               help="Override the tracker's matching.  [default: greedy, as the paper]"),
     click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Optical flow for propagation and similarity.  [default: dis]"),
+    click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run the detector on every N-th frame; flow-propagated boxes carry people in between "
+                   "(benchmarks/detect_every.py measures the cost)."),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
     click.option("--half", is_flag=True, help="float16 pose network on GPU."),
     click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,

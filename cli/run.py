@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT, FrameProgress, pipeline_options, run_options
+from ._common import CONTEXT, FrameProgress, UserError, pipeline_options, run_options
 
 log = logging.getLogger("posetrack")
 
@@ -18,6 +18,8 @@ Examples:
   posetrack run frames/ --pose-weights posetrack18 --export-posetrack2017 pred/seq.json
   posetrack run video.mp4 --boxes dets.json --tracker none --device cuda --half
   posetrack run video.mp4 --out tracks.json --resume      # after an interrupted run
+  posetrack run video.mp4 --out tracks.json --force       # overwrite an earlier run's outputs
+  posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
 """
 
 
@@ -35,26 +37,58 @@ Examples:
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal / partial output.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run (same options): finished frames are kept, the result is "
+                   "the file an uninterrupted run writes.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs (and an interrupted run's journal).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(source: Path, out: Optional[Path], render_out: Optional[Path], export17: Optional[Path],
-        export18: Optional[Path], resume: bool, quiet: bool, **opts) -> None:
+        export18: Optional[Path], resume: bool, force: bool, quiet: bool, **opts) -> None:
     """Detect people, estimate their keypoints with HRNet and track them (FlowTrack).
 
     SOURCE is a video file or a folder of images (natural sort order). The output is a
-    tracks JSON file (schema in the README). Every finished frame is journaled, so
-    Ctrl-C leaves a valid file and `--resume` completes a killed run.
+    tracks JSON file (schema in the README). Existing outputs are never overwritten
+    without --resume or --force. Every finished frame is journaled, so Ctrl-C leaves a
+    valid file and `--resume` completes a killed run exactly as if it had not stopped.
     """
+    from posetrack.errors import OutputExistsError
     from posetrack.runner import Outputs, run_video
 
+    if resume and force:
+        raise click.UsageError("--resume keeps the finished frames and --force discards them; give one")
     out = out or source.with_name(source.name.rstrip("/").split(".")[0] + ".tracks.json")
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18)
-    click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
-        f"Continue with: posetrack run {source} --out {out} --resume")
-    with FrameProgress("frames", enabled=not quiet) as bar:
-        summary = run_video(source, outputs, run_options(opts), resume=resume,
-                            progress=lambda done, total, fps, people: bar(done, total, f"{people} people"))
+    ctx = click.get_current_context()
+    ctx.ensure_object(dict)["interrupt_hint"] = f"Continue with: {_resume_command(ctx, source, out)}"
+    try:
+        with FrameProgress("frames", enabled=not quiet) as bar:
+            summary = run_video(source, outputs, run_options(opts), resume=resume, force=force,
+                                progress=lambda done, total, fps, people: bar(done, total, f"{people} people"))
+    except OutputExistsError as e:
+        hint = "--resume to continue it, --force to overwrite it" if e.resumable else "--force to overwrite it"
+        raise UserError(f"{e}  ({hint})") from e
     _print_summary(summary, out)
+
+
+def _resume_command(ctx: click.Context, source: Path, out: Path) -> str:
+    """The command line that resumes this run: the options given, plus --resume."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    parts = ["posetrack", "run", shlex.quote(str(source)), "--out", shlex.quote(str(out))]
+    for param in ctx.command.params:
+        if (not isinstance(param, click.Option) or param.name in ("out", "resume", "force")
+                or ctx.get_parameter_source(param.name) != ParameterSource.COMMANDLINE):
+            continue
+        value, name = ctx.params[param.name], max(param.opts, key=len)
+        if param.is_flag and param.secondary_opts:
+            parts.append(name if value else max(param.secondary_opts, key=len))
+        elif param.is_flag:
+            parts += [name] if value else []
+        else:
+            parts += [name, shlex.quote(str(value))]
+    return " ".join(parts + ["--resume"])
 
 
 def _print_summary(summary, out: Path) -> None:
@@ -62,7 +96,10 @@ def _print_summary(summary, out: Path) -> None:
     from rich.table import Table
 
     t = summary.times
-    table = Table(title=f"{summary.frames} frames, {summary.tracks} tracks, {t.people} poses -> {out}")
+    resumed = f" ({summary.resumed} kept from the interrupted run, {t.frames} computed now)" if summary.resumed else ""
+    table = Table(title=f"{summary.frames} frames{resumed}, {summary.tracks} tracks -> {out}",
+                  caption=f"stage times of this call: {t.frames} frames, {t.people} poses, "
+                          f"{t.pose_calls} pose calls")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     table.add_column("fps", justify="right")
