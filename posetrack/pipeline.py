@@ -39,7 +39,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from .errors import ConfigError, DeviceError
-from .recovered import RecoveredPoses, speculative_proposals
+from .recovered import RecoveredPoses, carry_scores, speculative_proposals
 from .structures import Detections, Frame, FrameResult, Poses
 
 __all__ = ["StageTimes", "Pipeline", "resolve_device", "BatchStart"]
@@ -254,7 +254,7 @@ class Pipeline:
         flows = flows_later()
         t = time.perf_counter()
         self.tracker.propagate(flows[0])
-        first = self._unified(dets[0], self._proposals(flows[0]))
+        first = self._unified(dets[0], self._proposals(flows[0], detect[0]))
         self.times.track += time.perf_counter() - t
         images = [f.image for f in frames]
         boxes = [d.boxes for d in dets]
@@ -265,15 +265,25 @@ class Pipeline:
         cache = RecoveredPoses(len(frames), self._k)
         if self.speculate:
             cache.add(0, first[1].boxes, rows[0][len(dets[0]):])
-            self._foresee(images, dets, det_poses, first, flows, cache)
+            self._foresee(images, dets, det_poses, first, flows, detect, cache)
         for i, frame in enumerate(frames):
             yield frame, self._track(i, images, frame, dets[i], det_poses[i], flows[i], cache, detect[i],
                                      first if i == 0 else None)
 
-    def _proposals(self, flow: Optional[np.ndarray]) -> Detections:
+    def _proposals(self, flow: Optional[np.ndarray], detected_frame: bool) -> Detections:
+        """The tracker's box proposals for the coming frame (after ``propagate``).
+
+        On a frame the detector does not run on, they keep their source poses' box scores
+        (:func:`posetrack.recovered.carry_scores`).
+        """
         if not self.propagate_boxes or flow is None:
             return Detections.empty()
-        return self.tracker.propose_boxes()
+        proposals = self.tracker.propose_boxes()
+        if detected_frame or not len(proposals):
+            return proposals
+        q = self.tracker.queue
+        cfg = self.tracker.config
+        return carry_scores(proposals, q.select(q.frames == q.frames.max()), cfg.joint_score, cfg.box_expand)
 
     def _unified(self, dets: Detections, proposals: Detections) -> Tuple[np.ndarray, Detections]:
         """Unify by NMS: (indices of the kept detections, the kept proposals), in unify order."""
@@ -282,7 +292,7 @@ class Pipeline:
         kept = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
         return kept[kept < len(dets)], proposals.select(kept[kept >= len(dets)] - len(dets))
 
-    def _foresee(self, images, dets: List[Detections], det_poses: List[Poses], first, flows,
+    def _foresee(self, images, dets: List[Detections], det_poses: List[Poses], first, flows, detect: List[bool],
                  cache: RecoveredPoses) -> None:
         """Estimate ahead the recovered boxes of frames 1.. of the batch, one call per round of foresight."""
         cfg = self.tracker.config
@@ -296,7 +306,8 @@ class Pipeline:
             wanted: Dict[int, np.ndarray] = {}
             for i in range(1, n):
                 proposals = (Detections.empty() if flows[i] is None else
-                             speculative_proposals(expected[i - 1], flows[i], cfg.joint_score, cfg.box_expand))
+                             speculative_proposals(expected[i - 1], flows[i], cfg.joint_score, cfg.box_expand,
+                                                   carry_scores=not detect[i]))
                 unified = self._unified(dets[i], proposals)
                 missing = cache.missing(i, unified[1].boxes)
                 if missing.any():
@@ -320,7 +331,7 @@ class Pipeline:
         t = time.perf_counter()
         if first is None:
             self.tracker.propagate(flow)
-            first = self._unified(dets, self._proposals(flow))
+            first = self._unified(dets, self._proposals(flow, detected_frame))
         kept_dets, recovered = first
         missing = cache.missing(i, recovered.boxes)
         if missing.any():   # a box no round foresaw: a small call of its own

@@ -28,7 +28,7 @@ from .flow import propagate_points
 from .propagation import joint_boxes, pose_scores
 from .structures import Detections, Poses
 
-__all__ = ["RecoveredPoses", "speculative_proposals", "Estimate"]
+__all__ = ["RecoveredPoses", "speculative_proposals", "carry_scores", "Estimate"]
 
 # (images, per-image (N_i, 4) float32 boxes) -> per-image (N_i, K, 3) float32 x, y, score
 Estimate = Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], List[np.ndarray]]
@@ -76,15 +76,39 @@ class RecoveredPoses:
             self.add(f, wanted[f], r)
 
 
-def speculative_proposals(poses: Poses, flow: np.ndarray, joint_score: float, expand: float) -> Detections:
+def speculative_proposals(poses: Poses, flow: np.ndarray, joint_score: float, expand: float,
+                          carry_scores: bool = False) -> Detections:
     """The proposals the tracker would make for the next frame if ``poses`` were its last tracked poses.
 
     The same arithmetic as :meth:`posetrack.tracker.PoseTracker.propose_boxes` after a
     flow propagation (joints moved by the flow, boxed, expanded; scored by
-    :func:`posetrack.propagation.pose_scores`), so the guess is exact when the guess of
+    :func:`posetrack.propagation.pose_scores`, or with the poses' own box scores when
+    ``carry_scores``, see :func:`carry_scores`), so the guess is exact when the guess of
     the poses is; a wrong guess only costs a pose call, never a different result.
     """
     moved = propagate_points(flow, poses.keypoints)
     boxes, valid = joint_boxes(moved, poses.keypoint_scores, joint_score, expand)
-    scores = pose_scores(poses.box_scores, poses.keypoint_scores, joint_score)
+    scores = poses.box_scores if carry_scores else pose_scores(poses.box_scores, poses.keypoint_scores, joint_score)
     return Detections(boxes[valid], scores[valid])
+
+
+def carry_scores(proposals: Detections, sources: Poses, joint_score: float, expand: float) -> Detections:
+    """``proposals`` scored with the box scores of the (already moved) poses they were made from.
+
+    For frames the detector does not look at (``detect_every`` > 1): FlowTrack scores a
+    proposal by its source pose's box score times its mean confident-joint score, which
+    fades a person below the box threshold within two frames of the last detection — right
+    for a detector's miss, wrong for a frame no detector ran on. There the person keeps the
+    score of their last pose instead; a box with nobody in it still ends its chain, as its
+    pose has fewer than two confident joints and proposes nothing.
+
+    ``sources`` are the poses the tracker proposed from, moved into this frame; when the
+    proposals are not exactly their boxes (a tracker that proposes otherwise) they are
+    returned unchanged.
+    """
+    if not len(proposals):
+        return proposals
+    boxes, valid = joint_boxes(sources.keypoints, sources.keypoint_scores, joint_score, expand)
+    if valid.sum() != len(proposals) or not np.array_equal(boxes[valid], proposals.boxes):
+        return proposals
+    return Detections(proposals.boxes, sources.box_scores[valid])
