@@ -65,8 +65,10 @@ def run(source: Path, out: Optional[Path], render_out: Optional[Path], export17:
             summary = run_video(source, outputs, run_options(opts), resume=resume, force=force,
                                 progress=lambda done, total, fps, people: bar(done, total, f"{people} people"))
     except OutputExistsError as e:
-        hint = "--resume to continue it, --force to overwrite it" if e.resumable else "--force to overwrite it"
-        raise UserError(f"{e}  ({hint})") from e
+        if e.resumable:
+            raise UserError(f"{e.path}: an interrupted run's output; continue it with --resume "
+                            "(same options) or overwrite it with --force") from e
+        raise UserError(f"{e.path}: already exists; overwrite it with --force or choose another name") from e
     _print_summary(summary, out)
 
 
@@ -98,8 +100,7 @@ def _print_summary(summary, out: Path) -> None:
     t = summary.times
     resumed = f" ({summary.resumed} kept from the interrupted run, {t.frames} computed now)" if summary.resumed else ""
     table = Table(title=f"{summary.frames} frames{resumed}, {summary.tracks} tracks -> {out}",
-                  caption=f"stage times of this call: {t.frames} frames, {t.people} poses, "
-                          f"{t.pose_calls} pose calls")
+                  caption=f"this call: {t.people} poses, {t.pose_calls} pose calls")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     table.add_column("fps", justify="right")

@@ -22,8 +22,15 @@ import numpy as np
 W, H = 192, 144
 
 
-def make_clip(d: Path, frames: int = 24, seed: int = 0, miss_every: int = 5) -> Dict[str, Path]:
-    """An MP4 (10 fps), a PNG folder, a boxes file and tiny-model weights in ``d``."""
+def make_clip(d: Path, frames: int = 24, seed: int = 0, miss_every: int = 5, size=(W, H),
+              bias: float = 1.0) -> Dict[str, Path]:
+    """An MP4 (10 fps), a PNG folder, a boxes file and tiny-model weights in ``d``.
+
+    ``size`` is (width, height); ``bias`` is added to the heatmap layer's bias: 1.0 gives
+    heatmap maxima near 1 (every joint confident, so flow-propagated boxes with nobody in
+    them never fade), 0.7 maxima near 0.75 (such chains fade within two frames, as a trained
+    network's do).
+    """
     import cv2
     import torch
 
@@ -32,6 +39,7 @@ def make_clip(d: Path, frames: int = 24, seed: int = 0, miss_every: int = 5) -> 
     d.mkdir(parents=True, exist_ok=True)
     (d / "frames").mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
+    W, H = size
     background = rng.integers(60, 120, (H, W, 3), dtype=np.uint8)
     sprites = [rng.integers(0, 255, (80, 40, 3), dtype=np.uint8) for _ in range(3)]
     writer = cv2.VideoWriter(str(d / "walk.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (W, H))
@@ -51,7 +59,7 @@ def make_clip(d: Path, frames: int = 24, seed: int = 0, miss_every: int = 5) -> 
     (d / "dets.json").write_text(json.dumps(dets))
     torch.manual_seed(seed)
     state = build_pose_model("hrnet_tiny_128x96").state_dict()
-    state["final_layer.bias"] += 1.0   # heatmap maxima near 1, like a trained net's, so joints pass 0.4
+    state["final_layer.bias"] += bias   # heatmap maxima near 1, like a trained net's, so joints pass 0.4
     torch.save(state, d / "pose.pth")
     return {"mp4": d / "walk.mp4", "frames": d / "frames", "dets": d / "dets.json", "weights": d / "pose.pth"}
 
