@@ -308,7 +308,7 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         info, indices = src.info, list(src.indices)
     check_outputs([outputs.tracks, outputs.render, outputs.posetrack2017, outputs.posetrack2018],
                   resume=resume, force=force)
-    _check_writable(outputs)
+    _prepare_outputs(outputs)
     plan = plan_resume(outputs.tracks, info, indices, opts.frame_batch) if resume else ResumePlan()
     models = models or load_models(opts)
     pipeline, header, head = _pipeline(opts, models, info)
@@ -324,10 +324,18 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
                       times=pipeline.times, notes=tuple(notes), resumed=len(plan.done))
 
 
-def _check_writable(outputs: Outputs) -> None:
-    """Fail before any work when an output's folder cannot be created or written."""
+def _prepare_outputs(outputs: Outputs) -> None:
+    """Fail before any work when an output's folder cannot be created or written; clear stale ``.tmp`` files.
+
+    A run killed while writing a file leaves its ``<name>.tmp`` (nothing can remove it then);
+    the next run of the same outputs removes it.
+    """
+    import contextlib
     import errno
     import os
+
+    from .atomic import tmp_path
+    from .journal import journal_path
 
     for f in dataclasses.fields(outputs):
         path = getattr(outputs, f.name)
@@ -340,6 +348,9 @@ def _check_writable(outputs: Outputs) -> None:
             raise type(e)(e.errno, e.strerror, str(path)) from e
         if not os.access(parent, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, f"cannot write into the folder {parent}", str(path))
+        for stale in [tmp_path(path)] + ([tmp_path(journal_path(path))] if f.name == "tracks" else []):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 class _Run:

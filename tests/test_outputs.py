@@ -160,3 +160,11 @@ def test_a_truncated_source_ends_partial_with_the_frames_that_decode(clip, model
     assert not tracks.complete and tracks.header.video.frames == 4
     assert [f.frame for f in tracks.frames] == [0, 1, 2, 3]
     assert any("frame 4" in note and "partial" in note for note in summary.notes)
+
+
+def test_a_killed_runs_stale_tmp_files_are_cleared(clip, models, tmp_path):
+    out = tmp_path / "tracks.json"
+    for stale in (tmp_path / "tracks.json.tmp", tmp_path / "tracks.json.journal.tmp"):
+        stale.write_text("half a file")           # what a SIGKILL during a rename-into-place leaves
+    run_video(clip["frames"], out, run_options(clip), models=models)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tracks.json"]
