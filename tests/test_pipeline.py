@@ -187,3 +187,22 @@ def test_untracked_pipeline_estimates_every_detection_in_one_call_per_batch():
     assert estimator.calls == 2
     assert [len(r) for r in got] == [int((scene.detections[k][1] >= 0.5).sum()) for k in range(16)]
     assert all(r.track_ids is None for r in got)
+
+
+def test_the_tracker_is_told_which_poses_a_detector_box_supports():
+    """A tracker whose update() takes ``detected`` gets the mask on detection frames and None between them."""
+    seen = []
+
+    class Recording(PoseTracker):
+        def update(self, frame, poses, flow=None, detected=None):
+            seen.append((frame, None if detected is None else detected.tolist(), len(poses)))
+            return super().update(frame, poses, flow)
+
+    scene = Scene([Person(0, 40, 120, 3.0, 80, missed=(2,)), Person(0, 280, 130, -2.0, 90)], 8)
+    cfg = TrackerConfig()
+    pipeline = Pipeline(SimEstimator(scene), scene.boxes, tracker=Recording(COCO, cfg), flow=scene.flow,
+                        nms_iou=cfg.nms_iou, detect_every=2)
+    list(pipeline.run(iter(batches(frames_of(scene), 4))))
+    assert [d is None for _, d, _ in seen] == [k % 2 == 1 for k in range(8)]
+    assert seen[0][1] == [True, True]
+    assert seen[2][1] == [True, False]            # frame 2: person 0 missed by the detector, recovered

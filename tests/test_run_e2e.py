@@ -167,3 +167,12 @@ def test_bad_input_is_one_clear_line(video, tmp_path, args, message):
     result = run_cli(base_args(video, out) + args)
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_detect_every_end_to_end_and_its_limits(video, tmp_path):
+    out = tmp_path / "tracks.json"
+    result = run_cli(base_args(video, out) + ["--detect-every", "3"])
+    assert result.exit_code == 0, result.output
+    assert [f.frame for f in read_tracks(out).frames] == list(range(N))
+    result = run_cli(base_args(video, tmp_path / "u.json") + ["--detect-every", "3", "--tracker", "none"])
+    assert result.exit_code == 1 and "detect_every = 3 needs tracking" in " ".join(result.output.split())
