@@ -102,13 +102,22 @@ def carry_scores(proposals: Detections, sources: Poses, joint_score: float, expa
     score of their last pose instead; a box with nobody in it still ends its chain, as its
     pose has fewer than two confident joints and proposes nothing.
 
-    ``sources`` are the poses the tracker proposed from, moved into this frame; when the
-    proposals are not exactly their boxes (a tracker that proposes otherwise) they are
-    returned unchanged.
+    ``sources`` are the poses the tracker proposed from, moved into this frame. Each
+    proposal takes the score of the source whose joints' box it is (or, for a tracker that
+    also clips or otherwise adjusts its boxes, the source box it overlaps most, IoU >= 0.5);
+    a proposal matching no source keeps its own score.
     """
-    if not len(proposals):
+    if not len(proposals) or not len(sources):
         return proposals
     boxes, valid = joint_boxes(sources.keypoints, sources.keypoint_scores, joint_score, expand)
-    if valid.sum() != len(proposals) or not np.array_equal(boxes[valid], proposals.boxes):
+    boxes, scores = boxes[valid], sources.box_scores[valid]
+    if len(boxes) == len(proposals) and np.array_equal(boxes, proposals.boxes):
+        return Detections(proposals.boxes, scores)
+    if not len(boxes):
         return proposals
-    return Detections(proposals.boxes, sources.box_scores[valid])
+    from .boxes import box_iou
+
+    iou = box_iou(proposals.boxes, boxes)                               # (P, S)
+    best = iou.argmax(1)
+    hit = iou[np.arange(len(proposals)), best] >= 0.5
+    return Detections(proposals.boxes, np.where(hit, scores[best], proposals.scores))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from .errors import OutputExistsError, PosetrackError, ResumeError
-from .journal import JournalContents, journal_path, read_journal
+from .journal import journal_path, read_journal
 from .structures import FrameResult, VideoInfo
 
 __all__ = ["ResumePlan", "check_outputs", "plan_resume", "check_head"]
@@ -39,12 +39,15 @@ class ResumePlan:
             or the number of frames when every frame is done.
         tracker: the tracker's state at ``restart`` (None: a fresh tracker).
         states: the journal's state records, by position.
+        journal: the journal continued, and its head (None for a fresh run).
     """
 
     done: Dict[int, FrameResult] = field(default_factory=dict)
     restart: int = 0
     tracker: Optional[Dict[str, Any]] = None
     states: Dict[int, Dict[str, Any]] = field(default_factory=dict)
+    journal: Optional[Path] = None
+    head: Optional[Dict[str, Any]] = None
 
 
 def _journal_holds_frames(out: Path) -> bool:
@@ -114,12 +117,12 @@ def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch
                           "same start, end and stride")
     first_todo = next((p for p, idx in enumerate(indices) if idx not in contents.frames), len(indices))
     if first_todo == len(indices):
-        return ResumePlan(dict(contents.frames), len(indices), None, contents.states)
+        return ResumePlan(dict(contents.frames), len(indices), None, contents.states, contents.path, contents.head)
     usable = [p for p, s in contents.states.items()
               if p <= first_todo and p % frame_batch == 0 and s.get("frame") == indices[p]]
     restart = max(usable, default=0)     # no state at all: recompute from the start (still exact)
     state = contents.states[restart]["tracker"] if usable else None
-    return ResumePlan(dict(contents.frames), restart, state, contents.states)
+    return ResumePlan(dict(contents.frames), restart, state, contents.states, contents.path, contents.head)
 
 
 def _normal(x: Any) -> Any:
@@ -127,13 +130,13 @@ def _normal(x: Any) -> Any:
     return json.loads(json.dumps(x))
 
 
-def check_head(contents: JournalContents, head: Dict[str, Any]) -> None:
-    """The resumed run must agree with the interrupted one on everything that changes the numbers.
+def check_head(plan: ResumePlan, head: Dict[str, Any]) -> None:
+    """The resumed run (journal ``head``) must agree with the interrupted one on everything that changes the numbers.
 
     Raises:
         ResumeError: naming every setting and run option that differs.
     """
-    old, new = contents.head, _normal(head)
+    old, new = plan.head or {}, _normal(head)
     diffs: List[str] = []
     if old.get("layout") != new["layout"]:
         diffs.append(f"keypoint layout {old.get('layout')!r} -> {new['layout']!r}")
@@ -143,5 +146,5 @@ def check_head(contents: JournalContents, head: Dict[str, Any]) -> None:
             if a.get(key) != b.get(key):
                 diffs.append(f"{key} {a.get(key)!r} -> {b.get(key)!r}")
     if diffs:
-        raise ResumeError(f"{contents.path}: the interrupted run used other settings ({'; '.join(diffs)}); "
+        raise ResumeError(f"{plan.journal}: the interrupted run used other settings ({'; '.join(diffs)}); "
                           "resume with the same settings, or overwrite the output with force")

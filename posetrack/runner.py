@@ -313,9 +313,7 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
     models = models or load_models(opts)
     pipeline, header, head = _pipeline(opts, models, info)
     if resume:
-        from .journal import read_journal
-
-        check_head(read_journal(outputs.tracks), head)
+        check_head(plan, head)
     run = _Run(source, outputs, opts, indices, plan, pipeline, header, progress)
     tracks, notes = run.execute(head if not resume else None)
     notes += _exports(outputs, tracks, source)

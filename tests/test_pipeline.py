@@ -13,10 +13,10 @@ from posetrack.errors import ConfigError
 from posetrack.keypoints import COCO
 from posetrack.pipeline import Pipeline
 from posetrack.propagation import unify_boxes
-from posetrack.recovered import carry_scores
+from posetrack.recovered import carry_scores, speculative_proposals
 from posetrack.structures import Detections, Frame, Poses
 from posetrack.tracker import PoseTracker, TrackerConfig
-from runpath_data import Person, Scene, SimEstimator
+from runpath_data import SH, SW, Person, Scene, SimEstimator
 
 
 def walkers(frames: int = 40, seed: int = 0) -> Scene:
@@ -206,3 +206,18 @@ def test_the_tracker_is_told_which_poses_a_detector_box_supports():
     assert [d is None for _, d, _ in seen] == [k % 2 == 1 for k in range(8)]
     assert seen[0][1] == [True, True]
     assert seen[2][1] == [True, False]            # frame 2: person 0 missed by the detector, recovered
+
+
+def test_carried_scores_follow_their_source_even_through_clipped_boxes():
+    scene = walkers(frames=2)
+    kp = np.stack([scene.keypoints[0][p] for p in (0, 1)]).astype(np.float32)
+    sources = Poses(np.zeros((2, 4)), np.array([0.9, 0.6]), kp, np.full((2, 17), 0.8))
+    exact = speculative_proposals(sources, np.zeros((SH, SW, 2), np.float32), 0.4, 0.15)
+    faded = Detections(exact.boxes, exact.scores)
+    assert np.allclose(faded.scores, [0.72, 0.48])                   # FlowTrack: box score x mean joint score
+    assert carry_scores(faded, sources, 0.4, 0.15).scores.tolist() == pytest.approx([0.9, 0.6])
+    cut = exact.boxes.copy()
+    cut[:, 2] -= 0.2 * (cut[:, 2] - cut[:, 0])                        # a tracker that clips boxes at the frame edge
+    assert carry_scores(Detections(cut, exact.scores), sources, 0.4, 0.15).scores.tolist() == pytest.approx([0.9, 0.6])
+    nobody = Detections(np.array([[300, 0, 310, 10]], np.float32), np.array([0.3]))
+    assert carry_scores(nobody, sources, 0.4, 0.15).scores.tolist() == pytest.approx([0.3])
