@@ -156,6 +156,9 @@ _PIPELINE_OPTIONS = [
               help="Override the tracker's matching.  [default: greedy, as the paper]"),
     click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Optical flow for propagation and similarity.  [default: dis]"),
+    click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run the detector on every N-th frame; flow-propagated boxes carry people in between "
+                   "(benchmarks/detect_every.py measures the cost)."),
     click.option("--device", default="auto", show_default=True, callback=lambda ctx, param, value: _device(value),
               help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
     click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto",

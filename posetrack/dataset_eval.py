@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
+from .atomic import write_atomic
 from .errors import FormatError
 from .export import export_posetrack2017, export_posetrack2018
+from .journal import journal_path
 from .posetrack_format import read_posetrack
 from .runner import RunOptions, run_video
-from .tracks_io import journal_path, read_tracks
+from .tracks_io import read_tracks
 
 __all__ = ["find_gt_dir", "SequenceJob", "plan_sequences", "predict_dataset"]
 
@@ -90,7 +92,8 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
         tracks_path = out_dir / "tracks" / f"{job.gt_file.stem}.tracks.json"
         done = tracks_path.exists() and read_tracks(tracks_path).complete
         if not done:
-            run_video(job.images, tracks_path, opts, resume=journal_path(tracks_path).exists())
+            interrupted = journal_path(tracks_path).exists()     # resume it; else (re)do the sequence
+            run_video(job.images, tracks_path, opts, resume=interrupted, force=not interrupted)
         tracks = read_tracks(tracks_path)
         folder_names = _folder_names(job.images)
         position = {n: k for k, n in enumerate(folder_names)}
@@ -101,7 +104,7 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
                         job.gt_file.name, len(missing), job.images, missing[0])
         export = export_posetrack2017 if job.format == "2017" else export_posetrack2018
         doc = export(_reindexed(tracks, by_gt_order), list(job.image_names))
-        (out_dir / job.gt_file.name).write_text(json.dumps(doc))
+        write_atomic(out_dir / job.gt_file.name, [json.dumps(doc)])
     return find_gt_dir(root, split), out_dir
 
 

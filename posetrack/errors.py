@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 __all__ = ["PosetrackError", "InputError", "ConfigError", "FormatError", "SourceError", "ResumeError",
-           "WeightsError", "MissingWeightsError", "DeviceError", "EncoderError"]
+           "OutputExistsError", "WeightsError", "MissingWeightsError", "DeviceError", "EncoderError"]
 
 
 class PosetrackError(Exception):
@@ -46,6 +46,20 @@ class SourceError(InputError):
 
 class ResumeError(InputError):
     """An interrupted run cannot be continued (nothing to resume, or another video's output)."""
+
+
+class OutputExistsError(InputError):
+    """An output file exists, and the call asked neither to resume it nor to overwrite it.
+
+    Attributes:
+        path: the existing file.
+        resumable: True when it is an interrupted run's output that can be resumed.
+    """
+
+    def __init__(self, message: str, path=None, resumable: bool = False):
+        super().__init__(message)
+        self.path = path
+        self.resumable = resumable
 
 
 class WeightsError(PosetrackError, RuntimeError):

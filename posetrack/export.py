@@ -38,10 +38,11 @@ entry per image of the sequence, empty where nothing was processed.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -49,7 +50,7 @@ from .errors import InputError
 from .keypoints import COCO, POSETRACK17, POSETRACK18, KeypointLayout
 from .tracks_io import TrackFile
 
-__all__ = ["to_posetrack15", "export_posetrack2017", "export_posetrack2018", "export_coco", "export_csv",
+__all__ = ["to_posetrack15", "export_posetrack2017", "export_posetrack2018", "export_coco", "export_csv", "csv_lines",
            "csv_columns", "HEAD_TOP_RATIO", "COCO_VISIBLE_SCORE"]
 
 HEAD_TOP_RATIO = 0.6
@@ -234,8 +235,24 @@ def _csv_rows(tracks: TrackFile):
             yield row
 
 
+def csv_lines(tracks: TrackFile) -> Iterator[str]:
+    """The CSV text of :func:`export_csv`, line by line (header first), for writers that stream."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(csv_columns(tracks.layout))
+    for row in _csv_rows(tracks):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
 def export_csv(tracks: TrackFile, path: Union[str, os.PathLike]) -> int:
     """Write ``tracks`` as a long-format CSV: one row per person and frame (see the module docstring).
+
+    The file is written atomically (a temporary file renamed into place), so a failed
+    write leaves no half file.
 
     Args:
         tracks: the tracks to write.
@@ -244,13 +261,9 @@ def export_csv(tracks: TrackFile, path: Union[str, os.PathLike]) -> int:
     Returns:
         The number of rows written (people x frames), not counting the header.
     """
+    from .atomic import write_atomic
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(csv_columns(tracks.layout))
-        for row in _csv_rows(tracks):
-            writer.writerow(row)
-            n += 1
-    return n
+    write_atomic(path, csv_lines(tracks))
+    return sum(len(f) for f in tracks.frames)

@@ -5,29 +5,54 @@ poses' joints moved by the flow give box proposals; proposals and detections are
 by NMS; HRNet runs on the unified boxes; poses are matched to tracks by flow-based OKS.
 
 Poses at frame k depend on the poses at k-1 (through the proposals), yet most boxes come
-from the detector. So each batch of frames is processed in two steps: (1) poses for all
-detector boxes of all frames in one batched forward pass, (2) frame by frame, the
-proposals that survive NMS (people the detector missed) get their poses in a small extra
-pass. The result is the same as a strictly sequential loop, only faster.
+from the detector. So each batch of frames is processed in a few steps:
+
+1. the detector runs on the batch's detection frames (every ``detect_every``-th frame of
+   the run; in between, FlowTrack's propagated boxes carry the people);
+2. one pose call estimates every detector box of the batch, together with the first
+   frame's recovered boxes (its proposals come from the previous batch, already tracked);
+3. the later frames' recovered boxes are foreseen from the poses each frame is expected
+   to hold and estimated in one call per round of foresight (:mod:`posetrack.recovered`);
+4. frame by frame the tracker proposes, unifies and matches; a recovered box takes the
+   pose estimated for the identical box, and only a box no round foresaw gets a small call.
+
+The result is that of a strictly sequential loop (each box's pose depends only on its
+image and its box), only with fewer, larger pose calls. With ``overlap`` the optical flow
+of the next batch is computed on a thread while this batch's poses are estimated
+(OpenCV and torch release the GIL); frames are decoded ahead by the source's own thread.
+
+Frame batches are aligned to absolute positions in the run's frame list (the caller
+passes the position of the first frame), and everything carried from one batch to the
+next is the tracker's state and the previous image, so a run resumed at a batch start
+(:meth:`Pipeline.load_tracker_state`, :meth:`Pipeline.seed_image`) computes exactly what
+the uninterrupted run did.
 """
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import ConfigError, DeviceError
+from .errors import ConfigError
+from .recovered import RecoveredPoses, carry_scores, speculative_proposals
 from .structures import Detections, Frame, FrameResult, Poses
 
-__all__ = ["StageTimes", "Pipeline", "resolve_device"]
+__all__ = ["StageTimes", "Pipeline", "BatchStart"]
 
 
 @dataclass
 class StageTimes:
-    """Seconds spent per stage (accumulated while the pipeline runs)."""
+    """Seconds spent per stage (accumulated while the pipeline runs), and pose-call counts.
+
+    With overlapping stages (``Pipeline(overlap=True)``) the flow seconds are spent on a
+    thread, partly hidden behind the pose seconds, so the stages add up to more than the
+    wall time.
+    """
 
     decode: float = 0.0
     detect: float = 0.0
@@ -36,23 +61,26 @@ class StageTimes:
     track: float = 0.0
     frames: int = 0
     people: int = 0
+    pose_calls: int = 0
+    pose_crops: int = 0
 
     def fps(self, stage: str) -> float:
         t = getattr(self, stage)
         return self.frames / t if t > 0 else float("inf")
 
 
-from .devices import resolve_device  # noqa: E402,F401  (moved to posetrack.devices; re-exported)
-
 
 BoxSource = Callable[[List[Frame]], List[Detections]]
+# Called before each frame batch with (position of its first frame in the run, that frame's
+# index, the tracker's state_dict() or None when untracked).
+BatchStart = Callable[[int, int, Optional[Dict[str, Any]]], None]
 
 
 class Pipeline:
     """Detect, estimate and track, one frame batch at a time.
 
     Args:
-        estimator: a :class:`~posetrack.pose.PoseEstimator`.
+        estimator: a :class:`~posetrack.pose.PoseEstimator` (``estimate_many`` and ``layout``).
         boxes: callable mapping a list of frames to their person detections (a
             detector, or precomputed boxes looked up by frame index).
         tracker: a :class:`~posetrack.tracker.PoseTracker`, or None for untracked poses.
@@ -61,10 +89,25 @@ class Pipeline:
         box_score: detections below this score are dropped before pose estimation.
         nms_iou: IoU above which a proposal and a detection are the same person.
         propagate_boxes: recover people the detector missed from flow-moved poses.
+        detect_every: run the detector on every N-th frame of the run (positions 0, N,
+            2N, ...); propagated boxes carry the people in between. Needs a tracker and flow.
+        speculate: estimate recovered boxes ahead in batched calls (False: one call per
+            frame that has any, the plain sequential loop; same results).
+        overlap: compute the next batch's flow on a thread while this batch's poses are
+            estimated (same results).
+
+    Raises:
+        ConfigError: ``detect_every`` below 1, or above 1 without a tracker and flow.
     """
 
     def __init__(self, estimator, boxes: BoxSource, tracker=None, flow=None, box_score: float = 0.5,
-                 nms_iou: float = 0.5, propagate_boxes: bool = True):
+                 nms_iou: float = 0.5, propagate_boxes: bool = True, detect_every: int = 1,
+                 speculate: bool = True, overlap: bool = True):
+        if int(detect_every) < 1:
+            raise ConfigError(f"detect_every must be at least 1, got {detect_every}")
+        if detect_every > 1 and (tracker is None or flow is None or not propagate_boxes):
+            raise ConfigError(f"detect_every = {detect_every} needs tracking with optical flow: between detector "
+                              "runs only the flow-propagated boxes carry the people")
         self.estimator = estimator
         self.boxes = boxes
         self.tracker = tracker
@@ -72,80 +115,242 @@ class Pipeline:
         self.box_score = box_score
         self.nms_iou = nms_iou
         self.propagate_boxes = propagate_boxes and tracker is not None
+        self.detect_every = int(detect_every)
+        # Foresight follows the flow-motion proposals; other motion models would only waste crops.
+        self.speculate = speculate and self.propagate_boxes and getattr(tracker.config, "motion", "flow") == "flow"
+        self.overlap = overlap
         self.times = StageTimes()
         self._prev_image: Optional[np.ndarray] = None
+        self._k = estimator.layout.num_keypoints
+        self._update_takes_detected = tracker is not None and _accepts(tracker.update, "detected")
 
-    def seed_tracks(self, results: Sequence[FrameResult]) -> None:
-        """Continue after finished frames (resume): restore the tracker's live tracks and ids."""
-        if self.tracker is not None and results:
-            self.tracker.seed(results)
+    # ---------------------------------------------------------------- resume
+
+    def tracker_state(self) -> Optional[Dict[str, Any]]:
+        """The tracker's state (JSON-ready, exact), or None when untracked."""
+        return None if self.tracker is None else self.tracker.state_dict()
+
+    def load_tracker_state(self, state: Optional[Dict[str, Any]]) -> None:
+        """Continue from a state saved by :meth:`tracker_state` at a batch start (resume)."""
+        if self.tracker is not None and state is not None:
+            self.tracker.load_state_dict(state)
 
     def seed_image(self, image: np.ndarray) -> None:
         """The image of the frame before the next one, for the first flow field after a resume."""
         self._prev_image = image
 
-    def run(self, batches: Iterator[List[Frame]]) -> Iterator[Tuple[Frame, FrameResult]]:
-        """Yield every frame with its result, in order."""
-        t0 = time.perf_counter()
-        for batch in batches:
-            self.times.decode += time.perf_counter() - t0
-            yield from self._batch(batch)
-            t0 = time.perf_counter()
+    # ---------------------------------------------------------------- driving
 
-    def _batch(self, frames: List[Frame]) -> Iterator[Tuple[Frame, FrameResult]]:
+    def run(self, batches: Iterator[List[Frame]], position: int = 0,
+            on_batch: Optional[BatchStart] = None) -> Iterator[Tuple[Frame, FrameResult]]:
+        """Yield every frame with its result, in order.
+
+        Args:
+            batches: lists of consecutive frames of the run.
+            position: position in the run's frame list of the first frame (decides the
+                detection frames; a resume passes the position it restarts at).
+            on_batch: called before each batch is tracked, after the previous batch's frames
+                were yielded (for a journal).
+        """
+        needs_flow = self.flow is not None and self.tracker is not None
+        pool = ThreadPoolExecutor(1, thread_name_prefix="posetrack-flow") if self.overlap and needs_flow else None
+        source = iter(batches)
+        try:
+            batch = self._next(source)
+            if batch is None:
+                return
+            flows = self._flows_later(pool, self._prev_image, batch)
+            while batch is not None:
+                error = None
+                try:
+                    nxt = self._next(source)
+                except Exception as e:  # raised after this batch's frames are out
+                    nxt, error = None, e
+                next_flows = self._flows_later(pool, batch[-1].image, nxt) if nxt else None
+                self._prev_image = batch[-1].image
+                yield from self._batch(batch, position, flows, on_batch)
+                if error is not None:
+                    raise error
+                position += len(batch)
+                batch, flows = nxt, next_flows
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _next(self, source: Iterator[List[Frame]]) -> Optional[List[Frame]]:
         t = time.perf_counter()
-        dets = [_above(d, self.box_score) for d in self.boxes(frames)]
-        self.times.detect += time.perf_counter() - t
+        try:
+            while True:
+                batch = next(source)
+                if batch:
+                    return list(batch)
+        except StopIteration:
+            return None
+        finally:
+            self.times.decode += time.perf_counter() - t
+
+    def _flows_later(self, pool, prev: Optional[np.ndarray], frames: List[Frame]) -> Callable[[], list]:
+        """A callable returning the flows into each frame (computed now on the pool, or when called)."""
+        if self.flow is None or self.tracker is None:
+            return lambda: [None] * len(frames)
+        if pool is None:
+            return lambda: self._flows(prev, frames)
+        return pool.submit(self._flows, prev, frames).result
+
+    def _flows(self, prev: Optional[np.ndarray], frames: List[Frame]) -> List[Optional[np.ndarray]]:
         t = time.perf_counter()
-        det_poses = self.estimator.estimate_batch([f.image for f in frames], dets)
+        out = []
+        for f in frames:
+            out.append(None if prev is None else self.flow(prev, f.image))
+            prev = f.image
+        self.times.flow += time.perf_counter() - t
+        return out
+
+    # ---------------------------------------------------------------- one batch
+
+    def _estimate(self, images: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """One pose call: (N_i, K, 3) x, y, score per image."""
+        t = time.perf_counter()
+        out = self.estimator.estimate_many(images, boxes)
         self.times.pose += time.perf_counter() - t
-        for frame, d, poses in zip(frames, dets, det_poses):
-            yield frame, self._frame(frame, d, poses)
+        self.times.pose_calls += 1
+        self.times.pose_crops += int(sum(len(b) for b in boxes))
+        return out
 
-    def _frame(self, frame: Frame, dets: Detections, det_poses: Poses) -> FrameResult:
-        flow = None
-        if self.flow is not None and self._prev_image is not None and self.tracker is not None:
-            t = time.perf_counter()
-            flow = self.flow(self._prev_image, frame.image)
-            self.times.flow += time.perf_counter() - t
-        self._prev_image = frame.image
+    def _detections(self, frames: List[Frame], detect: List[bool]) -> List[Detections]:
+        t = time.perf_counter()
+        chosen = [f for f, d in zip(frames, detect) if d]
+        found = iter(self.boxes(chosen) if chosen else [])
+        out = [_above(next(found), self.box_score) if d else Detections.empty() for d in detect]
+        self.times.detect += time.perf_counter() - t
+        return out
+
+    def _batch(self, frames: List[Frame], position: int, flows_later, on_batch) -> Iterator[Tuple[Frame, FrameResult]]:
+        detect = [(position + i) % self.detect_every == 0 for i in range(len(frames))]
+        dets = self._detections(frames, detect)
+        if on_batch is not None:
+            on_batch(position, frames[0].index, self.tracker_state())
         if self.tracker is None:
-            self._count(det_poses)
-            return FrameResult(frame=frame.index, poses=det_poses, time=frame.time)
+            rows = self._estimate([f.image for f in frames], [d.boxes for d in dets])
+            for frame, d, r in zip(frames, dets, rows):
+                poses = Poses.from_array(d.boxes, d.scores, r)
+                self._count(poses)
+                yield frame, FrameResult(frame=frame.index, poses=poses, time=frame.time)
+            return
+        flows = flows_later()
         t = time.perf_counter()
-        self.tracker.propagate(flow)
-        proposals = self.tracker.propose_boxes() if self.propagate_boxes and flow is not None else Detections.empty()
+        self.tracker.propagate(flows[0])
+        first = self._unified(dets[0], self._proposals(flows[0], detect[0]))
         self.times.track += time.perf_counter() - t
-        poses = self._add_recovered(frame, dets, det_poses, proposals) if len(proposals) else det_poses
+        images = [f.image for f in frames]
+        boxes = [d.boxes for d in dets]
+        if self.speculate:   # the first frame's recovered boxes are known: estimate them with the detections
+            boxes[0] = np.concatenate([dets[0].boxes, first[1].boxes])
+        rows = self._estimate(images, boxes)
+        det_poses = [Poses.from_array(d.boxes, d.scores, r[:len(d)]) for d, r in zip(dets, rows)]
+        cache = RecoveredPoses(len(frames), self._k)
+        if self.speculate:
+            cache.add(0, first[1].boxes, rows[0][len(dets[0]):])
+            self._foresee(images, dets, det_poses, first, flows, detect, cache)
+        for i, frame in enumerate(frames):
+            yield frame, self._track(i, images, frame, dets[i], det_poses[i], flows[i], cache, detect[i],
+                                     first if i == 0 else None)
+
+    def _proposals(self, flow: Optional[np.ndarray], detected_frame: bool) -> Detections:
+        """The tracker's box proposals for the coming frame (after ``propagate``).
+
+        On a frame the detector does not run on, they keep their source poses' box scores
+        (:func:`posetrack.recovered.carry_scores`).
+        """
+        if not self.propagate_boxes or flow is None:
+            return Detections.empty()
+        proposals = self.tracker.propose_boxes()
+        if detected_frame or not len(proposals):
+            return proposals
+        q = self.tracker.queue
+        cfg = self.tracker.config
+        return carry_scores(proposals, q.select(q.frames == q.frames.max()), cfg.joint_score, cfg.box_expand)
+
+    def _unified(self, dets: Detections, proposals: Detections) -> Tuple[np.ndarray, Detections]:
+        """Unify by NMS: (indices of the kept detections, the kept proposals), in unify order."""
+        from .propagation import unify_boxes
+
+        kept = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
+        return kept[kept < len(dets)], proposals.select(kept[kept >= len(dets)] - len(dets))
+
+    def _foresee(self, images, dets: List[Detections], det_poses: List[Poses], first, flows, detect: List[bool],
+                 cache: RecoveredPoses) -> None:
+        """Estimate ahead the recovered boxes of frames 1.. of the batch, one call per round of foresight."""
+        cfg = self.tracker.config
+        n = len(images)
+        if n < 2 or all(f is None for f in flows[1:]):
+            return
         t = time.perf_counter()
-        result = self.tracker.update(frame.index, poses)
+        expected: List[Optional[Poses]] = [None] * n       # the poses each frame's tracker is expected to hold
+        expected[0] = self._expected(det_poses[0], first, cache, 0)
+        for _round in range(n - 1):
+            wanted: Dict[int, np.ndarray] = {}
+            for i in range(1, n):
+                proposals = (Detections.empty() if flows[i] is None else
+                             speculative_proposals(expected[i - 1], flows[i], cfg.joint_score, cfg.box_expand,
+                                                   carry_scores=not detect[i]))
+                unified = self._unified(dets[i], proposals)
+                missing = cache.missing(i, unified[1].boxes)
+                if missing.any():
+                    wanted[i] = unified[1].boxes[missing]
+                    unified = (unified[0], unified[1].select(~missing))
+                expected[i] = self._expected(det_poses[i], unified, cache, i)
+            if not wanted:
+                break
+            self.times.track += time.perf_counter() - t
+            cache.estimate(self._estimate, images, wanted)
+            t = time.perf_counter()
+        self.times.track += time.perf_counter() - t
+
+    def _expected(self, det_poses: Poses, unified, cache: RecoveredPoses, i: int) -> Poses:
+        kept_dets, recovered = unified
+        poses = Poses.concat([det_poses.select(kept_dets), cache.poses(i, recovered)], self._k)
+        return self.tracker.trackable(poses)
+
+    def _track(self, i: int, images, frame: Frame, dets: Detections, det_poses: Poses, flow,
+               cache: RecoveredPoses, detected_frame: bool, first) -> FrameResult:
+        t = time.perf_counter()
+        if first is None:
+            self.tracker.propagate(flow)
+            first = self._unified(dets, self._proposals(flow, detected_frame))
+        kept_dets, recovered = first
+        missing = cache.missing(i, recovered.boxes)
+        if missing.any():   # a box no round foresaw: a small call of its own
+            self.times.track += time.perf_counter() - t
+            cache.estimate(self._estimate, images, {i: recovered.boxes[missing]})
+            t = time.perf_counter()
+        poses = Poses.concat([det_poses.select(kept_dets), cache.poses(i, recovered)], self._k)
+        detected = None
+        if detected_frame:
+            detected = np.r_[np.ones(len(kept_dets), bool), np.zeros(len(recovered), bool)]
+        result = self._update(frame.index, poses, detected)
         if frame.time is not None:
             result = dataclasses.replace(result, time=frame.time)
         self.times.track += time.perf_counter() - t
         self._count(result.poses)
         return result
 
-    def _add_recovered(self, frame: Frame, dets: Detections, det_poses: Poses, proposals: Detections) -> Poses:
-        """Unify detections with flow proposals by NMS; estimate poses for the kept proposals.
-
-        Returns the poses of the unified boxes in :func:`unify_boxes` order: the kept
-        detections' poses (already estimated), then the kept proposals' new poses.
-        """
-        from .propagation import unify_boxes
-
-        kept = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
-        from_det = kept[kept < len(dets)]
-        recovered = proposals.select(kept[kept >= len(dets)] - len(dets))
-        new_poses = Poses.empty(det_poses.num_keypoints)
-        if len(recovered):
-            t = time.perf_counter()
-            new_poses = self.estimator.estimate(frame.image, recovered)
-            self.times.pose += time.perf_counter() - t
-        return Poses.concat([det_poses.select(from_det), new_poses], det_poses.num_keypoints)
+    def _update(self, index: int, poses: Poses, detected: Optional[np.ndarray]) -> FrameResult:
+        """``tracker.update``, telling it which poses a detector box supports (None: no detector ran)."""
+        if self._update_takes_detected:
+            return self.tracker.update(index, poses, detected=detected)
+        return self.tracker.update(index, poses)
 
     def _count(self, poses: Poses) -> None:
         self.times.frames += 1
         self.times.people += len(poses)
+
+
+def _accepts(fn, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _above(d: Detections, thr: float) -> Detections:

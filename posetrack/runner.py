@@ -6,8 +6,9 @@ Three layers, each usable on its own:
   an engine's worker loads them once and reuses them for many videos.
 * :func:`stream` opens a source and yields ``(Frame, FrameResult)`` pairs lazily.
 * :func:`run_video` streams one source into :class:`Outputs` (the tracks file, a
-  render, PoseTrack exports), journaling every finished frame so an interrupted run
-  can be resumed.
+  render, PoseTrack exports), journaling every finished frame and the tracker's state
+  so an interrupted run can be resumed exactly (:mod:`posetrack.journal`,
+  :mod:`posetrack.resume`); outputs are never overwritten unless asked.
 
 Example:
     >>> from posetrack.runner import Outputs, RunOptions, run_video
@@ -23,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-from .errors import ResumeError, WeightsError
+from .atomic import named_os_errors, write_atomic
+from .errors import InputError, WeightsError
 from .structures import Detections, Frame, FrameResult, VideoInfo
-from .tracks_io import TrackFile, TracksHeader, TracksWriter, read_journal, read_tracks
+from .tracks_io import TrackFile, TracksHeader, write_tracks
 
 __all__ = ["RunOptions", "Outputs", "Models", "RunSummary", "load_models", "stream", "run_video",
            "build_estimator"]
@@ -40,7 +42,10 @@ class RunOptions:
     """The pipeline choices of a run (models, tracker, frame range, device); defaults are the paper's setting.
 
     Where the results go is :class:`Outputs`; whether to resume is an argument of
-    :func:`run_video`.
+    :func:`run_video`. ``detect_every`` runs the detector on every N-th frame of the run
+    (FlowTrack's propagated boxes carry the people in between; see ``benchmarks/detect_every.py``
+    for what it costs in MOTA and mAP). ``overlap`` computes flow and writes outputs on
+    threads while poses are estimated; it never changes a result (False: one thread).
     """
 
     pose_model: str = "w48_384x288"
@@ -64,6 +69,8 @@ class RunOptions:
     frame_batch: int = 8
     flip: bool = True
     decode: str = "argmax"
+    detect_every: int = 1
+    overlap: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,10 @@ class Outputs:
     posetrack2018: Optional[Path] = None
     coco: Optional[Path] = None
     csv: Optional[Path] = None
+
+    def paths(self) -> List[Path]:
+        """Every output path that is set, the tracks file first."""
+        return [getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -118,6 +129,8 @@ class RunSummary:
         seconds: wall time of this call.
         times: per-stage seconds of this call (:class:`~posetrack.pipeline.StageTimes`).
         notes: things the user should know (truncation, files written).
+        resumed: of ``frames``, those finished by an earlier, interrupted run (kept from its
+            journal); ``times`` and ``seconds`` cover only this call.
     """
 
     frames: int
@@ -125,6 +138,7 @@ class RunSummary:
     seconds: float
     times: object
     notes: Tuple[str, ...] = ()
+    resumed: int = 0
 
 
 def build_estimator(opts: RunOptions, device: str):
@@ -163,7 +177,7 @@ def load_models(opts: RunOptions = RunOptions(), *, download_progress=None) -> M
         MissingWeightsError: weight files are missing and cannot be downloaded (all are listed).
         WeightsError: weights are corrupt or do not fit the model.
     """
-    from .pipeline import resolve_device
+    from .devices import resolve_device
     from .weights import fetch_weights
 
     device = resolve_device(opts.device)
@@ -185,19 +199,19 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
 
 
 def _tracking(opts: RunOptions, layout, device: str):
-    """Tracker and flow estimator (both None when tracker_mode is "none")."""
+    """Tracker, flow estimator and their configs (all None for tracker_mode "none")."""
     if opts.tracker_mode == "none":
-        return None, None, None
+        return None, None, None, None
     from .flow import build_flow
     from .run_config import resolve_configs
     from .tracker import PoseTracker
 
     configs = resolve_configs(opts, device)
     flow = None if configs.flow is None else build_flow(configs.flow)
-    return PoseTracker(layout, configs.tracker), flow, configs.tracker
+    return PoseTracker(layout, configs.tracker), flow, configs.tracker, configs.flow
 
 
-def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Dict:
+def _settings(opts: RunOptions, estimator, tcfg, fcfg) -> Dict:
     cfg = estimator.config
     return {
         "pose_model": cfg.name,
@@ -208,44 +222,35 @@ def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Di
         "backend": opts.backend,
         "detector": "boxes file: " + str(opts.boxes_file) if opts.boxes_file else (opts.detector_name or "default"),
         "tracker": None if tcfg is None else dataclasses.asdict(tcfg),
-        "flow": fcfg_name,
+        "flow": None if fcfg is None else fcfg.method,
         "start": opts.start, "end": opts.end, "stride": opts.stride,
     }
 
 
-def _previous(out: Path, info: VideoInfo, resume: bool) -> Tuple[FrameResult, ...]:
-    """Frames finished by an interrupted run of the same output (for ``resume``)."""
-    from .tracks_io import journal_path
+# RunOptions that do not change a single number of the results: a resume may differ in them.
+_NOT_NUMERIC = ("device", "overlap")
 
-    if not resume:
-        if journal_path(out).exists():
-            log.warning("%s: an interrupted run left a journal; starting over (resume=True continues it)", out)
-        return ()
-    done = read_journal(out)
-    if done is None and out.exists():
-        done = read_tracks(out)
-        if done.complete:
-            raise ResumeError(f"{out}: the run already finished; nothing to resume (resume=False runs it again)")
-    if done is None:
-        raise ResumeError(f"{out}: nothing to resume (no journal {out}.journal and no partial output)")
-    v = done.header.video
-    if (v.width, v.height, v.frames) != (info.width, info.height, info.frames):
-        raise ResumeError(f"{out}: it was made from a different video ({v.width}x{v.height}, {v.frames} frames; "
-                         f"this one is {info.width}x{info.height}, {info.frames} frames)")
-    return done.frames
+
+def _run_record(opts: RunOptions, device: str) -> Dict:
+    """Every run option that changes the results (the journal's ``run``; a resume must match it)."""
+    record = {k: v for k, v in dataclasses.asdict(opts).items() if k not in _NOT_NUMERIC}
+    record["device_type"] = device.split(":")[0]
+    return record
 
 
 def _pipeline(opts: RunOptions, models: Models, info: VideoInfo):
-    """The per-video parts: tracker, flow and the pipeline that drives them."""
+    """The per-video parts: the pipeline (tracker, flow), the tracks header and the journal head."""
+    from .journal import journal_head
     from .pipeline import Pipeline
 
-    tracker, flow, tcfg = _tracking(opts, models.estimator.layout, models.device)
+    tracker, flow, tcfg, fcfg = _tracking(opts, models.estimator.layout, models.device)
     pipeline = Pipeline(models.estimator, _box_source(opts, models, info), tracker=tracker, flow=flow,
-                        box_score=tcfg.box_score if tcfg else 0.5, nms_iou=tcfg.nms_iou if tcfg else 0.5)
-    header = TracksHeader(video=info, layout=models.estimator.layout,
-                          settings=_settings(opts, models.estimator, tcfg,
-                                             None if flow is None else (opts.flow_method or "dis")))
-    return pipeline, header
+                        box_score=tcfg.box_score if tcfg else 0.5, nms_iou=tcfg.nms_iou if tcfg else 0.5,
+                        detect_every=opts.detect_every, overlap=opts.overlap)
+    settings = _settings(opts, models.estimator, tcfg, fcfg)
+    header = TracksHeader(video=info, layout=models.estimator.layout, settings=settings)
+    head = journal_head(info, models.estimator.layout.name, settings, _run_record(opts, models.device))
+    return pipeline, header, head
 
 
 def stream(source: Union[str, Path], opts: RunOptions = RunOptions(), models: Optional[Models] = None
@@ -269,117 +274,289 @@ def stream(source: Union[str, Path], opts: RunOptions = RunOptions(), models: Op
     models = models or load_models(opts)
     with open_source(source, start=opts.start, end=opts.end, stride=opts.stride,
                      batch_size=opts.frame_batch) as src:
-        pipeline, _ = _pipeline(opts, models, src.info)
+        pipeline, _, _ = _pipeline(opts, models, src.info)
         yield from pipeline.run(src.iter_batches())
 
 
 def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts: RunOptions = RunOptions(), *,
-              models: Optional[Models] = None, resume: bool = False,
+              models: Optional[Models] = None, resume: bool = False, force: bool = False,
               progress: Optional[Progress] = None) -> RunSummary:
     """Detect, estimate and track poses in a video or image folder; write ``outputs``.
 
-    Every finished frame is journaled (``outputs.tracks + ".journal"``); on any
-    exception, Ctrl-C included, the tracks file is written with status "partial" and
-    the journal kept, so a later call with ``resume=True`` completes the same file
-    without doing a frame twice.
+    Every finished frame is journaled (``outputs.tracks + ".journal"``, see
+    :mod:`posetrack.journal`), with the tracker's state at every frame batch. On any
+    exception, Ctrl-C included, the tracks file is written with status "partial" and the
+    journal kept; after a hard kill the journal alone holds every finished frame. A later
+    call with ``resume=True`` writes the same file an uninterrupted run would have, bit for
+    bit, without redoing the finished frames (the frame batch they share with the first
+    unfinished one is recomputed, not rewritten), and renders the whole video again if
+    ``outputs.render`` is set. A video that stops decoding part-way ends with status
+    "partial", its header counting the frames that decode.
 
     Args:
         source: a video file or a folder of images.
         outputs: where to write (a path means :class:`Outputs` with just the tracks file).
         opts: pipeline choices.
         models: loaded networks to reuse (:func:`load_models`); loaded here when None.
-        resume: continue an interrupted run of the same outputs.
-        progress: called after every frame with (frames done, frames total, fps, people).
+        resume: continue an interrupted run of the same outputs (same source and options).
+        force: overwrite existing outputs (and discard an interrupted run's journal).
+        progress: called after every frame with (frames done, frames total, fps, people);
+            a resumed run counts the frames done before it.
 
     Raises:
-        ResumeError: ``resume`` with nothing to resume, or an output made from another video.
+        OutputExistsError: an output exists and neither ``resume`` nor ``force`` is set.
+        ResumeError: ``resume`` with nothing to resume, or outputs made from another video
+            or with other options.
+        OSError: an output cannot be written (``filename`` names it).
         SourceError, WeightsError, DeviceError, FormatError: see :func:`load_models` and
             :func:`posetrack.video.open_source`.
     """
+    from .resume import ResumePlan, check_head, check_outputs, plan_resume
     from .video import check_resumable, open_source
 
-    t_start = time.perf_counter()
-    outputs = outputs if isinstance(outputs, Outputs) else Outputs(Path(outputs))
-    out = outputs.tracks
+    if resume and force:
+        raise InputError("resume and force exclude each other: resume keeps the finished frames, force discards them")
     if resume:
         check_resumable(source)
+    t_start = time.perf_counter()
+    outputs = outputs if isinstance(outputs, Outputs) else Outputs(Path(outputs))
     src = open_source(source, start=opts.start, end=opts.end, stride=opts.stride, batch_size=opts.frame_batch)
     try:
-        info = src.info
-        previous = _previous(out, info, resume)
-        done = {f.frame for f in previous}
-        todo = None if src.indices is None else [i for i in src.indices if i not in done]  # None: live, open-ended
-        models = models or load_models(opts)
-        pipeline, header = _pipeline(opts, models, info)
-        seed_frame = _seed_frame(previous, todo)
-        if seed_frame is not None:  # resume: restore the tracks, decode from the seed frame on
-            pipeline.seed_tracks([f for f in previous if f.frame <= seed_frame])
+        info, indices = src.info, (None if src.indices is None else list(src.indices))
+        live = src if indices is None else None     # a camera or stream is read once, from this opening
+        if live is None:
             src.close()
-            src = open_source(source, start=seed_frame, end=opts.end, stride=opts.stride,
-                              batch_size=opts.frame_batch)
-        renderer = _renderer(outputs, info, models.estimator.layout, opts.stride)
-        notes: List[str] = []
-        total = None if todo is None else len(todo)
-        count, t_loop = 0, time.perf_counter()
-        try:
-            with TracksWriter(out, header, previous=previous) as writer:
-                for frame, result in pipeline.run(_frames(src, pipeline, todo, seed_frame)):
-                    writer.add(result)
-                    if info.frames is None:  # a live source: the frames so far are its length
-                        writer.set_video(dataclasses.replace(info, frames=frame.index + 1))
-                    if renderer is not None:
-                        renderer.add(frame, result)
-                    count += 1
-                    if progress is not None:
-                        progress(count, total, count / max(time.perf_counter() - t_loop, 1e-9), len(result))
-                if src.truncated_at is not None:
-                    notes.append(f"{source}: decoding failed at frame {src.truncated_at}; "
-                                 f"the {count} frames before it were processed")
-            tracks = writer.result
-        finally:
-            if renderer is not None:
-                renderer.close()
+        check_outputs(outputs.paths(), resume=resume, force=force)
+        _prepare_outputs(outputs)
+        plan = plan_resume(outputs.tracks, info, indices, opts.frame_batch) if resume else ResumePlan()
+        models = models or load_models(opts)
+        pipeline, header, head = _pipeline(opts, models, info)
+        if resume:
+            check_head(plan, head)
+        run = _Run(source, outputs, opts, indices, plan, pipeline, header, progress, live=live)
+        tracks, notes = run.execute(head if not resume else None)
     finally:
         src.close()
     notes += _exports(outputs, tracks, source)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     return RunSummary(frames=len(tracks.frames), tracks=len(ids), seconds=time.perf_counter() - t_start,
-                      times=pipeline.times, notes=tuple(notes))
+                      times=pipeline.times, notes=tuple(notes), resumed=len(plan.done))
 
 
-def _seed_frame(previous, todo: List[int]) -> Optional[int]:
-    """On resume: the last finished frame before the first one still to do (its image seeds the flow)."""
-    if not previous or not todo:
-        return None
-    before = [f.frame for f in previous if f.frame < todo[0]]
-    return max(before) if before else None
+def _prepare_outputs(outputs: Outputs) -> None:
+    """Fail before any work when an output's folder cannot be created or written; clear stale ``.tmp`` files.
 
-
-def _frames(src, pipeline, todo: List[int], seed_frame: Optional[int]):
-    """Batches of the frames still to do; the seed frame's image goes to the pipeline as 'previous'.
-
-    When the source fails part-way (a damaged image), the frames decoded before the failure
-    are processed first, then the error is raised.
+    A run killed while writing a file leaves its ``<name>.tmp`` (nothing can remove it then);
+    the next run of the same outputs removes it.
     """
-    wanted = None if todo is None else set(todo)
-    batch: list = []
-    try:
+    import contextlib
+    import errno
+    import os
+
+    from .atomic import tmp_path
+    from .journal import journal_path
+
+    for f in dataclasses.fields(outputs):
+        path = getattr(outputs, f.name)
+        if path is None:
+            continue
+        parent = Path(path).parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise type(e)(e.errno, e.strerror, str(path)) from e
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, f"cannot write into the folder {parent}", str(path))
+        for stale in [tmp_path(path)] + ([tmp_path(journal_path(path))] if f.name == "tracks" else []):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+class _Run:
+    """One call of :func:`run_video` after the checks: journal, pipeline, render, final file."""
+
+    def __init__(self, source, outputs: Outputs, opts: RunOptions, indices: Optional[List[int]], plan, pipeline,
+                 header: TracksHeader, progress: Optional[Progress], live=None):
+        self.source, self.outputs, self.opts, self.indices = source, outputs, opts, indices
+        self.plan, self.pipeline, self.header, self.progress = plan, pipeline, header, progress
+        self.live = live           # the opened FrameSource of a camera or stream (indices is None then)
+        self.results: Dict[int, FrameResult] = dict(plan.done)
+        self.mismatches: List[int] = []
+        self.truncated_at: Optional[int] = None
+
+    def execute(self, fresh_head: Optional[Dict]) -> Tuple[TrackFile, List[str]]:
+        """Run to the end; returns the tracks written and notes. Fresh runs pass the journal head."""
+        from .background import OrderedWorker
+        from .journal import Journal
+
+        out = self.outputs.tracks
+        journal = Journal.create(out, fresh_head) if fresh_head is not None else Journal.reopen(out)
+        writer = OrderedWorker("posetrack-writer", threaded=self.opts.overlap)
+        renderer = None
+        try:
+            renderer = _renderer(self.outputs, self.header.video, self.header.layout, self.opts.stride)
+            self._loop(journal, writer, renderer)
+            writer.close()
+        except BaseException:
+            writer.close(raise_error=False)
+            _close_quietly(renderer)
+            self._keep_partial(journal)
+            raise
+        try:
+            if renderer is not None:
+                with named_os_errors(self.outputs.render):
+                    renderer.close()
+        except BaseException:
+            self._keep_partial(journal)
+            raise
+        return self._finish(journal)
+
+    def _loop(self, journal, writer, renderer) -> None:
+        plan, pipeline = self.plan, self.pipeline
+        total = None if self.indices is None else len(self.indices)
+        if total is not None and plan.restart >= total and renderer is None:
+            return                       # every frame is done: only the file is left to write
+        pipeline.load_tracker_state(plan.tracker)
+        done_before, count, t0 = len(plan.done), 0, time.perf_counter()
+
+        def on_batch(position: int, frame: int, state) -> None:
+            if position in plan.states:
+                self._compare_state(plan.states[position], state, position)
+            else:
+                writer.submit(journal.state, position, frame, state)
+
+        decode_from = 0 if renderer is not None else max(plan.restart - 1, 0)
+        src = self._open_from(decode_from)
+        try:
+            batches = self._batches(src, decode_from, writer, renderer)
+            for frame, result in pipeline.run(batches, position=plan.restart, on_batch=on_batch):
+                if result.frame in plan.done:
+                    self._compare_frame(plan.done[result.frame], result)
+                    result = plan.done[result.frame]
+                else:
+                    writer.submit(self._journal_frame, journal, result)
+                    count += 1
+                if renderer is not None:
+                    writer.submit(_render, renderer, frame, result, self.outputs.render)
+                if self.progress is not None:
+                    done = done_before + count
+                    self.progress(done if total is None else min(done, total), total,
+                                  count / max(time.perf_counter() - t0, 1e-9), len(result))
+            self.truncated_at = src.truncated_at
+        finally:
+            src.close()
+
+    def _journal_frame(self, journal, result: FrameResult) -> None:
+        """On the writer thread: journal a finished frame; only journaled frames reach the tracks file."""
+        journal.frame(result)
+        self.results[result.frame] = result
+
+    def _open_from(self, position: int):
+        """The source again, decoding the run's frame list from ``position`` on."""
+        from .video import open_source
+
+        if self.live is not None:          # read once: never reopened
+            return self.live
+        opts = self.opts
+        src = open_source(self.source, start=self.indices[position], end=opts.end, stride=opts.stride,
+                          batch_size=opts.frame_batch)
+        if src.indices != self.indices[position:]:
+            src.close()
+            raise RuntimeError(f"reopening at frame {self.indices[position]} gave frames {src.indices[:3]}..., "
+                               f"expected {self.indices[position:position + 3]}...")
+        return src
+
+    def _batches(self, src, position: int, writer, renderer) -> Iterator[List[Frame]]:
+        """Batches of the frames to compute, aligned to the run's batch positions.
+
+        Frames before the restart are only rendered (from the journal), the one just
+        before it seeds the first flow field.
+        """
+        restart, batch_size = self.plan.restart, self.opts.frame_batch
+        batch: List[Frame] = []
         for frame in src:
-            if frame.index == seed_frame:
-                pipeline.seed_image(frame.image)
-                continue
-            if wanted is not None and frame.index not in wanted:
-                continue
-            batch.append(frame)
-            if len(batch) == src.batch_size:
-                yield batch
-                batch = []
-    except Exception:
+            if position < restart:
+                if position == restart - 1:
+                    self.pipeline.seed_image(frame.image)
+                if renderer is not None:
+                    writer.submit(_render, renderer, frame, self.plan.done.get(frame.index), self.outputs.render)
+            else:
+                batch.append(frame)
+                if len(batch) == batch_size:
+                    yield batch
+                    batch = []
+            position += 1
         if batch:
             yield batch
-        raise
-    if batch:
-        yield batch
+
+    def _compare_frame(self, journaled: FrameResult, again: FrameResult) -> None:
+        """A finished frame recomputed to rebuild its batch should come out the same (it is not rewritten)."""
+        from .journal import frame_to_exact_dict
+
+        if frame_to_exact_dict(journaled) != frame_to_exact_dict(again):
+            self.mismatches.append(journaled.frame)
+            log.warning("%s: frame %d came out differently when its batch was recomputed (a non-deterministic "
+                        "device?); the journaled result is kept", self.outputs.tracks, journaled.frame)
+
+    def _compare_state(self, journaled: Dict, state, position: int) -> None:
+        if json.dumps(journaled.get("tracker"), sort_keys=True) != json.dumps(state, sort_keys=True):
+            log.warning("%s: the tracker's state at position %d differs from the journaled one",
+                        self.outputs.tracks, position)
+
+    def _tracks(self, complete: bool) -> TrackFile:
+        header = self.header
+        if self.truncated_at is not None:
+            header = dataclasses.replace(header, video=dataclasses.replace(header.video, frames=self.truncated_at))
+        elif header.video.frames is None:   # a live source: the frames read are its length
+            seen = 1 + max(self.results, default=-1)
+            header = dataclasses.replace(header, video=dataclasses.replace(header.video, frames=seen))
+        frames = tuple(self.results[k] for k in sorted(self.results))
+        return TrackFile(header=header, frames=frames, complete=complete)
+
+    def _keep_partial(self, journal) -> None:
+        """After an error: a partial tracks file with every finished frame, the journal kept for a resume."""
+        try:
+            if not self.results:            # nothing finished: leave nothing behind
+                journal.remove()
+                return
+            journal.close()
+            write_tracks(self.outputs.tracks, self._tracks(complete=False))
+        except Exception as e:      # the first error is the one to report
+            log.warning("%s: could not write the partial output (%s); the journal %s keeps the finished frames",
+                        self.outputs.tracks, e, journal.path)
+
+    def _finish(self, journal) -> Tuple[TrackFile, List[str]]:
+        complete = self.truncated_at is None
+        tracks = self._tracks(complete)
+        try:
+            write_tracks(self.outputs.tracks, tracks)
+        except BaseException:
+            journal.close()
+            raise
+        notes: List[str] = []
+        if complete:
+            journal.remove()
+        else:
+            journal.close()
+            notes.append(f"{self.source}: decoding failed at frame {self.truncated_at}; the tracks file holds the "
+                         f"{len(tracks.frames)} frames before it (status partial)")
+        if self.mismatches:
+            notes.append(f"{len(self.mismatches)} recomputed frames differed from the journal (first: frame "
+                         f"{self.mismatches[0]}); the journaled results were kept")
+        return tracks, notes
+
+
+def _render(renderer, frame: Frame, result: Optional[FrameResult], path: Path) -> None:
+    with named_os_errors(path):
+        renderer.add(frame, result)
+
+
+def _close_quietly(renderer) -> None:
+    if renderer is not None:
+        try:
+            renderer.close()
+        except Exception as e:
+            log.warning("could not finish the render (%s)", e)
 
 
 def _renderer(outputs: Outputs, info: VideoInfo, layout, stride: int = 1):
@@ -392,22 +569,20 @@ def _renderer(outputs: Outputs, info: VideoInfo, layout, stride: int = 1):
 
 def _exports(outputs: Outputs, tracks: TrackFile, source) -> List[str]:
     """PoseTrack prediction files (one entry per frame of the source, matched by position), COCO results, CSV."""
-    from .export import export_coco, export_csv, export_posetrack2017, export_posetrack2018
+    from .export import csv_lines, export_coco, export_posetrack2017, export_posetrack2018
 
     notes = []
     for path, fn in ((outputs.posetrack2017, export_posetrack2017), (outputs.posetrack2018, export_posetrack2018)):
         if path is None:
             continue
         names = _image_names(Path(str(source)), tracks.header.video.frames or len(tracks.frames))
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(fn(tracks, names), allow_nan=False))
+        write_atomic(path, [json.dumps(fn(tracks, names), allow_nan=False)])
         notes.append(f"wrote {path}")
     if outputs.coco is not None:
-        outputs.coco.parent.mkdir(parents=True, exist_ok=True)
-        outputs.coco.write_text(json.dumps(export_coco(tracks), allow_nan=False))
+        write_atomic(outputs.coco, [json.dumps(export_coco(tracks), allow_nan=False)])
         notes.append(f"wrote {outputs.coco}")
     if outputs.csv is not None:
-        export_csv(tracks, outputs.csv)
+        write_atomic(outputs.csv, csv_lines(tracks))
         notes.append(f"wrote {outputs.csv}")
     return notes
 

@@ -13,19 +13,17 @@ Schema, version 1 (documented in the README)::
            "keypoints": [[x, y, score], ...]}]}]
     }
 
-Nothing finished is lost: :class:`TracksWriter` appends every finished frame to a
-journal (``<out>.journal``, JSON lines, flushed and fsynced) and rewrites the JSON file
-atomically (temp file + rename) on close, so Ctrl-C leaves a valid file and a hard kill
-leaves a journal that :func:`read_journal` turns back into the finished frames.
+The file is written atomically (:func:`posetrack.atomic.write_atomic`: temp file, fsync,
+rename). While a run is going, its finished frames are journaled by :mod:`posetrack.journal`.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -34,7 +32,7 @@ from .keypoints import KeypointLayout, get_layout
 from .structures import FrameResult, Poses, VideoInfo
 
 __all__ = ["FORMAT", "VERSION", "TracksHeader", "TrackFile", "TracksFormatError", "read_tracks",
-           "write_tracks", "TracksWriter", "read_journal", "journal_path"]
+           "write_tracks", "frame_to_dict", "frame_from_dict"]
 
 FORMAT = "posetrack-tracks"
 VERSION = 1
@@ -69,11 +67,6 @@ class TrackFile:
 
     def by_frame(self) -> Dict[int, FrameResult]:
         return {f.frame: f for f in self.frames}
-
-
-def journal_path(out: PathLike) -> Path:
-    """Where the crash journal of output ``out`` lives."""
-    return Path(str(out) + ".journal")
 
 
 # ---------------------------------------------------------------- encoding
@@ -238,107 +231,20 @@ def read_tracks(path: PathLike) -> TrackFile:
 
 
 def write_tracks(path: PathLike, tracks: TrackFile) -> None:
-    """Write a tracks file atomically (a reader never sees half a file)."""
+    """Write a tracks file atomically (a reader never sees half a file; a failure leaves no ``.tmp``).
+
+    Raises:
+        OSError: the file cannot be written; ``filename`` names ``path``.
+    """
     body = _header_dict(tracks.header)
     body["status"] = "complete" if tracks.complete else "partial"
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
+    from .atomic import write_atomic
+
+    def lines():
         # One frame per line: small diffs, easy to grep, still one JSON document.
-        head = json.dumps(body)[:-1]
-        f.write(head + ', "frames": [\n')
+        yield json.dumps(body)[:-1] + ', "frames": [\n'
         for i, fr in enumerate(tracks.frames):
-            f.write(("," if i else "") + json.dumps(frame_to_dict(fr)) + "\n")
-        f.write("]}\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+            yield ("," if i else "") + json.dumps(frame_to_dict(fr)) + "\n"
+        yield "]}\n"
 
-
-def read_journal(out: PathLike) -> Optional[TrackFile]:
-    """Recover the frames a killed run journaled for output ``out`` (None if there is no journal).
-
-    A torn last line (the process died mid-write) is dropped; every complete line counts.
-    """
-    jp = journal_path(out)
-    if not jp.exists():
-        return None
-    lines = jp.read_text().splitlines()
-    if not lines:
-        return None
-    try:
-        header = _header_from(json.loads(lines[0]), jp)
-    except json.JSONDecodeError:
-        raise TracksFormatError(f"{jp}: the journal header is damaged; delete the journal to start over") from None
-    items = []
-    for line in lines[1:]:
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # torn tail
-    return TrackFile(header=header, frames=_frames_from(items, header, jp), complete=False)
-
-
-class TracksWriter:
-    """Streams frames to a journal as they finish; writes the tracks file on close.
-
-    Use as a context manager. On a normal exit the file is written with status
-    "complete" and the journal is removed; on an exception (Ctrl-C included) the file
-    is written with status "partial" holding every finished frame, and the journal is
-    kept so ``--resume`` can continue.
-
-    Args:
-        out: the tracks file to write.
-        header: video, layout and settings.
-        previous: frames finished by an earlier, interrupted run (resume).
-    """
-
-    def __init__(self, out: PathLike, header: TracksHeader, previous: Sequence[FrameResult] = ()):
-        self.out = Path(out)
-        self.header = header
-        self._frames: Dict[int, FrameResult] = {f.frame: f for f in previous}
-        self._journal = None
-        self.result: Optional[TrackFile] = None   # what close() wrote
-
-    def __enter__(self) -> "TracksWriter":
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        jp = journal_path(self.out)
-        self._journal = open(jp, "w")
-        self._journal.write(json.dumps(_header_dict(self.header)) + "\n")
-        for fr in sorted(self._frames.values(), key=lambda f: f.frame):
-            self._journal.write(json.dumps(frame_to_dict(fr)) + "\n")
-        self._sync()
-        return self
-
-    def _sync(self) -> None:
-        self._journal.flush()
-        os.fsync(self._journal.fileno())
-
-    @property
-    def done(self) -> List[int]:
-        return sorted(self._frames)
-
-    def add(self, result: FrameResult) -> None:
-        """Record one finished frame (journaled at once)."""
-        self._frames[result.frame] = result
-        self._journal.write(json.dumps(frame_to_dict(result)) + "\n")
-        self._sync()
-
-    def set_video(self, video: VideoInfo) -> None:
-        """Update the video record (e.g. the true frame count once a truncated file is known)."""
-        self.header = replace(self.header, video=video)
-
-    def close(self, complete: bool) -> TrackFile:
-        frames = tuple(self._frames[k] for k in sorted(self._frames))
-        tracks = TrackFile(header=self.header, frames=frames, complete=complete)
-        write_tracks(self.out, tracks)
-        self.result = tracks
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-            if complete:
-                journal_path(self.out).unlink(missing_ok=True)
-        return tracks
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(complete=exc_type is None)
+    write_atomic(path, lines())

@@ -1,0 +1,259 @@
+"""The crash journal of a run: every finished frame, and the tracker's state at each frame batch.
+
+A run writing ``tracks.json`` appends to ``tracks.json.journal`` (JSON lines) as it goes:
+
+* line 1, the **head**: ``{"format": "posetrack-journal", "version": 2, "video": {...},
+  "layout": "coco", "settings": {...}, "run": {...}}`` — the video, the tracks file's
+  settings, and every run option that changes the numbers (``run``); a resume must match
+  them all;
+* a **state** line before each frame batch: ``{"state": {"position": p, "frame": i,
+  "tracker": {...}}}`` — the tracker's :meth:`~posetrack.tracker.PoseTracker.state_dict`
+  (exact through JSON) before the batch that starts at position ``p`` of the run's frame
+  list (frame index ``i``); ``tracker`` is null for an untracked run;
+* a **frame** line per finished frame, in the tracks file's ``frames`` entry form but
+  with every float at full float32 precision (the tracks file rounds them).
+
+The journal is only ever appended to (a fresh run writes its head beside and renames it
+into place), one line per ``write`` call, so a kill at any moment leaves every earlier
+line intact; a torn last line is skipped by :func:`read_journal` and closed off by the
+next writer. Lines reach the OS at once (a killed process loses none) and are fsynced to
+disk at every batch start and on close (a power cut loses at most one batch).
+
+Example:
+    >>> from posetrack.journal import read_journal
+    >>> contents = read_journal("tracks.json")          # None: no journal
+    >>> sorted(contents.frames)[:3], sorted(contents.states)[:2]
+    ([0, 1, 2], [0, 8])
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+
+from .atomic import append_line, named_os_errors, open_append, write_atomic
+from .errors import ConfigError, FormatError, ResumeError
+from .structures import FrameResult, VideoInfo
+
+__all__ = ["JOURNAL_FORMAT", "JOURNAL_VERSION", "journal_path", "journal_head", "JournalContents", "read_journal",
+           "Journal", "frame_to_exact_dict"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, os.PathLike]
+
+JOURNAL_FORMAT = "posetrack-journal"
+JOURNAL_VERSION = 2
+
+
+def journal_path(out: PathLike) -> Path:
+    """Where the crash journal of output ``out`` lives (``out + ".journal"``)."""
+    return Path(str(out) + ".journal")
+
+
+def journal_head(video: VideoInfo, layout: str, settings: Dict[str, Any], run: Dict[str, Any]) -> Dict[str, Any]:
+    """The journal's first line: what a resume must agree with (JSON-ready)."""
+    return {"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION,
+            "video": {"path": video.path, "fps": video.fps, "width": video.width, "height": video.height,
+                      "frames": video.frames},
+            "layout": layout, "settings": settings, "run": run}
+
+
+# ---------------------------------------------------------------- exact frame lines
+
+def _listed(a: np.ndarray) -> list:
+    """Nested lists of Python floats (float32 widens to float64 exactly); non-finite values become None."""
+    if np.isfinite(a).all():
+        return a.tolist()
+    return np.where(np.isfinite(a), a.astype(object), None).tolist()
+
+
+def frame_to_exact_dict(result: FrameResult) -> Dict[str, Any]:
+    """One frame in the tracks file's ``frames`` entry form, floats unrounded.
+
+    :func:`posetrack.tracks_io.frame_from_dict` reads it back bit for bit (every value is
+    a float32 written as the float64 it widens to, which JSON round-trips exactly).
+    """
+    p = result.poses
+    keypoints = _listed(np.concatenate([p.keypoints, p.keypoint_scores[..., None]], axis=2))
+    boxes, scores = _listed(p.boxes), _listed(p.box_scores)
+    people = []
+    for i in range(len(p)):
+        person = {"track_id": None if result.track_ids is None else int(result.track_ids[i]),
+                  "bbox": boxes[i], "score": scores[i], "keypoints": keypoints[i]}
+        if result.interpolated is not None and result.interpolated[i]:
+            person["interpolated"] = True
+        people.append(person)
+    out: Dict[str, Any] = {"frame": int(result.frame)}
+    if result.time is not None:
+        out["time"] = float(result.time)
+    out["people"] = people
+    return out
+
+
+# ---------------------------------------------------------------- reading
+
+@dataclass(frozen=True)
+class JournalContents:
+    """What a journal holds.
+
+    Attributes:
+        path: the journal file.
+        head: its first line (see the module docstring).
+        frames: finished frames by frame index, exactly as they were computed.
+        states: state records by run position (``{"position", "frame", "tracker"}``).
+        skipped: damaged (torn) lines skipped.
+    """
+
+    path: Path
+    head: Dict[str, Any]
+    frames: Dict[int, FrameResult]
+    states: Dict[int, Dict[str, Any]]
+    skipped: int = 0
+
+
+def _read_head(line: bytes, path: Path) -> Dict[str, Any]:
+    try:
+        head = json.loads(line)
+    except ValueError:
+        raise ResumeError(f"{path}: the journal's first line is damaged, so it cannot be resumed; "
+                          "overwrite the output to start over") from None
+    if not isinstance(head, dict):
+        raise ResumeError(f"{path}: line 1: not a journal head")
+    if head.get("format") == "posetrack-tracks":   # version 1: the tracks header, rounded frames, no states
+        raise ResumeError(f"{path}: a journal from an older posetrack (version 1, without the tracker's "
+                          "state), so the run cannot be continued exactly; overwrite the output to start over")
+    if head.get("format") != JOURNAL_FORMAT:
+        raise ResumeError(f"{path}: line 1, format: expected {JOURNAL_FORMAT!r}, got {head.get('format')!r}")
+    if head.get("version") != JOURNAL_VERSION:
+        raise ResumeError(f"{path}: line 1, version: this posetrack reads journal version {JOURNAL_VERSION}, "
+                          f"the file has {head.get('version')!r}")
+    return head
+
+
+def _num_keypoints(head: Dict[str, Any], path: Path) -> int:
+    from .keypoints import get_layout
+
+    try:
+        return get_layout(str(head.get("layout"))).num_keypoints
+    except ConfigError as e:
+        raise ResumeError(f"{path}: line 1, layout: {e}") from None
+
+
+def read_journal(out: PathLike) -> Optional[JournalContents]:
+    """The journal of output ``out``: finished frames and tracker states (None: no journal).
+
+    Torn lines (a write cut short by a kill or a full disk) are skipped; every complete
+    line counts. A frame written twice keeps its first line.
+
+    Raises:
+        ResumeError: the head is damaged, of another format or of an older version.
+        FormatError: a complete line that breaks the schema (names the line).
+    """
+    from .tracks_io import frame_from_dict
+
+    path = journal_path(out)
+    with named_os_errors(path):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+    lines = data.split(b"\n")
+    if not lines[0].strip():
+        return None
+    head = _read_head(lines[0], path)
+    k = _num_keypoints(head, path)
+    frames: Dict[int, FrameResult] = {}
+    states: Dict[int, Dict[str, Any]] = {}
+    skipped = 0
+    for n, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            skipped += 1
+            continue
+        if isinstance(record, dict) and isinstance(record.get("state"), dict):
+            state = record["state"]
+            if not isinstance(state.get("position"), int) or "tracker" not in state:
+                raise FormatError(f"{path}: line {n}: a state record needs 'position' and 'tracker'")
+            states[state["position"]] = state
+        else:
+            fr = frame_from_dict(record, k, path, where=f"line {n}")
+            frames.setdefault(fr.frame, fr)
+    if skipped:
+        log.info("%s: skipped %d torn line(s) (a write cut short)", path, skipped)
+    return JournalContents(path, head, frames, states, skipped)
+
+
+# ---------------------------------------------------------------- writing
+
+class Journal:
+    """Appends a run's states and finished frames to its journal; see the module docstring.
+
+    Create with :meth:`create` (a fresh run) or :meth:`reopen` (a resume). Every method
+    raises ``OSError`` naming the journal when the disk refuses.
+    """
+
+    def __init__(self, path: Path, fd: int):
+        self.path = path
+        self._fd: Optional[int] = fd
+
+    @classmethod
+    def create(cls, out: PathLike, head: Dict[str, Any]) -> "Journal":
+        """A new journal holding only ``head``; replaces an old one in one rename."""
+        path = journal_path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, [json.dumps(head) + "\n"])
+        return cls(path, open_append(path))
+
+    @classmethod
+    def reopen(cls, out: PathLike) -> "Journal":
+        """Append to the existing journal of ``out`` (a resumed run)."""
+        path = journal_path(out)
+        return cls(path, open_append(path))
+
+    def _append(self, record: Dict[str, Any]) -> None:
+        if self._fd is None:
+            raise ValueError(f"{self.path}: the journal is closed")
+        append_line(self._fd, json.dumps(record), self.path)
+
+    def state(self, position: int, frame: int, tracker: Optional[Dict[str, Any]]) -> None:
+        """Record the tracker's state before the batch starting at run position ``position``; fsyncs."""
+        self.sync()
+        self._append({"state": {"position": int(position), "frame": int(frame), "tracker": tracker}})
+
+    def frame(self, result: FrameResult) -> None:
+        """Record one finished frame at full precision."""
+        self._append(frame_to_exact_dict(result))
+
+    def sync(self) -> None:
+        """Flush what was appended to the disk."""
+        if self._fd is not None:
+            with named_os_errors(self.path):
+                os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Sync and close (safe to call twice)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            with named_os_errors(self.path):
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def remove(self) -> None:
+        """Close and delete the journal (the run's tracks file is complete)."""
+        try:
+            self.close()
+        finally:
+            with named_os_errors(self.path):
+                self.path.unlink(missing_ok=True)

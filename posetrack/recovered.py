@@ -1,0 +1,123 @@
+"""Poses of the propagated boxes of a frame batch, estimated ahead in a few batched calls.
+
+FlowTrack recovers people the detector missed in frame k from the poses of frame k-1
+(Xiao et al. 2018, Sec. 3.2), so the boxes of frame k are known only once frame k-1 is
+tracked: estimated naively, that is one small pose call per frame. Instead the pipeline
+*speculates*: from the poses it expects each frame to hold it derives every frame's
+proposals, unifies them with the detections exactly as the tracker will, and estimates
+all the boxes that survive in one call; a frame whose expected poses change (a recovered
+person recovers the next frame's) is settled in the next round, one call for all frames.
+While tracking, each real recovered box takes the pose estimated for the identical box
+(same float32 coordinates, same image) — a pose depends on nothing else — and only a box
+no round foresaw gets a small call of its own. The result is that of a strictly
+sequential loop; only the calls are fewer.
+
+Example:
+    >>> cache = RecoveredPoses(num_frames=8, num_keypoints=17)
+    >>> cache.add(0, boxes, rows)                 # (N, 4) float32 boxes, (N, K, 3) x, y, score
+    >>> cache.missing(0, boxes).any()
+    False
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+
+from .flow import propagate_points
+from .propagation import joint_boxes, pose_scores
+from .structures import Detections, Poses
+
+__all__ = ["RecoveredPoses", "speculative_proposals", "carry_scores", "Estimate"]
+
+# (images, per-image (N_i, 4) float32 boxes) -> per-image (N_i, K, 3) float32 x, y, score
+Estimate = Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], List[np.ndarray]]
+
+
+def _key(box: np.ndarray) -> bytes:
+    return np.ascontiguousarray(box, dtype=np.float32).tobytes()
+
+
+class RecoveredPoses:
+    """Estimated pose rows of boxes, per frame of a batch, looked up by the box's exact coordinates.
+
+    Args:
+        num_frames: frames in the batch.
+        num_keypoints: K.
+    """
+
+    def __init__(self, num_frames: int, num_keypoints: int):
+        self.num_keypoints = num_keypoints
+        self._rows: List[Dict[bytes, np.ndarray]] = [{} for _ in range(num_frames)]
+
+    def add(self, frame: int, boxes: np.ndarray, rows: np.ndarray) -> None:
+        """Remember the (N, K, 3) pose rows of the (N, 4) ``boxes`` of batch frame ``frame``."""
+        for box, row in zip(np.asarray(boxes, np.float32), rows):
+            self._rows[frame][_key(box)] = row
+
+    def missing(self, frame: int, boxes: np.ndarray) -> np.ndarray:
+        """(N,) bool: which of ``boxes`` have no pose yet."""
+        known = self._rows[frame]
+        return np.array([_key(b) not in known for b in np.asarray(boxes, np.float32)], bool)
+
+    def poses(self, frame: int, boxes: Detections) -> Poses:
+        """The poses of ``boxes`` (all known), with the boxes' own scores."""
+        rows = [self._rows[frame][_key(b)] for b in boxes.boxes]
+        kp = np.stack(rows) if rows else np.zeros((0, self.num_keypoints, 3), np.float32)
+        return Poses.from_array(boxes.boxes, boxes.scores, kp)
+
+    def estimate(self, estimate: Estimate, images: Sequence[np.ndarray], wanted: Dict[int, np.ndarray]) -> None:
+        """Estimate the poses of ``wanted`` (batch frame -> (N, 4) boxes) in one call and remember them."""
+        frames = sorted(f for f, b in wanted.items() if len(b))
+        if not frames:
+            return
+        rows = estimate([images[f] for f in frames], [wanted[f] for f in frames])
+        for f, r in zip(frames, rows):
+            self.add(f, wanted[f], r)
+
+
+def speculative_proposals(poses: Poses, flow: np.ndarray, joint_score: float, expand: float,
+                          carry_scores: bool = False) -> Detections:
+    """The proposals the tracker would make for the next frame if ``poses`` were its last tracked poses.
+
+    The same arithmetic as :meth:`posetrack.tracker.PoseTracker.propose_boxes` after a
+    flow propagation (joints moved by the flow, boxed, expanded; scored by
+    :func:`posetrack.propagation.pose_scores`, or with the poses' own box scores when
+    ``carry_scores``, see :func:`carry_scores`), so the guess is exact when the guess of
+    the poses is; a wrong guess only costs a pose call, never a different result.
+    """
+    moved = propagate_points(flow, poses.keypoints)
+    boxes, valid = joint_boxes(moved, poses.keypoint_scores, joint_score, expand)
+    scores = poses.box_scores if carry_scores else pose_scores(poses.box_scores, poses.keypoint_scores, joint_score)
+    return Detections(boxes[valid], scores[valid])
+
+
+def carry_scores(proposals: Detections, sources: Poses, joint_score: float, expand: float) -> Detections:
+    """``proposals`` scored with the box scores of the (already moved) poses they were made from.
+
+    For frames the detector does not look at (``detect_every`` > 1): FlowTrack scores a
+    proposal by its source pose's box score times its mean confident-joint score, which
+    fades a person below the box threshold within two frames of the last detection — right
+    for a detector's miss, wrong for a frame no detector ran on. There the person keeps the
+    score of their last pose instead; a box with nobody in it still ends its chain, as its
+    pose has fewer than two confident joints and proposes nothing.
+
+    ``sources`` are the poses the tracker proposed from, moved into this frame. Each
+    proposal takes the score of the source whose joints' box it is (or, for a tracker that
+    also clips or otherwise adjusts its boxes, the source box it overlaps most, IoU >= 0.5);
+    a proposal matching no source keeps its own score.
+    """
+    if not len(proposals) or not len(sources):
+        return proposals
+    boxes, valid = joint_boxes(sources.keypoints, sources.keypoint_scores, joint_score, expand)
+    boxes, scores = boxes[valid], sources.box_scores[valid]
+    if len(boxes) == len(proposals) and np.array_equal(boxes, proposals.boxes):
+        return Detections(proposals.boxes, scores)
+    if not len(boxes):
+        return proposals
+    from .boxes import box_iou
+
+    iou = box_iou(proposals.boxes, boxes)                               # (P, S)
+    best = iou.argmax(1)
+    hit = iou[np.arange(len(proposals)), best] >= 0.5
+    return Detections(proposals.boxes, np.where(hit, scores[best], proposals.scores))

@@ -1,0 +1,279 @@
+"""Exact resume: a run killed at any moment, then resumed, writes the file an uninterrupted run writes.
+
+Real SIGKILLs hit `posetrack run` subprocesses at random moments (while it starts, while it
+journals, while it writes the tracks file, and again while it resumes); faults injected at
+every write step (each ``os.write``, ``os.fsync`` and ``os.replace`` of a run) check that an
+I/O error loses no finished frame, names its file and leaves no ``.tmp`` behind. The tiny
+HRNet's float outputs depend on how many crops share a forward pass, so a byte-identical
+tracks file also proves that the resumed frame batches were composed as in one run.
+
+``POSETRACK_KILL_TRIALS=20 pytest tests/test_resume.py -k sigkill`` runs more kill trials.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posetrack.errors import ResumeError
+from posetrack.journal import journal_path, read_journal
+from posetrack.runner import Outputs, load_models, run_video
+from runpath_data import cli_args, make_clip, run_options
+
+N = 16
+KILL_TRIALS = int(os.environ.get("POSETRACK_KILL_TRIALS", "3"))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("clip"), frames=N)
+
+
+def leftovers(folder: Path):
+    return sorted(p.name for p in folder.rglob("*.tmp"))
+
+
+def decoded_frames(path: Path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+# ---------------------------------------------------------------- real SIGKILLs
+
+def command(clip, out: Path, *extra):
+    return [sys.executable, "-m", "posetrack_cli", "run", *cli_args(clip, "mp4"), "--out", str(out),
+            "--frame-batch", "4", "--render", str(out.with_suffix(".mp4")), *extra]
+
+
+def journal_lines(out: Path) -> int:
+    try:
+        return journal_path(out).read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def run_and_kill(cmd, out: Path, rng, reference_seconds: float) -> bool:
+    """Start ``cmd`` and SIGKILL it at a random moment; True if it was killed before finishing.
+
+    Half the kills wait for a random number of journal lines (plus up to 30 ms), so they
+    land while frames are being journaled; the others at a random time of a whole run,
+    which also hits start-up and the writing of the tracks file.
+    """
+    by_lines = rng.random() < 0.5
+    target = int(rng.integers(0, N + N // 4 + 2))
+    deadline = time.monotonic() + rng.uniform(0.3, 1.1) * reference_seconds
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None:
+        if (by_lines and journal_lines(out) >= target) or (not by_lines and time.monotonic() >= deadline):
+            time.sleep(rng.uniform(0, 0.03) if by_lines else 0)
+            proc.kill()
+            break
+        time.sleep(0.002)
+    return proc.wait() != 0
+
+
+def next_command(clip, out: Path):
+    """What a user does after a kill: resume if a journal exists, else start over."""
+    if journal_path(out).exists():
+        return command(clip, out, "--resume")
+    if out.exists() and json.loads(out.read_text())["status"] == "complete":
+        return None
+    return command(clip, out, "--force")
+
+
+@pytest.fixture(scope="module")
+def reference(clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference") / "tracks.json"
+    t0 = time.monotonic()
+    subprocess.run(command(clip, out), check=True, capture_output=True)
+    return out, time.monotonic() - t0
+
+
+@pytest.mark.parametrize("trial", range(KILL_TRIALS))
+def test_sigkill_at_random_moments_then_resume_gives_the_same_file(clip, reference, tmp_path, trial):
+    ref, seconds = reference
+    rng = np.random.default_rng(1000 + trial)
+    out = tmp_path / "tracks.json"
+    cmd = command(clip, out)
+    for _kill in range(2):                      # killed once, then killed again while resuming
+        killed = run_and_kill(cmd, out, rng, seconds)
+        cmd = next_command(clip, out)
+        if not killed or cmd is None:
+            break
+    if cmd is not None:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == ref.read_bytes()
+    assert not journal_path(out).exists() and leftovers(tmp_path) == []
+    assert len(decoded_frames(out.with_suffix(".mp4"))) == N       # the whole annotated video
+
+
+# ---------------------------------------------------------------- faults at every write step
+
+@pytest.fixture(scope="module")
+def inprocess(clip, tmp_path_factory):
+    """Models loaded once, a short run's options, and its uninterrupted outputs."""
+    opts = run_options(clip, end=5, frame_batch=2)
+    models = load_models(opts)
+    d = tmp_path_factory.mktemp("inprocess")
+    outputs = Outputs(d / "tracks.json", posetrack2018=d / "p18.json")
+    run_video(clip["frames"], outputs, opts, models=models)
+    return opts, models, outputs
+
+
+def _in(folder: Path, op: str, args) -> bool:
+    if op == "replace":
+        return str(args[0]).startswith(str(folder))
+    try:
+        return os.readlink(f"/proc/self/fd/{args[0]}").startswith(str(folder))
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def faults(monkeypatch, folder: Path, fail_at=None, code=errno.ENOSPC):
+    """Count (and make the ``fail_at[op]``-th one fail) os.write/fsync/replace on files in ``folder``."""
+    counts = {"write": 0, "fsync": 0, "replace": 0}
+    for op in counts:
+        real = getattr(os, op)
+
+        def wrapper(*args, _op=op, _real=real, **kwargs):
+            if _in(folder, _op, args):
+                counts[_op] += 1
+                if fail_at and fail_at.get(_op) == counts[_op]:
+                    raise OSError(code, os.strerror(code))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(os, op, wrapper)
+    try:
+        yield counts
+    finally:
+        monkeypatch.undo()
+
+
+def recover(clip, outputs: Outputs, opts, models):
+    """After a failure: resume if there is a journal, start over if nothing was kept."""
+    out = outputs.tracks
+    if journal_path(out).exists():
+        return run_video(clip["frames"], outputs, opts, models=models, resume=True)
+    return run_video(clip["frames"], outputs, opts, models=models, force=True)
+
+
+def test_a_fault_at_any_write_step_loses_nothing_and_leaves_no_tmp(clip, inprocess, tmp_path, monkeypatch):
+    opts, models, ref = inprocess
+    with faults(monkeypatch, tmp_path / "count") as counts:
+        (tmp_path / "count").mkdir()
+        run_video(clip["frames"], Outputs(tmp_path / "count" / "tracks.json", posetrack2018=tmp_path / "count" / "p18.json"),
+                  opts, models=models)
+    assert counts["write"] >= 5 + 3 + 2 and counts["fsync"] >= 3 and counts["replace"] == 3   # frames, states, files
+    steps = [(op, n) for op in counts for n in range(1, counts[op] + 1)]
+    for op, n in steps:
+        d = tmp_path / f"{op}{n}"
+        d.mkdir()
+        outputs = Outputs(d / "tracks.json", posetrack2018=d / "p18.json")
+        with faults(monkeypatch, d, {op: n}):
+            with pytest.raises(OSError) as failure:
+                run_video(clip["frames"], outputs, opts, models=models)
+        assert failure.value.errno == errno.ENOSPC
+        assert Path(failure.value.filename).parent == d, (op, n, failure.value.filename)
+        assert leftovers(d) == [], (op, n)
+        kept = read_journal(outputs.tracks)
+        summary = recover(clip, outputs, opts, models)
+        assert outputs.tracks.read_bytes() == ref.tracks.read_bytes(), (op, n)
+        assert outputs.posetrack2018.read_bytes() == ref.posetrack2018.read_bytes(), (op, n)
+        assert summary.frames == 5 and summary.resumed == (len(kept.frames) if kept else 0)
+        assert leftovers(d) == [] and not journal_path(outputs.tracks).exists()
+
+
+def test_a_fault_while_resuming_loses_nothing_either(clip, inprocess, tmp_path, monkeypatch):
+    opts, models, ref = inprocess
+    outputs = Outputs(tmp_path / "tracks.json")
+    for n, fail_at in enumerate(({"write": 6}, {"write": 3}, {"fsync": 2}, {"replace": 1})):
+        with faults(monkeypatch, tmp_path, fail_at):
+            with pytest.raises(OSError):
+                recover(clip, outputs, opts, models) if n else run_video(clip["frames"], outputs, opts, models=models)
+        assert leftovers(tmp_path) == []
+    recover(clip, outputs, opts, models)
+    assert outputs.tracks.read_bytes() == ref.tracks.read_bytes()
+
+
+# ---------------------------------------------------------------- what resume checks and keeps
+
+def interrupt_after(monkeypatch, frames: int):
+    """Ctrl-C while the ``frames + 1``-th frame is journaled."""
+    import posetrack.journal as journal
+
+    real, calls = journal.Journal.frame, {"n": 0}
+
+    def frame(self, result):
+        calls["n"] += 1
+        if calls["n"] > frames:
+            raise KeyboardInterrupt
+        real(self, result)
+
+    monkeypatch.setattr(journal.Journal, "frame", frame)
+
+
+def test_resume_render_gives_the_whole_video_and_a_summary_of_the_whole_run(clip, inprocess, tmp_path, monkeypatch):
+    opts, models, _ = inprocess
+    ref = Outputs(tmp_path / "ref.json", render=tmp_path / "ref.mp4")
+    whole = run_video(clip["frames"], ref, opts, models=models)
+    outputs = Outputs(tmp_path / "tracks.json", render=tmp_path / "tracks.mp4")
+    interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        run_video(clip["frames"], outputs, opts, models=models)
+    monkeypatch.undo()
+    partial = json.loads(outputs.tracks.read_text())
+    assert partial["status"] == "partial" and len(partial["frames"]) == 3
+    assert len(decoded_frames(outputs.render)) == 3            # Ctrl-C keeps a playable partial video
+    summary = run_video(clip["frames"], outputs, opts, models=models, resume=True)
+    assert outputs.tracks.read_bytes() == ref.tracks.read_bytes()
+    np.testing.assert_array_equal(decoded_frames(outputs.render), decoded_frames(ref.render))
+    assert (summary.frames, summary.tracks, summary.resumed) == (whole.frames, whole.tracks, 3)
+    assert summary.times.frames == 5 - 2         # this call: frames 2 (its batch's first, recomputed) to 4
+
+
+def test_resume_needs_the_same_options(clip, inprocess, tmp_path, monkeypatch):
+    opts, models, _ = inprocess
+    out = tmp_path / "tracks.json"
+    interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        run_video(clip["frames"], out, opts, models=models)
+    monkeypatch.undo()
+    from dataclasses import replace
+
+    with pytest.raises(ResumeError, match=r"frame_batch 2 -> 3"):
+        run_video(clip["frames"], out, replace(opts, frame_batch=3), models=models, resume=True)
+    shorter = tmp_path / "shorter"
+    shorter.mkdir()
+    for png in sorted(clip["frames"].iterdir())[:10]:
+        (shorter / png.name).write_bytes(png.read_bytes())
+    with pytest.raises(ResumeError, match="different video"):
+        run_video(shorter, out, opts, models=models, resume=True)
+
+
+def test_nothing_to_resume_and_old_journals_are_clear_errors(clip, inprocess, tmp_path):
+    opts, models, _ = inprocess
+    out = tmp_path / "tracks.json"
+    with pytest.raises(ResumeError, match="nothing to resume"):
+        run_video(clip["frames"], out, opts, models=models, resume=True)
+    run_video(clip["frames"], out, opts, models=models)
+    with pytest.raises(ResumeError, match="already finished"):
+        run_video(clip["frames"], out, opts, models=models, resume=True)
+    # A journal of the version 1 format: the tracks file's header, then rounded frame lines.
+    old = {"format": "posetrack-tracks", "version": 1, "video": {"path": "x", "fps": 25, "width": 192,
+                                                                  "height": 144, "frames": N}}
+    journal_path(out).write_text(json.dumps(old) + "\n" + json.dumps({"frame": 0, "people": []}) + "\n")
+    out.unlink()
+    with pytest.raises(ResumeError, match="older posetrack"):
+        run_video(clip["frames"], out, opts, models=models, resume=True)
