@@ -76,7 +76,7 @@ def main() -> None:
 
     import posetrack.runner as runner
     from posetrack.models import build_pose_model, seeded_state_dict
-    from posetrack.pipeline import resolve_device
+    from posetrack.devices import resolve_device
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")

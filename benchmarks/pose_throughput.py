@@ -73,7 +73,7 @@ def main() -> None:
     import torch
 
     from posetrack.models import build_pose_model, seeded_state_dict
-    from posetrack.pipeline import resolve_device
+    from posetrack.devices import resolve_device
     from posetrack.pose import PoseEstimator
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -41,7 +41,7 @@ def main() -> None:
 
     from posetrack.decode import decode_heatmaps
     from posetrack.models import build_pose_model, seeded_state_dict
-    from posetrack.pipeline import resolve_device
+    from posetrack.devices import resolve_device
     from posetrack.pose import PoseEstimator
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -10,7 +10,6 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from posetrack import pipeline
 from posetrack.devices import effective_precision, resolve_device
 from posetrack.errors import ConfigError, DeviceError
 from posetrack_cli import cli
@@ -64,10 +63,6 @@ def test_names_of_no_device_are_config_errors(gpus, asked):
     gpus(1)
     with pytest.raises(ConfigError, match="use auto, cpu, cuda, cuda:N, N"):
         resolve_device(asked)
-
-
-def test_the_pipeline_name_is_the_same_function():
-    assert pipeline.resolve_device is resolve_device
 
 
 def test_effective_precision(caplog):
