@@ -173,6 +173,8 @@ _PIPELINE_OPTIONS = [
               help="Person crops per pose forward pass."),
     click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,
               help="Frames decoded, detected and estimated together."),
+    click.option("--overlap/--no-overlap", default=True, show_default=True,
+              help="Compute flow and write outputs on threads while poses are estimated (never changes a result)."),
     click.option("--flip/--no-flip", default=True, show_default=True, help="Flip test (official setting)."),
     click.option("--decode", type=click.Choice(["argmax", "dark"]), default="argmax", show_default=True,
               help="Heatmap decoding: official argmax + quarter offset, or DARK."),
