@@ -8,7 +8,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from posetrack.errors import OutputExistsError
+from posetrack.errors import OutputExistsError, SourceError
 from posetrack.journal import journal_path
 from posetrack.runner import Outputs, load_models, run_video
 from posetrack.tracks_io import read_tracks
@@ -148,18 +148,18 @@ def test_a_read_only_folder_fails_at_once_naming_the_output(clip, models, tmp_pa
     assert list(folder.iterdir()) == []
 
 
-def test_a_truncated_source_ends_partial_with_the_frames_that_decode(clip, models, tmp_path):
+def test_a_damaged_image_is_named_and_the_frames_before_it_are_kept(clip, models, tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()
     for png in sorted(clip["frames"].iterdir()):
         (folder / png.name).write_bytes(png.read_bytes())
     sorted(folder.iterdir())[4].write_bytes(b"not a png")
     out = tmp_path / "tracks.json"
-    summary = run_video(folder, out, run_options(clip, frame_batch=2), models=models)
-    tracks = read_tracks(out)
-    assert not tracks.complete and tracks.header.video.frames == 4
+    with pytest.raises(SourceError, match="0004.png"):          # the damaged image is named
+        run_video(folder, out, run_options(clip, frame_batch=2), models=models)
+    tracks = read_tracks(out)                                   # and the frames before it are kept
+    assert not tracks.complete
     assert [f.frame for f in tracks.frames] == [0, 1, 2, 3]
-    assert any("frame 4" in note and "partial" in note for note in summary.notes)
 
 
 def test_a_killed_runs_stale_tmp_files_are_cleared(clip, models, tmp_path):
