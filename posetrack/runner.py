@@ -474,18 +474,23 @@ class _Run:
         """
         restart, batch_size = self.plan.restart, self.opts.frame_batch
         batch: List[Frame] = []
-        for frame in src:
-            if position < restart:
-                if position == restart - 1:
-                    self.pipeline.seed_image(frame.image)
-                if renderer is not None:
-                    writer.submit(_render, renderer, frame, self.plan.done.get(frame.index), self.outputs.render)
-            else:
-                batch.append(frame)
-                if len(batch) == batch_size:
-                    yield batch
-                    batch = []
-            position += 1
+        try:
+            for frame in src:
+                if position < restart:
+                    if position == restart - 1:
+                        self.pipeline.seed_image(frame.image)
+                    if renderer is not None:
+                        writer.submit(_render, renderer, frame, self.plan.done.get(frame.index), self.outputs.render)
+                else:
+                    batch.append(frame)
+                    if len(batch) == batch_size:
+                        yield batch
+                        batch = []
+                position += 1
+        except Exception:
+            if batch:       # the source failed part-way (a damaged image): finish the frames before it
+                yield batch
+            raise
         if batch:
             yield batch
 
