@@ -1,0 +1,447 @@
+"""Typed, strict decoding of every JSON input: one pass of msgspec, one plain-words error line.
+
+Each input format is a tree of ``msgspec.Struct`` types (PoseTrack 2017 / 2018 files here,
+the tracks file in :mod:`posetrack.tracks_io`, the boxes file in :mod:`posetrack.detect`,
+YAML configs in :mod:`posetrack.config`). msgspec decodes and validates in a single pass in C
+(about 3x faster than the stdlib ``json`` parse alone on PoseTrack files, measured by
+``benchmarks/decode_speed.py``), so strictness costs nothing:
+
+* wrong types are errors (a string, list, object or ``true`` where a number belongs; a
+  fractional track id), never coerced;
+* ``NaN`` / ``Infinity`` are not JSON and are refused; so are numbers that overflow a float
+  (``1e400``, a 400-digit integer) and numbers outside a field's range (:data:`MAX_COORD`,
+  int64 track ids);
+* fixed-length arrays must have exactly their length (a box of one value is not four values);
+* invalid UTF-8 anywhere in the file is refused.
+
+:func:`decode_json` turns every failure into the format's ``FormatError`` subclass with one
+line ``"FILE: frame 3 (images/.../000003.jpg), annorect 1, point 2, x: expected a number,
+got a string"``: the msgspec path (``$.annolist[3].annorect[1]...``) is translated by a
+per-format *labeler* that reads the frame's own index or image name from a lenient re-parse
+of the file (done only on the error path).
+
+Example:
+    >>> import msgspec
+    >>> from posetrack.schema import Coord, decode_json, path_labeler
+    >>> class Box(msgspec.Struct):
+    ...     bbox: list[Coord]
+    >>> decode_json(b'{"bbox": [1, "2"]}', msgspec.json.Decoder(Box), "b.json", path_labeler())
+    Traceback (most recent call last):
+    ...
+    posetrack.errors.FormatError: b.json: bbox[1]: expected a number, got a string
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence, Type, TypeVar, Union
+
+import msgspec
+from msgspec import Meta
+
+from .errors import FormatError
+
+__all__ = ["MAX_COORD", "INT64_MAX", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
+           "Segment", "Labeler", "decode_json", "convert", "path_labeler", "message_of", "NonFinite"]
+
+#: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
+#: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
+#: they overflow the int32 drawing coordinates of OpenCV.
+MAX_COORD = 1e5
+INT64_MAX = 2 ** 63 - 1
+_FLOAT_MAX = sys.float_info.max
+
+#: A pixel coordinate: finite, within +-MAX_COORD.
+Coord = Annotated[float, Meta(ge=-MAX_COORD, le=MAX_COORD)]
+#: Any finite float (scores, which may be logits).
+Finite = Annotated[float, Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
+NonNegFinite = Annotated[float, Meta(ge=0.0, le=_FLOAT_MAX)]
+PositiveFinite = Annotated[float, Meta(gt=0.0, le=_FLOAT_MAX)]
+#: An integer that fits int64 (track ids: poseval and numpy keep them in int64).
+Int64 = Annotated[int, Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
+NonNegInt64 = Annotated[int, Meta(ge=0, le=INT64_MAX)]
+
+T = TypeVar("T")
+
+#: One step of a msgspec error path: a field name or a list index.
+Segment = Union[str, int]
+#: ``labeler(path, document) -> "frame 3, person 0, bbox"``; ``document`` is the leniently
+#: parsed file (or None when even that fails), used to look up frame numbers and names.
+Labeler = Callable[[List[Segment], Any], str]
+
+_TYPE_WORDS = {"float": "a number", "int": "an integer", "str": "a string", "array": "a list", "object": "an object",
+               "null": "null", "bool": "true or false", "NonFinite": "Infinity or NaN (not JSON numbers)"}
+_PATH_RE = re.compile(r"^(.*) - at `\$(.*)`$", re.S)
+_SEGMENT_RE = re.compile(r"\.([^.\[]+)|\[(-?\d+)\]|\[(.*?)\]")
+
+
+class NonFinite:
+    """Stands for ``Infinity`` / ``NaN`` in a lenient re-parse, so their place can be named."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _words(type_text: str, got: bool = False) -> str:
+    """'`float | array | null`' -> 'a number, a list or null' (a float that was *given* is 'a float')."""
+    names = [t.strip(" `") for t in type_text.split("|")]
+    words = ["a float" if got and n == "float" else _TYPE_WORDS.get(n, n) for n in names]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def message_of(text: str) -> str:
+    """msgspec's 'Expected `float`, got `str`' in plain words: 'expected a number, got a string'."""
+    m = re.match(r"Expected (`[^`]*`), got (`[^`]*`)$", text)
+    if m:
+        return f"expected {_words(m.group(1))}, got {_words(m.group(2), got=True)}"
+    m = re.match(r"Expected `array` of length ([<>]=?) (\d+)$", text)
+    if m:
+        bound = {"<=": "at most", ">=": "at least", "<": "fewer than", ">": "more than"}[m.group(1)]
+        return f"expected a list of {bound} {m.group(2)} value{'s' if m.group(2) != '1' else ''}"
+    m = re.match(r"Expected `(\w+)` ([<>]=?) (\S+)$", text)
+    if m:
+        return f"expected {_words(m.group(1))} {m.group(2)} {m.group(3)}"
+    m = re.match(r"Object missing required field `(\w+)`$", text)
+    if m:
+        return f"missing required field '{m.group(1)}'"
+    if text == "Number out of range":
+        return "number out of range (too large for a float, or beyond the field's limit)"
+    return text[:1].lower() + text[1:].replace("`", "'")
+
+
+def _segments(path: str) -> List[Segment]:
+    out: List[Segment] = []
+    for name, index, key in _SEGMENT_RE.findall(path):
+        out.append(int(index) if index else (name or key))
+    return out
+
+
+def _lenient(raw: bytes) -> Any:
+    """The document as plain Python (Infinity/NaN kept as :class:`NonFinite`), or None."""
+    try:
+        return json.loads(raw.decode("utf-8", errors="replace"), parse_constant=NonFinite)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _find_non_finite(doc: Any, path: List[Segment]) -> Optional[List[Segment]]:
+    if isinstance(doc, NonFinite):
+        return path
+    if isinstance(doc, dict):
+        items = doc.items()
+    elif isinstance(doc, list):
+        items = enumerate(doc)
+    else:
+        return None
+    for key, value in items:
+        found = _find_non_finite(value, path + [key])
+        if found is not None:
+            return found
+    return None
+
+
+def _location(raw: bytes, pos: int) -> str:
+    line = raw.count(b"\n", 0, pos) + 1
+    col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1
+    return f"line {line}, column {col}"
+
+
+def _fail(error: Type[FormatError], source: str, where: str, message: str) -> FormatError:
+    return error(f"{source}: {where}: {message}" if where else f"{source}: {message}")
+
+
+def _decode_error(raw: bytes, e: msgspec.DecodeError, source: str, labeler: Labeler,
+                  error: Type[FormatError]) -> FormatError:
+    doc = _lenient(raw)
+    if doc is not None:  # stdlib json accepts Infinity / NaN: say where they are
+        place = _find_non_finite(doc, [])
+        if place is not None:
+            constant = _get(doc, place)
+            return _fail(error, source, labeler(place, doc),
+                         f"{constant!r} is not a JSON number (numbers must be finite)")
+    m = re.search(r"\(byte (\d+)\)", str(e))
+    where = f" ({_location(raw, int(m.group(1)))})" if m else ""
+    return _fail(error, source, "", f"not valid JSON{where}: {str(e).split(' (byte')[0]}")
+
+
+def _get(doc: Any, path: Sequence[Segment]) -> Any:
+    for seg in path:
+        doc = doc[seg]
+    return doc
+
+
+def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, labeler: Labeler,
+                      error: Type[FormatError]) -> FormatError:
+    text = str(e)
+    m = _PATH_RE.match(text)
+    if not m:
+        return _fail(error, source, "", message_of(text))
+    doc = _lenient(raw_or_doc) if isinstance(raw_or_doc, (bytes, bytearray)) else raw_or_doc
+    path = _segments(m.group(2))
+    try:
+        where = labeler(path, doc)
+    except Exception:  # a labeler must never hide the error itself
+        where = path_labeler()(path, None)
+    message = message_of(m.group(1))
+    if ", got " not in message:
+        message += _value_text(doc, path)
+    return _fail(error, source, where, message)
+
+
+def _value_text(doc: Any, path: List[Segment]) -> str:
+    """', got 1e+400' for a scalar at ``path`` (long numbers shortened), else ''."""
+    try:
+        value = _get(doc, path)
+    except (KeyError, IndexError, TypeError):
+        return ""
+    if isinstance(value, (dict, list)) or value is None:
+        return ""
+    text = repr(value)
+    if len(text) > 24:
+        text = f"{text[:12]}...({len(text)} characters)"
+    return f", got {text}"
+
+
+def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, labeler: Labeler,
+                error: Type[FormatError] = FormatError) -> T:
+    """Decode and validate ``raw`` (the file's bytes) with ``decoder`` in one pass.
+
+    Raises:
+        ``error`` (a :class:`FormatError` subclass): invalid UTF-8, malformed JSON (with line and
+        column, or the field holding ``Infinity``/``NaN``), or a value that breaks the schema
+        (the message names the file, then ``labeler``'s frame / person / field wording).
+    """
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        raise _validation_error(raw, e, source, labeler, error) from None
+    except msgspec.DecodeError as e:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as u:
+            raise _fail(error, source, "", f"not UTF-8 text (invalid byte at {_location(raw, u.start)})") from None
+        raise _decode_error(raw, e, source, labeler, error) from None
+
+
+def check_utf8(raw: bytes, source: str, error: Type[FormatError] = FormatError) -> None:
+    """msgspec skips the bytes of fields a schema ignores; this refuses invalid UTF-8 anywhere."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as u:
+        raise _fail(error, source, "", f"not UTF-8 text (invalid byte at {_location(raw, u.start)})") from None
+
+
+def convert(obj: Any, tp: Type[T], source: str, labeler: Labeler, error: Type[FormatError] = FormatError) -> T:
+    """Validate already-parsed Python data (``dict``/``list``, e.g. from YAML) against ``tp``.
+
+    Non-finite floats are refused by the schema's bounds, like ``Infinity`` in a file.
+    """
+    try:
+        return msgspec.convert(obj, tp)
+    except msgspec.ValidationError as e:
+        raise _validation_error(obj, e, source, labeler, error) from None
+
+
+def path_labeler(containers: Optional[dict] = None) -> Labeler:
+    """A labeler that writes ``key index`` pairs as ``"<word> index"`` (``containers`` maps a list
+    field to its word, e.g. ``{"people": "person"}``) and other steps as ``field`` / ``field[i]``."""
+    words = containers or {}
+
+    def label(path: List[Segment], doc: Any) -> str:
+        parts: List[str] = []
+        i = 0
+        while i < len(path):
+            seg = path[i]
+            nxt = path[i + 1] if i + 1 < len(path) else None
+            if isinstance(seg, str) and isinstance(nxt, int) and seg in words:
+                parts.append(f"{words[seg]} {nxt}")
+                i += 2
+                continue
+            if isinstance(seg, int):
+                if parts:
+                    parts[-1] += f"[{seg}]"
+                else:
+                    parts.append(f"entry {seg}")
+            else:
+                parts.append(seg)
+            i += 1
+        return ", ".join(parts)
+
+    return label
+
+
+# ----------------------------------------------------------------------------- PoseTrack 2017 / 2018
+# What poseval reads (../shared/eval-parity/SPEC.md section 2). Unknown fields (is_visible, imgnum,
+# is_labeled, vid_id, ...) are ignored, as poseval ignores them. A 2017 scalar is a one-element list
+# (poseval reads element 0); a bare number is accepted too, a longer or empty list is an error.
+
+def _one(tp: Any) -> Any:
+    return Annotated[List[tp], Meta(min_length=1, max_length=1)]
+
+
+#: A 2017 scalar: ``[v]`` or ``v``. (Written with a one-element *list*: msgspec 0.23 mis-decodes a
+#: union of a constrained float and a fixed-length tuple.)
+Coord17 = Union[Coord, _one(Coord)]
+Finite17 = Union[Finite, _one(Finite)]
+Int17 = Union[Int64, _one(Int64)]
+#: poseval's head boxes: no head is larger than a video frame, so a side beyond this is corrupt.
+MAX_HEAD_SIDE = 1e4
+
+
+class Point17(msgspec.Struct, gc=False):
+    """``{"id": [j], "x": [..], "y": [..], "score": [..]}``; ``id`` must be present (poseval crashes
+    without it) but may be null (a point that is no joint); ids outside 0..14 are no joints either."""
+
+    id: Optional[Int17]
+    x: Coord17
+    y: Coord17
+    score: Optional[Finite17] = None
+
+
+class AnnoPoints17(msgspec.Struct, gc=False):
+    point: Optional[List[Point17]] = None
+
+
+class Rect17(msgspec.Struct, gc=False):
+    x1: Optional[Coord17] = None
+    y1: Optional[Coord17] = None
+    x2: Optional[Coord17] = None
+    y2: Optional[Coord17] = None
+    track_id: Optional[Int17] = None
+    score: Optional[Finite17] = None
+    annopoints: Optional[List[AnnoPoints17]] = None
+
+
+class Image17(msgspec.Struct, gc=False):
+    name: str = ""
+
+
+class RegionPoint17(msgspec.Struct, gc=False):
+    x: Coord17
+    y: Coord17
+
+
+class Region17(msgspec.Struct, gc=False):
+    point: List[RegionPoint17] = []
+
+
+class Frame17(msgspec.Struct, gc=False):
+    image: Optional[List[Image17]] = None
+    annorect: Optional[List[Rect17]] = None
+    ignore_regions: Optional[List[Region17]] = None
+
+
+ImageId = Union[Int64, str]
+
+
+class Image18(msgspec.Struct, gc=False):
+    id: ImageId
+    file_name: str = ""
+    ignore_regions_x: Optional[List[List[Coord]]] = None
+    ignore_regions_y: Optional[List[List[Coord]]] = None
+
+
+class Annotation18(msgspec.Struct, gc=False):
+    """``keypoints`` holds x, y, v per category keypoint; ``scores`` one value per keypoint (or empty)."""
+
+    image_id: ImageId
+    track_id: Optional[Int64]
+    bbox_head: Optional[Annotated[List[Coord], Meta(min_length=4, max_length=4)]] = None
+    score: Optional[Finite] = None
+    keypoints: Optional[List[Coord]] = None
+    scores: Optional[List[Finite]] = None
+
+
+class Category18(msgspec.Struct, gc=False):
+    name: str = ""
+    keypoints: List[str] = []
+
+
+class PoseTrackDocument(msgspec.Struct, gc=False):
+    """A PoseTrack file of either format: 2017 when ``annolist`` is present (poseval's rule)."""
+
+    annolist: Union[List[Frame17], msgspec.UnsetType] = msgspec.UNSET
+    images: List[Image18] = []
+    annotations: List[Annotation18] = []
+    categories: Union[List[Category18], msgspec.UnsetType] = msgspec.UNSET
+
+
+def _image_name_2017(doc: Any, f: int) -> str:
+    try:
+        name = doc["annolist"][f]["image"][0]["name"]
+        return f" ({name})" if isinstance(name, str) and name else ""
+    except (KeyError, IndexError, TypeError):
+        return ""
+
+
+def _scalar_field(path: List[Segment], i: int) -> Optional[str]:
+    """'x' for ``x`` or ``x[0]`` at the end of the path."""
+    rest = path[i:]
+    if len(rest) == 1 and isinstance(rest[0], str):
+        return rest[0]
+    if len(rest) == 2 and isinstance(rest[0], str) and isinstance(rest[1], int):
+        return rest[0]
+    return None
+
+
+def posetrack_labeler(path: List[Segment], doc: Any) -> str:
+    """``$.annolist[3].annorect[1].annopoints[0].point[2].x[0]`` -> 'frame 3 (name), annorect 1, point 2, x'."""
+    parts: List[str] = []
+    i = 0
+    while i < len(path):
+        seg = path[i]
+        nxt = path[i + 1] if i + 1 < len(path) else None
+        if seg == "annolist" and isinstance(nxt, int):
+            parts.append(f"frame {nxt}{_image_name_2017(doc, nxt)}")
+        elif seg == "annorect" and isinstance(nxt, int):
+            parts.append(f"annorect {nxt}")
+        elif seg == "annopoints" and isinstance(nxt, int):
+            if nxt:
+                parts.append(f"annopoints {nxt}")
+        elif seg in ("point", "ignore_regions") and isinstance(nxt, int):
+            parts.append(f"{'ignore region' if seg == 'ignore_regions' else 'point'} {nxt}")
+        elif seg == "annotations" and isinstance(nxt, int):
+            parts.append(_annotation_label(doc, nxt))
+        elif seg == "images" and isinstance(nxt, int):
+            parts.append(_image_label(doc, nxt))
+        elif seg in ("keypoints", "scores") and isinstance(nxt, int) and parts and "annotation" in parts[-1]:
+            per = 3 if seg == "keypoints" else 1
+            parts.append(f"'{seg}' value {nxt} (keypoint {nxt // per})")
+        elif isinstance(seg, str):
+            field = _scalar_field(path, i)
+            if field is not None:
+                parts.append(f"'{field}'")
+                break
+            parts.append(seg if nxt is None or not isinstance(nxt, int) else f"{seg}[{nxt}]")
+        else:
+            parts.append(f"[{seg}]")
+            i += 1
+            continue
+        i += 2 if isinstance(nxt, int) else 1
+    return ", ".join(parts)
+
+
+def _image_label(doc: Any, i: int) -> str:
+    try:
+        name = doc["images"][i].get("file_name")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        name = None
+    return f"image {i} ({name})" if isinstance(name, str) and name else f"image {i}"
+
+
+def _annotation_label(doc: Any, a: int) -> str:
+    """'annotation 5 (image 10000000003, frame 3)' where the image can be found."""
+    try:
+        image_id = doc["annotations"][a]["image_id"]
+        ids = [im.get("id") for im in doc["images"]]
+        f = ids.index(image_id)
+        return f"frame {f} ({doc['images'][f].get('file_name')}), annotation {a}"
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return f"annotation {a}"
+
+
+POSETRACK_DECODER = msgspec.json.Decoder(PoseTrackDocument)
