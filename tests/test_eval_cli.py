@@ -111,7 +111,7 @@ def test_missing_prediction_file_warns_and_scores(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ('{"annolist": [', "not valid JSON"),
     ('{"annolist": [{"annorect": [{"track_id": [1], "annopoints": [{"point": '
-     '[{"id": [0], "x": [NaN], "y": [1]}]}]}]}]}', "point 0: 'x' is nan"),
+     '[{"id": [0], "x": [NaN], "y": [1]}]}]}]}]}', "point 0, 'x': NaN is not a JSON number"),
 ])
 def test_bad_prediction_file_is_one_red_line(tmp_path, content, message):
     gt, pred = tmp_path / "gt", tmp_path / "pred"

@@ -47,8 +47,11 @@ def person(tid, points, head=(0, 0, 30, 40), score=None, annopoints=True):
     return r
 
 
+DEFAULT_NAME = "images/val/000001_mpii_test/000000.jpg"
+
+
 def frame(persons, regions=None):
-    f = {"image": [{"name": "images/val/000001_mpii_test/000000.jpg"}], "annorect": persons}
+    f = {"image": [{"name": DEFAULT_NAME}], "annorect": persons}
     if regions is not None:
         f["ignore_regions"] = [{"point": [{"x": [x], "y": [y]} for x, y in poly]} for poly in regions]
     return f
@@ -59,6 +62,9 @@ def write_set(root: Path, gt: dict, pred: dict) -> Path:
     for side, seqs in (("gt", gt), ("pred", pred)):
         (root / side).mkdir(parents=True, exist_ok=True)
         for name, frames in seqs.items():
+            if not isinstance(frames, dict):   # frame i shows image i (frames are paired by image name)
+                frames = [dict(f, image=[{"name": DEFAULT_NAME.replace("000000", f"{i:06d}")}])
+                          if f.get("image") == [{"name": DEFAULT_NAME}] else f for i, f in enumerate(frames)]
             doc = frames if isinstance(frames, dict) else {"annolist": frames}
             (root / side / f"{name}.json").write_text(json.dumps(doc))
     return root
@@ -430,6 +436,9 @@ def test_2018_files_score_like_2017(tmp_path):
     pred = [frame([two_joint_person(7, 1, 0, (0.9, 0.4)), two_joint_person(8, 660, 0, (0.6, 0.3))]),
             frame([two_joint_person(8, 1, 0, (0.9, 0.4))]), frame([])]
     a = run(tmp_path / "a", {"s": gt}, {"s": pred})
+    named = lambda frames: [dict(f, image=[{"name": f"images/val/000001_mpii_test/{i:06d}.jpg"}])  # noqa: E731
+                            for i, f in enumerate(frames)]
+    gt, pred = named(gt), named(pred)
     to18 = lambda frames: to_posetrack18(parse_posetrack({"annolist": frames}))   # noqa: E731
     b = run(tmp_path / "b", {"s": to18(gt)}, {"s": to18(pred)})
     c = run(tmp_path / "c", {"s": to18(gt)}, {"s": pred})
@@ -495,7 +504,10 @@ def test_large_and_negative_track_ids_are_scored(tmp_path):
 # ----------------------------------------------------------------------------- errors where poseval crashes
 
 @pytest.mark.parametrize("gt, pred, pattern", [
-    ([frame([two_joint_person(1, 0, 0)])] * 2, [frame([])], r"1 frames, but the GT file .* has 2"),
+    ([frame([two_joint_person(1, 0, 0)])] * 2, [frame([])],
+     r"pred/s\.json: no frame for frame 1 \(images/val/000001_mpii_test/000001\.jpg\) of the GT file .*gt/s\.json "
+     r"\(frames are paired by image name"),
+    ([{"annorect": [two_joint_person(1, 0, 0)]}] * 2, [{"annorect": []}], r"1 frames, but the GT file .* has 2"),
     ([frame([two_joint_person(1, 0, 0)])], [frame([two_joint_person(4, 0, 0), two_joint_person(4, 50, 0)])],
      r"pred/s\.json: frame 0 \(images.*\), person 1: 'track_id' 4 is used by two persons"),
     ([frame([two_joint_person(1, 0, 0)])], [frame([{"annopoints": [{"point": [pt(0, 1, 1)]}]}])],
