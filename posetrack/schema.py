@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence, Type, TypeVar, Union
+from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequence, Type, TypeVar, Union
 
 import msgspec
 from msgspec import Meta
@@ -370,6 +370,20 @@ class PoseTrackDocument(msgspec.Struct, gc=False):
     categories: Union[List[Category18], msgspec.UnsetType] = msgspec.UNSET
 
 
+_FIELD = "\0"   # marks a plain field name in a label: consecutive ones are joined with "."
+
+
+def _join(parts: List[str]) -> str:
+    """['frame 3', FIELD+'video', FIELD+'width'] -> 'frame 3, video.width'."""
+    out: List[str] = []
+    for p in parts:
+        if p.startswith(_FIELD) and out and out[-1].startswith(_FIELD):
+            out[-1] += "." + p[1:]
+        else:
+            out.append(p)
+    return ", ".join(p.lstrip(_FIELD) for p in out)
+
+
 def _image_name_2017(doc: Any, f: int) -> str:
     try:
         name = doc["annolist"][f]["image"][0]["name"]
@@ -416,13 +430,13 @@ def posetrack_labeler(path: List[Segment], doc: Any) -> str:
             if field is not None:
                 parts.append(f"'{field}'")
                 break
-            parts.append(seg if nxt is None or not isinstance(nxt, int) else f"{seg}[{nxt}]")
+            parts.append(_FIELD + (seg if nxt is None or not isinstance(nxt, int) else f"{seg}[{nxt}]"))
         else:
             parts.append(f"[{seg}]")
             i += 1
             continue
         i += 2 if isinstance(nxt, int) else 1
-    return ", ".join(parts)
+    return _join(parts)
 
 
 def _image_label(doc: Any, i: int) -> str:
@@ -445,3 +459,127 @@ def _annotation_label(doc: Any, a: int) -> str:
 
 
 POSETRACK_DECODER = msgspec.json.Decoder(PoseTrackDocument)
+
+
+# ----------------------------------------------------------------------------- tracks file (posetrack.tracks_io)
+
+#: A frame width or height in pixels.
+Dimension = Annotated[int, Meta(ge=1, le=int(MAX_COORD))]
+#: [x, y, score] of one keypoint; x and y may be null (a joint not located), score null reads as 0.
+KeypointRow = Annotated[List[Optional[Coord]], Meta(min_length=3, max_length=3)]
+
+
+class TrackPerson(msgspec.Struct, gc=False):
+    bbox: Annotated[List[Coord], Meta(min_length=4, max_length=4)]
+    keypoints: List[KeypointRow]
+    track_id: Optional[NonNegInt64] = None
+    score: Optional[Finite] = None
+    interpolated: bool = False
+
+
+class TrackFrame(msgspec.Struct, gc=False):
+    frame: NonNegInt64
+    people: List[TrackPerson] = []
+    time: Optional[NonNegFinite] = None
+
+
+class VideoRecord(msgspec.Struct, gc=False):
+    path: str
+    fps: PositiveFinite
+    width: Dimension
+    height: Dimension
+    frames: NonNegInt64
+
+
+class TracksHead(msgspec.Struct, gc=False):
+    """Read first, so that a file of another version is named as such."""
+
+    format: Any = "posetrack-tracks"
+    version: Any = None
+
+
+class TracksDocument(msgspec.Struct, gc=False):
+    video: VideoRecord
+    frames: List[TrackFrame]
+    format: str = "posetrack-tracks"
+    version: int = 1
+    status: Literal["complete", "partial"] = "complete"
+    keypoint_layout: Optional[str] = None
+    keypoints: Optional[List[str]] = None
+    skeleton: Optional[List[Annotated[List[NonNegInt64], Meta(min_length=2, max_length=2)]]] = None
+    settings: Dict[str, Any] = {}
+
+
+class TracksHeaderRecord(msgspec.Struct, gc=False):
+    """A journal's first line: the document without frames."""
+
+    video: VideoRecord
+    format: str = "posetrack-tracks"
+    version: int = 1
+    keypoint_layout: Optional[str] = None
+    keypoints: Optional[List[str]] = None
+    skeleton: Optional[List[Annotated[List[NonNegInt64], Meta(min_length=2, max_length=2)]]] = None
+    settings: Dict[str, Any] = {}
+
+
+_KEYPOINT_FIELDS = ("x", "y", "score")
+
+
+def tracks_labeler(path: List[Segment], doc: Any) -> str:
+    """``$.frames[3].people[0].keypoints[5][0]`` -> 'frame 12, person 0, keypoint 5 (left_shoulder), x'."""
+    parts: List[str] = []
+    i = 0
+    while i < len(path):
+        seg = path[i]
+        nxt = path[i + 1] if i + 1 < len(path) else None
+        if seg == "frames" and isinstance(nxt, int):
+            index = None
+            try:
+                index = doc["frames"][nxt]["frame"]
+            except (KeyError, IndexError, TypeError):
+                pass
+            parts.append(f"frame {index}" if isinstance(index, int) and not isinstance(index, bool)
+                         else f"frames[{nxt}]")
+        elif seg == "people" and isinstance(nxt, int):
+            parts.append(f"person {nxt}")
+        elif seg == "keypoints" and isinstance(nxt, int) and parts and parts[-1].startswith("person"):
+            name = ""
+            try:
+                name = f" ({doc['keypoints'][nxt]})"
+            except (KeyError, IndexError, TypeError):
+                pass
+            parts.append(f"keypoint {nxt}{name}")
+            if i + 2 < len(path) and isinstance(path[i + 2], int) and 0 <= path[i + 2] < 3:
+                parts.append(_KEYPOINT_FIELDS[path[i + 2]])
+                i += 1
+        elif isinstance(seg, str):
+            parts.append(_FIELD + (seg if not isinstance(nxt, int) else f"{seg}[{nxt}]"))
+        else:
+            parts.append(f"[{seg}]")
+            i += 1
+            continue
+        i += 2 if isinstance(nxt, int) else 1
+    return _join(parts) or "top level"
+
+
+TRACKS_HEAD_DECODER = msgspec.json.Decoder(TracksHead)
+TRACKS_DECODER = msgspec.json.Decoder(TracksDocument)
+
+
+def encode_json(obj: Any) -> bytes:
+    """Compact JSON that is always valid: NaN and infinities become null (msgspec's rule), numpy
+    scalars become numbers, paths and other objects their ``str``."""
+    return msgspec.json.encode(obj, enc_hook=_enc_hook)
+
+
+def _enc_hook(obj: Any) -> Any:
+    item = getattr(obj, "item", None)      # numpy scalars and 0-d arrays
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            pass
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    return str(obj)
