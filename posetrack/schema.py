@@ -218,13 +218,18 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
     try:
         return decoder.decode(raw)
     except msgspec.ValidationError as e:
-        raise _validation_error(raw, e, source, labeler, error) from None
+        invalid: Exception = e
     except msgspec.DecodeError as e:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as u:
-            raise _fail(error, source, "", f"not UTF-8 text (invalid byte at {_location(raw, u.start)})") from None
-        raise _decode_error(raw, e, source, labeler, error) from None
+        invalid = e
+    if isinstance(invalid, msgspec.ValidationError):
+        try:  # a syntax error later in the file is the better message
+            msgspec.json.decode(raw)
+        except msgspec.DecodeError as d:
+            invalid = d
+        else:
+            raise _validation_error(raw, invalid, source, labeler, error) from None
+    check_utf8(raw, source, error)
+    raise _decode_error(raw, invalid, source, labeler, error) from None
 
 
 def check_utf8(raw: bytes, source: str, error: Type[FormatError] = FormatError) -> None:
@@ -583,3 +588,23 @@ def _enc_hook(obj: Any) -> Any:
     if callable(tolist):
         return tolist()
     return str(obj)
+
+
+# ----------------------------------------------------------------------------- boxes file (posetrack.detect)
+
+#: Frame indexes in a boxes file: 10 million frames is 4.6 days at 25 fps; a larger index is corrupt
+#: (and would make the per-frame table enormous).
+MAX_FRAMES = 10_000_000
+
+
+class BoxEntry(msgspec.Struct, gc=False):
+    """One COCO detection result: ``image_id`` is the 0-based frame index, ``bbox`` is x, y, w, h."""
+
+    image_id: Annotated[int, Meta(ge=0, lt=MAX_FRAMES)]
+    bbox: Annotated[List[Coord], Meta(min_length=4, max_length=4)]
+    score: Annotated[float, Meta(ge=0.0, le=1.0)]
+    category_id: Optional[Int64] = None
+
+
+BOXES_DECODER = msgspec.json.Decoder(List[BoxEntry])
+BOXES_LABELER = path_labeler()
