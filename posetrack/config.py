@@ -114,7 +114,7 @@ def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
     except msgspec.ValidationError as e:
         text = str(e)
         if " - at `$" in text:
-            raise schema.convert(dict(data), cls, where or cls.__name__, _labeler(where), ConfigError) from None
+            schema.convert(dict(data), cls, "", _labeler(where or cls.__name__), ConfigError)
         raise ConfigError(f"{where or cls.__name__}: {text}") from None
 
 

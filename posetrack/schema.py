@@ -40,7 +40,7 @@ from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequ
 import msgspec
 from msgspec import Meta
 
-from .errors import FormatError
+from .errors import FormatError, InputError
 
 __all__ = ["MAX_COORD", "INT64_MAX", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "convert", "path_labeler", "message_of", "NonFinite"]
@@ -150,12 +150,12 @@ def _location(raw: bytes, pos: int) -> str:
     return f"line {line}, column {col}"
 
 
-def _fail(error: Type[FormatError], source: str, where: str, message: str) -> FormatError:
-    return error(f"{source}: {where}: {message}" if where else f"{source}: {message}")
+def _fail(error: Type[InputError], source: str, where: str, message: str) -> FormatError:
+    return error(": ".join(p for p in (source, where, message) if p))
 
 
 def _decode_error(raw: bytes, e: msgspec.DecodeError, source: str, labeler: Labeler,
-                  error: Type[FormatError]) -> FormatError:
+                  error: Type[InputError]) -> FormatError:
     doc = _lenient(raw)
     if doc is not None:  # stdlib json accepts Infinity / NaN: say where they are
         place = _find_non_finite(doc, [])
@@ -175,7 +175,7 @@ def _get(doc: Any, path: Sequence[Segment]) -> Any:
 
 
 def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, labeler: Labeler,
-                      error: Type[FormatError]) -> FormatError:
+                      error: Type[InputError]) -> FormatError:
     text = str(e)
     m = _PATH_RE.match(text)
     if not m:
@@ -207,7 +207,7 @@ def _value_text(doc: Any, path: List[Segment]) -> str:
 
 
 def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, labeler: Labeler,
-                error: Type[FormatError] = FormatError) -> T:
+                error: Type[InputError] = FormatError) -> T:
     """Decode and validate ``raw`` (the file's bytes) with ``decoder`` in one pass.
 
     Raises:
@@ -232,7 +232,7 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
     raise _decode_error(raw, invalid, source, labeler, error) from None
 
 
-def check_utf8(raw: bytes, source: str, error: Type[FormatError] = FormatError) -> None:
+def check_utf8(raw: bytes, source: str, error: Type[InputError] = FormatError) -> None:
     """msgspec skips the bytes of fields a schema ignores; this refuses invalid UTF-8 anywhere."""
     try:
         raw.decode("utf-8")
@@ -240,7 +240,7 @@ def check_utf8(raw: bytes, source: str, error: Type[FormatError] = FormatError) 
         raise _fail(error, source, "", f"not UTF-8 text (invalid byte at {_location(raw, u.start)})") from None
 
 
-def convert(obj: Any, tp: Type[T], source: str, labeler: Labeler, error: Type[FormatError] = FormatError) -> T:
+def convert(obj: Any, tp: Type[T], source: str, labeler: Labeler, error: Type[InputError] = FormatError) -> T:
     """Validate already-parsed Python data (``dict``/``list``, e.g. from YAML) against ``tp``.
 
     Non-finite floats are refused by the schema's bounds, like ``Infinity`` in a file.
