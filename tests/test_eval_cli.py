@@ -10,9 +10,7 @@ from click.testing import CliRunner
 from posetrack_cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC = ROOT.parent / "shared" / "eval-parity" / "public"
-
-pytestmark = pytest.mark.skipif(not PUBLIC.exists(), reason="../shared/eval-parity is not present")
+PUBLIC = ROOT / "tests" / "data" / "eval-parity" / "public"     # origin: tests/data/README.md
 
 
 def invoke(*args):
