@@ -108,6 +108,9 @@ def message_of(text: str) -> str:
     m = re.match(r"Object missing required field `(\w+)`$", text)
     if m:
         return f"missing required field '{m.group(1)}'"
+    m = re.match(r"Invalid enum value (.*)$", text)
+    if m:
+        return f"{m.group(1).strip('`')} is not an allowed value"
     if text == "Number out of range":
         return "number out of range (too large for a float, or beyond the field's limit)"
     return text[:1].lower() + text[1:].replace("`", "'")
@@ -224,9 +227,11 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
     if isinstance(invalid, msgspec.ValidationError):
         try:  # a syntax error later in the file is the better message
             msgspec.json.decode(raw)
+        except msgspec.ValidationError:   # e.g. 1e999: out of range for any float, a schema error
+            pass
         except msgspec.DecodeError as d:
             invalid = d
-        else:
+        if isinstance(invalid, msgspec.ValidationError):
             raise _validation_error(raw, invalid, source, labeler, error) from None
     check_utf8(raw, source, error)
     raise _decode_error(raw, invalid, source, labeler, error) from None
