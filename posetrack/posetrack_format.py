@@ -9,7 +9,8 @@ Reading follows poseval (our written description: ``../shared/eval-parity/SPEC.m
 
 * A file with an ``annolist`` key is 2017 format, anything else 2018 format; GT and
   prediction files are told apart per file, so the formats can be mixed.
-* 2017 scalars are one-element lists of which element 0 is read; bare scalars are accepted too.
+* 2017 scalars are one-element lists (element 0 is poseval's value); a bare scalar or a list of
+  another length is an error.
 * Joint ids are poseval's 0..14 (:data:`JOINT_NAMES`). Points whose id is null or not a joint
   id (15, 16, "nose", ...) are kept as non-joint points: they still decide whether a person
   survives an ignore region, as in poseval.
@@ -354,15 +355,15 @@ def _starts(counts: Sequence[int]) -> np.ndarray:
 
 
 def _unwrap(values: List[Any], dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:
-    """2017 scalars (``[v]``, ``v`` or None) -> (values, present); missing values are 0."""
+    """2017 scalars (``(v,)`` or None) -> (values with 0 where missing, present)."""
     n = len(values)
-    try:  # fast path, in C: every value a one-element list
+    missing = values.count(None)
+    if missing == 0:  # in C: no Python loop
         return np.fromiter(map(itemgetter(0), values), dtype, n), np.ones(n, dtype=bool)
-    except TypeError:
-        pass
+    if missing == n:
+        return np.zeros(n, dtype=dtype), np.zeros(n, dtype=bool)
     has = np.fromiter((v is not None for v in values), bool, n)
-    out = np.fromiter((0 if v is None else v[0] if v.__class__ is list else v for v in values), dtype, n)
-    return out, has
+    return np.fromiter((0 if v is None else v[0] for v in values), dtype, n), has
 
 
 def _optional(values: List[Any], dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequence, Type, TypeVar, Union
+from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import msgspec
 from msgspec import Meta
@@ -98,10 +98,13 @@ def message_of(text: str) -> str:
     m = re.match(r"Expected (`[^`]*`), got (`[^`]*`)$", text)
     if m:
         return f"expected {_words(m.group(1))}, got {_words(m.group(2), got=True)}"
-    m = re.match(r"Expected `array` of length ([<>]=?) (\d+)$", text)
+    m = re.match(r"Expected `array` of length (\d+)(, got \d+)?$", text)
+    if m:
+        return f"expected a list of exactly {m.group(1)} value{'s' if m.group(1) != '1' else ''}{m.group(2) or ''}"
+    m = re.match(r"Expected `array` of length ([<>]=?) (\d+)(, got \d+)?$", text)
     if m:
         bound = {"<=": "at most", ">=": "at least", "<": "fewer than", ">": "more than"}[m.group(1)]
-        return f"expected a list of {bound} {m.group(2)} value{'s' if m.group(2) != '1' else ''}"
+        return f"expected a list of {bound} {m.group(2)} value{'s' if m.group(2) != '1' else ''}{m.group(3) or ''}"
     m = re.match(r"Expected `(\w+)` ([<>]=?) (\S+)$", text)
     if m:
         return f"expected {_words(m.group(1))} {m.group(2)} {m.group(3)}"
@@ -285,19 +288,14 @@ def path_labeler(containers: Optional[dict] = None) -> Labeler:
 
 
 # ----------------------------------------------------------------------------- PoseTrack 2017 / 2018
-# What poseval reads (../shared/eval-parity/SPEC.md section 2). Unknown fields (is_visible, imgnum,
+# What poseval reads (its written specification, SPEC.md section 2). Unknown fields (is_visible, imgnum,
 # is_labeled, vid_id, ...) are ignored, as poseval ignores them. A 2017 scalar is a one-element list
-# (poseval reads element 0); a bare number is accepted too, a longer or empty list is an error.
+# (poseval reads element 0); a bare number, an empty or a longer list is an error.
 
-def _one(tp: Any) -> Any:
-    return Annotated[List[tp], Meta(min_length=1, max_length=1)]
-
-
-#: A 2017 scalar: ``[v]`` or ``v``. (Written with a one-element *list*: msgspec 0.23 mis-decodes a
-#: union of a constrained float and a fixed-length tuple.)
-Coord17 = Union[Coord, _one(Coord)]
-Finite17 = Union[Finite, _one(Finite)]
-Int17 = Union[Int64, _one(Int64)]
+#: A 2017 scalar: a one-element list ``[v]``, as PoseTrack writes and poseval reads (element 0).
+Coord17 = Tuple[Coord]
+Finite17 = Tuple[Finite]
+Int17 = Tuple[Int64]
 #: poseval's head boxes: no head is larger than a video frame, so a side beyond this is corrupt.
 MAX_HEAD_SIDE = 1e4
 

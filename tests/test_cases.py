@@ -56,7 +56,8 @@ def test_coordinate_with_400_digits_names_file_frame_and_field(tmp_path):
     ("score", "1e999", "'score': number out of range"),
     ("x", "Infinity", "'x': Infinity is not a JSON number"),
     ("x", '"12"', "'x': expected a number, got a string"),
-    ("x", "{}", "'x': expected a number or a list, got an object"),
+    ("x", "{}", "'x': expected a list, got an object"),
+    ("x", "7", "'x': expected a list, got an integer"),
 ])
 def test_siblings_of_the_400_digit_coordinate(tmp_path, field, value, words):
     case = tmp_path / "case"

@@ -46,7 +46,7 @@ def test_2017_reading_rules():
                                        {"id": [2], "x": [9], "y": [9], "score": [0.75]},     # later duplicate
                                        {"id": None, "x": [5], "y": [5]},                     # null id
                                        {"id": [15], "x": [6], "y": [6]},                     # not a joint
-                                       {"id": 4, "x": 7, "y": 8}]}]},                        # bare scalars
+                                       {"id": [4], "x": [7], "y": [8]}]}]},
             {"track_id": [4]},                                                               # box-only
             {"track_id": [5], "annopoints": [{}]},                                           # fails the test
             {"track_id": [6], "annopoints": [{"point": []}]}],                               # passes it
@@ -79,7 +79,9 @@ def test_2017_reading_rules():
     ({"track_id": [3.0]}, r"annorect 1, 'track_id': expected an integer, got a float"),
     ({"track_id": [2 ** 63]}, r"annorect 1, 'track_id': expected an integer <= 9223372036854775807"),
     ({"x1": [0], "y1": [0], "x2": [1], "y2": [10 ** 400]}, r"annorect 1, 'y2': number out of range"),
-    ({"x1": [0], "y1": [0], "x2": [1], "y2": [1, 2]}, r"annorect 1, 'y2': expected a list of at most 1 value"),
+    ({"x1": [0], "y1": [0], "x2": [1], "y2": [1, 2]}, r"annorect 1, 'y2': expected a list of exactly 1 value"),
+    ({"x1": [0], "y1": [0], "x2": [1], "y2": 1}, r"annorect 1, 'y2': expected a list or null, got an integer"),
+    ({"annopoints": [{"point": [{"id": 4, "x": [7], "y": [8]}]}]}, r"point 0, 'id': expected a list or null"),
     ({"x1": [0], "y1": [0], "x2": [1], "y2": [90000]}, r"annorect 1: head box is 1 x 90000 pixels"),
     ({"annopoints": [{"point": [{"id": ["nose"], "x": [1], "y": [2]}]}]},
      r"annorect 1, point 0, 'id': expected an integer, got a string"),
