@@ -296,10 +296,11 @@ class _SequenceScore:
     counts: MotCounts
     frames: int
     unscored: int = 0     # scored predicted joints without a score
+    warnings: Tuple[str, ...] = ()
 
 
-def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_thr, box_thr,
-                    warnings: List[str]) -> _SequenceScore:
+def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_thr, box_thr) -> _SequenceScore:
+    warnings: List[str] = []
     gt_src = load_posetrack(gt_path)
     gt_file = pack_posetrack(gt_src)
     frames = evaluated_frames(gt_file)
@@ -326,7 +327,52 @@ def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_t
                         f"(poseval drops the last evaluated frame of each sequence from tracking, and crashes here)")
     matches = match_frames(gt, pred)
     unscored = int((pred.valid[..., None] & pred.has_joint & ~pred.has_score).sum())
-    return _SequenceScore(ap_entries(gt, pred, matches), track_counts(gt, pred, matches), len(frames), unscored)
+    return _SequenceScore(ap_entries(gt, pred, matches), track_counts(gt, pred, matches), len(frames), unscored,
+                          tuple(warnings))
+
+
+Pair = Tuple[str, Path, Optional[Path]]
+
+
+def _score_many(pairs: List[Pair], joint_thr, box_thr) -> List[_SequenceScore]:
+    with _gc_paused():
+        return [_score_sequence(name, g, p, joint_thr, box_thr) for name, g, p in pairs]
+
+
+def _fork_context():
+    """multiprocessing's fork context where forking is safe and cheap (POSIX, no torch threads), else None."""
+    import multiprocessing
+    import sys
+
+    if "fork" not in multiprocessing.get_all_start_methods() or "torch" in sys.modules:
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _score_all(pairs: List[Pair], joint_thr, box_thr, workers: Optional[int]) -> List[_SequenceScore]:
+    """Score every sequence, in ``pairs`` order; with ``workers`` > 1 the tail of the list goes to
+    forked worker processes while this process scores the head (files are split by size)."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 2) if len(pairs) >= 8 else 1
+    context = _fork_context() if workers > 1 and len(pairs) > 1 else None
+    if context is None:
+        return _score_many(pairs, joint_thr, box_thr)
+    from concurrent.futures import ProcessPoolExecutor
+
+    sizes = np.array([g.stat().st_size + (p.stat().st_size if p is not None else 0) for _, g, p in pairs], float)
+    bounds = np.searchsorted(np.cumsum(sizes) / sizes.sum(), np.arange(1, workers) / workers) + 1
+    chunks = [c for c in np.split(np.arange(len(pairs)), np.minimum(bounds, len(pairs))) if len(c)]
+    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_score_many, [pairs[i] for i in c], joint_thr, box_thr) for c in chunks[1:]]
+        try:
+            out = _score_many([pairs[i] for i in chunks[0]], joint_thr, box_thr)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        for f in futures:
+            out.extend(f.result())
+    return out
 
 
 def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
@@ -338,7 +384,7 @@ def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
 
 
 def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
-             box_thr: Optional[float] = None) -> EvalResult:
+             box_thr: Optional[float] = None, workers: Optional[int] = 1) -> EvalResult:
     """PoseTrack mAP and per-joint MOTA / MOTP / precision / recall, identical to poseval.
 
     Args:
@@ -346,6 +392,9 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
         pred: the prediction folder, a list of files, or {name: path}; matched to GT by file name.
         joint_thr: drop predicted points scored below this first (None: keep all, as poseval).
         box_thr: drop predicted persons whose box score is below this first (None: keep all).
+        workers: processes that score sequences (1: this one only; None: two where the machine
+            has two cores and there are at least 8 sequences). Extra processes are forked, and
+            only where that is safe (POSIX, torch not loaded); the result is the same either way.
 
     Returns:
         an :class:`EvalResult`; its ``warnings`` are also logged.
@@ -355,10 +404,10 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
         ValueError: invalid input; the message names the file, frame and field.
     """
     pairs, warnings = sequence_files(gt, pred)
-    parts: Dict[str, _SequenceScore] = {}
-    with _gc_paused():
-        for name, gt_path, pred_path in pairs:
-            parts[name] = _score_sequence(name, gt_path, pred_path, joint_thr, box_thr, warnings)
+    parts: Dict[str, _SequenceScore] = dict(zip([name for name, _, _ in pairs],
+                                                _score_all(pairs, joint_thr, box_thr, workers)))
+    for p in parts.values():
+        warnings.extend(p.warnings)
     total_frames = sum(p.frames for p in parts.values())
     if total_frames == 0:
         raise InputError(f"none of the {len(parts)} GT file(s) has a frame with annotations (a non-empty "

@@ -354,14 +354,14 @@ def _starts(counts: Sequence[int]) -> np.ndarray:
     return out
 
 
-def _unwrap(values: List[Any], dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:
-    """2017 scalars (``(v,)`` or None) -> (values with 0 where missing, present)."""
-    n = len(values)
-    missing = values.count(None)
-    if missing == 0:  # in C: no Python loop
-        return np.fromiter(map(itemgetter(0), values), dtype, n), np.ones(n, dtype=bool)
-    if missing == n:
-        return np.zeros(n, dtype=dtype), np.zeros(n, dtype=bool)
+def _unwrap(items: List[Any], field: str, dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:
+    """2017 scalars ``item.<field>`` (``(v,)`` or None) -> (values with 0 where missing, present)."""
+    n = len(items)
+    try:  # in C, no Python loop: every item has the value
+        return np.fromiter(map(itemgetter(0), map(attrgetter(field), items)), dtype, n), np.ones(n, dtype=bool)
+    except TypeError:  # a None
+        pass
+    values = list(map(attrgetter(field), items))
     has = np.fromiter((v is not None for v in values), bool, n)
     return np.fromiter((0 if v is None else v[0] for v in values), dtype, n), has
 
@@ -409,15 +409,15 @@ def _persons_2017(src: PoseTrackSource, picked: List[int]):
 def _regions_2017(regions: List[schema.Region17]) -> Tuple[np.ndarray, ...]:
     out = []
     for region in regions:
-        x, _ = _unwrap([p.x for p in region.point])
-        y, _ = _unwrap([p.y for p in region.point])
+        x, _ = _unwrap(region.point, "x")
+        y, _ = _unwrap(region.point, "y")
         out.append(np.stack([x, y], axis=1).reshape(-1, 2))
     return tuple(out)
 
 
 def _pack_2017(rects: List[schema.Rect17], label: Callable[[int], str]) -> Dict[str, np.ndarray]:
     n = len(rects)
-    corners = [_unwrap(list(map(attrgetter(k), rects))) for k in ("x1", "y1", "x2", "y2")]
+    corners = [_unwrap(rects, k) for k in ("x1", "y1", "x2", "y2")]
     head_box = np.stack([c[0] for c in corners], axis=1).reshape(n, 4)
     present = np.stack([c[1] for c in corners], axis=1).reshape(n, 4)
     has_head = present.all(axis=1)
@@ -428,26 +428,19 @@ def _pack_2017(rects: List[schema.Rect17], label: Callable[[int], str]) -> Dict[
         raise PoseTrackFormatError(f"{label(k)}: head box is incomplete: {', '.join(missing)} missing")
     head_box[~has_head] = np.nan
     _check_head_boxes(head_box, has_head, label)
-    track_id, has_track = _unwrap(list(map(attrgetter("track_id"), rects)), np.int64)
-    box_score, has_box_score = _unwrap(list(map(attrgetter("score"), rects)))
+    track_id, has_track = _unwrap(rects, "track_id", np.int64)
+    box_score, has_box_score = _unwrap(rects, "score")
     box_score[~has_box_score] = np.nan
     # poseval's keypoint test: annopoints is a non-empty list whose first element has a 'point' key.
-    point_lists = []
-    has_ap = np.zeros(n, dtype=bool)
-    for r, rect in enumerate(rects):
-        ap = rect.annopoints
-        points = ap[0].point if ap else None
-        if points is not None:
-            has_ap[r] = True
-            point_lists.append(points)
-        else:
-            point_lists.append(())
+    point_lists = [ap[0].point if ap else None for ap in map(attrgetter("annopoints"), rects)]
+    has_ap = np.fromiter((p is not None for p in point_lists), bool, n)
+    point_lists = [() if p is None else p for p in point_lists]
     npoints = list(map(len, point_lists))
     points = list(chain.from_iterable(point_lists))
-    ids, has_id = _unwrap(list(map(attrgetter("id"), points)), np.int64)
-    x, _ = _unwrap(list(map(attrgetter("x"), points)))
-    y, _ = _unwrap(list(map(attrgetter("y"), points)))
-    score, has_score = _unwrap(list(map(attrgetter("score"), points)))
+    ids, has_id = _unwrap(points, "id", np.int64)
+    x, _ = _unwrap(points, "x")
+    y, _ = _unwrap(points, "y")
+    score, has_score = _unwrap(points, "score")
     score[~has_score] = np.nan
     joint, is_joint = _joints(ids, has_id)
     return dict(track_id=track_id, has_track_id=has_track, head_box=head_box, has_head_box=has_head,

@@ -466,7 +466,6 @@ def _annotation_label(doc: Any, a: int) -> str:
         return f"annotation {a}"
 
 
-POSETRACK_DECODER = msgspec.json.Decoder(PoseTrackDocument)
 
 
 # ----------------------------------------------------------------------------- tracks file (posetrack.tracks_io)
@@ -570,8 +569,6 @@ def tracks_labeler(path: List[Segment], doc: Any) -> str:
     return _join(parts) or "top level"
 
 
-TRACKS_HEAD_DECODER = msgspec.json.Decoder(TracksHead)
-TRACKS_DECODER = msgspec.json.Decoder(TracksDocument)
 
 
 def encode_json(obj: Any) -> bytes:
@@ -609,5 +606,17 @@ class BoxEntry(msgspec.Struct, gc=False):
     category_id: Optional[Int64] = None
 
 
-BOXES_DECODER = msgspec.json.Decoder(List[BoxEntry])
 BOXES_LABELER = path_labeler()
+
+#: Decoders are built on first use (PEP 562 module ``__getattr__``): building one inspects its
+#: whole type tree, and a command needs one or two of them.
+_DECODER_TYPES = {"POSETRACK_DECODER": PoseTrackDocument, "TRACKS_HEAD_DECODER": TracksHead,
+                  "TRACKS_DECODER": TracksDocument, "BOXES_DECODER": List[BoxEntry]}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DECODER_TYPES:
+        decoder = msgspec.json.Decoder(_DECODER_TYPES[name])
+        globals()[name] = decoder
+        return decoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
