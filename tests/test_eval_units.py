@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -530,3 +532,49 @@ def test_duplicate_track_ids_in_unevaluated_frames_are_not_read(tmp_path):
     gt = [frame([]), frame([two_joint_person(1, 0, 0)])]
     pred = [frame([two_joint_person(4, 0, 0), two_joint_person(4, 50, 0)]), frame([])]
     assert run(tmp_path, {"s": gt}, {"s": pred}).overall.frames == 1
+
+
+# ----------------------------------------------------------------------------- speed-ups that must not change a number
+
+def test_own_assignment_solver_returns_scipys_pairs():
+    """eval_mot.linear_sum_assignment replaces scipy's (0.4 s of imports): same pairs, ties included."""
+    from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+    from posetrack.eval_mot import linear_sum_assignment, solve_assignment
+
+    rng = np.random.default_rng(0)
+    for trial in range(3000):
+        r, c = rng.integers(1, 10, 2)
+        kind = trial % 4
+        if kind == 0:
+            m = rng.random((r, c))
+        elif kind == 1:                                   # many ties
+            m = rng.integers(0, 3, (r, c)).astype(float)
+        elif kind == 2:                                   # all tied
+            m = np.zeros((r, c))
+        else:                                             # motmetrics' padding of forbidden pairs
+            d = rng.random((r, c)) * 0.5
+            d[rng.random((r, c)) < 0.5] = np.nan
+            ours = solve_assignment(d)
+            valid = np.isfinite(d)
+            if valid.any():
+                padded = np.where(valid, d, 2 * min(r, c) * (np.abs(d[valid]).max() + 1) + 1)
+                rows, cols = scipy_lsa(padded)
+                keep = valid[rows, cols]
+                assert ours[0].tolist() == rows[keep].tolist() and ours[1].tolist() == cols[keep].tolist()
+            continue
+        expected = scipy_lsa(m)
+        got = linear_sum_assignment(m)
+        assert got[0].tolist() == expected[0].tolist() and got[1].tolist() == expected[1].tolist(), m
+
+
+def test_worker_processes_give_the_same_result(tmp_path):
+    """evaluate(workers=2) forks (only without torch loaded: run in a fresh interpreter)."""
+    code = ("import json, sys; from posetrack.evaluate import evaluate; "
+            "a = evaluate(sys.argv[1], sys.argv[2], workers=1).to_json(True); "
+            "b = evaluate(sys.argv[1], sys.argv[2], workers=2).to_json(True); "
+            "print(json.dumps(a) == json.dumps(b), a['evaluated_frames'])")
+    public = Path(__file__).parent / "data" / "eval-parity" / "public"
+    out = subprocess.run([sys.executable, "-c", code, str(public / "gt"), str(public / "pred")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "103"]
