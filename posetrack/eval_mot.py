@@ -254,11 +254,21 @@ class JointTracker:
             pr_ids: (P,) dense hypothesis ids, unique; pr_has: (P, J) bool.
             dist: (P, G, J) float64 distances; a pair may match where dist <= 0.5 (both present).
         """
-        self._frames += 1
         within = (dist <= PCKH_THRESHOLD) & pr_has[:, None, :] & gt_has[None, :, :]
-        self._n["objects"] += gt_has.sum(axis=0)
-        self._n["hypotheses"] += pr_has.sum(axis=0)
-        self._distance += np.where(within, dist, 0.0).sum(axis=(0, 1))          # RAW events
+        self.add_counts(gt_has.sum(axis=0), pr_has.sum(axis=0), np.where(within, dist, 0.0).sum(axis=(0, 1)))
+        self.step(gt_ids, gt_has, pr_ids, pr_has, within, dist)
+
+    def add_counts(self, objects: np.ndarray, hypotheses: np.ndarray, raw_distance: np.ndarray, frames: int = 1) -> None:
+        """The parts of frames that do not depend on the tracking state: (J,) objects and hypotheses
+        fed, and the sum of the RAW events' distances (every within-threshold pair)."""
+        self._frames += frames
+        self._n["objects"] += objects
+        self._n["hypotheses"] += hypotheses
+        self._distance += raw_distance
+
+    def step(self, gt_ids: np.ndarray, gt_has: np.ndarray, pr_ids: np.ndarray, pr_has: np.ndarray,
+             within: np.ndarray, dist: np.ndarray) -> None:
+        """The state-dependent part of :meth:`update` (counts added separately by :meth:`add_counts`)."""
         used_g, used_p = self._continue_tracks(gt_ids, gt_has, pr_ids, within, dist)
         rest = (within & ~used_p.T[:, None, :] & ~used_g.T[None, :, :]).transpose(2, 1, 0)   # (J, G, P)
         if not rest.any():
@@ -288,7 +298,7 @@ class JointTracker:
         j_idx, g_idx = np.nonzero(ok)
         p_idx = slot[j_idx, g_idx]
         key = j_idx * n_p + p_idx
-        if len(np.unique(key)) < len(key):  # two objects claim one hypothesis: the first object wins
+        if len(set(key.tolist())) < len(key):  # two objects claim one hypothesis: the first object wins
             _, first = np.unique(key, return_index=True)
             first.sort()
             j_idx, g_idx, p_idx = j_idx[first], g_idx[first], p_idx[first]
@@ -305,7 +315,7 @@ class JointTracker:
         if len(j) == 0:
             return
         key = j * (self._none_o + 1) + o
-        if len(np.unique(key)) < len(key):   # duplicate GT track ids: the order within a joint matters
+        if len(set(key.tolist())) < len(key):   # duplicate GT track ids: the order within a joint matters
             for args in zip(j.tolist(), o.tolist(), h.tolist(), d.tolist()):
                 self._log_pairs(*(np.array([v]) for v in args))
             return
@@ -351,11 +361,19 @@ def track_counts(gt: EvalPersons, pred: EvalPersons, matches: FrameMatches) -> M
     pr_ids, n_hyp = _dense(pred.track_id, pred.valid)
     tracker = JointTracker(n_obj, n_hyp)
     n_gt, n_pr = gt.counts, pred.counts
-    for f in range(len(gt.frames) - 1):
+    fed = np.arange(len(gt.frames)) < len(gt.frames) - 1           # poseval drops the last evaluated frame
+    dummy = fed & ((n_gt == 0) | (n_pr == 0))
+    real = fed & ~dummy
+    # Counts that do not depend on the tracking state, for all frames at once.
+    d = matches.distance                                            # (F, P, G, J)
+    within = ((d <= PCKH_THRESHOLD) & pred.has_joint[:, :, None, :] & gt.has_joint[:, None, :, :]
+              & real[:, None, None, None])
+    raw = np.where(within, d, 0.0).sum(axis=(0, 1, 2))
+    objects = (gt.has_joint & real[:, None, None]).sum(axis=(0, 1)) + int(dummy.sum())
+    hypotheses = (pred.has_joint & real[:, None, None]).sum(axis=(0, 1)) + int(dummy.sum())
+    tracker.add_counts(objects, hypotheses, raw, frames=int(fed.sum()))
+    for f in np.flatnonzero(real).tolist():
         g, p = int(n_gt[f]), int(n_pr[f])
-        if g == 0 or p == 0:
-            tracker.update_empty()
-            continue
-        tracker.update(gt_ids[f, :g], gt.has_joint[f, :g], pr_ids[f, :p], pred.has_joint[f, :p],
-                       matches.distance[f, :p, :g])
+        tracker.step(gt_ids[f, :g], gt.has_joint[f, :g], pr_ids[f, :p], pred.has_joint[f, :p], within[f, :p, :g],
+                     d[f, :p, :g])
     return tracker.counts()
