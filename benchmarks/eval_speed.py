@@ -75,14 +75,19 @@ def checkout(rev: str, dest: Path) -> Path:
     return dest
 
 
+#: As on a user's machine, compiled bytecode is cached (the warm-up run writes it; an environment with
+#: PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every posetrack module in every run).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(command, repeats: int):
     """(wall seconds, CPU seconds) of each of ``repeats`` runs of ``command``, after a warm-up run."""
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, env=ENV)
     walls, cpus = [], []
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, env=ENV)
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)

@@ -168,7 +168,7 @@ def _inside_any(xy: np.ndarray, frame_of: np.ndarray, regions) -> np.ndarray:
 
     Vectorised over frames: the k-th polygon of every frame is padded to a common vertex count.
     """
-    frames = np.unique(frame_of)
+    frames = np.flatnonzero(np.bincount(frame_of))      # np.unique would import numpy.ma (0.1 s)
     row_of = np.zeros(int(frames.max()) + 1, dtype=np.int64)
     row_of[frames] = np.arange(len(frames))
     polys = [[p for p in regions[int(f)] if len(p) >= 3] for f in frames.tolist()]
@@ -188,6 +188,14 @@ def _inside_any(xy: np.ndarray, frame_of: np.ndarray, regions) -> np.ndarray:
             r = rows[a:a + step]
             inside[a:a + step] |= _inside_edges(xy[a:a + step], edges[r], valid[r])
     return inside
+
+
+def _first_of_each(keys: np.ndarray) -> np.ndarray:
+    """Indexes of the first occurrence of each distinct key, in key order (``np.unique(return_index=True)``
+    without importing numpy.ma)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    return order[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(keys) else order
 
 
 def _scatter(shape: tuple, index: tuple, values: np.ndarray, fill) -> np.ndarray:
@@ -210,7 +218,7 @@ def _pad(seq, frames, person_frame, point_person, point_alive, alive) -> EvalPer
     at = (row, col)
     # poseval reads a joint from the first point with its id; later duplicates are ignored.
     pts = np.flatnonzero(point_alive & seq.point_is_joint)
-    _, first = np.unique(point_person[pts] * NUM_JOINTS + seq.point_joint[pts], return_index=True)
+    first = _first_of_each(point_person[pts] * NUM_JOINTS + seq.point_joint[pts])
     pts = pts[first]
     slot_of_person = np.zeros(seq.num_persons, dtype=np.int64)
     slot_of_person[persons] = col

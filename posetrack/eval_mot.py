@@ -299,8 +299,8 @@ class JointTracker:
         p_idx = slot[j_idx, g_idx]
         key = j_idx * n_p + p_idx
         if len(set(key.tolist())) < len(key):  # two objects claim one hypothesis: the first object wins
-            _, first = np.unique(key, return_index=True)
-            first.sort()
+            order = np.argsort(key, kind="stable")
+            first = np.sort(order[np.concatenate([[True], key[order][1:] != key[order][:-1]])])
             j_idx, g_idx, p_idx = j_idx[first], g_idx[first], p_idx[first]
         used_g = np.zeros((n_j, n_g), dtype=bool)
         used_g[j_idx, g_idx] = True
@@ -345,9 +345,11 @@ class JointTracker:
 
 def _dense(ids: np.ndarray, valid: np.ndarray) -> Tuple[np.ndarray, int]:
     """Track ids -> dense 0..K-1 ids (same shape; 0 in padding) and K."""
-    uniq, inverse = np.unique(ids[valid], return_inverse=True)
+    values = ids[valid]
+    uniq = np.sort(values)                       # np.unique would import numpy.ma (0.1 s)
+    uniq = uniq[np.concatenate([[True], uniq[1:] != uniq[:-1]])] if len(uniq) else uniq
     out = np.zeros(ids.shape, dtype=np.int64)
-    out[valid] = inverse
+    out[valid] = np.searchsorted(uniq, values)
     return out, len(uniq)
 
 

@@ -362,6 +362,8 @@ def _unwrap(items: List[Any], field: str, dtype=np.float64) -> Tuple[np.ndarray,
     except TypeError:  # a None
         pass
     values = list(map(attrgetter(field), items))
+    if values.count(None) == n:  # e.g. GT points: no scores
+        return np.zeros(n, dtype=dtype), np.zeros(n, dtype=bool)
     has = np.fromiter((v is not None for v in values), bool, n)
     return np.fromiter((0 if v is None else v[0] for v in values), dtype, n), has
 

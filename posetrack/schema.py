@@ -242,6 +242,8 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
 
 def check_utf8(raw: bytes, source: str, error: Type[InputError] = FormatError) -> None:
     """msgspec skips the bytes of fields a schema ignores; this refuses invalid UTF-8 anywhere."""
+    if raw.isascii():  # the usual JSON file, checked at memory speed
+        return
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as u:
