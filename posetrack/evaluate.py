@@ -353,7 +353,8 @@ def _score_all(pairs: List[Pair], joint_thr, box_thr, workers: Optional[int]) ->
     """Score every sequence, in ``pairs`` order; with ``workers`` > 1 the tail of the list goes to
     forked worker processes while this process scores the head (files are split by size)."""
     if workers is None:
-        workers = min(os.cpu_count() or 1, 2) if len(pairs) >= 8 else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = min(cores, 2) if len(pairs) >= 8 else 1
     context = _fork_context() if workers > 1 and len(pairs) > 1 else None
     if context is None:
         return _score_many(pairs, joint_thr, box_thr)
