@@ -180,8 +180,11 @@ def _inside_any(xy: np.ndarray, frame_of: np.ndarray, regions) -> np.ndarray:
         for r, p in enumerate(polys):
             if len(p) > k:
                 v = p[k]
-                edges[r, :len(v)] = np.concatenate([v, np.roll(v, -1, axis=0)], axis=1)
-                valid[r, :len(v)] = True
+                n = len(v)
+                edges[r, :n, :2] = v                # edge i runs from vertex i to vertex i+1 (mod n)
+                edges[r, :n - 1, 2:] = v[1:]
+                edges[r, n - 1, 2:] = v[0]
+                valid[r, :n] = True
         rows = row_of[frame_of]
         step = max(1, _CHUNK // max(n_v, 1))        # bounds memory for polygons with many vertices
         for a in range(0, len(xy), step):
