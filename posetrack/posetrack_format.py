@@ -5,24 +5,31 @@ Both formats become one :class:`PoseTrackFile`: flat, frame-ordered arrays of th
 (poseval) reads. Nothing is filtered here; choosing the evaluated frames and applying ignore
 regions is :mod:`posetrack.eval_frames`' job.
 
-Reading follows poseval (our written description: ``../shared/eval-parity/SPEC.md`` section 2):
+Decoding and validation are one msgspec pass over typed structs (:mod:`posetrack.schema`); what
+is read follows poseval (its written specification, SPEC.md section 2, in the project's reference data):
 
 * A file with an ``annolist`` key is 2017 format, anything else 2018 format; GT and
   prediction files are told apart per file, so the formats can be mixed.
 * 2017 scalars are one-element lists (element 0 is poseval's value); a bare scalar or a list of
   another length is an error.
-* Joint ids are poseval's 0..14 (:data:`JOINT_NAMES`). Points whose id is null or not a joint
-  id (15, 16, "nose", ...) are kept as non-joint points: they still decide whether a person
-  survives an ignore region, as in poseval.
+* Joint ids are poseval's 0..14 (:data:`JOINT_NAMES`). Points whose id is null or another integer
+  (15, 16, ...) are kept as non-joint points: they still decide whether a person survives an
+  ignore region, as in poseval. A non-integer id ("nose", 3.0) is an error.
 * 2018 keypoints map by name (``head_bottom`` is joint 12, poseval's "neck"); a keypoint is
   dropped only when x == y == v == 0; ``scores`` (if non-empty) are read by keypoint position.
 * Only the first video of a 2018 file is read (the folder name of the first image's
   ``file_name`` up to its first ``_``); images of other videos are dropped with a warning.
 
-Where poseval crashes, we decided (and the errors name the file, frame and field):
+Where poseval crashes or reads garbage, we decided (:class:`PoseTrackFormatError`, a ValueError,
+whose one-line message names the file, frame, person and field):
 
-* A point without ``id``, ``x`` or ``y``, a non-numeric or non-finite coordinate, score or
-  head-box value, a non-integer track id, malformed JSON or a wrong structure: ValueError.
+* A point without ``id``, ``x`` or ``y``; a value of the wrong type (a string, list, object or
+  boolean where a number belongs); ``NaN``/``Infinity`` or a number that overflows a float; a
+  coordinate beyond ±:data:`posetrack.schema.MAX_COORD` px; a track id that is not an integer
+  or does not fit int64; a head box with a side over :data:`posetrack.schema.MAX_HEAD_SIDE` px
+  (it would make every prediction match); a 2018 ``keypoints`` list that is not 3 numbers per
+  category keypoint, ``scores`` of another length than the keypoints; two images with one id;
+  invalid UTF-8; malformed JSON.
 * An unparsable 2018 ``file_name`` is accepted (poseval asserts PoseTrack's naming).
 * A 2018 annotation without ``keypoints`` is read as a box-only person, like a 2017 rect without
   ``annopoints`` (poseval crashes on it). The 2017 -> 2018 converter writes box-only rects that
