@@ -164,7 +164,10 @@ def _decode_error(raw: bytes, e: msgspec.DecodeError, source: str, labeler: Labe
                   error: Type[InputError]) -> FormatError:
     doc = _lenient(raw)
     if doc is not None:  # stdlib json accepts Infinity / NaN: say where they are
-        place = _find_non_finite(doc, [])
+        try:
+            place = _find_non_finite(doc, [])
+        except RecursionError:
+            place = None
         if place is not None:
             constant = _get(doc, place)
             return _fail(error, source, labeler(place, doc),
@@ -227,10 +230,12 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
         invalid: Exception = e
     except msgspec.DecodeError as e:
         invalid = e
+    except RecursionError:
+        raise _fail(error, source, "", "not a valid file: lists or objects nested too deeply") from None
     if isinstance(invalid, msgspec.ValidationError):
         try:  # a syntax error later in the file is the better message
             msgspec.json.decode(raw)
-        except msgspec.ValidationError:   # e.g. 1e999: out of range for any float, a schema error
+        except (msgspec.ValidationError, RecursionError):   # 1e999 (a schema error), deep nesting
             pass
         except msgspec.DecodeError as d:
             invalid = d
@@ -259,6 +264,8 @@ def convert(obj: Any, tp: Type[T], source: str, labeler: Labeler, error: Type[In
         return msgspec.convert(obj, tp)
     except msgspec.ValidationError as e:
         raise _validation_error(obj, e, source, labeler, error) from None
+    except RecursionError:
+        raise _fail(error, source, "", "lists or objects nested too deeply") from None
 
 
 def path_labeler(containers: Optional[dict] = None) -> Labeler:

@@ -229,6 +229,20 @@ def test_siblings_of_the_tracks_cases(tmp_path, mutate, words):
     assert str(path) in line and words in line
 
 
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_deep_nesting_is_one_line(tmp_path, depth):
+    """Nesting beyond the decoders' recursion limit (and just below Python's) is refused in one line."""
+    doc = json.dumps(_tracks_doc()).replace('"settings": {}', '"settings": {"a": ' + "[" * depth + "NaN" + "]" * depth + "}")
+    path = tmp_path / "t.tracks.json"
+    path.write_text(doc)
+    line = one_error_line(invoke("track", path, "--out", tmp_path / "o.json"))
+    assert str(path) in line
+    for side in ("gt", "pred"):
+        (tmp_path / side).mkdir(exist_ok=True)
+        (tmp_path / side / "s.json").write_text('{"annolist": ' + "[" * depth + "]" * depth + "}")
+    assert "s.json" in one_error_line(invoke("eval", "--gt", tmp_path / "gt", "--pred", tmp_path / "pred"))
+
+
 def test_invalid_utf8_is_one_line(tmp_path):
     path = tmp_path / "t.tracks.json"
     path.write_bytes(json.dumps(_tracks_doc()).replace("clip15_small.mp4", "clip\udcff.mp4", 1)
