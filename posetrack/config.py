@@ -107,8 +107,11 @@ def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
     """
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where or cls.__name__}: expected a mapping of settings, got {type(data).__name__}")
-    _check_keys(cls, data, where)
-    _check_finite(data, where)
+    try:
+        _check_keys(cls, data, where)
+        _check_finite(data, where)
+    except RecursionError:
+        raise ConfigError(f"{where or cls.__name__}: lists or mappings nested too deeply") from None
     try:
         return msgspec.convert(dict(data), cls, strict=True)
     except msgspec.ValidationError as e:
@@ -144,9 +147,13 @@ def load_yaml(cls: Type[T], name: str, section: Union[str, None] = None) -> T:
     """
     path = config_path(name)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_bytes()) or {}
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
+    except RecursionError:
+        raise ConfigError(f"{path}: not a valid config: lists or mappings nested too deeply") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     if section is not None:
         if section not in data:
             raise ConfigError(f"{path}: no '{section}' section")

@@ -261,3 +261,23 @@ def test_writer_output_is_always_json(tmp_path):
     assert doc["settings"] == {"stride": None, "thr": 0.5}
     back = read_tracks(path)
     assert back.frames[0].poses.box_scores.tolist() == [1.0] and back.frames[0].time is None
+
+
+@pytest.mark.parametrize("text, words", [
+    ("- tracker\n- flow\n", "expected a mapping of settings, got list"),
+    ("tracker:\n  queue: 2.5\n", "tracker.queue: expected an integer, got a float"),
+    ("tracker:\n  box_score: .nan\n", "tracker.box_score: expected a finite number, got nan"),
+    ("tracker:\n  box_score: '0.5'\n", "tracker.box_score: expected a number, got a string"),
+    ("tracker:\n  quue: 3\n", "did you mean 'queue'"),
+    ("flow: [1, 2]\n", "flow: expected an object, got a list"),
+    ("tracker: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
+    ("tracker:\n  queue: [\n", "not valid YAML"),
+])
+def test_bad_tracker_configs_are_one_line(tmp_path, text, words):
+    """The same kind of fault in the YAML configs (posetrack track --config FILE)."""
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    tracks = tmp_path / "t.tracks.json"
+    tracks.write_text(json.dumps(_tracks_doc()))
+    line = one_error_line(invoke("track", tracks, "--out", tmp_path / "o.json", "--config", config))
+    assert "bad.yaml" in line and words in line
