@@ -232,11 +232,12 @@ def _one_line_or_success(result, out: Path) -> None:
         json.loads(out.read_text(), parse_constant=pytest.fail)
 
 
-def test_eval_end_to_end(tmp_path_factory):
-    gt_doc = json.loads(json.dumps(POSETRACK_2017))
+@pytest.mark.parametrize("fmt", ["2017", "2018"])
+def test_eval_end_to_end(tmp_path_factory, fmt):
+    gt_doc = json.loads(json.dumps(POSETRACK_2017 if fmt == "2017" else _posetrack_2018()))
 
     @FUZZ_CLI
-    @given(raw=mutated(POSETRACK_2017), side=st.sampled_from(["gt", "pred"]))
+    @given(raw=mutated(gt_doc), side=st.sampled_from(["gt", "pred"]))
     def check(raw, side):
         root = tmp_path_factory.mktemp("ev")
         for d in ("gt", "pred"):
