@@ -1,87 +1,147 @@
-"""How fast `posetrack eval` scores a PoseTrack2017-val-sized set, against the official poseval.
+"""How fast `posetrack eval` scores a PoseTrack2017-val-sized set, as whole processes, against poseval.
 
-Builds the synthetic val-sized set of ``../shared/eval-parity`` (50 sequences of 60-80 frames,
-5-7 people, predictions on every frame: 1,999 evaluated frames) in a temporary folder, then
-prints the wall time of :func:`posetrack.evaluate.evaluate` (median of 3), its peak memory and
-the ratio to poseval's 34.6 s (median of 3 on the same kind of 2-core machine, both AP and MOT).
+Builds a val-sized synthetic set with our own seeded generator (:func:`posetrack.testing.make_posetrack_set`:
+50 sequences of 60-80 frames, 5-7 people, predictions on every frame; about 2,000 evaluated frames,
+9.7 MB of GT and 24 MB of predictions, the size of the reference set), then times complete
+``python -m posetrack_cli eval --gt ... --pred ... --json ...`` processes (interpreter start, imports,
+reading, scoring, writing): the median wall time and CPU time (user + sys, children included) of
+``--repeats`` runs after one warm-up run (page cache).
 
-    python benchmarks/eval_speed.py [--repeats 3] [--keep DIR]
+Figures printed:
+
+* the ratio to poseval's 34.6 s (the stated anchor: median of 3 runs on the same kind of 2-core
+  machine, both AP and MOT, on the reference val-sized set; poseval cannot be installed here);
+* with ``--baseline REV``, the same timing of the posetrack source at git revision REV (run from
+  a ``git archive`` of it, bypassing the installed package), its ratio to ours, and whether every
+  number of both outputs is identical;
+* whether our own runs (1 process and the default, ``--workers`` auto) give identical numbers.
+
+On a machine shared with other jobs, wall times include waiting for a core; CPU times do not.
+
+    python benchmarks/eval_speed.py [--repeats 5] [--baseline 9a01ceb] [--keep DIR]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERATOR = ROOT.parent / "shared" / "eval-parity" / "make_posetrack_set.py"
-SET_ARGS = ["--seed", "2024", "--sequences", "50", "--frames", "60,80", "--people", "5,7", "--pred-unlabeled"]
 POSEVAL_SECONDS = 34.6
-POSEVAL_PEAK_MIB = 488
+SET = dict(seed=2024, sequences=50, frames=(60, 80), people=(5, 7), predict_unlabeled=True)
+METRICS = ("ap", "ap_precision", "ap_recall", "mota", "motp", "precision", "recall", "mot_counts", "evaluated_frames")
 
-_RSS_CHILD = """
-import resource, sys
-from posetrack.evaluate import evaluate
-evaluate(sys.argv[1], sys.argv[2])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# Runs `posetrack` from a source tree (argv[1]) instead of the installed package.
+_FROM_SOURCE = """
+import sys
+root = sys.argv[1]
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
+sys.path.insert(0, root)
+sys.argv = ["posetrack"] + sys.argv[2:]
+import posetrack, posetrack_cli
+assert posetrack.__file__.startswith(root), posetrack.__file__
+posetrack_cli.main()
 """
 
 
 def build_set(out: Path) -> Path:
-    subprocess.run([sys.executable, str(GENERATOR), "--out", str(out), *SET_ARGS], check=True)
+    from posetrack.testing import make_posetrack_set
+
+    if not (out / "gt").is_dir():
+        make_posetrack_set(out, **SET)
     return out
 
 
-def time_eval(root: Path, repeats: int):
-    from posetrack.evaluate import evaluate
+def checkout(rev: str, dest: Path) -> Path:
+    """The posetrack package and CLI of git revision ``rev``, unpacked into ``dest``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "posetrack", "cli", "configs"],
+                             check=True, capture_output=True).stdout
+    dest.mkdir(parents=True, exist_ok=True)
+    tar = dest / "src.tar"
+    tar.write_bytes(archive)
+    with tarfile.open(tar) as t:
+        t.extractall(dest)
+    (dest / "posetrack_cli").symlink_to("cli")
+    if not (dest / "posetrack" / "configs").exists():
+        (dest / "posetrack" / "configs").symlink_to("../configs")
+    return dest
 
-    evaluate(root / "gt", root / "pred")          # warm-up: imports, page cache
-    times, results = [], []
+
+#: As on a user's machine, compiled bytecode is cached (the warm-up run writes it; an environment with
+#: PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every posetrack module in every run).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run(command, repeats: int):
+    """(wall seconds, CPU seconds) of each of ``repeats`` runs of ``command``, after a warm-up run."""
+    subprocess.run(command, check=True, capture_output=True, env=ENV)
+    walls, cpus = [], []
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        results.append(evaluate(root / "gt", root / "pred"))
-        times.append(time.perf_counter() - start)
-    return times, results
+        subprocess.run(command, check=True, capture_output=True, env=ENV)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
-def peak_memory(root: Path):
-    """(tracemalloc peak of one evaluation in MiB, peak RSS of a fresh process doing one, in MiB)."""
-    from posetrack.evaluate import evaluate
+def figures(path: Path) -> dict:
+    doc = json.loads(path.read_text())
+    return {k: doc[k] for k in METRICS}
 
-    tracemalloc.start()
-    evaluate(root / "gt", root / "pred")
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    out = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(root / "gt"), str(root / "pred")],
-                         check=True, capture_output=True, text=True).stdout
-    return peak / 2 ** 20, int(out.split()[-1]) / 1024
+
+def line(label: str, walls, cpus) -> str:
+    return (f"{label:<26} wall median {statistics.median(walls):6.3f} s ({', '.join(f'{t:.2f}' for t in walls)}); "
+            f"CPU median {statistics.median(cpus):6.3f} s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--keep", type=Path, default=None, help="build the set here and keep it")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--baseline", metavar="REV", default=None, help="also time posetrack at this git revision")
+    ap.add_argument("--keep", type=Path, default=None, help="build the set here (reused if present)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = build_set(args.keep or Path(tmp) / "val-sized")
-        times, results = time_eval(root, args.repeats)
-        traced, rss = peak_memory(root)
-    first = results[0].to_json()
-    same = all(json.dumps(r.to_json()) == json.dumps(first) for r in results)
-    median = statistics.median(times)
-    print(f"evaluated frames : {results[0].overall.frames} in {len(results[0].sequences)} sequences")
-    print(f"total AP / MOTA  : {first['ap']['total']:.4f} / {first['mota']['total']:.4f}"
-          f"  (identical over runs: {same})")
-    print(f"seconds          : median {median:.3f}  (runs: {', '.join(f'{t:.3f}' for t in times)})")
-    print(f"peak memory      : {traced:.0f} MiB traced (tracemalloc), {rss:.0f} MiB peak RSS of a fresh process"
-          f"  (poseval: {POSEVAL_PEAK_MIB} MiB RSS)")
-    print(f"speed-up         : {POSEVAL_SECONDS / median:.1f}x faster than poseval's {POSEVAL_SECONDS} s")
+        tmp = Path(tmp)
+        root = build_set(args.keep or tmp / "val-sized")
+        n_files = len(list((root / "gt").glob("*.json")))
+        mb = sum(p.stat().st_size for p in root.glob("*/*.json")) / 1e6
+        ours = [sys.executable, "-m", "posetrack_cli", "eval", "--gt", str(root / "gt"), "--pred", str(root / "pred")]
+        results = {}
+        for label, extra in (("posetrack eval", []), ("posetrack eval --workers 1", ["--workers", "1"])):
+            out = tmp / f"{len(results)}.json"
+            results[label] = run(ours + extra + ["--json", str(out)], args.repeats), figures(out)
+        base = None
+        if args.baseline:
+            src = checkout(args.baseline, tmp / "baseline")
+            out = tmp / "baseline.json"
+            cmd = [sys.executable, "-c", _FROM_SOURCE, str(src), *ours[3:], "--json", str(out)]
+            base = run(cmd, args.repeats), figures(out)
+    first = next(iter(results.values()))
+    print(f"set: {n_files} sequences, {first[1]['evaluated_frames']} evaluated frames, {mb:.1f} MB of JSON, "
+          f"seed {SET['seed']}; total AP {first[1]['ap']['total']:.4f}, MOTA {first[1]['mota']['total']:.4f}")
+    for label, ((walls, cpus), _) in results.items():
+        print(line(label, walls, cpus) + f"  -> {POSEVAL_SECONDS / statistics.median(walls):5.1f}x poseval's "
+              f"{POSEVAL_SECONDS} s")
+    same = all(f == first[1] for _, f in results.values())
+    print(f"identical numbers, default vs 1 process: {same}")
+    if base is not None:
+        (walls, cpus), numbers = base
+        best = statistics.median(first[0][0])
+        print(line(f"baseline {args.baseline}", walls, cpus) + f"  -> {POSEVAL_SECONDS / statistics.median(walls):5.1f}x "
+              f"poseval; ours is {statistics.median(walls) / best:.2f}x faster (wall), "
+              f"{statistics.median(cpus) / statistics.median(first[0][1]):.2f}x less CPU")
+        print(f"identical numbers, ours vs baseline: {numbers == first[1]}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

@@ -44,9 +44,11 @@ sequence the split's GT files name, writing prediction files in the GT's format 
               help="Drop predicted joints scored below this before scoring (default: keep all, as poseval).")
 @click.option("--box-thr", type=float, default=None,
               help="Drop predicted persons whose box score is below this before scoring (default: keep all).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes scoring sequences (default: 2 on a machine with 2+ cores and 8+ sequences).")
 def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Optional[Path], split: str,
              out_dir: Optional[Path], json_out: Optional[Path], per_sequence: bool,
-             joint_thr: Optional[float], box_thr: Optional[float], **run_opts) -> None:
+             joint_thr: Optional[float], box_thr: Optional[float], workers: Optional[int], **run_opts) -> None:
     """Score predictions against PoseTrack ground truth: per-joint AP and MOTA, MOTP, precision, recall.
 
     Multi-person pose estimation AP uses PCKh@0.5 and poseval's prediction-to-GT assignment;
@@ -61,7 +63,7 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
         gt_dir, pred_dir = _predict(dataset_root, split, out_dir or Path(f"posetrack_preds_{split}"), run_opts)
     elif gt_dir is None or pred_dir is None:
         raise click.UsageError("give --gt and --pred, or --dataset-root (to predict first)")
-    result = evaluate(gt_dir, pred_dir, joint_thr=joint_thr, box_thr=box_thr)
+    result = evaluate(gt_dir, pred_dir, joint_thr=joint_thr, box_thr=box_thr, workers=workers)
     width = click.get_current_context().terminal_width or shutil.get_terminal_size().columns
     console = Console(width=max(width, 96), highlight=False)      # the paper table needs 94 columns
     if joint_thr is not None or box_thr is not None:

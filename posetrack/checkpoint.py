@@ -25,7 +25,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Uni
 import torch
 from torch import Tensor, nn
 
-from posetrack.download import CheckpointError, Progress, download_url, is_url, verify_sha256
+from posetrack.download import CheckpointError, Progress, download_url, hash_from_name, is_url, verify_sha256
 
 __all__ = ["CheckpointError", "read_state_dict", "adapt_keys", "load_checkpoint"]
 
@@ -72,18 +72,28 @@ def _refused(path: Path, error: Exception) -> CheckpointError:
         "(torch.save(model.state_dict(), 'weights.pth') or a .safetensors file) and load that")
 
 
+def _corrupt(path: Path, detail: str) -> CheckpointError:
+    return CheckpointError(f"{path} is corrupt or not a PyTorch checkpoint ({detail}); delete it and download or "
+                           "copy it again")
+
+
 def _load_pickle(path: Path) -> object:
+    """Unpickle with ``weights_only``: only a file that *asks for* a Python global outside the allowed
+    plain-data types is refused as unsafe; bytes that are not a valid pickle are reported as corrupt."""
     allow = getattr(torch.serialization, "safe_globals", None)
     context = allow(_numpy_globals()) if allow else contextlib.nullcontext()
     try:
         with context:
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        if "weights only" in str(e).lower() or "weightsunpickler" in str(e).lower():
+        if re.search(r"GLOBAL [\w.]+", str(e)):
             raise _refused(path, e) from e
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({e})") from e
+        reason = str(e).strip().splitlines()
+        detail = next((line for line in reversed(reason) if "error" in line.lower() or "unsupported" in line.lower()),
+                      "not a valid pickle")
+        raise _corrupt(path, detail.strip()[:200]) from e
     except Exception as e:  # torch.load fails on foreign bytes with many types (IndexError, RuntimeError, ...)
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from e
+        raise _corrupt(path, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from e
 
 
 def _load_safetensors(path: Path) -> Dict[str, Tensor]:
@@ -234,7 +244,8 @@ def load_checkpoint(model: nn.Module, source: Source, *, sha256: Optional[str] =
     Args:
         model: any module; its ``state_dict()`` defines what must be present.
         source: a local path, or an http(s) URL that is downloaded into the cache first.
-        sha256: expected SHA-256 of the file (full or a prefix of >= 8 hex characters); None skips it.
+        sha256: expected SHA-256 of the file (full or a prefix of >= 8 hex characters). None: for a URL,
+            the hash its file name carries (torchvision / mmpose naming), if any; for a path, no check.
         cache_dir: where URLs are cached (default: see :mod:`posetrack.download`).
         progress: ``progress(done_bytes, total_bytes_or_None)`` while downloading.
 
@@ -242,11 +253,14 @@ def load_checkpoint(model: nn.Module, source: Source, *, sha256: Optional[str] =
         ``model``, with every parameter and buffer replaced.
 
     Raises:
-        CheckpointError: download or read failed, or the checkpoint's keys or shapes do not
-            fit the model (missing, unexpected and mis-shaped keys are named).
+        CheckpointError: download or read failed, the hash differs (a bad cached copy is deleted),
+            the file is corrupt, it needs unsafe unpickling, or the checkpoint's keys or shapes do
+            not fit the model (missing, unexpected and mis-shaped keys are named).
     """
     if is_url(str(source)):
-        path = download_url(str(source), sha256=sha256, cache_dir=cache_dir, progress=progress)
+        # torchvision's name-<sha256 prefix>.pth and mmpose's name-<sha256 prefix>_<date>.pth carry their hash
+        expected = sha256 if sha256 is not None else hash_from_name(str(source))
+        path = download_url(str(source), sha256=expected, cache_dir=cache_dir, progress=progress)
     else:
         path = Path(source).expanduser()
         if path.is_file():

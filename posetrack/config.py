@@ -1,20 +1,24 @@
 """Typed configuration: YAML files in ``configs/`` become frozen dataclasses at the edge.
 
-Unknown keys fail with a "did you mean", values are checked against the field's type,
-and nothing is evaluated. Every setting lives in a dataclass instance that is passed
+Unknown keys fail with a "did you mean"; values are validated against the field's type by
+msgspec (strictly: no coercion, NaN and infinities refused), then by the dataclass's own
+``__post_init__``; nothing is evaluated (``yaml.safe_load``). Every setting lives in a dataclass instance that is passed
 down explicitly; there is no global configuration object.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Type, TypeVar, Union
 
+import msgspec
 import yaml
 
+from . import schema
 from .errors import ConfigError
 
 __all__ = ["ConfigError", "from_dict", "load_yaml", "config_path", "list_configs"]
@@ -27,93 +31,94 @@ def _suggest(key: str, valid) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _coerce(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin is Union:
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arm in args:
-            if arm is type(None):
-                continue
-            try:
-                return _coerce(arm, value, where)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
+def _dataclass_of(tp: Any) -> list:
+    """The dataclass types a field's value may be built from (through Optional, Tuple[X, ...], Dict[str, X])."""
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return from_dict(tp, value, where)
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-            items = [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-        elif origin is tuple and args:
-            if len(args) != len(value):
-                raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-            items = [_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value))]
-        else:
-            inner = args[0] if args else Any
-            items = [_coerce(inner, v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
-    if origin in (dict, Mapping) or tp in (dict, Mapping):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        inner = args[1] if len(args) == 2 else Any
-        return {k: _coerce(inner, v, f"{where}.{k}") for k, v in value.items()}
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    if typing.get_origin(tp) is typing.Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
-        return value
-    return value
+        return [tp]
+    out = []
+    for arg in typing.get_args(tp):
+        if arg is not Ellipsis:
+            out.extend(_dataclass_of(arg))
+    return out
 
 
-def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
-    """Build dataclass ``cls`` from a mapping, recursively, rejecting unknown keys.
-
-    Args:
-        cls: a dataclass type; nested dataclass fields are built from nested mappings.
-        data: the values; missing keys take the field defaults.
-        where: prefix for error messages (a file name, a dotted path).
-    """
+def _check_keys(cls: Type[Any], data: Any, where: str) -> None:
+    """Unknown keys fail with a "did you mean" (msgspec would silently drop them from a dataclass)."""
+    if not isinstance(data, Mapping):
+        return
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    kwargs = {}
     for key, value in data.items():
         path = f"{where}.{key}" if where else str(key)
         if key not in fields:
             raise ConfigError(f"{path}: unknown setting{_suggest(str(key), fields)}; "
                               f"valid: {', '.join(sorted(fields))}")
-        kwargs[key] = _coerce(hints[key], value, path)
-    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]
-    if missing:
-        raise ConfigError(f"{where or cls.__name__}: missing setting(s) {', '.join(missing)}")
+        tp = hints[key]
+        inner = _dataclass_of(tp)
+        if len(inner) != 1:
+            continue
+        direct = dataclasses.is_dataclass(tp) or any(dataclasses.is_dataclass(a) for a in typing.get_args(tp)
+                                                     if typing.get_origin(tp) is Union)
+        if direct:
+            _check_keys(inner[0], value, path)
+        elif isinstance(value, Mapping):          # Dict[str, X]
+            for k, v in value.items():
+                _check_keys(inner[0], v, f"{path}.{k}")
+        elif isinstance(value, (list, tuple)):    # Tuple[X, ...]
+            for i, v in enumerate(value):
+                _check_keys(inner[0], v, f"{path}[{i}]")
+
+
+def _check_finite(data: Any, where: str) -> None:
+    """YAML's .nan / .inf are no setting's value."""
+    if isinstance(data, float) and not math.isfinite(data):
+        raise ConfigError(f"{where}: expected a finite number, got {data}")
+    if isinstance(data, Mapping):
+        for k, v in data.items():
+            _check_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(data, (list, tuple)):
+        for i, v in enumerate(data):
+            _check_finite(v, f"{where}[{i}]")
+
+
+def _labeler(where: str):
+    def label(path, doc) -> str:
+        text = where
+        for seg in path:
+            text += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if text else str(seg))
+        return text
+    return label
+
+
+def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping, recursively, strictly (msgspec.convert).
+
+    Unknown keys fail with a "did you mean"; values must have the field's type exactly (no
+    string-to-number or float-to-int coercion; integers are accepted for float fields); NaN and
+    infinities are refused; the dataclass's own ``__post_init__`` checks run.
+
+    Args:
+        cls: a dataclass type; nested dataclass fields are built from nested mappings.
+        data: the values; missing keys take the field defaults.
+        where: prefix for error messages (a file name, a dotted path).
+
+    Raises:
+        ConfigError: naming the setting (``file.yaml:tracker.queue``) and what is wrong.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping of settings, got {type(data).__name__}")
     try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{where or cls.__name__}: {e}") from e
+        _check_keys(cls, data, where)
+        _check_finite(data, where)
+    except RecursionError:
+        raise ConfigError(f"{where or cls.__name__}: lists or mappings nested too deeply") from None
+    try:
+        return msgspec.convert(dict(data), cls, strict=True)
+    except msgspec.ValidationError as e:
+        text = str(e)
+        if " - at `$" in text:
+            schema.convert(dict(data), cls, "", _labeler(where or cls.__name__), ConfigError)
+        raise ConfigError(f"{where or cls.__name__}: {text}") from None
 
 
 def config_path(name: str) -> Path:
@@ -142,9 +147,13 @@ def load_yaml(cls: Type[T], name: str, section: Union[str, None] = None) -> T:
     """
     path = config_path(name)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_bytes()) or {}
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
+    except RecursionError:
+        raise ConfigError(f"{path}: not a valid config: lists or mappings nested too deeply") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     if section is not None:
         if section not in data:
             raise ConfigError(f"{path}: no '{section}' section")

@@ -15,9 +15,7 @@ Example:
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+import msgspec
+
+from posetrack import schema
 from posetrack.checkpoint import load_checkpoint
 from posetrack.download import Progress, download_url, hash_from_name
 from posetrack.errors import ConfigError, FormatError
@@ -251,39 +252,6 @@ class BoxesFileError(FormatError):
     """A precomputed boxes file is malformed; the message names the file, entry index and field."""
 
 
-def _number(value: object, field: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BoxesFileError(f"{where}: '{field}' must hold finite numbers, got {value!r}")
-    return float(value)
-
-
-def _parse_entry(entry: object, where: str, num_frames: Optional[int]) -> tuple:
-    """One COCO detection result -> (frame, category_id or None, [x1, y1, x2, y2], score)."""
-    if not isinstance(entry, Mapping):
-        raise BoxesFileError(f"{where}: expected an object with image_id, bbox, score, got {entry!r}")
-    for field in ("image_id", "bbox", "score"):
-        if field not in entry:
-            raise BoxesFileError(f"{where}: missing '{field}'")
-    frame = entry["image_id"]
-    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-        raise BoxesFileError(f"{where}: 'image_id' must be a 0-based frame index (an integer >= 0), got {frame!r}")
-    if num_frames is not None and frame >= num_frames:
-        raise BoxesFileError(f"{where}: 'image_id' {frame} is past the last frame ({num_frames} frames)")
-    bbox = entry["bbox"]
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-        raise BoxesFileError(f"{where}: 'bbox' must be [x, y, width, height], got {bbox!r}")
-    x, y, w, h = (_number(v, "bbox", where) for v in bbox)
-    if w < 0 or h < 0:
-        raise BoxesFileError(f"{where}: 'bbox' width and height must not be negative, got {bbox!r}")
-    score = _number(entry["score"], "score", where)
-    if not 0.0 <= score <= 1.0:
-        raise BoxesFileError(f"{where}: 'score' must be in [0, 1], got {score}")
-    category = entry.get("category_id")
-    if category is not None and (isinstance(category, bool) or not isinstance(category, int)):
-        raise BoxesFileError(f"{where}: 'category_id' must be an integer, got {category!r}")
-    return frame, category, [x, y, x + w, y + h], score
-
-
 def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, category_id: int = 1, *,
                min_score: float = 0.0) -> Dict[int, Detections]:
     """Read fixed person boxes from a COCO detection-results JSON list.
@@ -303,28 +271,39 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
         boxes map to empty Detections. Boxes with zero width or height are dropped (logged).
 
     Raises:
-        BoxesFileError: the file is not JSON, not a list, or an entry is malformed.
+        BoxesFileError: the file is not UTF-8 JSON, not a list, or an entry is malformed (a missing
+            field, a wrong type, a non-finite number, a bbox of other than 4 values, a score outside
+            [0, 1], a frame index beyond ``num_frames`` or 10 million); the message names the entry and field.
     """
     path = Path(path)
-    try:
-        entries = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise BoxesFileError(f"{path}: not valid JSON ({e})") from e
-    if not isinstance(entries, list):
-        raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {type(entries).__name__}")
+    raw = path.read_bytes()
+    schema.check_utf8(raw, str(path), BoxesFileError)
+    if not raw.lstrip()[:1] == b"[":
+        try:
+            kind = type(msgspec.json.decode(raw)).__name__
+        except msgspec.DecodeError:
+            kind = None
+        if kind is not None:
+            raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
+    entries = schema.decode_json(raw, schema.BOXES_DECODER, str(path), schema.BOXES_LABELER, BoxesFileError)
     per_frame: Dict[int, list] = {}
     empty_boxes = 0
     for i, entry in enumerate(entries):
-        frame, category, box, score = _parse_entry(entry, f"{path}: entry {i}", num_frames)
-        if (category is not None and category != category_id) or score < min_score:
+        x, y, w, h = entry.bbox
+        if w < 0 or h < 0:
+            raise BoxesFileError(f"{path}: entry {i}, bbox: width and height must not be negative, got {entry.bbox}")
+        if num_frames is not None and entry.image_id >= num_frames:
+            raise BoxesFileError(f"{path}: entry {i}, image_id: {entry.image_id} is past the last frame "
+                                 f"({num_frames} frames)")
+        if (entry.category_id is not None and entry.category_id != category_id) or entry.score < min_score:
             continue
-        if box[2] == box[0] or box[3] == box[1]:
+        if w == 0 or h == 0:
             empty_boxes += 1
             continue
-        per_frame.setdefault(frame, []).append((score, box))
+        per_frame.setdefault(entry.image_id, []).append((entry.score, [x, y, x + w, y + h]))
     if empty_boxes:
         log.warning("%s: dropped %d boxes with zero width or height", path, empty_boxes)
-    count = num_frames if num_frames is not None else max((e["image_id"] for e in entries), default=-1) + 1
+    count = num_frames if num_frames is not None else max((e.image_id for e in entries), default=-1) + 1
     return {f: _detections(per_frame.get(f, [])) for f in range(count)}
 
 

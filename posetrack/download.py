@@ -202,8 +202,8 @@ def download_url(url: str, *, sha256: Optional[str] = None, cache_dir: Union[str
                  progress: Optional[Progress] = None, timeout: float = 30.0, allow_download: bool = True) -> Path:
     """The local path of ``url``'s file: from the cache if present, else downloaded into it.
 
-    A cached file is re-checked against ``sha256`` every time, so a corrupted cache is
-    reported instead of silently used.
+    A cached file is re-checked against ``sha256`` every time: a copy in our cache that fails is
+    removed (with a warning saying so) and downloaded again, so a corrupt cache never stays.
 
     Args:
         url: an http(s) URL; its last path component names the cached file.
@@ -219,13 +219,28 @@ def download_url(url: str, *, sha256: Optional[str] = None, cache_dir: Union[str
     """
     expected = _normalise_hash(sha256)
     dest = cache_path(url, cache_dir)
+    removed = ""
     for cached in (dest, _torch_hub_copy(dest.name)):
-        if cached is not None and cached.is_file():
-            verify_sha256(cached, expected, "delete the cached file to download it again")
-            log.debug("using cached %s", cached)
-            return cached
+        if cached is None or not cached.is_file():
+            continue
+        try:
+            verify_sha256(cached, expected)
+        except CheckpointError as e:
+            if cached == dest:   # our own cache: a bad copy is deleted, then fetched again
+                cached.unlink(missing_ok=True)
+                removed = f"{e}; the cached file was removed"
+            else:                # torch.hub's folder is not ours to clean: skip its copy
+                removed = f"{e}; that copy (torch.hub's cache) is not used"
+            log.warning("%s", removed)
+            continue
+        log.debug("using cached %s", cached)
+        return cached
     if not allow_download:
-        raise CheckpointError(_offline_message(url, dest, "downloading is turned off"))
+        reason = "downloading is turned off" + (f"; {removed}" if removed else "")
+        raise CheckpointError(_offline_message(url, dest, reason))
     log.info("downloading %s to %s", url, dest)
-    _fetch(url, dest, expected, timeout, progress)
+    try:
+        _fetch(url, dest, expected, timeout, progress)
+    except CheckpointError as e:
+        raise CheckpointError(f"{e} (earlier: {removed})" if removed else str(e)) from e
     return dest

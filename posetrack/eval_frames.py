@@ -19,13 +19,13 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .posetrack_format import NUM_JOINTS, PoseTrackFile
+from .posetrack_format import NUM_JOINTS, PoseTrackFile, PoseTrackFormatError, PoseTrackSource
 
-__all__ = ["EvalPersons", "evaluated_frames", "eval_persons", "strictly_inside"]
+__all__ = ["EvalPersons", "evaluated_frames", "eval_persons", "pair_frames", "strictly_inside"]
 
 _CHUNK = 1 << 20   # point-edge pairs per vectorised step
 
@@ -168,7 +168,7 @@ def _inside_any(xy: np.ndarray, frame_of: np.ndarray, regions) -> np.ndarray:
 
     Vectorised over frames: the k-th polygon of every frame is padded to a common vertex count.
     """
-    frames = np.unique(frame_of)
+    frames = np.flatnonzero(np.bincount(frame_of))      # np.unique would import numpy.ma (0.1 s)
     row_of = np.zeros(int(frames.max()) + 1, dtype=np.int64)
     row_of[frames] = np.arange(len(frames))
     polys = [[p for p in regions[int(f)] if len(p) >= 3] for f in frames.tolist()]
@@ -180,14 +180,25 @@ def _inside_any(xy: np.ndarray, frame_of: np.ndarray, regions) -> np.ndarray:
         for r, p in enumerate(polys):
             if len(p) > k:
                 v = p[k]
-                edges[r, :len(v)] = np.concatenate([v, np.roll(v, -1, axis=0)], axis=1)
-                valid[r, :len(v)] = True
+                n = len(v)
+                edges[r, :n, :2] = v                # edge i runs from vertex i to vertex i+1 (mod n)
+                edges[r, :n - 1, 2:] = v[1:]
+                edges[r, n - 1, 2:] = v[0]
+                valid[r, :n] = True
         rows = row_of[frame_of]
         step = max(1, _CHUNK // max(n_v, 1))        # bounds memory for polygons with many vertices
         for a in range(0, len(xy), step):
             r = rows[a:a + step]
             inside[a:a + step] |= _inside_edges(xy[a:a + step], edges[r], valid[r])
     return inside
+
+
+def _first_of_each(keys: np.ndarray) -> np.ndarray:
+    """Indexes of the first occurrence of each distinct key, in key order (``np.unique(return_index=True)``
+    without importing numpy.ma)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    return order[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(keys) else order
 
 
 def _scatter(shape: tuple, index: tuple, values: np.ndarray, fill) -> np.ndarray:
@@ -210,7 +221,7 @@ def _pad(seq, frames, person_frame, point_person, point_alive, alive) -> EvalPer
     at = (row, col)
     # poseval reads a joint from the first point with its id; later duplicates are ignored.
     pts = np.flatnonzero(point_alive & seq.point_is_joint)
-    _, first = np.unique(point_person[pts] * NUM_JOINTS + seq.point_joint[pts], return_index=True)
+    first = _first_of_each(point_person[pts] * NUM_JOINTS + seq.point_joint[pts])
     pts = pts[first]
     slot_of_person = np.zeros(seq.num_persons, dtype=np.int64)
     slot_of_person[persons] = col
@@ -227,3 +238,67 @@ def _pad(seq, frames, person_frame, point_person, point_alive, alive) -> EvalPer
         has_score=_scatter(joint_shape, at_joint, seq.point_has_score[pts], False),
         head_box=_scatter(shape, at, seq.head_box[persons], np.nan),
         has_head_box=_scatter(shape, at, seq.has_head_box[persons], False))
+
+
+def _unique_keys(keys: Sequence[Any], src: PoseTrackSource, kind: str) -> bool:
+    """True when every frame has a key; a key used by two frames is an error (a frame listed twice)."""
+    if not keys or any(k is None or k == "" for k in keys):
+        return False
+    seen: dict = {}
+    for f, k in enumerate(keys):
+        if k in seen:
+            raise PoseTrackFormatError(f"{src.source}: frames {seen[k]} and {f} have the same {kind} {k!r} "
+                                       f"(a frame listed twice)")
+        seen[k] = f
+    return True
+
+
+def pair_frames(gt: PoseTrackSource, pred: PoseTrackSource, frames: np.ndarray) -> Tuple[np.ndarray, str]:
+    """Which prediction frame belongs to each GT frame.
+
+    Frames are paired by image name (2017 ``image[0].name``, 2018 ``file_name``) when every frame
+    of both files has one, else by image id when both files are 2018, else by position (poseval
+    always pairs by position; a file listing its frames in another order would then be scored
+    against the wrong frames).
+
+    Args:
+        gt, pred: the decoded files.
+        frames: (F,) indexes of the GT frames that are scored.
+
+    Returns:
+        (order, how): order (gt.num_frames,) int64, the prediction frame of each GT frame (-1 for
+        GT frames that are not scored); how: "image name", "image id" or "position".
+
+    Raises:
+        PoseTrackFormatError: a scored GT frame has no prediction frame, a prediction frame
+            matches no GT frame, a name or id is used twice, or (by position) the frame counts differ.
+    """
+    frames = np.asarray(frames, dtype=np.int64)
+    order = np.full(gt.num_frames, -1, dtype=np.int64)
+    kinds = [("image name", gt.image_names, pred.image_names)]
+    if gt.format == "2018" and pred.format == "2018":
+        kinds.append(("image id", gt.image_ids, pred.image_ids))
+    for kind, gt_keys, pred_keys in kinds:
+        if not (_unique_keys(gt_keys, gt, kind) and _unique_keys(pred_keys, pred, kind)):
+            continue
+        index = {k: f for f, k in enumerate(pred_keys)}
+        if not set(pred_keys) <= set(gt_keys) and kind == "image name" and len(kinds) == 2:
+            continue  # 2018 files whose names differ: try the ids
+        unknown = [f for f, k in enumerate(pred_keys) if k not in set(gt_keys)]
+        if unknown:
+            raise PoseTrackFormatError(f"{pred.source}: {pred.label(unknown[0])} matches no frame of the GT file "
+                                       f"{gt.source} (frames are paired by {kind}; "
+                                       f"{len(unknown)} prediction frame(s) unmatched)")
+        for f in frames.tolist():
+            p = index.get(gt_keys[f])
+            if p is None:
+                raise PoseTrackFormatError(f"{pred.source}: no frame for {gt.label(f)} of the GT file {gt.source} "
+                                           f"(frames are paired by {kind}; that frame is scored)")
+            order[f] = p
+        return order, kind
+    if pred.num_frames != gt.num_frames:
+        raise PoseTrackFormatError(f"{pred.source}: {pred.num_frames} frames, but the GT file {gt.source} has "
+                                   f"{gt.num_frames}; without image names or ids in both files, frames are paired "
+                                   f"by position, so the counts must agree")
+    order[frames] = frames
+    return order, "position"

@@ -17,7 +17,12 @@ Choices where poseval gives no number (it crashes) or where we differ on purpose
   for the order of tied scores);
 * a missing prediction file is scored as a file without predictions (warning); prediction files
   without a GT file are ignored (warning);
-* a frame-count mismatch, a missing ``track_id`` on a scored person, a duplicate prediction
+* frames are paired by image name (2017 and 2018), else by image id (2018), else by position
+  (poseval: always by position, so a file listing its frames in another order was scored
+  against the wrong frames): :func:`posetrack.eval_frames.pair_frames`;
+* predicted joints without a score get poseval's -9999 and one warning with their count;
+* a scored GT frame without a prediction frame, a prediction frame matching no GT frame, a
+  frame-count mismatch (by position), a missing ``track_id`` on a scored person, a duplicate prediction
   track id within an evaluated frame, a GT person without head box in a frame with predictions,
   malformed JSON or values: ValueError naming the file, frame and field;
 * track ids >= 10000 (poseval asserts) and negative ones are scored normally, with a warning
@@ -26,7 +31,7 @@ Choices where poseval gives no number (it crashes) or where we differ on purpose
   frame to tracking (poseval drops the last evaluated frame of each sequence);
 * a zero-size GT head box makes that person unmatchable (as poseval's inf/NaN distances do),
   with a warning;
-* frames poseval does not evaluate are not read, so they are not validated either;
+* every frame of every file is validated (:mod:`posetrack.schema`), scored or not;
 * ``joint_thr`` / ``box_thr`` (not in poseval, but how papers report MOTA) drop predicted points
   with a score below ``joint_thr`` (a point without score counts as -9999, as in poseval) and
   persons whose box score is below ``box_thr`` (persons without a box score are kept); a person
@@ -52,12 +57,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from .errors import FormatError, InputError
-from .eval_ap import ApEntries, ap_entries, average_precision, concat_entries
-from .eval_frames import EvalPersons, eval_persons, evaluated_frames
+from .eval_ap import MIN_SCORE, ApEntries, ap_entries, average_precision, concat_entries
+from .eval_frames import EvalPersons, eval_persons, evaluated_frames, pair_frames
 from .eval_match import head_sizes, match_frames
 from .eval_mot import MotCounts, mot_figures, track_counts
 from .eval_report import nan_total
-from .posetrack_format import JOINT_NAMES, PoseTrackFile, empty_posetrack, read_posetrack
+from .posetrack_format import JOINT_NAMES, PoseTrackFile, empty_posetrack, load_posetrack, pack_posetrack
 
 __all__ = ["Scores", "EvalResult", "evaluate", "score_filter", "sequence_files"]
 
@@ -225,7 +230,7 @@ def score_filter(seq: PoseTrackFile, joint_thr: Optional[float] = None,
     keep_point = np.ones(len(seq.point_xy), dtype=bool)
     keep_person = np.ones(seq.num_persons, dtype=bool)
     if joint_thr is not None:
-        keep_point = np.where(seq.point_has_score, seq.point_score, -9999.0) >= joint_thr
+        keep_point = np.where(seq.point_has_score, seq.point_score, MIN_SCORE) >= joint_thr
         had = np.diff(seq.point_start) > 0
         kept = np.bincount(seq.point_person[keep_point], minlength=seq.num_persons) > 0
         keep_person &= ~had | kept
@@ -290,21 +295,21 @@ class _SequenceScore:
     entries: ApEntries
     counts: MotCounts
     frames: int
+    unscored: int = 0     # scored predicted joints without a score
+    warnings: Tuple[str, ...] = ()
 
 
-def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_thr, box_thr,
-                    warnings: List[str]) -> _SequenceScore:
-    gt_file = read_posetrack(gt_path)
+def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_thr, box_thr) -> _SequenceScore:
+    warnings: List[str] = []
+    gt_src = load_posetrack(gt_path)
+    gt_file = pack_posetrack(gt_src)
     frames = evaluated_frames(gt_file)
-    mask = np.zeros(gt_file.num_frames, dtype=bool)
-    mask[frames] = True
     if pred_path is None:
         pred_file = empty_posetrack(gt_file.num_frames, f"<no predictions for {name}>")
     else:
-        pred_file = read_posetrack(pred_path, frames=mask)
-    if pred_file.num_frames != gt_file.num_frames:
-        raise FormatError(f"{pred_file.source}: {pred_file.num_frames} frames, but the GT file {gt_path} has "
-                         f"{gt_file.num_frames}; frames are matched by position, so the counts must agree")
+        pred_src = load_posetrack(pred_path)
+        order, _ = pair_frames(gt_src, pred_src, frames)
+        pred_file = pack_posetrack(pred_src, order)
     warnings.extend(gt_file.warnings + pred_file.warnings)
     _check_pred_track_ids(pred_file)
     _check_track_id_range(gt_file, warnings)
@@ -321,7 +326,54 @@ def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_t
         warnings.append(f"{gt_path}: only one evaluated frame; it counts for AP but not for tracking "
                         f"(poseval drops the last evaluated frame of each sequence from tracking, and crashes here)")
     matches = match_frames(gt, pred)
-    return _SequenceScore(ap_entries(gt, pred, matches), track_counts(gt, pred, matches), len(frames))
+    unscored = int((pred.valid[..., None] & pred.has_joint & ~pred.has_score).sum())
+    return _SequenceScore(ap_entries(gt, pred, matches), track_counts(gt, pred, matches), len(frames), unscored,
+                          tuple(warnings))
+
+
+Pair = Tuple[str, Path, Optional[Path]]
+
+
+def _score_many(pairs: List[Pair], joint_thr, box_thr) -> List[_SequenceScore]:
+    with _gc_paused():
+        return [_score_sequence(name, g, p, joint_thr, box_thr) for name, g, p in pairs]
+
+
+def _fork_context():
+    """multiprocessing's fork context where forking is safe and cheap (POSIX, no torch threads), else None."""
+    import multiprocessing
+    import sys
+
+    if "fork" not in multiprocessing.get_all_start_methods() or "torch" in sys.modules:
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _score_all(pairs: List[Pair], joint_thr, box_thr, workers: Optional[int]) -> List[_SequenceScore]:
+    """Score every sequence, in ``pairs`` order; with ``workers`` > 1 the tail of the list goes to
+    forked worker processes while this process scores the head (files are split by size)."""
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = min(cores, 2) if len(pairs) >= 8 else 1
+    context = _fork_context() if workers > 1 and len(pairs) > 1 else None
+    if context is None:
+        return _score_many(pairs, joint_thr, box_thr)
+    from concurrent.futures import ProcessPoolExecutor
+
+    sizes = np.array([g.stat().st_size + (p.stat().st_size if p is not None else 0) for _, g, p in pairs], float)
+    bounds = np.searchsorted(np.cumsum(sizes) / sizes.sum(), np.arange(1, workers) / workers) + 1
+    chunks = [c for c in np.split(np.arange(len(pairs)), np.minimum(bounds, len(pairs))) if len(c)]
+    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_score_many, [pairs[i] for i in c], joint_thr, box_thr) for c in chunks[1:]]
+        try:
+            out = _score_many([pairs[i] for i in chunks[0]], joint_thr, box_thr)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        for f in futures:
+            out.extend(f.result())
+    return out
 
 
 def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
@@ -333,7 +385,7 @@ def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
 
 
 def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
-             box_thr: Optional[float] = None) -> EvalResult:
+             box_thr: Optional[float] = None, workers: Optional[int] = 1) -> EvalResult:
     """PoseTrack mAP and per-joint MOTA / MOTP / precision / recall, identical to poseval.
 
     Args:
@@ -341,6 +393,9 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
         pred: the prediction folder, a list of files, or {name: path}; matched to GT by file name.
         joint_thr: drop predicted points scored below this first (None: keep all, as poseval).
         box_thr: drop predicted persons whose box score is below this first (None: keep all).
+        workers: processes that score sequences (1: this one only; None: two where the machine
+            has two cores and there are at least 8 sequences). Extra processes are forked, and
+            only where that is safe (POSIX, torch not loaded); the result is the same either way.
 
     Returns:
         an :class:`EvalResult`; its ``warnings`` are also logged.
@@ -350,14 +405,20 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
         ValueError: invalid input; the message names the file, frame and field.
     """
     pairs, warnings = sequence_files(gt, pred)
-    parts: Dict[str, _SequenceScore] = {}
-    with _gc_paused():
-        for name, gt_path, pred_path in pairs:
-            parts[name] = _score_sequence(name, gt_path, pred_path, joint_thr, box_thr, warnings)
+    parts: Dict[str, _SequenceScore] = dict(zip([name for name, _, _ in pairs],
+                                                _score_all(pairs, joint_thr, box_thr, workers)))
+    for p in parts.values():
+        warnings.extend(p.warnings)
     total_frames = sum(p.frames for p in parts.values())
     if total_frames == 0:
         raise InputError(f"none of the {len(parts)} GT file(s) has a frame with annotations (a non-empty "
                          f"'annorect' / annotations of an image); nothing to evaluate")
+    unscored = {name: p.unscored for name, p in parts.items() if p.unscored}
+    if unscored:
+        warnings.append(f"{sum(unscored.values())} predicted joint(s) in {len(unscored)} file(s) "
+                        f"({', '.join(n + '.json' for n in list(unscored)[:3])}{' ...' if len(unscored) > 3 else ''}) "
+                        f"have no score; they get poseval's {MIN_SCORE:g}, so they rank below every scored joint "
+                        f"and tie with each other in AP")
     for w in warnings:
         logger.warning(w)
     counts = MotCounts.zeros()

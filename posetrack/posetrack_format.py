@@ -5,23 +5,31 @@ Both formats become one :class:`PoseTrackFile`: flat, frame-ordered arrays of th
 (poseval) reads. Nothing is filtered here; choosing the evaluated frames and applying ignore
 regions is :mod:`posetrack.eval_frames`' job.
 
-Reading follows poseval (our written description: ``../shared/eval-parity/SPEC.md`` section 2):
+Decoding and validation are one msgspec pass over typed structs (:mod:`posetrack.schema`); what
+is read follows poseval (its written specification, SPEC.md section 2, in the project's reference data):
 
 * A file with an ``annolist`` key is 2017 format, anything else 2018 format; GT and
   prediction files are told apart per file, so the formats can be mixed.
-* 2017 scalars are one-element lists of which element 0 is read; bare scalars are accepted too.
-* Joint ids are poseval's 0..14 (:data:`JOINT_NAMES`). Points whose id is null or not a joint
-  id (15, 16, "nose", ...) are kept as non-joint points: they still decide whether a person
-  survives an ignore region, as in poseval.
+* 2017 scalars are one-element lists (element 0 is poseval's value); a bare scalar or a list of
+  another length is an error.
+* Joint ids are poseval's 0..14 (:data:`JOINT_NAMES`). Points whose id is null or another integer
+  (15, 16, ...) are kept as non-joint points: they still decide whether a person survives an
+  ignore region, as in poseval. A non-integer id ("nose", 3.0) is an error.
 * 2018 keypoints map by name (``head_bottom`` is joint 12, poseval's "neck"); a keypoint is
   dropped only when x == y == v == 0; ``scores`` (if non-empty) are read by keypoint position.
 * Only the first video of a 2018 file is read (the folder name of the first image's
   ``file_name`` up to its first ``_``); images of other videos are dropped with a warning.
 
-Where poseval crashes, we decided (and the errors name the file, frame and field):
+Where poseval crashes or reads garbage, we decided (:class:`PoseTrackFormatError`, a ValueError,
+whose one-line message names the file, frame, person and field):
 
-* A point without ``id``, ``x`` or ``y``, a non-numeric or non-finite coordinate, score or
-  head-box value, a non-integer track id, malformed JSON or a wrong structure: ValueError.
+* A point without ``id``, ``x`` or ``y``; a value of the wrong type (a string, list, object or
+  boolean where a number belongs); ``NaN``/``Infinity`` or a number that overflows a float; a
+  coordinate beyond ±:data:`posetrack.schema.MAX_COORD` px; a track id that is not an integer
+  or does not fit int64; a head box with a side over :data:`posetrack.schema.MAX_HEAD_SIDE` px
+  (it would make every prediction match); a 2018 ``keypoints`` list that is not 3 numbers per
+  category keypoint, ``scores`` of another length than the keypoints; two images with one id;
+  invalid UTF-8; malformed JSON.
 * An unparsable 2018 ``file_name`` is accepted (poseval asserts PoseTrack's naming).
 * A 2018 annotation without ``keypoints`` is read as a box-only person, like a 2017 rect without
   ``annopoints`` (poseval crashes on it). The 2017 -> 2018 converter writes box-only rects that
@@ -42,18 +50,22 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import msgspec
 import numpy as np
 
+from . import schema
 from .errors import FormatError
 from .keypoints import POSETRACK17, POSETRACK18
 
-__all__ = ["JOINT_NAMES", "NUM_JOINTS", "PoseTrackFile", "PoseTrackFormatError", "read_posetrack", "parse_posetrack",
+__all__ = ["JOINT_NAMES", "NUM_JOINTS", "PoseTrackFile", "PoseTrackSource", "PoseTrackFormatError", "read_posetrack",
+           "load_posetrack", "pack_posetrack", "parse_posetrack",
            "empty_posetrack", "to_annolist", "to_posetrack18", "write_json"]
 
 
@@ -70,7 +82,6 @@ NUM_JOINTS = len(JOINT_NAMES)
 _NAMES_2018 = POSETRACK17.names
 assert len(_NAMES_2018) == NUM_JOINTS
 
-_NUMBER_TYPES = (int, float)
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class PoseTrackFile:
         ignore_regions: per frame, a tuple of (K, 2) float64 polygons (x, y vertices).
         frames_read: (F,) bool; False for frames skipped on request (they hold no persons).
         warnings: problems that did not stop reading, each naming the file.
+        image_ids: (F,) the 2018 image id of each frame (None where skipped); () for 2017 files.
     """
 
     source: str
@@ -125,6 +137,7 @@ class PoseTrackFile:
     ignore_regions: Tuple[Tuple[np.ndarray, ...], ...]
     frames_read: np.ndarray
     warnings: Tuple[str, ...] = ()
+    image_ids: Tuple[Any, ...] = ()
 
     @property
     def num_frames(self) -> int:
@@ -159,157 +172,187 @@ class PoseTrackFile:
 FrameMask = Optional[Union[np.ndarray, Sequence[bool]]]
 
 
+@dataclass(frozen=True)
+class PoseTrackSource:
+    """A decoded, validated PoseTrack file whose frames are not yet packed into arrays.
+
+    Lets the evaluator pair the frames of a prediction file with the GT's (by image name or
+    id) before packing only the frames it scores, in the GT's order.
+
+    Attributes:
+        source: the file path (for messages).
+        format: ``"2017"`` or ``"2018"``.
+        image_names: (F,) per frame: the 2017 image name or 2018 ``file_name`` ('' if none).
+        image_ids: (F,) per frame: the 2018 image id; () for 2017 files.
+        document: the decoded :class:`posetrack.schema.PoseTrackDocument`.
+        warnings: problems that did not stop reading.
+    """
+
+    source: str
+    format: str
+    image_names: Tuple[str, ...]
+    image_ids: Tuple[Any, ...]
+    document: schema.PoseTrackDocument
+    warnings: Tuple[str, ...] = ()
+    _frames: Tuple[Any, ...] = ()     # 2017: Frame17 per frame; 2018: Image18 per frame (first video)
+    _slots: Tuple[Optional[int], ...] = ()   # 2018: joint id (or None) of each category keypoint
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.image_names)
+
+    def label(self, f: int) -> str:
+        """'frame 3 (images/.../000003.jpg)' for messages."""
+        return f"frame {f} ({self.image_names[f]})" if self.image_names[f] else f"frame {f}"
+
+
+def load_posetrack(path: Union[str, os.PathLike]) -> PoseTrackSource:
+    """Decode and validate one sequence file in either format (all frames), without packing it.
+
+    Raises:
+        OSError: the file cannot be read.
+        PoseTrackFormatError: invalid UTF-8 or JSON, or a value that breaks the format; the
+            message names the file, the frame and the field.
+    """
+    path = str(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    schema.check_utf8(raw, path, PoseTrackFormatError)
+    if not raw.lstrip()[:1] == b"{":
+        _top_level_error(raw, path)
+    doc = schema.decode_json(raw, schema.POSETRACK_DECODER, path, schema.posetrack_labeler, PoseTrackFormatError)
+    return _source(doc, path)
+
+
+def _top_level_error(raw: bytes, path: str) -> None:
+    try:
+        kind = type(msgspec.json.decode(raw)).__name__
+    except msgspec.DecodeError:
+        schema.decode_json(raw, schema.POSETRACK_DECODER, path, schema.posetrack_labeler, PoseTrackFormatError)
+        raise AssertionError("unreachable")  # pragma: no cover
+    raise PoseTrackFormatError(f"{path}: expected a JSON object with 'annolist' (2017) or "
+                               f"'images'/'annotations'/'categories' (2018), got {kind}")
+
+
 def read_posetrack(path: Union[str, os.PathLike], frames: FrameMask = None) -> PoseTrackFile:
     """Read one sequence file in either format.
 
     Args:
         path: the JSON file.
-        frames: optional bool mask over frames; persons are read (and validated) only in these
-            frames (frames beyond the mask are not read), the others come back without persons
-            and with ``frames_read`` False. The evaluator reads predictions only on the frames it scores.
+        frames: optional bool mask over frames; persons are packed only in these frames (frames
+            beyond the mask are not packed), the others come back without persons and with
+            ``frames_read`` False. Every frame is validated either way.
 
     Raises:
         OSError: the file cannot be read.
-        ValueError: not JSON, or not a valid PoseTrack file (the message names file, frame, field).
+        PoseTrackFormatError: not JSON, or not a valid PoseTrack file (the message names file, frame, field).
     """
-    path = str(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-        raise PoseTrackFormatError(f"{path}: not valid JSON: {e}") from None
-    return parse_posetrack(data, path, frames)
+    src = load_posetrack(path)
+    return pack_posetrack(src, _order_of_mask(frames, src.num_frames))
 
 
 def parse_posetrack(data: Any, source: str = "<memory>", frames: FrameMask = None) -> PoseTrackFile:
-    """Turn a decoded PoseTrack JSON document (2017 or 2018) into a :class:`PoseTrackFile`.
+    """Turn a decoded PoseTrack JSON document (2017 or 2018, as Python objects) into a :class:`PoseTrackFile`.
 
+    Validated exactly as a file is (``NaN`` and infinities are refused by the same bounds).
     ``frames`` is as in :func:`read_posetrack`.
     """
     if not isinstance(data, dict):
         raise PoseTrackFormatError(f"{source}: expected a JSON object with 'annolist' (2017) or "
-                         f"'images'/'annotations'/'categories' (2018), got {type(data).__name__}")
-    if "annolist" in data:
-        return _parse_2017(data, source, frames)
-    if not any(k in data for k in ("images", "annotations", "categories")):
+                                   f"'images'/'annotations'/'categories' (2018), got {type(data).__name__}")
+    doc = schema.convert(data, schema.PoseTrackDocument, source, schema.posetrack_labeler, PoseTrackFormatError)
+    src = _source(doc, source)
+    return pack_posetrack(src, _order_of_mask(frames, src.num_frames))
+
+
+def _order_of_mask(frames: FrameMask, n: int) -> np.ndarray:
+    """Frame order for :func:`pack_posetrack`: all frames, those outside the mask as -1 (not read)."""
+    order = np.arange(n, dtype=np.int64)
+    if frames is not None:
+        mask = np.zeros(n, dtype=bool)
+        given = np.asarray(frames, dtype=bool).reshape(-1)[:n]
+        mask[:len(given)] = given
+        order[~mask] = -1
+    return order
+
+
+def _source(doc: schema.PoseTrackDocument, source: str) -> PoseTrackSource:
+    if doc.annolist is not msgspec.UNSET:
+        names = tuple(f.image[0].name if f.image else "" for f in doc.annolist)
+        sizes = [(f, len(r.point)) for f, frame in enumerate(doc.annolist) for r in (frame.ignore_regions or ())]
+        return PoseTrackSource(source, "2017", names, (), doc, _polygon_warnings(source, names, sizes),
+                               tuple(doc.annolist))
+    if doc.categories is msgspec.UNSET and not doc.images and not doc.annotations:
         raise PoseTrackFormatError(f"{source}: neither 'annolist' (PoseTrack 2017) nor 'images'/'annotations'/"
-                         f"'categories' (PoseTrack 2018) found; keys: {', '.join(map(str, data)) or 'none'}")
-    return _parse_2018(data, source, frames)
+                                   f"'categories' (PoseTrack 2018) found")
+    slots = _categories_2018(doc.categories, source)
+    warnings: List[str] = []
+    images = _images_2018(doc.images, source, warnings)
+    sizes = [(f, len(x)) for f, im in enumerate(images) for x in (im.ignore_regions_x or ())]
+    warnings.extend(_polygon_warnings(source, tuple(im.file_name for im in images), sizes))
+    known = {im.id for im in images}
+    orphans = sum(ann.image_id not in known for ann in doc.annotations)
+    if orphans:
+        warnings.append(f"{source}: {orphans} annotation(s) refer to no image of the (first) video; skipped")
+    return PoseTrackSource(source, "2018", tuple(im.file_name for im in images), tuple(im.id for im in images), doc,
+                           tuple(warnings), tuple(images), tuple(slots))
 
 
-class _Builder:
-    """Collects persons and points frame by frame, then checks and packs them into arrays."""
+def _polygon_warnings(source: str, names: Sequence[str], sizes: List[Tuple[int, int]]) -> Tuple[str, ...]:
+    """An ignore polygon needs 3 vertices to have an interior (poseval crashes on fewer; we ignore nothing)."""
+    small = [(f, k) for f, k in sizes if k < 3]
+    if not small:
+        return ()
+    f, k = small[0]
+    where = f"frame {f} ({names[f]})" if names[f] else f"frame {f}"
+    return (f"{source}: {where}: an ignore polygon with {k} point(s) has no interior; it ignores nothing "
+            f"(poseval crashes on it){f'; {len(small)} such polygons in the file' if len(small) > 1 else ''}",)
 
-    def __init__(self, source: str, fmt: str, frames: FrameMask):
-        self.source, self.format = source, fmt
-        self.mask = None if frames is None else np.asarray(frames, dtype=bool)
-        self.image_names: List[str] = []
-        self.frame_counts: List[int] = []
-        self.frames_read: List[bool] = []
-        self.regions: List[Tuple[np.ndarray, ...]] = []
-        self.ref: List[int] = []            # per person: rect index in its frame (2017) or annotation index (2018)
-        self.head: List[Any] = []           # per person: None or 4 raw values
-        self.track: List[Any] = []
-        self.score: List[Any] = []
-        self.has_ap: List[bool] = []
-        self.npoints: List[int] = []
-        self.rows: List[Tuple[Any, Any, Any, Any]] = []   # per point: id, x, y, score
-        self.warnings: List[str] = []
-        self.label = ""
 
-    def wants(self, f: int) -> bool:
-        """Read frame f? (Frames beyond the mask are not read; the caller compares frame counts.)"""
-        return self.mask is None or (f < len(self.mask) and bool(self.mask[f]))
+def pack_posetrack(src: PoseTrackSource, order: Optional[np.ndarray] = None) -> PoseTrackFile:
+    """Pack the frames of a decoded file into a :class:`PoseTrackFile`, in the given order.
 
-    def start_frame(self, f: int, name: str, read: bool) -> None:
-        self.image_names.append(name)
-        self.frames_read.append(read)
-        self.label = f"frame {f} ({name})" if name else f"frame {f}"
+    Args:
+        src: from :func:`load_posetrack`.
+        order: (F',) int; output frame k holds file frame ``order[k]``, or no persons where it is
+            -1 (``frames_read`` False). None: every frame in file order.
 
-    def fail(self, where: str, message: str):
-        raise PoseTrackFormatError(f"{self.source}: {where}: {message}")
+    Raises:
+        PoseTrackFormatError: a value that the types alone cannot check is wrong (an incomplete
+            or oversized head box, a keypoint list of the wrong length).
+    """
+    order = np.arange(src.num_frames) if order is None else np.asarray(order, dtype=np.int64)
+    picked = order.tolist()
+    names = tuple(src.image_names[f] if f >= 0 else "" for f in picked)
+    ids = tuple(src.image_ids[f] if f >= 0 else None for f in picked) if src.format == "2018" else ()
+    if src.format == "2017":
+        persons, regions, refs = _persons_2017(src, picked)
+    else:
+        persons, regions, refs = _persons_2018(src, picked)
+    counts = [len(p) for p in persons]
+    frame_start = _starts(counts)
+    flat = list(chain.from_iterable(persons))
+    read = np.asarray([f >= 0 for f in picked], dtype=bool).reshape(-1)
+    labels = _PersonLabels(src, picked, frame_start, refs)
+    if src.format == "2017":
+        arrays = _pack_2017(flat, labels)
+    else:
+        arrays = _pack_2018(flat, src._slots, labels)
+    return PoseTrackFile(source=src.source, format=src.format, image_names=names, frame_start=frame_start,
+                         ignore_regions=tuple(regions), frames_read=read, warnings=src.warnings, image_ids=ids,
+                         **arrays)
 
-    def person_label(self, n: int) -> str:
-        starts = _starts(self.frame_counts)
-        f = int(np.searchsorted(starts, n, side="right")) - 1
-        frame = f"frame {f} ({self.image_names[f]})" if self.image_names[f] else f"frame {f}"
-        kind = "annorect" if self.format == "2017" else "annotation"
-        return f"{frame}, {kind} {self.ref[n]}"
 
-    def build(self) -> PoseTrackFile:
-        n = len(self.track)
-        head_box, has_head = self._head_boxes()
-        track_id, has_track = self._track_ids()
-        box_score, has_box_score = self._scalars(self.score, "score", None)
-        ids, xs, ys, scores = (list(c) for c in zip(*self.rows)) if self.rows else ([], [], [], [])
-        point_person = np.repeat(np.arange(n), self.npoints)
-        x = self._coordinates(xs, "x", point_person)
-        y = self._coordinates(ys, "y", point_person)
-        point_score, point_has_score = self._scalars(scores, "score", point_person)
-        joint, is_joint = _joint_ids(ids)
-        return PoseTrackFile(
-            source=self.source, format=self.format, image_names=tuple(self.image_names),
-            frame_start=_starts(self.frame_counts), track_id=track_id, has_track_id=has_track,
-            head_box=head_box, has_head_box=has_head, box_score=box_score, has_box_score=has_box_score,
-            has_annopoints=np.asarray(self.has_ap, dtype=bool).reshape(n),
-            point_start=_starts(self.npoints), point_joint=joint, point_is_joint=is_joint,
-            point_xy=np.stack([x, y], axis=1).reshape(-1, 2), point_score=point_score,
-            point_has_score=point_has_score, ignore_regions=tuple(self.regions),
-            frames_read=np.asarray(self.frames_read, dtype=bool).reshape(-1), warnings=tuple(self.warnings))
+class _PersonLabels:
+    """'frame 3 (name), annorect 1' for person n of the packed file (messages only)."""
 
-    # -- validation of collected values (fast path: one numpy conversion; slow path: find the culprit)
+    def __init__(self, src: PoseTrackSource, picked: List[int], frame_start: np.ndarray, refs: List[int]):
+        self.src, self.picked, self.frame_start, self.refs = src, picked, frame_start, refs
 
-    def _point_label(self, k: int, point_person: np.ndarray) -> str:
-        person = int(point_person[k])
-        first = int(np.searchsorted(point_person, person))
-        return f"{self.person_label(person)}, point {k - first}"
-
-    def _coordinates(self, values: List[Any], field: str, point_person: np.ndarray) -> np.ndarray:
-        arr, bad = _to_float(values, allow_none=False)
-        if bad is not None:
-            self.fail(self._point_label(bad, point_person), f"'{field}' is {values[bad]!r}, expected a finite number")
-        return arr
-
-    def _scalars(self, values: List[Any], field: str, point_person: Optional[np.ndarray]):
-        """Optional scores: None means missing, anything else must be a finite number."""
-        arr, bad = _to_float(values, allow_none=True)
-        if bad is not None:
-            place = self.person_label(bad) if point_person is None else self._point_label(bad, point_person)
-            self.fail(place, f"'{field}' is {values[bad]!r}, expected a finite number")
-        return arr, ~np.isnan(arr)
-
-    def _head_boxes(self) -> Tuple[np.ndarray, np.ndarray]:
-        n = len(self.head)
-        has = np.fromiter((h is not None for h in self.head), dtype=bool, count=n)
-        flat = [v for h in self.head if h is not None for v in h]
-        arr, bad = _to_float(flat, allow_none=False)
-        if bad is not None:
-            person = int(np.flatnonzero(has)[bad // 4])
-            self.fail(self.person_label(person), f"head box '{('x1', 'y1', 'x2', 'y2')[bad % 4]}' is {flat[bad]!r}, "
-                                                 f"expected a finite number")
-        out = np.full((n, 4), np.nan)
-        out[has] = arr.reshape(-1, 4)
-        return out, has
-
-    def _track_ids(self) -> Tuple[np.ndarray, np.ndarray]:
-        n = len(self.track)
-        has = np.fromiter((t is not None for t in self.track), dtype=bool, count=n)
-        if set(map(type, self.track)) <= {int, type(None)}:
-            try:
-                return np.array([0 if t is None else t for t in self.track], dtype=np.int64).reshape(n), has
-            except OverflowError:
-                pass
-        out = np.zeros(n, dtype=np.int64)
-        for k in np.flatnonzero(has):
-            t = self.track[k]
-            if isinstance(t, bool) or not isinstance(t, _NUMBER_TYPES) or not math.isfinite(t) \
-                    or not float(t).is_integer():
-                self.fail(self.person_label(k), f"'track_id' is {t!r}, expected an integer")
-            if abs(t) >= 2 ** 62:
-                self.fail(self.person_label(k), f"'track_id' {t!r} is out of range")
-            out[k] = int(t)
-        return out, has
+    def __call__(self, n: int) -> str:
+        k = int(np.searchsorted(self.frame_start, n, side="right")) - 1
+        kind = "annorect" if self.src.format == "2017" else "annotation"
+        return f"{self.src.source}: {self.src.label(self.picked[k])}, {kind} {self.refs[n]}"
 
 
 def _starts(counts: Sequence[int]) -> np.ndarray:
@@ -318,182 +361,101 @@ def _starts(counts: Sequence[int]) -> np.ndarray:
     return out
 
 
-def _to_float(values: List[Any], allow_none: bool) -> Tuple[np.ndarray, Optional[int]]:
-    """float64 array of ``values`` (None -> NaN when allowed) and the index of the first bad value.
-
-    Bad: not a number (strings, booleans, lists), NaN or infinite, or None when not allowed.
-    """
-    allowed = {float, int, type(None)} if allow_none else {float, int}
-    if set(map(type, values)) <= allowed:
-        try:
-            arr = np.array(values, dtype=np.float64) if values else np.zeros(0)
-        except OverflowError:
-            arr = None
-        if arr is not None:
-            n_none = values.count(None) if allow_none else 0
-            if int(np.isnan(arr).sum()) == n_none and not np.isinf(arr).any():
-                return arr, None
-    for k, v in enumerate(values):
-        if not ((v is None and allow_none) or (type(v) in (int, float) and math.isfinite(v))):
-            return np.zeros(0), k
-    raise AssertionError("unreachable")  # pragma: no cover
+def _unwrap(items: List[Any], field: str, dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:
+    """2017 scalars ``item.<field>`` (``(v,)`` or None) -> (values with 0 where missing, present)."""
+    n = len(items)
+    try:  # in C, no Python loop: every item has the value
+        return np.fromiter(map(itemgetter(0), map(attrgetter(field), items)), dtype, n), np.ones(n, dtype=bool)
+    except TypeError:  # a None
+        pass
+    values = list(map(attrgetter(field), items))
+    if values.count(None) == n:  # e.g. GT points: no scores
+        return np.zeros(n, dtype=dtype), np.zeros(n, dtype=bool)
+    has = np.fromiter((v is not None for v in values), bool, n)
+    return np.fromiter((0 if v is None else v[0] for v in values), dtype, n), has
 
 
-def _joint_ids(ids: List[Any]) -> Tuple[np.ndarray, np.ndarray]:
-    """Point ids -> (joint, is_joint). poseval compares ``id[0] == j`` for j in 0..14."""
-    arr = None
-    if set(map(type, ids)) <= {int}:
-        try:
-            arr = np.array(ids, dtype=np.int64) if ids else np.zeros(0, dtype=np.int64)
-        except OverflowError:
-            arr = None
-    if arr is None:
-        arr = np.array([_as_joint(v) for v in ids], dtype=np.int64)
-    ok = (arr >= 0) & (arr < NUM_JOINTS)
-    return np.where(ok, arr, 0), ok
+def _optional(values: List[Any], dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:
+    """2018 optional numbers (``v`` or None) -> (values with 0 where missing, present)."""
+    n = len(values)
+    if values.count(None) == 0:
+        return np.fromiter(values, dtype, n), np.ones(n, dtype=bool)
+    has = np.fromiter((v is not None for v in values), bool, n)
+    return np.fromiter((0 if v is None else v for v in values), dtype, n), has
 
 
-def _as_joint(v: Any) -> int:
-    if isinstance(v, (int, float)) and math.isfinite(v) and float(v).is_integer() and 0 <= v < NUM_JOINTS:
-        return int(v)
-    return -1
+def _check_head_boxes(box: np.ndarray, has: np.ndarray, label: Callable[[int], str]) -> None:
+    side = np.abs(box[:, 2:] - box[:, :2]).max(axis=1, initial=0.0) if len(box) else np.zeros(0)
+    bad = np.flatnonzero(has & (side > schema.MAX_HEAD_SIDE))
+    if len(bad):
+        n = int(bad[0])
+        w, h = np.abs(box[n, 2:] - box[n, :2]).tolist()
+        raise PoseTrackFormatError(f"{label(n)}: head box is {w:g} x {h:g} pixels; no head is larger than "
+                                   f"{schema.MAX_HEAD_SIDE:g} pixels (a corrupt value would make every "
+                                   f"prediction match)")
 
 
-def _first(v: Any, where: str, field: str, b: _Builder) -> Any:
-    """poseval reads element 0 of a one-element list; we also accept a bare scalar."""
-    if isinstance(v, list):
-        if not v:
-            b.fail(where, f"'{field}' is an empty list")
-        return v[0]
-    if isinstance(v, dict):
-        b.fail(where, f"'{field}' is an object, expected a number")
-    return v
+def _joints(ids: np.ndarray, has_id: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """poseval compares ``id[0] == j`` for j in 0..14: other ids and null ids are no joints."""
+    ok = has_id & (ids >= 0) & (ids < NUM_JOINTS)
+    return np.where(ok, ids, 0), ok
 
 
 # ----------------------------------------------------------------------------- 2017
 
-def _parse_2017(data: Dict[str, Any], source: str, frames: FrameMask) -> PoseTrackFile:
-    annolist = data["annolist"]
-    if not isinstance(annolist, list):
-        raise PoseTrackFormatError(f"{source}: 'annolist' is {type(annolist).__name__}, expected a list of frames")
-    b = _Builder(source, "2017", frames)
-    for f, frame in enumerate(annolist):
-        if not isinstance(frame, dict):
-            b.fail(f"frame {f}", f"expected an object, got {type(frame).__name__}")
-        read = b.wants(f)
-        b.start_frame(f, _image_name_2017(frame.get("image")), read)
-        b.regions.append(_regions_2017(frame.get("ignore_regions"), b) if read else ())
-        rects = frame.get("annorect")
-        if rects is None or not read:
-            rects = []
-        if not isinstance(rects, list):
-            b.fail(b.label, f"'annorect' is {type(rects).__name__}, expected a list")
-        b.frame_counts.append(len(rects))
-        for r, rect in enumerate(rects):
-            _rect_2017(rect, r, b)
-    return b.build()
+def _persons_2017(src: PoseTrackSource, picked: List[int]):
+    frames = src._frames
+    persons, regions, refs = [], [], []
+    for f in picked:
+        frame = frames[f] if f >= 0 else None
+        rects = (frame.annorect or []) if frame is not None else []
+        persons.append(rects)
+        refs.extend(range(len(rects)))
+        regions.append(_regions_2017(frame.ignore_regions) if frame is not None and frame.ignore_regions else ())
+    return persons, regions, refs
 
 
-def _image_name_2017(image: Any) -> str:
-    if isinstance(image, list) and image and isinstance(image[0], dict):
-        name = image[0].get("name", "")
-        return name if isinstance(name, str) else ""
-    return ""
-
-
-def _rect_2017(rect: Any, r: int, b: _Builder) -> None:
-    if rect.__class__ is not dict:
-        b.fail(f"{b.label}, annorect {r}", f"expected an object, got {type(rect).__name__}")
-    b.ref.append(r)
-    try:  # fast path: a head box of one-element lists
-        b.head.append((rect["x1"][0], rect["y1"][0], rect["x2"][0], rect["y2"][0]))
-    except (KeyError, TypeError, IndexError):
-        b.head.append(_head_2017(rect, f"{b.label}, annorect {r}", b))
-    tid, score = rect.get("track_id"), rect.get("score")
-    b.track.append(tid[0] if tid.__class__ is list and tid else
-                   None if tid is None else _first(tid, f"{b.label}, annorect {r}", "track_id", b))
-    b.score.append(score[0] if score.__class__ is list and score else
-                   None if score is None else _first(score, f"{b.label}, annorect {r}", "score", b))
-    ap = rect.get("annopoints")
-    if not ap:  # absent, null or []: a box-only rect
-        b.has_ap.append(False)
-        b.npoints.append(0)
-        return
-    if ap.__class__ is not list:
-        b.fail(f"{b.label}, annorect {r}", f"'annopoints' is {type(ap).__name__}, expected a list")
-    first = ap[0]
-    has_ap = first.__class__ is dict and bool(first) and "point" in first
-    b.has_ap.append(has_ap)
-    points = first["point"] if has_ap else None
-    if not points:
-        b.npoints.append(0)
-        return
-    if points.__class__ is not list:
-        b.fail(f"{b.label}, annorect {r}", f"'annopoints[0].point' is {type(points).__name__}, expected a list")
-    try:  # fast path: every field a one-element list
-        rows = [(p["id"][0] if p["id"] is not None else None, p["x"][0], p["y"][0],
-                 p["score"][0] if p.get("score") is not None else None) for p in points]
-    except (KeyError, TypeError, IndexError, AttributeError):
-        rows = [_point_2017(p, f"{b.label}, annorect {r}, point {k}", b) for k, p in enumerate(points)]
-    b.rows.extend(rows)
-    b.npoints.append(len(rows))
-
-
-def _head_2017(rect: Dict[str, Any], where: str, b: _Builder) -> Optional[List[Any]]:
-    keys = ("x1", "y1", "x2", "y2")
-    present = [rect.get(k) is not None for k in keys]
-    if all(present):
-        return [_first(rect[k], where, k, b) for k in keys]
-    if any(present):
-        missing = [k for k, p in zip(keys, present) if not p]
-        b.fail(where, f"head box is incomplete: {', '.join(missing)} missing")
-    return None
-
-
-def _point_2017(p: Any, where: str, b: _Builder) -> Tuple[Any, Any, Any, Any]:
-    if not isinstance(p, dict):
-        b.fail(where, f"expected an object, got {type(p).__name__}")
-    for key in ("id", "x", "y"):
-        if key not in p:
-            b.fail(where, f"no '{key}' field")
-    pid = p["id"]
-    pid = None if pid is None else _first(pid, where, "id", b)
-    score = p.get("score")
-    score = None if score is None else _first(score, where, "score", b)
-    return pid, _first(p["x"], where, "x", b), _first(p["y"], where, "y", b), score
-
-
-def _regions_2017(regions: Any, b: _Builder) -> Tuple[np.ndarray, ...]:
-    if not regions:
-        return ()
-    if not isinstance(regions, list):
-        b.fail(b.label, f"'ignore_regions' is {type(regions).__name__}, expected a list")
+def _regions_2017(regions: List[schema.Region17]) -> Tuple[np.ndarray, ...]:
     out = []
-    for k, region in enumerate(regions):
-        where = f"{b.label}, ignore_regions {k}"
-        points = region.get("point") if isinstance(region, dict) else None
-        if points is None:
-            points = []
-        if not isinstance(points, list):
-            b.fail(where, "expected {'point': [{'x': [..], 'y': [..]}, ...]}")
-        xy = []
-        for i, p in enumerate(points):
-            if not isinstance(p, dict) or "x" not in p or "y" not in p:
-                b.fail(f"{where}, point {i}", "expected an object with 'x' and 'y'")
-            xy.append((_first(p["x"], where, "x", b), _first(p["y"], where, "y", b)))
-        out.append(_polygon(xy, where, b))
+    for region in regions:
+        x, _ = _unwrap(region.point, "x")
+        y, _ = _unwrap(region.point, "y")
+        out.append(np.stack([x, y], axis=1).reshape(-1, 2))
     return tuple(out)
 
 
-def _polygon(xy: List[Tuple[Any, Any]], where: str, b: _Builder) -> np.ndarray:
-    flat = [v for pair in xy for v in pair]
-    arr, bad = _to_float(flat, allow_none=False)
-    if bad is not None:
-        b.fail(f"{where}, point {bad // 2}", f"'{'xy'[bad % 2]}' is {flat[bad]!r}, expected a finite number")
-    if len(xy) < 3:
-        b.warnings.append(f"{b.source}: {where}: an ignore polygon with {len(xy)} point(s) has no interior; "
-                          f"it ignores nothing (poseval crashes on it)")
-    return arr.reshape(-1, 2)
+def _pack_2017(rects: List[schema.Rect17], label: Callable[[int], str]) -> Dict[str, np.ndarray]:
+    n = len(rects)
+    corners = [_unwrap(rects, k) for k in ("x1", "y1", "x2", "y2")]
+    head_box = np.stack([c[0] for c in corners], axis=1).reshape(n, 4)
+    present = np.stack([c[1] for c in corners], axis=1).reshape(n, 4)
+    has_head = present.all(axis=1)
+    partial = np.flatnonzero(present.any(axis=1) & ~has_head)
+    if len(partial):
+        k = int(partial[0])
+        missing = [c for c, p in zip(("x1", "y1", "x2", "y2"), present[k]) if not p]
+        raise PoseTrackFormatError(f"{label(k)}: head box is incomplete: {', '.join(missing)} missing")
+    head_box[~has_head] = np.nan
+    _check_head_boxes(head_box, has_head, label)
+    track_id, has_track = _unwrap(rects, "track_id", np.int64)
+    box_score, has_box_score = _unwrap(rects, "score")
+    box_score[~has_box_score] = np.nan
+    # poseval's keypoint test: annopoints is a non-empty list whose first element has a 'point' key.
+    point_lists = [ap[0].point if ap else None for ap in map(attrgetter("annopoints"), rects)]
+    has_ap = np.fromiter((p is not None for p in point_lists), bool, n)
+    point_lists = [() if p is None else p for p in point_lists]
+    npoints = list(map(len, point_lists))
+    points = list(chain.from_iterable(point_lists))
+    ids, has_id = _unwrap(points, "id", np.int64)
+    x, _ = _unwrap(points, "x")
+    y, _ = _unwrap(points, "y")
+    score, has_score = _unwrap(points, "score")
+    score[~has_score] = np.nan
+    joint, is_joint = _joints(ids, has_id)
+    return dict(track_id=track_id, has_track_id=has_track, head_box=head_box, has_head_box=has_head,
+                box_score=box_score, has_box_score=has_box_score, has_annopoints=has_ap,
+                point_start=_starts(npoints), point_joint=joint, point_is_joint=is_joint,
+                point_xy=np.stack([x, y], axis=1).reshape(-1, 2), point_score=score, point_has_score=has_score)
 
 
 # ----------------------------------------------------------------------------- 2018
@@ -504,142 +466,111 @@ def _video_id(file_name: str) -> str:
     return folder.split("_")[0]
 
 
-def _parse_2018(data: Dict[str, Any], source: str, frames: FrameMask) -> PoseTrackFile:
-    b = _Builder(source, "2018", frames)
-    slots = _categories_2018(data.get("categories"), b)
-    images = data.get("images", [])
-    annotations = data.get("annotations", [])
-    if not isinstance(images, list):
-        b.fail("images", f"expected a list, got {type(images).__name__}")
-    if not isinstance(annotations, list):
-        b.fail("annotations", f"expected a list, got {type(annotations).__name__}")
-    kept = _images_2018(images, b)
-    frame_of = {image_id: f for f, (image_id, _, _) in enumerate(kept)}
-    persons: List[List[Tuple[int, Dict[str, Any]]]] = [[] for _ in kept]
-    orphans = 0
-    for a, ann in enumerate(annotations):
-        if not isinstance(ann, dict):
-            b.fail(f"annotation {a}", f"expected an object, got {type(ann).__name__}")
-        f = frame_of.get(_hashable(ann.get("image_id")))
-        if f is None:
-            orphans += 1
-            continue
-        persons[f].append((a, ann))
-    if orphans:
-        b.warnings.append(f"{source}: {orphans} annotation(s) refer to no image of the (first) video; skipped")
-    for f, (image_id, name, image) in enumerate(kept):
-        read = b.wants(f)
-        b.start_frame(f, name, read)
-        b.regions.append(_regions_2018(image, b) if read else ())
-        mine = persons[f] if read else []
-        b.frame_counts.append(len(mine))
-        for a, ann in mine:
-            _person_2018(ann, a, slots, b)
-    return b.build()
-
-
-def _hashable(v: Any) -> Any:
-    return v if isinstance(v, (int, str, float)) else repr(v)
-
-
-def _categories_2018(categories: Any, b: _Builder) -> List[Optional[int]]:
+def _categories_2018(categories: Any, source: str) -> List[Optional[int]]:
     """Joint id (or None: dropped) of each keypoint slot of the single 'person' category."""
-    if not isinstance(categories, list) or len(categories) != 1 or not isinstance(categories[0], dict):
-        b.fail("categories", "expected exactly one category (PoseTrack 2018 format)")
+    if categories is msgspec.UNSET or len(categories) != 1:
+        raise PoseTrackFormatError(f"{source}: categories: expected exactly one category (PoseTrack 2018 format)")
     cat = categories[0]
-    if cat.get("name") != "person":
-        b.fail("categories[0].name", f"is {cat.get('name')!r}, expected 'person'")
-    kps = cat.get("keypoints")
-    if not isinstance(kps, list) or len(kps) not in (15, 17):
-        b.fail("categories[0].keypoints", "expected a list of 15 or 17 keypoint names")
+    if cat.name != "person":
+        raise PoseTrackFormatError(f"{source}: categories[0].name: is {cat.name!r}, expected 'person'")
+    kps = cat.keypoints
+    if len(kps) not in (15, 17):
+        raise PoseTrackFormatError(f"{source}: categories[0].keypoints: expected a list of 15 or 17 keypoint "
+                                   f"names, got {len(kps)}")
     missing = [n for n in _NAMES_2018 if n not in kps]
     if missing:
-        b.fail("categories[0].keypoints", f"missing {', '.join(missing)}")
+        raise PoseTrackFormatError(f"{source}: categories[0].keypoints: missing {', '.join(missing)}")
     index = {n: j for j, n in enumerate(_NAMES_2018)}
     return [index.get(n) for n in kps]
 
 
-def _images_2018(images: List[Any], b: _Builder) -> List[Tuple[Any, str, Dict[str, Any]]]:
-    """(image id, file name, image) of the images of the first video, in array order."""
-    kept, video, dropped = [], None, 0
+def _images_2018(images: List[schema.Image18], source: str, warnings: List[str]) -> List[schema.Image18]:
+    """The images of the first video, in array order; a repeated image id is an error."""
+    seen: Dict[Any, int] = {}
     for i, image in enumerate(images):
-        if not isinstance(image, dict):
-            b.fail(f"images[{i}]", f"expected an object, got {type(image).__name__}")
-        name = image.get("file_name", "")
-        if not isinstance(name, str):
-            b.fail(f"images[{i}].file_name", f"is {name!r}, expected a string")
-        vid = _video_id(name)
-        if video is None:
-            video = vid
-        if vid != video:
-            dropped += 1
-            continue
-        if "id" not in image:
-            b.fail(f"images[{i}]", "no 'id' field")
-        kept.append((_hashable(image["id"]), name, image))
-    if dropped:
-        b.warnings.append(f"{b.source}: {dropped} image(s) of other videos than {video!r} skipped "
-                          f"(only the first video of a file is read, as poseval does)")
+        if image.id in seen:
+            raise PoseTrackFormatError(f"{source}: images {seen[image.id]} and {i} have the same id {image.id!r} "
+                                       f"(a frame listed twice)")
+        seen[image.id] = i
+        rx, ry = image.ignore_regions_x, image.ignore_regions_y
+        if (rx is None) != (ry is None):
+            raise PoseTrackFormatError(f"{source}: image {i}: 'ignore_regions_x' and 'ignore_regions_y' must be "
+                                       f"given together")
+        if rx is not None and (len(rx) != len(ry) or any(len(a) != len(b) for a, b in zip(rx, ry))):
+            raise PoseTrackFormatError(f"{source}: image {i}: 'ignore_regions_x' and 'ignore_regions_y' must be "
+                                       f"lists of equal length")
+    if not images:
+        return []
+    video = _video_id(images[0].file_name)
+    kept = [im for im in images if _video_id(im.file_name) == video]
+    if len(kept) < len(images):
+        warnings.append(f"{source}: {len(images) - len(kept)} image(s) of other videos than {video!r} skipped "
+                        f"(only the first video of a file is read, as poseval does)")
     return kept
 
 
-def _regions_2018(image: Dict[str, Any], b: _Builder) -> Tuple[np.ndarray, ...]:
-    rx, ry = image.get("ignore_regions_x"), image.get("ignore_regions_y")
-    if rx is None and ry is None:
-        return ()
-    if rx is None or ry is None:
-        b.fail(b.label, "'ignore_regions_x' and 'ignore_regions_y' must be given together")
-    if not isinstance(rx, list) or not isinstance(ry, list) or len(rx) != len(ry):
-        b.fail(b.label, "'ignore_regions_x' and 'ignore_regions_y' must be lists of equal length")
-    out = []
-    for k, (xs, ys) in enumerate(zip(rx, ry)):
-        where = f"{b.label}, ignore region {k}"
-        if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
-            b.fail(where, "x and y must be lists of equal length")
-        out.append(_polygon(list(zip(xs, ys)), where, b))
-    return tuple(out)
+def _persons_2018(src: PoseTrackSource, picked: List[int]):
+    frame_of = {image_id: f for f, image_id in enumerate(src.image_ids)}
+    by_frame: List[List[int]] = [[] for _ in src.image_ids]
+    for a, ann in enumerate(src.document.annotations):
+        f = frame_of.get(ann.image_id)
+        if f is not None:
+            by_frame[f].append(a)
+    anns = src.document.annotations
+    persons, regions, refs = [], [], []
+    for f in picked:
+        mine = by_frame[f] if f >= 0 else []
+        persons.append([anns[a] for a in mine])
+        refs.extend(mine)
+        image = src._frames[f] if f >= 0 else None
+        if image is not None and image.ignore_regions_x:
+            regions.append(tuple(np.stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)],
+                                          axis=1).reshape(-1, 2)
+                                 for x, y in zip(image.ignore_regions_x, image.ignore_regions_y)))
+        else:
+            regions.append(())
+    return persons, regions, refs
 
 
-def _person_2018(ann: Dict[str, Any], a: int, slots: List[Optional[int]], b: _Builder) -> None:
-    where = f"{b.label}, annotation {a}"
-    b.ref.append(a)
-    box = ann.get("bbox_head")
-    if box is None:
-        b.head.append(None)
-    elif not isinstance(box, list) or len(box) != 4:
-        b.fail(where, f"'bbox_head' is {box!r}, expected [x, y, width, height]")
-    else:
-        arr, bad = _to_float(box, allow_none=False)
-        if bad is not None:
-            b.fail(where, f"'bbox_head' value {box[bad]!r} is not a finite number")
-        b.head.append((float(arr[0]), float(arr[1]), float(arr[0] + arr[2]), float(arr[1] + arr[3])))
-    if "track_id" not in ann:
-        b.fail(where, "no 'track_id' field")
-    b.track.append(ann["track_id"])
-    b.score.append(ann.get("score"))
-    kps = ann.get("keypoints")
-    b.has_ap.append(kps is not None)
-    if kps is None:  # our choice (poseval crashes): a box-only person, like a 2017 rect without annopoints
-        b.npoints.append(0)
-        return
-    k = len(slots)
-    if not isinstance(kps, list) or len(kps) != 3 * k:
-        b.fail(where, f"'keypoints' must be a list of {3 * k} numbers (x, y, v per category keypoint)")
-    arr, bad = _to_float(kps, allow_none=False)
-    if bad is not None:
-        b.fail(where, f"'keypoints' value {kps[bad]!r} (keypoint {bad // 3}) is not a finite number")
-    xyv = arr.reshape(k, 3)
-    scores = ann.get("scores")
-    if scores is not None and not isinstance(scores, list):
-        b.fail(where, f"'scores' is {type(scores).__name__}, expected a list")
-    if scores and len(scores) < k:
-        b.fail(where, f"'scores' has {len(scores)} values for {k} keypoints")
-    # Keypoints of other names (ears) are dropped; so is a keypoint with x == y == v == 0.
-    keep = [s for s in range(k)
-            if slots[s] is not None and not (xyv[s, 0] == 0 and xyv[s, 1] == 0 and xyv[s, 2] == 0)]
-    rows = [(slots[s], float(xyv[s, 0]), float(xyv[s, 1]), scores[s] if scores else None) for s in keep]
-    b.rows.extend(rows)
-    b.npoints.append(len(rows))
+def _pack_2018(anns: List[schema.Annotation18], slots: Sequence[Optional[int]],
+               label: Callable[[int], str]) -> Dict[str, np.ndarray]:
+    n, k = len(anns), len(slots)
+    boxes = [a.bbox_head for a in anns]
+    has_head = np.fromiter((b is not None for b in boxes), bool, n)
+    head_box = np.full((n, 4), np.nan)
+    if has_head.any():
+        xywh = np.asarray([b for b in boxes if b is not None], dtype=np.float64).reshape(-1, 4)
+        head_box[has_head] = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+    _check_head_boxes(head_box, has_head, label)
+    track_id, has_track = _optional([a.track_id for a in anns], np.int64)
+    box_score, has_box_score = _optional([a.score for a in anns])
+    box_score[~has_box_score] = np.nan
+    has_kps = np.fromiter((a.keypoints is not None for a in anns), bool, n)
+    with_kps = np.flatnonzero(has_kps)
+    for i in with_kps.tolist():
+        a = anns[i]
+        if len(a.keypoints) != 3 * k:
+            raise PoseTrackFormatError(f"{label(i)}: 'keypoints' must be a list of {3 * k} numbers (x, y, v per "
+                                       f"category keypoint), got {len(a.keypoints)}")
+        if a.scores and len(a.scores) != k:
+            raise PoseTrackFormatError(f"{label(i)}: 'scores' has {len(a.scores)} values for {k} keypoints")
+    xyv = np.asarray([anns[i].keypoints for i in with_kps.tolist()], dtype=np.float64).reshape(-1, k, 3)
+    scores = np.full((len(with_kps), k), np.nan)
+    scored = np.fromiter((bool(anns[i].scores) for i in with_kps.tolist()), bool, len(with_kps))
+    if scored.any():
+        scores[scored] = np.asarray([anns[i].scores for i in with_kps[scored].tolist()], dtype=np.float64)
+    # Keypoints of other names (ears) are dropped; so is a keypoint with x == y == v == 0 (poseval).
+    slot_joint = np.array([-1 if s is None else s for s in slots], dtype=np.int64)
+    keep = (slot_joint >= 0)[None, :] & ~(xyv == 0).all(axis=2)
+    npoints = np.zeros(n, dtype=np.int64)
+    npoints[with_kps] = keep.sum(axis=1)
+    joint = np.broadcast_to(slot_joint, keep.shape)[keep]
+    score = scores[keep]
+    return dict(track_id=track_id, has_track_id=has_track, head_box=head_box, has_head_box=has_head,
+                box_score=box_score, has_box_score=has_box_score, has_annopoints=has_kps,
+                point_start=_starts(npoints.tolist()), point_joint=joint, point_is_joint=np.ones(len(joint), bool),
+                point_xy=xyv[keep][:, :2].reshape(-1, 2), point_score=score, point_has_score=~np.isnan(score))
+
 
 
 # ----------------------------------------------------------------------------- writing

@@ -18,7 +18,6 @@ rename). While a run is going, its finished frames are journaled by :mod:`posetr
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
+from . import schema
 from .errors import ConfigError, FormatError
 from .keypoints import KeypointLayout, get_layout
 from .structures import FrameResult, Poses, VideoInfo
@@ -70,6 +70,11 @@ class TrackFile:
 
 
 # ---------------------------------------------------------------- encoding
+
+def _dumps(obj: Any) -> str:
+    """Compact JSON that is always valid (non-finite numbers become null, see :func:`posetrack.schema.encode_json`)."""
+    return schema.encode_json(obj).decode()
+
 
 def _r(x: float, nd: int = 3) -> Optional[float]:
     x = float(x)
@@ -117,22 +122,23 @@ def _fail(path, where: str, msg: str):
     raise TracksFormatError(f"{path}: {where}: {msg}")
 
 
-def _header_from(d: Dict[str, Any], path) -> TracksHeader:
-    if not isinstance(d, dict):
-        _fail(path, "top level", "expected a JSON object")
-    if d.get("format", FORMAT) != FORMAT:
-        _fail(path, "format", f"expected {FORMAT!r}, got {d.get('format')!r}")
-    version = d.get("version")
-    if version != VERSION:
+def _check_head(d: Any, path) -> None:
+    """Format and version first, so a file of another version is named as such (not by its first odd field)."""
+    if not isinstance(d, (dict, schema.TracksHead)):
+        _fail(path, "top level", f"expected a JSON object, got {type(d).__name__}")
+    fmt = d.get("format", FORMAT) if isinstance(d, dict) else d.format
+    version = d.get("version") if isinstance(d, dict) else d.version
+    if fmt != FORMAT:
+        _fail(path, "format", f"expected {FORMAT!r}, got {fmt!r}")
+    if version != VERSION or isinstance(version, bool):
         _fail(path, "version", f"this posetrack reads version {VERSION}, the file has {version!r}")
-    try:
-        v = d["video"]
-        video = VideoInfo(path=str(v["path"]), fps=float(v["fps"]), width=int(v["width"]),
-                          height=int(v["height"]), frames=int(v["frames"]))
-    except (KeyError, TypeError, ValueError) as e:
-        _fail(path, "video", f"missing or bad field ({e})")
-    names = d.get("keypoints")
-    layout_name = d.get("keypoint_layout")
+
+
+def _header_of(rec: Union[schema.TracksDocument, schema.TracksHeaderRecord], path) -> TracksHeader:
+    v = rec.video
+    video = VideoInfo(path=v.path, fps=v.fps, width=v.width, height=v.height, frames=v.frames)
+    names = rec.keypoints
+    layout_name = rec.keypoint_layout
     if layout_name is None:  # a file from another tool: match the layout by names
         matches = [n for n in ("coco", "posetrack18", "posetrack17") if list(get_layout(n).names) == names]
         if not matches:
@@ -144,53 +150,34 @@ def _header_from(d: Dict[str, Any], path) -> TracksHeader:
         _fail(path, "keypoint_layout", str(e))
     if names is not None and list(names) != list(layout.names):
         _fail(path, "keypoints", f"names do not match layout {layout.name!r}")
-    return TracksHeader(video=video, layout=layout, settings=dict(d.get("settings") or {}))
+    return TracksHeader(video=video, layout=layout, settings=dict(rec.settings))
 
 
-def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", where: str = "") -> FrameResult:
-    """Parse and validate one ``frames`` entry."""
-    if not isinstance(d, dict) or "frame" not in d:
-        _fail(path, where or "frames", "entry without a 'frame' index")
-    idx = d["frame"]
-    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
-        _fail(path, f"frame {idx!r}", "'frame' must be a non-negative integer")
-    people = d.get("people", [])
-    if not isinstance(people, list):
-        _fail(path, f"frame {idx}", "'people' must be a list")
+def _header_from(d: Dict[str, Any], path) -> TracksHeader:
+    """The header of a tracks document or journal line given as Python objects."""
+    _check_head(d, path)
+    rec = schema.convert(d, schema.TracksHeaderRecord, str(path), schema.tracks_labeler, TracksFormatError)
+    return _header_of(rec, path)
+
+
+def _frame_of(rec: schema.TrackFrame, num_keypoints: int, path) -> FrameResult:
+    """One validated ``frames`` entry as a :class:`FrameResult`.
+
+    Keypoint rule: an x or y of null means the joint was not located (NaN in memory, drawn nowhere);
+    a score of null reads as 0. A box score left out or null reads as 1.
+    """
+    idx = rec.frame
+    people = rec.people
     n = len(people)
-    boxes = np.zeros((n, 4), np.float32)
-    scores = np.zeros((n,), np.float32)
-    kps = np.zeros((n, num_keypoints, 3), np.float32)
-    ids: List[Optional[int]] = []
-    interpolated = np.zeros(n, bool)
     for i, person in enumerate(people):
-        at = f"frame {idx}, person {i}"
-        try:
-            boxes[i] = np.asarray(person["bbox"], dtype=np.float64)
-            s = person.get("score", 1.0)
-            scores[i] = 1.0 if s is None else float(s)
-            arr = np.asarray([[np.nan if c is None else c for c in k] for k in person["keypoints"]], dtype=np.float64)
-        except KeyError as e:
-            _fail(path, at, f"missing field {e.args[0]!r}")
-        except (TypeError, ValueError) as e:
-            _fail(path, at, f"non-numeric bbox, score or keypoints ({e})")
-        if arr.shape != (num_keypoints, 3):
-            _fail(path, f"{at}, keypoints", f"expected {num_keypoints}x3 values, got shape {arr.shape}")
-        if not np.isfinite(boxes[i]).all():
-            _fail(path, f"{at}, bbox", "NaN or infinite coordinate")
-        kps[i] = arr
-        tid = person.get("track_id")
-        if tid is not None and (isinstance(tid, bool) or not isinstance(tid, int) or tid < 0):
-            _fail(path, f"{at}, track_id", f"expected a non-negative integer or null, got {tid!r}")
-        ids.append(tid)
-        flag = person.get("interpolated", False)
-        if not isinstance(flag, bool):
-            _fail(path, f"{at}, interpolated", f"expected true or false, got {flag!r}")
-        interpolated[i] = flag
-    time = d.get("time")
-    if time is not None and (isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time)
-                             or time < 0):
-        _fail(path, f"frame {idx}, time", f"expected a non-negative number of seconds or null, got {time!r}")
+        if len(person.keypoints) != num_keypoints:
+            _fail(path, f"frame {idx}, person {i}, keypoints",
+                  f"expected {num_keypoints} keypoints of the file's layout, got {len(person.keypoints)}")
+    boxes = np.asarray([p.bbox for p in people], dtype=np.float64).reshape(n, 4).astype(np.float32)
+    scores = np.asarray([1.0 if p.score is None else p.score for p in people], dtype=np.float32).reshape(n)
+    kps = np.asarray([p.keypoints for p in people], dtype=np.float64).reshape(n, num_keypoints, 3)
+    ids = [p.track_id for p in people]
+    interpolated = np.asarray([p.interpolated for p in people], dtype=bool).reshape(n)
     track_ids = None
     if n and all(t is not None for t in ids):
         track_ids = np.asarray(ids, dtype=np.int64)
@@ -198,36 +185,56 @@ def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", wher
             _fail(path, f"frame {idx}, track_id", "the same track id appears twice in one frame")
     elif any(t is not None for t in ids):
         _fail(path, f"frame {idx}, track_id", "some people have a track id and some do not")
-    poses = Poses(boxes, scores, kps[..., :2], np.nan_to_num(kps[..., 2], nan=0.0))
-    return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=time, interpolated=interpolated)
+    poses = Poses(boxes, scores, kps[..., :2].astype(np.float32),
+                  np.nan_to_num(kps[..., 2], nan=0.0).astype(np.float32))
+    return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=rec.time, interpolated=interpolated)
 
 
-def _frames_from(items: Iterable[Dict[str, Any]], header: TracksHeader, path) -> Tuple[FrameResult, ...]:
-    frames = {}
+def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", where: str = "") -> FrameResult:
+    """Parse and validate one ``frames`` entry given as Python objects."""
+    rec = schema.convert(d, schema.TrackFrame, str(path), _frame_labeler(d, where), TracksFormatError)
+    return _frame_of(rec, num_keypoints, path)
+
+
+def _frame_labeler(d: Any, where: str) -> schema.Labeler:
+    def label(path: List[schema.Segment], doc: Any) -> str:
+        return schema.tracks_labeler(["frames", 0] + path, {"frames": [d]}) if isinstance(d, dict) \
+            else (where or "frames")
+    return label
+
+
+def _frames_from(items: Iterable[Any], header: TracksHeader, path, duplicates: bool = True) -> Tuple[FrameResult, ...]:
+    """Frames sorted by index. ``duplicates``: a repeated frame index keeps the last entry (a journal
+    repeats frames after a resume); otherwise it is an error."""
+    frames: Dict[int, FrameResult] = {}
+    k = header.layout.num_keypoints
     for i, d in enumerate(items):
-        fr = frame_from_dict(d, header.layout.num_keypoints, path, where=f"frames[{i}]")
-        frames[fr.frame] = fr  # a journal may repeat a frame after a resume; the last write wins
+        fr = _frame_of(d, k, path) if isinstance(d, schema.TrackFrame) else \
+            frame_from_dict(d, k, path, where=f"frames[{i}]")
+        if not duplicates and fr.frame in frames:
+            _fail(path, f"frame {fr.frame}", f"listed twice (frames[{i}] repeats an earlier entry)")
+        frames[fr.frame] = fr
     return tuple(frames[k] for k in sorted(frames))
 
 
 def read_tracks(path: PathLike) -> TrackFile:
-    """Read and validate a tracks file.
+    """Read and validate a tracks file (one msgspec pass; see :mod:`posetrack.schema`).
 
     Raises:
         FileNotFoundError: no such file.
-        TracksFormatError: bad JSON or schema; the message names the frame and field.
+        TracksFormatError: bad JSON, bad UTF-8, or a value that breaks the schema (a wrong type, a
+            non-finite or out-of-range number, a list of the wrong length, a frame listed twice);
+            the message names the file, the frame, the person and the field.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise TracksFormatError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    header = _header_from(data, path)
-    frames_in = data.get("frames")
-    if not isinstance(frames_in, list):
-        _fail(path, "frames", "expected a list")
-    frames = _frames_from(frames_in, header, path)
-    return TrackFile(header=header, frames=frames, complete=data.get("status", "complete") == "complete")
+    raw = path.read_bytes()
+    schema.check_utf8(raw, str(path), TracksFormatError)
+    head = schema.decode_json(raw, schema.TRACKS_HEAD_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
+    _check_head(head, path)
+    doc = schema.decode_json(raw, schema.TRACKS_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
+    header = _header_of(doc, path)
+    frames = _frames_from(doc.frames, header, path, duplicates=False)
+    return TrackFile(header=header, frames=frames, complete=doc.status == "complete")
 
 
 def write_tracks(path: PathLike, tracks: TrackFile) -> None:
@@ -242,9 +249,9 @@ def write_tracks(path: PathLike, tracks: TrackFile) -> None:
 
     def lines():
         # One frame per line: small diffs, easy to grep, still one JSON document.
-        yield json.dumps(body)[:-1] + ', "frames": [\n'
+        yield _dumps(body)[:-1] + ', "frames": [\n'
         for i, fr in enumerate(tracks.frames):
-            yield ("," if i else "") + json.dumps(frame_to_dict(fr)) + "\n"
+            yield ("," if i else "") + _dumps(frame_to_dict(fr)) + "\n"
         yield "]}\n"
 
     write_atomic(path, lines())

@@ -63,7 +63,7 @@ SourceLike = Union[str, os.PathLike, int]
 
 # Video-file backends by name. "auto" tries AUTO_BACKENDS in order: PyAV first (exact
 # timestamps, a frame count it can vouch for, as fast as OpenCV and 1.3-1.9x decord here:
-# benchmarks/decode_speed.py), then OpenCV (its own FFmpeg build). decord is used only when
+# benchmarks/video_decode_speed.py), then OpenCV (its own FFmpeg build). decord is used only when
 # asked for: on damaged files it prints its own errors to stderr and fills undecodable frames
 # with copies of their neighbours ("recovered from nearest frames"), silently.
 BACKENDS: Dict[str, Callable[[Path], object]] = {

@@ -1,30 +1,19 @@
-"""Shared fixtures: paths to ../shared and seeded weights in the official checkpoint layout."""
+"""Shared fixtures: the committed reference data (tests/data, origins in its README) and a small thread count.
+
+The suite needs nothing outside the checkout: seeded weights in the official layout come from
+:func:`posetrack.testing.make_state_dict`, synthetic PoseTrack sets from
+:func:`posetrack.testing.make_posetrack_set` or tests/data.
+"""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-HRNET_REF = SHARED / "reference" / "hrnet"
-
-
-def _load_make_weights():
-    spec = importlib.util.spec_from_file_location("make_weights", HRNET_REF / "make_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def make_weights():
-    """The shared weight maker (deterministic random weights in the official layout)."""
-    if not (HRNET_REF / "make_weights.py").exists():
-        pytest.skip("../shared/reference/hrnet is not present")
-    return _load_make_weights()
+DATA = ROOT / "tests" / "data"
+HRNET_REF = DATA / "hrnet"
+CASES = DATA / "cases"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,6 +1,8 @@
 """posetrack.checkpoint: checkpoint layouts, safe unpickling and plain-word mismatch errors."""
 from __future__ import annotations
 
+import io
+
 import os
 import pickle
 from collections import OrderedDict
@@ -224,7 +226,7 @@ def test_unreadable_files_give_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
         read_state_dict(tmp_path / "absent.pth")
     (tmp_path / "junk.pth").write_bytes(b"this is not a checkpoint at all")
-    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+    with pytest.raises(CheckpointError, match="junk.pth is corrupt or not a PyTorch checkpoint"):
         read_state_dict(tmp_path / "junk.pth")
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
@@ -235,6 +237,22 @@ def test_unreadable_files_give_clear_errors(tmp_path):
     torch.save([torch.zeros(1)], tmp_path / "list.pth")
     with pytest.raises(CheckpointError, match="holds a list, not a state dict"):
         read_state_dict(tmp_path / "list.pth")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_corrupt_bytes_are_called_corrupt_never_unsafe(tmp_path, seed):
+    """Random bytes, a pickle header followed by junk, and a truncated real checkpoint."""
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    torch.save(_trained().state_dict(), buf)
+    real = buf.getvalue()
+    for k, body in enumerate([rng.bytes(int(rng.integers(1, 4000))), b"\x80\x02" + rng.bytes(500),
+                              real[:int(rng.integers(10, len(real) - 1))]]):
+        path = tmp_path / f"c{k}.pth"
+        path.write_bytes(body)
+        with pytest.raises(CheckpointError) as err:
+            read_state_dict(path)
+        assert "corrupt" in str(err.value) and "safety" not in str(err.value), str(err.value)
 
 
 def test_local_file_hash_is_checked_when_given(tmp_path):

@@ -267,7 +267,10 @@ def test_wrong_weights_file_is_named(tmp_path):
 
 def _write(tmp_path, entries, name="dets.json"):
     path = tmp_path / name
-    path.write_text(entries if isinstance(entries, str) else json.dumps(entries))
+    if isinstance(entries, bytes):
+        path.write_bytes(entries)
+    else:
+        path.write_text(entries if isinstance(entries, str) else json.dumps(entries))
     return path
 
 
@@ -303,20 +306,24 @@ def test_zero_size_boxes_are_dropped_with_a_warning(tmp_path, caplog):
 @pytest.mark.parametrize("entries, message", [
     ('{"image_id": 0', "not valid JSON"),
     ({"annotations": []}, "expected a JSON list of detections, got a dict"),
-    ([{"image_id": 0, "bbox": [0, 0, 1, 1], "score": 1}, [0, 0, 1, 1]], "entry 1: expected an object"),
-    ([{"bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0: missing 'image_id'"),
-    ([{"image_id": 0, "score": 0.5}], "entry 0: missing 'bbox'"),
-    ([{"image_id": 0, "bbox": [0, 0, 1, 1]}], "entry 0: missing 'score'"),
-    ([{"image_id": -1, "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0: 'image_id' must be a 0-based frame index"),
-    ([{"image_id": 1.0, "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0: 'image_id' must be a 0-based"),
-    ([{"image_id": "3", "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0: 'image_id' must be a 0-based"),
-    ([{"image_id": 0, "bbox": [0, 0, 1], "score": 0.5}], "entry 0: 'bbox' must be \\[x, y, width, height\\]"),
-    ('[{"image_id": 0, "bbox": [0, NaN, 1, 1], "score": 0.5}]', "entry 0: 'bbox' must hold finite numbers"),
-    ([{"image_id": 0, "bbox": [0, 0, -1, 1], "score": 0.5}], "entry 0: 'bbox' width and height must not be neg"),
-    ('[{"image_id": 0, "bbox": [0, 0, 1, 1], "score": NaN}]', "entry 0: 'score' must hold finite numbers"),
-    ([{"image_id": 0, "bbox": [0, 0, 1, 1], "score": 1.5}], "entry 0: 'score' must be in \\[0, 1\\]"),
+    ([{"image_id": 0, "bbox": [0, 0, 1, 1], "score": 1}, [0, 0, 1, 1]], "entry 1: expected an object, got a list"),
+    ([{"bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0: missing required field 'image_id'"),
+    ([{"image_id": 0, "score": 0.5}], "entry 0: missing required field 'bbox'"),
+    ([{"image_id": 0, "bbox": [0, 0, 1, 1]}], "entry 0: missing required field 'score'"),
+    ([{"image_id": -1, "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0, image_id: expected an integer >= 0, got -1"),
+    ([{"image_id": 1.0, "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0, image_id: expected an integer, got a float"),
+    ([{"image_id": "3", "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0, image_id: expected an integer, got a string"),
+    ([{"image_id": 0, "bbox": [0, 0, 1], "score": 0.5}], "entry 0, bbox: expected a list of at least 4 values"),
+    ('[{"image_id": 0, "bbox": [0, NaN, 1, 1], "score": 0.5}]', "entry 0, bbox\\[1\\]: NaN is not a JSON number"),
+    ([{"image_id": 0, "bbox": [0, 0, -1, 1], "score": 0.5}], "entry 0, bbox: width and height must not be neg"),
+    ('[{"image_id": 0, "bbox": [0, 0, 1, 1], "score": NaN}]', "entry 0, score: NaN is not a JSON number"),
+    ([{"image_id": 0, "bbox": [0, 0, 1, 1], "score": 1.5}], "entry 0, score: expected a number <= 1.0, got 1.5"),
     ([{"image_id": 0, "bbox": [0, 0, 1, 1], "score": 0.5, "category_id": "person"}],
-     "entry 0: 'category_id' must be an integer"),
+     "entry 0, category_id: expected an integer or null, got a string"),
+    ([{"image_id": 10 ** 400, "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0, image_id: expected an integer <= 9999999"),
+    ([{"image_id": 2 ** 40, "bbox": [0, 0, 1, 1], "score": 0.5}], "entry 0, image_id: expected an integer <= 9999999, got 1099511627776"),
+    ([{"image_id": 0, "bbox": [0, 0, 1, [1]], "score": 0.5}], "entry 0, bbox\\[3\\]: expected a number, got a list"),
+    (b'[{"image_id": 0, "bbox": [0, 0, 1, 1], "score": 0.5, "note": "\xff"}]', "not UTF-8 text"),
 ])
 def test_boxes_file_errors_name_the_entry_and_field(tmp_path, entries, message):
     path = _write(tmp_path, entries)
@@ -328,5 +335,5 @@ def test_boxes_file_errors_name_the_entry_and_field(tmp_path, entries, message):
 def test_boxes_past_the_last_frame_are_an_error(tmp_path):
     path = _write(tmp_path, [{"image_id": 0, "bbox": [0, 0, 1, 1], "score": 0.5},
                              {"image_id": 7, "bbox": [0, 0, 1, 1], "score": 0.5}])
-    with pytest.raises(BoxesFileError, match="entry 1: 'image_id' 7 is past the last frame \\(5 frames\\)"):
+    with pytest.raises(BoxesFileError, match="entry 1, image_id: 7 is past the last frame \\(5 frames\\)"):
         load_boxes(path, num_frames=5)

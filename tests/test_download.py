@@ -158,13 +158,43 @@ def test_http_error_is_reported(server, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_corrupted_cache_is_reported_not_used(tmp_path):
+def test_corrupted_cache_is_removed_with_a_message(tmp_path, caplog):
     url = _closed_port_url("w-0123abcd.pth")
     cached = cache_path(url, tmp_path)
     cached.write_bytes(b"truncated")
-    with pytest.raises(CheckpointError, match="delete the cached file to download it again"):
+    with pytest.raises(CheckpointError, match=r"could not download .*the cached file was removed"):
         download_url(url, sha256="0123abcd", cache_dir=tmp_path)
+    assert not cached.exists()
+    assert "the cached file was removed" in caplog.text
+    cached.write_bytes(b"truncated")
     assert download_url(url, cache_dir=tmp_path) == cached  # without a hash it is taken as is
+
+
+def test_bad_cached_copy_is_replaced_by_a_fresh_download(server, tmp_path):
+    model, body = _checkpoint_bytes()
+    digest = hashlib.sha256(body).hexdigest()
+    url = server.serve(f"/hrnet_w32_coco_256x192-{digest[:8]}_20200708.pth", body)
+    cached = cache_path(url, tmp_path)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(body[:100])                      # an interrupted copy made by hand
+    assert download_url(url, sha256=digest[:8], cache_dir=tmp_path) == cached
+    assert cached.read_bytes() == body and len(server.requests) == 1
+
+
+def test_url_named_with_a_hash_is_verified_without_being_told(server, tmp_path):
+    """mmpose's name-<sha256 prefix>_<date>.pth: junk under such a name is caught, deleted, called corrupt."""
+    junk = b"\x80\x02junk that is not the published checkpoint" * 10
+    url = server.serve("/models/hrnet_w48_coco_256x192-b9e0b3ab_20200708.pth", junk)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(Net(), url)
+    message = str(err.value)
+    assert f"SHA-256 {hashlib.sha256(junk).hexdigest()}, expected b9e0b3ab" in message and "deleted" in message
+    assert "safety" not in message
+    assert not (tmp_path / "torch_home" / "posetrack" / "hrnet_w48_coco_256x192-b9e0b3ab_20200708.pth").exists()
+    model, body = _checkpoint_bytes()                   # the right bytes under a name with their hash load
+    good = server.serve(f"/w-{hashlib.sha256(body).hexdigest()[:8]}.pth", body)
+    loaded = load_checkpoint(Net(), good)
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
 
 
 def test_offline_mode_only_looks_in_the_cache(tmp_path):

@@ -10,9 +10,7 @@ from click.testing import CliRunner
 from posetrack_cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC = ROOT.parent / "shared" / "eval-parity" / "public"
-
-pytestmark = pytest.mark.skipif(not PUBLIC.exists(), reason="../shared/eval-parity is not present")
+PUBLIC = ROOT / "tests" / "data" / "eval-parity" / "public"     # origin: tests/data/README.md
 
 
 def invoke(*args):
@@ -111,7 +109,7 @@ def test_missing_prediction_file_warns_and_scores(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ('{"annolist": [', "not valid JSON"),
     ('{"annolist": [{"annorect": [{"track_id": [1], "annopoints": [{"point": '
-     '[{"id": [0], "x": [NaN], "y": [1]}]}]}]}]}', "point 0: 'x' is nan"),
+     '[{"id": [0], "x": [NaN], "y": [1]}]}]}]}]}', "point 0, 'x': NaN is not a JSON number"),
 ])
 def test_bad_prediction_file_is_one_red_line(tmp_path, content, message):
     gt, pred = tmp_path / "gt", tmp_path / "pred"

@@ -1,6 +1,6 @@
 """Parity of `posetrack.evaluate` with the official poseval.
 
-1. Official numbers: ``../shared/eval-parity/public/expected.json`` was made by poseval itself
+1. Official numbers: ``tests/data/eval-parity/public/expected.json`` was made by poseval itself
    (command and versions inside). Every parity field, overall and per sequence, must match to
    1e-6, NaN for NaN; also after converting the files to PoseTrack 2018 with our converter.
 2. Any valid input: on generated sets that switch on the generator's edge cases (ignore regions
@@ -8,7 +8,7 @@
    ids 15/16, empty prediction frames and sequences, duplicate GT track ids, 2018 files with
    visibility-0 keypoints, ...), where we hold no official numbers, the vectorised evaluator must
    agree with ``naive_poseval`` below: a deliberately plain re-implementation written from
-   ``../shared/eval-parity/SPEC.md`` alone (loops over the JSON, dicts as motmetrics keeps them,
+   poseval's written specification (``SPEC.md`` of the project's reference data) alone (loops over the JSON, dicts as motmetrics keeps them,
    exact rational point-in-polygon, poseval's track-id offsets and dummy frames).
 """
 from __future__ import annotations
@@ -16,8 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -31,11 +30,8 @@ from posetrack.posetrack_format import read_posetrack, to_posetrack18, write_jso
 from test_eval_units import naive_inside  # exact rational point-in-polygon, boundary excluded
 
 ROOT = Path(__file__).resolve().parents[1]
-PARITY = ROOT.parent / "shared" / "eval-parity"
+PARITY = ROOT / "tests" / "data" / "eval-parity"     # origins: tests/data/README.md
 PUBLIC = PARITY / "public"
-GENERATOR = PARITY / "make_posetrack_set.py"
-
-pytestmark = pytest.mark.skipif(not PUBLIC.exists(), reason="../shared/eval-parity is not present")
 
 TOL = 1e-6
 
@@ -431,37 +427,21 @@ def test_naive_reference_reproduces_poseval_on_public(expected):
     assert_close(np.append(naive["motp"], np.nanmean(naive["motp"])), expected["mot"]["motp"], "naive motp")
 
 
-EDGE_2017 = ("--seed 11 --sequences 4 --frames 14,22 --people 2,4 --dense 8 --stride 3 --pred-unlabeled "
-             "--ignore-seq-prob 0.7 --ignore-cover-frames 2 --gt-noanno-prob 0.05 --gt-extra-noanno-prob 0.15 "
-             "--unlabeled-noanno-frames 2 --labeled-flag-flips 2 --gt-never-joints 3 --shuffle-points "
-             "--partner-prob 0.4 --dup-prob 0.15 --pred-noanno-prob 0.15 --pred-emptypoints-prob 0.15 "
-             "--missing-score-fp-prob 0.3 --missing-score-joints 13 --missing-score-tp-prob 0.5 "
-             "--pred-never-joints 7 --dup-point-prob 0.05 --extra-id-prob 0.15 --empty-pred-frame-prob 0.1 "
-             "--empty-pred-seqs 1 --switch-prob 0.15 --frag-prob 0.05 --score-mode logit --gt-track-id-base 0")
-EDGE_2018 = ("--seed 5 --format 2018 --sequences 3 --frames 12,18 --people 3,5 --dense 6 --stride 2 "
-             "--pred-unlabeled --ignore-seq-prob 0.7 --vis0-prob 0.2 --pred-format-2017-seqs 1 "
-             "--partner-prob 0.3 --dup-prob 0.1 --switch-prob 0.1 --frag-prob 0.05 --empty-pred-frame-prob 0.1 "
-             "--gt-never-joints 9 --pred-never-joints 4")
-DENSE_CROWD = ("--seed 3 --sequences 2 --frames 16,20 --people 6,8 --dense 10 --stride 2 --jitter 0.3 "
-               "--outlier-prob 0.2 --dup-prob 0.3 --ghost-tracks 3 --switch-prob 0.3 --frag-prob 0.1 "
-               "--partner-prob 0.5")
+def _generated(tmp_path: Path, name: str) -> Path:
+    """A copy of an edge-case set of tests/data/eval-parity (generator arguments in tests/data/README.md)."""
+    shutil.copytree(PARITY / name, tmp_path / name)
+    return tmp_path / name
 
 
-def _generate(out: Path, args: str) -> Path:
-    subprocess.run([sys.executable, str(GENERATOR), "--out", str(out), *args.split()], check=True,
-                   capture_output=True)
-    return out
-
-
-@pytest.mark.parametrize("args", [EDGE_2017, EDGE_2018, DENSE_CROWD], ids=["edge2017", "edge2018", "crowd"])
-def test_matches_naive_reference_on_edge_cases(tmp_path, args):
-    root = _generate(tmp_path / "set", args)
+@pytest.mark.parametrize("name", ["edge2017", "edge2018", "crowd"])
+def test_matches_naive_reference_on_edge_cases(tmp_path, name):
+    root = PARITY / name
     result = evaluate(root / "gt", root / "pred")
     assert_same_as_naive(result, naive_poseval(root / "gt", root / "pred"))
 
 
 def test_matches_naive_reference_with_duplicate_gt_track_ids(tmp_path):
-    root = _generate(tmp_path / "set", DENSE_CROWD)
+    root = _generated(tmp_path, "crowd")
     for f in (root / "gt").glob("*.json"):
         data = json.loads(f.read_text())
         for frame in data["annolist"]:

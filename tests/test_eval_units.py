@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -47,8 +49,11 @@ def person(tid, points, head=(0, 0, 30, 40), score=None, annopoints=True):
     return r
 
 
+DEFAULT_NAME = "images/val/000001_mpii_test/000000.jpg"
+
+
 def frame(persons, regions=None):
-    f = {"image": [{"name": "images/val/000001_mpii_test/000000.jpg"}], "annorect": persons}
+    f = {"image": [{"name": DEFAULT_NAME}], "annorect": persons}
     if regions is not None:
         f["ignore_regions"] = [{"point": [{"x": [x], "y": [y]} for x, y in poly]} for poly in regions]
     return f
@@ -59,6 +64,9 @@ def write_set(root: Path, gt: dict, pred: dict) -> Path:
     for side, seqs in (("gt", gt), ("pred", pred)):
         (root / side).mkdir(parents=True, exist_ok=True)
         for name, frames in seqs.items():
+            if not isinstance(frames, dict):   # frame i shows image i (frames are paired by image name)
+                frames = [dict(f, image=[{"name": DEFAULT_NAME.replace("000000", f"{i:06d}")}])
+                          if f.get("image") == [{"name": DEFAULT_NAME}] else f for i, f in enumerate(frames)]
             doc = frames if isinstance(frames, dict) else {"annolist": frames}
             (root / side / f"{name}.json").write_text(json.dumps(doc))
     return root
@@ -430,6 +438,9 @@ def test_2018_files_score_like_2017(tmp_path):
     pred = [frame([two_joint_person(7, 1, 0, (0.9, 0.4)), two_joint_person(8, 660, 0, (0.6, 0.3))]),
             frame([two_joint_person(8, 1, 0, (0.9, 0.4))]), frame([])]
     a = run(tmp_path / "a", {"s": gt}, {"s": pred})
+    named = lambda frames: [dict(f, image=[{"name": f"images/val/000001_mpii_test/{i:06d}.jpg"}])  # noqa: E731
+                            for i, f in enumerate(frames)]
+    gt, pred = named(gt), named(pred)
     to18 = lambda frames: to_posetrack18(parse_posetrack({"annolist": frames}))   # noqa: E731
     b = run(tmp_path / "b", {"s": to18(gt)}, {"s": to18(pred)})
     c = run(tmp_path / "c", {"s": to18(gt)}, {"s": pred})
@@ -495,7 +506,10 @@ def test_large_and_negative_track_ids_are_scored(tmp_path):
 # ----------------------------------------------------------------------------- errors where poseval crashes
 
 @pytest.mark.parametrize("gt, pred, pattern", [
-    ([frame([two_joint_person(1, 0, 0)])] * 2, [frame([])], r"1 frames, but the GT file .* has 2"),
+    ([frame([two_joint_person(1, 0, 0)])] * 2, [frame([])],
+     r"pred/s\.json: no frame for frame 1 \(images/val/000001_mpii_test/000001\.jpg\) of the GT file .*gt/s\.json "
+     r"\(frames are paired by image name"),
+    ([{"annorect": [two_joint_person(1, 0, 0)]}] * 2, [{"annorect": []}], r"1 frames, but the GT file .* has 2"),
     ([frame([two_joint_person(1, 0, 0)])], [frame([two_joint_person(4, 0, 0), two_joint_person(4, 50, 0)])],
      r"pred/s\.json: frame 0 \(images.*\), person 1: 'track_id' 4 is used by two persons"),
     ([frame([two_joint_person(1, 0, 0)])], [frame([{"annopoints": [{"point": [pt(0, 1, 1)]}]}])],
@@ -518,3 +532,49 @@ def test_duplicate_track_ids_in_unevaluated_frames_are_not_read(tmp_path):
     gt = [frame([]), frame([two_joint_person(1, 0, 0)])]
     pred = [frame([two_joint_person(4, 0, 0), two_joint_person(4, 50, 0)]), frame([])]
     assert run(tmp_path, {"s": gt}, {"s": pred}).overall.frames == 1
+
+
+# ----------------------------------------------------------------------------- speed-ups that must not change a number
+
+def test_own_assignment_solver_returns_scipys_pairs():
+    """eval_mot.linear_sum_assignment replaces scipy's (0.4 s of imports): same pairs, ties included."""
+    from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+    from posetrack.eval_mot import linear_sum_assignment, solve_assignment
+
+    rng = np.random.default_rng(0)
+    for trial in range(3000):
+        r, c = rng.integers(1, 10, 2)
+        kind = trial % 4
+        if kind == 0:
+            m = rng.random((r, c))
+        elif kind == 1:                                   # many ties
+            m = rng.integers(0, 3, (r, c)).astype(float)
+        elif kind == 2:                                   # all tied
+            m = np.zeros((r, c))
+        else:                                             # motmetrics' padding of forbidden pairs
+            d = rng.random((r, c)) * 0.5
+            d[rng.random((r, c)) < 0.5] = np.nan
+            ours = solve_assignment(d)
+            valid = np.isfinite(d)
+            if valid.any():
+                padded = np.where(valid, d, 2 * min(r, c) * (np.abs(d[valid]).max() + 1) + 1)
+                rows, cols = scipy_lsa(padded)
+                keep = valid[rows, cols]
+                assert ours[0].tolist() == rows[keep].tolist() and ours[1].tolist() == cols[keep].tolist()
+            continue
+        expected = scipy_lsa(m)
+        got = linear_sum_assignment(m)
+        assert got[0].tolist() == expected[0].tolist() and got[1].tolist() == expected[1].tolist(), m
+
+
+def test_worker_processes_give_the_same_result(tmp_path):
+    """evaluate(workers=2) forks (only without torch loaded: run in a fresh interpreter)."""
+    code = ("import json, sys; from posetrack.evaluate import evaluate; "
+            "a = evaluate(sys.argv[1], sys.argv[2], workers=1).to_json(True); "
+            "b = evaluate(sys.argv[1], sys.argv[2], workers=2).to_json(True); "
+            "print(json.dumps(a) == json.dumps(b), a['evaluated_frames'])")
+    public = Path(__file__).parent / "data" / "eval-parity" / "public"
+    out = subprocess.run([sys.executable, "-c", code, str(public / "gt"), str(public / "pred")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "103"]

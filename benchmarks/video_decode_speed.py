@@ -1,6 +1,6 @@
 """How fast each video backend delivers RGB frames through ``open_source``, on a synthetic H.264 clip.
 
-    python benchmarks/decode_speed.py --size 1280x720 --frames 300 --stride 1
+    python benchmarks/video_decode_speed.py --size 1280x720 --frames 300 --stride 1
 
 Writes a textured, moving H.264 clip (yuv420p, keyframe every 50 frames, like a camera's)
 into a temporary folder, then reads it with every backend, twice each (the faster run
