@@ -36,6 +36,7 @@ from .errors import WeightsError
 __all__ = [
     "CACHE_ENV",
     "CheckpointError",
+    "DownloadError",
     "Progress",
     "cache_path",
     "cache_root",
@@ -66,6 +67,21 @@ class CheckpointError(WeightsError):
 
     Defined here, the lowest layer, and re-exported by :mod:`posetrack.checkpoint`.
     """
+
+
+class DownloadError(CheckpointError):
+    """A file could not be downloaded (no connection, a refused connection, an HTTP error, a cut transfer).
+
+    Attributes:
+        url: what was asked for.
+        reason: the network's answer, e.g. "HTTP Error 404: Not Found" or "[Errno 111] Connection refused".
+        offline: True when the server could not be reached at all (then other downloads from it
+            will fail the same way); False for an answer about this one file (an HTTP error).
+    """
+
+    def __init__(self, message: str, url: str, reason: str, offline: bool):
+        super().__init__(message)
+        self.url, self.reason, self.offline = url, reason, offline
 
 
 def is_url(source: Union[str, os.PathLike]) -> bool:
@@ -179,7 +195,8 @@ def _stream(url: str, out, timeout: float, progress: Optional[Progress]) -> str:
     return digest.hexdigest()
 
 
-def _fetch(url: str, dest: Path, expected: Optional[str], timeout: float, progress: Optional[Progress]) -> None:
+def _fetch(url: str, dest: Path, expected: Optional[str], timeout: float, progress: Optional[Progress],
+           earlier: str = "") -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".partial")
     tmp = Path(tmp_name)
@@ -188,11 +205,14 @@ def _fetch(url: str, dest: Path, expected: Optional[str], timeout: float, progre
             try:
                 actual = _stream(url, out, timeout, progress)
             except _NETWORK_ERRORS as e:
-                raise CheckpointError(_offline_message(url, dest, _reason(e))) from e
+                reason = _reason(e) + (f"; earlier: {earlier}" if earlier else "")
+                raise DownloadError(_offline_message(url, dest, reason), url, _reason(e),
+                                    offline=not isinstance(e, urllib.error.HTTPError)) from e
         if expected is not None and not actual.startswith(expected):
             raise CheckpointError(f"the file downloaded from {url} has SHA-256 {actual}, expected {expected}"
                                   f"{'...' if len(expected) < 64 else ''}; it was deleted. The server may have "
-                                  "replaced the file, or the expected hash is wrong")
+                                  "replaced the file, or the expected hash is wrong"
+                                  + (f" (earlier: {earlier})" if earlier else ""))
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -214,8 +234,8 @@ def download_url(url: str, *, sha256: Optional[str] = None, cache_dir: Union[str
         allow_download: False only looks in the caches (for offline use).
 
     Raises:
-        CheckpointError: the download failed (the message names the path to put the file at by hand),
-            or the file's hash differs from ``sha256``.
+        DownloadError: the download failed (the message names the path to put the file at by hand).
+        CheckpointError: the file's hash differs from ``sha256``.
     """
     expected = _normalise_hash(sha256)
     dest = cache_path(url, cache_dir)
@@ -239,8 +259,5 @@ def download_url(url: str, *, sha256: Optional[str] = None, cache_dir: Union[str
         reason = "downloading is turned off" + (f"; {removed}" if removed else "")
         raise CheckpointError(_offline_message(url, dest, reason))
     log.info("downloading %s to %s", url, dest)
-    try:
-        _fetch(url, dest, expected, timeout, progress)
-    except CheckpointError as e:
-        raise CheckpointError(f"{e} (earlier: {removed})" if removed else str(e)) from e
+    _fetch(url, dest, expected, timeout, progress, earlier=removed)
     return dest

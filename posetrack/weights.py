@@ -18,9 +18,7 @@ Example:
 """
 from __future__ import annotations
 
-import http.client
 import logging
-import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
@@ -36,8 +34,6 @@ log = logging.getLogger(__name__)
 
 DownloadProgress = Callable[[str, int, Optional[int]], None]
 """``progress(file_name, bytes_done, bytes_total_or_None)`` while a weights file downloads."""
-
-_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -187,7 +183,7 @@ def fetch_weights(opts: "RunOptions", *, download: bool = True,
         WeightsError: a download arrived with the wrong SHA-256 (it was deleted).
         ConfigError: see :func:`required_weights`.
     """
-    from .download import download_url
+    from .download import DownloadError, download_url
 
     files = required_weights(opts)
     failed: List[WeightFile] = []
@@ -202,12 +198,9 @@ def fetch_weights(opts: "RunOptions", *, download: bool = True,
         report = None if progress is None else (lambda done, total, name=wf.path.name: progress(name, done, total))
         try:
             download_url(wf.url, sha256=wf.sha256, progress=report)
-        except Exception as e:  # only a network failure means "missing"; a bad hash is its own error
-            cause = e.__cause__
-            if not isinstance(cause, _NETWORK_ERRORS):
-                raise
-            reason = _reason(cause)
-            offline = not isinstance(cause, urllib.error.HTTPError)   # a 404 says nothing of the other files
+        except DownloadError as e:  # only a network failure means "missing"; a bad hash is its own error
+            reason = e.reason
+            offline = e.offline               # a 404 says nothing of the other files; no connection does
             log.debug("download of %s failed: %s", wf.url, reason)
             failed.append(wf)
     if failed:
@@ -215,9 +208,3 @@ def fetch_weights(opts: "RunOptions", *, download: bool = True,
             reason = "downloading is turned off" if any(wf.url for wf in failed) and not download else "not found"
         raise missing_error(failed, reason)
     return tuple(_found(wf) for wf in files)
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
-        error = error.reason
-    return str(error) or type(error).__name__
