@@ -165,40 +165,15 @@ def count_gflops(model, input_size: Tuple[int, int]) -> float:
 def seeded_state_dict(model, seed: int = 0, conv_gain: float = 0.4) -> Dict[str, "object"]:
     """Deterministic random weights for ``model`` in its own state-dict order (tests, benchmarks, export checks).
 
-    The recipe of the project's reference weights (``shared/reference/hrnet/make_weights.py``):
-    one ``numpy.random.default_rng(seed)`` drawn in state-dict order; conv weights He-normal
-    times ``conv_gain`` (0.4 keeps HRNet's activations in range through all stages with
-    eval-mode BatchNorm); BatchNorm running mean N(0, 0.1), running var U(0.5, 1.5), gamma
-    U(0.5, 1.5), beta N(0, 0.1); other biases N(0, 0.01). For the official key layout this gives
-    the same tensors as the reference maker.
+    The project's reference recipe (:func:`posetrack.testing.make_state_dict`) applied to the
+    model's own keys and shapes; for the official key layout this gives the same tensors as
+    the reference maker.
 
     Returns:
         a state dict for ``model.load_state_dict(..., strict=True)``.
     """
-    import math
+    from .testing import make_state_dict
 
-    import numpy as np
-    import torch
-
-    rng = np.random.default_rng(seed)
-    current = model.state_dict()
-    out = {}
-    for key, value in current.items():
-        prefix, _, suffix = key.rpartition(".")
-        shape = tuple(value.shape)
-        is_bn = f"{prefix}.running_mean" in current
-        if suffix == "num_batches_tracked":
-            out[key] = torch.zeros((), dtype=torch.int64)
-            continue
-        if suffix == "running_mean" or (suffix == "bias" and is_bn):
-            v = rng.normal(0.0, 0.1, size=shape)
-        elif suffix == "running_var" or (suffix == "weight" and is_bn):
-            v = rng.uniform(0.5, 1.5, size=shape)
-        elif suffix == "weight" and len(shape) == 4:
-            v = rng.normal(0.0, conv_gain * math.sqrt(2.0 / (shape[1] * shape[2] * shape[3])), size=shape)
-        elif suffix == "bias":
-            v = rng.normal(0.0, 0.01, size=shape)
-        else:
-            raise ValueError(f"no seeded rule for {key} {shape}")
-        out[key] = torch.from_numpy(v.astype(np.float32))
-    return out
+    manifest = [(key, list(value.shape), str(value.dtype).replace("torch.", ""))
+                for key, value in model.state_dict().items()]
+    return make_state_dict(manifest, seed, conv_gain)
