@@ -492,6 +492,9 @@ def _images_2018(images: List[schema.Image18], source: str, warnings: List[str])
             raise PoseTrackFormatError(f"{source}: images {seen[image.id]} and {i} have the same id {image.id!r} "
                                        f"(a frame listed twice)")
         seen[image.id] = i
+        if not image.file_name:         # poseval takes the video and the frame from it (and crashes without)
+            raise PoseTrackFormatError(f"{source}: image {i}: 'file_name' is missing or empty (PoseTrack 2018 "
+                                       f"images name their file: the video and frame are read from it)")
         rx, ry = image.ignore_regions_x, image.ignore_regions_y
         if (rx is None) != (ry is None):
             raise PoseTrackFormatError(f"{source}: image {i}: 'ignore_regions_x' and 'ignore_regions_y' must be "
@@ -657,9 +660,9 @@ def to_posetrack18(seq: PoseTrackFile) -> Dict[str, Any]:
 
 
 def _annotation_out(seq: PoseTrackFile, n: int, points: List[int], image_id: int, ann_id: int) -> Dict[str, Any]:
-    ann: Dict[str, Any] = {"id": ann_id, "image_id": image_id, "category_id": 1}
-    if seq.has_track_id[n]:
-        ann["track_id"] = int(seq.track_id[n])
+    # poseval's 2018 reader needs the key in every annotation; null says "no track id".
+    ann: Dict[str, Any] = {"id": ann_id, "image_id": image_id, "category_id": 1,
+                           "track_id": int(seq.track_id[n]) if seq.has_track_id[n] else None}
     if seq.has_head_box[n]:
         x1, y1, x2, y2 = seq.head_box[n].tolist()
         ann["bbox_head"] = [x1, y1, x2 - x1, y2 - y1]

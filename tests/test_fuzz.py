@@ -10,13 +10,17 @@ element repeated; the bytes truncated or given an invalid UTF-8 byte). Propertie
 * the commands exit 0 or 1, with exactly one ``Error:`` line when they fail.
 
 Bounded for CI: a few dozen examples per reader, a dozen per command, no deadline (shared CI
-machines have noisy timings).
+machines have noisy timings), and derandomized, so CI runs the same examples every time. For a
+longer hunt with fresh random examples::
+
+    POSETRACK_FUZZ_EXAMPLES=1000 POSETRACK_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, List, Tuple
 
@@ -37,9 +41,11 @@ from posetrack.tracks_io import read_tracks, write_tracks
 from posetrack_cli import cli
 from test_posetrack_format import semantic
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=False,
+_SCALE = int(os.environ.get("POSETRACK_FUZZ_EXAMPLES", "60")) / 60
+FUZZ = settings(max_examples=max(1, round(60 * _SCALE)), deadline=None,
+                derandomize=not os.environ.get("POSETRACK_FUZZ_RANDOM"), database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-FUZZ_CLI = settings(FUZZ, max_examples=12)
+FUZZ_CLI = settings(FUZZ, max_examples=max(1, round(12 * _SCALE)))
 
 # ----------------------------------------------------------------------------- mutations
 
@@ -266,7 +272,7 @@ def test_track_end_to_end(tmp_path_factory):
 
 
 def test_render_end_to_end(tmp_path_factory):
-    @settings(FUZZ_CLI, max_examples=8)
+    @settings(FUZZ_CLI, max_examples=max(1, round(8 * _SCALE)))
     @given(raw=mutated(TRACKS))
     def check(raw):
         root = tmp_path_factory.mktemp("rd")
