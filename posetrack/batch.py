@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
 import time
 from collections import defaultdict
@@ -177,8 +178,7 @@ def _parts(source: str) -> Tuple[Tuple[str, ...], str, str]:
         u = urlsplit(source)
         p = PurePosixPath(u.netloc + "/" + u.path.strip("/")) if u.path.strip("/") else PurePosixPath(u.netloc)
         return tuple(p.parts[:-1]), p.stem or p.name, p.suffix
-    p = Path(source)
-    p = p.resolve() if p.exists() else p.absolute()
+    p = Path(os.path.abspath(source))         # not resolve(): a symlink keeps its own name
     parents = tuple(x for x in p.parts[:-1] if x not in ("/", p.anchor))
     if p.is_dir():
         return parents, p.name, ""
@@ -230,8 +230,9 @@ def output_names(sources: Sequence[str]) -> List[str]:
     Returns:
         One name per source, safe as a file name, unique ignoring case.
     """
-    parts = [_parts(s) for s in sources]
-    levels = [0] * len(sources)
+    every = [_parts(s) for s in sources]
+    parts = list(dict.fromkeys(every))        # the same path twice cannot be told apart: numbered below
+    levels = [0] * len(parts)
     top = [2 * len(p[0]) + 1 for p in parts]
     while True:
         groups: Dict[str, List[int]] = defaultdict(list)
@@ -243,7 +244,8 @@ def output_names(sources: Sequence[str]) -> List[str]:
         for group in clashes:
             for i in group:
                 levels[i] = _next_level(parts[i], levels[i], top[i])
-    return _numbered([_candidate(p, lv) for p, lv in zip(parts, levels)])
+    name = {p: _candidate(p, lv) for p, lv in zip(parts, levels)}
+    return _numbered([name[p] for p in every])
 
 
 def _next_level(parts, level: int, top: int) -> int:

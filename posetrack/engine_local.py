@@ -7,9 +7,10 @@ the models once. With GPUs, worker k runs on ``cuda:(k mod GPUs)``, one per GPU 
 equals the GPU count; on CPU the N workers split the cores (``torch.set_num_threads``
 and ``cv2.setNumThreads`` of cores // N each).
 
-A worker that dies (SIGKILL, out of memory) breaks the pool: the engine starts a new
-one and submits again every video that was not finished; each resumes from its journal,
-so no finished frame is done twice. Workers ignore SIGINT: on Ctrl-C this process asks
+A worker that dies (SIGKILL, out of memory) breaks the pool, which also stops the other
+workers: the engine starts a new pool and submits again every video that was not
+finished; each resumes from its journal, so no finished frame is done twice (only the
+frames in flight are computed again). Workers ignore SIGINT: on Ctrl-C this process asks
 them to stop, and each writes its partial output (journal kept) before returning.
 """
 from __future__ import annotations
@@ -177,7 +178,8 @@ class _Pool:
                 return
             self.attempts[job.index] = self.attempts.get(job.index, 0) + 1
             if self.attempts[job.index] <= self.max_retries:
-                log.warning("%s: its worker died; starting it again (it resumes from its journal)", job.source)
+                log.warning("%s: a worker died, which stops the pool; starting the video again (it resumes "
+                            "from its journal)", job.source)
                 again.append(job)
                 return
             result = VideoResult(job.index, job.name, job.source, "failed", attempts=self.attempts[job.index],
