@@ -96,4 +96,5 @@ def options(weights: Path, **overrides):
     """The RunOptions of these tests: tiny model, CPU."""
     from posetrack.runner import RunOptions
 
-    return RunOptions(pose_model="hrnet_tiny_128x96", pose_weights=str(weights), device="cpu", **overrides)
+    return RunOptions(**{"pose_model": "hrnet_tiny_128x96", "pose_weights": str(weights), "device": "cpu",
+                         **overrides})
