@@ -41,7 +41,7 @@ from .tracks_io import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
            "source_stem", "default_tracks_path", "output_names", "plan_jobs", "job_state", "run_job",
-           "skipped_result", "models_options", "STATUSES"]
+           "skipped_result", "interrupted_result", "models_options", "STATUSES"]
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +373,16 @@ def skipped_result(job: Job) -> VideoResult:
     """The record of a job finished by an earlier run."""
     frames, people, tracks = _counts(job.outputs.tracks)
     return VideoResult(job.index, job.name, job.source, "skipped", frames=frames, people=people, tracks=tracks)
+
+
+STOPPED = "stopped by Ctrl-C; its journal keeps the finished frames (run the same command again to finish it)"
+
+
+def interrupted_result(job: Job, worker: str = "", attempt: int = 1) -> VideoResult:
+    """The record of a job stopped by Ctrl-C, with the frames its partial output holds."""
+    frames, people, tracks = _counts(job.outputs.tracks)
+    return VideoResult(job.index, job.name, job.source, "interrupted", frames=frames, people=people, tracks=tracks,
+                       error=STOPPED, attempts=attempt, worker=worker)
 
 
 def run_job(job: Job, opts: RunOptions, models: Optional[Models] = None, *, worker: str = "", attempt: int = 1,

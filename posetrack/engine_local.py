@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Sequence
 
 from .batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
-                    models_options, run_job)
+                    interrupted_result, models_options, run_job)
 from .engines import in_order, split_done
 from .errors import ConfigError, PosetrackError
 from .runner import RunOptions
@@ -35,7 +35,6 @@ __all__ = ["LocalEngine"]
 
 log = logging.getLogger(__name__)
 
-_STOPPED = "stopped by Ctrl-C; its journal keeps the finished frames (run the same command again to finish it)"
 _PROGRESS_EVERY = 0.25     # seconds between progress events a worker sends
 
 
@@ -87,8 +86,7 @@ class LocalEngine:
             try:
                 result = run_job(job, opts, models, worker=worker, progress=progress, force=force)
             except KeyboardInterrupt:
-                results[job.index] = VideoResult(job.index, job.name, job.source, "interrupted", error=_STOPPED,
-                                                 attempts=1, worker=worker)
+                results[job.index] = interrupted_result(job, worker)
                 return True
             results[job.index] = result
             emit(VideoFinished(result))
@@ -196,7 +194,7 @@ class _Pool:
             try:
                 result = future.result()
             except BaseException:
-                result = VideoResult(job.index, job.name, job.source, "interrupted", error=_STOPPED)
+                result = interrupted_result(job)
             results[job.index] = result
             self.emit(VideoFinished(result))
 
@@ -265,5 +263,4 @@ def _work(job: Job, opts: RunOptions, force: bool, attempt: int) -> VideoResult:
         return run_job(job, opts, _WORKER["models"], worker=worker, attempt=attempt, force=force,
                        progress=progress)
     except KeyboardInterrupt:
-        return VideoResult(job.index, job.name, job.source, "interrupted", error=_STOPPED, attempts=attempt,
-                           worker=worker)
+        return interrupted_result(job, worker, attempt)

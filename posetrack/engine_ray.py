@@ -27,7 +27,7 @@ from collections import deque
 from typing import Dict, List, Optional, Sequence
 
 from .batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
-                    models_options, run_job)
+                    interrupted_result, models_options, run_job)
 from .engines import in_order, split_done
 from .errors import ConfigError, PosetrackError
 from .runner import RunOptions
@@ -185,8 +185,7 @@ class _VideoWorker:
             return run_job(job, opts, self.models, worker=self.label, attempt=attempt, force=force,
                            progress=progress)
         except KeyboardInterrupt:
-            return VideoResult(job.index, job.name, job.source, "interrupted", attempts=attempt, worker=self.label,
-                               error="stopped by Ctrl-C; its journal keeps the finished frames")
+            return interrupted_result(job, self.label, attempt)
         finally:
             with self._lock:
                 self._status = None
@@ -310,6 +309,5 @@ class _Driver:
                 result = self.ray.get(ref) if ref in ready else None
             except self.ray.exceptions.RayError:
                 result = None
-            results[job.index] = result or VideoResult(job.index, job.name, job.source, "interrupted",
-                                                       error="stopped by Ctrl-C")
+            results[job.index] = result or interrupted_result(job)
             self.emit(VideoFinished(results[job.index]))

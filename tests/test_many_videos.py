@@ -180,3 +180,21 @@ def test_ray_engine_missing_is_one_clear_line(data, tmp_path, monkeypatch):
     result = invoke(batch_args(data, tmp_path / "out", "--engine", "ray"))
     assert result.exit_code == 1 and 'pip install "posetrack[ray]"' in result.output
     assert "Traceback" not in result.output
+
+
+def test_overall_progress_counts_frames_across_workers_and_retries():
+    from posetrack.batch import FramesDone, VideoFinished, VideoResult, VideoStarted
+    from posetrack_cli._batch import BatchProgress
+
+    bar = BatchProgress(videos=4, enabled=False)
+    bar(VideoFinished(VideoResult(0, "a", "a.mp4", "skipped", frames=50)))
+    bar(VideoStarted(1, "b", "worker 0", 1))
+    bar(VideoStarted(2, "c", "worker 1", 1))
+    bar(FramesDone(1, "b", "worker 0", 10, 100, 5.0))
+    bar(FramesDone(2, "c", "worker 1", 20, 60, 5.0))
+    assert bar.frames() == (30, 240)            # video d, not started, counts the mean of b and c
+    bar(VideoStarted(1, "b", "worker 1", 2))    # b's worker died after 10 frames: it resumes with 90 left
+    bar(FramesDone(1, "b", "worker 1", 5, 90, 5.0))
+    assert bar.frames() == (35, 240)
+    bar(VideoFinished(VideoResult(3, "d", "d.mp4", "failed", error="unreadable")))
+    assert bar.frames() == (35, 160) and bar.finished == 2
