@@ -223,7 +223,7 @@ class _Driver:
                 for ref in ready:
                     self._settle(ref, actors, results)
                 self._poll(actors)
-                if not self.busy and not self.free and self.pending:
+                if self.pending and not (self.busy or self.free or self.restarting):
                     self._give_up(results, "no Ray worker is left to run it")
         except KeyboardInterrupt:
             self._interrupt(actors, results)

@@ -97,3 +97,22 @@ def test_corrupt_video_is_reported_and_the_rest_complete(cluster, data, tmp_path
         got = json.loads((out / f"{name}.tracks.json").read_text())
         want = json.loads((data["reference"] / f"{name}.tracks.json").read_text())
         assert got["frames"] == want["frames"] and got["video"] == want["video"]
+
+
+def test_eval_dataset_root_predicts_on_ray(cluster, data, tmp_path):
+    from test_dataset_eval import make_dataset
+
+    make_dataset(tmp_path / "pt", frames=4)
+    boxes = tmp_path / "boxes"
+    boxes.mkdir()
+    (boxes / "000001_bonn.json").write_text(json.dumps(
+        [{"image_id": t, "bbox": [30.0, 10.0, 30.0, 60.0], "score": 0.9, "category_id": 1} for t in range(4)]))
+    out = tmp_path / "preds"
+    result = CliRunner().invoke(cli, [
+        "eval", "--dataset-root", str(tmp_path / "pt"), "--out-dir", str(out), "--boxes-dir", str(boxes),
+        "--engine", "ray", "--workers", "1", "--pose-model", "hrnet_tiny_128x96", "--pose-weights",
+        str(data["weights"]), "--device", "cpu", "--quiet"], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "tracks" / "000001_bonn.tracks.json").read_text())["status"] == "complete"
+    assert len(json.loads((out / "000001_bonn.json").read_text())["annolist"]) == 4
+    assert "MOTA" in result.output
