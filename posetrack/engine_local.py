@@ -189,7 +189,7 @@ class _Pool:
         """Ctrl-C: ask running videos to stop (they write their partial output), keep what finishes."""
         self.stop.set()
         for future, job in futures.items():
-            if future.cancel():
+            if job.index in results or future.cancel():
                 continue
             try:
                 result = future.result()

@@ -161,9 +161,6 @@ class _VideoWorker:
         """This worker's label, or the error that kept it from loading the models."""
         return self.error if self.error is not None else self.label
 
-    def pid(self) -> int:
-        return os.getpid()
-
     def status(self) -> Optional[FramesDone]:
         with self._lock:
             return self._status
