@@ -16,8 +16,8 @@ NAMES = ["clip0", "clip1", "seq0"]
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """Two 8-frame videos and one 6-frame PNG sequence, their boxes files, and sequential references."""
-    d = make_batch(tmp_path_factory.mktemp("many"), videos=2, frames=8, sequence_frames=6)
+    """Two 16-frame videos (two frame batches) and one 6-frame PNG sequence, boxes files, sequential references."""
+    d = make_batch(tmp_path_factory.mktemp("many"), videos=2, frames=16, sequence_frames=6)
     ref = d["root"] / "reference"
     for source, name in zip(d["sources"], NAMES):   # one single-video run per source, as a user would
         result = invoke(["run", source, "--out", str(ref / f"{name}.tracks.json"), "--boxes",
@@ -86,7 +86,7 @@ def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tm
     killed = []
 
     def on_event(event):
-        if isinstance(event, FramesDone) and not killed and event.done < event.total - 2:
+        if isinstance(event, FramesDone) and not killed and 1 <= event.done <= event.total - 3:
             killed.append(event.index)
             os.kill(event.pid, signal.SIGKILL)
 
@@ -108,7 +108,7 @@ def test_interrupted_batch_keeps_finished_videos_and_rerun_completes(data, tmp_p
     def add_then_interrupt(self, result):
         real_add(self, result)
         calls["n"] += 1
-        if calls["n"] == 8 + 3:        # all of clip0, then 3 frames of clip1
+        if calls["n"] == 16 + 3:       # all of clip0, then 3 frames of clip1
             raise KeyboardInterrupt
 
     monkeypatch.setattr(tio.TracksWriter, "add", add_then_interrupt)
