@@ -72,6 +72,10 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
     items = expand_sources(sources)
     if out_dir is not None or len(items) > 1:
         _check_batch_args(items, out, out_dir, opts)
+        for flag, folder in (("--render", render_out), ("--export-posetrack2017", export17),
+                             ("--export-posetrack2018", export18)):
+            if folder is not None and folder.suffix.lower() in (".mp4", ".json") and not folder.is_dir():
+                raise click.UsageError(f"{flag} {folder}: with --out-dir it names a folder (one file per source)")
         return _run_many(items, out_dir, render_out, export17, export18, boxes_dir,
                          dict(engine=engine, workers=workers, gpus_per_worker=gpus_per_worker, address=address),
                          quiet, opts)

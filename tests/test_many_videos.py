@@ -152,6 +152,7 @@ def test_a_corrupt_video_is_reported_and_the_rest_complete(data, tmp_path):
     (["--out-dir", "x", "--out", "t.json"], "--out names one tracks file"),
     (["--out-dir", "x", "--address", "auto"], "--address: not an option of --engine local"),
     (["--out-dir", "x", "--engine", "spark"], "'spark' is not one of 'local', 'ray'"),
+    (["--out-dir", "x", "--render", "all.mp4"], "--render all.mp4: with --out-dir it names a folder"),
 ])
 def test_batch_usage_errors(data, extra, message):
     result = invoke(["run", str(data["videos"]), *extra])
