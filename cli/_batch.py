@@ -10,7 +10,7 @@ from ._common import FrameProgress
 
 
 def engine_options(command):
-    """--engine, --workers, --gpus-per-worker, --address: the options `run` and `eval` share for batches."""
+    """--engine, --workers, --gpus-per-worker, --cpus-per-worker, --address: batch options of `run` and `eval`."""
     options = [
         click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
                      help="Where the videos of a batch run; ray needs pip install \"posetrack[ray]\"."),
@@ -19,6 +19,9 @@ def engine_options(command):
                           "process]; ray: actors [default: one per GPU, else one per CPU]."),
         click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=None,
                      help="Ray: GPU share of each actor (0.5: two per GPU).  [default: 1 with GPUs, else 0]"),
+        click.option("--cpus-per-worker", type=click.IntRange(min=1), default=None,
+                     help="Ray: CPU cores each actor reserves for decoding, optical flow and CPU inference.  "
+                          "[default: 1]"),
         click.option("--address", default=None,
                      help="Ray: 'auto' joins this machine's cluster (ray start), HOST:PORT joins that one.  "
                           "[default: start Ray here]"),
@@ -28,16 +31,16 @@ def engine_options(command):
     return command
 
 
-ENGINE_OPTIONS = ("engine", "workers", "gpus_per_worker", "address")
+ENGINE_OPTIONS = ("engine", "workers", "gpus_per_worker", "cpus_per_worker", "address")
 
 
-def make_engine(engine: str = "local", workers=None, gpus_per_worker=None, address=None):
+def make_engine(engine: str = "local", workers=None, gpus_per_worker=None, cpus_per_worker=None, address=None):
     """The engine the options name; a usage error for an option that does not apply to it."""
     from posetrack.engines import get_engine
 
-    given = {k: v for k, v in dict(workers=workers, gpus_per_worker=gpus_per_worker, address=address).items()
-             if v is not None}
-    allowed = {"local": {"workers"}, "ray": {"workers", "gpus_per_worker", "address"}}[engine]
+    given = {k: v for k, v in dict(workers=workers, gpus_per_worker=gpus_per_worker,
+                                   cpus_per_worker=cpus_per_worker, address=address).items() if v is not None}
+    allowed = {"local": {"workers"}, "ray": {"workers", "gpus_per_worker", "cpus_per_worker", "address"}}[engine]
     wrong = sorted(set(given) - allowed)
     if wrong:
         raise click.UsageError(", ".join("--" + w.replace("_", "-") for w in wrong) + f": not an option of "

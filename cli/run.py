@@ -55,8 +55,8 @@ finish an interrupted batch):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], render_out: Optional[Path],
         export17: Optional[Path], export18: Optional[Path], boxes_dir: Optional[Path], engine: str,
-        workers: Optional[int], gpus_per_worker: Optional[float], address: Optional[str], resume: bool,
-        quiet: bool, **opts) -> None:
+        workers: Optional[int], gpus_per_worker: Optional[float], cpus_per_worker: Optional[int],
+        address: Optional[str], resume: bool, quiet: bool, **opts) -> None:
     """Detect people, estimate their keypoints with HRNet and track them (FlowTrack).
 
     SOURCE is a video file or a folder of images (natural sort order). The output is a
@@ -77,11 +77,13 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
             if folder is not None and folder.suffix.lower() in (".mp4", ".json") and not folder.is_dir():
                 raise click.UsageError(f"{flag} {folder}: with --out-dir it names a folder (one file per source)")
         return _run_many(items, out_dir, render_out, export17, export18, boxes_dir,
-                         dict(engine=engine, workers=workers, gpus_per_worker=gpus_per_worker, address=address),
+                         dict(engine=engine, workers=workers, gpus_per_worker=gpus_per_worker,
+                              cpus_per_worker=cpus_per_worker, address=address),
                          quiet, opts)
-    if boxes_dir is not None or engine != "local" or workers or gpus_per_worker is not None or address:
-        raise click.UsageError("--boxes-dir, --engine, --workers, --gpus-per-worker and --address apply to "
-                               "batch runs: give --out-dir")
+    if boxes_dir is not None or engine != "local" or workers or gpus_per_worker is not None or cpus_per_worker \
+            or address:
+        raise click.UsageError("--boxes-dir, --engine, --workers, --gpus-per-worker, --cpus-per-worker and "
+                               "--address apply to batch runs: give --out-dir")
     source = Path(items[0])
     from posetrack.batch import default_tracks_path
     from posetrack.runner import Outputs, run_video
