@@ -128,7 +128,13 @@ class RayEngine:
             count = int(gpus / share + 1e-9)
         else:
             count = int(resources.get("CPU", 1) // self.cpus_per_worker)
-        return max(1, min(count, videos)), share
+        count = max(1, min(count, videos))
+        cpus = float(resources.get("CPU", 0))
+        if count * share > gpus + 1e-9 or count * self.cpus_per_worker > cpus + 1e-9:
+            # Ray would wait for ever to place the actors that do not fit.
+            raise ConfigError(f"{count} workers x ({share:g} GPU, {self.cpus_per_worker} CPU) do not fit the Ray "
+                              f"cluster ({gpus:g} GPUs, {cpus:g} CPUs); use fewer workers or smaller shares")
+        return count, share
 
 
 class _VideoWorker:
