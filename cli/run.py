@@ -71,11 +71,8 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
 
     items = expand_sources(sources)
     if out_dir is not None or len(items) > 1:
-        _check_batch_args(items, out, out_dir, opts)
-        for flag, folder in (("--render", render_out), ("--export-posetrack2017", export17),
-                             ("--export-posetrack2018", export18)):
-            if folder is not None and folder.suffix.lower() in (".mp4", ".json") and not folder.is_dir():
-                raise click.UsageError(f"{flag} {folder}: with --out-dir it names a folder (one file per source)")
+        _check_batch_args(items, out, out_dir, opts, {"--render": render_out, "--export-posetrack2017": export17,
+                                                      "--export-posetrack2018": export18})
         return _run_many(items, out_dir, render_out, export17, export18, boxes_dir,
                          dict(engine=engine, workers=workers, gpus_per_worker=gpus_per_worker,
                               cpus_per_worker=cpus_per_worker, address=address),
@@ -98,13 +95,17 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
     _print_summary(summary, out)
 
 
-def _check_batch_args(items, out: Optional[Path], out_dir: Optional[Path], opts: dict) -> None:
+def _check_batch_args(items, out: Optional[Path], out_dir: Optional[Path], opts: dict, folders: dict) -> None:
+    """Usage errors of a batch: no --out-dir, --out or --boxes (one video's), a file name where a folder goes."""
     if out_dir is None:
         raise click.UsageError(f"{len(items)} sources: give --out-dir (one tracks file per source goes there)")
     if out is not None:
         raise click.UsageError("--out names one tracks file; with --out-dir each source gets <name>.tracks.json")
     if opts.get("boxes_file"):
         raise click.UsageError("--boxes holds one video's boxes; for a batch use --boxes-dir (<name>.json per source)")
+    for flag, folder in folders.items():
+        if folder is not None and folder.suffix.lower() in (".mp4", ".json") and not folder.is_dir():
+            raise click.UsageError(f"{flag} {folder}: with --out-dir it names a folder (one file per source)")
 
 
 def _run_many(items, out_dir: Path, render_dir, export17, export18, boxes_dir, engine_opts: dict, quiet: bool,
