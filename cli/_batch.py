@@ -1,7 +1,6 @@
 """What `run` and `eval --dataset-root` show for many videos: one overall bar, per-worker lines, a summary."""
 from __future__ import annotations
 
-import time
 from typing import Dict, Optional
 
 import click
