@@ -104,12 +104,14 @@ def main() -> None:
         outputs.append("ray")
 
     base1, baseN = rows[0][1], rows[1][1]
+    steady1 = rows[0][1] - rows[0][3]
     print(f"\n{'run':<28s} {'seconds':>8s} {'start-up':>9s} {'fps':>7s} {'vs seq 1 thread':>16s} "
-          f"{'vs seq ' + str(cores) + ' threads':>17s}")
+          f"{'vs seq ' + str(cores) + ' threads':>17s} {'after start-up vs seq 1':>24s}")
     for label, seconds, frames, startup in rows:
         print(f"{label:<28s} {seconds:8.2f} {startup:9.2f} {frames / seconds:7.1f} {base1 / seconds:15.2f}x "
-              f"{baseN / seconds:16.2f}x")
-    print("start-up: seconds until the first frame was done (worker start, model loading, first decode)")
+              f"{baseN / seconds:16.2f}x {steady1 / (seconds - startup):23.2f}x")
+    print("start-up: seconds until the first frame was done (worker start, model loading, first decode);\n"
+          "after start-up: the ratio of the times from the first finished frame to the last")
     for name in outputs:
         print(f"{name}: tracks files identical to sequential, 1 thread: {same_files(root / 'seq1', root / name)}")
 
