@@ -4,8 +4,9 @@
 models loaded once. ``workers=N`` starts N worker processes (``spawn``, so CUDA is safe)
 from the standard library's :class:`concurrent.futures.ProcessPoolExecutor`; each loads
 the models once. With GPUs, worker k runs on ``cuda:(k mod GPUs)``, one per GPU when N
-equals the GPU count; on CPU the N workers split the cores (``torch.set_num_threads``
-and ``cv2.setNumThreads`` of cores // N each).
+equals the GPU count. The N workers split the CPU cores (OpenMP, torch and OpenCV
+threads = cores // N each), which is also what keeps them from slowing each other down
+on CPU.
 
 A worker that dies (SIGKILL, out of memory) breaks the pool, which also stops the other
 workers: the engine starts a new pool and submits again every video that was not
@@ -216,22 +217,23 @@ _WORKER: dict = {}
 def _init_worker(opts: RunOptions, workers: int, slots, events, stop) -> None:
     import signal
 
+    # The workers split the cores; OpenMP reads its thread count when torch is first imported.
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     import cv2
     import torch
 
     from .runner import load_models
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the parent decides when to stop
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
     slot = slots.get()
     _WORKER.update(events=events, stop=stop, slot=f"worker {slot}", name=f"worker {slot} (pid {os.getpid()})")
     device = opts.device
     gpus = torch.cuda.device_count() if device in ("auto", "cuda") else 0
     if gpus:
         device = f"cuda:{slot % gpus}"
-    else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        torch.set_num_threads(threads)
-        cv2.setNumThreads(threads)
     try:
         _WORKER["models"] = load_models(_replace_device(opts, device))
     except (PosetrackError, OSError) as e:      # raised by every job, so the parent sees it
