@@ -9,6 +9,7 @@ from typing import Mapping, Optional
 
 import click
 
+from ._batch import ENGINE_OPTIONS, engine_options
 from ._common import CONTEXT, fetch_weights, pipeline_options, run_options
 
 EPILOG = """\b
@@ -16,12 +17,14 @@ Example:
   posetrack eval --gt posetrack_data/annotations/val/ --pred out/val/ --json scores.json
   posetrack eval --gt gt/ --pred pred/ --joint-thr 0.4 --box-thr 0.5   # MOTA as papers report it
   posetrack eval --dataset-root PoseTrack2017/ --split val --out-dir preds/ --pose-weights posetrack18
+  posetrack eval --dataset-root PoseTrack2018/ --out-dir preds/ --engine ray --address auto   # on a cluster
 
 \b
 GT_DIR and PRED_DIR hold one JSON file per sequence with the same file names, in PoseTrack 2017
 (annolist) or 2018 (COCO-style) format. Without thresholds the numbers equal poseval's.
 With --dataset-root, `posetrack run` (same detector / pose / tracker options) first predicts every
-sequence the split's GT files name, writing prediction files in the GT's format to --out-dir.
+sequence the split's GT files name, as one batch on --engine (local or ray, as `posetrack run
+--out-dir`), writing prediction files in the GT's format to --out-dir.
 """
 
 
@@ -37,6 +40,10 @@ sequence the split's GT files name, writing prediction files in the GT's format 
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="With --dataset-root: where predictions go.  [default: posetrack_preds_SPLIT]")
 @pipeline_options
+@click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="With --dataset-root: precomputed boxes, <GT file stem>.json per sequence (no detector).")
+@engine_options
+@click.option("--quiet", is_flag=True, help="With --dataset-root: no progress display.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every number at full precision to this JSON file (NaN as null).")
 @click.option("--per-sequence", is_flag=True, help="Also show (and write) the figures of every sequence.")
@@ -47,8 +54,9 @@ sequence the split's GT files name, writing prediction files in the GT's format 
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes scoring sequences (default: 2 on a machine with 2+ cores and 8+ sequences).")
 def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Optional[Path], split: str,
-             out_dir: Optional[Path], json_out: Optional[Path], per_sequence: bool,
-             joint_thr: Optional[float], box_thr: Optional[float], workers: Optional[int], **run_opts) -> None:
+             out_dir: Optional[Path], boxes_dir: Optional[Path], quiet: bool, json_out: Optional[Path],
+             per_sequence: bool, joint_thr: Optional[float], box_thr: Optional[float], workers: Optional[int],
+             **run_opts) -> None:
     """Score predictions against PoseTrack ground truth: per-joint AP and MOTA, MOTP, precision, recall.
 
     Multi-person pose estimation AP uses PCKh@0.5 and poseval's prediction-to-GT assignment;
@@ -60,7 +68,8 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     from posetrack.evaluate import evaluate
 
     if dataset_root is not None:
-        gt_dir, pred_dir = _predict(dataset_root, split, out_dir or Path(f"posetrack_preds_{split}"), run_opts)
+        gt_dir, pred_dir = _predict(dataset_root, split, out_dir or Path(f"posetrack_preds_{split}"), boxes_dir,
+                                    quiet, run_opts)
     elif gt_dir is None or pred_dir is None:
         raise click.UsageError("give --gt and --pred, or --dataset-root (to predict first)")
     result = evaluate(gt_dir, pred_dir, joint_thr=joint_thr, box_thr=box_thr, workers=workers)
@@ -111,16 +120,26 @@ def _table(title: str, scores):
     return table
 
 
-def _predict(root: Path, split: str, out_dir: Path, run_opts) -> tuple:
-    """Run the pipeline on every sequence of the split (resuming finished ones), with a progress line."""
-    from posetrack.dataset_eval import predict_dataset
+def _predict(root: Path, split: str, out_dir: Path, boxes_dir: Optional[Path], quiet: bool, run_opts) -> tuple:
+    """Predict every sequence of the split as one batch on the chosen engine, show its summary, then score."""
+    from posetrack.dataset_eval import check_batch, find_gt_dir, plan_sequences, sequence_jobs, write_predictions
+
+    from ._batch import BatchProgress, make_engine, print_summary
 
     if run_opts.get("boxes_file"):
-        raise click.UsageError("--boxes holds one video's boxes; it cannot be used with --dataset-root")
-
-    def on_sequence(i: int, n: int, name: str) -> None:
-        click.echo(f"[{i + 1}/{n}] {name}", err=True)
-
+        raise click.UsageError("--boxes holds one video's boxes; with --dataset-root use --boxes-dir")
+    engine = make_engine(**{k: run_opts.pop(k) for k in ENGINE_OPTIONS})
     opts = run_options(run_opts)
-    fetch_weights(opts)
-    return predict_dataset(root, split, out_dir, opts, on_sequence=on_sequence)
+    fetch_weights(opts, quiet)      # every missing weights file at once, before any sequence starts
+    sequences = plan_sequences(root, split)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = sequence_jobs(sequences, out_dir, boxes_dir)
+    click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
+        "Run the same command again to finish: finished sequences are skipped, partial ones resume.")
+    with BatchProgress(len(jobs), enabled=not quiet) as bar:
+        result = engine.run(jobs, opts, on_event=bar)
+    if not quiet or not all(v.ok for v in result.videos):
+        print_summary(result, str(out_dir / "tracks"))
+    check_batch(result)
+    write_predictions(sequences, jobs, out_dir)
+    return find_gt_dir(root, split), out_dir

@@ -1,14 +1,14 @@
-"""`posetrack run`: video in, tracked poses out."""
+"""`posetrack run`: video in, tracked poses out; many videos in, one tracks file each."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import click
 
+from ._batch import engine_options
 from ._common import CONTEXT, FrameProgress, UserError, fetch_weights, pipeline_options, run_options
-from ._sources import SourceParam
 
 log = logging.getLogger("posetrack")
 
@@ -19,40 +19,59 @@ Examples:
   posetrack run frames/ --pose-weights posetrack18 --export-posetrack2017 pred/seq.json
   posetrack run video.mp4 --boxes dets.json --tracker none --device cuda --half
   posetrack run video.mp4 --out tracks.json --resume      # after an interrupted run
+  posetrack run video.mp4 --out tracks.json --force       # overwrite an earlier run's outputs
+  posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
   posetrack run video.mp4 --export-coco results.json --export-csv people.csv
   posetrack run 0 --out webcam.tracks.json --render webcam.mp4 --end 300   # camera 0, 300 frames
   posetrack run rtsp://camera.local/stream --out cam.tracks.json          # Ctrl-C to stop
-  posetrack run video.mp4 --out tracks.json --force       # overwrite an earlier run's outputs
-  posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
+
+\b
+Many videos (one tracks file per source in --out-dir; run the same command again to
+finish an interrupted batch):
+  posetrack run clips/*.mp4 --out-dir tracks/
+  posetrack run videos.txt --out-dir tracks/ --workers 2          # a list file, 2 processes
+  posetrack run PoseTrack/images/val --out-dir out/ --export-posetrack2018 pred/
+  posetrack run clips/ --out-dir out/ --engine ray --address auto  # a running Ray cluster
 """
+
+_PER_SOURCE = "; with --out-dir, a folder of <name>"
 
 
 @click.command("run", context_settings=CONTEXT, epilog=EPILOG)
-@click.argument("source", type=SourceParam())
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @pipeline_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Tracks file to write (JSON).  [default: SOURCE name + .tracks.json]")
+              help="Tracks file to write (JSON), one source only.  [default: SOURCE's whole stem + .tracks.json]")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="One tracks file per source here, <name>.tracks.json; names never collide (README).")
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame (0-based).")
 @click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame.")
 @click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Process every N-th frame.")
-@click.option("--render", "render_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write an annotated H.264 MP4 while running (no second decode).")
-@click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a PoseTrack 2017 (annolist) prediction file.")
-@click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
-@click.option("--export-coco", "export_coco", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write COCO keypoint results (JSON list; image_id = 0-based frame index).")
-@click.option("--export-csv", "export_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a CSV with one row per person and frame (box, score, x/y/score per joint).")
+@click.option("--render", "render_out", type=click.Path(path_type=Path), default=None,
+              help="Also write an annotated H.264 MP4 while running (no second decode)" + _PER_SOURCE + ".mp4.")
+@click.option("--export-posetrack2017", "export17", type=click.Path(path_type=Path), default=None,
+              help="Also write a PoseTrack 2017 (annolist) prediction file" + _PER_SOURCE + ".json.")
+@click.option("--export-posetrack2018", "export18", type=click.Path(path_type=Path), default=None,
+              help="Also write a PoseTrack 2018 (COCO-style) prediction file" + _PER_SOURCE + ".json.")
+@click.option("--export-coco", "export_coco", type=click.Path(path_type=Path), default=None,
+              help="Also write COCO keypoint results (JSON list; image_id = 0-based frame index)" + _PER_SOURCE
+                   + ".json.")
+@click.option("--export-csv", "export_csv", type=click.Path(path_type=Path), default=None,
+              help="Also write a CSV with one row per person and frame (box, score, x/y/score per joint)"
+                   + _PER_SOURCE + ".csv.")
+@click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="With --out-dir: precomputed boxes, one COCO detection-results file <name>.json per source.")
+@engine_options
 @click.option("--resume", is_flag=True,
-              help="Continue an interrupted run (same options): finished frames are kept, the result is "
-                   "the file an uninterrupted run writes (not for cameras and streams).")
+              help="Continue an interrupted run (same options): finished frames are kept, the result is the file an "
+                   "uninterrupted run writes (not for cameras and streams; with --out-dir a rerun always resumes).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs (and an interrupted run's journal).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(source, out: Optional[Path], render_out: Optional[Path], export17: Optional[Path],
-        export18: Optional[Path], export_coco: Optional[Path], export_csv: Optional[Path], resume: bool, force: bool,
-        quiet: bool, **opts) -> None:
+def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], render_out: Optional[Path],
+        export17: Optional[Path], export18: Optional[Path], export_coco: Optional[Path], export_csv: Optional[Path],
+        boxes_dir: Optional[Path], engine: str, workers: Optional[int], gpus_per_worker: Optional[float],
+        cpus_per_worker: Optional[int], address: Optional[str], resume: bool, force: bool, quiet: bool,
+        **opts) -> None:
     """Detect people, estimate their keypoints with HRNet and track them (FlowTrack).
 
     SOURCE is a video file, a folder of images (natural sort order), a camera index (0)
@@ -61,15 +80,45 @@ def run(source, out: Optional[Path], render_out: Optional[Path], export17: Optio
     Every finished frame is journaled, so Ctrl-C leaves a valid file and `--resume`
     completes a killed run exactly as if it had not stopped. Cameras and streams run until
     they end, --end, or Ctrl-C, and cannot be resumed.
+
+    Several SOURCEs (paths, glob patterns, a .txt list of sources, a folder of videos, a
+    folder of image sequences) run as one batch into --out-dir, on the local engine or on
+    Ray, with a summary table at the end.
     """
-    from posetrack.errors import OutputExistsError
-    from posetrack.runner import Outputs, run_video
+    from posetrack.source_list import expand_sources
+    from posetrack.video import is_live
 
     if resume and force:
         raise click.UsageError("--resume keeps the finished frames and --force discards them; give one")
+    live = len(sources) == 1 and is_live(sources[0])
+    items = list(sources) if live else expand_sources(sources)
+    folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
+               "--export-coco": export_coco, "--export-csv": export_csv}
+    if out_dir is not None or len(items) > 1:
+        _check_batch_args(items, out, out_dir, opts, folders)
+        opts["force"] = force
+        return _run_many(items, out_dir, render_out, export17, export18, export_coco, export_csv, boxes_dir,
+                         dict(engine=engine, workers=workers, gpus_per_worker=gpus_per_worker,
+                              cpus_per_worker=cpus_per_worker, address=address),
+                         quiet, opts)
+    if boxes_dir is not None or engine != "local" or workers or gpus_per_worker is not None or cpus_per_worker \
+            or address:
+        raise click.UsageError("--boxes-dir, --engine, --workers, --gpus-per-worker, --cpus-per-worker and "
+                               "--address apply to batch runs: give --out-dir")
+    _run_one(items[0] if live else Path(items[0]), out, render_out, export17, export18, export_coco, export_csv,
+             resume, force, quiet, opts)
+
+
+def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
+             force: bool, quiet: bool, opts: dict) -> None:
+    """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
+    from posetrack.batch import default_tracks_path
+    from posetrack.errors import OutputExistsError
+    from posetrack.runner import Outputs, run_video
+
     if out is None and not isinstance(source, Path):
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
-    out = out or source.with_name(source.name.rstrip("/").split(".")[0] + ".tracks.json")
+    out = out or default_tracks_path(source)
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
                       csv=export_csv)
     run_opts = run_options(opts)
@@ -110,14 +159,49 @@ def _resume_command(ctx: click.Context, source: Path, out: Path) -> str:
     return " ".join(parts + ["--resume"])
 
 
+def _check_batch_args(items, out: Optional[Path], out_dir: Optional[Path], opts: dict, folders: dict) -> None:
+    """Usage errors of a batch: no --out-dir, --out or --boxes (one video's), a file name where a folder goes."""
+    if out_dir is None:
+        raise click.UsageError(f"{len(items)} sources: give --out-dir (one tracks file per source goes there)")
+    if out is not None:
+        raise click.UsageError("--out names one tracks file; with --out-dir each source gets <name>.tracks.json")
+    if opts.get("boxes_file"):
+        raise click.UsageError("--boxes holds one video's boxes; for a batch use --boxes-dir (<name>.json per source)")
+    for flag, folder in folders.items():
+        if folder is not None and folder.suffix.lower() in (".mp4", ".json", ".csv") and not folder.is_dir():
+            raise click.UsageError(f"{flag} {folder}: with --out-dir it names a folder (one file per source)")
+
+
+def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, csv_dir, boxes_dir, engine_opts: dict,
+              quiet: bool, opts: dict) -> None:
+    """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
+    from posetrack.batch import plan_jobs
+
+    from ._batch import BatchProgress, make_engine, print_summary
+
+    force = bool(opts.pop("force", False))
+    jobs = plan_jobs(items, out_dir, render_dir=render_dir, posetrack2017_dir=export17,
+                     posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir)
+    runner = make_engine(**engine_opts)
+    run_opts = run_options(opts)
+    fetch_weights(run_opts, quiet)     # every missing weights file at once, before any video starts
+    click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
+        "Run the same command again to finish: finished videos are skipped, partial ones resume.")
+    with BatchProgress(len(jobs), enabled=not quiet) as bar:
+        result = runner.run(jobs, run_opts, on_event=bar, force=force)
+    print_summary(result, str(out_dir))
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if result.failed:
+        raise UserError(f"{len(result.failed)} of {len(jobs)} videos failed (listed above); the others are done")
+
+
 def _print_summary(summary, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
     t = summary.times
-    resumed = f" ({summary.resumed} kept from the interrupted run, {t.frames} computed now)" if summary.resumed else ""
-    table = Table(title=f"{summary.frames} frames{resumed}, {summary.tracks} tracks -> {out}",
-                  caption=f"this call: {t.people} poses, {t.pose_calls} pose calls")
+    table = Table(title=f"{summary.frames} frames, {summary.tracks} tracks, {t.people} poses -> {out}")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     table.add_column("fps", justify="right")

@@ -17,17 +17,18 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from .atomic import write_atomic
-from .errors import FormatError
+from .batch import BatchResult, Job, Listener, plan_jobs
+from .errors import FormatError, SourceError
 from .export import export_posetrack2017, export_posetrack2018
-from .journal import journal_path
 from .posetrack_format import read_posetrack
-from .runner import RunOptions, run_video
+from .runner import RunOptions
 from .tracks_io import read_tracks
 
-__all__ = ["find_gt_dir", "SequenceJob", "plan_sequences", "predict_dataset"]
+__all__ = ["find_gt_dir", "SequenceJob", "plan_sequences", "sequence_jobs", "write_predictions", "check_batch",
+           "predict_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -73,38 +74,78 @@ def plan_sequences(root: Path, split: str) -> List[SequenceJob]:
     return jobs
 
 
-def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = RunOptions(),
-                    on_sequence: Optional[Callable[[int, int, str], None]] = None) -> Tuple[Path, Path]:
+def sequence_jobs(sequences: Sequence[SequenceJob], out_dir: Path, boxes_dir: Optional[Path] = None) -> List[Job]:
+    """One batch job per sequence: its image folder into ``out_dir/tracks/<GT file stem>.tracks.json``.
+
+    With ``boxes_dir``, each sequence's boxes come from ``boxes_dir/<GT file stem>.json``.
+    """
+    return plan_jobs([str(s.images) for s in sequences], Path(out_dir) / "tracks",
+                     names=[s.gt_file.stem for s in sequences], boxes_dir=boxes_dir)
+
+
+def write_predictions(sequences: Sequence[SequenceJob], jobs: Sequence[Job], out_dir: Path) -> None:
+    """Each sequence's tracks as a prediction file ``out_dir/<GT file name>``, one entry per GT image."""
+    for seq, job in zip(sequences, jobs):
+        tracks = read_tracks(job.outputs.tracks)
+        folder_names = _folder_names(seq.images)
+        position = {n: k for k, n in enumerate(folder_names)}
+        by_gt_order = [position.get(Path(n).name) for n in seq.image_names]
+        missing = [n for n, k in zip(seq.image_names, by_gt_order) if k is None]
+        if missing:
+            log.warning("%s: %d GT images are not in %s (first: %s); they get no predictions",
+                        seq.gt_file.name, len(missing), seq.images, missing[0])
+        export = export_posetrack2017 if seq.format == "2017" else export_posetrack2018
+        doc = export(_reindexed(tracks, by_gt_order), list(seq.image_names))
+        write_atomic(Path(out_dir) / seq.gt_file.name, [json.dumps(doc, allow_nan=False)])
+
+
+def check_batch(result: BatchResult) -> None:
+    """Scores over a split with missing sequences would be wrong: stop on any failed or unfinished one.
+
+    Raises:
+        KeyboardInterrupt: the batch was interrupted (its finished sequences are kept).
+        SourceError: sequences failed; the message names each with its error.
+    """
+    if result.interrupted:
+        raise KeyboardInterrupt
+    bad = [v for v in result.videos if not v.ok]
+    if bad:
+        raise SourceError(f"{len(bad)} of {len(result.videos)} sequences have no predictions, so the split cannot "
+                          "be scored: " + "; ".join(f"{v.name}: {v.error or v.status}" for v in bad))
+
+
+def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = RunOptions(), *,
+                    engine=None, on_event: Optional[Listener] = None,
+                    boxes_dir: Optional[Path] = None) -> Tuple[Path, Path]:
     """Run the pipeline over every GT sequence and write prediction files into ``out_dir``.
 
-    Tracks files go to ``out_dir/tracks/`` (finished sequences are not redone, an
-    interrupted one is resumed from its journal); predictions to ``out_dir/<gt file name>``.
+    The sequences run as one batch on ``engine`` (:mod:`posetrack.engines`; default: the
+    local engine in this process). Tracks files go to ``out_dir/tracks/`` (finished
+    sequences are not redone, an interrupted one is resumed from its journal);
+    predictions to ``out_dir/<gt file name>``.
+
+    Args:
+        root, split: the PoseTrack root and annotation split.
+        out_dir: where tracks and predictions go.
+        opts: pipeline choices.
+        engine: an engine from :func:`posetrack.engines.get_engine`.
+        on_event: the engine's progress listener.
+        boxes_dir: precomputed boxes, ``<GT file stem>.json`` per sequence.
 
     Returns:
         (GT folder, prediction folder) for :func:`posetrack.evaluate.evaluate`.
+
+    Raises:
+        SourceError: a sequence failed (see :func:`check_batch`).
     """
-    jobs = plan_sequences(root, split)
+    from .engines import get_engine
+
+    sequences = plan_sequences(root, split)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "tracks").mkdir(exist_ok=True)
-    for i, job in enumerate(jobs):
-        if on_sequence is not None:
-            on_sequence(i, len(jobs), job.gt_file.stem)
-        tracks_path = out_dir / "tracks" / f"{job.gt_file.stem}.tracks.json"
-        done = tracks_path.exists() and read_tracks(tracks_path).complete
-        if not done:
-            interrupted = journal_path(tracks_path).exists()     # resume it; else (re)do the sequence
-            run_video(job.images, tracks_path, opts, resume=interrupted, force=not interrupted)
-        tracks = read_tracks(tracks_path)
-        folder_names = _folder_names(job.images)
-        position = {n: k for k, n in enumerate(folder_names)}
-        by_gt_order = [position.get(Path(n).name) for n in job.image_names]
-        missing = [n for n, k in zip(job.image_names, by_gt_order) if k is None]
-        if missing:
-            log.warning("%s: %d GT images are not in %s (first: %s); they get no predictions",
-                        job.gt_file.name, len(missing), job.images, missing[0])
-        export = export_posetrack2017 if job.format == "2017" else export_posetrack2018
-        doc = export(_reindexed(tracks, by_gt_order), list(job.image_names))
-        write_atomic(out_dir / job.gt_file.name, [json.dumps(doc)])
+    jobs = sequence_jobs(sequences, out_dir, boxes_dir)
+    check_batch((engine or get_engine("local")).run(jobs, opts, on_event=on_event))
+    write_predictions(sequences, jobs, out_dir)
     return find_gt_dir(root, split), out_dir
 
 
