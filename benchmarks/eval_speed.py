@@ -117,7 +117,7 @@ def main() -> None:
         mb = sum(p.stat().st_size for p in root.glob("*/*.json")) / 1e6
         ours = [sys.executable, "-m", "posetrack_cli", "eval", "--gt", str(root / "gt"), "--pred", str(root / "pred")]
         results = {}
-        for label, extra in (("posetrack eval", []), ("posetrack eval --workers 1", ["--workers", "1"])):
+        for label, extra in (("posetrack eval", []), ("posetrack eval --score-workers 1", ["--score-workers", "1"])):
             out = tmp / f"{len(results)}.json"
             results[label] = run(ours + extra + ["--json", str(out)], args.repeats), figures(out)
         base = None

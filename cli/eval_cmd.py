@@ -51,11 +51,11 @@ sequence the split's GT files name, as one batch on --engine (local or ray, as `
               help="Drop predicted joints scored below this before scoring (default: keep all, as poseval).")
 @click.option("--box-thr", type=float, default=None,
               help="Drop predicted persons whose box score is below this before scoring (default: keep all).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
+@click.option("--score-workers", type=click.IntRange(min=1), default=None,
               help="Processes scoring sequences (default: 2 on a machine with 2+ cores and 8+ sequences).")
 def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Optional[Path], split: str,
              out_dir: Optional[Path], boxes_dir: Optional[Path], quiet: bool, json_out: Optional[Path],
-             per_sequence: bool, joint_thr: Optional[float], box_thr: Optional[float], workers: Optional[int],
+             per_sequence: bool, joint_thr: Optional[float], box_thr: Optional[float], score_workers: Optional[int],
              **run_opts) -> None:
     """Score predictions against PoseTrack ground truth: per-joint AP and MOTA, MOTP, precision, recall.
 
@@ -72,7 +72,7 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
                                     quiet, run_opts)
     elif gt_dir is None or pred_dir is None:
         raise click.UsageError("give --gt and --pred, or --dataset-root (to predict first)")
-    result = evaluate(gt_dir, pred_dir, joint_thr=joint_thr, box_thr=box_thr, workers=workers)
+    result = evaluate(gt_dir, pred_dir, joint_thr=joint_thr, box_thr=box_thr, workers=score_workers)
     width = click.get_current_context().terminal_width or shutil.get_terminal_size().columns
     console = Console(width=max(width, 96), highlight=False)      # the paper table needs 94 columns
     if joint_thr is not None or box_thr is not None:
@@ -122,6 +122,7 @@ def _table(title: str, scores):
 
 def _predict(root: Path, split: str, out_dir: Path, boxes_dir: Optional[Path], quiet: bool, run_opts) -> tuple:
     """Predict every sequence of the split as one batch on the chosen engine, show its summary, then score."""
+    from posetrack.batch import models_options
     from posetrack.dataset_eval import check_batch, find_gt_dir, plan_sequences, sequence_jobs, write_predictions
 
     from ._batch import BatchProgress, make_engine, print_summary
@@ -130,10 +131,10 @@ def _predict(root: Path, split: str, out_dir: Path, boxes_dir: Optional[Path], q
         raise click.UsageError("--boxes holds one video's boxes; with --dataset-root use --boxes-dir")
     engine = make_engine(**{k: run_opts.pop(k) for k in ENGINE_OPTIONS})
     opts = run_options(run_opts)
-    fetch_weights(opts, quiet)      # every missing weights file at once, before any sequence starts
     sequences = plan_sequences(root, split)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = sequence_jobs(sequences, out_dir, boxes_dir)
+    fetch_weights(models_options(opts, jobs), quiet)     # every missing weights file, before any sequence starts
     click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
         "Run the same command again to finish: finished sequences are skipped, partial ones resume.")
     with BatchProgress(len(jobs), enabled=not quiet) as bar:

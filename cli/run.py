@@ -175,7 +175,7 @@ def _check_batch_args(items, out: Optional[Path], out_dir: Optional[Path], opts:
 def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, csv_dir, boxes_dir, engine_opts: dict,
               quiet: bool, opts: dict) -> None:
     """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
-    from posetrack.batch import plan_jobs
+    from posetrack.batch import models_options, plan_jobs
 
     from ._batch import BatchProgress, make_engine, print_summary
 
@@ -184,7 +184,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
                      posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir)
     runner = make_engine(**engine_opts)
     run_opts = run_options(opts)
-    fetch_weights(run_opts, quiet)     # every missing weights file at once, before any video starts
+    fetch_weights(models_options(run_opts, jobs), quiet)    # every missing weights file, before any video starts
     click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
         "Run the same command again to finish: finished videos are skipped, partial ones resume.")
     with BatchProgress(len(jobs), enabled=not quiet) as bar:
@@ -201,7 +201,9 @@ def _print_summary(summary, out: Path) -> None:
     from rich.table import Table
 
     t = summary.times
-    table = Table(title=f"{summary.frames} frames, {summary.tracks} tracks, {t.people} poses -> {out}")
+    resumed = f" ({summary.resumed} kept from the interrupted run, {t.frames} computed now)" if summary.resumed else ""
+    table = Table(title=f"{summary.frames} frames{resumed}, {summary.tracks} tracks -> {out}",
+                  caption=f"this call: {t.people} poses, {t.pose_calls} pose calls")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     table.add_column("fps", justify="right")

@@ -37,7 +37,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 from .errors import InputError, PosetrackError
 from .runner import Models, Outputs, RunOptions
 from .source_list import is_url
-from .tracks_io import journal_path
+from .journal import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
            "source_stem", "default_tracks_path", "output_names", "plan_jobs", "job_state", "run_job",

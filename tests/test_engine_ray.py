@@ -67,10 +67,7 @@ def test_killed_ray_worker_is_retried_and_outputs_are_identical(cluster, data, t
     assert all(v.ok for v in result.videos), result.videos
     retried = result.videos[killed[0]]
     assert retried.status == "resumed" and retried.attempts == 2 and retried.frames_run < 16, retried
-    try:
-        assert_identical(data, tmp_path / "out")
-    except AssertionError as e:      # remove once the runpath branch (exact resume) is merged
-        pytest.xfail(f"resume is not exact yet (runpath branch): {e}")
+    assert_identical(data, tmp_path / "out")             # the resumed video too, byte for byte
 
 
 def test_corrupt_video_is_reported_and_the_rest_complete(cluster, data, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from many_videos_data import make_batch
-from posetrack.tracks_io import journal_path
+from posetrack.journal import journal_path
 from posetrack_cli import cli
 
 NAMES = ["clip0", "clip1", "seq0"]
@@ -43,19 +43,6 @@ def assert_identical(d, out, names=NAMES):
         got, want = (out / f"{name}.tracks.json").read_bytes(), (d["reference"] / f"{name}.tracks.json").read_bytes()
         assert got == want, f"{name}: the batch output differs from the single-video run"
         assert not journal_path(out / f"{name}.tracks.json").exists()
-
-
-def assert_identical_after_resume(d, out, names=NAMES):
-    """Resumed videos must equal uninterrupted runs byte for byte.
-
-    Exact resume (tracker ids and state restored mid-batch) is the runpath branch's work;
-    until it is merged a difference is reported as an expected failure. Remove this
-    wrapper once it is: the assertion is the one above.
-    """
-    try:
-        assert_identical(d, out, names)
-    except AssertionError as e:
-        pytest.xfail(f"resume is not exact yet (runpath branch): {e}")
 
 
 def test_folder_batch_equals_single_runs_and_rerun_skips(data, tmp_path):
@@ -95,13 +82,13 @@ def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tm
     assert killed and all(v.status in ("done", "resumed") for v in result.videos)
     retried = result.videos[killed[0]]
     assert retried.status == "resumed" and retried.attempts == 2, retried
-    assert_identical_after_resume(data, tmp_path / "out")
+    assert_identical(data, tmp_path / "out")
 
 
 def test_interrupted_batch_keeps_finished_videos_and_rerun_completes(data, tmp_path, monkeypatch):
-    import posetrack.tracks_io as tio
+    from posetrack.journal import Journal
 
-    real_add = tio.TracksWriter.add
+    real_add = Journal.frame
     calls = {"n": 0}
 
     def add_then_interrupt(self, result):
@@ -110,18 +97,18 @@ def test_interrupted_batch_keeps_finished_videos_and_rerun_completes(data, tmp_p
         if calls["n"] == 16 + 3:       # all of clip0, then 3 frames of clip1
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(tio.TracksWriter, "add", add_then_interrupt)
+    monkeypatch.setattr(Journal, "frame", add_then_interrupt)
     out = tmp_path / "out"
     result = invoke(batch_args(data, out))
     assert result.exit_code == 130 and "Run the same command again" in result.output
     assert "interrupted" in result.output and "not run" in result.output
     assert json.loads((out / "clip0.tracks.json").read_text())["status"] == "complete"
     assert journal_path(out / "clip1.tracks.json").exists() and not (out / "seq0.tracks.json").exists()
-    monkeypatch.setattr(tio.TracksWriter, "add", real_add)
+    monkeypatch.setattr(Journal, "frame", real_add)
     result = invoke(batch_args(data, out))
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output and "resumed" in result.output
-    assert_identical_after_resume(data, out)
+    assert_identical(data, out)
 
 
 def test_a_corrupt_video_is_reported_and_the_rest_complete(data, tmp_path):
