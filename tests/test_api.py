@@ -32,9 +32,15 @@ def results(data):
     return list(posetrack.track(data["frames"], **tiny_options(data)))
 
 
+#: Put right above a README Python block that needs what a test cannot have (a Ray cluster, a GPU).
+NOT_RUN = "<!-- not run by the tests:"
+
+
 def readme_python_blocks():
+    """The README's Python blocks, except those marked with :data:`NOT_RUN` (each says why)."""
     text = (ROOT / "README.md").read_text()
-    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"(<!--[^\n]*-->\n)?```python\n(.*?)```", text, flags=re.S)
+    return [code for marker, code in blocks if not marker.startswith(NOT_RUN)]
 
 
 def docstring_example():
