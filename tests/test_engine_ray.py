@@ -45,11 +45,10 @@ def assert_identical(d, out, names=NAMES):
 
 def test_ray_outputs_equal_sequential_runs(cluster, data, tmp_path):
     jobs = plan_jobs(data["sources"], tmp_path / "out", boxes_dir=data["boxes"])
-    workers = set()
-    result = get_engine("ray").run(jobs, options(data["weights"]),
-                                   on_event=lambda e: workers.add(e.worker) if isinstance(e, FramesDone) else None)
+    result = get_engine("ray").run(jobs, options(data["weights"]))
     assert [v.status for v in result.videos] == ["done"] * 5
-    assert workers == {"worker 0", "worker 1"}           # one actor per CPU of the 2-CPU cluster
+    workers = {v.worker.split(" (")[0] for v in result.videos}
+    assert workers == {"worker 0", "worker 1"}           # one actor per CPU of the 2-CPU cluster, both given videos
     assert_identical(data, tmp_path / "out")
 
 
