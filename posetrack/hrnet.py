@@ -9,57 +9,16 @@ so its checkpoints load strictly: ``conv1``/``bn1``/``conv2``/``bn2`` stem, ``la
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Literal, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 from torch import Tensor, nn
 
-from .errors import ConfigError, InputError
+from .errors import InputError
+from .hrnet_spec import HRNetSpec, StageSpec
 
 __all__ = ["StageSpec", "HRNetSpec", "HRNet", "BasicBlock", "Bottleneck"]
 
 BN_MOMENTUM = 0.1  # the official value; only matters for training
-
-
-@dataclass(frozen=True)
-class StageSpec:
-    """One HRNet stage.
-
-    Attributes:
-        modules: number of multi-resolution (exchange) modules.
-        blocks: residual units per branch in each module, one entry per branch.
-        channels: channels per branch (before the block expansion).
-        block: residual unit type.
-    """
-
-    modules: int
-    blocks: Tuple[int, ...]
-    channels: Tuple[int, ...]
-    block: Literal["basic", "bottleneck"] = "basic"
-
-    @property
-    def branches(self) -> int:
-        return len(self.channels)
-
-
-@dataclass(frozen=True)
-class HRNetSpec:
-    """The architecture table: stem width, four stages, joints and head kernel."""
-
-    stages: Tuple[StageSpec, ...]
-    num_joints: int = 17
-    stem_channels: int = 64
-    final_conv_kernel: int = 1
-
-    def __post_init__(self) -> None:
-        if len(self.stages) < 2 or self.stages[0].branches != 1:
-            raise ConfigError("HRNet needs a single-branch first stage followed by multi-branch stages")
-        for prev, cur in zip(self.stages, self.stages[1:]):
-            if cur.branches != prev.branches + 1:
-                raise ConfigError("each HRNet stage adds exactly one branch")
-        for s in self.stages:
-            if len(s.blocks) != s.branches:
-                raise ConfigError(f"stage {s}: one block count per branch expected")
 
 
 def _conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:

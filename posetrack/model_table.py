@@ -19,11 +19,11 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .config import config_path, from_dict, list_configs
-from .errors import ConfigError
+from .config import list_configs
+from .models import load_model_config
 
 __all__ = ["ModelSummary", "hrnet_cost", "model_summary", "model_summaries", "DEFAULT_POSE_MODEL"]
 
@@ -31,42 +31,6 @@ __all__ = ["ModelSummary", "hrnet_cost", "model_summary", "model_summaries", "DE
 DEFAULT_POSE_MODEL = "w48_384x288"
 
 _EXPANSION = {"basic": 1, "bottleneck": 4}
-
-
-@dataclass(frozen=True)
-class _Stage:
-    """One row of a config's ``stages`` table (the fields of :class:`posetrack.hrnet.StageSpec`)."""
-
-    modules: int
-    blocks: Tuple[int, ...]
-    channels: Tuple[int, ...]
-    block: str = "basic"
-
-
-@dataclass(frozen=True)
-class _Weights:
-    url: str
-    sha256: str
-    keypoints: str
-    dataset: str = ""
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class _ModelFile:
-    """The fields of a model config that the table needs; the rest (mean, std) are accepted and ignored."""
-
-    name: str
-    input_size: Tuple[int, int]
-    stages: Tuple[_Stage, ...]
-    keypoints: str = "coco"
-    num_joints: int = 17
-    stem_channels: int = 64
-    final_conv_kernel: int = 1
-    mean: Tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: Tuple[float, float, float] = (0.229, 0.224, 0.225)
-    default_weights: Optional[str] = None
-    weights: Dict[str, _Weights] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,7 +95,7 @@ def hrnet_cost(stages: Sequence, input_size: Tuple[int, int], num_joints: int = 
 
     Args:
         stages: the stage table: objects with ``modules``, ``blocks``, ``channels`` and
-            ``block`` ("basic" or "bottleneck"), as :class:`posetrack.hrnet.StageSpec`.
+            ``block`` ("basic" or "bottleneck"), as :class:`posetrack.hrnet_spec.StageSpec`.
         input_size: crop (height, width) in pixels.
         num_joints, stem_channels, final_conv_kernel: as in :class:`posetrack.hrnet.HRNetSpec`.
 
@@ -189,20 +153,9 @@ def hrnet_cost(stages: Sequence, input_size: Tuple[int, int], num_joints: int = 
     return params, macs
 
 
-def _read(name: str) -> _ModelFile:
-    import yaml
-
-    path = config_path(name)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
-    return from_dict(_ModelFile, data, where=path.name)
-
-
 def model_summary(name: str) -> ModelSummary:
     """The table row of one model config (a shipped name or a YAML path)."""
-    cfg = _read(name)
+    cfg = load_model_config(name)
     params, macs = hrnet_cost(cfg.stages, cfg.input_size, cfg.num_joints, cfg.stem_channels,
                               cfg.final_conv_kernel)
     return ModelSummary(name=cfg.name, input_size=cfg.input_size, params=params, gflops=macs / 2 ** 30,

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from .config import ConfigError, list_configs, load_yaml
-from .hrnet import HRNet, HRNetSpec, StageSpec
-from .keypoints import KeypointLayout, get_layout
+from .hrnet_spec import HRNetSpec, StageSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .hrnet import HRNet
+    from .keypoints import KeypointLayout
 
 __all__ = ["WeightsSpec", "PoseModelConfig", "load_model_config", "build_pose_model", "list_pose_models",
            "count_parameters", "count_gflops", "seeded_state_dict"]
@@ -67,7 +70,9 @@ class PoseModelConfig:
         return self.input_size[0] // 4, self.input_size[1] // 4
 
     @property
-    def layout(self) -> KeypointLayout:
+    def layout(self) -> "KeypointLayout":
+        from .keypoints import get_layout     # numpy: not needed to read or list configs
+
         return get_layout(self.keypoints)
 
     def hrnet_spec(self) -> HRNetSpec:
@@ -88,7 +93,7 @@ def list_pose_models() -> List[str]:
 
 def build_pose_model(name: str, *, weights: Optional[str] = None, keypoints: Optional[str] = None,
                      num_joints: Optional[int] = None, progress: Optional[Callable[[int, Optional[int]], None]] = None
-                     ) -> HRNet:
+                     ) -> "HRNet":
     """Build an HRNet pose model from a config, optionally with weights.
 
     Args:
@@ -110,6 +115,8 @@ def build_pose_model(name: str, *, weights: Optional[str] = None, keypoints: Opt
         keypoints = keypoints or spec.keypoints
     changes = {}
     if keypoints is not None:
+        from .keypoints import get_layout
+
         layout = get_layout(keypoints)
         changes["keypoints"] = keypoints
         if num_joints is None:
@@ -121,6 +128,8 @@ def build_pose_model(name: str, *, weights: Optional[str] = None, keypoints: Opt
     if cfg.num_joints != cfg.layout.num_keypoints:
         raise ConfigError(f"{cfg.name}: {cfg.num_joints} joints but layout {cfg.keypoints!r} has "
                           f"{cfg.layout.num_keypoints} keypoints")
+    from .hrnet import HRNet
+
     model = HRNet(cfg.hrnet_spec())
     model.config = cfg
     if weights is not None:

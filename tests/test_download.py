@@ -2,65 +2,23 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import socket
-import threading
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from api_fixtures import Server
 from posetrack.checkpoint import load_checkpoint
 from posetrack.download import (CheckpointError, cache_path, cache_root, download_url, file_sha256,
                                 hash_from_name, verify_sha256)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.requests.append(self.path)
-        body = self.server.files.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class _Server:
-    """A 127.0.0.1 HTTP server on a free port serving ``files`` (url path -> bytes) from a thread."""
-
-    def __init__(self):
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.files = {}
-        self.httpd.requests = []
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def serve(self, path: str, body: bytes) -> str:
-        self.httpd.files[path] = body
-        return self.base + path
-
-    @property
-    def requests(self):
-        return self.httpd.requests
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
-
-
 @pytest.fixture
 def server():
-    s = _Server()
+    s = Server()
     yield s
     s.stop()
 
