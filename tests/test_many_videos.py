@@ -79,9 +79,11 @@ def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tm
     result = get_engine("local", workers=2).run(jobs, options(data["weights"]), on_event=on_event)
     # A dead worker breaks the standard library's pool, which stops the other worker too: every
     # video that was running resumes from its journal in a new pool.
+    # Progress events reach this process late, so the killed worker may already be on its next
+    # video: what must hold is that some video ran twice and every video ended with its bytes.
     assert killed and all(v.status in ("done", "resumed") for v in result.videos)
-    retried = result.videos[killed[0]]
-    assert retried.status == "resumed" and retried.attempts == 2, retried
+    retried = [v for v in result.videos if v.attempts == 2]
+    assert retried, result.videos
     assert_identical(data, tmp_path / "out")
 
 
