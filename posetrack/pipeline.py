@@ -124,21 +124,25 @@ class Pipeline:
             self._count(det_poses)
             return FrameResult(frame=frame.index, poses=det_poses)
         t = time.perf_counter()
-        self.tracker.propagate(flow)
-        proposals = self.tracker.propose_boxes() if self.propagate_boxes and flow is not None else Detections.empty()
+        self.tracker.propagate(flow, frame.index)
+        proposals = self.tracker.propose_boxes((frame.width, frame.height)) \
+            if self.propagate_boxes and flow is not None else Detections.empty()
         self.times.track += time.perf_counter() - t
-        poses = self._add_recovered(frame, dets, det_poses, proposals) if len(proposals) else det_poses
+        poses, detected = self._add_recovered(frame, dets, det_poses, proposals) if len(proposals) \
+            else (det_poses, None)
         t = time.perf_counter()
-        result = self.tracker.update(frame.index, poses)
+        result = self.tracker.update(frame.index, poses, detected=detected)
         self.times.track += time.perf_counter() - t
         self._count(result.poses)
         return result
 
-    def _add_recovered(self, frame: Frame, dets: Detections, det_poses: Poses, proposals: Detections) -> Poses:
+    def _add_recovered(self, frame: Frame, dets: Detections, det_poses: Poses,
+                       proposals: Detections) -> Tuple[Poses, np.ndarray]:
         """Unify detections with flow proposals by NMS; estimate poses for the kept proposals.
 
         Returns the poses of the unified boxes in :func:`unify_boxes` order: the kept
-        detections' poses (already estimated), then the kept proposals' new poses.
+        detections' poses (already estimated), then the kept proposals' new poses; and
+        (N,) bool, True for the poses a detector box supports.
         """
         from .propagation import unify_boxes
 
@@ -150,7 +154,8 @@ class Pipeline:
             t = time.perf_counter()
             new_poses = self.estimator.estimate(frame.image, recovered)
             self.times.pose += time.perf_counter() - t
-        return Poses.concat([det_poses.select(from_det), new_poses], det_poses.num_keypoints)
+        detected = np.r_[np.ones(len(from_det), bool), np.zeros(len(new_poses), bool)]
+        return Poses.concat([det_poses.select(from_det), new_poses], det_poses.num_keypoints), detected
 
     def _count(self, poses: Poses) -> None:
         self.times.frames += 1

@@ -34,7 +34,8 @@ class RunOptions:
     detector_name: Optional[str] = None
     detector_weights: Optional[str] = None
     boxes_file: Optional[str] = None
-    tracker_mode: str = "flowtrack"
+    tracker_mode: Optional[str] = None     # a tracker preset of configs/tracker.yaml (None: its default) or "none"
+    refine: bool = False                   # offline refinement of the finished file (the preset's refine settings)
     tracker_config: str = "tracker"
     matching: Optional[str] = None
     flow_method: Optional[str] = None
@@ -96,14 +97,14 @@ def _box_source(opts: RunOptions, device: str, info: VideoInfo):
     return lambda frames: detector([f.image for f in frames])
 
 
-def _tracking(opts: RunOptions, layout, device: str):
+def _tracking(opts: RunOptions, layout, device: str, info: VideoInfo):
     """Tracker and flow estimator (both None for --tracker none)."""
     if opts.tracker_mode == "none":
         return None, None, None
     from .flow import build_flow
     from .tracker import PoseTracker, load_tracking_config
 
-    tcfg, fcfg = load_tracking_config(opts.tracker_config)
+    tcfg, fcfg = load_tracking_config(opts.tracker_config, preset=opts.tracker_mode)
     if opts.matching:
         tcfg = dataclasses.replace(tcfg, matching=opts.matching)
     if opts.flow_method:
@@ -111,7 +112,7 @@ def _tracking(opts: RunOptions, layout, device: str):
     if fcfg.method == "raft":
         fcfg = dataclasses.replace(fcfg, device=device)
     flow = None if fcfg.method == "none" else build_flow(fcfg)
-    return PoseTracker(layout, tcfg), flow, tcfg
+    return PoseTracker(layout, tcfg, fps=info.fps, frame_size=(info.width, info.height)), flow, tcfg
 
 
 def _settings(opts: RunOptions, estimator, tcfg, fcfg_name: Optional[str]) -> Dict:
@@ -171,7 +172,7 @@ def run_video(source: Union[str, Path], out: Union[str, Path], opts: RunOptions 
         done = {f.frame for f in previous}
         todo = [i for i in src.indices if i not in done]
         estimator = build_estimator(opts, device)
-        tracker, flow, tcfg = _tracking(opts, estimator.layout, device)
+        tracker, flow, tcfg = _tracking(opts, estimator.layout, device, info)
         pipeline = Pipeline(estimator, _box_source(opts, device, info), tracker=tracker, flow=flow,
                             box_score=tcfg.box_score if tcfg else 0.5, nms_iou=tcfg.nms_iou if tcfg else 0.5)
         header = TracksHeader(video=info, layout=estimator.layout,
@@ -200,6 +201,12 @@ def run_video(source: Union[str, Path], out: Union[str, Path], opts: RunOptions 
                     notes.append(f"{source}: decoding failed at frame {src.truncated_at}; "
                                  f"the {count} frames before it were processed")
             tracks = writer.result
+            if opts.refine and tcfg is not None and tracks.complete:
+                from .retrack import refine_file
+                from .tracks_io import write_tracks
+
+                tracks = refine_file(tracks, tcfg)
+                write_tracks(out, tracks)
         finally:
             if renderer is not None:
                 renderer.close()
