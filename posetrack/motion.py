@@ -40,7 +40,7 @@ import numpy as np
 
 from .flow import propagate_points
 
-__all__ = ["NoMotion", "FlowMotion", "KalmanMotion", "MOTIONS", "camera_motion", "apply_camera", "BoxKalman",
+__all__ = ["NoMotion", "FlowMotion", "KalmanMotion", "MOTIONS", "textured", "camera_motion", "apply_camera", "BoxKalman",
            "StillBoxes", "TRACK_MOTIONS"]
 
 
@@ -160,18 +160,53 @@ MOTIONS: Dict[str, Callable[[], NoMotion]] = {"flow": FlowMotion, "kalman": Kalm
 
 # ---------------------------------------------------------------- camera motion
 
-def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = None, step: int = 16) -> np.ndarray:
+def textured(image: np.ndarray, step: int = 16, min_gradient: float = 2.0) -> np.ndarray:
+    """Which cells of a ``step``-pixel grid have texture for optical flow to follow.
+
+    Flow in a flat region is not measured but filled in from its surroundings (DIS
+    spreads the motion of whatever moves nearby), so it says nothing about the camera.
+    A cell counts when the mean absolute grey-level gradient of the image, sampled every
+    ``step // 4`` pixels, exceeds ``min_gradient`` grey levels per sample.
+
+    Args:
+        image: (H, W, 3) or (H, W) uint8 frame the flow starts from.
+
+    Returns:
+        (ceil((H - step // 2) / step), ceil((W - step // 2) / step)) bool, the cells whose
+        centres are the samples of :func:`camera_motion`.
+    """
+    sub = max(1, step // 4)
+    grey = np.asarray(image, np.float32)
+    grey = grey[::sub, ::sub].mean(-1) if grey.ndim == 3 else grey[::sub, ::sub]
+    grad = np.zeros_like(grey)
+    grad[:, :-1] += np.abs(np.diff(grey, axis=1))
+    grad[:-1] += np.abs(np.diff(grey, axis=0))
+    h, w = image.shape[:2]
+    cells = (len(range(step // 2, h, step)), len(range(step // 2, w, step)))
+    r = step // sub
+    padded = np.zeros((cells[0] * r, cells[1] * r), np.float32)
+    rows, cols = min(padded.shape[0], grad.shape[0]), min(padded.shape[1], grad.shape[1])
+    padded[:rows, :cols] = grad[:rows, :cols]
+    return padded.reshape(cells[0], r, cells[1], r).mean((1, 3)) > min_gradient
+
+
+def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = None, step: int = 16,
+                  image: Optional[np.ndarray] = None) -> np.ndarray:
     """The camera's zoom and pan between two frames, fitted to the background's flow.
 
     A point (x, y) of the first frame moves to ``scale * (x, y) + (tx, ty)``. The fit is
     least squares on a grid of flow samples every ``step`` pixels outside the ``exclude``
-    boxes (the people, who move on their own), refitted twice without the samples whose
-    residual exceeds three times the median (moving things we do not track).
+    boxes (the people, who move on their own) and, given the ``image``, only where it has
+    texture (:func:`textured`); it is refitted twice without the samples whose residual
+    exceeds three times the median (moving things we do not track). With fewer than a
+    tenth of the grid left, the camera is taken to be still: a flat background does not
+    show the camera's motion.
 
     Args:
         flow: (H, W, 2) optical flow, or None (no motion).
         exclude: (N, 4) boxes x1, y1, x2, y2 whose samples are left out.
         step: grid spacing, pixels.
+        image: the (H, W, 3) uint8 frame the flow starts from, or None (every sample counts).
 
     Returns:
         (3,) float64 ``(scale, tx, ty)``; ``(1, 0, 0)`` without flow or with too few samples.
@@ -183,6 +218,8 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
     p = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
     d = flow[ys.ravel(), xs.ravel()].astype(np.float64)
     keep = np.isfinite(d).all(1)
+    if image is not None:
+        keep &= textured(image, step).ravel()
     if exclude is not None and len(exclude):
         b = np.asarray(exclude, np.float64).reshape(-1, 4)
         inside = ((p[:, None, 0] >= b[None, :, 0]) & (p[:, None, 0] <= b[None, :, 2]) &
@@ -190,7 +227,7 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
         keep &= ~inside
     fit = np.array([1.0, 0.0, 0.0])
     for _ in range(3):
-        if keep.sum() < 8:
+        if keep.sum() < max(8, len(keep) // 10):
             return np.array([1.0, 0.0, 0.0])
         src, dst = p[keep], p[keep] + d[keep]
         cs, cd = src.mean(0), dst.mean(0)

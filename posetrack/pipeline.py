@@ -114,17 +114,17 @@ class Pipeline:
             yield frame, self._frame(frame, d, poses)
 
     def _frame(self, frame: Frame, dets: Detections, det_poses: Poses) -> FrameResult:
-        flow = None
-        if self.flow is not None and self._prev_image is not None and self.tracker is not None:
+        flow, previous = None, self._prev_image
+        if self.flow is not None and previous is not None and self.tracker is not None:
             t = time.perf_counter()
-            flow = self.flow(self._prev_image, frame.image)
+            flow = self.flow(previous, frame.image)
             self.times.flow += time.perf_counter() - t
         self._prev_image = frame.image
         if self.tracker is None:
             self._count(det_poses)
             return FrameResult(frame=frame.index, poses=det_poses)
         t = time.perf_counter()
-        self.tracker.propagate(flow, frame.index)
+        self.tracker.propagate(flow, frame.index, previous if flow is not None else None)
         proposals = self.tracker.propose_boxes((frame.width, frame.height)) \
             if self.propagate_boxes and flow is not None else Detections.empty()
         self.times.track += time.perf_counter() - t

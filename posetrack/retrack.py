@@ -90,12 +90,12 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
     tracker = PoseTracker(track_file.layout, config, fps=video.fps, frame_size=size)
     results, previous, dropped = [], None, 0
     for saved in track_file.frames:
-        field = None
+        field, start = None, None
         if images is not None:
             image = next(images)
             field = estimator(previous, image) if previous is not None else None
-            previous = image
-        result = tracker.update(saved.frame, saved.poses, field)
+            start, previous = previous, image
+        result = tracker.update(saved.frame, saved.poses, field, image=start)
         dropped += len(saved) - len(result)
         results.append(result)
         if progress is not None:

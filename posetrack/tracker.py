@@ -249,13 +249,16 @@ class PoseTracker:
 
     # ------------------------------------------------------------ predict
 
-    def propagate(self, flow: Optional[np.ndarray] = None, frame: Optional[int] = None) -> None:
+    def propagate(self, flow: Optional[np.ndarray] = None, frame: Optional[int] = None,
+                  image: Optional[np.ndarray] = None) -> None:
         """Move the queue into the coming frame, once per frame, before :meth:`propose_boxes`.
 
         Args:
             flow: (H, W, 2) optical flow from the previous frame to the coming one, or None.
             frame: the coming frame's index (None: the previous one plus 1), for the motion
                 model's time step.
+            image: (H, W, 3) uint8, the previous frame (where the flow starts): the camera's
+                motion is measured only where it has texture. None: everywhere.
         """
         if self._propagated:
             raise RuntimeError("propagate() was already called for this frame; call update() first")
@@ -264,15 +267,17 @@ class PoseTracker:
         q = self._queue
         moved = self._motion.predict(q.track_ids, q.keypoints, flow)
         if self._uses_model and len(self._ids):
-            moved = self._move_with_model(q, moved, flow, dt=max(1, self._frame_now - last) if last is not None else 1)
+            dt = max(1, self._frame_now - last) if last is not None else 1
+            moved = self._move_with_model(q, moved, flow, dt, image)
         self._queue = q.moved(moved)
         self._propagated = True
 
-    def _move_with_model(self, q: PoseQueue, moved: np.ndarray, flow: Optional[np.ndarray], dt: int) -> np.ndarray:
+    def _move_with_model(self, q: PoseQueue, moved: np.ndarray, flow: Optional[np.ndarray], dt: int,
+                         image: Optional[np.ndarray]) -> np.ndarray:
         """Predict every track's box; lost and occluded tracks' queued poses follow it, not the flow."""
         seen = self._last_seen == self._last_frame
-        camera = camera_motion(flow, self._model.boxes(self._aspect)[seen]) if self.config.camera_motion \
-            else camera_motion(None)
+        camera = camera_motion(flow, self._model.boxes(self._aspect)[seen], image=image) \
+            if self.config.camera_motion else camera_motion(None)
         before = self._model.x[:, :3].copy()
         self._model.predict(dt, camera)
         after = self._model.x[:, :3]
@@ -480,7 +485,7 @@ class PoseTracker:
         self._propagated = False
 
     def update(self, frame: int, poses: Poses, flow: Optional[np.ndarray] = None,
-               detected: Optional[np.ndarray] = None) -> FrameResult:
+               detected: Optional[np.ndarray] = None, image: Optional[np.ndarray] = None) -> FrameResult:
         """Track one frame.
 
         Args:
@@ -491,6 +496,7 @@ class PoseTracker:
             detected: (N,) bool, False for poses estimated in propagated boxes (no detector
                 box): they never start a track unless ``proposals_start_tracks``. None: all
                 detected.
+            image: the previous frame, as for :meth:`propagate` (with ``flow``).
 
         Returns:
             The tracked poses with their ids, in input order.
@@ -504,7 +510,7 @@ class PoseTracker:
         if len(detected) != len(poses):
             raise ValueError(f"frame {frame}: {len(poses)} poses but {len(detected)} detected flags")
         if not self._propagated:
-            self.propagate(flow, frame)
+            self.propagate(flow, frame, image)
         elif flow is not None:
             raise ValueError(f"frame {frame}: flow given to update() after propagate() already moved the queue")
         self._frame_now = frame
