@@ -176,8 +176,8 @@ def textured(image: np.ndarray, step: int = 16, min_gradient: float = 2.0) -> np
         centres are the samples of :func:`camera_motion`.
     """
     sub = max(1, step // 4)
-    grey = np.asarray(image, np.float32)
-    grey = grey[::sub, ::sub].mean(-1) if grey.ndim == 3 else grey[::sub, ::sub]
+    small = np.asarray(image)[::sub, ::sub]
+    grey = small.astype(np.float32).mean(-1) if small.ndim == 3 else small.astype(np.float32)
     grad = np.zeros_like(grey)
     grad[:, :-1] += np.abs(np.diff(grey, axis=1))
     grad[:-1] += np.abs(np.diff(grey, axis=0))
@@ -216,7 +216,7 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
     h, w = flow.shape[:2]
     ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
     p = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
-    d = flow[ys.ravel(), xs.ravel()].astype(np.float64)
+    d = flow[step // 2::step, step // 2::step].reshape(-1, 2).astype(np.float64)
     keep = np.isfinite(d).all(1)
     if image is not None:
         keep &= textured(image, step).ravel()
@@ -231,10 +231,12 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
             return np.array([1.0, 0.0, 0.0])
         src, dst = p[keep], p[keep] + d[keep]
         cs, cd = src.mean(0), dst.mean(0)
-        spread = ((src - cs) ** 2).sum()
-        scale = ((src - cs) * (dst - cd)).sum() / spread if spread > 0 else 1.0
+        a, b = src - cs, dst - cd
+        spread = float(np.einsum("ij,ij->", a, a))
+        scale = float(np.einsum("ij,ij->", a, b)) / spread if spread > 0 else 1.0
         fit = np.r_[scale, cd - scale * cs]
-        residual = np.hypot(*(fit[0] * p + fit[1:] - p - d).T)
+        r = fit[0] * p + fit[1:] - p - d
+        residual = np.sqrt(np.einsum("ij,ij->i", r, r))
         keep &= residual <= max(3 * np.median(residual[keep]), 0.5)
     return fit
 
