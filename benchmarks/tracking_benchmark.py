@@ -146,6 +146,8 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", default=None, help="e.g. 0-7 or 0,3,5  [default: 0-7, quick: 0-2]")
     ap.add_argument("--frames", type=int, default=None, help="frames per scene  [default: 150, quick: 100]")
     ap.add_argument("--difficulties", default="easy,medium,hard")
+    ap.add_argument("--style", default="textured", choices=["textured", "flat"],
+                    help="background: textured, or flat grey (the camera's motion is invisible in the flow)")
     ap.add_argument("--variant", action="append", default=[],
                     help="NAME[@PRESET]:key=value,... a preset with overrides (dotted keys for sections)")
     ap.add_argument("--cli", action="store_true", help="also run `posetrack track` (CLI) with defaults and check "
@@ -170,7 +172,7 @@ def main(argv=None) -> None:
         seconds = {n: 0.0 for n in names}
         n_frames = 0
         for seed in seeds:
-            prep = prepare(make_scene(diff, seed, frames), folder)
+            prep = prepare(make_scene(diff, seed, frames, args.style), folder)
             image_names = [prep.scene.image_name(k) for k in range(frames)]
             n_frames += frames
             flow = CachedFlow(build_flow(configs[0][2]))

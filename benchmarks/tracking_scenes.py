@@ -361,13 +361,21 @@ class Scene:
         return f"images/{self.name}/{k:06d}.jpg"
 
 
-def make_scene(difficulty: str, seed: int, frames: int = 150) -> Scene:
-    """Render one scene of the given difficulty; deterministic in (difficulty, seed, frames)."""
+def make_scene(difficulty: str, seed: int, frames: int = 150, style: str = "textured") -> Scene:
+    """Render one scene of the given difficulty; deterministic in (difficulty, seed, frames).
+
+    ``style`` "flat" draws the same scene on a plain grey background (like
+    ``../shared/cases/tracking``): the camera's motion is then invisible in the flow.
+    """
     d = DIFFICULTIES[difficulty]
     rng = np.random.default_rng([seed, list(DIFFICULTIES).index(difficulty)])
     pan_pref = rng.uniform(-d.pan, d.pan)
     zoom_pref = rng.uniform(-d.zoom, d.zoom)
     background = _texture(rng, int(abs(pan_pref) * frames * 1.5) + 3 * W, 2 * H)
+    if style == "flat":
+        background[:] = 110
+    elif style != "textured":
+        raise ValueError(f"unknown scene style {style!r}; choose textured or flat")
     camera = Camera(cx=background.shape[1] / 2, cy=H / 2, scale=1.0, vx=pan_pref, zoom_rate=zoom_pref)
     people: List[Person] = []
     activities = np.array(d.activities) / sum(d.activities)
@@ -404,7 +412,8 @@ def make_scene(difficulty: str, seed: int, frames: int = 150) -> Scene:
             zoom_pref, camera.zoom_rate = -zoom_pref, -camera.zoom_rate
         camera.shake = tuple(rng.normal(0, d.shake, 2)) if d.shake else (0.0, 0.0)
     poses, pose_ids = _estimate_poses(rng, d, truth)
-    return Scene(f"{difficulty}_{seed:03d}", difficulty, images, truth, poses, pose_ids)
+    name = f"{difficulty}_{seed:03d}" + ("" if style == "textured" else f"_{style}")
+    return Scene(name, difficulty, images, truth, poses, pose_ids)
 
 
 def _in_view(q: Person, camera: Camera, margin: float) -> bool:

@@ -40,7 +40,7 @@ import numpy as np
 
 from .flow import propagate_points
 
-__all__ = ["NoMotion", "FlowMotion", "KalmanMotion", "MOTIONS", "textured", "camera_motion", "apply_camera", "BoxKalman",
+__all__ = ["NoMotion", "FlowMotion", "KalmanMotion", "MOTIONS", "textured", "STILL_CAMERA", "camera_motion", "apply_camera", "BoxKalman",
            "StillBoxes", "TRACK_MOTIONS"]
 
 
@@ -190,8 +190,12 @@ def textured(image: np.ndarray, step: int = 16, min_gradient: float = 2.0) -> np
     return padded.reshape(cells[0], r, cells[1], r).mean((1, 3)) > min_gradient
 
 
+STILL_CAMERA = np.array([1.0, 0.0, 0.0])
+"""``(scale, tx, ty)`` of a camera that does not move."""
+
+
 def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = None, step: int = 16,
-                  image: Optional[np.ndarray] = None) -> np.ndarray:
+                  image: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
     """The camera's zoom and pan between two frames, fitted to the background's flow.
 
     A point (x, y) of the first frame moves to ``scale * (x, y) + (tx, ty)``. The fit is
@@ -199,8 +203,7 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
     boxes (the people, who move on their own) and, given the ``image``, only where it has
     texture (:func:`textured`); it is refitted twice without the samples whose residual
     exceeds three times the median (moving things we do not track). With fewer than a
-    tenth of the grid left, the camera is taken to be still: a flat background does not
-    show the camera's motion.
+    tenth of the grid left the motion is unknown: a flat background does not show it.
 
     Args:
         flow: (H, W, 2) optical flow, or None (no motion).
@@ -209,10 +212,11 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
         image: the (H, W, 3) uint8 frame the flow starts from, or None (every sample counts).
 
     Returns:
-        (3,) float64 ``(scale, tx, ty)``; ``(1, 0, 0)`` without flow or with too few samples.
+        (3,) float64 ``(scale, tx, ty)``: :data:`STILL_CAMERA` without flow; None where too
+        few samples are left to tell.
     """
     if flow is None:
-        return np.array([1.0, 0.0, 0.0])
+        return STILL_CAMERA.copy()
     h, w = flow.shape[:2]
     ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
     p = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
@@ -225,10 +229,10 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
         inside = ((p[:, None, 0] >= b[None, :, 0]) & (p[:, None, 0] <= b[None, :, 2]) &
                   (p[:, None, 1] >= b[None, :, 1]) & (p[:, None, 1] <= b[None, :, 3])).any(1)
         keep &= ~inside
-    fit = np.array([1.0, 0.0, 0.0])
+    fit = STILL_CAMERA.copy()
     for _ in range(3):
         if keep.sum() < max(8, len(keep) // 10):
-            return np.array([1.0, 0.0, 0.0])
+            return None
         src, dst = p[keep], p[keep] + d[keep]
         cs, cd = src.mean(0), dst.mean(0)
         a, b = src - cs, dst - cd

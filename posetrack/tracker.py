@@ -15,10 +15,11 @@ Per frame k the tracker
 3. **associates** the new poses with the tracks: the similarity of a pose and a track is
    the largest OKS between the pose and the track's propagated poses in the queue (the
    paper's multi-frame flow-based pose similarity); a matcher from :mod:`posetrack.matching`
-   pairs them (greedy, as in the paper). With ``cascade`` the tracks seen in frame k-1 are
-   matched first, lost tracks next (their OKS tolerance grows with the time they were
-   unseen, and they are gated by predicted position and scale); poses scoring below
-   ``start_score`` are matched last, to the tracks still free (ByteTrack's two thresholds);
+   pairs them (greedy, as in the paper). With ``cascade`` the tracks seen in frame k-1 first
+   take the poses they clearly match, then every free track (lost ones included: their OKS
+   tolerance grows with the time they were unseen, and they are gated by predicted
+   position and scale) competes for the rest; poses scoring below ``start_score`` are
+   matched last, to the tracks still free (ByteTrack's two thresholds);
 4. **spawns** a new id for every unmatched pose that may start a track (box score at least
    ``start_score``, a detector box, not a duplicate of a tracked pose) and **retires**
    tracks: after Q frames unseen (the paper), or after ``max_lost`` seconds lost.
@@ -56,7 +57,7 @@ import numpy as np
 from .boxes import box_areas, box_centres, box_iou, covered_fraction
 from .keypoints import KeypointLayout
 from .matching import Matches, match
-from .motion import MOTIONS, TRACK_MOTIONS, camera_motion
+from .motion import MOTIONS, STILL_CAMERA, TRACK_MOTIONS, camera_motion
 from .oks import oks_matrix
 from .propagation import propose_boxes
 from .structures import Detections, FrameResult, Poses
@@ -179,7 +180,7 @@ class PoseTracker:
         for r in results:
             if last - r.frame < window and len(r):
                 if self._last_frame is not None and self._uses_model:
-                    self._model.predict(r.frame - self._last_frame, camera_motion(None))
+                    self._model.predict(r.frame - self._last_frame, STILL_CAMERA)
                 self._record(r.frame, r.poses, r.track_ids, np.ones(len(r), bool))
         self._next_id = 1 + max((int(r.track_ids.max()) for r in results if len(r)), default=-1)
         self._last_frame = last
@@ -276,8 +277,11 @@ class PoseTracker:
                          image: Optional[np.ndarray]) -> np.ndarray:
         """Predict every track's box; lost and occluded tracks' queued poses follow it, not the flow."""
         seen = self._last_seen == self._last_frame
-        camera = camera_motion(flow, self._model.boxes(self._aspect)[seen], image=image) \
-            if self.config.camera_motion else camera_motion(None)
+        camera = STILL_CAMERA
+        if self.config.camera_motion and flow is not None:
+            camera = camera_motion(flow, self._model.boxes(self._aspect)[seen], image=image)
+            if camera is None:                                   # a flat background: ask the people
+                camera = self._camera_from_people(q, moved, seen, dt)
         before = self._model.x[:, :3].copy()
         self._model.predict(dt, camera)
         after = self._model.x[:, :3]
@@ -288,6 +292,25 @@ class PoseTracker:
         ratio = np.clip(after[:, 2] / np.maximum(before[:, 2], 1.0), 0.5, 2.0)
         by_model = after[row, None, :2] + (q.keypoints - before[row, None, :2]) * ratio[row, None, None]
         return np.where(use[row, None, None], by_model, moved).astype(np.float32)
+
+    def _camera_from_people(self, q: PoseQueue, moved: np.ndarray, seen: np.ndarray, dt: int) -> np.ndarray:
+        """The camera's pan where the background cannot show it: the median, over established
+        tracks seen in the previous frame, of their flow displacement minus their own velocity.
+
+        Each such person moves by the camera's pan plus their own motion (the filter's
+        velocity, in camera-compensated coordinates); what they share is the camera's.
+        """
+        newest = q.frames == self._last_frame
+        row = np.searchsorted(self._ids, q.track_ids[newest])
+        sure = self._hits[row] >= max(self.config.min_hits, 2)
+        if not sure.any():
+            return STILL_CAMERA
+        conf = q.keypoint_scores[newest][sure] > self.config.joint_score                  # (S, K)
+        shift = np.where(conf[..., None], moved[newest][sure] - q.keypoints[newest][sure], np.nan)
+        with np.errstate(all="ignore"):
+            own = np.nanmedian(shift, axis=1) - dt * self._model.x[row[sure], 3:5]          # (S, 2)
+        own = own[np.isfinite(own).all(1)]
+        return STILL_CAMERA if not len(own) else np.r_[1.0, np.median(own, axis=0)]
 
     def _occluded(self, seen: np.ndarray) -> np.ndarray:
         """(T,) bool: tracks whose predicted box a track seen in the previous frame, nearer the
@@ -416,31 +439,28 @@ class PoseTracker:
     def associate(self, poses: Poses, high: Optional[np.ndarray] = None) -> Matches:
         """Match poses (rows) to live tracks (columns of :meth:`similarity`).
 
-        With ``cascade``, tracks seen in the previous frame are matched first, then the
-        others, the most recently seen first; poses not ``high`` (below ``start_score``) are
+        With ``cascade``, the tracks seen in the previous frame first take the poses they
+        match with at least that similarity; then all free tracks (those, and the lost ones)
+        and free poses are matched together; poses not ``high`` (below ``start_score``) are
         matched last, to the tracks still free.
         """
         cfg = self.config
         sim = self.similarity(poses)
         n, t = sim.shape
         high = np.ones(n, bool) if high is None else high
-        if cfg.cascade:
-            # DeepSORT's matching cascade (Wojke et al. 2017), ages grouped in doubling
-            # bins: tracks unseen for 0, 1, 2-3, 4-7, ... frames, the most recent first.
-            age = np.maximum(self._frame_now - self._last_seen - 1, 0) if t else np.zeros(0, np.int64)
-            bins = np.ceil(np.log2(age + 1)).astype(np.int64)
-            stages = [(high, bins == b) for b in np.unique(bins)]
-        else:
-            stages = [(high, np.ones(t, bool))]
+        everyone = np.ones(t, bool)
+        stages = [(high, everyone, cfg.min_similarity)]
+        if cfg.cascade is not None:
+            stages.insert(0, (high, self._last_seen == self._last_frame, max(cfg.cascade, cfg.min_similarity)))
         if not high.all():
-            stages.append((~high, np.ones(t, bool)))
+            stages.append((~high, everyone, cfg.min_similarity))
         pairs = []
         row_free, col_free = np.ones(n, bool), np.ones(t, bool)
-        for rows, cols in stages:
+        for rows, cols, threshold in stages:
             r, c = np.flatnonzero(rows & row_free), np.flatnonzero(cols & col_free)
             if not len(r) or not len(c):
                 continue
-            m = match(sim[np.ix_(r, c)], cfg.min_similarity, cfg.matching)
+            m = match(sim[np.ix_(r, c)], threshold, cfg.matching)
             if len(m.pairs):
                 pairs.append(np.stack([r[m.pairs[:, 0]], c[m.pairs[:, 1]]], 1))
                 row_free[pairs[-1][:, 0]] = False

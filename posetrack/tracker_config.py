@@ -121,8 +121,9 @@ class TrackerConfig:
             never match.
         min_hits: a track matched in fewer frames is tentative: it is not kept lost, it
             ends after Q frames unseen (a one-frame false positive leaves no lost track).
-        cascade: match the tracks seen in the previous frame first, then the lost ones, the
-            most recently seen first (DeepSORT's matching cascade).
+        cascade: the tracks seen in the previous frame first take the poses they match with
+            at least this similarity; then all free tracks and poses are matched together.
+            None: one matching of all tracks (FlowTrack).
         duplicate_iou: a pose that matched no track and overlaps a tracked pose of the same
             frame by more than this IoU is dropped as a duplicate; None: kept.
         max_propagated: frames a track may be continued by poses from propagated boxes alone
@@ -149,7 +150,7 @@ class TrackerConfig:
     lost_gate: float = 1.0
     lost_scale: float = 1.5
     min_hits: int = 0
-    cascade: bool = False
+    cascade: Optional[float] = None
     duplicate_iou: Optional[float] = None
     max_propagated: Optional[int] = None
     proposals_start_tracks: bool = True
@@ -165,7 +166,7 @@ class TrackerConfig:
         if self.queue < 1:
             raise ConfigError(f"queue must be at least 1 frame, got {self.queue}")
         for name in ("box_score", "joint_score", "nms_iou", "min_similarity", "start_score", "occlusion",
-                     "duplicate_iou"):
+                     "duplicate_iou", "cascade"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")
