@@ -1,6 +1,11 @@
-"""Synthetic tracking benchmark: MOTA of the FlowTrack tracker against a greedy-IoU baseline.
+"""The `run` path with box proposals, simulated: FlowTrack and the robust preset against a greedy-IoU baseline.
 
-Nothing is rendered. Each sequence is a street scene of walking people:
+`posetrack run` estimates poses in boxes proposed by the tracker (FlowTrack's propagated
+boxes); `posetrack track` cannot (it has no pose estimator), so the rendered benchmark
+(``tracking_benchmark.py``) does not exercise them. This one simulates the pose estimator
+(the true pose of the person a box overlaps, with jitter) so that proposal settings
+(``nms_iou``, ``queue``, ``max_propagated``) can be measured. Nothing is rendered; flow is
+synthetic. Each sequence is a street scene of walking people:
 
 * people walk mostly sideways with inertia (velocity relaxes to a preferred speed of
   0.8-4 px per frame per 100 px of height, plus noise), legs and arms swing with their
@@ -27,9 +32,9 @@ are assigned by Hungarian matching; MOTA = 1 - (misses + false positives + id sw
 
 Usage::
 
-    python benchmarks/tracking_benchmark.py                 # main table
-    python benchmarks/tracking_benchmark.py --sweep         # + min_similarity and nms_iou sweeps
-    python benchmarks/tracking_benchmark.py --sequences 4 --frames 60   # quick look
+    python benchmarks/propagation_benchmark.py                 # main table
+    python benchmarks/propagation_benchmark.py --sweep         # + min_similarity and nms_iou sweeps
+    python benchmarks/propagation_benchmark.py --sequences 4 --frames 60   # quick look
 """
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ from posetrack.oks import box_areas, oks_matrix
 from posetrack.boxes import box_iou
 from posetrack.propagation import unify_boxes
 from posetrack.structures import Detections, FrameResult, Poses
-from posetrack.tracker import PoseTracker, TrackerConfig
+from posetrack.tracker import PoseTracker, TrackerConfig, load_tracking_config
 
 W, H = 640, 360
 K = 17
@@ -326,18 +331,23 @@ def run_sequence(frames: List[SceneFrame], setting: Setting, seed: int, results:
     rng = np.random.default_rng(seed)
     noise = [rng.normal(0, 0.5, (H, W, 2)).astype(np.float32) for _ in range(4)]
     cfg = setting.config or TrackerConfig()
-    tracker = PoseTracker(COCO, cfg) if setting.config else IoUTracker(box_score=cfg.box_score)
+    tracker = PoseTracker(COCO, cfg, fps=25.0, frame_size=(W, H)) if setting.config \
+        else IoUTracker(box_score=cfg.box_score)
     counter = MotCounter()
     for k, frame in enumerate(frames):
         proposals = Detections.empty()
         if setting.config:
             flow = synthetic_flow(frames[k - 1], noise[k % 4]) if k and cfg.motion == "flow" else None
-            tracker.propagate(flow)
+            tracker.propagate(flow, k)
             if setting.proposals:
-                proposals = tracker.propose_boxes()
+                proposals = tracker.propose_boxes((W, H))
         kept = unify_boxes(frame.detections, proposals, cfg.nms_iou, min_score=cfg.box_score)
         boxes = Detections.concat([frame.detections, proposals]).select(kept)
-        result = tracker.update(k, estimate(frame, boxes, rng))
+        poses = estimate(frame, boxes, rng)
+        if setting.config:
+            result = tracker.update(k, poses, detected=kept < len(frame.detections))
+        else:
+            result = tracker.update(k, poses)
         counter.add(frame, result)
         if results is not None:
             results.append(result)
@@ -413,6 +423,12 @@ def main_settings() -> List[Setting]:
             Setting(f"pose-only OKS (no motion), greedy, Q={base.queue}", c(motion="none")),
             Setting(f"kalman OKS, greedy, Q={base.queue}", c(motion="kalman")),
             Setting(f"kalman OKS, greedy, Q={base.queue} + propagated boxes", c(motion="kalman"), True)]
+    robust = dataclasses.replace(load_tracking_config(preset="robust")[0], refine=base.refine)
+    out += [Setting("robust (online) + propagated boxes", robust, True)]
+    out += [Setting(f"robust, max_propagated={m} + boxes", dataclasses.replace(robust, max_propagated=m), True)
+            for m in (None, 1, 3, 10)]
+    out += [Setting("robust, proposals start tracks + boxes",
+                    dataclasses.replace(robust, proposals_start_tracks=True), True)]
     return out
 
 
