@@ -23,7 +23,7 @@ Examples:
 \b
 poses.json is any tracks file (e.g. from `posetrack run --tracker none`); its track ids
 are ignored. Presets (configs/tracker.yaml): `robust` (the default: lost tracks kept
-up to 2 s with camera-compensated motion, occlusion-aware propagation, then offline
+up to 3 s with camera-compensated motion, occlusion-aware propagation, then offline
 stitching, gap interpolation and removal of short tracks) and `flowtrack` (Xiao et al.
 2018, as published, no refinement). Without --video the queued poses move with the
 preset's motion model (FlowTrack: they stay where they were seen). Poses below the

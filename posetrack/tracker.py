@@ -460,7 +460,7 @@ class PoseTracker:
             r, c = np.flatnonzero(rows & row_free), np.flatnonzero(cols & col_free)
             if not len(r) or not len(c):
                 continue
-            m = match(sim[np.ix_(r, c)], threshold, cfg.matching)
+            m = match(sim if len(r) == n and len(c) == t else sim[np.ix_(r, c)], threshold, cfg.matching)
             if len(m.pairs):
                 pairs.append(np.stack([r[m.pairs[:, 0]], c[m.pairs[:, 1]]], 1))
                 row_free[pairs[-1][:, 0]] = False
