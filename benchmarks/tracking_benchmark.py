@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -127,6 +128,7 @@ def run_cli(prep: Prepared, folder: Path) -> TrackFile:
     out = folder / f"{prep.scene.name}.cli.json"
     poses = folder / f"{prep.scene.name}.poses.json"
     result = CliRunner().invoke(cli, ["track", str(poses), "--video", str(prep.video), "--out", str(out), "--quiet"])
+    logging.getLogger("posetrack").setLevel(logging.WARNING)          # the CLI set up logging for itself
     if result.exit_code != 0:
         raise RuntimeError(result.output)
     return read_tracks(out)
