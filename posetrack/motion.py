@@ -40,7 +40,7 @@ import numpy as np
 
 from .flow import propagate_points
 
-__all__ = ["NoMotion", "FlowMotion", "KalmanMotion", "MOTIONS", "textured", "STILL_CAMERA", "camera_motion", "apply_camera", "BoxKalman",
+__all__ = ["NoMotion", "FlowMotion", "KalmanMotion", "MOTIONS", "textured", "STILL_CAMERA", "camera_motion", "BoxKalman",
            "StillBoxes", "TRACK_MOTIONS"]
 
 
@@ -243,11 +243,6 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
         residual = np.sqrt(np.einsum("ij,ij->i", r, r))
         keep &= residual <= max(3 * np.median(residual[keep]), 0.5)
     return fit
-
-
-def apply_camera(camera: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Points (..., 2) moved by a :func:`camera_motion` ``(scale, tx, ty)``."""
-    return camera[0] * np.asarray(xy, np.float64) + camera[1:]
 
 
 # ---------------------------------------------------------------- track motion models

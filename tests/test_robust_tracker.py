@@ -13,7 +13,7 @@ from posetrack.structures import Detections, FrameResult, Poses
 from posetrack.tracker import PoseTracker, load_tracking_config
 from test_tracker import H, W, body_flow, box_of, crossing, ids, joints, people, uniform_flow
 
-DATA = Path(__file__).parent / "data" / "tracking_case"
+DATA = Path(__file__).parent / "data" / "cases" / "tracking"
 FPS = 25.0
 
 
@@ -77,7 +77,7 @@ def test_a_two_second_occlusion_is_bridged():
 
 
 def test_the_shared_crossing_case_keeps_the_true_ids(tmp_path):
-    """../shared/cases/tracking (copied to tests/data): the person behind is hidden in frames
+    """../shared/cases/tracking (copied to tests/data/cases/tracking): the person behind is hidden in frames
     19-20 and must come back with its own id; neither id swaps (with or without refinement)."""
     import subprocess
     import sys
