@@ -148,8 +148,12 @@ _PIPELINE_OPTIONS = [
               help="Local detector weights (offline use)."),
     click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector is loaded."),
-    click.option("--tracker", "tracker_mode", type=click.Choice(["flowtrack", "none"]), default="flowtrack",
-              show_default=True, help="`none` saves untracked poses."),
+    click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none",
+              help="Tracker preset of --tracker-config: robust or flowtrack (the paper's, as published); `none` "
+                   "saves untracked poses.  [default: robust]"),
+    click.option("--refine", is_flag=True,
+              help="Refine each finished file offline: stitch fragments, interpolate short gaps (marked "
+                   "\"interpolated\"), drop short tracks (the preset's refine settings; README \"Tracking\")."),
     click.option("--tracker-config", default="tracker", show_default=True,
               help="Tracker settings: a config name or a YAML path."),
     click.option("--matching", type=click.Choice(["greedy", "hungarian"]), default=None,

@@ -1,4 +1,4 @@
-"""`posetrack track`: re-track saved poses (a tracks file) with the FlowTrack tracker."""
+"""`posetrack track`: re-track saved poses (a tracks file), then refine the whole file offline."""
 from __future__ import annotations
 
 import logging
@@ -14,14 +14,20 @@ log = logging.getLogger("posetrack")
 EPILOG = """\b
 Examples:
   posetrack track poses.json --video video.mp4 --out tracks.json    # flow from the video
-  posetrack track poses.json --out tracks.json --motion kalman        # no video: Kalman motion
+  posetrack track poses.json --video video.mp4 -o t.json --tracker flowtrack   # the paper's tracker
+  posetrack track poses.json --out tracks.json --no-refine            # online tracking only
+  posetrack track poses.json -o t.json --export-posetrack2018 pred/seq.json
   posetrack track poses.json --out tracks.json --matching hungarian --config my_tracker.yaml
 
 \b
 poses.json is any tracks file (e.g. from `posetrack run --tracker none`); its track ids
-are ignored. Without --video the queued poses are compared where they were seen
-(--motion flow or none) or where a Kalman filter predicts them (--motion kalman).
-Poses below the config's box_score, or without a joint above joint_score, are left out.
+are ignored. Presets (configs/tracker.yaml): `robust` (the default: lost tracks kept
+up to 3 s with camera-compensated motion, occlusion-aware propagation, then offline
+stitching, gap interpolation and removal of short tracks) and `flowtrack` (Xiao et al.
+2018, as published, no refinement). Without --video the queued poses move with the
+preset's motion model (FlowTrack: they stay where they were seen). Poses below the
+preset's box_score, or without a joint above joint_score, are left out; interpolated
+people are marked "interpolated": true.
 """
 
 
@@ -31,38 +37,51 @@ Poses below the config's box_score, or without a joint above joint_score, are le
               help="Tracks file to write (JSON, same schema as the input).")
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
               help="The poses' video (or folder of frames), for optical flow.")
+@click.option("--tracker", "preset", default=None, metavar="PRESET",
+              help="Tracker preset: robust or flowtrack (or one your --config adds).  [default: robust]")
 @click.option("--config", "--tracker-config", "config", default="tracker", show_default=True, metavar="NAME|YAML",
-              help="Tracker settings: a shipped config name or a YAML path (sections tracker: and flow:).")
+              help="Tracker settings: a shipped config name or a YAML path (presets:, preset:, tracker:, flow:).")
+@click.option("--refine/--no-refine", default=None,
+              help="Offline refinement of the whole file (stitch, interpolate, drop short tracks).  "
+                   "[default: as the preset says; robust: on]")
 @click.option("--matching", type=click.Choice(["greedy", "hungarian"]), default=None,
-              help="Override the config's matching.  [default: greedy, as the paper]")
+              help="Override the preset's matching.  [default: greedy, as the paper]")
 @click.option("--motion", type=click.Choice(["flow", "kalman", "none"]), default=None,
               help="Override how queued poses reach the next frame.  [default: flow, as the paper]")
 @click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Override the optical flow method (with --video).  [default: dis]")
+@click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a PoseTrack 2017 (annolist) prediction file.")
+@click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def track(poses_file: Path, out: Path, video: Optional[Path], config: str, matching: Optional[str],
-          motion: Optional[str], flow_method: Optional[str], quiet: bool) -> None:
+def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[str], config: str,
+          refine: Optional[bool], matching: Optional[str], motion: Optional[str], flow_method: Optional[str],
+          export17: Optional[Path], export18: Optional[Path], quiet: bool) -> None:
     """Link the poses of POSES (a tracks.json) into tracks and write them to --out.
 
-    Tracking follows FlowTrack (Xiao et al. 2018): each pose is matched greedily to the
-    track whose poses of the last Q frames, moved by optical flow, are most similar by
-    OKS; unmatched poses start new tracks (ids from 0).
+    Each pose is matched to the track whose recent poses, moved into its frame by optical
+    flow (or, for lost and occluded tracks, by their motion model), are most similar by
+    OKS (FlowTrack, Xiao et al. 2018); unmatched poses start new tracks (ids from 0).
     """
     from dataclasses import replace
 
     from posetrack.retrack import retrack
+    from posetrack.runner import Outputs, write_exports
     from posetrack.tracker import load_tracking_config
     from posetrack.tracks_io import read_tracks, write_tracks
 
     if out.resolve() == poses_file.resolve():
         raise click.BadParameter("the output would overwrite the input poses", param_hint="--out")
-    tracker_cfg, flow_cfg = load_tracking_config(config)
+    tracker_cfg, flow_cfg = load_tracking_config(config, preset=preset)
     tracker_cfg = replace(tracker_cfg, **{k: v for k, v in (("matching", matching), ("motion", motion)) if v})
+    if refine is not None:
+        tracker_cfg = replace(tracker_cfg, refine=replace(tracker_cfg.refine, enabled=refine))
     if flow_method:
         flow_cfg = replace(flow_cfg, method=flow_method)
     poses = read_tracks(poses_file)
     if video is None and tracker_cfg.motion == "flow":
-        log.info("no --video: tracking by pose similarity alone (--motion kalman predicts motion instead)")
+        log.info("no --video: no optical flow; poses move with the tracker's motion model")
     with FrameProgress("tracking", total=len(poses.frames), enabled=not quiet) as bar:
         def progress(result) -> None:
             bar.advance()
@@ -75,6 +94,9 @@ def track(poses_file: Path, out: Path, video: Optional[Path], config: str, match
         else:
             tracks = retrack(poses, tracker_cfg, None, flow_cfg, progress)
     write_tracks(out, tracks)
+    outputs = Outputs(tracks=out, posetrack2017=export17, posetrack2018=export18)
+    for note in write_exports(outputs, tracks, video if video is not None else tracks.header.video.path):
+        click.echo(note, err=True)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     n_people = sum(len(f) for f in tracks.frames)
     click.echo(f"{len(tracks.frames)} frames, {n_people} poses, {len(ids)} tracks -> {out}", err=True)

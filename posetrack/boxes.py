@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["box_areas", "box_iou", "nms", "clip_boxes"]
+__all__ = ["box_areas", "box_intersections", "box_iou", "covered_fraction", "box_centres", "nms", "clip_boxes"]
 
 
 def box_areas(boxes: np.ndarray) -> np.ndarray:
@@ -24,15 +24,37 @@ def box_areas(boxes: np.ndarray) -> np.ndarray:
     return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of (N, 4) against (M, 4) boxes, shape (N, M) float64 (0 where both are empty)."""
+def box_intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection areas of (N, 4) against (M, 4) boxes, shape (N, M) float64."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    return np.prod(np.clip(rb - lt, 0, None), axis=2)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of (N, 4) against (M, 4) boxes, shape (N, M) float64 (0 where both are empty)."""
+    inter = box_intersections(a, b)
     union = box_areas(a)[:, None] + box_areas(b)[None] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def covered_fraction(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Fraction of each box of ``a`` (N, 4) that each box of ``b`` (M, 4) covers, (N, M) float64 in [0, 1].
+
+    Not symmetric: a small box inside a large one is fully covered (1.0), the large one
+    only partly. Empty boxes of ``a`` are covered by nothing (0).
+    """
+    inter = box_intersections(a, b)
+    area = box_areas(a)[:, None]
+    return np.divide(inter, area, out=np.zeros_like(inter), where=area > 0)
+
+
+def box_centres(boxes: np.ndarray) -> np.ndarray:
+    """Centres (N, 2) float64 of (N, 4) boxes."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return (b[:, :2] + b[:, 2:]) / 2
 
 
 def nms(boxes: np.ndarray, iou: float) -> np.ndarray:

@@ -46,8 +46,10 @@ class Matches:
     def from_pairs(cls, pairs, n: int, m: int) -> "Matches":
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-        return cls(pairs, np.setdiff1d(np.arange(n), pairs[:, 0]).astype(np.int64),
-                   np.setdiff1d(np.arange(m), pairs[:, 1]).astype(np.int64))
+        free_rows, free_cols = np.ones(n, bool), np.ones(m, bool)
+        free_rows[pairs[:, 0]] = False
+        free_cols[pairs[:, 1]] = False
+        return cls(pairs, np.flatnonzero(free_rows).astype(np.int64), np.flatnonzero(free_cols).astype(np.int64))
 
 
 def greedy_match(similarity: np.ndarray, min_similarity: float) -> Matches:

@@ -19,7 +19,8 @@ _EPS = np.spacing(1)  # the official code's eps for the area term
 
 
 def oks_matrix(xy_a: np.ndarray, xy_b: np.ndarray, areas_a: np.ndarray, areas_b: np.ndarray,
-               sigmas: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
+               sigmas: np.ndarray, mask: Optional[np.ndarray] = None,
+               extra_b: Optional[np.ndarray] = None) -> np.ndarray:
     """OKS of every pose in ``a`` against every pose in ``b``.
 
     Args:
@@ -30,6 +31,10 @@ def oks_matrix(xy_a: np.ndarray, xy_b: np.ndarray, areas_a: np.ndarray, areas_b:
         sigmas: (K,) per-keypoint sigmas.
         mask: optional boolean (N, M, K), (N, 1, K) or (1, M, K): which keypoints count for
             each pair (e.g. confident ones). A pair with no counted keypoint gets OKS 0.
+        extra_b: optional (M,) squared pixels added to every keypoint's variance
+            ``2 s (2 sigma)^2 / 2`` for the poses of ``b`` (positions known less well, e.g. a
+            lost track's prediction): the OKS of a pair becomes the mean of
+            exp(-d^2 / (2 (s (2 sigma)^2 + extra))).
 
     Returns:
         (N, M) float64 similarities in [0, 1].
@@ -42,7 +47,10 @@ def oks_matrix(xy_a: np.ndarray, xy_b: np.ndarray, areas_a: np.ndarray, areas_b:
     var = (2.0 * np.asarray(sigmas, dtype=np.float64)) ** 2                 # (K,)
     d2 = ((a[:, None] - b[None]) ** 2).sum(-1)                             # (N, M, K)
     scale = (np.asarray(areas_a, np.float64)[:, None] + np.asarray(areas_b, np.float64)[None]) / 2.0
-    e = d2 / var / (scale[..., None] + _EPS) / 2.0
+    if extra_b is None:
+        e = d2 / var / (scale[..., None] + _EPS) / 2.0
+    else:
+        e = d2 / (var * (scale[..., None] + _EPS) + np.asarray(extra_b, np.float64)[None, :, None]) / 2.0
     sim = np.exp(-e)
     if mask is None:
         return sim.mean(-1)

@@ -30,7 +30,6 @@ the uninterrupted run did.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -122,7 +121,6 @@ class Pipeline:
         self.times = StageTimes()
         self._prev_image: Optional[np.ndarray] = None
         self._k = estimator.layout.num_keypoints
-        self._update_takes_detected = tracker is not None and _accepts(tracker.update, "detected")
 
     # ---------------------------------------------------------------- resume
 
@@ -167,8 +165,8 @@ class Pipeline:
                 except Exception as e:  # raised after this batch's frames are out
                     nxt, error = None, e
                 next_flows = self._flows_later(pool, batch[-1].image, nxt) if nxt else None
-                self._prev_image = batch[-1].image
-                yield from self._batch(batch, position, flows, on_batch)
+                previous, self._prev_image = self._prev_image, batch[-1].image
+                yield from self._batch(batch, position, flows, on_batch, previous)
                 if error is not None:
                     raise error
                 position += len(batch)
@@ -225,7 +223,9 @@ class Pipeline:
         self.times.detect += time.perf_counter() - t
         return out
 
-    def _batch(self, frames: List[Frame], position: int, flows_later, on_batch) -> Iterator[Tuple[Frame, FrameResult]]:
+    def _batch(self, frames: List[Frame], position: int, flows_later, on_batch,
+               previous: Optional[np.ndarray]) -> Iterator[Tuple[Frame, FrameResult]]:
+        """Detect, estimate and track a batch; ``previous`` is the image before its first frame."""
         detect = [(position + i) % self.detect_every == 0 for i in range(len(frames))]
         dets = self._detections(frames, detect)
         if on_batch is not None:
@@ -239,10 +239,11 @@ class Pipeline:
             return
         flows = flows_later()
         t = time.perf_counter()
-        self.tracker.propagate(flows[0])
+        images = [f.image for f in frames]
+        befores = [previous] + images[:-1]        # where each frame's flow starts
+        self._propagate(frames[0], flows[0], befores[0])
         first = self._unified(dets[0], self._proposals(flows[0], detect[0]))
         self.times.track += time.perf_counter() - t
-        images = [f.image for f in frames]
         boxes = [d.boxes for d in dets]
         if self.speculate:   # the first frame's recovered boxes are known: estimate them with the detections
             boxes[0] = np.concatenate([dets[0].boxes, first[1].boxes])
@@ -254,7 +255,11 @@ class Pipeline:
             self._foresee(images, dets, det_poses, first, flows, detect, cache)
         for i, frame in enumerate(frames):
             yield frame, self._track(i, images, frame, dets[i], det_poses[i], flows[i], cache, detect[i],
-                                     first if i == 0 else None)
+                                     first if i == 0 else None, befores[i])
+
+    def _propagate(self, frame: Frame, flow: Optional[np.ndarray], before: Optional[np.ndarray]) -> None:
+        """Move the tracker into ``frame``; ``before`` is the image the flow starts from (camera motion)."""
+        self.tracker.propagate(flow, frame.index, before if flow is not None else None)
 
     def _proposals(self, flow: Optional[np.ndarray], detected_frame: bool) -> Detections:
         """The tracker's box proposals for the coming frame (after ``propagate``).
@@ -264,7 +269,7 @@ class Pipeline:
         """
         if not self.propagate_boxes or flow is None:
             return Detections.empty()
-        proposals = self.tracker.propose_boxes()
+        proposals = self.tracker.propose_boxes()     # clipped to the tracker's frame_size
         if detected_frame or not len(proposals):
             return proposals
         q = self.tracker.queue
@@ -293,7 +298,8 @@ class Pipeline:
             for i in range(1, n):
                 proposals = (Detections.empty() if flows[i] is None else
                              speculative_proposals(expected[i - 1], flows[i], cfg.joint_score, cfg.box_expand,
-                                                   carry_scores=not detect[i]))
+                                                   carry_scores=not detect[i],
+                                                   frame_size=self.tracker.frame_size))
                 unified = self._unified(dets[i], proposals)
                 missing = cache.missing(i, unified[1].boxes)
                 if missing.any():
@@ -313,10 +319,10 @@ class Pipeline:
         return self.tracker.trackable(poses)
 
     def _track(self, i: int, images, frame: Frame, dets: Detections, det_poses: Poses, flow,
-               cache: RecoveredPoses, detected_frame: bool, first) -> FrameResult:
+               cache: RecoveredPoses, detected_frame: bool, first, before: Optional[np.ndarray]) -> FrameResult:
         t = time.perf_counter()
         if first is None:
-            self.tracker.propagate(flow)
+            self._propagate(frame, flow, before)
             first = self._unified(dets, self._proposals(flow, detected_frame))
         kept_dets, recovered = first
         missing = cache.missing(i, recovered.boxes)
@@ -336,21 +342,17 @@ class Pipeline:
         return result
 
     def _update(self, index: int, poses: Poses, detected: Optional[np.ndarray]) -> FrameResult:
-        """``tracker.update``, telling it which poses a detector box supports (None: no detector ran)."""
-        if self._update_takes_detected:
-            return self.tracker.update(index, poses, detected=detected)
-        return self.tracker.update(index, poses)
+        """``tracker.update``, telling it which poses a detector box supports.
+
+        None on a frame the detector did not run on (``detect_every`` > 1): every pose counts as
+        supported there, so the frames between detections do not count against the tracker's
+        ``max_propagated``.
+        """
+        return self.tracker.update(index, poses, detected=detected)
 
     def _count(self, poses: Poses) -> None:
         self.times.frames += 1
         self.times.people += len(poses)
-
-
-def _accepts(fn, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _above(d: Detections, thr: float) -> Detections:

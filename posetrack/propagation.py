@@ -9,12 +9,12 @@ missed in frame k still gets a pose.
 Pipeline order for one frame::
 
     tracker.propagate(flow)                                   # queue -> frame k
-    proposals = tracker.propose_boxes()                       # the moved poses' boxes
+    proposals = tracker.propose_boxes((width, height))        # the moved poses' boxes, in the frame
     kept = unify_boxes(detections, proposals,                 # indices into [detections; proposals]
                        iou=cfg.nms_iou, min_score=cfg.box_score)
     boxes = Detections.concat([detections, proposals]).select(kept)
     poses = estimator.estimate(image, boxes)                  # HRNet on the unified boxes
-    result = tracker.update(k, poses)
+    result = tracker.update(k, poses, detected=...)           # which poses a detector box supports
 
 Example:
     >>> import numpy as np
@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .boxes import nms
-from .flow import propagate_points
-from .structures import Detections, Poses
+from typing import Optional, Tuple
 
-__all__ = ["joint_boxes", "pose_scores", "propagate_boxes", "unify_boxes"]
+from .boxes import clip_boxes, nms
+from .structures import Detections
+
+__all__ = ["joint_boxes", "pose_scores", "propose_boxes", "unify_boxes"]
 
 
 def joint_boxes(keypoints: np.ndarray, keypoint_scores: np.ndarray, joint_score: float, expand: float):
@@ -69,29 +70,44 @@ def pose_scores(box_scores: np.ndarray, keypoint_scores: np.ndarray, joint_score
     score x mean of the maxvals above a visibility threshold). A propagated box carries
     its source pose's rescored value, so a chain of proposals with nobody in them fades
     below the box threshold within a frame or two instead of living on as a phantom.
+    Both factors are clipped to [0, 1] first (heatmap maxima of a bad model can exceed 1,
+    and a product of such values grows without bound along a chain of proposals), so the
+    result always lies in [0, 1]; NaN scores count as 0.
     """
-    ks = np.asarray(keypoint_scores, dtype=np.float64)
+    ks = np.clip(np.nan_to_num(np.asarray(keypoint_scores, dtype=np.float64)), 0.0, 1.0)
     conf = ks > joint_score
     mean = np.divide(np.where(conf, ks, 0).sum(1), conf.sum(1), out=np.zeros(len(ks)), where=conf.any(1))
-    return (np.asarray(box_scores, np.float64) * mean).astype(np.float32)
+    box = np.clip(np.nan_to_num(np.asarray(box_scores, np.float64)), 0.0, 1.0)
+    return (box * mean).astype(np.float32)
 
 
-def propagate_boxes(poses: Poses, flow: np.ndarray, joint_score: float = 0.4, expand: float = 0.15) -> Detections:
-    """FlowTrack box proposals: frame k-1's poses moved by F(k-1 -> k), boxed and expanded.
+def propose_boxes(keypoints: np.ndarray, keypoint_scores: np.ndarray, box_scores: np.ndarray, joint_score: float,
+                  expand: float, frame_size: Optional[Tuple[int, int]] = None) -> Tuple[Detections, np.ndarray]:
+    """FlowTrack box proposals (Sec. 3.2): boxes of poses already moved into frame k.
+
+    The one implementation of box proposals; :meth:`posetrack.tracker.PoseTracker.propose_boxes`
+    calls it with the previous frame's poses after moving them.
 
     Args:
-        poses: the people of frame k-1.
-        flow: (H, W, 2) flow from frame k-1 to frame k.
-        joint_score: joints at or below this score are not moved or boxed.
+        keypoints: (P, K, 2) the poses' joints, moved into frame k (by flow or a motion model).
+        keypoint_scores: (P, K) their scores when observed.
+        box_scores: (P,) their box scores.
+        joint_score: joints at or below this score are not boxed.
         expand: relative growth of the joints' box.
+        frame_size: (width, height): boxes are clipped to the frame and boxes left with no
+            area are dropped; None: not clipped.
 
     Returns:
-        Boxes for frame k scored by :func:`pose_scores` of their source poses; poses
-        without two confident joints give no box.
+        The proposals (at most one per pose), scored by :func:`pose_scores` (in [0, 1]), and
+        (B,) int64 indices of the poses they come from.
     """
-    moved = propagate_points(flow, poses.keypoints)
-    boxes, valid = joint_boxes(moved, poses.keypoint_scores, joint_score, expand)
-    return Detections(boxes[valid], pose_scores(poses.box_scores, poses.keypoint_scores, joint_score)[valid])
+    boxes, valid = joint_boxes(keypoints, keypoint_scores, joint_score, expand)
+    if frame_size is not None:
+        boxes = clip_boxes(boxes, *frame_size)
+        valid &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    source = np.flatnonzero(valid).astype(np.int64)
+    scores = pose_scores(box_scores, keypoint_scores, joint_score)
+    return Detections(boxes[source], scores[source]), source
 
 
 def unify_boxes(detections: Detections, propagated: Detections, iou: float, min_score: float = 0.0) -> np.ndarray:

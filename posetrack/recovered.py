@@ -20,12 +20,12 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .flow import propagate_points
-from .propagation import joint_boxes, pose_scores
+from .propagation import joint_boxes, propose_boxes
 from .structures import Detections, Poses
 
 __all__ = ["RecoveredPoses", "speculative_proposals", "carry_scores", "Estimate"]
@@ -77,19 +77,24 @@ class RecoveredPoses:
 
 
 def speculative_proposals(poses: Poses, flow: np.ndarray, joint_score: float, expand: float,
-                          carry_scores: bool = False) -> Detections:
+                          carry_scores: bool = False, frame_size: Optional[Tuple[int, int]] = None) -> Detections:
     """The proposals the tracker would make for the next frame if ``poses`` were its last tracked poses.
 
-    The same arithmetic as :meth:`posetrack.tracker.PoseTracker.propose_boxes` after a
-    flow propagation (joints moved by the flow, boxed, expanded; scored by
+    :func:`posetrack.propagation.propose_boxes` (the one implementation the tracker's
+    :meth:`~posetrack.tracker.PoseTracker.propose_boxes` calls) on the poses moved by the
+    flow, clipped to ``frame_size`` (width, height) as the tracker clips; scored by
     :func:`posetrack.propagation.pose_scores`, or with the poses' own box scores when
-    ``carry_scores``, see :func:`carry_scores`), so the guess is exact when the guess of
-    the poses is; a wrong guess only costs a pose call, never a different result.
+    ``carry_scores`` (see :func:`carry_scores`). The guess is exact when the guess of the
+    poses is and the tracker moves them by the flow; where it does not (a lost or occluded
+    track follows its motion model, a track stops proposing after ``max_propagated``
+    frames) a wrong guess only costs a pose call, never a different result.
     """
     moved = propagate_points(flow, poses.keypoints)
-    boxes, valid = joint_boxes(moved, poses.keypoint_scores, joint_score, expand)
-    scores = poses.box_scores if carry_scores else pose_scores(poses.box_scores, poses.keypoint_scores, joint_score)
-    return Detections(boxes[valid], scores[valid])
+    proposals, source = propose_boxes(moved, poses.keypoint_scores, poses.box_scores, joint_score, expand,
+                                      frame_size)
+    if carry_scores:
+        return Detections(proposals.boxes, poses.box_scores[source])
+    return proposals
 
 
 def carry_scores(proposals: Detections, sources: Poses, joint_score: float, expand: float) -> Detections:

@@ -32,8 +32,8 @@ class RunConfigs:
         detector: the person detector's :class:`~posetrack.detect.DetectorConfig`
             (``configs/detector.yaml``, ``detector_name`` and ``precision``/``half`` applied), or None when boxes come
             from ``boxes_file``.
-        tracker: the :class:`~posetrack.tracker.TrackerConfig` (``tracker_config``,
-            ``matching`` applied), or None when ``tracker_mode`` is "none".
+        tracker: the :class:`~posetrack.tracker.TrackerConfig` (the ``tracker_mode`` preset of
+            ``tracker_config``, ``matching`` applied), or None when ``tracker_mode`` is "none".
         flow: the :class:`~posetrack.flow.FlowConfig` (``flow_method`` applied, RAFT on the
             run's device), or None when there is no tracking or no flow.
     """
@@ -67,7 +67,7 @@ def resolve_configs(opts: "RunOptions", device: str = "cpu") -> RunConfigs:
         return RunConfigs(detector=detector, tracker=None, flow=None)
     from .tracker import load_tracking_config
 
-    tracker, flow = load_tracking_config(opts.tracker_config)
+    tracker, flow = load_tracking_config(opts.tracker_config, preset=opts.tracker_mode)
     if opts.matching:
         tracker = dataclasses.replace(tracker, matching=opts.matching)
     if opts.flow_method:

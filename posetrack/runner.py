@@ -29,7 +29,7 @@ from .errors import InputError, WeightsError
 from .structures import Detections, Frame, FrameResult, VideoInfo
 from .tracks_io import TrackFile, TracksHeader, write_tracks
 
-__all__ = ["RunOptions", "Outputs", "Models", "RunSummary", "load_models", "stream", "run_video",
+__all__ = ["RunOptions", "Outputs", "Models", "RunSummary", "load_models", "stream", "run_video", "write_exports",
            "build_estimator"]
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class RunOptions:
     detector_name: Optional[str] = None
     detector_weights: Optional[str] = None
     boxes_file: Optional[str] = None
-    tracker_mode: str = "flowtrack"
+    tracker_mode: Optional[str] = None     # a tracker preset of configs/tracker.yaml (None: its default) or "none"
+    refine: bool = False                   # offline refinement of the finished file (the preset's refine settings)
     tracker_config: str = "tracker"
     matching: Optional[str] = None
     flow_method: Optional[str] = None
@@ -198,7 +199,7 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
     return lambda frames: detector([f.image for f in frames])
 
 
-def _tracking(opts: RunOptions, layout, device: str):
+def _tracking(opts: RunOptions, layout, device: str, info: VideoInfo):
     """Tracker, flow estimator and their configs (all None for tracker_mode "none")."""
     if opts.tracker_mode == "none":
         return None, None, None, None
@@ -208,7 +209,8 @@ def _tracking(opts: RunOptions, layout, device: str):
 
     configs = resolve_configs(opts, device)
     flow = None if configs.flow is None else build_flow(configs.flow)
-    return PoseTracker(layout, configs.tracker), flow, configs.tracker, configs.flow
+    tracker = PoseTracker(layout, configs.tracker, fps=info.fps, frame_size=(info.width, info.height))
+    return tracker, flow, configs.tracker, configs.flow
 
 
 def _settings(opts: RunOptions, estimator, tcfg, fcfg) -> Dict:
@@ -243,7 +245,7 @@ def _pipeline(opts: RunOptions, models: Models, info: VideoInfo):
     from .journal import journal_head
     from .pipeline import Pipeline
 
-    tracker, flow, tcfg, fcfg = _tracking(opts, models.estimator.layout, models.device)
+    tracker, flow, tcfg, fcfg = _tracking(opts, models.estimator.layout, models.device, info)
     pipeline = Pipeline(models.estimator, _box_source(opts, models, info), tracker=tracker, flow=flow,
                         box_score=tcfg.box_score if tcfg else 0.5, nms_iou=tcfg.nms_iou if tcfg else 0.5,
                         detect_every=opts.detect_every, overlap=opts.overlap)
@@ -337,7 +339,7 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         tracks, notes = run.execute(head if not resume else None)
     finally:
         src.close()
-    notes += _exports(outputs, tracks, source)
+    notes += write_exports(outputs, tracks, source)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     return RunSummary(frames=len(tracks.frames), tracks=len(ids), seconds=time.perf_counter() - t_start,
                       times=pipeline.times, notes=tuple(notes), resumed=len(plan.done))
@@ -533,6 +535,11 @@ class _Run:
     def _finish(self, journal) -> Tuple[TrackFile, List[str]]:
         complete = self.truncated_at is None
         tracks = self._tracks(complete)
+        tracker = self.pipeline.tracker
+        if complete and self.opts.refine and tracker is not None:   # before the one final write
+            from .retrack import refine_file
+
+            tracks = refine_file(tracks, tracker.config)
         try:
             write_tracks(self.outputs.tracks, tracks)
         except BaseException:
@@ -572,11 +579,25 @@ def _renderer(outputs: Outputs, info: VideoInfo, layout, stride: int = 1):
     return Renderer.to_file(outputs.render, info, layout, stride=stride)
 
 
-def _exports(outputs: Outputs, tracks: TrackFile, source) -> List[str]:
-    """PoseTrack prediction files (one entry per frame of the source, matched by position), COCO results, CSV."""
+def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path]) -> List[str]:
+    """Write the exports ``outputs`` asks for (every path but ``tracks`` and ``render``), atomically.
+
+    PoseTrack prediction files have one entry per frame of ``source``, matched by position:
+    a folder's image paths, or ``<video stem>/<frame:06d>.jpg`` for a video (the names
+    PoseTrack's own image folders use). COCO results and the CSV come from the tracks alone.
+
+    Returns:
+        One note per file written ("wrote PATH"), for the caller to show.
+
+    Raises:
+        OSError: a file cannot be written (naming its path).
+    """
     from .export import csv_lines, export_coco, export_posetrack2017, export_posetrack2018
 
     notes = []
+    for path in (outputs.posetrack2017, outputs.posetrack2018, outputs.coco, outputs.csv):
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     for path, fn in ((outputs.posetrack2017, export_posetrack2017), (outputs.posetrack2018, export_posetrack2018)):
         if path is None:
             continue

@@ -48,7 +48,7 @@ def panning_frames(folder, speed, n=N):
 
 
 def track_ids(path):
-    return [f.track_ids.tolist() for f in read_tracks(path).frames]
+    return [[] if f.track_ids is None else f.track_ids.tolist() for f in read_tracks(path).frames]
 
 
 def test_help_teaches_with_examples():
@@ -56,8 +56,13 @@ def test_help_teaches_with_examples():
     assert result.exit_code == 0
     for text in ("posetrack track poses.json --video video.mp4 --out tracks.json", "--matching [greedy|hungarian]",
                  "--motion [flow|kalman|none]", "--flow [dis|raft|none]", "--config", "[default: tracker]",
-                 "ids from 0"):
+                 "ids from 0", "--tracker PRESET", "--refine / --no-refine", "--export-posetrack2017",
+                 "--export-posetrack2018", "--tracker flowtrack"):
         assert text in result.output, text
+    from posetrack.tracker_config import default_preset, preset_names
+
+    assert f"[default: {default_preset()}]" in result.output
+    assert all(name in result.output for name in preset_names())
 
 
 def test_help_imports_nothing_heavy():
@@ -77,6 +82,8 @@ def test_retracks_saved_poses_ignoring_their_ids(tmp_path):
     assert track_ids(tmp_path / "tracks.json") == [[0, 1]] * N
     assert out.header.settings["pose_model"] == "test"                       # kept from the input
     assert out.header.settings["tracker"]["matching"] == "greedy"
+    assert out.header.settings["tracker"]["preset"] == "robust"
+    assert out.header.settings["refined"]["removed_tracks"] == 0               # what refinement did
     assert out.header.settings["flow"] is None                                # no video, no flow
     np.testing.assert_allclose(out.frames[3].poses.keypoints, read_tracks(src).frames[3].poses.keypoints)
 
@@ -90,7 +97,7 @@ def test_flow_from_the_video_links_fast_motion(tmp_path):
     assert result.exit_code == 0, result.output
     assert track_ids(tmp_path / "with_flow.json") == [[0, 1]] * N
     assert json.loads((tmp_path / "with_flow.json").read_text())["settings"]["flow"]["method"] == "dis"
-    result = invoke(src, "--out", tmp_path / "pose_only.json", "--quiet")
+    result = invoke(src, "--out", tmp_path / "pose_only.json", "--quiet", "--tracker", "flowtrack")
     assert result.exit_code == 0, result.output
     assert len({i for ids in track_ids(tmp_path / "pose_only.json") for i in ids}) > 2
 
@@ -177,3 +184,43 @@ def test_retrack_uses_only_the_saved_frames_of_the_video(tmp_path):
     assert [f.track_ids.tolist() for f in pose_only.frames] != [[0, 1]] * 4
     with pytest.raises(ValueError, match="frame 2: the video has no such frame"):
         retrack(saved, TrackerConfig(), [Frame(k, im) for k, im in enumerate(images) if k != 2])
+
+
+def test_the_flowtrack_preset_is_the_paper_and_does_not_refine(tmp_path):
+    from posetrack.retrack import retrack
+    from posetrack.tracker import load_tracking_config
+
+    src = poses_file(tmp_path / "poses.json", speed=4)
+    result = invoke(src, "-o", tmp_path / "t.json", "--tracker", "flowtrack", "--quiet")
+    assert result.exit_code == 0, result.output
+    out = read_tracks(tmp_path / "t.json")
+    assert out.header.settings["tracker"]["preset"] == "flowtrack" and "refined" not in out.header.settings
+    want = retrack(read_tracks(src), load_tracking_config(preset="flowtrack")[0])
+    assert [f.track_ids.tolist() for f in out.frames] == [f.track_ids.tolist() for f in want.frames]
+    result = invoke(src, "-o", tmp_path / "r.json", "--tracker", "flowtrack", "--refine", "--quiet")
+    assert result.exit_code == 0 and "refined" in read_tracks(tmp_path / "r.json").header.settings
+    result = invoke(src, "-o", tmp_path / "x.json", "--tracker", "bytetrack")
+    assert result.exit_code == 1 and "unknown tracker preset 'bytetrack'; choose one of: flowtrack, robust" in \
+        result.output
+
+
+def test_exports_posetrack_files_that_score(tmp_path):
+    from posetrack.evaluate import evaluate
+
+    src = poses_file(tmp_path / "poses.json", speed=3)
+    result = invoke(src, "-o", tmp_path / "t.json", "--quiet", "--export-posetrack2017", tmp_path / "p17" / "clip.json",
+                    "--export-posetrack2018", tmp_path / "p18" / "clip.json")
+    assert result.exit_code == 0, result.output
+    p17 = json.loads((tmp_path / "p17" / "clip.json").read_text())
+    assert [a["image"][0]["name"] for a in p17["annolist"]][:2] == ["clip/000000.jpg", "clip/000001.jpg"]
+    assert len(p17["annolist"]) == N and len(p17["annolist"][0]["annorect"]) == 2
+    p18 = json.loads((tmp_path / "p18" / "clip.json").read_text())
+    assert len(p18["images"]) == N and {a["track_id"] for a in p18["annotations"]} == {0, 1}
+    # The predictions, scored against themselves as ground truth (head boxes added), are perfect.
+    for a in p17["annolist"]:
+        for r in a["annorect"]:
+            r["x1"], r["y1"], r["x2"], r["y2"] = [r["x1"][0]], [r["y1"][0]], [r["x1"][0] + 30], [r["y1"][0] + 30]
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt" / "clip.json").write_text(json.dumps(p17))
+    scores = evaluate(tmp_path / "gt", tmp_path / "p17")
+    assert scores.overall.total("mota") == pytest.approx(100.0)

@@ -6,7 +6,7 @@ import pytest
 from posetrack.config import ConfigError
 from posetrack.keypoints import COCO
 from posetrack.boxes import box_iou
-from posetrack.propagation import joint_boxes, propagate_boxes, unify_boxes
+from posetrack.propagation import joint_boxes, propose_boxes, unify_boxes
 from posetrack.structures import Detections, FrameResult, Poses
 from posetrack.tracker import PoseTracker, TrackerConfig, load_tracking_config
 
@@ -162,12 +162,27 @@ def test_a_detector_miss_is_recovered_by_a_propagated_box():
     assert ids(t.update(3, recovered)) == [1, 0]
 
 
-def test_propagate_boxes_of_single_frame_poses():
+def test_propose_boxes_of_moved_poses():
+    from posetrack.flow import propagate_points
+
     p = people((100, 300), (400, 300))
     p = Poses(p.boxes, p.box_scores, p.keypoints, np.where(np.arange(17) < 16, 0.9, 0.1)[None].repeat(2, 0))
-    moved = propagate_boxes(p, uniform_flow(5.0, -2.0), joint_score=0.4, expand=0.15)
+    moved_kp = propagate_points(uniform_flow(5.0, -2.0), p.keypoints)
+    proposals, source = propose_boxes(moved_kp, p.keypoint_scores, p.box_scores, joint_score=0.4, expand=0.15)
     want, _ = joint_boxes(p.keypoints[:, :16] + [5.0, -2.0], p.keypoint_scores[:, :16], 0.4, 0.15)
-    np.testing.assert_allclose(moved.boxes, want, atol=1e-4)
+    np.testing.assert_allclose(proposals.boxes, want, atol=1e-4)
+    assert source.tolist() == [0, 1]
+
+
+def test_proposals_are_clipped_to_the_frame_and_scored_in_0_1():
+    """Heatmap maxima above 1 (a bad model) must not compound along a chain of proposals."""
+    kp = np.array([joints(620, 380, 200), joints(-300, 200)])                   # one half out, one wholly out
+    scores = np.full((2, 17), 3.5)
+    proposals, source = propose_boxes(kp, scores, np.array([7.0, 0.9]), 0.4, 0.15, frame_size=(W, H))
+    assert source.tolist() == [0]                                              # nothing left of the second
+    b = proposals.boxes[0]
+    assert 0 <= b[0] < b[2] <= W and 0 <= b[1] < b[3] <= H and b[2] == W and b[3] == H
+    assert proposals.scores.tolist() == [1.0]
 
 
 def test_unify_boxes_drops_low_scores_and_keeps_lone_proposals():
@@ -259,13 +274,26 @@ def test_call_order_is_checked():
         t.update(4, Poses.empty(15))
 
 
-def test_shipped_config_loads_and_bad_values_are_named():
-    tracker_cfg, flow_cfg = load_tracking_config("tracker")
-    assert tracker_cfg == TrackerConfig() and flow_cfg.method == "dis"
+def test_shipped_presets_load_and_bad_values_are_named():
+    from dataclasses import replace
+
+    from posetrack.tracker_config import default_preset, preset_names
+
+    assert preset_names() == ("flowtrack", "robust") and default_preset() == "robust"
+    flowtrack, flow_cfg = load_tracking_config("tracker", preset="flowtrack")
+    # The flowtrack preset is the paper, which is what TrackerConfig's defaults are (refine off).
+    assert replace(flowtrack, preset=None, refine=TrackerConfig().refine) == TrackerConfig()
+    assert not flowtrack.refine.enabled and flow_cfg.method == "dis"
+    robust = load_tracking_config()[0]
+    assert robust.preset == "robust" and robust.max_lost is not None and robust.refine.enabled
+    with pytest.raises(ConfigError, match="unknown tracker preset 'bytetrack'; choose one of: flowtrack, robust"):
+        load_tracking_config(preset="bytetrack")
     with pytest.raises(ValueError, match="greedy, hungarian"):
         TrackerConfig(matching="auction")
     with pytest.raises(ValueError, match="flow, kalman, none"):
         TrackerConfig(motion="particles")
+    with pytest.raises(ValueError, match="start_score"):
+        TrackerConfig(box_score=0.5, start_score=0.3)
 
 
 def test_unknown_config_key_suggests_the_right_one(tmp_path):
@@ -276,8 +304,22 @@ def test_unknown_config_key_suggests_the_right_one(tmp_path):
     path.write_text("trackr:\n  queue: 2\n")
     with pytest.raises(ConfigError, match="did you mean 'tracker'"):
         load_tracking_config(str(path))
-    path.write_text("flow:\n  method: dis\n")                   # a missing section takes the defaults
-    assert load_tracking_config(str(path))[0] == TrackerConfig()
+    path.write_text("tracker:\n  refine: {interpolate_gapp: 2}\n")
+    with pytest.raises(ConfigError, match="did you mean 'interpolate_gap'"):
+        load_tracking_config(str(path))
+    path.write_text("flow:\n  method: dis\n")                   # no tracker section: the shipped default preset
+    assert load_tracking_config(str(path))[0] == load_tracking_config()[0]
+
+
+def test_a_user_file_picks_a_preset_overrides_it_and_adds_presets(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("preset: flowtrack\ntracker:\n  queue: 3\n  refine: {enabled: true}\n"
+                    "presets:\n  mine: {queue: 7}\n")
+    cfg = load_tracking_config(str(path))[0]
+    assert (cfg.preset, cfg.queue, cfg.refine.enabled, cfg.max_lost) == ("flowtrack", 3, True, None)
+    assert cfg.refine.interpolate_gap == load_tracking_config(preset="flowtrack")[0].refine.interpolate_gap
+    assert load_tracking_config(str(path), preset="mine")[0].queue == 3          # tracker: overrides any preset
+    assert load_tracking_config(str(path), preset="robust")[0].max_lost == load_tracking_config()[0].max_lost
 
 
 def test_box_iou_and_nms_match_naive_loops():
