@@ -242,7 +242,8 @@ def load_tracking_config(name: str = "tracker", preset: Optional[str] = None) ->
     presets = {**shipped.presets, **user.presets}
     chosen = preset or user.preset or shipped.preset or next(iter(presets), None)
     if chosen not in presets:
-        raise ConfigError(f"unknown tracker preset {chosen!r}; choose one of: {', '.join(presets)}")
+        where = "" if name == "tracker" else f"{name}: "
+        raise ConfigError(f"{where}unknown tracker preset {chosen!r}; choose one of: {', '.join(presets)}")
     values = _merge({"preset": chosen, **presets[chosen]}, user.tracker)
     return from_dict(TrackerConfig, values, where=f"{name}: preset {chosen}"), user.flow
 

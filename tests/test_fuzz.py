@@ -36,7 +36,7 @@ from posetrack.config import ConfigError, config_path, from_dict
 from posetrack.detect import load_boxes
 from posetrack.errors import FormatError
 from posetrack.posetrack_format import read_posetrack, to_annolist, to_posetrack18, write_json
-from posetrack.tracker import _TrackingFile
+from posetrack.tracker import TrackerConfig, load_tracking_config
 from posetrack.tracks_io import read_tracks, write_tracks
 from posetrack_cli import cli
 from test_posetrack_format import semantic
@@ -203,26 +203,36 @@ def test_boxes_reader_accepts_or_refuses_cleanly(tmp_path_factory):
     check()
 
 
-def test_config_reader_accepts_or_refuses_cleanly_and_round_trips():
+def test_config_reader_accepts_or_refuses_cleanly_and_round_trips(tmp_path_factory):
+    """A mutated tracker YAML (presets, overrides, flow) loads or fails with one line naming the file."""
+    import tempfile
+
     seed_doc = yaml.safe_load(config_path("tracker").read_text())
+    folder = tmp_path_factory.mktemp("configs")
 
     @FUZZ
-    @given(raw=mutated(seed_doc))
-    def check(raw):
+    @given(raw=mutated(seed_doc), preset=st.sampled_from([None, "robust", "flowtrack"]))
+    def check(raw, preset):
         try:
             data = json.loads(raw)
         except ValueError:
             return
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=folder, delete=False) as f:
+            f.write(json.dumps(data))          # JSON is YAML
+        path = Path(f.name)
         try:
-            cfg = from_dict(_TrackingFile, data, "tracker.yaml") if isinstance(data, dict) else None
+            cfg, flow = load_tracking_config(str(path), preset=preset)
         except ConfigError as e:
-            assert "tracker.yaml" in str(e) and "\n" not in str(e)
+            assert path.name in str(e) and "\n" not in str(e), str(e)
             return
-        if cfg is not None:
-            def finite(v):
-                return not isinstance(v, float) or math.isfinite(v)
-            assert all(finite(v) for v in dataclasses.astuple(cfg.tracker) + dataclasses.astuple(cfg.flow))
-            assert from_dict(_TrackingFile, dataclasses.asdict(cfg), "again") == cfg
+        finally:
+            path.unlink()
+
+        def finite(v):
+            return not isinstance(v, float) or math.isfinite(v)
+        values = dataclasses.astuple(cfg) + dataclasses.astuple(flow)
+        assert all(finite(v) for v in values if not isinstance(v, tuple))
+        assert from_dict(TrackerConfig, dataclasses.asdict(cfg), "again") == cfg
 
     check()
 
