@@ -119,6 +119,8 @@ def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
         if " - at `$" in text:
             schema.convert(dict(data), cls, "", _labeler(where or cls.__name__), ConfigError)
         raise ConfigError(f"{where or cls.__name__}: {text}") from None
+    except UnicodeEncodeError as e:      # YAML's "\\ud800" escape makes a lone surrogate
+        raise ConfigError(f"{where or cls.__name__}: text that is not valid Unicode ({e.reason})") from None
 
 
 def config_path(name: str) -> Path:

@@ -365,3 +365,11 @@ def test_state_dict_through_json_resumes_bit_for_bit(motion):
         np.testing.assert_array_equal(r.track_ids, whole[k].track_ids)
         np.testing.assert_array_equal(r.poses.keypoints, whole[k].poses.keypoints)
     assert json.dumps(resumed.state_dict()) == json.dumps(original.state_dict())
+
+
+def test_a_config_with_a_lone_surrogate_escape_is_refused_naming_the_file(tmp_path):
+    """YAML's "\\ud800" escape decodes to a lone surrogate, which no encoder accepts (found by fuzzing)."""
+    path = tmp_path / "mine.yaml"
+    path.write_text('presets: "\\ud800"\n')
+    with pytest.raises(ConfigError, match="mine.yaml.*not valid Unicode"):
+        load_tracking_config(str(path))
