@@ -26,7 +26,7 @@ import difflib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Collection, Dict, Iterator, Optional, Union
+from typing import Any, Callable, Collection, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
@@ -273,28 +273,39 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         return render_video(src, track_file, writer, draw_style, only_ids=only_ids, progress=progress)
 
 
-def build_tracker(config: str = "tracker", *, layout: Union[str, KeypointLayout] = "coco", **overrides: Any):
-    """A FlowTrack :class:`~posetrack.tracker.PoseTracker` from a tracker config, with overrides.
+def build_tracker(config: str = "tracker", *, preset: Optional[str] = None,
+                  layout: Union[str, KeypointLayout] = "coco", fps: Optional[float] = None,
+                  frame_size: Optional[Tuple[int, int]] = None, **overrides: Any):
+    """A :class:`~posetrack.tracker.PoseTracker` from a tracker preset, with overrides.
 
     Args:
-        config: a shipped config name (``tracker``) or a YAML path; its ``tracker:`` section is read.
+        config: a shipped config name (``tracker``) or a YAML path (README "Tracking").
+        preset: ``robust`` (the default) or ``flowtrack`` (Xiao et al. 2018, as published),
+            or one the YAML adds; None: the file's default.
         layout: the keypoint layout of the poses to track (a name or a
             :class:`~posetrack.keypoints.KeypointLayout`); its OKS sigmas are used.
+        fps: frames per second of the frame indices given to ``update`` (lost tracks are kept
+            ``max_lost`` seconds); None: 25.
+        frame_size: (width, height) in pixels: box proposals are clipped to it and tracks
+            predicted outside it end; None: not clipped.
         **overrides: :class:`~posetrack.tracker.TrackerConfig` fields: ``queue``,
-            ``min_similarity``, ``matching``, ``motion``, ``box_score``, ...
+            ``min_similarity``, ``matching``, ``motion``, ``box_score``, ``max_lost``, ...
 
     Returns:
         A new tracker (ids from 0); feed it with ``tracker.update(frame, poses, flow)``.
 
     Raises:
-        ConfigError: an unknown config, field or value.
+        ConfigError: an unknown config, preset, field or value.
     """
+    from .config import from_dict
     from .tracker import PoseTracker, TrackerConfig, load_tracking_config
 
     valid = {f.name for f in dataclasses.fields(TrackerConfig)}
     for name in overrides:
         if name not in valid:
             raise _unknown(name, valid, "tracker setting")
-    cfg, _ = load_tracking_config(config)
-    cfg = dataclasses.replace(cfg, **overrides)
-    return PoseTracker(get_layout(layout) if isinstance(layout, str) else layout, cfg)
+    cfg, _ = load_tracking_config(config, preset=preset)
+    if overrides:
+        cfg = from_dict(TrackerConfig, {**dataclasses.asdict(cfg), **overrides}, where="build_tracker")
+    return PoseTracker(get_layout(layout) if isinstance(layout, str) else layout, cfg, fps=fps,
+                       frame_size=frame_size)

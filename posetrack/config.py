@@ -42,6 +42,21 @@ def _dataclass_of(tp: Any) -> list:
     return out
 
 
+def _join(where: str, key: Any) -> str:
+    """``where`` + a key: ``file.yaml: tracker`` + ``queue`` -> ``file.yaml: tracker.queue``.
+
+    A ``where`` ending in ":" is a bare file name: the key follows after a space.
+    """
+    if not where:
+        return str(key)
+    return f"{where} {key}" if where.endswith(":") else f"{where}.{key}"
+
+
+def _head(where: str, cls: Type[Any]) -> str:
+    """The label of a whole section, for messages about it."""
+    return where.rstrip(":") if where else cls.__name__
+
+
 def _check_keys(cls: Type[Any], data: Any, where: str) -> None:
     """Unknown keys fail with a "did you mean" (msgspec would silently drop them from a dataclass)."""
     if not isinstance(data, Mapping):
@@ -49,7 +64,7 @@ def _check_keys(cls: Type[Any], data: Any, where: str) -> None:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key, value in data.items():
-        path = f"{where}.{key}" if where else str(key)
+        path = _join(where, key)
         if key not in fields:
             raise ConfigError(f"{path}: unknown setting{_suggest(str(key), fields)}; "
                               f"valid: {', '.join(sorted(fields))}")
@@ -63,7 +78,7 @@ def _check_keys(cls: Type[Any], data: Any, where: str) -> None:
             _check_keys(inner[0], value, path)
         elif isinstance(value, Mapping):          # Dict[str, X]
             for k, v in value.items():
-                _check_keys(inner[0], v, f"{path}.{k}")
+                _check_keys(inner[0], v, _join(path, k))
         elif isinstance(value, (list, tuple)):    # Tuple[X, ...]
             for i, v in enumerate(value):
                 _check_keys(inner[0], v, f"{path}[{i}]")
@@ -75,7 +90,7 @@ def _check_finite(data: Any, where: str) -> None:
         raise ConfigError(f"{where}: expected a finite number, got {data}")
     if isinstance(data, Mapping):
         for k, v in data.items():
-            _check_finite(v, f"{where}.{k}" if where else str(k))
+            _check_finite(v, _join(where, k))
     elif isinstance(data, (list, tuple)):
         for i, v in enumerate(data):
             _check_finite(v, f"{where}[{i}]")
@@ -85,7 +100,7 @@ def _labeler(where: str):
     def label(path, doc) -> str:
         text = where
         for seg in path:
-            text += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if text else str(seg))
+            text = f"{text}[{seg}]" if isinstance(seg, int) else _join(text, seg)
         return text
     return label
 
@@ -100,27 +115,28 @@ def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
     Args:
         cls: a dataclass type; nested dataclass fields are built from nested mappings.
         data: the values; missing keys take the field defaults.
-        where: prefix for error messages (a file name, a dotted path).
+        where: prefix for error messages: a dotted path, or a file name ending in ":"
+            (``"tracker.yaml:"``, ``"tracker.yaml: presets.robust"``).
 
     Raises:
-        ConfigError: naming the setting (``file.yaml:tracker.queue``) and what is wrong.
+        ConfigError: naming the setting (``file.yaml: tracker.queue``) and what is wrong.
     """
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or cls.__name__}: expected a mapping of settings, got {type(data).__name__}")
+        raise ConfigError(f"{_head(where, cls)}: expected a mapping of settings, got {type(data).__name__}")
     try:
         _check_keys(cls, data, where)
         _check_finite(data, where)
     except RecursionError:
-        raise ConfigError(f"{where or cls.__name__}: lists or mappings nested too deeply") from None
+        raise ConfigError(f"{_head(where, cls)}: lists or mappings nested too deeply") from None
     try:
         return msgspec.convert(dict(data), cls, strict=True)
     except msgspec.ValidationError as e:
         text = str(e)
         if " - at `$" in text:
             schema.convert(dict(data), cls, "", _labeler(where or cls.__name__), ConfigError)
-        raise ConfigError(f"{where or cls.__name__}: {text}") from None
+        raise ConfigError(f"{_head(where, cls)}: {text}") from None
     except UnicodeEncodeError as e:      # YAML's "\\ud800" escape makes a lone surrogate
-        raise ConfigError(f"{where or cls.__name__}: text that is not valid Unicode ({e.reason})") from None
+        raise ConfigError(f"{_head(where, cls)}: text that is not valid Unicode ({e.reason})") from None
 
 
 def config_path(name: str) -> Path:
@@ -160,4 +176,4 @@ def load_yaml(cls: Type[T], name: str, section: Union[str, None] = None) -> T:
         if section not in data:
             raise ConfigError(f"{path}: no '{section}' section")
         data = data[section]
-    return from_dict(cls, data, where=path.name + (f":{section}" if section else ""))
+    return from_dict(cls, data, where=f"{path.name}:" + (f" {section}" if section else ""))

@@ -235,7 +235,7 @@ def load_tracking_config(name: str = "tracker", preset: Optional[str] = None) ->
         ConfigError: an unknown preset (the message lists them), section or key (with a
             "did you mean"), or a bad value.
     """
-    from .config import from_dict
+    from .config import config_path, from_dict
 
     shipped = _read("tracker")
     user = _read(name) if name != "tracker" else shipped
@@ -244,8 +244,12 @@ def load_tracking_config(name: str = "tracker", preset: Optional[str] = None) ->
     if chosen not in presets:
         where = "" if name == "tracker" else f"{name}: "
         raise ConfigError(f"{where}unknown tracker preset {chosen!r}; choose one of: {', '.join(presets)}")
+    file = config_path(name).name
+    for own in user.presets if name != "tracker" else ():     # a user's presets: errors name them
+        from_dict(TrackerConfig, {"preset": own, **user.presets[own]}, where=f"{file}: presets.{own}")
     values = _merge({"preset": chosen, **presets[chosen]}, user.tracker)
-    return from_dict(TrackerConfig, values, where=f"{name}: preset {chosen}"), user.flow
+    where = f"{file}: tracker" if user.tracker else f"{file}: presets.{chosen}"
+    return from_dict(TrackerConfig, values, where=where), user.flow
 
 
 def apply_overrides(config: TrackerConfig, overrides: Mapping[str, Any]) -> TrackerConfig:

@@ -215,6 +215,11 @@ def test_build_tracker_from_config_with_overrides():
         posetrack.build_tracker(queu=3)
     with pytest.raises(ConfigError, match="queue must be at least 1"):
         posetrack.build_tracker(queue=0)
+    with pytest.raises(ConfigError, match="flowtrack"):          # the message lists the presets
+        posetrack.build_tracker(preset="bytetrack")
+    paper = posetrack.build_tracker(preset="flowtrack", fps=10, frame_size=(640, 360))
+    assert paper.config.max_lost is None and paper.fps == 10 and paper.frame_size == (640, 360)
+    assert posetrack.build_tracker().config.preset == "robust"
 
 
 def test_evaluate_and_render_are_callable_modules():
