@@ -47,6 +47,13 @@ class SimulatedEstimator:
         self.frames = frames
         self.rng = np.random.default_rng(seed)
 
+    def estimate_batch(self, images, detections):
+        """The pipeline's pose call: Poses in each image's boxes (via estimate_many's rows)."""
+        from posetrack.structures import Poses
+
+        rows = self.estimate_many(images, [d.boxes for d in detections])
+        return [Poses.from_array(d.boxes, d.scores, r) for d, r in zip(detections, rows)]
+
     def estimate_many(self, images, boxes):
         out = []
         for image, b in zip(images, boxes):

@@ -79,7 +79,7 @@ class Pipeline:
     """Detect, estimate and track, one frame batch at a time.
 
     Args:
-        estimator: a :class:`~posetrack.pose.PoseEstimator` (``estimate_many`` and ``layout``).
+        estimator: a :class:`~posetrack.pose.PoseEstimator` (``estimate_batch`` and ``layout``).
         boxes: callable mapping a list of frames to their person detections (a
             detector, or precomputed boxes looked up by frame index).
         tracker: a :class:`~posetrack.tracker.PoseTracker`, or None for untracked poses.
@@ -206,10 +206,10 @@ class Pipeline:
 
     # ---------------------------------------------------------------- one batch
 
-    def _estimate(self, images: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> List[np.ndarray]:
-        """One pose call: (N_i, K, 3) x, y, score per image."""
+    def _estimate(self, images: Sequence[np.ndarray], boxes: Sequence[Detections]) -> List[Poses]:
+        """One pose call: the :class:`Poses` in each image's boxes (their box scores kept)."""
         t = time.perf_counter()
-        out = self.estimator.estimate_many(images, boxes)
+        out = self.estimator.estimate_batch(images, boxes)
         self.times.pose += time.perf_counter() - t
         self.times.pose_calls += 1
         self.times.pose_crops += int(sum(len(b) for b in boxes))
@@ -231,9 +231,7 @@ class Pipeline:
         if on_batch is not None:
             on_batch(position, frames[0].index, self.tracker_state())
         if self.tracker is None:
-            rows = self._estimate([f.image for f in frames], [d.boxes for d in dets])
-            for frame, d, r in zip(frames, dets, rows):
-                poses = Poses.from_array(d.boxes, d.scores, r)
+            for frame, poses in zip(frames, self._estimate([f.image for f in frames], dets)):
                 self._count(poses)
                 yield frame, FrameResult(frame=frame.index, poses=poses, time=frame.time)
             return
@@ -244,14 +242,14 @@ class Pipeline:
         self._propagate(frames[0], flows[0], befores[0])
         first = self._unified(dets[0], self._proposals(flows[0], detect[0]))
         self.times.track += time.perf_counter() - t
-        boxes = [d.boxes for d in dets]
+        boxes = list(dets)
         if self.speculate:   # the first frame's recovered boxes are known: estimate them with the detections
-            boxes[0] = np.concatenate([dets[0].boxes, first[1].boxes])
-        rows = self._estimate(images, boxes)
-        det_poses = [Poses.from_array(d.boxes, d.scores, r[:len(d)]) for d, r in zip(dets, rows)]
+            boxes[0] = Detections.concat([dets[0], first[1]])
+        estimated = self._estimate(images, boxes)
+        det_poses = [p.select(np.arange(len(d))) for d, p in zip(dets, estimated)]
         cache = RecoveredPoses(len(frames), self._k)
         if self.speculate:
-            cache.add(0, first[1].boxes, rows[0][len(dets[0]):])
+            cache.add(0, estimated[0].select(np.arange(len(dets[0]), len(estimated[0]))))
             self._foresee(images, dets, det_poses, first, flows, detect, cache)
         for i, frame in enumerate(frames):
             yield frame, self._track(i, images, frame, dets[i], det_poses[i], flows[i], cache, detect[i],
@@ -294,7 +292,7 @@ class Pipeline:
         expected: List[Optional[Poses]] = [None] * n       # the poses each frame's tracker is expected to hold
         expected[0] = self._expected(det_poses[0], first, cache, 0)
         for _round in range(n - 1):
-            wanted: Dict[int, np.ndarray] = {}
+            wanted: Dict[int, Detections] = {}
             for i in range(1, n):
                 proposals = (Detections.empty() if flows[i] is None else
                              speculative_proposals(expected[i - 1], flows[i], cfg.joint_score, cfg.box_expand,
@@ -303,7 +301,7 @@ class Pipeline:
                 unified = self._unified(dets[i], proposals)
                 missing = cache.missing(i, unified[1].boxes)
                 if missing.any():
-                    wanted[i] = unified[1].boxes[missing]
+                    wanted[i] = unified[1].select(missing)
                     unified = (unified[0], unified[1].select(~missing))
                 expected[i] = self._expected(det_poses[i], unified, cache, i)
             if not wanted:
@@ -328,7 +326,7 @@ class Pipeline:
         missing = cache.missing(i, recovered.boxes)
         if missing.any():   # a box no round foresaw: a small call of its own
             self.times.track += time.perf_counter() - t
-            cache.estimate(self._estimate, images, {i: recovered.boxes[missing]})
+            cache.estimate(self._estimate, images, {i: recovered.select(missing)})
             t = time.perf_counter()
         poses = Poses.concat([det_poses.select(kept_dets), cache.poses(i, recovered)], self._k)
         detected = None

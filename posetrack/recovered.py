@@ -14,8 +14,8 @@ sequential loop; only the calls are fewer.
 
 Example:
     >>> cache = RecoveredPoses(num_frames=8, num_keypoints=17)
-    >>> cache.add(0, boxes, rows)                 # (N, 4) float32 boxes, (N, K, 3) x, y, score
-    >>> cache.missing(0, boxes).any()
+    >>> cache.add(0, poses)                       # Poses estimated in (N, 4) float32 boxes
+    >>> cache.missing(0, poses.boxes).any()
     False
 """
 from __future__ import annotations
@@ -30,8 +30,8 @@ from .structures import Detections, Poses
 
 __all__ = ["RecoveredPoses", "speculative_proposals", "carry_scores", "Estimate"]
 
-# (images, per-image (N_i, 4) float32 boxes) -> per-image (N_i, K, 3) float32 x, y, score
-Estimate = Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], List[np.ndarray]]
+# (images, per-image boxes) -> per-image Poses in those boxes (PoseEstimator.estimate_batch)
+Estimate = Callable[[Sequence[np.ndarray], Sequence[Detections]], List[Poses]]
 
 
 def _key(box: np.ndarray) -> bytes:
@@ -39,7 +39,7 @@ def _key(box: np.ndarray) -> bytes:
 
 
 class RecoveredPoses:
-    """Estimated pose rows of boxes, per frame of a batch, looked up by the box's exact coordinates.
+    """Estimated poses of boxes, per frame of a batch, looked up by the box's exact coordinates.
 
     Args:
         num_frames: frames in the batch.
@@ -48,32 +48,33 @@ class RecoveredPoses:
 
     def __init__(self, num_frames: int, num_keypoints: int):
         self.num_keypoints = num_keypoints
-        self._rows: List[Dict[bytes, np.ndarray]] = [{} for _ in range(num_frames)]
+        self._rows: List[Dict[bytes, Tuple[np.ndarray, np.ndarray]]] = [{} for _ in range(num_frames)]
 
-    def add(self, frame: int, boxes: np.ndarray, rows: np.ndarray) -> None:
-        """Remember the (N, K, 3) pose rows of the (N, 4) ``boxes`` of batch frame ``frame``."""
-        for box, row in zip(np.asarray(boxes, np.float32), rows):
-            self._rows[frame][_key(box)] = row
+    def add(self, frame: int, poses: Poses) -> None:
+        """Remember ``poses`` (each estimated in its own box) for batch frame ``frame``."""
+        for box, kp, ks in zip(np.asarray(poses.boxes, np.float32), poses.keypoints, poses.keypoint_scores):
+            self._rows[frame][_key(box)] = (kp, ks)
 
     def missing(self, frame: int, boxes: np.ndarray) -> np.ndarray:
-        """(N,) bool: which of ``boxes`` have no pose yet."""
+        """(N,) bool: which of the (N, 4) ``boxes`` have no pose yet."""
         known = self._rows[frame]
         return np.array([_key(b) not in known for b in np.asarray(boxes, np.float32)], bool)
 
     def poses(self, frame: int, boxes: Detections) -> Poses:
         """The poses of ``boxes`` (all known), with the boxes' own scores."""
         rows = [self._rows[frame][_key(b)] for b in boxes.boxes]
-        kp = np.stack(rows) if rows else np.zeros((0, self.num_keypoints, 3), np.float32)
-        return Poses.from_array(boxes.boxes, boxes.scores, kp)
+        k = self.num_keypoints
+        kp = np.stack([r[0] for r in rows]) if rows else np.zeros((0, k, 2), np.float32)
+        ks = np.stack([r[1] for r in rows]) if rows else np.zeros((0, k), np.float32)
+        return Poses(boxes.boxes, boxes.scores, kp, ks)
 
-    def estimate(self, estimate: Estimate, images: Sequence[np.ndarray], wanted: Dict[int, np.ndarray]) -> None:
-        """Estimate the poses of ``wanted`` (batch frame -> (N, 4) boxes) in one call and remember them."""
+    def estimate(self, estimate: Estimate, images: Sequence[np.ndarray], wanted: Dict[int, Detections]) -> None:
+        """Estimate the poses in ``wanted`` (batch frame -> boxes) in one call and remember them."""
         frames = sorted(f for f, b in wanted.items() if len(b))
         if not frames:
             return
-        rows = estimate([images[f] for f in frames], [wanted[f] for f in frames])
-        for f, r in zip(frames, rows):
-            self.add(f, wanted[f], r)
+        for f, poses in zip(frames, estimate([images[f] for f in frames], [wanted[f] for f in frames])):
+            self.add(f, poses)
 
 
 def speculative_proposals(poses: Poses, flow: np.ndarray, joint_score: float, expand: float,

@@ -167,6 +167,13 @@ class SimEstimator:
         self.calls = 0
         self.crops = 0
 
+    def estimate_batch(self, images, detections):
+        """The pipeline's pose call: Poses in each image's boxes (via estimate_many's rows)."""
+        from posetrack.structures import Poses
+
+        rows = self.estimate_many(images, [d.boxes for d in detections])
+        return [Poses.from_array(d.boxes, d.scores, r) for d, r in zip(detections, rows)]
+
     def estimate_many(self, images, boxes) -> List[np.ndarray]:
         from posetrack.boxes import box_iou
 

@@ -64,8 +64,7 @@ def sequential(scene: Scene, detect_every: int = 1):
         kept = unify_boxes(dets, proposals, cfg.nms_iou, cfg.box_score)
         estimator.recovered += int((kept >= len(dets)).sum())
         boxes = Detections.concat([dets, proposals]).select(kept)
-        rows = estimator.estimate_many([images[k]], [boxes.boxes])[0]
-        out.append(tracker.update(k, Poses.from_array(boxes.boxes, boxes.scores, rows)))
+        out.append(tracker.update(k, estimator.estimate_batch([images[k]], [boxes])[0]))
     return out, estimator
 
 
