@@ -29,6 +29,7 @@ the uninterrupted run did.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +39,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from .errors import ConfigError
-from .recovered import RecoveredPoses, carry_scores, speculative_proposals
+from .recovered import RecoveredPoses, carry_scores
 from .structures import Detections, Frame, FrameResult, Poses
 
 __all__ = ["StageTimes", "Pipeline", "BatchStart"]
@@ -250,7 +251,7 @@ class Pipeline:
         cache = RecoveredPoses(len(frames), self._k)
         if self.speculate:
             cache.add(0, estimated[0].select(np.arange(len(dets[0]), len(estimated[0]))))
-            self._foresee(images, dets, det_poses, first, flows, detect, cache)
+            self._foresee(frames, images, befores, dets, det_poses, first, flows, detect, cache)
         for i, frame in enumerate(frames):
             yield frame, self._track(i, images, frame, dets[i], det_poses[i], flows[i], cache, detect[i],
                                      first if i == 0 else None, befores[i])
@@ -259,19 +260,22 @@ class Pipeline:
         """Move the tracker into ``frame``; ``before`` is the image the flow starts from (camera motion)."""
         self.tracker.propagate(flow, frame.index, before if flow is not None else None)
 
-    def _proposals(self, flow: Optional[np.ndarray], detected_frame: bool) -> Detections:
+    def _proposals(self, flow: Optional[np.ndarray], detected_frame: bool, tracker=None) -> Detections:
         """The tracker's box proposals for the coming frame (after ``propagate``).
+
+        ``tracker``: the one to ask (default: the pipeline's; :meth:`_foresee` passes its copy).
 
         On a frame the detector does not run on, they keep their source poses' box scores
         (:func:`posetrack.recovered.carry_scores`).
         """
         if not self.propagate_boxes or flow is None:
             return Detections.empty()
-        proposals = self.tracker.propose_boxes()     # clipped to the tracker's frame_size
+        tracker = tracker or self.tracker
+        proposals = tracker.propose_boxes()     # clipped to the tracker's frame_size
         if detected_frame or not len(proposals):
             return proposals
-        q = self.tracker.queue
-        cfg = self.tracker.config
+        q = tracker.queue
+        cfg = tracker.config
         return carry_scores(proposals, q.select(q.frames == q.frames.max()), cfg.joint_score, cfg.box_expand)
 
     def _unified(self, dets: Detections, proposals: Detections) -> Tuple[np.ndarray, Detections]:
@@ -281,29 +285,34 @@ class Pipeline:
         kept = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
         return kept[kept < len(dets)], proposals.select(kept[kept >= len(dets)] - len(dets))
 
-    def _foresee(self, images, dets: List[Detections], det_poses: List[Poses], first, flows, detect: List[bool],
-                 cache: RecoveredPoses) -> None:
-        """Estimate ahead the recovered boxes of frames 1.. of the batch, one call per round of foresight."""
-        cfg = self.tracker.config
-        n = len(images)
+    def _foresee(self, frames: List[Frame], images, befores, dets: List[Detections], det_poses: List[Poses], first,
+                 flows, detect: List[bool], cache: RecoveredPoses) -> None:
+        """Estimate ahead the recovered boxes of frames 1.. of the batch, one call per round of foresight.
+
+        Each round runs a copy of the tracker through the batch on the poses known so far —
+        the same propagate / propose / unify / update calls :meth:`_track` makes, so its
+        proposals are the real ones wherever the poses before them are known — and collects
+        the recovered boxes that have no pose yet; one call estimates them all. A frame whose
+        boxes were unknown makes the frames after it uncertain until the next round.
+        """
+        n = len(frames)
         if n < 2 or all(f is None for f in flows[1:]):
             return
         t = time.perf_counter()
-        expected: List[Optional[Poses]] = [None] * n       # the poses each frame's tracker is expected to hold
-        expected[0] = self._expected(det_poses[0], first, cache, 0)
+        start = copy.deepcopy(self.tracker)          # moved into frame 0, not yet updated
         for _round in range(n - 1):
+            sim = copy.deepcopy(start)
             wanted: Dict[int, Detections] = {}
-            for i in range(1, n):
-                proposals = (Detections.empty() if flows[i] is None else
-                             speculative_proposals(expected[i - 1], flows[i], cfg.joint_score, cfg.box_expand,
-                                                   carry_scores=not detect[i],
-                                                   frame_size=self.tracker.frame_size))
-                unified = self._unified(dets[i], proposals)
+            for i in range(n):
+                if i:
+                    sim.propagate(flows[i], frames[i].index, befores[i] if flows[i] is not None else None)
+                unified = first if i == 0 else self._unified(dets[i], self._proposals(flows[i], detect[i], sim))
                 missing = cache.missing(i, unified[1].boxes)
                 if missing.any():
                     wanted[i] = unified[1].select(missing)
                     unified = (unified[0], unified[1].select(~missing))
-                expected[i] = self._expected(det_poses[i], unified, cache, i)
+                poses, detected = self._combined(det_poses[i], unified, cache, i, detect[i])
+                sim.update(frames[i].index, poses, detected=detected)
             if not wanted:
                 break
             self.times.track += time.perf_counter() - t
@@ -311,10 +320,16 @@ class Pipeline:
             t = time.perf_counter()
         self.times.track += time.perf_counter() - t
 
-    def _expected(self, det_poses: Poses, unified, cache: RecoveredPoses, i: int) -> Poses:
+    def _combined(self, det_poses: Poses, unified, cache: RecoveredPoses, i: int,
+                  detected_frame: bool) -> Tuple[Poses, Optional[np.ndarray]]:
+        """A frame's poses in unify order (kept detections, then recovered boxes) and which a
+        detector box supports (None on a frame the detector did not run on)."""
         kept_dets, recovered = unified
         poses = Poses.concat([det_poses.select(kept_dets), cache.poses(i, recovered)], self._k)
-        return self.tracker.trackable(poses)
+        detected = None
+        if detected_frame:
+            detected = np.r_[np.ones(len(kept_dets), bool), np.zeros(len(recovered), bool)]
+        return poses, detected
 
     def _track(self, i: int, images, frame: Frame, dets: Detections, det_poses: Poses, flow,
                cache: RecoveredPoses, detected_frame: bool, first, before: Optional[np.ndarray]) -> FrameResult:
@@ -328,10 +343,7 @@ class Pipeline:
             self.times.track += time.perf_counter() - t
             cache.estimate(self._estimate, images, {i: recovered.select(missing)})
             t = time.perf_counter()
-        poses = Poses.concat([det_poses.select(kept_dets), cache.poses(i, recovered)], self._k)
-        detected = None
-        if detected_frame:
-            detected = np.r_[np.ones(len(kept_dets), bool), np.zeros(len(recovered), bool)]
+        poses, detected = self._combined(det_poses, (kept_dets, recovered), cache, i, detected_frame)
         result = self._update(frame.index, poses, detected)
         if frame.time is not None:
             result = dataclasses.replace(result, time=frame.time)

@@ -3,9 +3,9 @@
 FlowTrack recovers people the detector missed in frame k from the poses of frame k-1
 (Xiao et al. 2018, Sec. 3.2), so the boxes of frame k are known only once frame k-1 is
 tracked: estimated naively, that is one small pose call per frame. Instead the pipeline
-*speculates*: from the poses it expects each frame to hold it derives every frame's
-proposals, unifies them with the detections exactly as the tracker will, and estimates
-all the boxes that survive in one call; a frame whose expected poses change (a recovered
+*foresees*: it runs a copy of the tracker through the whole batch on the poses known so far
+(the same calls the real tracking makes), collects every recovered box that has no pose
+yet, and estimates them all in one call; a frame whose poses were unknown (a recovered
 person recovers the next frame's) is settled in the next round, one call for all frames.
 While tracking, each real recovered box takes the pose estimated for the identical box
 (same float32 coordinates, same image) — a pose depends on nothing else — and only a box
@@ -20,15 +20,14 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .flow import propagate_points
-from .propagation import joint_boxes, propose_boxes
+from .propagation import joint_boxes
 from .structures import Detections, Poses
 
-__all__ = ["RecoveredPoses", "speculative_proposals", "carry_scores", "Estimate"]
+__all__ = ["RecoveredPoses", "carry_scores", "Estimate"]
 
 # (images, per-image boxes) -> per-image Poses in those boxes (PoseEstimator.estimate_batch)
 Estimate = Callable[[Sequence[np.ndarray], Sequence[Detections]], List[Poses]]
@@ -75,27 +74,6 @@ class RecoveredPoses:
             return
         for f, poses in zip(frames, estimate([images[f] for f in frames], [wanted[f] for f in frames])):
             self.add(f, poses)
-
-
-def speculative_proposals(poses: Poses, flow: np.ndarray, joint_score: float, expand: float,
-                          carry_scores: bool = False, frame_size: Optional[Tuple[int, int]] = None) -> Detections:
-    """The proposals the tracker would make for the next frame if ``poses`` were its last tracked poses.
-
-    :func:`posetrack.propagation.propose_boxes` (the one implementation the tracker's
-    :meth:`~posetrack.tracker.PoseTracker.propose_boxes` calls) on the poses moved by the
-    flow, clipped to ``frame_size`` (width, height) as the tracker clips; scored by
-    :func:`posetrack.propagation.pose_scores`, or with the poses' own box scores when
-    ``carry_scores`` (see :func:`carry_scores`). The guess is exact when the guess of the
-    poses is and the tracker moves them by the flow; where it does not (a lost or occluded
-    track follows its motion model, a track stops proposing after ``max_propagated``
-    frames) a wrong guess only costs a pose call, never a different result.
-    """
-    moved = propagate_points(flow, poses.keypoints)
-    proposals, source = propose_boxes(moved, poses.keypoint_scores, poses.box_scores, joint_score, expand,
-                                      frame_size)
-    if carry_scores:
-        return Detections(proposals.boxes, poses.box_scores[source])
-    return proposals
 
 
 def carry_scores(proposals: Detections, sources: Poses, joint_score: float, expand: float) -> Detections:
