@@ -57,12 +57,14 @@ def resolve_configs(opts: "RunOptions", device: str = "cpu") -> RunConfigs:
     if not opts.boxes_file:
         from .config import load_yaml
         from .detect import DetectorConfig
+        from .devices import effective_precision
 
         detector = load_yaml(DetectorConfig, "detector")
         if opts.detector_name:
             detector = dataclasses.replace(detector, name=opts.detector_name)
-        if opts.half or opts.precision != "auto":
-            detector = dataclasses.replace(detector, precision="fp16" if opts.half else opts.precision)
+        precision = effective_precision(device, opts.half, opts.precision)
+        if precision != "auto":
+            detector = dataclasses.replace(detector, precision=precision)
     if opts.tracker_mode == "none":
         return RunConfigs(detector=detector, tracker=None, flow=None)
     from .tracker import load_tracking_config

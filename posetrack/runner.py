@@ -144,6 +144,7 @@ class RunSummary:
 
 def build_estimator(opts: RunOptions, device: str):
     """HRNet + weights + the official test pipeline."""
+    from .devices import effective_precision
     from .models import build_pose_model, load_model_config
     from .pose import PoseEstimator
 
@@ -152,8 +153,9 @@ def build_estimator(opts: RunOptions, device: str):
     if weights is None:
         raise WeightsError(f"pose model {cfg.name!r} has no published weights; give pose_weights (a file or URL)")
     model = build_pose_model(opts.pose_model, weights=weights)
+    precision = effective_precision(device, opts.half, opts.precision)
     return PoseEstimator(model, flip_test=opts.flip, decode=opts.decode, device=device,
-                         batch_size=opts.batch_size, half=opts.half, precision=opts.precision, crop="auto",
+                         batch_size=opts.batch_size, precision=precision, crop="auto",
                          backend=opts.backend, compile=opts.compile, static_batch=opts.compile)
 
 
@@ -221,6 +223,7 @@ def _settings(opts: RunOptions, estimator, tcfg, fcfg) -> Dict:
         "flip_test": opts.flip,
         "decode": opts.decode,
         "precision": estimator.precision,
+        "half": opts.half if not opts.half or estimator.device.type == "cuda" else f"ignored on {estimator.device.type}",
         "backend": opts.backend,
         "detector": "boxes file: " + str(opts.boxes_file) if opts.boxes_file else (opts.detector_name or "default"),
         "tracker": None if tcfg is None else dataclasses.asdict(tcfg),

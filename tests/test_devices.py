@@ -67,13 +67,14 @@ def test_names_of_no_device_are_config_errors(gpus, asked):
 
 def test_effective_precision(caplog):
     with caplog.at_level(logging.WARNING, logger="posetrack.devices"):
-        assert effective_precision("cuda:0", True) == "float16"
-        assert effective_precision("cuda:1", False) == "float32"
-        assert effective_precision("cpu", False) == "float32"
+        assert effective_precision("cuda:0", True) == "fp16"
+        assert effective_precision("cuda:1", False, "bf16") == "bf16"
+        assert effective_precision("cpu", False) == "auto"
+        assert effective_precision("cpu", False, "fp16") == "fp16"       # asked for by name: it runs
         assert not caplog.text
-        assert effective_precision("cpu", True) == "float32 (float16 ignored on cpu)"
+        assert effective_precision("cpu", True) == "auto"
         assert "float16) is ignored on cpu" in caplog.text
-        assert effective_precision("mps", True) == "float32 (float16 ignored on mps)"
+        assert effective_precision("mps", True, "fp32") == "fp32"
 
 
 def test_the_cli_refuses_a_missing_device_before_anything_loads(gpus, tmp_path):

@@ -55,6 +55,17 @@ def test_precision_and_backend_options_run_and_are_recorded(clip, tmp_path):
         np.testing.assert_allclose(kpo[..., 2], kp32[..., 2], atol=1e-4)
 
 
+def test_half_on_cpu_is_ignored_with_a_warning_and_recorded(clip, tmp_path):
+    ref = run(clip, tmp_path / "fp32.json")
+    half = run(clip, tmp_path / "half.json", "--half")
+    assert half.exit_code == 0, half.output
+    assert "float16) is ignored on cpu" in half.output
+    data, kp = keypoints(tmp_path / "half.json")
+    assert data["settings"]["precision"] == "fp32" and data["settings"]["half"] == "ignored on cpu"
+    np.testing.assert_array_equal(kp, keypoints(tmp_path / "fp32.json")[1])     # float32 really ran
+    assert ref.exit_code == 0
+
+
 def test_tensorrt_without_a_gpu_is_one_clear_error(clip, tmp_path):
     result = run(clip, tmp_path / "trt.json", "--backend", "tensorrt")
     assert result.exit_code == 1
