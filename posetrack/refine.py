@@ -236,7 +236,37 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float,
         merged[tid], flagged[tid] = t, flags
         report["interpolated"] += int(flags.sum())
     report["smoothed"] = bool(config.smooth)
+    if config.interpolated_iou is not None:
+        report["interpolated"] -= _drop_duplicates(merged, flagged, len(frames), config.interpolated_iou)
     return _assemble(frames, merged, flagged), report
+
+
+def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], num_frames: int,
+                     max_iou: float) -> int:
+    """Remove interpolated poses overlapping another track's observed pose of their frame by IoU > ``max_iou``.
+
+    Returns how many were removed.
+    """
+    from .boxes import box_iou
+
+    observed: List[List[Tuple[int, np.ndarray]]] = [[] for _ in range(num_frames)]
+    for tid, t in tracks.items():
+        for j in np.flatnonzero(~flagged[tid]):
+            observed[t.pos[j]].append((tid, t.boxes[j]))
+    removed = 0
+    for tid, t in tracks.items():
+        drop = np.zeros(len(t.pos), bool)
+        for j in np.flatnonzero(flagged[tid]):
+            others = [b for other, b in observed[t.pos[j]] if other != tid]
+            if others and box_iou(t.boxes[j][None], np.array(others)).max() > max_iou:
+                drop[j] = True
+        if drop.any():
+            keep = ~drop
+            tracks[tid] = _Track(tid, t.pos[keep], t.frames[keep], t.boxes[keep], t.box_scores[keep],
+                                 t.keypoints[keep], t.keypoint_scores[keep])
+            flagged[tid] = flagged[tid][keep]
+            removed += int(drop.sum())
+    return removed
 
 
 def _assemble(frames: Sequence[FrameResult], tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray]) -> List[FrameResult]:

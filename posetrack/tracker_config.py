@@ -52,6 +52,9 @@ class RefineConfig:
             linear interpolation (people marked ``interpolated``); 0: none.
         interpolated_score: interpolated joints score this times the lower of the two
             ends' scores.
+        interpolated_iou: an interpolated pose whose box overlaps an observed pose of the
+            same frame (another track's) by more than this IoU is not added: that person is
+            already there, and the gap was a fragment's, not a miss. None: always added.
         min_track_frames: tracks with fewer observed (not interpolated) poses are removed
             (a file shorter than twice this uses half its length).
         min_track_score: tracks whose mean box score is below this are removed.
@@ -67,6 +70,7 @@ class RefineConfig:
     stitch_scale: float = 1.3
     interpolate_gap: int = 0
     interpolated_score: float = 0.8
+    interpolated_iou: Optional[float] = None
     min_track_frames: int = 0
     min_track_score: float = 0.0
     smooth: bool = False
@@ -81,8 +85,8 @@ class RefineConfig:
             raise ConfigError(f"refine.stitch_scale must be at least 1, got {self.stitch_scale}")
         if self.interpolate_gap < 0 or self.min_track_frames < 0:
             raise ConfigError("refine.interpolate_gap and refine.min_track_frames must be 0 or more")
-        for name in ("interpolated_score", "min_track_score"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
+        for name in ("interpolated_score", "min_track_score", "interpolated_iou"):
+            if getattr(self, name) is not None and not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"refine.{name} must be in [0, 1], got {getattr(self, name)}")
 
 

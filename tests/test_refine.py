@@ -1,5 +1,7 @@
 """Offline refinement: dropping short or weak tracks, stitching fragments, interpolating gaps
 (marked in the output file), One-Euro smoothing against a naive loop, and what is recorded."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,21 @@ def test_short_gaps_are_interpolated_and_marked(tmp_path):
     write_tracks(tmp_path / "t.json", TrackFile(header, tuple(out)))
     back = read_tracks(tmp_path / "t.json")
     assert back.frames[3].interpolated.tolist() == [True] and back.frames[2].interpolated is None
+
+
+def test_a_gap_is_not_filled_where_another_track_holds_the_same_person():
+    """Ids flipping between two tracks on one person leave gaps the other track fills: interpolating
+    them would put the person in twice (found by a newcomer's trial)."""
+    frames = [frame(k, ((0, 2)[k % 2], 100 + 5 * k, 300), (1, 400, 300)) for k in range(12)]
+    dup = RefineConfig(enabled=True, interpolate_gap=3, min_track_frames=3)
+    out, report = refine(frames, dup, FPS)
+    assert report["interpolated"] == 10 and max(len(f) for f in out) == 3          # without the guard
+    out, report = refine(frames, dataclasses.replace(dup, interpolated_iou=0.8), FPS)
+    assert report["interpolated"] == 0 and [len(f) for f in out] == [2] * 12
+    # a real gap next to someone else still fills
+    frames = [frame(k, *([(0, 100 + 5 * k, 300)] if k not in (4, 5) else []), (1, 400, 300)) for k in range(12)]
+    out, report = refine(frames, dataclasses.replace(dup, interpolated_iou=0.8), FPS)
+    assert report["interpolated"] == 2 and out[4].interpolated.tolist() == [False, True]
 
 
 def test_one_euro_matches_a_naive_loop_and_passes_a_constant():
