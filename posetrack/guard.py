@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .atomic import tmp_path
 from .errors import OutputExistsError, PathConflictError
@@ -33,6 +33,7 @@ __all__ = ["same_file", "check_distinct", "refuse_existing", "existing_inputs"]
 
 PathLike = Union[str, os.PathLike]
 PathMap = Mapping[str, Optional[PathLike]]
+PathPairs = Union[PathMap, Iterable[Tuple[str, Optional[PathLike]]]]
 
 
 def _resolved(path: PathLike) -> Path:
@@ -53,17 +54,9 @@ def same_file(a: PathLike, b: PathLike) -> bool:
         return False
 
 
-def _inside(path: PathLike, folder: PathLike) -> bool:
-    """True when ``path`` lies inside the existing folder ``folder`` (at any depth)."""
-    if not Path(folder).is_dir():
-        return False
-    inner, outer = _resolved(path), _resolved(folder)
-    return inner != outer and outer in inner.parents
-
-
-def existing_inputs(inputs: PathMap) -> Iterator[Tuple[str, Path]]:
+def existing_inputs(inputs: PathPairs) -> Iterator[Tuple[str, Path]]:
     """The ``(field, path)`` of each input that exists here (names, URLs and cameras are skipped)."""
-    for field, value in inputs.items():
+    for field, value in _items(inputs):
         if value is None or (isinstance(value, str) and "://" in value):
             continue
         path = Path(value).expanduser()
@@ -71,51 +64,82 @@ def existing_inputs(inputs: PathMap) -> Iterator[Tuple[str, Path]]:
             yield field, path
 
 
-def _companions(field: str, path: Path) -> List[Tuple[str, Path]]:
-    """An output and the temporary file it is written through (``<name>.tmp``)."""
-    return [(field, path), (f"{field} (its temporary file)", tmp_path(path))]
+def _items(paths: PathPairs) -> List[Tuple[str, Optional[PathLike]]]:
+    return list(paths.items()) if isinstance(paths, Mapping) else list(paths)
 
 
-def check_distinct(outputs: PathMap, inputs: PathMap = {}) -> None:
+def _inode(path: Path) -> Optional[Tuple[int, int]]:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def check_distinct(outputs: PathPairs, inputs: PathPairs = ()) -> None:
     """Refuse outputs that would destroy an input or each other; call before anything is read or written.
 
+    Each output is compared with its temporary file (``<name>.tmp``, which atomic writes go
+    through) too. Paths are resolved once and compared by dictionary, so a batch of
+    thousands of outputs is checked in linear time.
+
     Args:
-        outputs: setting -> path of each output (None: not written). A folder output (PNG
-            frames, a batch's folder) is compared the same way.
-        inputs: setting -> path of each input read (None, URLs and paths that do not exist
-            are skipped: nothing there can be destroyed). An input folder (frames, ground
-            truth) also protects everything inside it.
+        outputs: setting -> path of each output (None: not written), a mapping or
+            ``(setting, path)`` pairs (a batch repeats settings). A folder output (PNG frames,
+            a batch's folder) is compared the same way.
+        inputs: the same for each input read. None, URLs and paths that do not exist are
+            skipped (nothing there can be destroyed). An input folder (frames, ground truth)
+            also protects everything inside it.
 
     Raises:
-        PathConflictError: an output is an input or lies inside an input folder, or two
-            outputs (or an output and another output's temporary file) share a path;
-            names the path and both settings.
+        PathConflictError: an output is an input (the same path once links are resolved,
+            or a hard link) or lies inside an input folder, or two outputs (or an output and
+            another output's temporary file) share a path; names the path and both settings.
     """
-    given = [(f, Path(p).expanduser()) for f, p in outputs.items() if p is not None]
-    present = list(existing_inputs(inputs))
-    for field, path in given:
-        for kind, probe in _companions(field, path):
-            for in_field, in_path in present:
-                if same_file(probe, in_path):
-                    also = "" if _resolved(probe) == _resolved(in_path) else f" (the same file as {in_path})"
-                    raise PathConflictError(
-                        f"{probe}: the output {kind} would overwrite the input {in_field}{also}; "
-                        f"choose another path for {field}", probe, (field, in_field))
-                if probe is path and _inside(path, in_path):
-                    raise PathConflictError(
-                        f"{path}: the output {field} is inside the input folder {in_field} ({in_path}); "
-                        "write it elsewhere", path, (field, in_field))
-    for i, (field, path) in enumerate(given):
-        for other, other_path in given[i + 1:]:
-            for (kind_a, a), (kind_b, b) in _pairs(_companions(field, path), _companions(other, other_path)):
-                if same_file(a, b):
-                    raise PathConflictError(f"{a}: both the output {kind_a} and the output {kind_b} would be "
-                                            "written there; give them different paths", a, (field, other))
-
-
-def _pairs(first: List[Tuple[str, Path]], second: List[Tuple[str, Path]]):
-    """Every pairing of two outputs' paths except temporary file with temporary file (implied by the outputs)."""
-    return [(a, b) for a in first for b in second if a is first[0] or b is second[0]]
+    by_path: Dict[Path, Tuple[str, Path]] = {}
+    by_inode: Dict[Tuple[int, int], Tuple[str, Path]] = {}
+    folders: Dict[Path, Tuple[str, Path]] = {}
+    for field, path in existing_inputs(inputs):
+        resolved = _resolved(path)
+        by_path.setdefault(resolved, (field, path))
+        inode = _inode(path)
+        if inode is not None:
+            by_inode.setdefault(inode, (field, path))
+        if path.is_dir():
+            folders.setdefault(resolved, (field, path))
+    written: Dict[Path, str] = {}          # resolved output path -> what writes it
+    written_inode: Dict[Tuple[int, int], str] = {}
+    temporary: Dict[Path, str] = {}        # resolved temporary files of the outputs so far
+    for field, value in _items(outputs):
+        if value is None:
+            continue
+        path = Path(value).expanduser()
+        for kind, probe in ((field, path), (f"{field} (its temporary file)", tmp_path(path))):
+            resolved, inode = _resolved(probe), _inode(probe)
+            hit = by_path.get(resolved) or (by_inode.get(inode) if inode is not None else None)
+            if hit is not None:
+                in_field, in_path = hit
+                also = "" if resolved == _resolved(in_path) else f" (the same file as {in_path})"
+                raise PathConflictError(f"{probe}: the output {kind} would overwrite the input {in_field}{also}; "
+                                        f"choose another path for {field}", probe, (field, in_field))
+            other = written.get(resolved) or (written_inode.get(inode) if inode is not None else None)
+            if other is None and probe is path:
+                other = temporary.get(resolved)
+            if other is not None:
+                raise PathConflictError(f"{probe}: both the output {other} and the output {kind} would be "
+                                        "written there; give them different paths", probe,
+                                        (field, other.split(" (")[0]))
+        resolved = _resolved(path)
+        for parent in resolved.parents:
+            if parent in folders:
+                in_field, in_path = folders[parent]
+                raise PathConflictError(f"{path}: the output {field} is inside the input folder {in_field} "
+                                        f"({in_path}); write it elsewhere", path, (field, in_field))
+        written[resolved] = field
+        inode = _inode(path)
+        if inode is not None:
+            written_inode[inode] = field
+        temporary[_resolved(tmp_path(path))] = f"{field} (its temporary file)"
 
 
 def refuse_existing(outputs: PathMap, *, force: bool, patterns: Mapping[str, str] = {}) -> None:
