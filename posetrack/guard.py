@@ -29,7 +29,7 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Uni
 from .atomic import tmp_path
 from .errors import OutputExistsError, PathConflictError
 
-__all__ = ["same_file", "check_distinct", "refuse_existing", "existing_inputs"]
+__all__ = ["same_file", "check_distinct", "refuse_existing", "check_writes", "existing_inputs"]
 
 PathLike = Union[str, os.PathLike]
 PathMap = Mapping[str, Optional[PathLike]]
@@ -170,3 +170,14 @@ def refuse_existing(outputs: PathMap, *, force: bool, patterns: Mapping[str, str
         elif path.exists() or path.is_symlink():
             raise OutputExistsError(f"{path}: already exists; overwrite it with force, or choose another output",
                                     path, field=field)
+
+
+def check_writes(outputs: PathMap, inputs: PathPairs = (), *, force: bool, patterns: Mapping[str, str] = {}) -> None:
+    """Both checks, in order: :func:`check_distinct` (never overridden), then :func:`refuse_existing`.
+
+    Raises:
+        PathConflictError: an output is an input, inside an input folder, or another output.
+        OutputExistsError: an output exists and ``force`` is not set.
+    """
+    check_distinct(outputs, inputs)
+    refuse_existing(outputs, force=force, patterns=patterns)
