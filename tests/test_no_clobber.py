@@ -260,7 +260,8 @@ def test_render_never_writes_over_its_tracks_or_into_its_frames(render_inputs, t
     folder.mkdir()
     (folder / "0000.png").write_bytes(b"a frame")
     result = invoke("render", folder, tracks, "--frames-dir", folder, "--force")
-    assert result.exit_code == 1 and "the output frames_dir would overwrite the input source" in one_line(result.output)
+    text = one_line(result.output)
+    assert result.exit_code == 1 and "the output frames_dir would overwrite the input source" in text
     assert [p.name for p in folder.iterdir()] == ["0000.png"]
 
 
