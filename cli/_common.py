@@ -51,6 +51,37 @@ WEIGHTS_FLAGS = {
 }
 
 
+# Where each library setting named by an output check (posetrack.guard) is given, per command.
+_RUN_FIELDS = {"tracks": "--out", "tracks journal": "--out", "render": "--render",
+               "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
+               "coco": "--export-coco", "csv": "--export-csv", "source": "SOURCE", "boxes_file": "--boxes",
+               "pose_weights": "--pose-weights", "detector_weights": "--detector-weights",
+               "pose_model": "--pose-model", "tracker_config": "--tracker-config"}
+FIELD_FLAGS = {
+    "run": _RUN_FIELDS,
+    "track": {"tracks": "--out", "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
+              "poses": "POSES", "video": "--video", "tracker_config": "--config"},
+    "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
+    "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
+               "detector_weights": "--detector-weights", "pose_model": "--pose-model"},
+    "eval": {"json": "--json", "gt": "--gt", "pred": "--pred", "out_dir": "--out-dir", "dataset_root": "--dataset-root",
+             **{k: v for k, v in _RUN_FIELDS.items() if k not in ("tracks", "tracks journal", "source")}},
+}
+
+
+def output_flags(exc: BaseException, command: Optional[str]) -> list:
+    """The flags behind an output check's error: the settings it names, and --force for an existing output."""
+    from posetrack.errors import OutputExistsError, PathConflictError
+
+    flags = FIELD_FLAGS.get(command or "", {})
+    fields = exc.fields if isinstance(exc, PathConflictError) else (
+        (exc.field,) if isinstance(exc, OutputExistsError) and exc.field else ())
+    named = [flags[f] for f in fields if f in flags]
+    if isinstance(exc, OutputExistsError) and not exc.resumable:
+        named.append("--force")
+    return named
+
+
 def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
@@ -112,6 +143,9 @@ def convert_errors(ctx: click.Context):
             name = ctx.invoked_subcommand
             hint = flag_hint(message, ctx.command.get_command(ctx, name) if name and isinstance(
                 ctx.command, click.Group) else ctx.command)
+            extra = output_flags(e, name or ctx.info_name)
+            if extra:
+                hint = ", ".join(dict.fromkeys(extra + ([hint] if hint else [])))
             if hint and not isinstance(e, MissingWeightsError):
                 message += f"  [on the command line: {hint}]"
             raise UserError(message + "  (--debug shows the traceback)") from e

@@ -53,25 +53,36 @@ sequence the split's GT files name, as one batch on --engine (local or ray, as `
               help="Drop predicted persons whose box score is below this before scoring (default: keep all).")
 @click.option("--score-workers", type=click.IntRange(min=1), default=None,
               help="Processes scoring sequences (default: 2 on a machine with 2+ cores and 8+ sequences).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
 def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Optional[Path], split: str,
              out_dir: Optional[Path], boxes_dir: Optional[Path], quiet: bool, json_out: Optional[Path],
              per_sequence: bool, joint_thr: Optional[float], box_thr: Optional[float], score_workers: Optional[int],
-             **run_opts) -> None:
+             force: bool, **run_opts) -> None:
     """Score predictions against PoseTrack ground truth: per-joint AP and MOTA, MOTP, precision, recall.
 
     Multi-person pose estimation AP uses PCKh@0.5 and poseval's prediction-to-GT assignment;
     tracking uses CLEAR-MOT per joint, on exactly the frames poseval evaluates, with its ignore
-    regions. Without --joint-thr / --box-thr the numbers are poseval's to ~1e-13.
+    regions. Without --joint-thr / --box-thr the numbers are poseval's to ~1e-13. An existing
+    --json file is never overwritten without --force; it may not be in the GT folder or be a prediction file.
     """
     from rich.console import Console
 
+    from posetrack.atomic import write_atomic
     from posetrack.evaluate import evaluate
+    from posetrack.guard import check_distinct, check_writes
 
     if dataset_root is not None:
-        gt_dir, pred_dir = _predict(dataset_root, split, out_dir or Path(f"posetrack_preds_{split}"), boxes_dir,
-                                    quiet, run_opts)
+        from posetrack.dataset_eval import find_gt_dir
+
+        out_dir = out_dir or Path(f"posetrack_preds_{split}")
+        gt = find_gt_dir(dataset_root, split)
+        check_distinct({"out_dir": out_dir}, {"gt": gt})     # predictions are named like the GT files
+        check_writes({"json": json_out}, _scored(gt, out_dir), force=force)
+        gt_dir, pred_dir = _predict(dataset_root, split, out_dir, boxes_dir, quiet, run_opts)
     elif gt_dir is None or pred_dir is None:
         raise click.UsageError("give --gt and --pred, or --dataset-root (to predict first)")
+    else:
+        check_writes({"json": json_out}, _scored(gt_dir, pred_dir), force=force)
     result = evaluate(gt_dir, pred_dir, joint_thr=joint_thr, box_thr=box_thr, workers=score_workers)
     width = click.get_current_context().terminal_width or shutil.get_terminal_size().columns
     console = Console(width=max(width, 96), highlight=False)      # the paper table needs 94 columns
@@ -84,8 +95,15 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     console.print(_table(f"All sequences ({result.overall.frames} evaluated frames)", result.overall))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.to_json(per_sequence=per_sequence), indent=1, allow_nan=False))
+        write_atomic(json_out, [json.dumps(result.to_json(per_sequence=per_sequence), indent=1, allow_nan=False)])
         console.print(f"Wrote {json_out}")
+
+
+def _scored(gt_dir: Path, pred_dir: Path) -> list:
+    """The inputs --json may not touch: the GT folder (a file in it would be scored as a sequence) and every
+    prediction file (the folder may hold other files: extra predictions are ignored with a warning)."""
+    preds = sorted(pred_dir.glob("*.json")) if pred_dir.is_dir() else []
+    return [("gt", gt_dir)] + [("pred", p) for p in preds]
 
 
 def _filter_text(joint_thr: Optional[float], box_thr: Optional[float]) -> str:

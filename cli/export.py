@@ -14,6 +14,7 @@ Examples:
   posetrack export --pose-model w32_256x192 --pose-weights w32.pth --out w32.onnx
   posetrack export --seeded --out test.onnx                    # seeded random weights: no download
   posetrack export --out pose.onnx --detector-out det.onnx --detector-weights frcnn.pth
+  posetrack export --seeded --out test.onnx --force            # replace an existing test.onnx
 """
 
 # The largest ONNX Runtime - PyTorch difference accepted by the parity check (float32 heatmaps).
@@ -39,20 +40,26 @@ TOLERANCE = 1e-4
               help="Local detector weights (offline use).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help=f"Compare ONNX Runtime with PyTorch on a seeded input (max abs error <= {TOLERANCE:g}).")
+@click.option("--force", is_flag=True, help="Overwrite existing .onnx files.")
 def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool, out: Path, no_fuse: bool,
            opset: int, detector_out: Optional[Path], detector_name: Optional[str],
-           detector_weights: Optional[str], check: bool) -> None:
+           detector_weights: Optional[str], check: bool, force: bool) -> None:
     """Export the pose network for ONNX Runtime, TensorRT or other runtimes.
 
     The graph takes normalised crops (B, 3, H, W) and returns heatmaps (B, K, H/4, W/4);
     the official crops, flip test and decoding run outside it (`posetrack run --backend
     onnxruntime` does all of that). The check runs ONNX Runtime against PyTorch and fails
-    the command if they differ by more than the tolerance.
+    the command if they differ by more than the tolerance. Existing files are never
+    overwritten without --force, and no output may be an input (weights, a model YAML).
     """
     from posetrack.errors import ConfigError
+    from posetrack.guard import check_writes
     from posetrack.models import build_pose_model, load_model_config, seeded_state_dict
     from posetrack.onnx_export import check_pose, export_pose
 
+    check_writes({"out": out, "detector_out": detector_out},
+                 {"pose_weights": pose_weights, "detector_weights": detector_weights, "pose_model": pose_model},
+                 force=force)
     cfg = load_model_config(pose_model)
     if seeded:
         model = build_pose_model(pose_model)

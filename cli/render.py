@@ -16,6 +16,7 @@ Examples:
   posetrack render video.mp4 tracks.json -o demo.mp4 --trails 25 --boxes
   posetrack render video.mp4 tracks.json --only-ids 3,7 --start 250 --end 500
   posetrack render frames/ tracks.json --frames-dir annotated/   # PNG frames, no video
+  posetrack render video.mp4 tracks.json -o demo.mp4 --force     # replace an earlier demo.mp4
   posetrack render https://host/clip.mp4 tracks.json -o demo.mp4
 
 \b
@@ -66,16 +67,21 @@ def default_output(video) -> Path:
               help="H.264 quality: lower is better and bigger; 18 looks like the source.")
 @click.option("--line-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
               help="Thicker (>1) or thinner (<1) lines than the size-based default.")
-@click.option("--force", is_flag=True, help="Render even when the tracks file does not match the video.")
+@click.option("--allow-mismatch", is_flag=True,
+              help="Render even when the tracks file does not match the video (frame size, frame count).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output (or the frame PNGs in --frames-dir).")
 def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, ids, only_ids, start, end, stride,
-           codec, crf, line_scale, force) -> None:
+           codec, crf, line_scale, allow_mismatch, force) -> None:
     """Draw the tracked poses of TRACKS (a tracks.json) onto VIDEO (a video file or a folder of frames).
 
     Each person gets the skeleton of the file's keypoint layout in one stable colour per
     track id, with the id above the head; boxes and motion trails are optional. Frames
-    without people are copied unchanged.
+    without people are copied unchanged. An existing output is never overwritten without
+    --force, and the output may not be the video, the tracks file or inside a folder of frames.
     """
     from posetrack.draw import DrawStyle
+    from posetrack.encode import FRAME_FILES
+    from posetrack.guard import check_writes
     from posetrack.tracks_io import read_tracks
     from posetrack.video import open_source
 
@@ -84,14 +90,15 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
     if end is not None and end <= start:
         raise click.BadParameter(f"must be greater than --start ({start})", param_hint="--end")
     target = frames_dir or out or default_output(video)
-    if isinstance(video, Path) and target.resolve() == video.resolve():
-        raise click.BadParameter("the output would overwrite the input video", param_hint="--out")
+    field = "frames_dir" if frames_dir is not None else "out"
+    check_writes({field: target}, {"source": video if isinstance(video, Path) else None, "tracks": tracks_file},
+                 force=force, patterns={"frames_dir": FRAME_FILES})
     tracks = read_tracks(tracks_file)
     _warn_unknown_ids(tracks, only_ids)
     stride = stride or _run_stride(tracks)
     style = DrawStyle(min_score=min_score, boxes=boxes, ids=ids, trails=trails, line_scale=line_scale)
     with open_source(video, start=start, end=end, stride=stride) as source:
-        _check_match(source.info, tracks, video, tracks_file, force)
+        _check_match(source.info, tracks, video, tracks_file, allow_mismatch)
         summary = _render_with_progress(source, tracks, target, style, only_ids, frames_dir is not None, codec, crf,
                                         stride)
         info = source.info
@@ -121,17 +128,18 @@ def _warn_unknown_ids(tracks, only_ids) -> None:
                     fg="yellow", err=True)
 
 
-def _check_match(info, tracks, video, tracks_file, force: bool) -> None:
+def _check_match(info, tracks, video, tracks_file, allow_mismatch: bool) -> None:
     from posetrack.render import check_tracks_match
 
     problems = check_tracks_match(info, tracks)
     if not problems:
         return
     listing = "\n".join(f"  - {p}" for p in problems)
-    if not force:
+    if not allow_mismatch:
         raise UserError(f"{tracks_file} does not match {video}:\n{listing}\n"
-                        "Render the tracks with the video they came from, or pass --force to draw them anyway.")
-    click.secho(f"{tracks_file} does not match {video} (rendering anyway, --force):\n{listing}",
+                        "Render the tracks with the video they came from, or pass --allow-mismatch to draw them "
+                        "anyway.")
+    click.secho(f"{tracks_file} does not match {video} (rendering anyway, --allow-mismatch):\n{listing}",
                 fg="yellow", err=True)
 
 

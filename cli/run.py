@@ -175,7 +175,8 @@ def _check_batch_args(items, out: Optional[Path], out_dir: Optional[Path], opts:
 def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, csv_dir, boxes_dir, engine_opts: dict,
               quiet: bool, opts: dict) -> None:
     """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
-    from posetrack.batch import models_options, plan_jobs
+    from posetrack.batch import check_jobs, models_options, plan_jobs
+    from posetrack.runner import run_inputs
 
     from ._batch import BatchProgress, make_engine, print_summary
 
@@ -184,6 +185,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
                      posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir)
     runner = make_engine(**engine_opts)
     run_opts = run_options(opts)
+    check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts
     fetch_weights(models_options(run_opts, jobs), quiet)    # every missing weights file, before any video starts
     click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
         "Run the same command again to finish: finished videos are skipped, partial ones resume.")

@@ -54,25 +54,28 @@ people are marked "interpolated": true.
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[str], config: str,
           refine: Optional[bool], matching: Optional[str], motion: Optional[str], flow_method: Optional[str],
-          export17: Optional[Path], export18: Optional[Path], quiet: bool) -> None:
+          export17: Optional[Path], export18: Optional[Path], force: bool, quiet: bool) -> None:
     """Link the poses of POSES (a tracks.json) into tracks and write them to --out.
 
     Each pose is matched to the track whose recent poses, moved into its frame by optical
     flow (or, for lost and occluded tracks, by their motion model), are most similar by
     OKS (FlowTrack, Xiao et al. 2018); unmatched poses start new tracks (ids from 0).
+    Existing outputs are never overwritten without --force; no output may be an input.
     """
     from dataclasses import replace
 
+    from posetrack.guard import check_writes
     from posetrack.retrack import retrack
     from posetrack.runner import Outputs, write_exports
     from posetrack.tracker import load_tracking_config
     from posetrack.tracks_io import read_tracks, write_tracks
 
-    if out.resolve() == poses_file.resolve():
-        raise click.BadParameter("the output would overwrite the input poses", param_hint="--out")
+    check_writes({"tracks": out, "posetrack2017": export17, "posetrack2018": export18},
+                 {"poses": poses_file, "video": video, "tracker_config": config}, force=force)
     tracker_cfg, flow_cfg = load_tracking_config(config, preset=preset)
     tracker_cfg = replace(tracker_cfg, **{k: v for k, v in (("matching", matching), ("motion", motion)) if v})
     if refine is not None:

@@ -196,7 +196,7 @@ def _track(source: PathLike, opts: RunOptions, models: Optional[Models]) -> Iter
 
 def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
         posetrack2017: Optional[PathLike] = None, posetrack2018: Optional[PathLike] = None,
-        resume: bool = False, models: Optional[Models] = None,
+        resume: bool = False, force: bool = False, models: Optional[Models] = None,
         progress: Optional[Callable[[int, int, float, int], None]] = None, **options: Any) -> RunSummary:
     """What ``posetrack run`` does: write the tracks file ``out`` (and optional extras) for a video.
 
@@ -209,6 +209,8 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
         render: also write an annotated H.264 MP4 here.
         posetrack2017, posetrack2018: also write PoseTrack prediction files here.
         resume: continue an interrupted run of the same ``out``.
+        force: overwrite existing outputs (without it an existing output is an
+            :class:`~posetrack.errors.OutputExistsError`; no output may be an input or another output).
         models: networks from :func:`load_models` to reuse.
         progress: called after every frame with (frames done, frames total, fps, people in the frame).
         **options: :class:`~posetrack.runner.RunOptions` fields, as for :func:`track`.
@@ -219,12 +221,13 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
     from .runner import run_video
 
     outputs = Outputs(Path(out), render=render, posetrack2017=posetrack2017, posetrack2018=posetrack2018)
-    return run_video(source, outputs, run_options(**options), models=models, resume=resume, progress=progress)
+    return run_video(source, outputs, run_options(**options), models=models, resume=resume, force=force,
+                     progress=progress)
 
 
 def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: int = 0,
            end: Optional[int] = None, only_ids: Optional[Collection[int]] = None, frames_dir: bool = False,
-           codec: str = "h264", crf: int = 18, force: bool = False,
+           codec: str = "h264", crf: int = 18, force: bool = False, allow_mismatch: bool = False,
            progress: Optional[Callable[[int, int], None]] = None, **style: Any):
     """Draw a tracks file onto its video, as ``posetrack render`` does.
 
@@ -237,7 +240,8 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         frames_dir: write lossless PNG frames into the folder ``out`` instead of a video.
         codec: "h264" (plays everywhere) or "mpeg4" (for FFmpeg builds without H.264).
         crf: H.264 quality (lower is better and bigger; 18 looks like the source).
-        force: draw even if the tracks do not match the video (frame size, frame count).
+        force: overwrite ``out`` if it exists (a folder ``out`` counts when it holds frame PNGs).
+        allow_mismatch: draw even if the tracks do not match the video (frame size, frame count).
         progress: called as ``progress(done, total)`` after every frame.
         **style: :class:`~posetrack.draw.DrawStyle` fields: ``min_score``, ``boxes``, ``ids``,
             ``trails``, ``line_scale``.
@@ -246,12 +250,15 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         A :class:`~posetrack.render.RenderSummary` (frames written, frames with people, truncation).
 
     Raises:
-        InputError: the tracks do not match the video (each difference is listed), unless ``force``.
+        OutputExistsError: ``out`` exists and ``force`` is not set.
+        PathConflictError: ``out`` is the source, the tracks file, or inside the source's folder of frames.
+        InputError: the tracks do not match the video (each difference is listed), unless ``allow_mismatch``.
         ConfigError: an unknown style field.
         EncoderError: no encoder for ``codec`` in this FFmpeg build.
     """
     from .draw import DrawStyle
-    from .encode import open_writer
+    from .encode import FRAME_FILES, open_writer
+    from .guard import check_writes
     from .render import check_tracks_match, render_video
     from .tracks_io import read_tracks
     from .video import open_source
@@ -261,11 +268,15 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         if name not in valid:
             raise _unknown(name, valid, "style field")
     draw_style = DrawStyle(**style)
+    field = "out"
+    check_writes({field: out}, {"source": source, "tracks": None if isinstance(tracks, TrackFile) else tracks},
+                 force=force, patterns={field: FRAME_FILES} if frames_dir else {})
     track_file = tracks if isinstance(tracks, TrackFile) else read_tracks(tracks)
     with open_source(source, start=start, end=end) as src:
         problems = check_tracks_match(src.info, track_file)
-        if problems and not force:
-            raise InputError(f"the tracks do not match {source}: {'; '.join(problems)} (force=True draws them anyway)")
+        if problems and not allow_mismatch:
+            raise InputError(f"the tracks do not match {source}: {'; '.join(problems)} (allow_mismatch=True draws "
+                             "them anyway)")
         for p in problems:
             log.warning("the tracks do not match %s: %s (drawing anyway)", source, p)
         info = src.info

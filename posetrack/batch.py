@@ -32,7 +32,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import InputError, PosetrackError
 from .runner import Models, Outputs, RunOptions
@@ -41,7 +41,7 @@ from .journal import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
            "source_stem", "default_tracks_path", "output_names", "plan_jobs", "job_state", "run_job",
-           "skipped_result", "interrupted_result", "models_options", "STATUSES"]
+           "skipped_result", "interrupted_result", "models_options", "check_jobs", "STATUSES"]
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,28 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
         raise InputError(f"{boxes_dir}: no boxes file for {len(missing)} of {len(jobs)} sources "
                          f"(expected <name>.json per source): " + ", ".join(missing[:5])
                          + (", ..." if len(missing) > 5 else ""))
+    check_jobs(jobs)
     return jobs
+
+
+def check_jobs(jobs: Sequence[Job], inputs: Mapping[str, Optional[PathLike]] = {}) -> None:
+    """Refuse a batch whose outputs would overwrite one of its inputs or each other, before any video runs.
+
+    Every output of every job (tracks files and their journals, renders, exports) is
+    compared with every other and with every source and boxes file of the batch, and with
+    ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.runner.run_inputs`).
+    A batch overwrites its own finished outputs when asked (a rerun resumes them), so
+    this is the check that keeps it off everything else.
+
+    Raises:
+        PathConflictError: names the path and both settings (:func:`posetrack.guard.check_distinct`).
+    """
+    from .guard import check_distinct
+
+    outputs = [(field, path) for job in jobs for field, path in job.outputs.fields().items()]
+    outputs += [("tracks journal", journal_path(job.outputs.tracks)) for job in jobs]
+    sources = [("source", job.source) for job in jobs] + [("boxes_file", job.boxes_file) for job in jobs]
+    check_distinct(outputs, sources + list(inputs.items()))
 
 
 def _status(path: Path) -> Optional[str]:

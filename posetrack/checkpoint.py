@@ -72,9 +72,28 @@ def _refused(path: Path, error: Exception) -> CheckpointError:
         "(torch.save(model.state_dict(), 'weights.pth') or a .safetensors file) and load that")
 
 
+def _in_cache(path: Path) -> bool:
+    """True for a file in posetrack's download cache or torch.hub's checkpoint folder (ours to replace)."""
+    import torch.hub
+
+    from .download import cache_root
+
+    folders = (cache_root(), Path(torch.hub.get_dir()) / "checkpoints")
+    try:
+        resolved = path.resolve()
+        return any(resolved.is_relative_to(folder.expanduser().resolve()) for folder in folders)
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
 def _corrupt(path: Path, detail: str) -> CheckpointError:
-    return CheckpointError(f"{path} is corrupt or not a PyTorch checkpoint ({detail}); delete it and download or "
-                           "copy it again")
+    """A file torch cannot read: a damaged download in the cache (delete it to fetch it again), or a
+    user's file that is not a checkpoint (never advise deleting those)."""
+    if _in_cache(path):
+        return CheckpointError(f"{path} is corrupt or not a PyTorch checkpoint ({detail}); it is a downloaded copy "
+                               "in the weights cache: delete it and it is downloaded again")
+    return CheckpointError(f"{path} is corrupt or not a PyTorch checkpoint ({detail}); give a weights file saved "
+                           "by torch.save (.pth, .pt) or a .safetensors file")
 
 
 def _load_pickle(path: Path) -> object:
@@ -135,6 +154,8 @@ def read_state_dict(source: Source) -> Dict[str, Tensor]:
             unsafe unpickling.
     """
     path = Path(source).expanduser()
+    if path.is_dir():
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     raw = _load_safetensors(path) if path.suffix == ".safetensors" else _load_pickle(path)

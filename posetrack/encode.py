@@ -223,6 +223,10 @@ class Mp4Writer:
         self.close()
 
 
+# The files PngFramesWriter writes (frame_000123.png): a folder holding one already holds an output.
+FRAME_FILES = "frame_*.png"
+
+
 class PngFramesWriter:
     """Writes each frame as ``frame_000123.png`` (named by source frame index) into a folder.
 

@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 __all__ = ["PosetrackError", "InputError", "ConfigError", "FormatError", "SourceError", "ResumeError",
-           "OutputExistsError", "WeightsError", "MissingWeightsError", "DeviceError", "EncoderError"]
+           "OutputExistsError", "PathConflictError", "WeightsError", "MissingWeightsError", "DeviceError", "EncoderError"]
 
 
 class PosetrackError(Exception):
@@ -54,12 +54,30 @@ class OutputExistsError(InputError):
     Attributes:
         path: the existing file.
         resumable: True when it is an interrupted run's output that can be resumed.
+        field: the setting that names the output (``tracks``, ``render``, ``json``, ...), or None.
     """
 
-    def __init__(self, message: str, path=None, resumable: bool = False):
+    def __init__(self, message: str, path=None, resumable: bool = False, field=None):
         super().__init__(message)
         self.path = path
         self.resumable = resumable
+        self.field = field
+
+
+class PathConflictError(InputError):
+    """An output would land on an input, inside an input folder, or on another output's path.
+
+    No flag overrides it: writing would destroy a file the call reads or writes.
+
+    Attributes:
+        path: the path both would use.
+        fields: the two settings at fault (the output first), e.g. ``("posetrack2017", "poses")``.
+    """
+
+    def __init__(self, message: str, path=None, fields: tuple = ()):
+        super().__init__(message)
+        self.path = path
+        self.fields = tuple(fields)
 
 
 class WeightsError(PosetrackError, RuntimeError):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from .errors import OutputExistsError, PosetrackError, ResumeError
 from .journal import journal_path, read_journal
@@ -58,25 +58,35 @@ def _journal_holds_frames(out: Path) -> bool:
     return contents is not None and bool(contents.frames)
 
 
-def check_outputs(paths: Sequence[Optional[Path]], *, resume: bool, force: bool) -> None:
+def check_outputs(paths: Union[Sequence[Optional[Path]], Mapping[str, Optional[Path]]], *, resume: bool,
+                  force: bool) -> None:
     """Refuse to overwrite: raise if an output (or the tracks file's journal) exists.
 
-    ``paths[0]`` is the tracks file; a journal holding no finished frame does not count.
-    Nothing is checked when ``resume`` (outputs are continued) or ``force`` (overwritten).
+    ``paths`` lists the outputs, the tracks file first, or maps each output's setting
+    (``tracks``, ``render``, ...) to its path, the tracks file first. A journal holding no
+    finished frame does not count. Nothing is checked when ``resume`` (outputs are
+    continued) or ``force`` (overwritten). The rule for every output is
+    :func:`posetrack.guard.refuse_existing`; this adds the interrupted run's journal.
 
     Raises:
-        OutputExistsError: names the first existing file and what to do about it.
+        OutputExistsError: names the first existing file (and its setting) and what to do about it.
     """
+    from .guard import refuse_existing
+
     if resume or force:
         return
-    tracks = Path(paths[0])
+    named = dict(paths) if isinstance(paths, Mapping) else {f"output {i}": p for i, p in enumerate(paths)}
+    tracks = Path(next(iter(named.values())))
     if _journal_holds_frames(tracks):
         raise OutputExistsError(f"{tracks}: an interrupted run's output (its journal {journal_path(tracks)} holds "
-                                "finished frames); resume it, or overwrite it with force", tracks, resumable=True)
-    for p in paths:
-        if p is not None and Path(p).exists():
-            raise OutputExistsError(f"{p}: already exists; overwrite it with force, or choose another output",
-                                    Path(p))
+                                "finished frames); resume it, or overwrite it with force", tracks, resumable=True,
+                                field=next(iter(named)) if isinstance(paths, Mapping) else None)
+    try:
+        refuse_existing(named, force=False)
+    except OutputExistsError as e:
+        if not isinstance(paths, Mapping):
+            e.field = None
+        raise
 
 
 def _no_journal(out: Path) -> ResumeError:

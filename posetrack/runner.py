@@ -30,7 +30,7 @@ from .structures import Detections, Frame, FrameResult, VideoInfo
 from .tracks_io import TrackFile, TracksHeader, write_tracks
 
 __all__ = ["RunOptions", "Outputs", "Models", "RunSummary", "load_models", "stream", "run_video", "write_exports",
-           "build_estimator"]
+           "build_estimator", "run_inputs", "check_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,10 @@ class Outputs:
     def paths(self) -> List[Path]:
         """Every output path that is set, the tracks file first."""
         return [getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
+
+    def fields(self) -> Dict[str, Path]:
+        """Every output that is set, by field name (``tracks``, ``render``, ...), the tracks file first."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -310,6 +314,8 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
 
     Raises:
         OutputExistsError: an output exists and neither ``resume`` nor ``force`` is set.
+        PathConflictError: an output is an input (source, boxes file, weights, a config) or
+            inside the source folder, or two outputs share a path (no flag overrides this).
         ResumeError: ``resume`` with nothing to resume, or outputs made from another video
             or with other options.
         OSError: an output cannot be written (``filename`` names it).
@@ -317,7 +323,7 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
             :func:`posetrack.video.open_source`.
     """
     from .resume import ResumePlan, check_head, check_outputs, plan_resume
-    from .video import check_resumable, open_source
+    from .video import check_resumable, is_live, open_source
 
     if resume and force:
         raise InputError("resume and force exclude each other: resume keeps the finished frames, force discards them")
@@ -325,13 +331,14 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         check_resumable(source)
     t_start = time.perf_counter()
     outputs = outputs if isinstance(outputs, Outputs) else Outputs(Path(outputs))
+    check_paths(source, outputs, opts, live=is_live(source))
     src = open_source(source, start=opts.start, end=opts.end, stride=opts.stride, batch_size=opts.frame_batch)
     try:
         info, indices = src.info, (None if src.indices is None else list(src.indices))
         live = src if indices is None else None     # a camera or stream is read once, from this opening
         if live is None:
             src.close()
-        check_outputs(outputs.paths(), resume=resume, force=force)
+        check_outputs(outputs.fields(), resume=resume, force=force)
         _prepare_outputs(outputs)
         plan = plan_resume(outputs.tracks, info, indices, opts.frame_batch) if resume else ResumePlan()
         models = models or load_models(opts)
@@ -346,6 +353,33 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     return RunSummary(frames=len(tracks.frames), tracks=len(ids), seconds=time.perf_counter() - t_start,
                       times=pipeline.times, notes=tuple(notes), resumed=len(plan.done))
+
+
+def run_inputs(source: Union[str, Path, None], opts: RunOptions) -> Dict[str, Optional[str]]:
+    """The files a run reads, by setting: the source, the boxes file, weights files, YAML configs.
+
+    Names (``posetrack18``, ``tracker``), URLs and cameras are included as given;
+    :func:`posetrack.guard.check_distinct` skips whatever does not exist as a path.
+    """
+    return {"source": None if source is None else str(source), "boxes_file": opts.boxes_file,
+            "pose_weights": opts.pose_weights, "detector_weights": opts.detector_weights,
+            "pose_model": opts.pose_model, "tracker_config": opts.tracker_config}
+
+
+def check_paths(source: Union[str, Path, None], outputs: Outputs, opts: RunOptions, *, live: bool = False) -> None:
+    """Refuse outputs that would overwrite an input of the run or each other (before any work).
+
+    The tracks file's journal counts as an output too.
+
+    Raises:
+        PathConflictError: names the path and both settings (:func:`posetrack.guard.check_distinct`).
+    """
+    from .guard import check_distinct
+    from .journal import journal_path
+
+    fields = outputs.fields()
+    fields["tracks journal"] = journal_path(outputs.tracks)
+    check_distinct(fields, run_inputs(None if live else source, opts))
 
 
 def _prepare_outputs(outputs: Outputs) -> None:

@@ -146,7 +146,8 @@ def _listing(files) -> str:
     for wf in files:
         head = f"  {wf.setting} ({wf.what}): "
         if wf.url is None:
-            lines.append(head + f"{wf.path}: no such file")
+            why = "a folder, not a weights file" if wf.path.is_dir() else "no such file"
+            lines.append(head + f"{wf.path}: {why}")
             continue
         check = f"  (SHA-256 {'starts with ' if len(wf.sha256) < 64 else ''}{wf.sha256})" if wf.sha256 else ""
         lines.append(head + f"{wf.url}\n      -> {wf.path}{check}")

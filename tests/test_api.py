@@ -193,7 +193,7 @@ def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path)
     write_tracks(short, wrong)
     with pytest.raises(InputError, match="size: the video is 160x120, the tracks are for 320x120"):
         posetrack.render(data["video"], short, tmp_path / "b.mp4")
-    assert posetrack.render(data["video"], short, tmp_path / "b.mp4", force=True).frames == N
+    assert posetrack.render(data["video"], short, tmp_path / "b.mp4", allow_mismatch=True).frames == N
     with pytest.raises(ConfigError, match="did you mean 'trails'"):
         posetrack.render(data["video"], tracks, tmp_path / "c.mp4", trail=3)
 

@@ -92,9 +92,9 @@ def test_mismatching_tracks_are_refused_with_what_differs(inputs, tmp_path):
     assert "does not match" in result.output
     assert "size: the video is 320x240, the tracks are for 640x480" in result.output
     assert f"frame count: the video has {N} frames, the tracks file says 30" in result.output
-    assert "--force" in result.output
+    assert "--allow-mismatch" in result.output
     assert not (tmp_path / "x.mp4").exists()
-    forced = invoke(clip, tmp_path / "other.json", "-o", tmp_path / "x.mp4", "--force")
+    forced = invoke(clip, tmp_path / "other.json", "-o", tmp_path / "x.mp4", "--allow-mismatch")
     assert forced.exit_code == 0, forced.output
     assert (tmp_path / "x.mp4").exists()
 
@@ -125,12 +125,12 @@ def test_missing_inputs_exit_2(inputs, tmp_path):
 
 def test_library_errors_are_one_red_line(inputs, tmp_path):
     _, clip, tracks = inputs
-    result = invoke(clip, tracks, "--start", 500)
+    result = invoke(clip, tracks, "--start", 500, "-o", tmp_path / "x.mp4")
     assert result.exit_code == 1
     assert "Error:" in result.output and "start frame 500 is past the end" in result.output
     assert "Traceback" not in result.output
     (tmp_path / "bad.json").write_text("{not json")
-    result = invoke(clip, tmp_path / "bad.json")
+    result = invoke(clip, tmp_path / "bad.json", "-o", tmp_path / "x.mp4")
     assert result.exit_code == 1 and "not valid JSON" in result.output
 
 
@@ -147,8 +147,10 @@ def test_no_h264_encoder_tells_the_user_what_to_do(inputs, tmp_path, monkeypatch
 
 def test_refuses_to_overwrite_the_input(inputs):
     _, clip, tracks = inputs
-    result = invoke(clip, tracks, "-o", clip)
-    assert result.exit_code == 2 and "overwrite the input" in result.output
+    before = clip.read_bytes()
+    result = invoke(clip, tracks, "-o", clip, "--force")
+    assert result.exit_code == 1 and "the output out would overwrite the input source" in result.output
+    assert "--out" in result.output and clip.read_bytes() == before
 
 
 def test_image_folder_input(inputs, tmp_path):

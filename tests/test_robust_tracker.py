@@ -86,7 +86,7 @@ def test_the_shared_crossing_case_keeps_the_true_ids(tmp_path):
 
     truth = read_tracks(DATA / "crossing_occluded.poses.json")
     for extra in ([], ["--no-refine"]):
-        out = tmp_path / "tracks.json"
+        out = tmp_path / f"tracks{len(extra)}.json"     # a new file each time: track never overwrites
         # The real command in its own process (the video decoder it loads stays out of this one).
         result = subprocess.run([sys.executable, "-m", "posetrack_cli", "track", str(DATA / "crossing_occluded.poses.json"),
                                  "--video", str(DATA / "crossing.mp4"), "--out", str(out), "--quiet", *extra],

@@ -160,8 +160,10 @@ def test_bad_input_file_names_it(tmp_path):
 
 def test_refuses_to_overwrite_its_input(tmp_path):
     src = poses_file(tmp_path / "poses.json", speed=3)
+    before = src.read_bytes()
     result = invoke(src, "-o", src)
-    assert result.exit_code == 2 and "overwrite" in result.output
+    assert result.exit_code == 1 and "the output tracks would overwrite the input poses" in result.output
+    assert "--out" in result.output and src.read_bytes() == before
 
 
 def test_retrack_uses_only_the_saved_frames_of_the_video(tmp_path):
