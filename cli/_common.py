@@ -120,11 +120,16 @@ def convert_errors(ctx: click.Context):
 
 
 def parse_id_list(value: str) -> list:
-    """'3,7,12' -> [3, 7, 12]; a clear error otherwise."""
+    """'3,7,12' -> [3, 7, 12]; a clear error otherwise (track ids are int64, as in tracks files)."""
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
+        ids = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+    for i in ids:
+        if not -2 ** 63 <= i < 2 ** 63:
+            text = str(i) if len(str(i)) <= 24 else f"{str(i)[:12]}...({len(str(i))} digits)"
+            raise click.BadParameter(f"track ids are 64-bit integers; {text} is out of range")
+    return ids
 
 
 # ---------------------------------------------------------------- options shared by run and eval

@@ -150,7 +150,22 @@ def _header_of(rec: Union[schema.TracksDocument, schema.TracksHeaderRecord], pat
         _fail(path, "keypoint_layout", str(e))
     if names is not None and list(names) != list(layout.names):
         _fail(path, "keypoints", f"names do not match layout {layout.name!r}")
+    _check_run_range(rec.settings, path)
     return TracksHeader(video=video, layout=layout, settings=dict(rec.settings))
+
+
+_RUN_RANGE_KEYS = ("start", "end", "stride")
+
+
+def _check_run_range(settings: Dict[str, Any], path) -> None:
+    """``settings.start/end/stride`` (read back by ``posetrack render``) must be a run's frame range."""
+    given = {k: settings[k] for k in _RUN_RANGE_KEYS if k in settings}
+    if not given:
+        return
+    rng = schema.convert(given, schema.RunRange, str(path),
+                         lambda p, doc: schema.tracks_labeler(["settings", *p], {"settings": doc}), TracksFormatError)
+    if rng.end is not None and rng.end <= rng.start:
+        _fail(path, "settings.end", f"must be greater than settings.start ({rng.start}), got {rng.end}")
 
 
 def _header_from(d: Dict[str, Any], path) -> TracksHeader:
