@@ -51,8 +51,10 @@ def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool,
     """
     from posetrack.errors import ConfigError
     from posetrack.models import build_pose_model, load_model_config, seeded_state_dict
+    from posetrack.backends import check_opset
     from posetrack.onnx_export import check_pose, export_pose
 
+    check_opset(opset)           # before any model is built or downloaded
     cfg = load_model_config(pose_model)
     if seeded:
         model = build_pose_model(pose_model)

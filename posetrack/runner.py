@@ -193,7 +193,7 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
     if opts.boxes_file:
         from .detect import load_boxes
 
-        table = load_boxes(opts.boxes_file, num_frames=info.frames)
+        table = load_boxes(opts.boxes_file, num_frames=info.frames, frame_size=(info.width, info.height))
         return lambda frames: [table.get(f.index, Detections.empty()) for f in frames]
     detector = models.detector if models.detector is not None else _build_detector(opts, models.device)
     return lambda frames: detector([f.image for f in frames])
