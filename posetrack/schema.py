@@ -534,6 +534,10 @@ class TracksHead(msgspec.Struct, gc=False):
 
     format: Any = "posetrack-tracks"
     version: Any = None
+    # Present only in PoseTrack annotation files (skipped, not decoded): a clearer message for those.
+    annolist: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
+    images: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
+    annotations: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
 
 
 class TracksDocument(msgspec.Struct, gc=False):

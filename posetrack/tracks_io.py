@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
+import msgspec
 import numpy as np
 
 from . import schema
@@ -122,12 +123,20 @@ def _fail(path, where: str, msg: str):
     raise TracksFormatError(f"{path}: {where}: {msg}")
 
 
+_POSETRACK_KEYS = ("annolist", "images", "annotations")
+
+
 def _check_head(d: Any, path) -> None:
     """Format and version first, so a file of another version is named as such (not by its first odd field)."""
     if not isinstance(d, (dict, schema.TracksHead)):
         _fail(path, "top level", f"expected a JSON object, got {type(d).__name__}")
     fmt = d.get("format", FORMAT) if isinstance(d, dict) else d.format
     version = d.get("version") if isinstance(d, dict) else d.version
+    keys = {k for k in _POSETRACK_KEYS if (k in d if isinstance(d, dict) else getattr(d, k) is not msgspec.UNSET)}
+    if version is None and ("annolist" in keys or {"images", "annotations"} <= keys):
+        kind = "2017 (annolist)" if "annolist" in keys else "2018 (images + annotations)"
+        _fail(path, "top level", f"this is a PoseTrack {kind} annotation file, not a posetrack tracks file "
+                                 "(PoseTrack files are scored with `posetrack eval` / posetrack.evaluate)")
     if fmt != FORMAT:
         _fail(path, "format", f"expected {FORMAT!r}, got {fmt!r}")
     if version != VERSION or isinstance(version, bool):
@@ -242,6 +251,8 @@ def read_tracks(path: PathLike) -> TrackFile:
             the message names the file, the frame, the person and the field.
     """
     path = Path(path)
+    if path.is_dir():
+        raise TracksFormatError(f"{path}: is a folder; a tracks file (JSON) is expected")
     raw = path.read_bytes()
     schema.check_utf8(raw, str(path), TracksFormatError)
     head = schema.decode_json(raw, schema.TRACKS_HEAD_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
