@@ -524,9 +524,9 @@ class RunRange(msgspec.Struct, gc=False):
     """The frame range of the run that made a tracks file (``settings.start/end/stride``), which
     ``posetrack render`` reuses; checked when the file is read, other settings are kept as they are."""
 
-    start: NonNegInt64 = 0
+    start: Optional[NonNegInt64] = None           # null: not recorded (0)
     end: Optional[Annotated[int, Meta(ge=1, le=INT64_MAX)]] = None
-    stride: Annotated[int, Meta(ge=1, le=MAX_FRAMES)] = 1
+    stride: Optional[Annotated[int, Meta(ge=1, le=MAX_FRAMES)]] = None     # null: not recorded (1)
 
 
 class TracksHead(msgspec.Struct, gc=False):

@@ -173,7 +173,7 @@ def _check_run_range(settings: Dict[str, Any], path) -> None:
         return
     rng = schema.convert(given, schema.RunRange, str(path),
                          lambda p, doc: schema.tracks_labeler(["settings", *p], {"settings": doc}), TracksFormatError)
-    if rng.end is not None and rng.end <= rng.start:
+    if rng.end is not None and rng.end <= (rng.start or 0):
         _fail(path, "settings.end", f"must be greater than settings.start ({rng.start}), got {rng.end}")
 
 

@@ -87,13 +87,13 @@ def test_line_scale_is_bounded(clip, tmp_path):
 
 @pytest.mark.parametrize("key, value, message", [
     ("stride", int("1" + "0" * 400), "settings.stride: expected an integer <= 10000000, got 100000000000...(401"),
-    ("stride", "abc", "settings.stride: expected an integer, got a string"),
+    ("stride", "abc", "settings.stride: expected an integer or null, got a string"),
     ("stride", 0, "settings.stride: expected an integer >= 1, got 0"),
     ("stride", -3, "settings.stride: expected an integer >= 1, got -3"),
-    ("stride", 2.5, "settings.stride: expected an integer, got a float"),
+    ("stride", 2.5, "settings.stride: expected an integer or null, got a float"),
     ("stride", 10 ** 18, "settings.stride: expected an integer <= 10000000"),
-    ("stride", True, "settings.stride: expected an integer, got true or false"),
-    ("start", "x", "settings.start: expected an integer, got a string"),
+    ("stride", True, "settings.stride: expected an integer or null, got true or false"),
+    ("start", "x", "settings.start: expected an integer or null, got a string"),
     ("end", -4, "settings.end: expected an integer >= 1, got -4"),
 ])
 def test_run_range_settings_are_validated(clip, tmp_path, key, value, message):
