@@ -154,11 +154,16 @@ def convert_errors(ctx: click.Context):
 
 
 def parse_id_list(value: str) -> list:
-    """'3,7,12' -> [3, 7, 12]; a clear error otherwise."""
+    """'3,7,12' -> [3, 7, 12]; a clear error otherwise (track ids are int64, as in tracks files)."""
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
+        ids = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+    for i in ids:
+        if not -2 ** 63 <= i < 2 ** 63:
+            text = str(i) if len(str(i)) <= 24 else f"{str(i)[:12]}...({len(str(i))} digits)"
+            raise click.BadParameter(f"track ids are 64-bit integers; {text} is out of range")
+    return ids
 
 
 # ---------------------------------------------------------------- options shared by run and eval
@@ -194,7 +199,7 @@ _PIPELINE_OPTIONS = [
               help="Override the tracker's matching.  [default: greedy, as the paper]"),
     click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Optical flow for propagation and similarity.  [default: dis]"),
-    click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True,
+    click.option("--detect-every", type=click.IntRange(min=1, max=10_000_000), default=1, show_default=True,
               help="Run the detector on every N-th frame; flow-propagated boxes carry people in between "
                    "(benchmarks/detect_every.py measures the cost)."),
     click.option("--device", default="auto", show_default=True, callback=lambda ctx, param, value: _device(value),
@@ -207,9 +212,9 @@ _PIPELINE_OPTIONS = [
               show_default=True, help="Where the pose network runs (onnxruntime: pip install 'posetrack[onnx]'; "
                                       "tensorrt: needs torch_tensorrt and a GPU)."),
     click.option("--compile", is_flag=True, help="torch.compile the pose network (CUDA graphs on GPU; slow start)."),
-    click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+    click.option("--batch-size", type=click.IntRange(min=1, max=65536), default=32, show_default=True,
               help="Person crops per pose forward pass."),
-    click.option("--frame-batch", type=click.IntRange(min=1), default=8, show_default=True,
+    click.option("--frame-batch", type=click.IntRange(min=1, max=65536), default=8, show_default=True,
               help="Frames decoded, detected and estimated together."),
     click.option("--overlap/--no-overlap", default=True, show_default=True,
               help="Compute flow and write outputs on threads while poses are estimated (never changes a result)."),

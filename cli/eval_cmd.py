@@ -30,10 +30,10 @@ sequence the split's GT files name, as one batch on --engine (local or ray, as `
 
 @click.command("eval", epilog=EPILOG, short_help="Score predictions against PoseTrack ground truth.",
                context_settings=CONTEXT)
-@click.option("--gt", "gt_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of ground-truth JSON files, one per sequence.")
-@click.option("--pred", "pred_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of prediction JSON files with the same file names.")
+@click.option("--gt", "gt_dir", type=click.Path(exists=True, path_type=Path),
+              help="Folder of ground-truth JSON files, one per sequence (or one sequence's file).")
+@click.option("--pred", "pred_dir", type=click.Path(exists=True, path_type=Path),
+              help="Folder of prediction JSON files with the same file names (or the file for a --gt file).")
 @click.option("--dataset-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A PoseTrack 2017/2018 root: predict every sequence of --split first, then score.")
 @click.option("--split", default="val", show_default=True, help="With --dataset-root: the annotation split.")

@@ -52,11 +52,13 @@ def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool,
     the command if they differ by more than the tolerance. Existing files are never
     overwritten without --force, and no output may be an input (weights, a model YAML).
     """
+    from posetrack.backends import check_opset
     from posetrack.errors import ConfigError
     from posetrack.guard import check_writes
     from posetrack.models import build_pose_model, load_model_config, seeded_state_dict
     from posetrack.onnx_export import check_pose, export_pose
 
+    check_opset(opset)           # before any model is built or downloaded
     check_writes({"out": out, "detector_out": detector_out},
                  {"pose_weights": pose_weights, "detector_weights": detector_weights, "pose_model": pose_model},
                  force=force)

@@ -58,14 +58,14 @@ def default_output(video) -> Path:
 @click.option("--start", type=click.IntRange(min=0), default=0, help="First frame to render (0-based).")
 @click.option("--end", type=click.IntRange(min=1), default=None,
               help="Stop before this frame (exclusive).  [default: the last frame]")
-@click.option("--stride", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=None, metavar="N",
               help="Render every N-th frame; the video plays at fps/N.  [default: the stride of the run "
                    "that made TRACKS, else 1]")
 @click.option("--codec", type=click.Choice(["h264", "mpeg4"]), default="h264",
               help="h264 plays everywhere; mpeg4 is the fallback for FFmpeg builds without H.264.")
 @click.option("--crf", type=click.IntRange(0, 51), default=18,
               help="H.264 quality: lower is better and bigger; 18 looks like the source.")
-@click.option("--line-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
+@click.option("--line-scale", type=click.FloatRange(min=0, max=100, min_open=True), default=1.0,
               help="Thicker (>1) or thinner (<1) lines than the size-based default.")
 @click.option("--allow-mismatch", is_flag=True,
               help="Render even when the tracks file does not match the video (frame size, frame count).")

@@ -46,7 +46,7 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
               help="One tracks file per source here, <name>.tracks.json; names never collide (README).")
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame (0-based).")
 @click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame.")
-@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Process every N-th frame.")
+@click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=1, show_default=True, help="Process every N-th frame.")
 @click.option("--render", "render_out", type=click.Path(path_type=Path), default=None,
               help="Also write an annotated H.264 MP4 while running (no second decode)" + _PER_SOURCE + ".mp4.")
 @click.option("--export-posetrack2017", "export17", type=click.Path(path_type=Path), default=None,

@@ -122,6 +122,31 @@ class TorchBackend:
         return out[:n].float().contiguous()
 
 
+#: Lowest ONNX opset posetrack exports (HRNet's resize and the detector's RoIAlign need 11).
+MIN_OPSET = 11
+
+
+def check_opset(opset: int) -> None:
+    """Refuse an ONNX opset the installed torch's TorchScript exporter cannot write, before exporting.
+
+    Raises:
+        ConfigError: ``opset`` is not an integer in MIN_OPSET..(the exporter's maximum), naming the range.
+    """
+    try:
+        from torch.onnx import _constants
+        top = int(getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", _constants.ONNX_MAX_OPSET))
+    except (ImportError, AttributeError):      # a torch without these constants: let the exporter judge
+        top = None
+    valid = isinstance(opset, int) and not isinstance(opset, bool) and opset >= MIN_OPSET and \
+        (top is None or opset <= top)
+    if not valid:
+        import torch
+
+        upper = f" to {top}" if top is not None else " and up"
+        raise ConfigError(f"opset={opset!r} is out of range: the ONNX exporter of torch {torch.__version__} writes opsets "
+                          f"{MIN_OPSET}{upper}")
+
+
 def export_onnx(model, path: Union[str, os.PathLike], input_size, *, opset: int = 17) -> Path:
     """Write the pose network as ONNX with a dynamic batch axis (``input`` -> ``heatmaps``).
 
@@ -140,6 +165,7 @@ def export_onnx(model, path: Union[str, os.PathLike], input_size, *, opset: int 
 
     import torch
 
+    check_opset(opset)
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:

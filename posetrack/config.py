@@ -2,7 +2,7 @@
 
 Unknown keys fail with a "did you mean"; values are validated against the field's type by
 msgspec (strictly: no coercion, NaN and infinities refused), then by the dataclass's own
-``__post_init__``; nothing is evaluated (``yaml.safe_load``). Every setting lives in a dataclass instance that is passed
+``__post_init__``; nothing is evaluated (a ``yaml.SafeLoader`` that reads YAML 1.2 floats). Every setting lives in a dataclass instance that is passed
 down explicitly; there is no global configuration object.
 """
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
+import re
 import typing
 from importlib import resources
 from pathlib import Path
@@ -21,7 +23,7 @@ import yaml
 from . import schema
 from .errors import ConfigError
 
-__all__ = ["ConfigError", "from_dict", "load_yaml", "config_path", "list_configs"]
+__all__ = ["ConfigError", "from_dict", "load_yaml", "yaml_load", "YamlLoader", "config_path", "list_configs"]
 
 T = TypeVar("T")
 
@@ -139,22 +141,67 @@ def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
         raise ConfigError(f"{_head(where, cls)}: text that is not valid Unicode ({e.reason})") from None
 
 
+def _looks_like_path(name: str) -> bool:
+    """A name with a folder separator or a YAML suffix is meant as a file, never a shipped config's name."""
+    return os.sep in name or "/" in name or (os.altsep is not None and os.altsep in name) or \
+        Path(name).suffix.lower() in (".yaml", ".yml")
+
+
 def config_path(name: str) -> Path:
-    """Path of a shipped config (``name`` without ``.yaml``), or of a user's YAML file path."""
+    """Path of a shipped config (``name`` without ``.yaml``), or of a user's config file.
+
+    A name with a folder separator or a ``.yaml``/``.yml`` suffix is a file path; any other name
+    is a shipped config's, else an existing file of that name (whatever its suffix).
+
+    Raises:
+        ConfigError: a path that names no file ("no such file", or a folder), or a name that is
+            neither a shipped config nor a file (the shipped configs are listed).
+    """
     p = Path(name)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
+    if _looks_like_path(name):
+        if p.is_file():
+            return p
+        raise ConfigError(f"{name}: {'is a folder, not a config file' if p.is_dir() else 'no such file'}")
     shipped = resources.files("posetrack.configs").joinpath(f"{name}.yaml")
-    if not shipped.is_file():
-        raise ConfigError(f"no config named {name!r}{_suggest(name, list_configs())}; "
-                          f"shipped configs: {', '.join(list_configs())}")
-    return Path(str(shipped))
+    if shipped.is_file():
+        return Path(str(shipped))
+    if p.is_file():
+        return p
+    raise ConfigError(f"no config named {name!r}{_suggest(name, list_configs())}; "
+                      f"shipped configs: {', '.join(list_configs())} (or give a YAML file's path)")
 
 
 def list_configs(prefix: str = "") -> list:
     """Names of the shipped configs, optionally only those starting with ``prefix``."""
     root = resources.files("posetrack.configs")
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml") and p.name.startswith(prefix))
+
+
+class YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads floats as YAML 1.2 does: ``5e-1`` and ``1e3`` are numbers.
+
+    PyYAML implements YAML 1.1, whose float pattern needs a dot (``5.0e-1``), so an exponent
+    written without one stays a string; YAML 1.2 (2009, the JSON-compatible core schema) reads it
+    as a float. Nothing else changes: ints, booleans and ``.inf``/``.nan`` resolve as before
+    (sexagesimal ``1:30.0`` floats, dropped by YAML 1.2, stay strings).
+    """
+
+
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _FLOAT_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+YamlLoader.add_implicit_resolver(_FLOAT_TAG, re.compile(r"""^(?:
+      [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?     # 1.5, 1., 1.5e-3
+    | [-+]?(?:[0-9][0-9_]*)[eE][-+]?[0-9]+                  # 5e-1, 1e3 (YAML 1.2)
+    | [-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?               # .5, .5e3
+    | [-+]?\.(?:inf|Inf|INF)
+    | \.(?:nan|NaN|NAN))$""", re.X), list("-+0123456789."))
+
+
+def yaml_load(text: Union[str, bytes]) -> Any:
+    """Parse YAML text safely (no objects constructed), floats as in YAML 1.2 (:class:`YamlLoader`)."""
+    return yaml.load(text, Loader=YamlLoader)
 
 
 def load_yaml(cls: Type[T], name: str, section: Union[str, None] = None) -> T:
@@ -165,7 +212,7 @@ def load_yaml(cls: Type[T], name: str, section: Union[str, None] = None) -> T:
     """
     path = config_path(name)
     try:
-        data = yaml.safe_load(path.read_bytes()) or {}
+        data = yaml_load(path.read_bytes()) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
     except RecursionError:

@@ -135,6 +135,10 @@ def flip_back(heatmaps: np.ndarray, flip_pairs: Sequence[Tuple[int, int]], shift
     return np.ascontiguousarray(hm)
 
 
+#: The heatmap decodings by name: the official argmax + quarter offset, and DARK (Zhang et al., CVPR 2020).
+DECODE_METHODS = ("argmax", "dark")
+
+
 def decode_heatmaps(heatmaps: np.ndarray, method: str = "argmax", dark_kernel: Optional[int] = None
                     ) -> Tuple[np.ndarray, np.ndarray]:
     """Heatmap-pixel coordinates and scores of every keypoint.
@@ -153,7 +157,7 @@ def decode_heatmaps(heatmaps: np.ndarray, method: str = "argmax", dark_kernel: O
         kernel = dark_kernel or dark_kernel_size(heatmaps.shape[-2:])
         coords = dark_refine(heatmaps, coords, kernel)
     else:
-        raise ConfigError(f"unknown decoding {method!r}; choose 'argmax' or 'dark'")
+        raise ConfigError(f"unknown decoding {method!r}; choose one of: {', '.join(DECODE_METHODS)}")
     return coords, maxvals
 
 

@@ -19,7 +19,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -253,7 +253,7 @@ class BoxesFileError(FormatError):
 
 
 def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, category_id: int = 1, *,
-               min_score: float = 0.0) -> Dict[int, Detections]:
+               min_score: float = 0.0, frame_size: Optional[Tuple[int, int]] = None) -> Dict[int, Detections]:
     """Read fixed person boxes from a COCO detection-results JSON list.
 
     Each entry is ``{"image_id": 0-based frame index, "bbox": [x, y, w, h], "score": s,
@@ -265,10 +265,14 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             all get an entry. None: frames up to the largest id.
         category_id: the people's category (1 in COCO).
         min_score: drop boxes scoring below this.
+        frame_size: (width, height) of the frames in pixels: boxes wholly outside the frame are
+            dropped (a box that overlaps it is kept whole). None: not checked.
 
     Returns:
         frame index -> :class:`Detections` (x1, y1, x2, y2, highest score first); frames without
-        boxes map to empty Detections. Boxes with zero width or height are dropped (logged).
+        boxes map to empty Detections. Boxes less than 1 px wide or high (no person; the crop
+        would be blown up from less than one pixel) and boxes outside the frame are dropped,
+        with one warning that counts them.
 
     Raises:
         BoxesFileError: the file is not UTF-8 JSON, not a list, or an entry is malformed (a missing
@@ -287,7 +291,7 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
     entries = schema.decode_json(raw, schema.BOXES_DECODER, str(path), schema.BOXES_LABELER, BoxesFileError)
     per_frame: Dict[int, list] = {}
-    empty_boxes = 0
+    tiny = outside = 0
     for i, entry in enumerate(entries):
         x, y, w, h = entry.bbox
         if w < 0 or h < 0:
@@ -297,12 +301,17 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
                                  f"({num_frames} frames)")
         if (entry.category_id is not None and entry.category_id != category_id) or entry.score < min_score:
             continue
-        if w == 0 or h == 0:
-            empty_boxes += 1
+        if w < 1 or h < 1:
+            tiny += 1
+            continue
+        if frame_size is not None and (x + w <= 0 or y + h <= 0 or x >= frame_size[0] or y >= frame_size[1]):
+            outside += 1
             continue
         per_frame.setdefault(entry.image_id, []).append((entry.score, [x, y, x + w, y + h]))
-    if empty_boxes:
-        log.warning("%s: dropped %d boxes with zero width or height", path, empty_boxes)
+    if tiny or outside:
+        parts = ([f"{tiny} less than 1 px wide or high"] if tiny else []) + \
+            ([f"{outside} wholly outside the {frame_size[0]}x{frame_size[1]} frame"] if outside else [])
+        log.warning("%s: dropped %d boxes (%s)", path, tiny + outside, ", ".join(parts))
     count = num_frames if num_frames is not None else max((e.image_id for e in entries), default=-1) + 1
     return {f: _detections(per_frame.get(f, [])) for f in range(count)}
 

@@ -41,6 +41,10 @@ _SHIFT = 4  # OpenCV fixed-point bits: coordinates are drawn with 1/16 pixel pre
 _ONE = 1 << _SHIFT
 _FONT = 0  # cv2.FONT_HERSHEY_SIMPLEX
 
+#: Largest line_scale: 100x the size-based width is already a limb as wide as a 4K frame's 1/15
+#: (line_width at 2160p is 9 px); beyond it the width overflows OpenCV's int thickness.
+MAX_LINE_SCALE = 100.0
+
 
 @dataclass(frozen=True)
 class DrawStyle:
@@ -66,8 +70,8 @@ class DrawStyle:
             raise ConfigError(f"DrawStyle.min_score must be a number >= 0, got {self.min_score}")
         if self.trails < 0:
             raise ConfigError(f"DrawStyle.trails must be >= 0, got {self.trails}")
-        if not (self.line_scale > 0):
-            raise ConfigError(f"DrawStyle.line_scale must be > 0, got {self.line_scale}")
+        if not (0 < self.line_scale <= MAX_LINE_SCALE):
+            raise ConfigError(f"DrawStyle.line_scale must be > 0 and <= {MAX_LINE_SCALE:g}, got {self.line_scale}")
 
 
 # ---------------------------------------------------------------- colours and sizes

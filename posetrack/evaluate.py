@@ -46,8 +46,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +58,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import FormatError, InputError
+from .errors import ConfigError, FormatError, InputError
 from .eval_ap import MIN_SCORE, ApEntries, ap_entries, average_precision, concat_entries
 from .eval_frames import EvalPersons, eval_persons, evaluated_frames, pair_frames
 from .eval_match import head_sizes, match_frames
@@ -159,13 +161,15 @@ def _json_float(v: float) -> Optional[float]:
 # ----------------------------------------------------------------------------- inputs
 
 def _json_files(where: Files, what: str) -> Dict[str, Path]:
-    """name (file name without .json) -> path, from a directory, a list of files or a mapping."""
+    """name (file name without .json) -> path, from a directory, one file, a list of files or a mapping."""
     if isinstance(where, Mapping):
         return {str(k)[:-5] if str(k).endswith(".json") else str(k): Path(v) for k, v in where.items()}
     if isinstance(where, (str, os.PathLike)):
         folder = Path(where)
+        if folder.is_file():          # one sequence's file
+            return {folder.name[:-5] if folder.name.endswith(".json") else folder.name: folder}
         if not folder.is_dir():
-            raise OSError(f"{what} directory {folder} does not exist")
+            raise FileNotFoundError(errno.ENOENT, f"no such {what} folder or file", str(folder))
         return {p.name[:-5]: p for p in sorted(folder.glob("*.json"))}
     out: Dict[str, Path] = {}
     for p in map(Path, where):
@@ -184,6 +188,8 @@ def sequence_files(gt: Files, pred: Files) -> Tuple[List[Tuple[str, Path, Option
     """
     gt_files = _json_files(gt, "GT")
     pred_files = _json_files(pred, "prediction")
+    if _is_file(gt) and _is_file(pred):     # one GT file and one prediction file: a pair, whatever their names
+        pred_files = {name: p for name, p in zip(gt_files, pred_files.values())}
     if not gt_files:
         raise OSError(f"no *.json GT files in {gt}")
     warnings = []
@@ -201,6 +207,35 @@ def sequence_files(gt: Files, pred: Files) -> Tuple[List[Tuple[str, Path, Option
                             f"folder); scored as a sequence without predictions")
         pairs.append((name, gt_files[name], p))
     return pairs, warnings
+
+
+def _is_file(where: Files) -> bool:
+    return isinstance(where, (str, os.PathLike)) and Path(where).is_file()
+
+
+#: Largest absolute score threshold: scores in tracks files are bounded by the same value
+#: (:data:`posetrack.schema.MAX_COORD`); poseval's "no score" is -9999.
+MAX_THRESHOLD = 1e5
+
+
+def check_threshold(name: str, value: Optional[float]) -> Optional[float]:
+    """``value`` as a float when it is None or a finite number within +-MAX_THRESHOLD.
+
+    Raises:
+        ConfigError: a bool, a non-number, NaN, an infinity or a value beyond the range, naming ``name``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name}={value!r}: expected a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not -MAX_THRESHOLD <= number <= MAX_THRESHOLD:     # NaN fails both comparisons
+        raise ConfigError(f"{name}={number!r} is out of range: a score threshold is a finite number "
+                          f"within +-{MAX_THRESHOLD:g}")
+    return number
 
 
 @contextlib.contextmanager
@@ -389,8 +424,9 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
     """PoseTrack mAP and per-joint MOTA / MOTP / precision / recall, identical to poseval.
 
     Args:
-        gt: the GT folder (``*.json``, one per sequence), a list of GT files, or {name: path}.
-        pred: the prediction folder, a list of files, or {name: path}; matched to GT by file name.
+        gt: the GT folder (``*.json``, one per sequence), one GT file, a list of GT files, or {name: path}.
+        pred: the prediction folder, one file, a list of files, or {name: path}; matched to GT by file
+            name (one GT file and one prediction file are a pair whatever their names).
         joint_thr: drop predicted points scored below this first (None: keep all, as poseval).
         box_thr: drop predicted persons whose box score is below this first (None: keep all).
         workers: processes that score sequences (1: this one only; None: two where the machine
@@ -401,9 +437,14 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
         an :class:`EvalResult`; its ``warnings`` are also logged.
 
     Raises:
-        OSError: a folder or file cannot be read.
+        OSError: a folder or file cannot be read (FileNotFoundError: ``gt`` or ``pred`` does not exist).
+        ConfigError: a threshold that is not a finite number within +-1e5, or ``workers`` < 1.
         ValueError: invalid input; the message names the file, frame and field.
     """
+    joint_thr = check_threshold("joint_thr", joint_thr)
+    box_thr = check_threshold("box_thr", box_thr)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"workers={workers!r}: expected an integer >= 1, or None")
     pairs, warnings = sequence_files(gt, pred)
     parts: Dict[str, _SequenceScore] = dict(zip([name for name, _, _ in pairs],
                                                 _score_all(pairs, joint_thr, box_thr, workers)))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from .backends import export_onnx
+from .backends import check_opset, export_onnx
 from .errors import ConfigError
 
 __all__ = ["ParityResult", "export_pose", "check_pose", "export_detector", "check_detector"]
@@ -106,6 +106,7 @@ def export_detector(model, path: PathLike, *, opset: int = 17, sample_size=(480,
     """
     import torch
 
+    check_opset(opset)
     try:
         import onnx  # noqa: F401
     except ImportError:

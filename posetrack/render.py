@@ -68,7 +68,8 @@ def select_ids(result: FrameResult, only_ids: Optional[Collection[int]]) -> Fram
         return result
     if result.track_ids is None:
         return FrameResult(result.frame, result.poses.select(np.zeros(len(result), bool)), None)
-    keep = np.isin(result.track_ids, np.fromiter(only_ids, np.int64))
+    wanted = [i for i in map(int, only_ids) if -2 ** 63 <= i < 2 ** 63]   # no track has an id beyond int64
+    keep = np.isin(result.track_ids, np.asarray(wanted, np.int64))
     return FrameResult(result.frame, result.poses.select(keep), result.track_ids[keep])
 
 

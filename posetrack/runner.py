@@ -19,13 +19,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .atomic import named_os_errors, write_atomic
-from .errors import InputError, WeightsError
+from .errors import ConfigError, InputError, WeightsError
 from .structures import Detections, Frame, FrameResult, VideoInfo
 from .tracks_io import TrackFile, TracksHeader, write_tracks
 
@@ -72,6 +73,74 @@ class RunOptions:
     decode: str = "argmax"
     detect_every: int = 1
     overlap: bool = True
+
+    def __post_init__(self) -> None:
+        """Check every field's type, range and choices (CLI options map onto these fields one to one).
+
+        Raises:
+            ConfigError: naming the field, the value and what it must be.
+        """
+        for name in _PATH_FIELDS:                 # paths may be given as pathlib.Path: kept as str
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, name, os.fspath(value))
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value) and not (value is None and name in _OPTIONAL_FIELDS):
+                raise ConfigError(f"RunOptions.{name}: expected a non-empty string"
+                                  + (" or None" if name in _OPTIONAL_FIELDS else "") + f", got {_short(value)}")
+        for name in _BOOL_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ConfigError(f"RunOptions.{name}: expected True or False, got {_short(value)}")
+        for name, (low, high) in _INT_FIELDS.items():
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_FIELDS:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"RunOptions.{name}: expected an integer, got {_short(value)}")
+            if not low <= value <= high:
+                raise ConfigError(f"RunOptions.{name}: expected an integer from {low} to {high}, got {_short(value)}")
+        if self.end is not None and self.end <= self.start:
+            raise ConfigError(f"RunOptions.end: must be greater than start ({self.start}), got {self.end}")
+        for name, choices in _choices().items():
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_FIELDS:
+                continue
+            if value not in choices:
+                raise ConfigError(f"RunOptions.{name}: expected one of {', '.join(choices)}, got {_short(value)}")
+
+
+def _short(value: Any) -> str:
+    from .schema import short_repr
+
+    return short_repr(value)
+
+
+_PATH_FIELDS = ("pose_model", "pose_weights", "detector_weights", "boxes_file", "tracker_config")
+_TEXT_FIELDS = ("pose_model", "pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode",
+                "tracker_config", "device")
+_OPTIONAL_FIELDS = ("pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode", "matching",
+                    "flow_method", "end")
+_BOOL_FIELDS = ("refine", "half", "compile", "flip", "overlap")
+_INT64_MAX = 2 ** 63 - 1
+#: Crops or frames in one batch: 65536 crops of 384x288 are 86 GB of input; more is a mistake.
+_MAX_BATCH = 65536
+#: (lowest, highest) of the integer fields; strides reach the tracks file's 10 million frame limit
+#: (posetrack.schema.MAX_FRAMES).
+_INT_FIELDS = {"start": (0, _INT64_MAX), "end": (1, _INT64_MAX), "stride": (1, 10_000_000),
+               "detect_every": (1, 10_000_000), "batch_size": (1, _MAX_BATCH), "frame_batch": (1, _MAX_BATCH)}
+
+
+def _choices() -> Dict[str, Tuple[str, ...]]:
+    """The valid values of the fields chosen by name, from the strategy tables that use them."""
+    from .backends import BACKENDS, PRECISIONS
+    from .decode import DECODE_METHODS
+    from .flow import FLOW_METHODS
+    from .matching import MATCHERS
+
+    return {"matching": tuple(MATCHERS), "flow_method": tuple(FLOW_METHODS), "precision": ("auto", *PRECISIONS),
+            "backend": tuple(BACKENDS), "decode": tuple(DECODE_METHODS)}
 
 
 @dataclass(frozen=True)
@@ -199,7 +268,7 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
     if opts.boxes_file:
         from .detect import load_boxes
 
-        table = load_boxes(opts.boxes_file, num_frames=info.frames)
+        table = load_boxes(opts.boxes_file, num_frames=info.frames, frame_size=(info.width, info.height))
         return lambda frames: [table.get(f.index, Detections.empty()) for f in frames]
     detector = models.detector if models.detector is not None else _build_detector(opts, models.device)
     return lambda frames: detector([f.image for f in frames])

@@ -42,14 +42,17 @@ from msgspec import Meta
 
 from .errors import FormatError, InputError
 
-__all__ = ["MAX_COORD", "INT64_MAX", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
-           "Segment", "Labeler", "decode_json", "convert", "path_labeler", "message_of", "NonFinite"]
+__all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
+           "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite"]
 
 #: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
 #: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
 #: they overflow the int32 drawing coordinates of OpenCV.
 MAX_COORD = 1e5
 INT64_MAX = 2 ** 63 - 1
+#: Frame indexes in a boxes file, and frame strides: 10 million frames is 4.6 days at 25 fps; a larger
+#: index is corrupt (and would make the per-frame table enormous).
+MAX_FRAMES = 10_000_000
 _FLOAT_MAX = sys.float_info.max
 
 #: A pixel coordinate: finite, within +-MAX_COORD.
@@ -209,10 +212,15 @@ def _value_text(doc: Any, path: List[Segment]) -> str:
         return ""
     if isinstance(value, (dict, list)) or value is None:
         return ""
+    return f", got {short_repr(value)}"
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, with a long one (a 400-digit number) cut to its first 12 characters and its length."""
     text = repr(value)
     if len(text) > 24:
         text = f"{text[:12]}...({len(text)} characters)"
-    return f", got {text}"
+    return text
 
 
 def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, labeler: Labeler,
@@ -485,11 +493,16 @@ Dimension = Annotated[int, Meta(ge=1, le=int(MAX_COORD))]
 KeypointRow = Annotated[List[Optional[Coord]], Meta(min_length=3, max_length=3)]
 
 
+#: A box score in a tracks file: within +-MAX_COORD, like keypoint scores (the file's scores are float32
+#: in memory: a larger value, 1e300, would become infinity there and null when written back).
+TrackScore = Annotated[float, Meta(ge=-MAX_COORD, le=MAX_COORD)]
+
+
 class TrackPerson(msgspec.Struct, gc=False):
     bbox: Annotated[List[Coord], Meta(min_length=4, max_length=4)]
     keypoints: List[KeypointRow]
     track_id: Optional[NonNegInt64] = None
-    score: Optional[Finite] = None
+    score: Optional[TrackScore] = None
     interpolated: bool = False
 
 
@@ -507,11 +520,24 @@ class VideoRecord(msgspec.Struct, gc=False):
     frames: NonNegInt64
 
 
+class RunRange(msgspec.Struct, gc=False):
+    """The frame range of the run that made a tracks file (``settings.start/end/stride``), which
+    ``posetrack render`` reuses; checked when the file is read, other settings are kept as they are."""
+
+    start: Optional[NonNegInt64] = None           # null: not recorded (0)
+    end: Optional[Annotated[int, Meta(ge=1, le=INT64_MAX)]] = None
+    stride: Optional[Annotated[int, Meta(ge=1, le=MAX_FRAMES)]] = None     # null: not recorded (1)
+
+
 class TracksHead(msgspec.Struct, gc=False):
     """Read first, so that a file of another version is named as such."""
 
     format: Any = "posetrack-tracks"
     version: Any = None
+    # Present only in PoseTrack annotation files (skipped, not decoded): a clearer message for those.
+    annolist: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
+    images: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
+    annotations: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
 
 
 class TracksDocument(msgspec.Struct, gc=False):
@@ -554,7 +580,7 @@ def tracks_labeler(path: List[Segment], doc: Any) -> str:
                 index = doc["frames"][nxt]["frame"]
             except (KeyError, IndexError, TypeError):
                 pass
-            parts.append(f"frame {index}" if isinstance(index, int) and not isinstance(index, bool)
+            parts.append(f"frame {short_repr(index)}" if isinstance(index, int) and not isinstance(index, bool)
                          else f"frames[{nxt}]")
         elif seg == "people" and isinstance(nxt, int):
             parts.append(f"person {nxt}")
@@ -601,9 +627,6 @@ def _enc_hook(obj: Any) -> Any:
 
 # ----------------------------------------------------------------------------- boxes file (posetrack.detect)
 
-#: Frame indexes in a boxes file: 10 million frames is 4.6 days at 25 fps; a larger index is corrupt
-#: (and would make the per-frame table enormous).
-MAX_FRAMES = 10_000_000
 
 
 class BoxEntry(msgspec.Struct, gc=False):

@@ -70,7 +70,14 @@ def _folder(folder: Path) -> Tuple[List[str], str]:
 def _list_file(path: Path, depth: int) -> Tuple[List[str], List[str]]:
     """Sources named by a list file, each line expanded like a command-line item."""
     found, errors = [], []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        return [], [f"{path}, line {line}: not UTF-8 text (invalid byte {raw[e.start]:#04x}); "
+                    "a list file holds one path or URL per line"]
+    for number, line in enumerate(text.splitlines(), 1):
         item = line.strip()
         if not item or item.startswith("#"):
             continue

@@ -262,14 +262,12 @@ def apply_overrides(config: TrackerConfig, overrides: Mapping[str, Any]) -> Trac
     Raises:
         ConfigError: an unknown key or a bad value.
     """
-    import yaml
-
-    from .config import from_dict
+    from .config import from_dict, yaml_load
 
     nested: Dict[str, Any] = {}
     for key, value in overrides.items():
         if isinstance(value, str):
-            value = yaml.safe_load(value)
+            value = yaml_load(value)
         *parents, last = key.split(".")
         node = nested
         for p in parents:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
+import msgspec
 import numpy as np
 
 from . import schema
@@ -122,12 +123,20 @@ def _fail(path, where: str, msg: str):
     raise TracksFormatError(f"{path}: {where}: {msg}")
 
 
+_POSETRACK_KEYS = ("annolist", "images", "annotations")
+
+
 def _check_head(d: Any, path) -> None:
     """Format and version first, so a file of another version is named as such (not by its first odd field)."""
     if not isinstance(d, (dict, schema.TracksHead)):
         _fail(path, "top level", f"expected a JSON object, got {type(d).__name__}")
     fmt = d.get("format", FORMAT) if isinstance(d, dict) else d.format
     version = d.get("version") if isinstance(d, dict) else d.version
+    keys = {k for k in _POSETRACK_KEYS if (k in d if isinstance(d, dict) else getattr(d, k) is not msgspec.UNSET)}
+    if version is None and ("annolist" in keys or {"images", "annotations"} <= keys):
+        kind = "2017 (annolist)" if "annolist" in keys else "2018 (images + annotations)"
+        _fail(path, "top level", f"this is a PoseTrack {kind} annotation file, not a posetrack tracks file "
+                                 "(PoseTrack files are scored with `posetrack eval` / posetrack.evaluate)")
     if fmt != FORMAT:
         _fail(path, "format", f"expected {FORMAT!r}, got {fmt!r}")
     if version != VERSION or isinstance(version, bool):
@@ -150,7 +159,22 @@ def _header_of(rec: Union[schema.TracksDocument, schema.TracksHeaderRecord], pat
         _fail(path, "keypoint_layout", str(e))
     if names is not None and list(names) != list(layout.names):
         _fail(path, "keypoints", f"names do not match layout {layout.name!r}")
+    _check_run_range(rec.settings, path)
     return TracksHeader(video=video, layout=layout, settings=dict(rec.settings))
+
+
+_RUN_RANGE_KEYS = ("start", "end", "stride")
+
+
+def _check_run_range(settings: Dict[str, Any], path) -> None:
+    """``settings.start/end/stride`` (read back by ``posetrack render``) must be a run's frame range."""
+    given = {k: settings[k] for k in _RUN_RANGE_KEYS if k in settings}
+    if not given:
+        return
+    rng = schema.convert(given, schema.RunRange, str(path),
+                         lambda p, doc: schema.tracks_labeler(["settings", *p], {"settings": doc}), TracksFormatError)
+    if rng.end is not None and rng.end <= (rng.start or 0):
+        _fail(path, "settings.end", f"must be greater than settings.start ({rng.start}), got {rng.end}")
 
 
 def _header_from(d: Dict[str, Any], path) -> TracksHeader:
@@ -227,6 +251,8 @@ def read_tracks(path: PathLike) -> TrackFile:
             the message names the file, the frame, the person and the field.
     """
     path = Path(path)
+    if path.is_dir():
+        raise TracksFormatError(f"{path}: is a folder; a tracks file (JSON) is expected")
     raw = path.read_bytes()
     schema.check_utf8(raw, str(path), TracksFormatError)
     head = schema.decode_json(raw, schema.TRACKS_HEAD_DECODER, str(path), schema.tracks_labeler, TracksFormatError)

@@ -300,7 +300,7 @@ def test_zero_size_boxes_are_dropped_with_a_warning(tmp_path, caplog):
                              {"image_id": 0, "bbox": [1, 1, 4, 5], "score": 0.5}])
     with caplog.at_level(logging.WARNING, logger="posetrack.detect"):
         assert len(load_boxes(path)[0]) == 1
-    assert "dropped 1 boxes with zero width or height" in caplog.text
+    assert "dropped 1 boxes (1 less than 1 px wide or high)" in caplog.text
 
 
 @pytest.mark.parametrize("entries, message", [
