@@ -202,8 +202,10 @@ def read_journal(out: PathLike) -> Optional[JournalContents]:
             continue
         try:
             record = msgspec.json.decode(line)
-        except msgspec.DecodeError:
+        except msgspec.DecodeError as e:
             skipped += 1
+            if n < len(lines):          # a complete line (a torn one is the last, without its newline)
+                log.warning("%s: line %d: not valid JSON (%s); skipped", path, n, e)
             continue
         if isinstance(record, dict) and "state" in record:
             problem = _state_problem(record["state"], k, tracked)

@@ -171,9 +171,9 @@ def _changed_input(old: Dict[str, Any], new: Dict[str, Any]) -> Optional[str]:
         if a is None:
             return f"this run uses a {key} file ({b.get('path')}), the interrupted one used none"
         if (a.get("sha256"), a.get("bytes")) != (b.get("sha256"), b.get("bytes")):
-            return (f"{b.get('path')}: the {key} file changed since the interrupted run (SHA-256 "
-                    f"{str(a.get('sha256'))[:12]}..., {a.get('bytes')} bytes; now {str(b.get('sha256'))[:12]}..., "
-                    f"{b.get('bytes')} bytes)")
+            return (f"{b.get('path')}: changed since the interrupted run ({key}: SHA-256 "
+                    f"{str(a.get('sha256'))[:12]}..., {a.get('bytes')} bytes, then; {str(b.get('sha256'))[:12]}..., "
+                    f"{b.get('bytes')} bytes, now)")
     return None
 
 
@@ -190,7 +190,8 @@ def check_head(plan: ResumePlan, head: Dict[str, Any]) -> None:
     old, new = plan.head or {}, _normal(head)
     changed = _changed_input(old.get("inputs") or {}, new.get("inputs") or {})
     if changed is not None:
-        raise ResumeError(f"{plan.journal}: {changed}; resume with the same files, or overwrite the output with force")
+        raise ResumeError(f"{changed}; the journal {plan.journal} cannot be continued with other input files: resume "
+                          "with the same files, or overwrite the output with force")
     diffs: List[str] = []
     if old.get("layout") != new["layout"]:
         diffs.append(f"keypoint layout {old.get('layout')!r} -> {new['layout']!r}")
