@@ -2,7 +2,8 @@
 
 Every reader has the same small interface: ``info`` (a :class:`VideoInfo`), ``name``,
 ``exact_count`` (True when ``info.frames`` comes from the container's index, so a shorter
-decode means the file is cut off), ``read(selection, batch_size)`` yielding lists of
+decode means the file is cut off), ``count_estimated`` (True when ``info.frames`` is an
+estimate: a cut-off Matroska file's stated duration times its frame rate), ``read(selection, batch_size)`` yielding lists of
 :class:`Frame` in index order, and ``close()``. At a frame a video reader cannot decode it
 yields what it has and raises :class:`FrameFailed`; an image folder raises
 :class:`SourceError` naming the image.
@@ -27,7 +28,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -179,9 +180,13 @@ class PyAVReader:
             width, height = int(cc.width or 0), int(cc.height or 0)
             rate = stream.average_rate or stream.guessed_rate
             frames = int(stream.frames or 0) or None
+            self._duration = _stated_duration(stream) if frames is None and not live else None
+            self.count_estimated = False
             if frames is None and not live:
-                frames = self._count_packets(container, stream)
-            self._duration = _stated_duration(stream) if frames is not None and not stream.frames else None
+                frames, latest = self._count_packets(container, stream)
+                start = float(stream.start_time * stream.time_base) if stream.start_time is not None \
+                    and stream.time_base else 0.0
+                frames = self._estimate_cut_count(frames, [t - start for t in latest], float(rate or 0), target)
             tb = stream.time_base
             self._t0 = float(stream.start_time * tb) if stream.start_time is not None and tb and not live else None
         except OpenFailed:
@@ -217,17 +222,44 @@ class PyAVReader:
         return container.streams.video[0]
 
     @staticmethod
-    def _count_packets(container, stream) -> int:
-        """Frames of a container that states no count: its video packets, read without decoding."""
+    def _count_packets(container, stream) -> Tuple[int, List[float]]:
+        """Frames of a container that states no count: its video packets, read without decoding.
+
+        Returns the count and the two latest packet times (seconds, ascending; fewer when unknown).
+        """
         import av
 
-        n = 0
+        n, latest = 0, []
+        tb = stream.time_base
         try:
             for packet in container.demux(stream):
-                n += packet.size > 0
+                if packet.size > 0:
+                    n += 1
+                    if packet.pts is not None and tb:
+                        latest = sorted(latest + [float(packet.pts * tb)])[-2:]
         except av.FFmpegError:
             pass  # a damaged tail: the decode finds the frame where it stops
-        return n
+        return n, latest
+
+    def _estimate_cut_count(self, counted: int, latest: List[float], rate: float, target: str) -> int:
+        """The frame count of a file whose packets were counted: ``counted``, unless it is cut off.
+
+        A file that states its duration (Matroska, WebM) but whose packets end more than two
+        frame intervals before it was cut off (a download or recording that stopped): its
+        length is then estimated from the duration and the frame rate (as an MP4's header
+        still counts the frames it lost), so boxes for the lost frames are not an error,
+        and ``count_estimated`` is set. Decoding stops where the data ends, with a warning.
+        """
+        if self._duration is None or not latest:
+            return counted
+        gap = max(1.0 / rate if rate > 0 else 0.0, latest[-1] - latest[0] if len(latest) == 2 else 0.0, 1e-3)
+        if latest[-1] + 2 * gap >= self._duration:
+            return counted
+        self.count_estimated = True
+        estimate = max(counted, int(round(self._duration * rate))) if rate > 0 else counted
+        log.debug("%s: the packets end at %.3f s, the header says %.3f s: cut off; about %d frames", target,
+                 latest[-1], self._duration, estimate)
+        return estimate
 
     def read(self, sel: Selection, batch_size: int) -> Iterator[List[Frame]]:
         import av

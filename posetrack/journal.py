@@ -2,16 +2,28 @@
 
 A run writing ``tracks.json`` appends to ``tracks.json.journal`` (JSON lines) as it goes:
 
-* line 1, the **head**: ``{"format": "posetrack-journal", "version": 2, "video": {...},
-  "layout": "coco", "settings": {...}, "run": {...}}`` — the video, the tracks file's
-  settings, and every run option that changes the numbers (``run``); a resume must match
-  them all;
+* line 1, the **head**: ``{"format": "posetrack-journal", "version": 3, "video": {...},
+  "layout": "coco", "settings": {...}, "run": {...}, "inputs": {...}}`` — the video, the
+  tracks file's settings, every run option that changes the numbers (``run``), and the
+  identity of every input file that changes them (``inputs``: setting name ->
+  ``{"path": absolute path, "bytes": size, "sha256": hex digest of the contents}``: the
+  boxes file, the pose, detector and RAFT weights, the tracker config); a resume must
+  match them all, the files by contents, not by how their paths are spelled;
 * a **state** line before each frame batch: ``{"state": {"position": p, "frame": i,
   "tracker": {...}}}`` — the tracker's :meth:`~posetrack.tracker.PoseTracker.state_dict`
   (exact through JSON) before the batch that starts at position ``p`` of the run's frame
   list (frame index ``i``); ``tracker`` is null for an untracked run;
 * a **frame** line per finished frame, in the tracks file's ``frames`` entry form but
   with every float at full float32 precision (the tracks file rounds them).
+
+Lines are read strictly (:mod:`msgspec`: NaN and Infinity are not JSON). A line that does
+not decode, or a state line whose tracker state fails
+:func:`~posetrack.tracker.check_state`, counts as damaged: it is skipped like a torn line,
+so a resume recomputes from the last good state before it and no finished frame is lost
+(frames are kept from their own lines).
+
+Version 3 added ``inputs``; a version-2 journal is refused with a clear message (its
+inputs cannot be verified, so it cannot be continued exactly).
 
 The journal is only ever appended to (a fresh run writes its head beside and renames it
 into place), one line per ``write`` call, so a kill at any moment leaves every earlier
@@ -34,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+import msgspec
 import numpy as np
 
 from .atomic import append_line, named_os_errors, open_append, write_atomic
@@ -48,7 +61,7 @@ log = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
 
 JOURNAL_FORMAT = "posetrack-journal"
-JOURNAL_VERSION = 2
+JOURNAL_VERSION = 3
 
 
 def journal_path(out: PathLike) -> Path:
@@ -56,12 +69,17 @@ def journal_path(out: PathLike) -> Path:
     return Path(str(out) + ".journal")
 
 
-def journal_head(video: VideoInfo, layout: str, settings: Dict[str, Any], run: Dict[str, Any]) -> Dict[str, Any]:
-    """The journal's first line: what a resume must agree with (JSON-ready)."""
+def journal_head(video: VideoInfo, layout: str, settings: Dict[str, Any], run: Dict[str, Any],
+                 inputs: Optional[Dict[str, Dict[str, Any]]] = None) -> Dict[str, Any]:
+    """The journal's first line: what a resume must agree with (JSON-ready).
+
+    ``inputs`` maps a setting name (``boxes_file``, ``pose_weights``, ...) to the identity
+    of the file it names: ``{"path", "bytes", "sha256"}`` (:func:`posetrack.runner.input_files`).
+    """
     return {"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION,
             "video": {"path": video.path, "fps": video.fps, "width": video.width, "height": video.height,
                       "frames": video.frames},
-            "layout": layout, "settings": settings, "run": run}
+            "layout": layout, "settings": settings, "run": run, "inputs": inputs or {}}
 
 
 # ---------------------------------------------------------------- exact frame lines
@@ -107,7 +125,8 @@ class JournalContents:
         head: its first line (see the module docstring).
         frames: finished frames by frame index, exactly as they were computed.
         states: state records by run position (``{"position", "frame", "tracker"}``).
-        skipped: damaged (torn) lines skipped.
+        skipped: damaged lines skipped: torn, not JSON, or a state line whose tracker
+            state is not valid (:func:`~posetrack.tracker.check_state`).
     """
 
     path: Path
@@ -119,8 +138,8 @@ class JournalContents:
 
 def _read_head(line: bytes, path: Path) -> Dict[str, Any]:
     try:
-        head = json.loads(line)
-    except ValueError:
+        head = msgspec.json.decode(line)
+    except msgspec.DecodeError:
         raise ResumeError(f"{path}: the journal's first line is damaged, so it cannot be resumed; "
                           "overwrite the output to start over") from None
     if not isinstance(head, dict):
@@ -130,6 +149,9 @@ def _read_head(line: bytes, path: Path) -> Dict[str, Any]:
                           "state), so the run cannot be continued exactly; overwrite the output to start over")
     if head.get("format") != JOURNAL_FORMAT:
         raise ResumeError(f"{path}: line 1, format: expected {JOURNAL_FORMAT!r}, got {head.get('format')!r}")
+    if head.get("version") == 2:      # no input digests: the inputs cannot be verified
+        raise ResumeError(f"{path}: a journal from an older posetrack (version 2, without the digests of its input "
+                          "files), so the run cannot be continued exactly; overwrite the output to start over")
     if head.get("version") != JOURNAL_VERSION:
         raise ResumeError(f"{path}: line 1, version: this posetrack reads journal version {JOURNAL_VERSION}, "
                           f"the file has {head.get('version')!r}")
@@ -148,8 +170,11 @@ def _num_keypoints(head: Dict[str, Any], path: Path) -> int:
 def read_journal(out: PathLike) -> Optional[JournalContents]:
     """The journal of output ``out``: finished frames and tracker states (None: no journal).
 
-    Torn lines (a write cut short by a kill or a full disk) are skipped; every complete
-    line counts. A frame written twice keeps its first line.
+    Torn lines (a write cut short by a kill or a full disk) are skipped, and so are lines
+    that are not strict JSON (NaN, Infinity) and state lines whose tracker state is not
+    valid for the run (each logged with its line number): a resume then restarts from an
+    earlier good state, and every finished frame is still kept. A frame written twice
+    keeps its first line.
 
     Raises:
         ResumeError: the head is damaged, of another format or of an older version.
@@ -168,6 +193,7 @@ def read_journal(out: PathLike) -> Optional[JournalContents]:
         return None
     head = _read_head(lines[0], path)
     k = _num_keypoints(head, path)
+    tracked = isinstance(head.get("settings"), dict) and head["settings"].get("tracker") is not None
     frames: Dict[int, FrameResult] = {}
     states: Dict[int, Dict[str, Any]] = {}
     skipped = 0
@@ -175,21 +201,48 @@ def read_journal(out: PathLike) -> Optional[JournalContents]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = msgspec.json.decode(line)
+        except msgspec.DecodeError as e:
             skipped += 1
+            if n < len(lines):          # a complete line (a torn one is the last, without its newline)
+                log.warning("%s: line %d: not valid JSON (%s); skipped", path, n, e)
             continue
-        if isinstance(record, dict) and isinstance(record.get("state"), dict):
-            state = record["state"]
-            if not isinstance(state.get("position"), int) or "tracker" not in state:
-                raise FormatError(f"{path}: line {n}: a state record needs 'position' and 'tracker'")
-            states[state["position"]] = state
+        if isinstance(record, dict) and "state" in record:
+            problem = _state_problem(record["state"], k, tracked)
+            if problem is not None:
+                log.warning("%s: line %d: %s; skipped (the run resumes from an earlier state)", path, n, problem)
+                skipped += 1
+                continue
+            states.setdefault(record["state"]["position"], record["state"])
         else:
             fr = frame_from_dict(record, k, path, where=f"line {n}")
             frames.setdefault(fr.frame, fr)
     if skipped:
-        log.info("%s: skipped %d torn line(s) (a write cut short)", path, skipped)
+        log.info("%s: skipped %d damaged line(s) (a write cut short, or not valid)", path, skipped)
     return JournalContents(path, head, frames, states, skipped)
+
+
+def _state_problem(state: Any, num_keypoints: int, tracked: bool) -> Optional[str]:
+    """Why a state record cannot be used (None: it can)."""
+    from .tracker_state import check_state
+
+    if not isinstance(state, dict):
+        return "a state record must be an object"
+    position, frame = state.get("position"), state.get("frame")
+    if type(position) is not int or position < 0 or type(frame) is not int or frame < 0:
+        return "a state record needs 'position' and 'frame', whole numbers of 0 or more"
+    if "tracker" not in state:
+        return "a state record needs 'tracker'"
+    tracker = state["tracker"]
+    if not tracked:
+        return None if tracker is None else "state.tracker: an untracked run's state must be null"
+    if tracker is None:
+        return "state.tracker: a tracked run's state must not be null"
+    try:
+        check_state(tracker, num_keypoints)
+    except FormatError as e:
+        return f"state.{e}"
+    return None
 
 
 # ---------------------------------------------------------------- writing

@@ -9,7 +9,10 @@
   whole — its finished frames only to reproduce the batch, never written twice — and every
   frame after it comes out exactly as in the uninterrupted run.
 * :func:`check_head`: the resumed run must use the same video, model, tracker and every
-  option that changes the numbers; the message lists what differs.
+  option that changes the numbers; the message lists what differs. Input files (boxes,
+  weights, tracker config; :func:`file_identity`) are compared by contents (SHA-256), not
+  by path, as the video is compared by what it holds: the same file spelled another way
+  (relative, absolute, moved) is accepted, a file whose bytes changed is refused, naming it.
 
 Example:
     >>> from posetrack.resume import check_outputs, plan_resume
@@ -17,7 +20,9 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
@@ -26,7 +31,34 @@ from .errors import OutputExistsError, PosetrackError, ResumeError
 from .journal import journal_path, read_journal
 from .structures import FrameResult, VideoInfo
 
-__all__ = ["ResumePlan", "check_outputs", "plan_resume", "check_head"]
+__all__ = ["ResumePlan", "check_outputs", "plan_resume", "check_head", "file_identity", "BY_CONTENTS"]
+
+# Settings and run options that name an input file: a resume compares the journal head's
+# ``inputs`` (the files' contents) instead of these spellings of their paths.
+BY_CONTENTS = {"run": ("boxes_file", "pose_weights", "detector_weights", "tracker_config"),
+               "settings": ("pose_weights", "detector")}
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    from .download import file_sha256
+
+    return file_sha256(path)
+
+
+def file_identity(path: os.PathLike) -> Dict[str, Any]:
+    """What identifies an input file's contents: ``{"path": absolute, "bytes": size, "sha256": hex}``.
+
+    The SHA-256 of the whole file is computed once per process for a file of the same
+    path, size, modification time and inode (a pose weights file of 250 MB takes about a
+    second), so many videos run with the same weights hash them once.
+
+    Raises:
+        OSError: the file cannot be read (``filename`` names it).
+    """
+    p = Path(path).expanduser().resolve()
+    st = p.stat()
+    return {"path": str(p), "bytes": st.st_size, "sha256": _digest(str(p), st.st_size, st.st_mtime_ns, st.st_ino)}
 
 
 @dataclass(frozen=True)
@@ -140,20 +172,43 @@ def _normal(x: Any) -> Any:
     return json.loads(json.dumps(x))
 
 
+def _changed_input(old: Dict[str, Any], new: Dict[str, Any]) -> Optional[str]:
+    """The first input file that differs between two heads' ``inputs``, in words (None: none)."""
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if b is None:
+            return f"the interrupted run used a {key} file ({a.get('path')}), this one uses none"
+        if a is None:
+            return f"this run uses a {key} file ({b.get('path')}), the interrupted one used none"
+        if (a.get("sha256"), a.get("bytes")) != (b.get("sha256"), b.get("bytes")):
+            return (f"{b.get('path')}: changed since the interrupted run ({key}: SHA-256 "
+                    f"{str(a.get('sha256'))[:12]}..., {a.get('bytes')} bytes, then; {str(b.get('sha256'))[:12]}..., "
+                    f"{b.get('bytes')} bytes, now)")
+    return None
+
+
 def check_head(plan: ResumePlan, head: Dict[str, Any]) -> None:
     """The resumed run (journal ``head``) must agree with the interrupted one on everything that changes the numbers.
 
+    Input files (``head["inputs"]``) are compared first, by contents: the first one that
+    changed is named alone. Then every setting and run option, except those naming an
+    input file (:data:`BY_CONTENTS`), whose paths may be spelled differently.
+
     Raises:
-        ResumeError: naming every setting and run option that differs.
+        ResumeError: naming the input file that changed, or every setting and run option that differs.
     """
     old, new = plan.head or {}, _normal(head)
+    changed = _changed_input(old.get("inputs") or {}, new.get("inputs") or {})
+    if changed is not None:
+        raise ResumeError(f"{changed}; the journal {plan.journal} cannot be continued with other input files: resume "
+                          "with the same files, or overwrite the output with force")
     diffs: List[str] = []
     if old.get("layout") != new["layout"]:
         diffs.append(f"keypoint layout {old.get('layout')!r} -> {new['layout']!r}")
     for section in ("settings", "run"):
         a, b = old.get(section) or {}, new[section]
         for key in sorted(set(a) | set(b)):
-            if a.get(key) != b.get(key):
+            if a.get(key) != b.get(key) and key not in BY_CONTENTS[section]:
                 diffs.append(f"{key} {a.get(key)!r} -> {b.get(key)!r}")
     if diffs:
         raise ResumeError(f"{plan.journal}: the interrupted run used other settings ({'; '.join(diffs)}); "

@@ -31,7 +31,7 @@ from .structures import Detections, Frame, FrameResult, VideoInfo
 from .tracks_io import TrackFile, TracksHeader, write_tracks
 
 __all__ = ["RunOptions", "Outputs", "Models", "RunSummary", "load_models", "stream", "run_video", "write_exports",
-           "build_estimator", "run_inputs", "check_paths"]
+           "build_estimator", "run_inputs", "check_paths", "input_files"]
 
 log = logging.getLogger(__name__)
 
@@ -263,12 +263,22 @@ def load_models(opts: RunOptions = RunOptions(), *, download_progress=None) -> M
     return Models(estimator=estimator, detector=detector, device=device)
 
 
-def _box_source(opts: RunOptions, models: Models, info: VideoInfo):
-    """Detector, or precomputed boxes: a callable from frames to detections."""
+def _box_source(opts: RunOptions, models: Models, info: VideoInfo, frames_exact: bool = True):
+    """Detector, or precomputed boxes: a callable from frames to detections.
+
+    Boxes for frames past the video's length are an error when the length is exact; when it
+    is only an estimate (a cut-off Matroska file's stated duration) they are logged and
+    kept (the frames never come if the video is shorter).
+    """
     if opts.boxes_file:
         from .detect import load_boxes
 
-        table = load_boxes(opts.boxes_file, num_frames=info.frames, frame_size=(info.width, info.height))
+        table = load_boxes(opts.boxes_file, num_frames=info.frames if frames_exact else None,
+                           frame_size=(info.width, info.height))
+        last = max(table, default=-1)
+        if not frames_exact and info.frames is not None and last >= info.frames:
+            log.warning("%s: boxes for frames up to %d, past the %d frames %s is estimated to hold",
+                        opts.boxes_file, last, info.frames, info.path)
         return lambda frames: [table.get(f.index, Detections.empty()) for f in frames]
     detector = models.detector if models.detector is not None else _build_detector(opts, models.device)
     return lambda frames: detector([f.image for f in frames])
@@ -316,18 +326,56 @@ def _run_record(opts: RunOptions, device: str) -> Dict:
     return record
 
 
-def _pipeline(opts: RunOptions, models: Models, info: VideoInfo):
-    """The per-video parts: the pipeline (tracker, flow), the tracks header and the journal head."""
+def input_files(opts: RunOptions) -> Dict[str, Dict[str, Any]]:
+    """The identity of every input file whose contents change a run's results (the journal head's ``inputs``).
+
+    Setting name -> :func:`posetrack.resume.file_identity` (absolute path, bytes, SHA-256):
+    ``boxes_file``; the weights files of :func:`posetrack.weights.required_weights`
+    (``pose_weights``, ``detector_weights``, ``flow.raft_weights``: the local file given or
+    the downloaded copy); ``tracker_config`` (the YAML file the tracker settings come
+    from, the shipped one included) unless the run is untracked. Call after
+    :func:`load_models` (the weights are here then).
+
+    Raises:
+        OSError: a file cannot be read.
+        ConfigError: see :func:`posetrack.weights.required_weights`.
+    """
+    from .config import config_path
+    from .resume import file_identity
+    from .weights import required_weights
+
+    files: Dict[str, Dict[str, Any]] = {}
+    if opts.boxes_file:
+        files["boxes_file"] = file_identity(opts.boxes_file)
+    for wf in required_weights(opts):
+        if wf.local_path is not None:
+            files[wf.setting] = file_identity(wf.local_path)
+    if opts.tracker_mode != "none":
+        files["tracker_config"] = file_identity(config_path(opts.tracker_config))
+    return files
+
+
+def _pipeline(opts: RunOptions, models: Models, info: VideoInfo, *, frames_exact: bool = True,
+              journaled: bool = True):
+    """The per-video parts: the pipeline (tracker, flow), the tracks header and the journal head.
+
+    ``frames_exact``: ``info.frames`` is the source's true length (boxes past it are an
+    error) rather than an estimate. ``journaled``: build the journal head (else None; it
+    hashes the input files).
+    """
     from .journal import journal_head
     from .pipeline import Pipeline
 
     tracker, flow, tcfg, fcfg = _tracking(opts, models.estimator.layout, models.device, info)
-    pipeline = Pipeline(models.estimator, _box_source(opts, models, info), tracker=tracker, flow=flow,
+    pipeline = Pipeline(models.estimator, _box_source(opts, models, info, frames_exact), tracker=tracker, flow=flow,
                         box_score=tcfg.box_score if tcfg else 0.5, nms_iou=tcfg.nms_iou if tcfg else 0.5,
                         detect_every=opts.detect_every, overlap=opts.overlap)
     settings = _settings(opts, models.estimator, tcfg, fcfg)
     header = TracksHeader(video=info, layout=models.estimator.layout, settings=settings)
-    head = journal_head(info, models.estimator.layout.name, settings, _run_record(opts, models.device))
+    head = None
+    if journaled:
+        head = journal_head(info, models.estimator.layout.name, settings, _run_record(opts, models.device),
+                            input_files(opts))
     return pipeline, header, head
 
 
@@ -352,7 +400,7 @@ def stream(source: Union[str, Path], opts: RunOptions = RunOptions(), models: Op
     models = models or load_models(opts)
     with open_source(source, start=opts.start, end=opts.end, stride=opts.stride,
                      batch_size=opts.frame_batch) as src:
-        pipeline, _, _ = _pipeline(opts, models, src.info)
+        pipeline, _, _ = _pipeline(opts, models, src.info, frames_exact=src.frames_exact, journaled=False)
         yield from pipeline.run(src.iter_batches())
 
 
@@ -411,7 +459,7 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         _prepare_outputs(outputs)
         plan = plan_resume(outputs.tracks, info, indices, opts.frame_batch) if resume else ResumePlan()
         models = models or load_models(opts)
-        pipeline, header, head = _pipeline(opts, models, info)
+        pipeline, header, head = _pipeline(opts, models, info, frames_exact=src.frames_exact)
         if resume:
             check_head(plan, head)
         run = _Run(source, outputs, opts, indices, plan, pipeline, header, progress, live=live)

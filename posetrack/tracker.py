@@ -63,9 +63,10 @@ from .propagation import propose_boxes
 from .structures import Detections, FrameResult, Poses
 from .tracker_config import (RefineConfig, TrackerConfig, default_preset, load_tracking_config,  # noqa: F401
                              preset_names)
+from .tracker_state import check_state
 
 __all__ = ["TrackerConfig", "RefineConfig", "PoseQueue", "PoseTracker", "load_tracking_config", "preset_names",
-           "default_preset"]
+           "default_preset", "check_state"]
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,14 @@ class PoseTracker:
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict` (replaces all current tracks)."""
+        """Restore a state saved by :meth:`state_dict` (replaces all current tracks).
+
+        Raises:
+            FormatError: ``state`` is not a valid state for this tracker's layout
+                (:func:`~posetrack.tracker_state.check_state`: structure, shapes, ranges);
+                the tracker is left as it was.
+        """
+        check_state(state, self.layout.num_keypoints)
         self.reset()
         q = state["queue"]
         k = self.layout.num_keypoints

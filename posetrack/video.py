@@ -21,7 +21,8 @@ Each frame carries its presentation time in seconds from the start of the source
 (``Frame.time``, from the container's timestamps, variable frame rate included).
 
 A video that stops decoding part-way (cut off, corrupt), or ends before the frame count
-its container states, does not raise: the source logs a warning naming the file and
+its container states (or, for Matroska and WebM, which state none, before the duration
+it states: ``info.frames`` is then an estimate and ``frames_exact`` False), does not raise: the source logs a warning naming the file and
 frame, stops there, and sets ``truncated_at``, so everything before that frame is kept.
 An image folder with a damaged image, or an image of another size, raises
 :class:`~posetrack.errors.SourceError` naming the image, after delivering every frame
@@ -155,6 +156,16 @@ class FrameSource:
     def live(self) -> bool:
         return self.info.live
 
+    @property
+    def frames_exact(self) -> bool:
+        """``info.frames`` is what the container states or holds, not an estimate.
+
+        False for a cut-off Matroska/WebM file whose packets end before its stated
+        duration: ``info.frames`` is then the duration times the frame rate, and decoding
+        stops earlier (``truncated_at``).
+        """
+        return not getattr(self._reader, "count_estimated", False)
+
     def __len__(self) -> int:
         if self.indices is None:
             raise TypeError(f"{self.info.path}: a live source has no length")
@@ -253,6 +264,10 @@ class FrameSource:
         if not getattr(self._reader, "exact_count", False) or want is None or (last is not None and last >= want):
             return None
         nxt = self._selection.start if last is None else last + self._selection.stride
+        if not self.frames_exact:
+            duration = getattr(self._reader, "_duration", None)
+            said = f"{duration:.3f} s" if duration else f"about {self.info.frames} frames"
+            return FrameFailed(nxt, f"the video ends there, its header says {said}")
         return FrameFailed(nxt, f"the video ends there, its header says {self.info.frames} frames")
 
     def _report_truncation(self, failure: FrameFailed) -> None:

@@ -60,6 +60,11 @@ class WeightFile:
         """The file is here (at ``path``, or in torch.hub's own checkpoint folder)."""
         return _found(self) is not None
 
+    @property
+    def local_path(self) -> Optional[Path]:
+        """Where the file is on this machine (``path``, or torch.hub's copy), or None when it is not here."""
+        return _found(self)
+
 
 def _found(wf: WeightFile) -> Optional[Path]:
     if wf.path.is_file():

@@ -80,7 +80,10 @@ def test_an_interrupted_run_is_named_with_both_ways_on(clip, tmp_path, monkeypat
 
 def test_a_journal_without_finished_frames_is_not_in_the_way(clip, models, tmp_path):
     out = tmp_path / "tracks.json"
-    head = {"format": "posetrack-journal", "version": 2, "video": {}, "layout": "coco", "settings": {}, "run": {}}
+    from posetrack.journal import JOURNAL_VERSION
+
+    head = {"format": "posetrack-journal", "version": JOURNAL_VERSION, "video": {}, "layout": "coco", "settings": {},
+            "run": {}, "inputs": {}}
     journal_path(out).write_text(json.dumps(head) + "\n")
     run_video(clip["frames"], out, run_options(clip), models=models)
     assert read_tracks(out).complete and not journal_path(out).exists()

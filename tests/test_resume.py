@@ -277,3 +277,203 @@ def test_nothing_to_resume_and_old_journals_are_clear_errors(clip, inprocess, tm
     out.unlink()
     with pytest.raises(ResumeError, match="older posetrack"):
         run_video(clip["frames"], out, opts, models=models, resume=True)
+
+
+# ---------------------------------------------------------------- input files, by contents
+
+def own_inputs(clip, folder: Path, opts):
+    """Copies of the clip's boxes, weights and a tracker config in ``folder``, and options naming them."""
+    from dataclasses import replace
+
+    from posetrack.config import config_path
+
+    folder.mkdir(exist_ok=True)
+    for name in ("dets.json", "pose.pth"):
+        (folder / name).write_bytes(Path(clip["dets" if name == "dets.json" else "weights"]).read_bytes())
+    (folder / "tracking.yaml").write_text(config_path("tracker").read_text())
+    return replace(opts, boxes_file=str(folder / "dets.json"), pose_weights=str(folder / "pose.pth"),
+                   tracker_config=str(folder / "tracking.yaml"))
+
+
+@pytest.mark.parametrize("which", ["dets.json", "pose.pth", "tracking.yaml"])
+def test_resume_refuses_an_input_file_whose_contents_changed(clip, inprocess, tmp_path, monkeypatch, which):
+    """Frames 0-2 came from the old file: continuing with the new one would match neither whole run."""
+    opts, models, ref = inprocess
+    opts = own_inputs(clip, tmp_path / "in", opts)
+    out = tmp_path / "tracks.json"
+    interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        run_video(clip["frames"], out, opts, models=models)
+    monkeypatch.undo()
+    changed = tmp_path / "in" / which
+    original = changed.read_bytes()
+    if which == "dets.json":
+        dets = json.loads(original)
+        for d in dets:
+            d["bbox"][0] += 20
+        changed.write_text(json.dumps(dets))
+    elif which == "pose.pth":
+        import torch
+
+        state = torch.load(changed)
+        state["final_layer.bias"] += 0.5
+        torch.save(state, changed)
+    else:
+        changed.write_bytes(original.replace(b"\n", b"\n# edited\n", 1))
+    with pytest.raises(ResumeError) as e:
+        run_video(clip["frames"], out, opts, models=models, resume=True)
+    message = str(e.value)
+    assert message.startswith(f"{changed.resolve()}: changed since the interrupted run (") and "SHA-256" in message
+    assert "\n" not in message
+    changed.write_bytes(original)                  # the same bytes again: resumed exactly
+    run_video(clip["frames"], out, opts, models=models, resume=True)
+    assert json.loads(out.read_text())["frames"] == json.loads(ref.tracks.read_text())["frames"]
+
+
+def test_resume_accepts_the_same_files_spelled_differently(clip, inprocess, tmp_path, monkeypatch):
+    """--boxes in/dets.json, then --boxes /abs/.../in/dets.json: the same file (compared by contents, as the
+    video is); the run finishes as one run with the second spelling would."""
+    from dataclasses import replace
+
+    opts, models, _ = inprocess
+    absolute = own_inputs(clip, tmp_path / "in", opts)
+    ref = tmp_path / "ref.json"
+    run_video(clip["frames"], ref, absolute, models=models)
+    monkeypatch.chdir(tmp_path)
+    relative = replace(absolute, boxes_file="in/dets.json", pose_weights="./in/../in/pose.pth",
+                       tracker_config="in/tracking.yaml")
+    out = tmp_path / "tracks.json"
+    interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        run_video(clip["frames"], out, relative, models=models)
+    monkeypatch.undo()
+    head = read_journal(out).head
+    assert head["inputs"]["boxes_file"]["path"] == str(tmp_path / "in" / "dets.json")
+    assert set(head["inputs"]) == {"boxes_file", "pose_weights", "tracker_config"}
+    summary = run_video(clip["frames"], out, absolute, models=models, resume=True)
+    assert summary.resumed == 3 and out.read_bytes() == ref.read_bytes()
+
+
+def test_sigkill_then_a_changed_boxes_file_is_refused_and_the_same_one_resumes(clip, reference, tmp_path):
+    """A real kill mid-run; the boxes file changes: refused naming it. The same bytes again, spelled as an
+    absolute path where the killed run had a relative one: resumed, the uninterrupted run's file."""
+    ref, _ = reference
+    work = tmp_path / "rs"
+    work.mkdir()
+    boxes = work / "long.json"
+    boxes.write_bytes(Path(clip["dets"]).read_bytes())
+    out = tmp_path / "tracks.json"
+    args = [a if a != str(clip["dets"]) else "rs/long.json" for a in command(clip, out)]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and journal_lines(out) < 6:      # head, states and some frames
+        time.sleep(0.002)
+    proc.kill()
+    assert proc.wait() != 0, "the run finished before it could be killed"
+    original = boxes.read_bytes()
+    dets = json.loads(original)
+    for d in dets:
+        d["bbox"][0] += 20
+    boxes.write_text(json.dumps(dets))
+    absolute = [a if a != "rs/long.json" else str(boxes) for a in args] + ["--resume"]
+    refused = subprocess.run(absolute, cwd=tmp_path, capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert f"{boxes}: changed since the interrupted run (boxes_file: SHA-256 " in refused.stderr
+    boxes.write_bytes(original)
+    absolute = [a if a != str(boxes) else str(clip["dets"]) for a in absolute]   # the reference's spelling
+    done = subprocess.run(absolute, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == ref.read_bytes()
+
+
+# ---------------------------------------------------------------- damaged journals
+
+def damage_state(out: Path, position: int, edit) -> int:
+    """Rewrite the journal's state line at ``position`` with ``edit(line text)``; returns its line number."""
+    lines = journal_path(out).read_text().split("\n")
+    for n, line in enumerate(lines):
+        if line.startswith('{"state"') and json.loads(line)["state"]["position"] == position:
+            lines[n] = edit(line)
+            journal_path(out).write_text("\n".join(lines))
+            return n + 1
+    raise AssertionError(f"no state at position {position}")
+
+
+def _set_tracker(line: str, tracker_json: str) -> str:
+    return line[:line.index('"tracker":')] + '"tracker": ' + tracker_json + "}}"
+
+
+DAMAGE = {
+    "NaN next_id": lambda line: line.replace('"next_id": ', '"next_id": NaN, "was": ', 1),
+    "queue not arrays": lambda line: line.replace('"queue": {', '"queue": {"keypoints": 5}, "old": {', 1),
+    "negative next_id": lambda line: line.replace('"next_id": ', '"next_id": -5, "was": ', 1),
+    "tracker a string": lambda line: _set_tracker(line, '"x"'),
+    "tracker null": lambda line: _set_tracker(line, "null"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_state_line_is_skipped_like_a_torn_one(clip, inprocess, tmp_path, monkeypatch, caplog, damage):
+    """The resume restarts from the last good state before it: every finished frame is kept, the file is exact."""
+    import logging
+
+    opts, models, ref = inprocess
+    out = tmp_path / "tracks.json"
+    interrupt_after(monkeypatch, 3)                # states at positions 0 and 2, frames 0-2
+    with pytest.raises(KeyboardInterrupt):
+        run_video(clip["frames"], out, opts, models=models)
+    monkeypatch.undo()
+    line = damage_state(out, 2, DAMAGE[damage])
+    contents = read_journal(out)
+    assert sorted(contents.states) == [0] and sorted(contents.frames) == [0, 1, 2] and contents.skipped == 1
+    with caplog.at_level(logging.WARNING, logger="posetrack.journal"):
+        summary = run_video(clip["frames"], out, opts, models=models, resume=True)
+    assert f"tracks.json.journal: line {line}: " in caplog.text
+    assert summary.resumed == 3 and summary.times.frames == 5          # recomputed from position 0
+    assert out.read_bytes() == ref.tracks.read_bytes()
+
+
+def test_load_state_dict_refuses_a_bad_state_and_keeps_its_own(clip, inprocess):
+    from posetrack.errors import FormatError
+    from posetrack.keypoints import get_layout
+    from posetrack.tracker import PoseTracker
+
+    opts, models, ref = inprocess
+    from posetrack.tracks_io import read_tracks
+
+    tracker = PoseTracker(get_layout("coco"))
+    for result in read_tracks(ref.tracks).frames:
+        tracker.update(result.frame, result.poses)
+    good = json.loads(json.dumps(tracker.state_dict()))
+    assert len(good["tracks"]["ids"]) > 0
+    fresh = PoseTracker(get_layout("coco"))
+    fresh.load_state_dict(good)
+    assert fresh.state_dict() == good
+    cases = {"next_id": -5, "queue": {"keypoints": 5}, "last_frame": 1.5, "propagated": "yes"}
+    for key, value in cases.items():
+        with pytest.raises(FormatError, match=rf"^tracker\.{key}"):
+            fresh.load_state_dict({**good, key: value})
+    short = json.loads(json.dumps(good))
+    short["queue"]["keypoints"][0] = short["queue"]["keypoints"][0][:16]
+    with pytest.raises(FormatError, match=r"tracker\.queue\.keypoints: "):
+        fresh.load_state_dict(short)
+    ids = json.loads(json.dumps(good))
+    ids["next_id"] = max(ids["tracks"]["ids"])
+    with pytest.raises(FormatError, match=r"tracker\.next_id: must be above"):
+        fresh.load_state_dict(ids)
+    assert fresh.state_dict() == good                      # a refused state changes nothing
+
+
+def test_a_version_2_journal_is_refused_clearly(clip, inprocess, tmp_path, monkeypatch):
+    opts, models, _ = inprocess
+    out = tmp_path / "tracks.json"
+    interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        run_video(clip["frames"], out, opts, models=models)
+    monkeypatch.undo()
+    lines = journal_path(out).read_text().split("\n")
+    head = json.loads(lines[0])
+    head["version"] = 2
+    del head["inputs"]
+    journal_path(out).write_text("\n".join([json.dumps(head)] + lines[1:]))
+    with pytest.raises(ResumeError, match=r"older posetrack \(version 2, without the digests of its input files\)"):
+        run_video(clip["frames"], out, opts, models=models, resume=True)

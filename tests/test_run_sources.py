@@ -100,17 +100,20 @@ def test_one_pixel_frames_give_a_valid_result(d, tmp_path):
     assert (tmp_path / "dot.mp4").stat().st_size > 0
 
 
-def test_a_cut_off_video_keeps_its_frames_and_names_where_it_stopped(d, tmp_path):
-    """full_faststart_trunc50.mp4: boxes for frames past the cut are not an error; the frames before it are
-    kept and the warning names the frame where decoding stopped."""
-    full = write_video(tmp_path / "full.mp4", n=24, size=(W, H), fps=FPS, image=sprite_frame)
-    video = cut(full, 0.5, tmp_path / "cut.mp4")
+@pytest.mark.parametrize("ext, n, fraction", [("mp4", 24, 0.5), ("mkv", 14, 0.8), ("mkv", 14, 0.5)])
+def test_a_cut_off_video_keeps_its_frames_and_names_where_it_stopped(d, tmp_path, ext, n, fraction):
+    """full_faststart_trunc50.mp4, mkv_trunc80.mkv: boxes for frames past the cut are not an error; the frames
+    before it are kept (status partial) and the warning names the frame where decoding stopped. Matroska states
+    no frame count: its length is estimated from its stated duration, not from the packets left."""
+    full = write_video(tmp_path / f"full.{ext}", n=n, size=(W, H), fps=FPS, image=sprite_frame)
+    video = cut(full, fraction, tmp_path / f"cut.{ext}")
     out = tmp_path / "cut.json"
-    result = run(d, video, "--boxes", boxes_json(tmp_path / "b.json", 24), "--out", out)
+    result = run(d, video, "--boxes", boxes_json(tmp_path / "b.boxes.json", n), "--out", out)
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     done = [f["frame"] for f in data["frames"]]
-    assert 0 < len(done) < 24 and done == list(range(len(done)))
+    assert 0 < len(done) < n and done == list(range(len(done)))
+    assert data["status"] == "partial" and data["video"]["frames"] == len(done)
     assert f"decoding failed at frame {len(done)}" in result.output
 
 

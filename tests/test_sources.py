@@ -98,6 +98,22 @@ def test_the_header_count_of_a_cut_mp4_is_kept_for_the_boxes_file(tmp_path):
         assert 0 < src.truncated_at < N
 
 
+@pytest.mark.parametrize("fraction", [0.5, 0.8])
+def test_a_cut_matroska_estimates_its_length_from_its_duration(tmp_path, caplog, fraction):
+    """mkv_trunc80.mkv: Matroska states no frame count; the packets left are not the video's length (boxes
+    for the lost frames are not an error): the stated duration times the frame rate is, marked as an estimate."""
+    full = write_video(tmp_path / "full.mkv", n=14)
+    with open_source(full) as src:
+        assert src.info.frames == 14 and src.frames_exact       # a whole file: its packets, exact
+    path = cut(full, fraction, tmp_path / "cut.mkv")
+    with caplog.at_level(logging.WARNING, logger="posetrack.video"), open_source(path) as src:
+        assert src.info.frames == 14 and not src.frames_exact and src.indices == list(range(14))
+        got = frames_of(src)
+        stop = src.truncated_at
+    assert stop is not None and 0 < stop < 14 and got == [(i, i) for i in range(stop)]
+    assert f"cut.mkv: decoding failed at frame {stop} (" in caplog.text
+
+
 def test_a_cut_off_file_read_from_the_middle(tmp_path):
     path = cut(write_video(tmp_path / "full.mp4", n=N), 0.8, tmp_path / "cut.mp4")
     with open_source(path) as src:
