@@ -20,8 +20,8 @@ Example:
   posetrack eval --dataset-root PoseTrack2018/ --out-dir preds/ --engine ray --address auto   # on a cluster
 
 \b
-GT_DIR and PRED_DIR hold one JSON file per sequence with the same file names, in PoseTrack 2017
-(annolist) or 2018 (COCO-style) format. Without thresholds the numbers equal poseval's.
+The --gt and --pred folders hold one JSON file per sequence with the same file names (or each is
+one sequence's file), in PoseTrack 2017 (annolist) or 2018 (COCO-style) format. Without thresholds the numbers equal poseval's.
 With --dataset-root, `posetrack run` (same detector / pose / tracker options) first predicts every
 sequence the split's GT files name, as one batch on --engine (local or ray, as `posetrack run
 --out-dir`), writing prediction files in the GT's format to --out-dir.
