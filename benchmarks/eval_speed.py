@@ -80,11 +80,16 @@ def checkout(rev: str, dest: Path) -> Path:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run(command, repeats: int):
-    """(wall seconds, CPU seconds) of each of ``repeats`` runs of ``command``, after a warm-up run."""
+def run(command, repeats: int, out: Path):
+    """(wall seconds, CPU seconds) of each of ``repeats`` runs of ``command``, after a warm-up run.
+
+    ``out`` (the command's --json file) is removed before each run: eval never overwrites a file.
+    """
+    out.unlink(missing_ok=True)
     subprocess.run(command, check=True, capture_output=True, env=ENV)
     walls, cpus = [], []
     for _ in range(repeats):
+        out.unlink()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, env=ENV)
@@ -119,13 +124,13 @@ def main() -> None:
         results = {}
         for label, extra in (("posetrack eval", []), ("posetrack eval --score-workers 1", ["--score-workers", "1"])):
             out = tmp / f"{len(results)}.json"
-            results[label] = run(ours + extra + ["--json", str(out)], args.repeats), figures(out)
+            results[label] = run(ours + extra + ["--json", str(out)], args.repeats, out), figures(out)
         base = None
         if args.baseline:
             src = checkout(args.baseline, tmp / "baseline")
             out = tmp / "baseline.json"
             cmd = [sys.executable, "-c", _FROM_SOURCE, str(src), *ours[3:], "--json", str(out)]
-            base = run(cmd, args.repeats), figures(out)
+            base = run(cmd, args.repeats, out), figures(out)
     first = next(iter(results.values()))
     print(f"set: {n_files} sequences, {first[1]['evaluated_frames']} evaluated frames, {mb:.1f} MB of JSON, "
           f"seed {SET['seed']}; total AP {first[1]['ap']['total']:.4f}, MOTA {first[1]['mota']['total']:.4f}")

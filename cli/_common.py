@@ -228,6 +228,8 @@ def _device(value: str) -> str:
     """--device as torch spells it ("0" -> "cuda:0"), or one red line when this machine lacks it."""
     from posetrack.devices import resolve_device
 
+    if value.strip().lower() == "auto":     # never fails; resolved when models load (checking needs torch,
+        return "auto"                       # 2-3 s of import that `eval` without --dataset-root never needs)
     try:
         return resolve_device(value)
     except PosetrackError as e:

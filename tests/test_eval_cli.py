@@ -139,3 +139,17 @@ def test_frame_count_mismatch_is_an_error(tmp_path):
 def test_missing_folder_is_a_usage_error(tmp_path):
     result = invoke("--gt", tmp_path / "nope", "--pred", tmp_path)
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_scoring_never_imports_torch_or_opencv(tmp_path):
+    """`eval --gt --pred` is pure scoring: importing torch alone would triple its time (benchmarks/eval_speed.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from posetrack_cli import main\n"
+            f"try:\n    main(['eval', '--gt', {str(PUBLIC / 'gt')!r}, '--pred', {str(PUBLIC / 'pred')!r}, "
+            f"'--json', {str(tmp_path / 's.json')!r}, '--score-workers', '1'])\n"
+            "except SystemExit as e:\n    print('EXIT', e.code)\n"
+            "print('HEAVY', [m for m in ('torch', 'cv2', 'torchvision', 'scipy.optimize') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "EXIT 0" in out and "HEAVY []" in out, out
