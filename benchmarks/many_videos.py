@@ -39,16 +39,21 @@ def timed(label: str, engine, jobs, opts, rows: list) -> float:
     """Run the batch; record (label, seconds, frames, seconds until the first frame was done)."""
     from posetrack.batch import FramesDone
 
-    t0 = time.perf_counter()
+    import resource
+
+    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     first = []
     result = engine.run(jobs, opts, on_event=lambda e: first.append(time.perf_counter())
                         if isinstance(e, FramesDone) and not first else None)
     seconds = time.perf_counter() - t0
+    c1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime      # this process's threads only
     bad = [v for v in result.videos if v.status != "done"]
     if bad:
         raise SystemExit(f"{label}: {len(bad)} videos did not finish: {bad[0]}")
     rows.append((label, seconds, sum(v.frames_run for v in result.videos), first[0] - t0))
-    print(f"  {label:<28s} {seconds:7.2f} s", flush=True)
+    print(f"  {label:<28s} {seconds:7.2f} s" + (f"  (this process: {cpu:.1f} CPU-s, {cpu / seconds:.2f} cores busy)"
+                                                 if "sequential" in label else ""), flush=True)
     return seconds
 
 
