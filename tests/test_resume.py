@@ -224,15 +224,20 @@ def interrupt_after(monkeypatch, frames: int):
     monkeypatch.setattr(journal.Journal, "frame", frame)
 
 
+def interrupted_run(monkeypatch, source, outputs, opts, models, after: int) -> None:
+    """A run interrupted by Ctrl-C while its ``after + 1``-th frame is journaled."""
+    interrupt_after(monkeypatch, after)
+    with pytest.raises(KeyboardInterrupt):
+        run_video(source, outputs, opts, models=models)
+    monkeypatch.undo()
+
+
 def test_resume_render_gives_the_whole_video_and_a_summary_of_the_whole_run(clip, inprocess, tmp_path, monkeypatch):
     opts, models, _ = inprocess
     ref = Outputs(tmp_path / "ref.json", render=tmp_path / "ref.mp4")
     whole = run_video(clip["frames"], ref, opts, models=models)
     outputs = Outputs(tmp_path / "tracks.json", render=tmp_path / "tracks.mp4")
-    interrupt_after(monkeypatch, 3)
-    with pytest.raises(KeyboardInterrupt):
-        run_video(clip["frames"], outputs, opts, models=models)
-    monkeypatch.undo()
+    interrupted_run(monkeypatch, clip["frames"], outputs, opts, models, after=3)
     partial = json.loads(outputs.tracks.read_text())
     assert partial["status"] == "partial" and len(partial["frames"]) == 3
     assert len(decoded_frames(outputs.render)) == 3            # Ctrl-C keeps a playable partial video
@@ -246,10 +251,7 @@ def test_resume_render_gives_the_whole_video_and_a_summary_of_the_whole_run(clip
 def test_resume_needs_the_same_options(clip, inprocess, tmp_path, monkeypatch):
     opts, models, _ = inprocess
     out = tmp_path / "tracks.json"
-    interrupt_after(monkeypatch, 3)
-    with pytest.raises(KeyboardInterrupt):
-        run_video(clip["frames"], out, opts, models=models)
-    monkeypatch.undo()
+    interrupted_run(monkeypatch, clip["frames"], out, opts, models, after=3)
     from dataclasses import replace
 
     with pytest.raises(ResumeError, match=r"frame_batch 2 -> 3"):
@@ -301,10 +303,7 @@ def test_resume_refuses_an_input_file_whose_contents_changed(clip, inprocess, tm
     opts, models, ref = inprocess
     opts = own_inputs(clip, tmp_path / "in", opts)
     out = tmp_path / "tracks.json"
-    interrupt_after(monkeypatch, 3)
-    with pytest.raises(KeyboardInterrupt):
-        run_video(clip["frames"], out, opts, models=models)
-    monkeypatch.undo()
+    interrupted_run(monkeypatch, clip["frames"], out, opts, models, after=3)
     changed = tmp_path / "in" / which
     original = changed.read_bytes()
     if which == "dets.json":
@@ -343,10 +342,7 @@ def test_resume_accepts_the_same_files_spelled_differently(clip, inprocess, tmp_
     relative = replace(absolute, boxes_file="in/dets.json", pose_weights="./in/../in/pose.pth",
                        tracker_config="in/tracking.yaml")
     out = tmp_path / "tracks.json"
-    interrupt_after(monkeypatch, 3)
-    with pytest.raises(KeyboardInterrupt):
-        run_video(clip["frames"], out, relative, models=models)
-    monkeypatch.undo()
+    interrupted_run(monkeypatch, clip["frames"], out, relative, models, after=3)
     head = read_journal(out).head
     assert head["inputs"]["boxes_file"]["path"] == str(tmp_path / "in" / "dets.json")
     assert set(head["inputs"]) == {"boxes_file", "pose_weights", "tracker_config"}
@@ -418,10 +414,8 @@ def test_a_damaged_state_line_is_skipped_like_a_torn_one(clip, inprocess, tmp_pa
 
     opts, models, ref = inprocess
     out = tmp_path / "tracks.json"
-    interrupt_after(monkeypatch, 3)                # states at positions 0 and 2, frames 0-2
-    with pytest.raises(KeyboardInterrupt):
-        run_video(clip["frames"], out, opts, models=models)
-    monkeypatch.undo()
+    # states at positions 0 and 2, frames 0-2
+    interrupted_run(monkeypatch, clip["frames"], out, opts, models, after=3)
     line = damage_state(out, 2, DAMAGE[damage])
     contents = read_journal(out)
     assert sorted(contents.states) == [0] and sorted(contents.frames) == [0, 1, 2] and contents.skipped == 1
@@ -466,10 +460,7 @@ def test_load_state_dict_refuses_a_bad_state_and_keeps_its_own(clip, inprocess):
 def test_a_version_2_journal_is_refused_clearly(clip, inprocess, tmp_path, monkeypatch):
     opts, models, _ = inprocess
     out = tmp_path / "tracks.json"
-    interrupt_after(monkeypatch, 3)
-    with pytest.raises(KeyboardInterrupt):
-        run_video(clip["frames"], out, opts, models=models)
-    monkeypatch.undo()
+    interrupted_run(monkeypatch, clip["frames"], out, opts, models, after=3)
     lines = journal_path(out).read_text().split("\n")
     head = json.loads(lines[0])
     head["version"] = 2
