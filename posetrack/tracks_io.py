@@ -159,6 +159,10 @@ def _header_of(rec: Union[schema.TracksDocument, schema.TracksHeaderRecord], pat
         _fail(path, "keypoint_layout", str(e))
     if names is not None and list(names) != list(layout.names):
         _fail(path, "keypoints", f"names do not match layout {layout.name!r}")
+    for i, (a, b) in enumerate(rec.skeleton or ()):
+        if max(a, b) >= layout.num_keypoints:
+            _fail(path, f"skeleton[{i}]", f"joint {max(a, b)} does not exist: layout {layout.name!r} has "
+                                          f"{layout.num_keypoints} keypoints")
     _check_run_range(rec.settings, path)
     return TracksHeader(video=video, layout=layout, settings=dict(rec.settings))
 
@@ -198,6 +202,11 @@ def _frame_of(rec: schema.TrackFrame, num_keypoints: int, path) -> FrameResult:
             _fail(path, f"frame {idx}, person {i}, keypoints",
                   f"expected {num_keypoints} keypoints of the file's layout, got {len(person.keypoints)}")
     boxes = np.asarray([p.bbox for p in people], dtype=np.float64).reshape(n, 4).astype(np.float32)
+    inverted = np.flatnonzero((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))
+    if len(inverted):
+        i = int(inverted[0])
+        _fail(path, f"frame {idx}, person {i}, bbox",
+              f"expected [x1, y1, x2, y2] with x2 >= x1 and y2 >= y1, got {[float(v) for v in boxes[i]]}")
     scores = np.asarray([1.0 if p.score is None else p.score for p in people], dtype=np.float32).reshape(n)
     kps = np.asarray([p.keypoints for p in people], dtype=np.float64).reshape(n, num_keypoints, 3)
     ids = [p.track_id for p in people]
@@ -238,7 +247,18 @@ def _frames_from(items: Iterable[Any], header: TracksHeader, path, duplicates: b
         if not duplicates and fr.frame in frames:
             _fail(path, f"frame {fr.frame}", f"listed twice (frames[{i}] repeats an earlier entry)")
         frames[fr.frame] = fr
-    return tuple(frames[k] for k in sorted(frames))
+    ordered = tuple(frames[k] for k in sorted(frames))
+    total = header.video.frames
+    if total is not None and ordered and ordered[-1].frame >= total:
+        _fail(path, f"frame {ordered[-1].frame}", f"beyond the video's {total} frames (video.frames)")
+    last = None
+    for fr in ordered:
+        if fr.time is not None:
+            if last is not None and fr.time < last.time:
+                _fail(path, f"frame {fr.frame}, time", f"{fr.time} s is earlier than frame {last.frame}'s "
+                                                       f"{last.time} s (times must not go back)")
+            last = fr
+    return ordered
 
 
 def read_tracks(path: PathLike) -> TrackFile:

@@ -133,6 +133,39 @@ def test_box_scores_are_bounded_like_keypoint_scores(clip, tmp_path):
         read_tracks(_edited(tmp_path, tracks, "it.json", huge))
 
 
+def _invert(doc):
+    doc["frames"][1]["people"][0]["bbox"] = [100, 100, 10, 10]
+
+
+def _skeleton(doc):
+    doc["skeleton"] = [[0, 99]]
+
+
+def _beyond(doc):
+    doc["frames"][-1]["frame"] = doc["video"]["frames"] + 500
+
+
+def _time_back(doc):
+    doc["frames"][2]["time"], doc["frames"][1]["time"] = 0.5, 0.9
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_invert, r"frame 1, person 0, bbox: expected \[x1, y1, x2, y2\] with x2 >= x1"),
+    (_skeleton, r"skeleton\[0\]: joint 99 does not exist"),
+    (_beyond, r"frame \d+: beyond the video's \d+ frames \(video.frames\)"),
+    (_time_back, r"frame 2, time: 0.5 s is earlier than frame 1's 0.9 s"),
+])
+def test_inconsistent_tracks_files_are_refused(clip, tmp_path, edit, message):
+    """Siblings the attacker found accepted silently: an inverted box, a skeleton joint that does not
+    exist, a frame past the video's end, times going back."""
+    d, video, tracks = clip
+    path = _edited(tmp_path, tracks, "it.json", edit)
+    with pytest.raises(TracksFormatError, match=message):
+        read_tracks(path)
+    line = one_error_line(invoke("track", path, "-o", tmp_path / "o.json", "--quiet"))
+    assert "it.json" in line
+
+
 def test_a_huge_frame_number_is_shortened_in_the_label(clip, tmp_path):
     d, _, tracks = clip
 
