@@ -241,6 +241,8 @@ def load_tracking_config(name: str = "tracker", preset: Optional[str] = None) ->
     """
     from .config import config_path, from_dict
 
+    if preset is not None and not str(preset).strip():
+        raise ConfigError(f"an empty tracker preset name; choose one of: {', '.join(preset_names())}")
     shipped = _read("tracker")
     user = _read(name) if name != "tracker" else shipped
     presets = {**shipped.presets, **user.presets}

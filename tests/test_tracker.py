@@ -373,3 +373,8 @@ def test_a_config_with_a_lone_surrogate_escape_is_refused_naming_the_file(tmp_pa
     path.write_text('presets: "\\ud800"\n')
     with pytest.raises(ConfigError, match="mine.yaml.*not valid Unicode"):
         load_tracking_config(str(path))
+
+
+def test_an_empty_preset_name_is_refused_not_taken_as_the_default():
+    with pytest.raises(ConfigError, match="empty tracker preset name; choose one of: flowtrack, robust"):
+        load_tracking_config(preset="")
