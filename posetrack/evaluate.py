@@ -293,6 +293,35 @@ def _check_pred_track_ids(pred: PoseTrackFile) -> None:
                          f"prediction track ids must be unique per frame")
 
 
+def _first_repeat(group: np.ndarray, key: np.ndarray) -> Tuple[int, int]:
+    """(how many rows repeat an earlier row's (group, key), the index of the first such row)."""
+    order = np.lexsort((key, group))
+    same = (np.diff(group[order]) == 0) & (np.diff(key[order]) == 0)
+    return int(same.sum()), (int(order[np.flatnonzero(same)[0] + 1]) if same.any() else -1)
+
+
+def _warn_repeats(seq: PoseTrackFile, what: str, warnings: List[str]) -> None:
+    """Warn (numbers unchanged: poseval accepts these) about a track id used twice in one frame
+    and a joint listed twice for one person."""
+    has = seq.has_track_id
+    if what == "GT" and has.any():
+        count, k = _first_repeat(seq.person_frame[has], seq.track_id[has])
+        if count:
+            n = int(np.flatnonzero(has)[k])
+            warnings.append(f"{seq.where(int(seq.person_frame[n]), n)}: GT 'track_id' {int(seq.track_id[n])} is "
+                            f"used by two persons of this frame ({count} such repeats in the file); scored as "
+                            f"poseval scores it")
+    joint = seq.point_is_joint
+    if joint.any():
+        count, k = _first_repeat(seq.point_person[joint], seq.point_joint[joint])
+        if count:
+            m = int(np.flatnonzero(joint)[k])
+            n = int(seq.point_person[m])
+            warnings.append(f"{seq.where(int(seq.person_frame[n]), n)}: joint {int(seq.point_joint[m])} "
+                            f"({JOINT_NAMES[int(seq.point_joint[m])]}) is listed twice for one {what} person "
+                            f"({count} such repeats in the file); scored as poseval scores it")
+
+
 def _check_scored_persons(seq: PoseTrackFile, persons: EvalPersons, what: str) -> None:
     missing = persons.valid & ~persons.has_track_id
     if missing.any():
@@ -347,6 +376,8 @@ def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_t
         pred_file = pack_posetrack(pred_src, order)
     warnings.extend(gt_file.warnings + pred_file.warnings)
     _check_pred_track_ids(pred_file)
+    _warn_repeats(gt_file, "GT", warnings)
+    _warn_repeats(pred_file, "predicted", warnings)
     _check_track_id_range(gt_file, warnings)
     _check_track_id_range(pred_file, warnings)
     keep_person, keep_point = score_filter(pred_file, joint_thr, box_thr)

@@ -153,3 +153,26 @@ def test_scoring_never_imports_torch_or_opencv(tmp_path):
             "print('HEAVY', [m for m in ('torch', 'cv2', 'torchvision', 'scipy.optimize') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "EXIT 0" in out and "HEAVY []" in out, out
+
+
+def test_repeated_gt_track_ids_and_joints_are_warned_not_silent(tmp_path):
+    """Kept-back siblings of the shared eval cases: poseval accepts a GT track id used twice in a frame and
+    a joint listed twice for a person (so the numbers stay poseval's), but the user hears of it."""
+    import posetrack
+
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    for f in (PUBLIC / "gt").glob("*.json"):
+        doc = json.loads(f.read_text())
+        if f.name == "005629_mpii_test.json":
+            rects = doc["annolist"][0]["annorect"]
+            rects[1]["track_id"] = list(rects[0]["track_id"])                   # two persons, one GT id
+            points = rects[2]["annopoints"][0]["point"]
+            points.append(dict(points[0]))                                         # a joint listed twice
+        (gt / f.name).write_text(json.dumps(doc))
+    result = posetrack.evaluate(gt, PUBLIC / "pred")
+    said = " | ".join(result.warnings)
+    assert "005629_mpii_test.json: frame 0" in said and "GT 'track_id' 11 is used by two persons" in said, said
+    assert "is listed twice for one GT person" in said, said
+    clean = posetrack.evaluate(PUBLIC / "gt", PUBLIC / "pred")
+    assert not [w for w in clean.warnings if "twice" in w or "two persons" in w]
