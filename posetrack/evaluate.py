@@ -190,6 +190,9 @@ def sequence_files(gt: Files, pred: Files) -> Tuple[List[Tuple[str, Path, Option
     pred_files = _json_files(pred, "prediction")
     if _is_file(gt) and _is_file(pred):     # one GT file and one prediction file: a pair, whatever their names
         pred_files = {name: p for name, p in zip(gt_files, pred_files.values())}
+    elif _is_dir(gt) and _is_file(pred):    # every other sequence would silently score as unpredicted
+        raise InputError(f"{pred}: a single prediction file for the GT folder {gt}; give the prediction folder "
+                         f"(one file per GT file), or one GT file with one prediction file")
     if not gt_files:
         raise OSError(f"no *.json GT files in {gt}")
     warnings = []
@@ -211,6 +214,10 @@ def sequence_files(gt: Files, pred: Files) -> Tuple[List[Tuple[str, Path, Option
 
 def _is_file(where: Files) -> bool:
     return isinstance(where, (str, os.PathLike)) and Path(where).is_file()
+
+
+def _is_dir(where: Files) -> bool:
+    return isinstance(where, (str, os.PathLike)) and Path(where).is_dir()
 
 
 #: Largest absolute score threshold: scores in tracks files are bounded by the same value

@@ -179,5 +179,10 @@ def check_writes(outputs: PathMap, inputs: PathPairs = (), *, force: bool, patte
         PathConflictError: an output is an input, inside an input folder, or another output.
         OutputExistsError: an output exists and ``force`` is not set.
     """
-    check_distinct(outputs, inputs)
+    pairs = list(outputs.items())
+    for field, value in outputs.items():         # files a folder output will replace: none may be an input
+        pattern = patterns.get(field)
+        if value is not None and pattern is not None and Path(value).expanduser().is_dir():
+            pairs += [(field, match) for match in sorted(Path(value).expanduser().glob(pattern))]
+    check_distinct(pairs, inputs)
     refuse_existing(outputs, force=force, patterns=patterns)

@@ -70,15 +70,17 @@ def journal_path(out: PathLike) -> Path:
 
 
 def journal_head(video: VideoInfo, layout: str, settings: Dict[str, Any], run: Dict[str, Any],
-                 inputs: Optional[Dict[str, Dict[str, Any]]] = None) -> Dict[str, Any]:
+                 inputs: Optional[Dict[str, Dict[str, Any]]] = None,
+                 identity: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The journal's first line: what a resume must agree with (JSON-ready).
 
     ``inputs`` maps a setting name (``boxes_file``, ``pose_weights``, ...) to the identity
     of the file it names: ``{"path", "bytes", "sha256"}`` (:func:`posetrack.runner.input_files`).
+    ``identity``: the source's fingerprint (:func:`posetrack.resume.source_identity`), or None.
     """
     return {"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION,
             "video": {"path": video.path, "fps": video.fps, "width": video.width, "height": video.height,
-                      "frames": video.frames},
+                      "frames": video.frames, "identity": identity},
             "layout": layout, "settings": settings, "run": run, "inputs": inputs or {}}
 
 

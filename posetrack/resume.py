@@ -31,7 +31,8 @@ from .errors import OutputExistsError, PosetrackError, ResumeError
 from .journal import journal_path, read_journal
 from .structures import FrameResult, VideoInfo
 
-__all__ = ["ResumePlan", "check_outputs", "plan_resume", "check_head", "file_identity", "BY_CONTENTS"]
+__all__ = ["ResumePlan", "check_outputs", "plan_resume", "check_head", "file_identity", "source_identity",
+           "BY_CONTENTS"]
 
 # Settings and run options that name an input file: a resume compares the journal head's
 # ``inputs`` (the files' contents) instead of these spellings of their paths.
@@ -59,6 +60,39 @@ def file_identity(path: os.PathLike) -> Dict[str, Any]:
     p = Path(path).expanduser().resolve()
     st = p.stat()
     return {"path": str(p), "bytes": st.st_size, "sha256": _digest(str(p), st.st_size, st.st_mtime_ns, st.st_ino)}
+
+
+_SAMPLE = 1 << 20      # bytes read from each end of a video for its fingerprint
+
+
+def source_identity(path: os.PathLike) -> Optional[Dict[str, Any]]:
+    """A cheap fingerprint of a video file or image folder, for a resume to recognise its source.
+
+    A video: its size and the SHA-256 of its first and last MiB (hashing a whole match video
+    would cost seconds per run; an edit, a re-encode or another file changes these). An image
+    folder: the number of files, their total size and the SHA-256 of their names and sizes.
+    None for anything else (cameras and streams are never resumed).
+    """
+    import hashlib
+
+    p = Path(path).expanduser()
+    try:
+        if p.is_file():
+            size = p.stat().st_size
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                h.update(f.read(_SAMPLE))
+                if size > 2 * _SAMPLE:
+                    f.seek(size - _SAMPLE)
+                    h.update(f.read(_SAMPLE))
+            return {"bytes": size, "sample_sha256": h.hexdigest()}
+        if p.is_dir():
+            entries = sorted((e.name, e.stat().st_size) for e in os.scandir(p) if e.is_file())
+            h = hashlib.sha256("\n".join(f"{n}\t{s}" for n, s in entries).encode("utf-8", "surrogateescape"))
+            return {"files": len(entries), "bytes": sum(s for _, s in entries), "sample_sha256": h.hexdigest()}
+    except OSError:
+        return None
+    return None
 
 
 @dataclass(frozen=True)
@@ -152,6 +186,15 @@ def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch
     if (v["width"], v["height"], v["frames"]) != (video.width, video.height, video.frames):
         raise ResumeError(f"{contents.path}: it was made from a different video ({v['width']}x{v['height']}, "
                           f"{v['frames']} frames; this one is {video.width}x{video.height}, {video.frames} frames)")
+    old_fps = v.get("fps")
+    if old_fps is not None and video.fps is not None and abs(old_fps - video.fps) > 1e-6 * max(abs(video.fps), 1.0):
+        raise ResumeError(f"{video.path}: not the video the interrupted run was made from ({old_fps} fps then, "
+                          f"{video.fps} fps now); the journal {contents.path} cannot be continued with it")
+    then, now = v.get("identity"), source_identity(video.path)
+    if then is not None and now is not None and then != now:
+        raise ResumeError(f"{video.path}: changed since the interrupted run (its size or contents differ); "
+                          f"the journal {contents.path} cannot be continued with it: resume with the same video, "
+                          "or overwrite the output with force")
     position = {idx: p for p, idx in enumerate(indices)}
     stray = [f for f in contents.frames if f not in position]
     if stray:

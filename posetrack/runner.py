@@ -109,6 +109,9 @@ class RunOptions:
                 continue
             if value not in choices:
                 raise ConfigError(f"RunOptions.{name}: expected one of {', '.join(choices)}, got {_short(value)}")
+        if self.tracker_mode == "none" and self.refine:
+            raise ConfigError("RunOptions.refine: refinement works on tracks, and tracker_mode is 'none' "
+                              "(untracked poses): drop one of them")
 
 
 def _short(value: Any) -> str:
@@ -374,8 +377,10 @@ def _pipeline(opts: RunOptions, models: Models, info: VideoInfo, *, frames_exact
     header = TracksHeader(video=info, layout=models.estimator.layout, settings=settings)
     head = None
     if journaled:
+        from .resume import source_identity
+
         head = journal_head(info, models.estimator.layout.name, settings, _run_record(opts, models.device),
-                            input_files(opts))
+                            input_files(opts), source_identity(info.path) if not info.live else None)
     return pipeline, header, head
 
 

@@ -78,7 +78,11 @@ class RefineConfig:
     smooth_beta: float = 0.01
 
     def __post_init__(self) -> None:
-        for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_min_cutoff", "smooth_beta"):
+        if not 0.0 < self.smooth_min_cutoff <= 1e3:
+            raise ConfigError(f"refine.smooth_min_cutoff must be above 0 and at most 1000 Hz, got {self.smooth_min_cutoff}")
+        if self.smooth_beta > 1e3:
+            raise ConfigError(f"refine.smooth_beta must be at most 1000, got {self.smooth_beta}")
+        for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
         if self.stitch_scale < 1:
@@ -246,6 +250,8 @@ def load_tracking_config(name: str = "tracker", preset: Optional[str] = None) ->
     shipped = _read("tracker")
     user = _read(name) if name != "tracker" else shipped
     presets = {**shipped.presets, **user.presets}
+    if user.preset is not None and not user.preset.strip():
+        raise ConfigError(f"{name}: preset: an empty tracker preset name; choose one of: {', '.join(presets)}")
     chosen = preset or user.preset or shipped.preset or next(iter(presets), None)
     if chosen not in presets:
         where = "" if name == "tracker" else f"{name}: "

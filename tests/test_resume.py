@@ -468,3 +468,45 @@ def test_a_version_2_journal_is_refused_clearly(clip, inprocess, tmp_path, monke
     journal_path(out).write_text("\n".join([json.dumps(head)] + lines[1:]))
     with pytest.raises(ResumeError, match=r"older posetrack \(version 2, without the digests of its input files\)"):
         run_video(clip["frames"], out, opts, models=models, resume=True)
+
+
+def _reencode(src: Path, dst: Path, fps: float, shift: int = 0) -> None:
+    """The frames of ``src`` written again to ``dst`` at ``fps`` (``shift`` brightens them: other contents)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(src))
+    frames = []
+    ok, img = cap.read()
+    while ok:
+        frames.append(img)
+        ok, img = cap.read()
+    cap.release()
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames[0].shape[1::-1])
+    for img in frames:
+        out.write(np.clip(img.astype(int) + shift, 0, 255).astype(np.uint8))
+    out.release()
+
+
+def test_resume_refuses_another_video_and_accepts_the_same_one_elsewhere(clip, inprocess, tmp_path, monkeypatch):
+    """Found by a second attacker pass: a re-encode at 30 fps (same frames, same size) or other contents at
+    the same path were resumed, giving a file whose times go back. The journal keeps the video's fps and
+    a fingerprint of its bytes."""
+    import shutil
+
+    opts, models, _ = inprocess
+    video = tmp_path / "walk.mp4"
+    shutil.copy(clip["mp4"], video)
+    out = tmp_path / "tracks.json"
+    interrupted_run(monkeypatch, video, out, opts, models, after=3)
+    saved = video.read_bytes()
+    _reencode(clip["mp4"], video, fps=30.0)
+    with pytest.raises(ResumeError, match=r"walk.mp4: not the video the interrupted run was made from \(10.0 fps"):
+        run_video(video, out, opts, models=models, resume=True)
+    _reencode(clip["mp4"], video, fps=10.0, shift=40)
+    with pytest.raises(ResumeError, match=r"walk.mp4: changed since the interrupted run"):
+        run_video(video, out, opts, models=models, resume=True)
+    moved = tmp_path / "elsewhere" / "walk.mp4"          # the same bytes under another path: resumed
+    moved.parent.mkdir()
+    moved.write_bytes(saved)
+    summary = run_video(moved, out, opts, models=models, resume=True)
+    assert summary.resumed == 3 and json.loads(out.read_text())["status"] == "complete"

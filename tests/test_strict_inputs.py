@@ -376,3 +376,37 @@ def test_cli_tracker_config_missing_file_is_one_line(clip, tmp_path):
 
 def test_input_error_family_is_used():
     assert issubclass(TracksFormatError, InputError)
+
+
+def test_second_attacker_pass_siblings(tmp_path):
+    """An empty preset in a config file, a One-Euro cutoff of 0, refinement without a tracker, and one
+    prediction file for a GT folder are refused with one line (found by a second attacker pass)."""
+    from posetrack.tracker import load_tracking_config
+
+    empty = tmp_path / "e.yaml"
+    empty.write_text('preset: ""\n')
+    with pytest.raises(ConfigError, match=r"e.yaml: preset: an empty tracker preset name"):
+        load_tracking_config(str(empty))
+    frozen = tmp_path / "f.yaml"
+    frozen.write_text("tracker:\n  refine: {smooth: true, smooth_min_cutoff: 0}\n")
+    with pytest.raises(ConfigError, match=r"smooth_min_cutoff must be above 0"):
+        load_tracking_config(str(frozen))
+    with pytest.raises(ConfigError, match=r"RunOptions.refine: refinement works on tracks"):
+        RunOptions(tracker_mode="none", refine=True)
+    one = next((PUBLIC / "pred").glob("*.json"))
+    with pytest.raises(InputError, match=r"a single prediction file for the GT folder"):
+        posetrack.evaluate(PUBLIC / "gt", one)
+    line = one_error_line(invoke("eval", "--gt", PUBLIC / "gt", "--pred", one))
+    assert one.name in line
+
+
+def test_render_force_never_writes_a_frame_through_a_link_to_an_input(clip, tmp_path):
+    """A frames folder whose frame_000001.png links to the tracks file: --force must not overwrite the input."""
+    d, video, tracks = clip
+    mine = tmp_path / "in.json"
+    mine.write_bytes(tracks.read_bytes())
+    folder = tmp_path / "fd"
+    folder.mkdir()
+    (folder / "frame_000001.png").symlink_to(mine)
+    line = one_error_line(invoke("render", video, mine, "--frames-dir", folder, "--force"))
+    assert "would overwrite the input" in line and mine.read_bytes() == tracks.read_bytes()
