@@ -26,23 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from posetrack.journal import journal_path
 from runpath_data import make_clip
-from test_resume import command, decoded_frames, journal_lines, leftovers, next_command
-
-
-def kill_at_random(cmd, out: Path, rng, seconds: float, frames: int):
-    """Run ``cmd``; SIGKILL it at a random moment. Returns (killed, journal lines at the kill)."""
-    by_lines = rng.random() < 0.5
-    target = int(rng.integers(0, frames + frames // 4 + 2))
-    deadline = time.monotonic() + rng.uniform(0.3, 1.1) * seconds
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while proc.poll() is None:
-        if (by_lines and journal_lines(out) >= target) or (not by_lines and time.monotonic() >= deadline):
-            time.sleep(rng.uniform(0, 0.03) if by_lines else 0)
-            proc.kill()
-            break
-        time.sleep(0.002)
-    killed = proc.wait() != 0
-    return killed, journal_lines(out)
+from test_resume import command, decoded_frames, journal_lines, leftovers, next_command, run_and_kill
 
 
 def main(argv=None) -> None:
@@ -67,7 +51,8 @@ def main(argv=None) -> None:
             out.parent.mkdir()
             cmd, landed = command(clip, out), []
             for _ in range(2):
-                killed, lines = kill_at_random(cmd, out, rng, seconds, args.frames)
+                killed = run_and_kill(cmd, out, rng, seconds, frames=args.frames)
+                lines = journal_lines(out)
                 landed.append(f"killed at {lines} journal lines" if killed else "finished")
                 kills += killed
                 cmd = next_command(clip, out)

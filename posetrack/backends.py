@@ -147,6 +147,23 @@ def check_opset(opset: int) -> None:
                           f"{MIN_OPSET}{upper}")
 
 
+def export_target(path: Union[str, os.PathLike], opset: int) -> Path:
+    """What every ONNX export checks first: the opset in the exporter's range, the onnx package
+    present; then the output's folder is made. Returns ``path`` as a Path.
+
+    Raises:
+        ConfigError: an opset out of range, or no onnx package.
+    """
+    check_opset(opset)
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+    except ImportError:
+        raise ConfigError("ONNX export needs the onnx package: pip install 'posetrack[onnx]'") from None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def export_onnx(model, path: Union[str, os.PathLike], input_size, *, opset: int = 17) -> Path:
     """Write the pose network as ONNX with a dynamic batch axis (``input`` -> ``heatmaps``).
 
@@ -165,13 +182,7 @@ def export_onnx(model, path: Union[str, os.PathLike], input_size, *, opset: int 
 
     import torch
 
-    check_opset(opset)
-    try:
-        import onnx  # noqa: F401  (the exporter needs it)
-    except ImportError:
-        raise ConfigError("ONNX export needs the onnx package: pip install 'posetrack[onnx]'") from None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = export_target(path, opset)
     net = copy.deepcopy(model).to("cpu", torch.float32).eval()
     h, w = input_size
     with torch.inference_mode(False), torch.no_grad():

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from .backends import check_opset, export_onnx
+from .backends import export_onnx, export_target
 from .errors import ConfigError
 
 __all__ = ["ParityResult", "export_pose", "check_pose", "export_detector", "check_detector"]
@@ -106,13 +106,7 @@ def export_detector(model, path: PathLike, *, opset: int = 17, sample_size=(480,
     """
     import torch
 
-    check_opset(opset)
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        raise ConfigError("ONNX export needs the onnx package: pip install 'posetrack[onnx]'") from None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = export_target(path, opset)
     net = copy.deepcopy(model).cpu().float().eval()
     image = torch.rand(3, *sample_size)
     with torch.no_grad(), warnings.catch_warnings():

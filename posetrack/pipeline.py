@@ -270,7 +270,7 @@ class Pipeline:
         """
         if not self.propagate_boxes or flow is None:
             return Detections.empty()
-        tracker = tracker or self.tracker
+        tracker = self.tracker if tracker is None else tracker
         proposals = tracker.propose_boxes()     # clipped to the tracker's frame_size
         if detected_frame or not len(proposals):
             return proposals

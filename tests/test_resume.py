@@ -62,7 +62,7 @@ def journal_lines(out: Path) -> int:
         return 0
 
 
-def run_and_kill(cmd, out: Path, rng, reference_seconds: float) -> bool:
+def run_and_kill(cmd, out: Path, rng, reference_seconds: float, frames: int = N) -> bool:
     """Start ``cmd`` and SIGKILL it at a random moment; True if it was killed before finishing.
 
     Half the kills wait for a random number of journal lines (plus up to 30 ms), so they
@@ -70,7 +70,7 @@ def run_and_kill(cmd, out: Path, rng, reference_seconds: float) -> bool:
     which also hits start-up and the writing of the tracks file.
     """
     by_lines = rng.random() < 0.5
-    target = int(rng.integers(0, N + N // 4 + 2))
+    target = int(rng.integers(0, frames + frames // 4 + 2))
     deadline = time.monotonic() + rng.uniform(0.3, 1.1) * reference_seconds
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while proc.poll() is None:

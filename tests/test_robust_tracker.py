@@ -77,7 +77,7 @@ def test_a_two_second_occlusion_is_bridged():
 
 
 def test_the_shared_crossing_case_keeps_the_true_ids(tmp_path):
-    """../shared/cases/tracking (copied to tests/data/cases/tracking): the person behind is hidden in frames
+    """The reference tracking case, copied to tests/data/cases/tracking: the person behind is hidden in frames
     19-20 and must come back with its own id; neither id swaps (with or without refinement)."""
     import subprocess
     import sys

@@ -1,7 +1,8 @@
 """`posetrack run` on the sources of issues 9 and 11: tiny frames, a cut-off file, a folder with a bad image,
 an HTTP stream, a camera; per-frame times in tracks.json; COCO and CSV exports.
 
-Small stand-ins for ../shared/cases/video/ are made here (same kinds of fault): a 1x1 MJPEG AVI,
+Small stand-ins for the project's reference video cases are made here (same kinds of fault; nothing
+is read from outside the checkout): a 1x1 MJPEG AVI,
 a faststart H.264 MP4 cut in half (with boxes for every frame the header promises), and a PNG
 folder with one odd-sized image.
 """

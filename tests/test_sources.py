@@ -2,8 +2,9 @@
 
 Every input is made here: tiny frames in several codecs and containers, files cut off at
 several points, damaged and odd-sized images in folders, a variable-frame-rate clip, a
-loopback HTTP server, and a fake camera. The kinds of fault stand for the cases in
-../shared/cases/video/ (sz_1x1_mjpeg.avi, full_faststart_trunc50.mp4, mixed_dir/).
+loopback HTTP server, and a fake camera (nothing is read from outside the checkout). The kinds of
+fault stand for the project's reference video cases (a 1x1 MJPEG AVI, a faststart MP4 cut in half, a
+folder of mixed-size images).
 """
 import functools
 import http.server
