@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 from posetrack.keypoints import COCO
-from posetrack.structures import Poses
-from posetrack.tracker import PoseTracker, load_tracking_config
+from posetrack.types import Poses
+from posetrack.tracking.tracker import PoseTracker, load_tracking_config
 
 W, H = 640, 360
 SHAPE = np.array([

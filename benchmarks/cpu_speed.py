@@ -1,6 +1,6 @@
 """Seconds per person of the pose stage on this machine's CPU, for the README's CPU-install note.
 
-Runs :class:`posetrack.pose.PoseEstimator` (the full official test pipeline: affine crops,
+Runs :class:`posetrack.pose.estimator.PoseEstimator` (the full official test pipeline: affine crops,
 the network, flip test, decoding) on a 1280x720 frame with ``--people`` person boxes, for
 W32 and W48 at 256x192 and 384x288, flip test on and off. The weights are seeded random
 ones: the time does not depend on their values. Each setting runs once to warm up, then
@@ -34,8 +34,8 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from posetrack.models import build_pose_model
-    from posetrack.pose import PoseEstimator
+    from posetrack.models.registry import build_pose_model
+    from posetrack.pose.estimator import PoseEstimator
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,7 +85,7 @@ def _detector_time(name: str, frame, repeats: int):
     import torch
     from torchvision.models import get_model, get_model_weights
 
-    from posetrack.detect import DetectorConfig, PersonDetector, _model_kwargs, person_label
+    from posetrack.pose.detector import DetectorConfig, PersonDetector, _model_kwargs, person_label
 
     torch.manual_seed(0)
     weights = get_model_weights(name).DEFAULT

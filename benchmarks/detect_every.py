@@ -2,7 +2,7 @@
 
 The scenes, the simulated detector, pose estimator and optical flow are those of the
 synthetic tracking benchmark (walking, crossing, occluded people, a panning camera; see
-its docstring). Here they drive the real :class:`posetrack.pipeline.Pipeline` with the
+its docstring). Here they drive the real :class:`posetrack.pipeline.frames.Pipeline` with the
 real FlowTrack tracker, with the detector run on every N-th frame only; the results are
 scored by `posetrack eval` (poseval's total mAP and MOTA, on PoseTrack 2017 files) and by
 per-person CLEAR-MOT.
@@ -29,13 +29,13 @@ try:        # the synthetic scenes moved to propagation_benchmark.py when tracki
 except ImportError:
     import tracking_benchmark as scenes
 
-from posetrack.evaluate import evaluate
-from posetrack.export import export_posetrack2017
+from posetrack.eval.evaluate import evaluate
+from posetrack.tracksfile.exports import export_posetrack2017
 from posetrack.keypoints import COCO
-from posetrack.pipeline import Pipeline
-from posetrack.structures import Detections, Frame, VideoInfo
-from posetrack.tracker import PoseTracker, TrackerConfig
-from posetrack.tracks_io import TrackFile, TracksHeader
+from posetrack.pipeline.frames import Pipeline
+from posetrack.types import Detections, Frame, VideoInfo
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig
+from posetrack.tracksfile.codec import TrackFile, TracksHeader
 
 
 class SimulatedEstimator:
@@ -49,7 +49,7 @@ class SimulatedEstimator:
 
     def estimate_batch(self, images, detections):
         """The pipeline's pose call: Poses in each image's boxes (via estimate_many's rows)."""
-        from posetrack.structures import Poses
+        from posetrack.types import Poses
 
         rows = self.estimate_many(images, [d.boxes for d in detections])
         return [Poses.from_array(d.boxes, d.scores, r) for d, r in zip(detections, rows)]

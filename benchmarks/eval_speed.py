@@ -1,6 +1,6 @@
 """How fast `posetrack eval` scores a PoseTrack2017-val-sized set, as whole processes, against poseval.
 
-Builds a val-sized synthetic set with our own seeded generator (:func:`posetrack.testing.make_posetrack_set`:
+Builds a val-sized synthetic set with our own seeded generator (:func:`posetrack.eval.synthetic.make_posetrack_set`:
 50 sequences of 60-80 frames, 5-7 people, predictions on every frame; about 2,000 evaluated frames,
 9.7 MB of GT and 24 MB of predictions, the size of the reference set), then times complete
 ``python -m posetrack_cli eval --gt ... --pred ... --json ...`` processes (interpreter start, imports,
@@ -53,7 +53,7 @@ posetrack_cli.main()
 
 
 def build_set(out: Path) -> Path:
-    from posetrack.testing import make_posetrack_set
+    from posetrack.eval.synthetic import make_posetrack_set
 
     if not (out / "gt").is_dir():
         make_posetrack_set(out, **SET)

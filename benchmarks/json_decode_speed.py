@@ -1,8 +1,8 @@
 """Decoding PoseTrack files: stdlib json vs msgspec (typed, validated) vs pydantic v2 (typed, validated).
 
 Why posetrack's readers use msgspec: on the val-sized synthetic set (50 sequences, 34 MB of GT and
-prediction JSON, built by :func:`posetrack.testing.make_posetrack_set`) it decodes *and* validates the
-PoseTrack 2017 schema (``posetrack.schema.PoseTrackDocument``: types, finite bounded numbers, one-element
+prediction JSON, built by :func:`posetrack.eval.synthetic.make_posetrack_set`) it decodes *and* validates the
+PoseTrack 2017 schema (``posetrack.eval.schema.PoseTrackDocument``: types, finite bounded numbers, one-element
 lists) faster than the stdlib parses the same bytes into untyped dicts. pydantic v2 is measured with
 equivalent models (same types and bounds), when it is installed (it is not a posetrack dependency).
 
@@ -24,19 +24,20 @@ from typing import Annotated, List, Optional, Tuple
 
 import msgspec
 
-from posetrack import schema
-from posetrack.testing import make_posetrack_set
+from posetrack import validation
+from posetrack.eval import schema
+from posetrack.eval.synthetic import make_posetrack_set
 
 SET = dict(seed=2024, sequences=50, frames=(60, 80), people=(5, 7), predict_unlabeled=True)
 
 
 def pydantic_decoder():
-    """pydantic v2 models equivalent to posetrack.schema's 2017 structs, or None if pydantic is missing."""
+    """pydantic v2 models equivalent to posetrack.eval.schema's 2017 structs, or None if pydantic is missing."""
     try:
         from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
     except ImportError:
         return None
-    coord = Annotated[float, Field(ge=-schema.MAX_COORD, le=schema.MAX_COORD, allow_inf_nan=False)]
+    coord = Annotated[float, Field(ge=-validation.MAX_COORD, le=validation.MAX_COORD, allow_inf_nan=False)]
     finite = Annotated[float, Field(allow_inf_nan=False)]
     int64 = Annotated[int, Field(ge=-2 ** 63, le=2 ** 63 - 1)]
     strict = ConfigDict(strict=True)

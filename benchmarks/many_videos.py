@@ -37,7 +37,7 @@ from many_videos_data import make_batch, options  # noqa: E402  (the tests' synt
 
 def timed(label: str, engine, jobs, opts, rows: list) -> float:
     """Run the batch; record (label, seconds, frames, seconds until the first frame was done)."""
-    from posetrack.batch import FramesDone
+    from posetrack.pipeline.batch import FramesDone
 
     import resource
 
@@ -76,8 +76,8 @@ def main() -> None:
     import cv2
     import torch
 
-    from posetrack.batch import plan_jobs
-    from posetrack.engines import get_engine
+    from posetrack.pipeline.batch import plan_jobs
+    from posetrack.pipeline.engines import get_engine
 
     cores = os.cpu_count() or 1
     root = Path(tempfile.mkdtemp(prefix="posetrack_many_"))

@@ -6,7 +6,7 @@ Three variants of the same run (tiny HRNet on the CPU, DIS flow, a boxes file wh
 * ``old``: the recovered (flow-propagated) boxes of each frame posed in a call of their own
   and every stage on one thread, as before;
 * ``batched``: recovered boxes foreseen and posed with the detector's boxes in a few calls
-  per frame batch (:mod:`posetrack.recovered`);
+  per frame batch (:mod:`posetrack.pipeline.recovered`);
 * ``batched+overlap``: also the next batch's flow and the writing of finished frames on
   threads while poses are estimated.
 
@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import posetrack.pipeline as pipeline_module
-from posetrack.runner import Outputs, load_models, run_video
+import posetrack.pipeline.frames as pipeline_module
+from posetrack.pipeline.runner import Outputs, load_models, run_video
 from runpath_data import make_clip, run_options
 
 VARIANTS = {"old": (False, False), "batched": (True, False), "batched+overlap": (True, True)}

@@ -4,7 +4,7 @@
     python benchmarks/pipeline_fps.py --device cuda            # GPU: 720p and 1080p, default models
     python benchmarks/pipeline_fps.py --sizes 1920x1080 --frames 200 --precision fp16
 
-What runs is ``posetrack.runner.run_video`` itself (decoding thread, detector, pose, DIS flow,
+What runs is ``posetrack.pipeline.runner.run_video`` itself (decoding thread, detector, pose, DIS flow,
 tracking, journal and tracks file), with two substitutions, because no trained weights can be
 downloaded here:
 
@@ -74,9 +74,9 @@ def detector_weights(name: str, path: Path) -> Path:
 def main() -> None:
     import torch
 
-    import posetrack.runner as runner
-    from posetrack.models import build_pose_model, seeded_state_dict
-    from posetrack.devices import resolve_device
+    import posetrack.pipeline.runner as runner
+    from posetrack.models.registry import build_pose_model, seeded_state_dict
+    from posetrack.models.devices import resolve_device
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")
@@ -115,7 +115,7 @@ def main() -> None:
         det_name = detector
         if det_name is None:
             from posetrack.config import load_yaml
-            from posetrack.detect import DetectorConfig
+            from posetrack.pose.detector import DetectorConfig
 
             det_name = load_yaml(DetectorConfig, "detector").name
         det_path = None if args.no_detector else detector_weights(det_name, tmp / "det.pth")

@@ -72,9 +72,9 @@ def measure(est, crops, min_seconds: float, sync) -> float:
 def main() -> None:
     import torch
 
-    from posetrack.models import build_pose_model, seeded_state_dict
-    from posetrack.devices import resolve_device
-    from posetrack.pose import PoseEstimator
+    from posetrack.models.registry import build_pose_model, seeded_state_dict
+    from posetrack.models.devices import resolve_device
+    from posetrack.pose.estimator import PoseEstimator
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")

@@ -5,7 +5,7 @@
     python benchmarks/precision_accuracy.py --device cuda --model w48_384x288 --crops 64
 
 No trained weights can be had here, so the measurement has two parts, both on the same crops
-and seeded weights (the reference recipe, ``posetrack.models.seeded_state_dict``), with the full
+and seeded weights (the reference recipe, ``posetrack.models.registry.seeded_state_dict``), with the full
 pose stage (BatchNorm folded, channels_last, flip test):
 
 1. Heatmap error: max and mean |H_p - H_fp32| of the network's flip-averaged heatmaps, also as a
@@ -39,10 +39,10 @@ def gaussian_heatmaps(rng, n: int, k: int, h: int, w: int, sigma: float = 2.0):
 def main() -> None:
     import torch
 
-    from posetrack.decode import decode_heatmaps
-    from posetrack.models import build_pose_model, seeded_state_dict
-    from posetrack.devices import resolve_device
-    from posetrack.pose import PoseEstimator
+    from posetrack.pose.heatmaps import decode_heatmaps
+    from posetrack.models.registry import build_pose_model, seeded_state_dict
+    from posetrack.models.devices import resolve_device
+    from posetrack.pose.estimator import PoseEstimator
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="w48_384x288")

@@ -47,12 +47,12 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from posetrack.keypoints import COCO
-from posetrack.matching import match
+from posetrack.tracking.matching import match
 from posetrack.oks import box_areas, oks_matrix
 from posetrack.boxes import box_iou
-from posetrack.propagation import unify_boxes
-from posetrack.structures import Detections, FrameResult, Poses
-from posetrack.tracker import PoseTracker, TrackerConfig, load_tracking_config
+from posetrack.tracking.propagation import unify_boxes
+from posetrack.types import Detections, FrameResult, Poses
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig, load_tracking_config
 
 W, H = 640, 360
 K = 17
@@ -358,7 +358,7 @@ def run_sequence(frames: List[SceneFrame], setting: Setting, seed: int, results:
 
 def _gt_annolist(frames: List[SceneFrame]) -> dict:
     """PoseTrack 2017 GT: annotated people, their visible joints (15-joint mapping), a head box."""
-    from posetrack.export import to_posetrack15
+    from posetrack.tracksfile.exports import to_posetrack15
 
     annolist = []
     for k, f in enumerate(frames):
@@ -383,10 +383,10 @@ def posetrack_scores(setting: Setting, sequences: List[List[SceneFrame]], seed: 
     import tempfile
     from pathlib import Path
 
-    from posetrack.evaluate import evaluate
-    from posetrack.export import export_posetrack2017
-    from posetrack.structures import VideoInfo
-    from posetrack.tracks_io import TrackFile, TracksHeader
+    from posetrack.eval.evaluate import evaluate
+    from posetrack.tracksfile.exports import export_posetrack2017
+    from posetrack.types import VideoInfo
+    from posetrack.tracksfile.codec import TrackFile, TracksHeader
 
     with tempfile.TemporaryDirectory() as tmp:
         gt_dir, pred_dir = Path(tmp, "gt"), Path(tmp, "pred")

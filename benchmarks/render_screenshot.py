@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from posetrack.draw import DrawStyle
-from posetrack.encode import open_writer
+from posetrack.rendering.draw import DrawStyle
+from posetrack.io.encode import open_writer
 from posetrack.keypoints import COCO
-from posetrack.render import render_video
-from posetrack.structures import FrameResult, Poses, VideoInfo
-from posetrack.tracks_io import TrackFile, TracksHeader, write_tracks
-from posetrack.video import open_source
+from posetrack.rendering.render import render_video
+from posetrack.types import FrameResult, Poses, VideoInfo
+from posetrack.tracksfile.codec import TrackFile, TracksHeader, write_tracks
+from posetrack.io.video import open_source
 
 W, H, FPS, FRAMES = 640, 360, 25.0, 40
 

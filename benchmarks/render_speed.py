@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from posetrack.draw import DrawStyle, Trails, draw_frame
-from posetrack.encode import open_writer
+from posetrack.rendering.draw import DrawStyle, Trails, draw_frame
+from posetrack.io.encode import open_writer
 from posetrack.keypoints import COCO
-from posetrack.structures import FrameResult, Poses
+from posetrack.types import FrameResult, Poses
 
 
 def synthetic(frames: int, people: int, w: int, h: int, seed: int = 0):

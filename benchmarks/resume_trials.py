@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from posetrack.journal import journal_path
+from posetrack.tracksfile.journal import journal_path
 from runpath_data import make_clip
 from test_resume import command, decoded_frames, journal_lines, leftovers, next_command, run_and_kill
 

@@ -4,10 +4,10 @@ For each difficulty (easy, medium, hard; see ``benchmarks/tracking_scenes.py``) 
 scene is rendered and encoded as H.264, its estimated poses (jitter, misses, false
 positives, duplicates, score noise) are written as an untracked tracks file and its ground
 truth as a PoseTrack 2017 file. Then, for every tracker under test, the real `posetrack track`
-code path runs on them (:func:`posetrack.retrack.retrack` with the video decoded by
-:func:`posetrack.video.open_source` and DIS flow, offline refinement included when the
+code path runs on them (:func:`posetrack.pipeline.retrack.retrack` with the video decoded by
+:func:`posetrack.io.video.open_source` and DIS flow, offline refinement included when the
 preset has it), the result is exported as PoseTrack 2017 predictions
-(:func:`posetrack.export.export_posetrack2017`) and scored by :func:`posetrack.evaluate.evaluate`
+(:func:`posetrack.tracksfile.exports.export_posetrack2017`) and scored by :func:`posetrack.eval.evaluate.evaluate`
 (poseval's per-joint MOTA, ID switches and mAP). The optical flow of a scene is computed
 once and shared by all trackers (it does not depend on the tracker).
 
@@ -45,9 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tracking_scenes import DIFFICULTIES, FPS, H, W, Scene, make_scene  # noqa: E402
 
-from posetrack.evaluate import evaluate  # noqa: E402
-from posetrack.export import export_posetrack2017  # noqa: E402
-from posetrack.tracks_io import TrackFile, read_tracks, write_tracks  # noqa: E402
+from posetrack.eval.evaluate import evaluate  # noqa: E402
+from posetrack.tracksfile.exports import export_posetrack2017  # noqa: E402
+from posetrack.tracksfile.codec import TrackFile, read_tracks, write_tracks  # noqa: E402
 
 
 class CachedFlow:
@@ -73,14 +73,14 @@ class CachedFlow:
 class Prepared:
     scene: Scene
     poses: TrackFile           # read back from the written file, as `posetrack track` reads it
-    frames: list               # decoded video frames (posetrack.structures.Frame)
+    frames: list               # decoded video frames (posetrack.types.Frame)
     video: Path
 
 
 def prepare(scene: Scene, folder: Path) -> Prepared:
     """Write the scene's video, poses and ground truth; read the poses and video back."""
-    from posetrack.encode import open_writer
-    from posetrack.video import open_source
+    from posetrack.io.encode import open_writer
+    from posetrack.io.video import open_source
 
     video = folder / f"{scene.name}.mp4"
     with open_writer(video, fps=FPS, size=(W, H)) as writer:
@@ -97,7 +97,7 @@ def prepare(scene: Scene, folder: Path) -> Prepared:
 
 def tracker_configs(variants: List[str]):
     """(name, TrackerConfig, FlowConfig) for the presets under test and each variant."""
-    from posetrack.tracker_config import apply_overrides, default_preset, load_tracking_config
+    from posetrack.tracking.config import apply_overrides, default_preset, load_tracking_config
 
     default = default_preset()
     out = [("flowtrack", *load_tracking_config(preset="flowtrack")),
@@ -112,7 +112,7 @@ def tracker_configs(variants: List[str]):
 
 
 def run_tracker(prep: Prepared, tcfg, fcfg, flow: CachedFlow) -> Tuple[TrackFile, float]:
-    from posetrack.retrack import retrack
+    from posetrack.pipeline.retrack import retrack
 
     before = flow.seconds
     t = time.perf_counter()
@@ -163,7 +163,7 @@ def main(argv=None) -> None:
     names = [c[0] for c in configs] + ["oracle"]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tracking_benchmark_"))
     folder.mkdir(parents=True, exist_ok=True)
-    from posetrack.flow import build_flow
+    from posetrack.tracking.flow import build_flow
 
     print(f"{len(seeds)} seeds ({args.seeds or ('0-2' if args.quick else '0-7')}) x {frames} frames per difficulty, "
           f"{W}x{H} at {FPS:g} fps; scored by posetrack eval (per-joint MOTA, ID switches, mAP)\n", flush=True)

@@ -34,8 +34,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from posetrack.keypoints import COCO
-from posetrack.structures import FrameResult, Poses, VideoInfo
-from posetrack.tracks_io import TrackFile, TracksHeader
+from posetrack.types import FrameResult, Poses, VideoInfo
+from posetrack.tracksfile.codec import TrackFile, TracksHeader
 
 W, H, FPS = 640, 360, 25.0
 K = 17
@@ -338,7 +338,7 @@ class Scene:
 
     def posetrack_gt(self) -> dict:
         """PoseTrack 2017 ground truth (annolist): annotated people, visible joints, head boxes."""
-        from posetrack.export import to_posetrack15
+        from posetrack.tracksfile.exports import to_posetrack15
 
         annolist = []
         for k, t in enumerate(self.truth):

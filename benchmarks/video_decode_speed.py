@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posetrack.video import BACKENDS, open_source
+from posetrack.io.video import BACKENDS, open_source
 
 
 def write_clip(path: Path, frames: int, w: int, h: int) -> Path:

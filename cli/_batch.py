@@ -35,7 +35,7 @@ ENGINE_OPTIONS = ("engine", "workers", "gpus_per_worker", "cpus_per_worker", "ad
 
 def make_engine(engine: str = "local", workers=None, gpus_per_worker=None, cpus_per_worker=None, address=None):
     """The engine the options name; a usage error for an option that does not apply to it."""
-    from posetrack.engines import get_engine
+    from posetrack.pipeline.engines import get_engine
 
     given = {k: v for k, v in dict(workers=workers, gpus_per_worker=gpus_per_worker,
                                    cpus_per_worker=cpus_per_worker, address=address).items() if v is not None}
@@ -75,7 +75,7 @@ class BatchProgress:
     # ---------------------------------------------------------------- events
 
     def __call__(self, event) -> None:
-        from posetrack.batch import FramesDone, VideoFinished, VideoStarted
+        from posetrack.pipeline.batch import FramesDone, VideoFinished, VideoStarted
 
         if isinstance(event, VideoStarted):
             self._base[event.index] = self._done.get(event.index, 0)

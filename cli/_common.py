@@ -51,7 +51,7 @@ WEIGHTS_FLAGS = {
 }
 
 
-# Where each library setting named by an output check (posetrack.guard) is given, per command.
+# Where each library setting named by an output check (posetrack.io.guard) is given, per command.
 _RUN_FIELDS = {"tracks": "--out", "tracks journal": "--out", "render": "--render",
                "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
                "coco": "--export-coco", "csv": "--export-csv", "source": "SOURCE", "boxes_file": "--boxes",
@@ -226,7 +226,7 @@ _PIPELINE_OPTIONS = [
 
 def _device(value: str) -> str:
     """--device as torch spells it ("0" -> "cuda:0"), or one red line when this machine lacks it."""
-    from posetrack.devices import resolve_device
+    from posetrack.models.devices import resolve_device
 
     if value.strip().lower() == "auto":     # never fails; resolved when models load (checking needs torch,
         return "auto"                       # 2-3 s of import that `eval` without --dataset-root never needs)
@@ -237,10 +237,10 @@ def _device(value: str) -> str:
 
 
 def run_options(opts: dict):
-    """The pipeline choices among a command's parsed options, as a :class:`posetrack.runner.RunOptions`."""
+    """The pipeline choices among a command's parsed options, as a :class:`posetrack.pipeline.runner.RunOptions`."""
     import dataclasses
 
-    from posetrack.runner import RunOptions
+    from posetrack.pipeline.runner import RunOptions
 
     names = {f.name for f in dataclasses.fields(RunOptions)}
     return RunOptions(**{k: v for k, v in opts.items() if k in names})
@@ -250,7 +250,7 @@ def run_options(opts: dict):
 
 class DownloadBar:
     """Byte progress bars on stderr for weight downloads, one per file, fed by
-    :func:`posetrack.weights.fetch_weights`' ``progress(file_name, done, total)`` callback.
+    :func:`posetrack.pipeline.weights.fetch_weights`' ``progress(file_name, done, total)`` callback.
 
     Args:
         enabled: False makes every call a no-op (``--quiet``).
@@ -290,7 +290,7 @@ class DownloadBar:
 
 def fetch_weights(opts, quiet: bool = False) -> None:
     """Download the weight files a run needs, with progress bars; list every missing one at once if offline."""
-    from posetrack.weights import fetch_weights as fetch
+    from posetrack.pipeline.weights import fetch_weights as fetch
 
     with DownloadBar(enabled=not quiet) as bar:
         fetch(opts, progress=bar)

@@ -11,7 +11,7 @@ class SourceParam(click.ParamType):
     """An existing file or folder, a camera index (``0``) or a stream URL (``rtsp://``, ``http(s)://``, ...).
 
     Converts to a :class:`pathlib.Path` for files and folders, and leaves camera indices and
-    URLs as strings (``posetrack.video.open_source`` takes both).
+    URLs as strings (``posetrack.io.video.open_source`` takes both).
     """
 
     name = "source"
@@ -20,7 +20,7 @@ class SourceParam(click.ParamType):
         self.cameras = cameras
 
     def convert(self, value, param, ctx) -> Union[Path, str]:
-        from posetrack.video import is_live
+        from posetrack.io.video import is_live
 
         if isinstance(value, Path):
             return value

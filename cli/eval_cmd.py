@@ -67,12 +67,12 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     """
     from rich.console import Console
 
-    from posetrack.atomic import write_atomic
-    from posetrack.evaluate import evaluate
-    from posetrack.guard import check_distinct, check_writes
+    from posetrack.io.atomic import write_atomic
+    from posetrack.eval.evaluate import evaluate
+    from posetrack.io.guard import check_distinct, check_writes
 
     if dataset_root is not None:
-        from posetrack.dataset_eval import find_gt_dir
+        from posetrack.pipeline.dataset_eval import find_gt_dir
 
         out_dir = out_dir or Path(f"posetrack_preds_{split}")
         gt = find_gt_dir(dataset_root, split)
@@ -124,7 +124,7 @@ def _table(title: str, scores):
     from rich import box
     from rich.table import Table
 
-    from posetrack.eval_report import ap_row, mot_row
+    from posetrack.eval.report import ap_row, mot_row
 
     ap: Mapping[str, float] = ap_row(scores.ap)
     mot = mot_row(scores.mota, scores.motp, scores.precision, scores.recall)
@@ -140,8 +140,8 @@ def _table(title: str, scores):
 
 def _predict(root: Path, split: str, out_dir: Path, boxes_dir: Optional[Path], quiet: bool, run_opts) -> tuple:
     """Predict every sequence of the split as one batch on the chosen engine, show its summary, then score."""
-    from posetrack.batch import models_options
-    from posetrack.dataset_eval import check_batch, find_gt_dir, plan_sequences, sequence_jobs, write_predictions
+    from posetrack.pipeline.batch import models_options
+    from posetrack.pipeline.dataset_eval import check_batch, find_gt_dir, plan_sequences, sequence_jobs, write_predictions
 
     from ._batch import BatchProgress, make_engine, print_summary
 

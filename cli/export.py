@@ -52,11 +52,11 @@ def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool,
     the command if they differ by more than the tolerance. Existing files are never
     overwritten without --force, and no output may be an input (weights, a model YAML).
     """
-    from posetrack.backends import check_opset
+    from posetrack.models.backends import check_opset
     from posetrack.errors import ConfigError
-    from posetrack.guard import check_writes
-    from posetrack.models import build_pose_model, load_model_config, seeded_state_dict
-    from posetrack.onnx_export import check_pose, export_pose
+    from posetrack.io.guard import check_writes
+    from posetrack.models.registry import build_pose_model, load_model_config, seeded_state_dict
+    from posetrack.models.onnx import check_pose, export_pose
 
     check_opset(opset)           # before any model is built or downloaded
     check_writes({"out": out, "detector_out": detector_out},
@@ -95,8 +95,8 @@ def _export_detector(out: Path, name: Optional[str], weights: Optional[str], ops
     import torch
 
     from posetrack.config import load_yaml
-    from posetrack.detect import DetectorConfig, build_detector
-    from posetrack.onnx_export import check_detector, export_detector
+    from posetrack.pose.detector import DetectorConfig, build_detector
+    from posetrack.models.onnx import check_detector, export_detector
 
     cfg = load_yaml(DetectorConfig, "detector")
     if name:

@@ -23,7 +23,7 @@ def models(as_json: bool) -> None:
     """
     import json
 
-    from posetrack.model_table import model_summaries
+    from posetrack.models.cost_table import model_summaries
 
     rows = model_summaries()
     if as_json:

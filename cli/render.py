@@ -79,11 +79,11 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
     without people are copied unchanged. An existing output is never overwritten without
     --force, and the output may not be the video, the tracks file or inside a folder of frames.
     """
-    from posetrack.draw import DrawStyle
-    from posetrack.encode import FRAME_FILES
-    from posetrack.guard import check_writes
-    from posetrack.tracks_io import read_tracks
-    from posetrack.video import open_source
+    from posetrack.rendering.draw import DrawStyle
+    from posetrack.io.encode import FRAME_FILES
+    from posetrack.io.guard import check_writes
+    from posetrack.tracksfile.codec import read_tracks
+    from posetrack.io.video import open_source
 
     if out is not None and frames_dir is not None:
         raise click.UsageError("--out writes a video and --frames-dir writes PNG frames: choose one")
@@ -129,7 +129,7 @@ def _warn_unknown_ids(tracks, only_ids) -> None:
 
 
 def _check_match(info, tracks, video, tracks_file, allow_mismatch: bool) -> None:
-    from posetrack.render import check_tracks_match
+    from posetrack.rendering.render import check_tracks_match
 
     problems = check_tracks_match(info, tracks)
     if not problems:
@@ -145,8 +145,8 @@ def _check_match(info, tracks, video, tracks_file, allow_mismatch: bool) -> None
 
 def _render_with_progress(source, tracks, target, style, only_ids, frames_dir: bool, codec: str, crf: int,
                           stride: int):
-    from posetrack.encode import open_writer
-    from posetrack.render import render_video
+    from posetrack.io.encode import open_writer
+    from posetrack.rendering.render import render_video
 
     info = source.info
     writer = open_writer(target, info.fps / stride, (info.width, info.height), frames_dir=frames_dir, codec=codec,

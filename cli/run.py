@@ -85,8 +85,8 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
     folder of image sequences) run as one batch into --out-dir, on the local engine or on
     Ray, with a summary table at the end.
     """
-    from posetrack.source_list import expand_sources
-    from posetrack.video import is_live
+    from posetrack.io.source_list import expand_sources
+    from posetrack.io.video import is_live
 
     if resume and force:
         raise click.UsageError("--resume keeps the finished frames and --force discards them; give one")
@@ -112,9 +112,9 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
 def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
              force: bool, quiet: bool, opts: dict) -> None:
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
-    from posetrack.batch import default_tracks_path
+    from posetrack.pipeline.batch import default_tracks_path
     from posetrack.errors import OutputExistsError
-    from posetrack.runner import Outputs, run_video
+    from posetrack.pipeline.runner import Outputs, run_video
 
     if out is None and not isinstance(source, Path):
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
@@ -175,8 +175,8 @@ def _check_batch_args(items, out: Optional[Path], out_dir: Optional[Path], opts:
 def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, csv_dir, boxes_dir, engine_opts: dict,
               quiet: bool, opts: dict) -> None:
     """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
-    from posetrack.batch import check_jobs, models_options, plan_jobs
-    from posetrack.runner import run_inputs
+    from posetrack.pipeline.batch import check_jobs, models_options, plan_jobs
+    from posetrack.pipeline.runner import run_inputs
 
     from ._batch import BatchProgress, make_engine, print_summary
 

@@ -68,11 +68,11 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
     """
     from dataclasses import replace
 
-    from posetrack.guard import check_writes
-    from posetrack.retrack import retrack
-    from posetrack.runner import Outputs, write_exports
-    from posetrack.tracker import load_tracking_config
-    from posetrack.tracks_io import read_tracks, write_tracks
+    from posetrack.io.guard import check_writes
+    from posetrack.pipeline.retrack import retrack
+    from posetrack.pipeline.runner import Outputs, write_exports
+    from posetrack.tracking.tracker import load_tracking_config
+    from posetrack.tracksfile.codec import read_tracks, write_tracks
 
     check_writes({"tracks": out, "posetrack2017": export17, "posetrack2018": export18},
                  {"poses": poses_file, "video": video, "tracker_config": config}, force=force)
@@ -90,7 +90,7 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
             bar.advance()
 
         if video is not None and tracker_cfg.motion == "flow":
-            from posetrack.video import open_source
+            from posetrack.io.video import open_source
 
             with open_source(video) as source:
                 tracks = retrack(poses, tracker_cfg, source, flow_cfg, progress)

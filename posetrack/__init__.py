@@ -21,71 +21,47 @@ Scores against PoseTrack ground truth: ``posetrack.evaluate("gt/", "pred/").to_j
 Everything is imported on first use (a module ``__getattr__``): ``import posetrack`` and
 ``posetrack --help`` never import torch or OpenCV.
 
-``posetrack.render`` and ``posetrack.evaluate`` are also the modules of those names
-(:mod:`posetrack.render`, :mod:`posetrack.evaluate`); calling them calls
-:func:`posetrack.api.render` and :func:`posetrack.evaluate.evaluate`.
+The package reads like the pipeline, one subpackage per stage (imports only go downward):
+``io`` (sources, writers, downloads), ``models`` (HRNet, backends), ``pose`` (detector, crops,
+heatmaps, estimator), ``tracking`` (tracker, motion, flow, refinement), ``eval`` (PoseTrack
+scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports) and
+``pipeline`` (options, runner, many videos). The names below are the public API.
 """
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; imported on first access.
+# name -> module that defines it; imported on first access (PEP 562), so that ``import posetrack``
+# and ``posetrack --help`` import neither torch nor OpenCV.
 _EXPORTS = {
     "track": "posetrack.api",
     "run": "posetrack.api",
+    "render": "posetrack.api",
     "load_models": "posetrack.api",
     "build_tracker": "posetrack.api",
     "run_options": "posetrack.api",
     "TrackResult": "posetrack.api",
-    "RunOptions": "posetrack.runner",
-    "RunSummary": "posetrack.runner",
-    "read_tracks": "posetrack.tracks_io",
-    "write_tracks": "posetrack.tracks_io",
-    "TrackFile": "posetrack.tracks_io",
-    "Poses": "posetrack.structures",
-    "FrameResult": "posetrack.structures",
-    "missing_weights": "posetrack.weights",
-    "fetch_weights": "posetrack.weights",
+    "evaluate": "posetrack.eval.evaluate",
+    "EvalResult": "posetrack.eval.evaluate",
+    "Renderer": "posetrack.rendering.render",
+    "RunOptions": "posetrack.pipeline.runner",
+    "RunSummary": "posetrack.pipeline.runner",
+    "read_tracks": "posetrack.tracksfile.codec",
+    "write_tracks": "posetrack.tracksfile.codec",
+    "TrackFile": "posetrack.tracksfile.codec",
+    "Poses": "posetrack.types",
+    "FrameResult": "posetrack.types",
+    "missing_weights": "posetrack.pipeline.weights",
+    "fetch_weights": "posetrack.pipeline.weights",
     "PosetrackError": "posetrack.errors",
 }
 
-# Submodules that are also called as functions: name -> (module, function) the call goes to.
-_CALLABLE = {
-    "render": ("posetrack.api", "render"),
-    "evaluate": ("posetrack.evaluate", "evaluate"),
-}
-
-__all__ = ["__version__", *_EXPORTS, *_CALLABLE]
-
-
-class _CallableModule(types.ModuleType):
-    """A submodule that can be called as the function of the same name (``posetrack.render(...)``)."""
-
-    def __call__(self, *args, **kwargs):
-        module, function = _CALLABLE[self.__name__.rpartition(".")[2]]
-        return getattr(importlib.import_module(module), function)(*args, **kwargs)
-
-
-class _Package(types.ModuleType):
-    """The package module: makes the submodules in ``_CALLABLE`` callable whenever they are imported.
-
-    Importing ``posetrack.render`` (from anywhere) sets it as an attribute of this package;
-    that is the one moment every import passes through.
-    """
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _CALLABLE and type(value) is types.ModuleType:
-            value.__class__ = _CallableModule
-        super().__setattr__(name, value)
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str):
-    if name in _CALLABLE:
-        return importlib.import_module(f"{__name__}.{name}")   # the import sets the (callable) attribute
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
@@ -94,7 +70,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | set(_CALLABLE))
-
-
-sys.modules[__name__].__class__ = _Package
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -4,12 +4,12 @@
 * :func:`run` does what ``posetrack run`` does: a tracks file (journaled, resumable),
   optionally an annotated video and PoseTrack exports.
 * :func:`render` draws a tracks file onto its video.
-* :func:`build_tracker` makes a FlowTrack :class:`~posetrack.tracker.PoseTracker` from a
+* :func:`build_tracker` makes a FlowTrack :class:`~posetrack.tracking.tracker.PoseTracker` from a
   tracker config, with overrides.
 * :func:`load_models` loads the networks once, to reuse them for many videos.
 
 The options of :func:`track`, :func:`run` and :func:`load_models` are the fields of
-:class:`~posetrack.runner.RunOptions`, with the meaning of ``posetrack run``'s options of
+:class:`~posetrack.pipeline.runner.RunOptions`, with the meaning of ``posetrack run``'s options of
 the same name (``--pose-model`` is ``pose_model``; four differ: ``--detector`` is
 ``detector_name``, ``--boxes`` is ``boxes_file``, ``--tracker`` is ``tracker_mode``,
 ``--flow`` is ``flow_method``). An unknown name fails with the closest valid one.
@@ -30,11 +30,11 @@ from typing import Any, Callable, Collection, Dict, Iterator, Optional, Tuple, U
 
 import numpy as np
 
-from .errors import ConfigError, InputError
-from .keypoints import KeypointLayout, get_layout
-from .runner import Models, Outputs, RunOptions, RunSummary
-from .structures import FrameResult, Poses
-from .tracks_io import TrackFile, frame_to_dict
+from posetrack.errors import ConfigError, InputError
+from posetrack.keypoints import KeypointLayout, get_layout
+from posetrack.pipeline.runner import Models, Outputs, RunOptions, RunSummary
+from posetrack.types import FrameResult, Poses
+from posetrack.tracksfile.codec import TrackFile, frame_to_dict
 
 __all__ = ["TrackResult", "run_options", "track", "run", "load_models", "render", "build_tracker",
            "CLI_NAMES"]
@@ -57,7 +57,7 @@ def _unknown(name: str, valid, what: str) -> ConfigError:
 
 
 def run_options(**options: Any) -> RunOptions:
-    """A :class:`~posetrack.runner.RunOptions` from keyword options; unknown names fail with the closest one.
+    """A :class:`~posetrack.pipeline.runner.RunOptions` from keyword options; unknown names fail with the closest one.
 
     Raises:
         ConfigError: an unknown option name.
@@ -77,7 +77,7 @@ class TrackResult:
         frame: 0-based frame index in the source.
         time: presentation time in seconds from the start of the source, or None when the
             source does not say.
-        poses: the people's :class:`~posetrack.structures.Poses`: ``boxes`` (N, 4) x1, y1,
+        poses: the people's :class:`~posetrack.types.Poses`: ``boxes`` (N, 4) x1, y1,
             x2, y2, ``box_scores`` (N,), ``keypoints`` (N, K, 2) x, y and ``keypoint_scores``
             (N, K); float32, frame pixels.
         track_ids: (N,) int64 track ids, or None when tracking is off (``tracker_mode="none"``).
@@ -96,7 +96,7 @@ class TrackResult:
     @classmethod
     def from_result(cls, result: FrameResult, layout: KeypointLayout,
                     image: Optional[np.ndarray] = None) -> "TrackResult":
-        """Wrap a pipeline :class:`~posetrack.structures.FrameResult` (and its frame's image)."""
+        """Wrap a pipeline :class:`~posetrack.types.FrameResult` (and its frame's image)."""
         return cls(frame=result.frame, time=result.time, poses=result.poses, track_ids=result.track_ids,
                    layout=layout, image=image)
 
@@ -105,7 +105,7 @@ class TrackResult:
 
     @property
     def result(self) -> FrameResult:
-        """The same people as the pipeline's :class:`~posetrack.structures.FrameResult`."""
+        """The same people as the pipeline's :class:`~posetrack.types.FrameResult`."""
         return FrameResult(frame=self.frame, poses=self.poses, track_ids=self.track_ids, time=self.time)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -130,7 +130,7 @@ class TrackResult:
         Raises:
             InputError: no image given and the result holds none.
         """
-        from .draw import DrawStyle, draw_frame
+        from posetrack.rendering.draw import DrawStyle, draw_frame
 
         if image is None:
             if self.image is None:
@@ -153,9 +153,9 @@ def load_models(**options: Any) -> Models:
 
     Raises:
         ConfigError: an unknown option.
-        MissingWeightsError, WeightsError, DeviceError: see :func:`posetrack.runner.load_models`.
+        MissingWeightsError, WeightsError, DeviceError: see :func:`posetrack.pipeline.runner.load_models`.
     """
-    from .runner import load_models as load
+    from posetrack.pipeline.runner import load_models as load
 
     return load(run_options(**options))
 
@@ -170,7 +170,7 @@ def track(source: PathLike, *, models: Optional[Models] = None, **options: Any) 
     Args:
         source: a video file or a folder of images (natural sort order).
         models: networks from :func:`load_models` to reuse; loaded on the first result when None.
-        **options: :class:`~posetrack.runner.RunOptions` fields: ``pose_model``,
+        **options: :class:`~posetrack.pipeline.runner.RunOptions` fields: ``pose_model``,
             ``pose_weights``, ``device``, ``boxes_file``, ``start``, ``end``, ``stride``, ...
 
     Yields:
@@ -179,14 +179,14 @@ def track(source: PathLike, *, models: Optional[Models] = None, **options: Any) 
     Raises:
         ConfigError: an unknown option (at once, before any iteration).
         SourceError, MissingWeightsError, WeightsError, DeviceError: while iterating; see
-            :func:`posetrack.runner.stream`.
+            :func:`posetrack.pipeline.runner.stream`.
     """
     opts = run_options(**options)
     return _track(source, opts, models)
 
 
 def _track(source: PathLike, opts: RunOptions, models: Optional[Models]) -> Iterator[TrackResult]:
-    from .runner import load_models as load, stream
+    from posetrack.pipeline.runner import load_models as load, stream
 
     models = models or load(opts)
     layout = models.estimator.layout
@@ -213,12 +213,12 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
             :class:`~posetrack.errors.OutputExistsError`; no output may be an input or another output).
         models: networks from :func:`load_models` to reuse.
         progress: called after every frame with (frames done, frames total, fps, people in the frame).
-        **options: :class:`~posetrack.runner.RunOptions` fields, as for :func:`track`.
+        **options: :class:`~posetrack.pipeline.runner.RunOptions` fields, as for :func:`track`.
 
     Returns:
-        A :class:`~posetrack.runner.RunSummary` (frames, tracks, seconds, per-stage times).
+        A :class:`~posetrack.pipeline.runner.RunSummary` (frames, tracks, seconds, per-stage times).
     """
-    from .runner import run_video
+    from posetrack.pipeline.runner import run_video
 
     outputs = Outputs(Path(out), render=render, posetrack2017=posetrack2017, posetrack2018=posetrack2018)
     return run_video(source, outputs, run_options(**options), models=models, resume=resume, force=force,
@@ -233,7 +233,7 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
 
     Args:
         source: the video file or image folder the tracks were made from.
-        tracks: a :class:`~posetrack.tracks_io.TrackFile` or the path of a tracks file.
+        tracks: a :class:`~posetrack.tracksfile.codec.TrackFile` or the path of a tracks file.
         out: the video to write (.mp4, .m4v, .mov, .mkv), or a folder for PNG frames with ``frames_dir``.
         start, end: render source frames ``start <= index < end`` (end None: to the end).
         only_ids: draw only these track ids.
@@ -243,11 +243,11 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         force: overwrite ``out`` if it exists (a folder ``out`` counts when it holds frame PNGs).
         allow_mismatch: draw even if the tracks do not match the video (frame size, frame count).
         progress: called as ``progress(done, total)`` after every frame.
-        **style: :class:`~posetrack.draw.DrawStyle` fields: ``min_score``, ``boxes``, ``ids``,
+        **style: :class:`~posetrack.rendering.draw.DrawStyle` fields: ``min_score``, ``boxes``, ``ids``,
             ``trails``, ``line_scale``.
 
     Returns:
-        A :class:`~posetrack.render.RenderSummary` (frames written, frames with people, truncation).
+        A :class:`~posetrack.rendering.render.RenderSummary` (frames written, frames with people, truncation).
 
     Raises:
         OutputExistsError: ``out`` exists and ``force`` is not set.
@@ -256,12 +256,12 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         ConfigError: an unknown style field.
         EncoderError: no encoder for ``codec`` in this FFmpeg build.
     """
-    from .draw import DrawStyle
-    from .encode import FRAME_FILES, open_writer
-    from .guard import check_writes
-    from .render import check_tracks_match, render_video
-    from .tracks_io import read_tracks
-    from .video import open_source
+    from posetrack.rendering.draw import DrawStyle
+    from posetrack.io.encode import FRAME_FILES, open_writer
+    from posetrack.io.guard import check_writes
+    from posetrack.rendering.render import check_tracks_match, render_video
+    from posetrack.tracksfile.codec import read_tracks
+    from posetrack.io.video import open_source
 
     valid = {f.name for f in dataclasses.fields(DrawStyle)}
     for name in style:
@@ -287,7 +287,7 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
 def build_tracker(config: str = "tracker", *, preset: Optional[str] = None,
                   layout: Union[str, KeypointLayout] = "coco", fps: Optional[float] = None,
                   frame_size: Optional[Tuple[int, int]] = None, **overrides: Any):
-    """A :class:`~posetrack.tracker.PoseTracker` from a tracker preset, with overrides.
+    """A :class:`~posetrack.tracking.tracker.PoseTracker` from a tracker preset, with overrides.
 
     Args:
         config: a shipped config name (``tracker``) or a YAML path (README "Tracking").
@@ -299,7 +299,7 @@ def build_tracker(config: str = "tracker", *, preset: Optional[str] = None,
             ``max_lost`` seconds); None: 25.
         frame_size: (width, height) in pixels: box proposals are clipped to it and tracks
             predicted outside it end; None: not clipped.
-        **overrides: :class:`~posetrack.tracker.TrackerConfig` fields: ``queue``,
+        **overrides: :class:`~posetrack.tracking.tracker.TrackerConfig` fields: ``queue``,
             ``min_similarity``, ``matching``, ``motion``, ``box_score``, ``max_lost``, ...
 
     Returns:
@@ -308,8 +308,8 @@ def build_tracker(config: str = "tracker", *, preset: Optional[str] = None,
     Raises:
         ConfigError: an unknown config, preset, field or value.
     """
-    from .config import from_dict
-    from .tracker import PoseTracker, TrackerConfig, load_tracking_config
+    from posetrack.config import from_dict
+    from posetrack.tracking.tracker import PoseTracker, TrackerConfig, load_tracking_config
 
     valid = {f.name for f in dataclasses.fields(TrackerConfig)}
     for name in overrides:

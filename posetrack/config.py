@@ -20,8 +20,8 @@ from typing import Any, Mapping, Type, TypeVar, Union
 import msgspec
 import yaml
 
-from . import schema
-from .errors import ConfigError
+from posetrack import validation
+from posetrack.errors import ConfigError
 
 __all__ = ["ConfigError", "from_dict", "load_yaml", "yaml_load", "YamlLoader", "config_path", "list_configs"]
 
@@ -135,7 +135,7 @@ def from_dict(cls: Type[T], data: Mapping[str, Any], where: str = "") -> T:
     except msgspec.ValidationError as e:
         text = str(e)
         if " - at `$" in text:
-            schema.convert(dict(data), cls, "", _labeler(where or cls.__name__), ConfigError)
+            validation.convert(dict(data), cls, "", _labeler(where or cls.__name__), ConfigError)
         raise ConfigError(f"{_head(where, cls)}: {text}") from None
     except UnicodeEncodeError as e:      # YAML's "\\ud800" escape makes a lone surrogate
         raise ConfigError(f"{_head(where, cls)}: text that is not valid Unicode ({e.reason})") from None

@@ -19,7 +19,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .errors import ConfigError
+from posetrack.errors import ConfigError
 
 __all__ = ["KeypointLayout", "COCO", "POSETRACK18", "POSETRACK17", "LAYOUTS", "get_layout"]
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from .boxes import box_areas
+from posetrack.boxes import box_areas
 
 __all__ = ["oks_matrix", "oks_nms", "box_areas"]
 

@@ -25,7 +25,7 @@ def make_video(folder: Path) -> dict:
     import cv2
     import torch
 
-    from posetrack.models import build_pose_model
+    from posetrack.models.registry import build_pose_model
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "frames").mkdir(exist_ok=True)
@@ -60,7 +60,7 @@ def checkpoint_bytes() -> bytes:
     """The tiny HRNet's seeded weights as a .pth file's bytes."""
     import torch
 
-    from posetrack.models import build_pose_model
+    from posetrack.models.registry import build_pose_model
 
     torch.manual_seed(1)
     buf = io.BytesIO()

@@ -1,8 +1,8 @@
 """Shared fixtures: the committed reference data (tests/data, origins in its README) and a small thread count.
 
 The suite needs nothing outside the checkout: seeded weights in the official layout come from
-:func:`posetrack.testing.make_state_dict`, synthetic PoseTrack sets from
-:func:`posetrack.testing.make_posetrack_set` or tests/data.
+:func:`posetrack.models.random_weights.make_state_dict`, synthetic PoseTrack sets from
+:func:`posetrack.eval.synthetic.make_posetrack_set` or tests/data.
 """
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def write_weights(path: Path) -> Path:
     """Seeded hrnet_tiny_128x96 weights in the official layout (as tests/test_run_e2e.py makes them)."""
     import torch
 
-    from posetrack.models import build_pose_model
+    from posetrack.models.registry import build_pose_model
 
     torch.manual_seed(0)
     state = build_pose_model("hrnet_tiny_128x96").state_dict()
@@ -94,7 +94,7 @@ def make_batch(root: Path, videos: int = 4, frames: int = 10, sequence_frames: i
 
 def options(weights: Path, **overrides):
     """The RunOptions of these tests: tiny model, CPU."""
-    from posetrack.runner import RunOptions
+    from posetrack.pipeline.runner import RunOptions
 
     return RunOptions(**{"pose_model": "hrnet_tiny_128x96", "pose_weights": str(weights), "device": "cpu",
                          **overrides})

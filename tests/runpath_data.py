@@ -34,7 +34,7 @@ def make_clip(d: Path, frames: int = 24, seed: int = 0, miss_every: int = 5, siz
     import cv2
     import torch
 
-    from posetrack.models import build_pose_model
+    from posetrack.models.registry import build_pose_model
 
     d.mkdir(parents=True, exist_ok=True)
     (d / "frames").mkdir(exist_ok=True)
@@ -71,7 +71,7 @@ def cli_args(clip: Dict[str, Path], source: str = "frames") -> List[str]:
 
 
 def run_options(clip: Dict[str, Path], **changes):
-    from posetrack.runner import RunOptions
+    from posetrack.pipeline.runner import RunOptions
 
     return RunOptions(pose_model="hrnet_tiny_128x96", pose_weights=str(clip["weights"]),
                       boxes_file=str(clip["dets"]), device="cpu", **changes)
@@ -146,7 +146,7 @@ class Scene:
         return field_
 
     def boxes(self, frames) -> list:
-        from posetrack.structures import Detections
+        from posetrack.types import Detections
 
         return [Detections(*self.detections[f.index]) for f in frames]
 
@@ -169,7 +169,7 @@ class SimEstimator:
 
     def estimate_batch(self, images, detections):
         """The pipeline's pose call: Poses in each image's boxes (via estimate_many's rows)."""
-        from posetrack.structures import Poses
+        from posetrack.types import Poses
 
         rows = self.estimate_many(images, [d.boxes for d in detections])
         return [Poses.from_array(d.boxes, d.scores, r) for d, r in zip(detections, rows)]

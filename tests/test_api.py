@@ -15,7 +15,7 @@ import posetrack
 import posetrack.api as api
 from api_fixtures import N, figure_boxes, make_video, tiny_options
 from posetrack.errors import ConfigError, InputError
-from posetrack.tracks_io import frame_to_dict, read_tracks
+from posetrack.tracksfile.codec import frame_to_dict, read_tracks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,7 +154,7 @@ def test_options_are_the_run_command_options():
 
     import click
 
-    from posetrack.runner import RunOptions
+    from posetrack.pipeline.runner import RunOptions
     from posetrack_cli import cli
 
     command = cli.get_command(click.Context(cli), "run")
@@ -174,7 +174,7 @@ def test_models_are_reused(data, results):
 
 
 def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path):
-    from posetrack.video import open_source
+    from posetrack.io.video import open_source
 
     short = tmp_path / "short.json"
     posetrack.run(data["video"], short, end=4, **tiny_options(data))       # people in frames 0-3 only
@@ -187,7 +187,7 @@ def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path)
     tracks = read_tracks(short)
     from dataclasses import replace
 
-    from posetrack.tracks_io import write_tracks
+    from posetrack.tracksfile.codec import write_tracks
 
     wrong = replace(tracks, header=replace(tracks.header, video=replace(tracks.header.video, width=320)))
     write_tracks(short, wrong)
@@ -199,7 +199,7 @@ def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path)
 
 
 def test_build_tracker_from_config_with_overrides():
-    from posetrack.structures import Poses
+    from posetrack.types import Poses
 
     tracker = posetrack.build_tracker("tracker", queue=8, matching="hungarian")
     assert tracker.config.queue == 8 and tracker.config.matching == "hungarian"
@@ -222,17 +222,20 @@ def test_build_tracker_from_config_with_overrides():
     assert posetrack.build_tracker().config.preset == "robust"
 
 
-def test_evaluate_and_render_are_callable_modules():
-    import posetrack.evaluate
-    import posetrack.render
+def test_evaluate_and_render_are_functions_after_their_modules_load():
+    """Issue 15: ``posetrack.render`` / ``posetrack.evaluate`` are plain functions; their modules live
+    in stage subpackages, so importing them can no longer replace the function on the package."""
+    import posetrack.eval.evaluate
+    import posetrack.rendering.render
 
-    assert callable(posetrack.evaluate) and posetrack.evaluate.EvalResult.__name__ == "EvalResult"
-    assert callable(posetrack.render) and posetrack.render.Renderer.__name__ == "Renderer"
-    assert posetrack.evaluate is sys.modules["posetrack.evaluate"]
+    assert posetrack.evaluate is posetrack.eval.evaluate.evaluate
+    assert posetrack.render is posetrack.api.render
+    assert posetrack.EvalResult is posetrack.eval.evaluate.EvalResult
+    assert posetrack.Renderer is posetrack.rendering.render.Renderer
 
 
 def test_evaluate_scores_a_perfect_prediction(tmp_path):
-    """posetrack.evaluate(gt, pred) is posetrack.evaluate.evaluate: a prediction equal to the GT scores 100."""
+    """posetrack.evaluate(gt, pred) is posetrack.eval.evaluate.evaluate: a prediction equal to the GT scores 100."""
     def person(track_id, dx, score=None):
         points = [{"id": [j], "x": [100.0 + 10 * j + dx], "y": [50.0 + 5 * j]} for j in range(15)]
         if score is not None:
@@ -261,7 +264,7 @@ def test_exports_are_lazy_and_callable_in_a_fresh_interpreter():
         "objs = [getattr(posetrack, n) for n in names]\n"
         "print('HEAVY', [m for m in ('torch', 'cv2', 'torchvision', 'scipy') if m in sys.modules])\n"
         "print('CALLABLE', callable(posetrack.render), callable(posetrack.evaluate))\n"
-        "from posetrack.render import Renderer\n"       # a plain submodule import keeps it callable
+        "from posetrack.rendering.render import Renderer\n"       # a plain submodule import keeps it callable
         "print('AFTER', callable(posetrack.render), sorted(set(names) - set(dir(posetrack))))\n"
         "try:\n    posetrack.nope\nexcept AttributeError as e:\n    print('ERR', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

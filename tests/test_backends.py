@@ -4,13 +4,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from posetrack.backends import OnnxRuntimeBackend, TorchBackend, build_backend, resolve_precision
-from posetrack.decode import decode_argmax_torch, decode_heatmaps, flip_back, flip_back_torch
+from posetrack.models.backends import OnnxRuntimeBackend, TorchBackend, build_backend, resolve_precision
+from posetrack.pose.heatmaps import decode_argmax_torch, decode_heatmaps, flip_back, flip_back_torch
 from posetrack.errors import ConfigError, DeviceError
 from posetrack.keypoints import COCO
-from posetrack.models import build_pose_model, seeded_state_dict
-from posetrack.pose import PoseEstimator
-from posetrack.transforms import affine_matrices, boxes_to_center_scale, crop_thetas
+from posetrack.models.registry import build_pose_model, seeded_state_dict
+from posetrack.pose.estimator import PoseEstimator
+from posetrack.pose.crops import affine_matrices, boxes_to_center_scale, crop_thetas
 from posetrack_cli import cli
 
 CUDA = torch.cuda.is_available()
@@ -128,7 +128,7 @@ def test_onnxruntime_backend_matches_torch(tiny, crops):
 def test_w32_onnx_export_matches_torch(tmp_path):
     """The issue's parity check: seeded W32 weights, ONNX Runtime vs PyTorch, max abs error <= 1e-4."""
     pytest.importorskip("onnxruntime")
-    from posetrack.onnx_export import check_pose, export_pose
+    from posetrack.models.onnx import check_pose, export_pose
 
     model = build_pose_model("w32_256x192")
     model.load_state_dict(seeded_state_dict(model, 0))
@@ -152,7 +152,7 @@ def test_detector_onnx_export_matches_torch(tmp_path):
     pytest.importorskip("onnxruntime")
     from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
 
-    from posetrack.onnx_export import check_detector, export_detector
+    from posetrack.models.onnx import check_detector, export_detector
 
     torch.manual_seed(0)
     model = fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, num_classes=91,

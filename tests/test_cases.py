@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from conftest import CASES
 from posetrack.keypoints import COCO
-from posetrack.structures import FrameResult, Poses, VideoInfo
-from posetrack.tracks_io import TrackFile, TracksHeader, read_tracks, write_tracks
+from posetrack.types import FrameResult, Poses, VideoInfo
+from posetrack.tracksfile.codec import TrackFile, TracksHeader, read_tracks, write_tracks
 from posetrack_cli import cli
 
 EVAL = CASES / "eval"

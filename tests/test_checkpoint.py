@@ -1,4 +1,4 @@
-"""posetrack.checkpoint: checkpoint layouts, safe unpickling and plain-word mismatch errors."""
+"""posetrack.models.checkpoint: checkpoint layouts, safe unpickling and plain-word mismatch errors."""
 from __future__ import annotations
 
 import io
@@ -13,8 +13,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from posetrack.checkpoint import CheckpointError, adapt_keys, load_checkpoint, read_state_dict
-from posetrack.download import file_sha256
+from posetrack.models.checkpoint import CheckpointError, adapt_keys, load_checkpoint, read_state_dict
+from posetrack.io.download import file_sha256
 
 
 class Net(nn.Module):

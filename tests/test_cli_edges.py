@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 import posetrack_cli._common as common
 from api_fixtures import N, Server, checkpoint_bytes, closed_port_url, make_video, model_config, sha
-from posetrack.journal import journal_path
-from posetrack.tracks_io import read_tracks
+from posetrack.tracksfile.journal import journal_path
+from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import _hoist_debug, cli
 
 

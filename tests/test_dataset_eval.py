@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from click.testing import CliRunner
 
-from posetrack.dataset_eval import find_gt_dir, plan_sequences
-from posetrack.models import build_pose_model
+from posetrack.pipeline.dataset_eval import find_gt_dir, plan_sequences
+from posetrack.models.registry import build_pose_model
 from posetrack_cli import cli
 
 import pytest

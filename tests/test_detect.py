@@ -1,4 +1,4 @@
-"""posetrack.detect: the torchvision person detector (random weights, no internet) and fixed boxes files."""
+"""posetrack.pose.detector: the torchvision person detector (random weights, no internet) and fixed boxes files."""
 from __future__ import annotations
 
 import functools
@@ -18,9 +18,9 @@ from torchvision.models import get_model_weights
 from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
 
 from posetrack.config import ConfigError, load_yaml
-from posetrack.detect import (BoxesFileError, DetectorConfig, PersonDetector, build_detector, load_boxes,
+from posetrack.pose.detector import (BoxesFileError, DetectorConfig, PersonDetector, build_detector, load_boxes,
                               person_label)
-from posetrack.download import CheckpointError
+from posetrack.io.download import CheckpointError
 
 MOBILE = "fasterrcnn_mobilenet_v3_large_fpn"
 # Small inputs so a forward pass takes a fraction of a second on 2 CPU cores.
@@ -170,7 +170,7 @@ def test_bad_images_are_rejected():
 
 
 def test_torchvision_eps_quirk_is_repeated_only_for_its_weights(weights_file):
-    from posetrack.detect import _match_torchvision_eps
+    from posetrack.pose.detector import _match_torchvision_eps
 
     frozen = get_model_weights("fasterrcnn_resnet50_fpn").DEFAULT
     model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
@@ -298,7 +298,7 @@ def test_boxes_file_is_read_per_frame(tmp_path):
 def test_zero_size_boxes_are_dropped_with_a_warning(tmp_path, caplog):
     path = _write(tmp_path, [{"image_id": 0, "bbox": [1, 1, 0, 5], "score": 0.5},
                              {"image_id": 0, "bbox": [1, 1, 4, 5], "score": 0.5}])
-    with caplog.at_level(logging.WARNING, logger="posetrack.detect"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.pose.detector"):
         assert len(load_boxes(path)[0]) == 1
     assert "dropped 1 boxes (1 less than 1 px wide or high)" in caplog.text
 

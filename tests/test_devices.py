@@ -1,7 +1,7 @@
 """Device strings (--device 0 / cuda:0 / cpu / mps / auto) and the precision a run records for --half.
 
 The machines that run these tests may have no GPU: CUDA and MPS are simulated by
-monkeypatching torch's availability checks, which is all posetrack.devices looks at.
+monkeypatching torch's availability checks, which is all posetrack.models.devices looks at.
 """
 import logging
 import time
@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from posetrack.devices import effective_precision, resolve_device
+from posetrack.models.devices import effective_precision, resolve_device
 from posetrack.errors import ConfigError, DeviceError
 from posetrack_cli import cli
 
@@ -66,7 +66,7 @@ def test_names_of_no_device_are_config_errors(gpus, asked):
 
 
 def test_effective_precision(caplog):
-    with caplog.at_level(logging.WARNING, logger="posetrack.devices"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.models.devices"):
         assert effective_precision("cuda:0", True) == "fp16"
         assert effective_precision("cuda:1", False, "bf16") == "bf16"
         assert effective_precision("cpu", False) == "auto"

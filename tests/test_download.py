@@ -1,4 +1,4 @@
-"""posetrack.download against a loopback HTTP server: caching, hash checks, and failing well offline."""
+"""posetrack.io.download against a loopback HTTP server: caching, hash checks, and failing well offline."""
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from api_fixtures import Server
-from posetrack.checkpoint import load_checkpoint
-from posetrack.download import (CheckpointError, cache_path, cache_root, download_url, file_sha256,
+from posetrack.models.checkpoint import load_checkpoint
+from posetrack.io.download import (CheckpointError, cache_path, cache_root, download_url, file_sha256,
                                 hash_from_name, verify_sha256)
 
 

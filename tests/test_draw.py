@@ -4,10 +4,10 @@ import itertools
 import numpy as np
 import pytest
 
-from posetrack.draw import (UNTRACKED_COLOR, DrawStyle, Trails, draw_frame, foot_points, line_width, track_color,
+from posetrack.rendering.draw import (UNTRACKED_COLOR, DrawStyle, Trails, draw_frame, foot_points, line_width, track_color,
                             visible_keypoints)
 from posetrack.keypoints import COCO, POSETRACK17, POSETRACK18
-from posetrack.structures import FrameResult, Poses
+from posetrack.types import FrameResult, Poses
 
 GREY = 90
 

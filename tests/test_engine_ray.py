@@ -10,9 +10,9 @@ from click.testing import CliRunner
 ray = pytest.importorskip("ray")
 
 from many_videos_data import make_batch, options, write_boxes  # noqa: E402
-from posetrack.batch import FramesDone, plan_jobs  # noqa: E402
-from posetrack.engines import get_engine  # noqa: E402
-from posetrack.runner import Outputs, run_video  # noqa: E402
+from posetrack.pipeline.batch import FramesDone, plan_jobs  # noqa: E402
+from posetrack.pipeline.engines import get_engine  # noqa: E402
+from posetrack.pipeline.runner import Outputs, run_video  # noqa: E402
 from posetrack_cli import cli  # noqa: E402
 
 NAMES = ["clip0", "clip1", "clip2", "clip3", "seq0"]
@@ -53,7 +53,7 @@ def test_ray_outputs_equal_sequential_runs(cluster, data, tmp_path):
 
 
 def test_killed_ray_worker_is_retried_and_outputs_are_identical(cluster, data, tmp_path, monkeypatch):
-    import posetrack.engine_ray as engine_ray
+    import posetrack.pipeline.engine_ray as engine_ray
 
     monkeypatch.setattr(engine_ray, "_POLL", 0.02)     # see the workers mid-video even on a fast machine
     killed = []

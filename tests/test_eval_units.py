@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posetrack.eval_ap import joint_ap, voc_ap
-from posetrack.eval_frames import strictly_inside
-from posetrack.eval_match import assign, head_sizes, pckh_distances
-from posetrack.eval_mot import JointTracker, MotCounts, mot_figures, solve_assignment
-from posetrack.eval_report import ap_row, group_means, mot_row, nan_total
-from posetrack.evaluate import evaluate, score_filter
-from posetrack.posetrack_format import parse_posetrack, to_posetrack18
+from posetrack.eval.ap import joint_ap, voc_ap
+from posetrack.eval.frames import strictly_inside
+from posetrack.eval.matching import assign, head_sizes, pckh_distances
+from posetrack.eval.mot import JointTracker, MotCounts, mot_figures, solve_assignment
+from posetrack.eval.report import ap_row, group_means, mot_row, nan_total
+from posetrack.eval.evaluate import evaluate, score_filter
+from posetrack.eval.formats import parse_posetrack, to_posetrack18
 
 NAN = float("nan")
 
@@ -540,7 +540,7 @@ def test_own_assignment_solver_returns_scipys_pairs():
     """eval_mot.linear_sum_assignment replaces scipy's (0.4 s of imports): same pairs, ties included."""
     from scipy.optimize import linear_sum_assignment as scipy_lsa
 
-    from posetrack.eval_mot import linear_sum_assignment, solve_assignment
+    from posetrack.eval.mot import linear_sum_assignment, solve_assignment
 
     rng = np.random.default_rng(0)
     for trial in range(3000):
@@ -570,7 +570,7 @@ def test_own_assignment_solver_returns_scipys_pairs():
 
 def test_worker_processes_give_the_same_result(tmp_path):
     """evaluate(workers=2) forks (only without torch loaded: run in a fresh interpreter)."""
-    code = ("import json, sys; from posetrack.evaluate import evaluate; "
+    code = ("import json, sys; from posetrack.eval.evaluate import evaluate; "
             "a = evaluate(sys.argv[1], sys.argv[2], workers=1).to_json(True); "
             "b = evaluate(sys.argv[1], sys.argv[2], workers=2).to_json(True); "
             "print(json.dumps(a) == json.dumps(b), a['evaluated_frames'])")

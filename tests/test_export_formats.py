@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from posetrack.export import (COCO_VISIBLE_SCORE, csv_columns, export_coco, export_csv, export_posetrack2017,
+from posetrack.tracksfile.exports import (COCO_VISIBLE_SCORE, csv_columns, export_coco, export_csv, export_posetrack2017,
                               export_posetrack2018)
 from posetrack.keypoints import COCO
-from posetrack.structures import FrameResult, Poses, VideoInfo
-from posetrack.tracks_io import TrackFile, TracksHeader
+from posetrack.types import FrameResult, Poses, VideoInfo
+from posetrack.tracksfile.codec import TrackFile, TracksHeader
 
 K = 17
 

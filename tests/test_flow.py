@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from posetrack.errors import ConfigError
-from posetrack.flow import FLOW_METHODS, FlowConfig, build_flow, get_flow, propagate_points, sample_flow
+from posetrack.tracking.flow import FLOW_METHODS, FlowConfig, build_flow, get_flow, propagate_points, sample_flow
 
 
 def textured(h=160, w=200, seed=0):

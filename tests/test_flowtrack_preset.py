@@ -19,8 +19,8 @@ import pytest
 
 from posetrack.boxes import box_iou
 from posetrack.keypoints import COCO
-from posetrack.propagation import unify_boxes
-from posetrack.structures import Detections, Poses
+from posetrack.tracking.propagation import unify_boxes
+from posetrack.types import Detections, Poses
 
 DATA = Path(__file__).parent / "data" / "flowtrack_regression.json"
 W, H, K = 640, 360, 17
@@ -34,7 +34,7 @@ SWING[[14, 16, 7, 9]] = [-0.06, -0.12, -0.04, -0.08]
 
 
 def flowtrack_config():
-    from posetrack.tracker import load_tracking_config
+    from posetrack.tracking.tracker import load_tracking_config
 
     return load_tracking_config("tracker", preset="flowtrack")[0]
 
@@ -96,7 +96,7 @@ def estimate(frame, boxes: Detections) -> Poses:
 def run_track_path(seed: int, motion: str):
     from dataclasses import replace
 
-    from posetrack.tracker import PoseTracker
+    from posetrack.tracking.tracker import PoseTracker
 
     tracker = PoseTracker(COCO, replace(flowtrack_config(), motion=motion))
     frames = scene(seed)
@@ -109,7 +109,7 @@ def run_track_path(seed: int, motion: str):
 
 
 def run_pipeline_path(seed: int):
-    from posetrack.tracker import PoseTracker
+    from posetrack.tracking.tracker import PoseTracker
 
     cfg = flowtrack_config()
     tracker = PoseTracker(COCO, cfg)

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from conftest import HRNET_REF
-from posetrack.fuse import count_batchnorm, fold_batchnorm, fold_conv_bn
-from posetrack.models import build_pose_model, seeded_state_dict
-from posetrack.testing import make_state_dict
+from posetrack.models.bn_folding import count_batchnorm, fold_batchnorm, fold_conv_bn
+from posetrack.models.registry import build_pose_model, seeded_state_dict
+from posetrack.models.random_weights import make_state_dict
 
 
 def _random_bn(c, seed):

@@ -33,11 +33,11 @@ from hypothesis import strategies as st
 
 from conftest import CASES
 from posetrack.config import ConfigError, config_path, from_dict
-from posetrack.detect import load_boxes
+from posetrack.pose.detector import load_boxes
 from posetrack.errors import FormatError
-from posetrack.posetrack_format import read_posetrack, to_annolist, to_posetrack18, write_json
-from posetrack.tracker import TrackerConfig, load_tracking_config
-from posetrack.tracks_io import read_tracks, write_tracks
+from posetrack.eval.formats import read_posetrack, to_annolist, to_posetrack18, write_json
+from posetrack.tracking.tracker import TrackerConfig, load_tracking_config
+from posetrack.tracksfile.codec import read_tracks, write_tracks
 from posetrack_cli import cli
 from test_posetrack_format import semantic
 
@@ -134,7 +134,7 @@ BOXES = [{"image_id": 0, "bbox": [10.0, 20.0, 30.0, 40.0], "score": 0.9, "catego
 
 
 def _posetrack_2018() -> dict:
-    from posetrack.posetrack_format import parse_posetrack
+    from posetrack.eval.formats import parse_posetrack
     return to_posetrack18(parse_posetrack(POSETRACK_2017))
 
 

@@ -7,8 +7,8 @@ import torch
 
 from conftest import HRNET_REF
 from posetrack.config import ConfigError
-from posetrack.models import build_pose_model, count_gflops, count_parameters, list_pose_models
-from posetrack.testing import make_state_dict
+from posetrack.models.registry import build_pose_model, count_gflops, count_parameters, list_pose_models
+from posetrack.models.random_weights import make_state_dict
 
 VARIANTS = ["w32_256x192", "w32_384x288", "w48_256x192", "w48_384x288"]
 

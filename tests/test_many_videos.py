@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from many_videos_data import make_batch
-from posetrack.journal import journal_path
+from posetrack.tracksfile.journal import journal_path
 from posetrack_cli import cli
 
 NAMES = ["clip0", "clip1", "seq0"]
@@ -65,8 +65,8 @@ def test_folder_batch_equals_single_runs_and_rerun_skips(data, tmp_path):
 def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tmp_path):
     """Two spawn workers (one thread each) write the same bytes; SIGKILL of one mid-video is retried."""
     from many_videos_data import options
-    from posetrack.batch import FramesDone, plan_jobs
-    from posetrack.engines import get_engine
+    from posetrack.pipeline.batch import FramesDone, plan_jobs
+    from posetrack.pipeline.engines import get_engine
 
     jobs = plan_jobs(data["sources"], tmp_path / "out", boxes_dir=data["boxes"])
     killed = []
@@ -88,7 +88,7 @@ def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tm
 
 
 def test_interrupted_batch_keeps_finished_videos_and_rerun_completes(data, tmp_path, monkeypatch):
-    from posetrack.journal import Journal
+    from posetrack.tracksfile.journal import Journal
 
     real_add = Journal.frame
     calls = {"n": 0}
@@ -172,7 +172,7 @@ def test_ray_engine_missing_is_one_clear_line(data, tmp_path, monkeypatch):
 
 
 def test_overall_progress_counts_frames_across_workers_and_retries():
-    from posetrack.batch import FramesDone, VideoFinished, VideoResult, VideoStarted
+    from posetrack.pipeline.batch import FramesDone, VideoFinished, VideoResult, VideoStarted
     from posetrack_cli._batch import BatchProgress
 
     bar = BatchProgress(videos=4, enabled=False)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from posetrack.errors import ConfigError
-from posetrack.matching import MATCHERS, Matches, match
+from posetrack.tracking.matching import MATCHERS, Matches, match
 
 
 def naive_greedy(sim, min_sim):

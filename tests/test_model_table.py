@@ -7,10 +7,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from posetrack.hrnet_spec import StageSpec
-from posetrack.model_table import DEFAULT_POSE_MODEL, hrnet_cost, model_summaries
-from posetrack.models import build_pose_model, count_gflops, count_parameters, list_pose_models
-from posetrack.runner import RunOptions
+from posetrack.models.hrnet_spec import StageSpec
+from posetrack.models.cost_table import DEFAULT_POSE_MODEL, hrnet_cost, model_summaries
+from posetrack.models.registry import build_pose_model, count_gflops, count_parameters, list_pose_models
+from posetrack.pipeline.runner import RunOptions
 from posetrack_cli import cli
 
 
@@ -31,8 +31,8 @@ def test_formula_equals_the_built_model(name):
     ((StageSpec(2, (1,), (8,), "bottleneck"), StageSpec(1, (1, 1), (8, 16), "bottleneck")), (64, 64), 17, 16, 1),
 ])
 def test_formula_on_other_architectures(stages, size, joints, stem, kernel):
-    from posetrack.hrnet import HRNet
-    from posetrack.hrnet_spec import HRNetSpec
+    from posetrack.models.hrnet import HRNet
+    from posetrack.models.hrnet_spec import HRNetSpec
 
     with torch.device("meta"):
         model = HRNet(HRNetSpec(stages=stages, num_joints=joints, stem_channels=stem, final_conv_kernel=kernel))

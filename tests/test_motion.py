@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from posetrack.boxes import box_centres, covered_fraction
-from posetrack.motion import BoxKalman, StillBoxes, camera_motion, textured
+from posetrack.tracking.motion import BoxKalman, StillBoxes, camera_motion, textured
 from posetrack.oks import oks_matrix
 
 

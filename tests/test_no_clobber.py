@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from posetrack.errors import OutputExistsError, PathConflictError
-from posetrack.guard import check_distinct, check_writes, refuse_existing, same_file
+from posetrack.io.guard import check_distinct, check_writes, refuse_existing, same_file
 from posetrack_cli import cli
 from runpath_data import cli_args, make_clip, run_options
 
@@ -136,7 +136,7 @@ def test_run_outputs_never_replace_each_other(clip, tmp_path, kinds):
 
 
 def test_run_library_names_the_fields(clip, tmp_path):
-    from posetrack.runner import Outputs, run_video
+    from posetrack.pipeline.runner import Outputs, run_video
 
     with pytest.raises(PathConflictError) as e:
         run_video(clip["mp4"], Outputs(tmp_path / "t.json", posetrack2018=clip["dets"]), run_options(clip), force=True)
@@ -151,7 +151,7 @@ def test_a_source_folder_is_protected(clip, tmp_path):
 
 
 def test_a_batch_never_writes_over_its_sources_or_itself(clip, tmp_path):
-    from posetrack.batch import plan_jobs
+    from posetrack.pipeline.batch import plan_jobs
 
     clips = tmp_path / "clips"
     clips.mkdir()
@@ -214,7 +214,7 @@ def test_track_needs_force_to_overwrite(poses, tmp_path):
 
 @pytest.fixture(scope="module")
 def render_inputs(tmp_path_factory):
-    from posetrack.tracks_io import write_tracks
+    from posetrack.tracksfile.codec import write_tracks
     from test_render import make_clip as make_render_clip
     from test_render import make_tracks
 
@@ -340,7 +340,7 @@ def test_a_users_file_as_weights_is_not_to_be_deleted(clip, tmp_path):
 
 
 def test_a_damaged_cached_download_is_to_be_deleted(tmp_path, monkeypatch):
-    from posetrack.checkpoint import CheckpointError, read_state_dict
+    from posetrack.models.checkpoint import CheckpointError, read_state_dict
 
     monkeypatch.setenv("POSETRACK_CACHE", str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir()

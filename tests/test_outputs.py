@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from posetrack.errors import OutputExistsError, SourceError
-from posetrack.journal import journal_path
-from posetrack.runner import Outputs, load_models, run_video
-from posetrack.tracks_io import read_tracks
+from posetrack.tracksfile.journal import journal_path
+from posetrack.pipeline.runner import Outputs, load_models, run_video
+from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import cli
 from runpath_data import cli_args, make_clip, run_options
 
@@ -54,7 +54,7 @@ def test_an_existing_output_is_never_overwritten_without_force(clip, tmp_path):
 
 
 def test_an_interrupted_run_is_named_with_both_ways_on(clip, tmp_path, monkeypatch):
-    import posetrack.journal as journal
+    import posetrack.tracksfile.journal as journal
 
     out = tmp_path / "tracks.json"
     real = journal.Journal.frame
@@ -80,7 +80,7 @@ def test_an_interrupted_run_is_named_with_both_ways_on(clip, tmp_path, monkeypat
 
 def test_a_journal_without_finished_frames_is_not_in_the_way(clip, models, tmp_path):
     out = tmp_path / "tracks.json"
-    from posetrack.journal import JOURNAL_VERSION
+    from posetrack.tracksfile.journal import JOURNAL_VERSION
 
     head = {"format": "posetrack-journal", "version": JOURNAL_VERSION, "video": {}, "layout": "coco", "settings": {},
             "run": {}, "inputs": {}}
@@ -90,7 +90,7 @@ def test_a_journal_without_finished_frames_is_not_in_the_way(clip, models, tmp_p
 
 
 def test_a_failed_start_leaves_nothing_behind(clip, models, tmp_path, monkeypatch):
-    import posetrack.runner as runner
+    import posetrack.pipeline.runner as runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("the encoder broke")

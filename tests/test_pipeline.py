@@ -13,11 +13,11 @@ import pytest
 
 from posetrack.errors import ConfigError
 from posetrack.keypoints import COCO
-from posetrack.pipeline import Pipeline
-from posetrack.propagation import propose_boxes, unify_boxes
-from posetrack.recovered import carry_scores
-from posetrack.structures import Detections, Frame, Poses
-from posetrack.tracker import PoseTracker, TrackerConfig, load_tracking_config
+from posetrack.pipeline.frames import Pipeline
+from posetrack.tracking.propagation import propose_boxes, unify_boxes
+from posetrack.pipeline.recovered import carry_scores
+from posetrack.types import Detections, Frame, Poses
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig, load_tracking_config
 from runpath_data import SH, SW, Person, Scene, SimEstimator
 
 

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from posetrack.decode import argmax_coords, dark_refine, decode_heatmaps, flip_back, quarter_offset
+from posetrack.pose.heatmaps import argmax_coords, dark_refine, decode_heatmaps, flip_back, quarter_offset
 from posetrack.keypoints import COCO
-from posetrack.models import build_pose_model
-from posetrack.pose import PoseEstimator
-from posetrack.transforms import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
+from posetrack.models.registry import build_pose_model
+from posetrack.pose.estimator import PoseEstimator
+from posetrack.pose.crops import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
 
 
 def gaussian_maps(n, k, h, w, centers, sigma=2.0):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from posetrack.keypoints import POSETRACK18
-from posetrack.posetrack_format import (JOINT_NAMES, parse_posetrack, read_posetrack, to_annolist,
+from posetrack.eval.formats import (JOINT_NAMES, parse_posetrack, read_posetrack, to_annolist,
                                         to_posetrack18, write_json)
 
 ROOT = Path(__file__).resolve().parents[1]

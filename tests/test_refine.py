@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from posetrack.keypoints import COCO
-from posetrack.refine import one_euro, refine
-from posetrack.structures import FrameResult, Poses, VideoInfo
-from posetrack.tracker_config import RefineConfig
-from posetrack.tracks_io import TrackFile, TracksHeader, read_tracks, write_tracks
+from posetrack.tracking.refine import one_euro, refine
+from posetrack.types import FrameResult, Poses, VideoInfo
+from posetrack.tracking.config import RefineConfig
+from posetrack.tracksfile.codec import TrackFile, TracksHeader, read_tracks, write_tracks
 from test_tracker import people
 
 FPS = 25.0

@@ -10,14 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from posetrack import encode
-from posetrack.draw import DrawStyle, track_color
-from posetrack.encode import EncoderNotFoundError, Mp4Writer, PngFramesWriter, frame_rate, open_writer
+from posetrack.io import encode
+from posetrack.rendering.draw import DrawStyle, track_color
+from posetrack.io.encode import EncoderNotFoundError, Mp4Writer, PngFramesWriter, frame_rate, open_writer
 from posetrack.keypoints import COCO
-from posetrack.render import Renderer, check_tracks_match, render_video, select_ids
-from posetrack.structures import Frame, FrameResult, Poses, VideoInfo
-from posetrack.tracks_io import TrackFile, TracksHeader
-from posetrack.video import open_source
+from posetrack.rendering.render import Renderer, check_tracks_match, render_video, select_ids
+from posetrack.types import Frame, FrameResult, Poses, VideoInfo
+from posetrack.tracksfile.codec import TrackFile, TracksHeader
+from posetrack.io.video import open_source
 
 W, H, N, FPS = 320, 240, 12, 25.0
 EMPTY_FRAME = 4  # no people in the tracks: must come out unchanged
@@ -156,7 +156,7 @@ def test_frame_rate_rejects_nonsense(fps):
 # ---------------------------------------------------------------- encoders and writers
 
 def test_odd_sizes_are_padded_to_even_with_a_warning(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="posetrack.encode"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.io.encode"):
         with Mp4Writer(tmp_path / "odd.mp4", FPS, (63, 47)) as w:
             for i in range(3):
                 w.write(background(i, 63, 47))
@@ -182,7 +182,7 @@ def test_missing_h264_encoder_is_a_clear_error_naming_the_fallbacks(tmp_path, mo
 
 
 def test_mpeg4_fallback_writes_a_playable_mp4_and_warns(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="posetrack.encode"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.io.encode"):
         with open_writer(tmp_path / "m.mp4", FPS, (64, 48), codec="mpeg4") as w:
             for i in range(4):
                 w.write(background(i, 64, 48))
@@ -324,7 +324,7 @@ def test_interrupted_render_leaves_a_playable_video(tmp_path):
 def test_partial_tracks_render_with_a_warning(caplog):
     writer = ListWriter()
     tracks = make_tracks(skip=range(6, N), complete=False)
-    with caplog.at_level(logging.WARNING, logger="posetrack.render"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.rendering.render"):
         summary = render_video(FakeSource(N, writer), tracks, writer, STYLE)
     assert summary.frames == N and summary.frames_with_people == 6
     assert "partial" in caplog.text

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from posetrack import encode
-from posetrack.tracks_io import write_tracks
-from posetrack.video import open_source
+from posetrack.io import encode
+from posetrack.tracksfile.codec import write_tracks
+from posetrack.io.video import open_source
 from posetrack_cli import cli
 from test_render import EMPTY_FRAME, FPS, H, N, W, decode, make_clip, make_tracks
 

@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 
 from posetrack.errors import ResumeError
-from posetrack.journal import journal_path, read_journal
-from posetrack.runner import Outputs, load_models, run_video
+from posetrack.tracksfile.journal import journal_path, read_journal
+from posetrack.pipeline.runner import Outputs, load_models, run_video
 from runpath_data import cli_args, make_clip, run_options
 
 N = 16
@@ -211,7 +211,7 @@ def test_a_fault_while_resuming_loses_nothing_either(clip, inprocess, tmp_path, 
 
 def interrupt_after(monkeypatch, frames: int):
     """Ctrl-C while the ``frames + 1``-th frame is journaled."""
-    import posetrack.journal as journal
+    import posetrack.tracksfile.journal as journal
 
     real, calls = journal.Journal.frame, {"n": 0}
 
@@ -419,7 +419,7 @@ def test_a_damaged_state_line_is_skipped_like_a_torn_one(clip, inprocess, tmp_pa
     line = damage_state(out, 2, DAMAGE[damage])
     contents = read_journal(out)
     assert sorted(contents.states) == [0] and sorted(contents.frames) == [0, 1, 2] and contents.skipped == 1
-    with caplog.at_level(logging.WARNING, logger="posetrack.journal"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.tracksfile.journal"):
         summary = run_video(clip["frames"], out, opts, models=models, resume=True)
     assert f"tracks.json.journal: line {line}: " in caplog.text
     assert summary.resumed == 3 and summary.times.frames == 5          # recomputed from position 0
@@ -429,10 +429,10 @@ def test_a_damaged_state_line_is_skipped_like_a_torn_one(clip, inprocess, tmp_pa
 def test_load_state_dict_refuses_a_bad_state_and_keeps_its_own(clip, inprocess):
     from posetrack.errors import FormatError
     from posetrack.keypoints import get_layout
-    from posetrack.tracker import PoseTracker
+    from posetrack.tracking.tracker import PoseTracker
 
     opts, models, ref = inprocess
-    from posetrack.tracks_io import read_tracks
+    from posetrack.tracksfile.codec import read_tracks
 
     tracker = PoseTracker(get_layout("coco"))
     for result in read_tracks(ref.tracks).frames:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from posetrack.keypoints import COCO
-from posetrack.structures import Detections, FrameResult, Poses
-from posetrack.tracker import PoseTracker, load_tracking_config
+from posetrack.types import Detections, FrameResult, Poses
+from posetrack.tracking.tracker import PoseTracker, load_tracking_config
 from test_tracker import H, W, body_flow, box_of, crossing, ids, joints, people, uniform_flow
 
 DATA = Path(__file__).parent / "data" / "cases" / "tracking"
@@ -82,7 +82,7 @@ def test_the_shared_crossing_case_keeps_the_true_ids(tmp_path):
     import subprocess
     import sys
 
-    from posetrack.tracks_io import read_tracks
+    from posetrack.tracksfile.codec import read_tracks
 
     truth = read_tracks(DATA / "crossing_occluded.poses.json")
     for extra in ([], ["--no-refine"]):
@@ -170,11 +170,11 @@ def test_random_pose_weights_cannot_make_propagation_run_away(tmp_path):
     people per frame stay within detections + live tracks, boxes inside the frame, scores in [0, 1]."""
     import torch
 
-    from posetrack.flow import get_flow
-    from posetrack.models import build_pose_model
-    from posetrack.pipeline import Pipeline
-    from posetrack.pose import PoseEstimator
-    from posetrack.structures import Frame
+    from posetrack.tracking.flow import get_flow
+    from posetrack.models.registry import build_pose_model
+    from posetrack.pipeline.frames import Pipeline
+    from posetrack.pose.estimator import PoseEstimator
+    from posetrack.types import Frame
 
     w, h, n = 160, 128, 30
     rng = np.random.default_rng(0)

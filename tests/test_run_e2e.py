@@ -7,9 +7,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from posetrack.models import build_pose_model
-from posetrack.journal import journal_path
-from posetrack.tracks_io import read_tracks
+from posetrack.models.registry import build_pose_model
+from posetrack.tracksfile.journal import journal_path
+from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import cli
 
 W, H, N = 192, 144, 12
@@ -107,7 +107,7 @@ def test_interrupted_run_leaves_valid_file_and_resume_completes(video, tmp_path,
     ref = tmp_path / "ref.json"
     assert run_cli(base_args(video, ref)).exit_code == 0
     out = tmp_path / "tracks.json"
-    import posetrack.journal as journal
+    import posetrack.tracksfile.journal as journal
 
     real_frame = journal.Journal.frame
     calls = {"n": 0}

@@ -19,7 +19,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from posetrack.models import build_pose_model
+from posetrack.models.registry import build_pose_model
 from posetrack_cli import cli
 from videos import cut, write_video
 

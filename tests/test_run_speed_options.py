@@ -7,7 +7,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from posetrack.models import build_pose_model, seeded_state_dict
+from posetrack.models.registry import build_pose_model, seeded_state_dict
 from posetrack_cli import cli
 
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from posetrack.batch import default_tracks_path, output_names, plan_jobs, source_stem
+from posetrack.pipeline.batch import default_tracks_path, output_names, plan_jobs, source_stem
 from posetrack.errors import InputError, SourceError
-from posetrack.source_list import expand_sources
+from posetrack.io.source_list import expand_sources
 
 
 def touch(path: Path) -> str:

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import pytest
 
-from posetrack.decoders import Selection
+from posetrack.io.decoders import Selection
 from posetrack.errors import ResumeError, SourceError
-from posetrack.video import check_resumable, is_live, open_source
+from posetrack.io.video import check_resumable, is_live, open_source
 from videos import VFR_TIMES, coded_frame, cut, which, write_video
 
 N = 28
@@ -80,7 +80,7 @@ def test_a_cut_off_file_stops_where_decoding_stops_and_says_so(tmp_path, caplog,
     truncated_at is the real frame count, named in one warning."""
     full = write_video(tmp_path / f"full.{ext}", n=N, codec=codec, pix_fmt=pix_fmt)
     path = cut(full, fraction, tmp_path / f"cut.{ext}")
-    with caplog.at_level(logging.WARNING, logger="posetrack.video"), open_source(path) as src:
+    with caplog.at_level(logging.WARNING, logger="posetrack.io.video"), open_source(path) as src:
         got = frames_of(src)
         stop = src.truncated_at
     assert stop is not None and 0 < stop < N
@@ -107,7 +107,7 @@ def test_a_cut_matroska_estimates_its_length_from_its_duration(tmp_path, caplog,
     with open_source(full) as src:
         assert src.info.frames == 14 and src.frames_exact       # a whole file: its packets, exact
     path = cut(full, fraction, tmp_path / "cut.mkv")
-    with caplog.at_level(logging.WARNING, logger="posetrack.video"), open_source(path) as src:
+    with caplog.at_level(logging.WARNING, logger="posetrack.io.video"), open_source(path) as src:
         assert src.info.frames == 14 and not src.frames_exact and src.indices == list(range(14))
         got = frames_of(src)
         stop = src.truncated_at
@@ -130,7 +130,7 @@ def test_a_complete_file_is_not_reported_cut(tmp_path, caplog):
     for ext, codec, pix_fmt in [("mp4", "libx264", "yuv420p"), ("mkv", "libx264", "yuv420p"),
                                 ("webm", "libvpx-vp9", "yuv420p"), ("avi", "mjpeg", "yuvj420p")]:
         path = write_video(tmp_path / f"whole.{ext}", n=N, codec=codec, pix_fmt=pix_fmt)
-        with caplog.at_level(logging.WARNING, logger="posetrack.video"), open_source(path) as src:
+        with caplog.at_level(logging.WARNING, logger="posetrack.io.video"), open_source(path) as src:
             assert frames_of(src) == [(i, i) for i in range(N)]
             assert src.truncated_at is None and src.info.frames == N
     assert not caplog.text

@@ -14,13 +14,13 @@ from click.testing import CliRunner
 
 import posetrack
 from posetrack.config import config_path, yaml_load
-from posetrack.detect import load_boxes
-from posetrack.draw import DrawStyle
+from posetrack.pose.detector import load_boxes
+from posetrack.rendering.draw import DrawStyle
 from posetrack.errors import ConfigError, InputError, SourceError
-from posetrack.render import select_ids
-from posetrack.runner import RunOptions
-from posetrack.source_list import expand_sources
-from posetrack.tracks_io import TracksFormatError, read_tracks, write_tracks
+from posetrack.rendering.render import select_ids
+from posetrack.pipeline.runner import RunOptions
+from posetrack.io.source_list import expand_sources
+from posetrack.tracksfile.codec import TracksFormatError, read_tracks, write_tracks
 from posetrack_cli import cli
 from test_render import make_clip, make_tracks
 
@@ -231,7 +231,7 @@ def test_boxes_outside_the_frame_or_under_a_pixel_are_dropped_with_one_warning(t
         {"image_id": 0, "bbox": [-10, -10, 20, 20], "score": 0.8},         # overlaps the corner: kept whole
         {"image_id": 1, "bbox": [150, 110, 40, 40], "score": 0.7},         # overlaps the far corner: kept
     ])
-    with caplog.at_level(logging.WARNING, logger="posetrack.detect"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.pose.detector"):
         boxes = load_boxes(path, num_frames=2, frame_size=(160, 120))
     np.testing.assert_array_equal(boxes[0].boxes, [[-10, -10, 10, 10]])
     np.testing.assert_array_equal(boxes[1].boxes, [[150, 110, 190, 150]])
@@ -381,7 +381,7 @@ def test_input_error_family_is_used():
 def test_second_attacker_pass_siblings(tmp_path):
     """An empty preset in a config file, a One-Euro cutoff of 0, refinement without a tracker, and one
     prediction file for a GT folder are refused with one line (found by a second attacker pass)."""
-    from posetrack.tracker import load_tracking_config
+    from posetrack.tracking.tracker import load_tracking_config
 
     empty = tmp_path / "e.yaml"
     empty.write_text('preset: ""\n')

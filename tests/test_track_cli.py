@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from posetrack.keypoints import COCO
-from posetrack.structures import FrameResult, VideoInfo
-from posetrack.tracks_io import TrackFile, TracksHeader, read_tracks, write_tracks
+from posetrack.types import FrameResult, VideoInfo
+from posetrack.tracksfile.codec import TrackFile, TracksHeader, read_tracks, write_tracks
 from posetrack_cli import cli
 from test_tracker import people
 
@@ -59,7 +59,7 @@ def test_help_teaches_with_examples():
                  "ids from 0", "--tracker PRESET", "--refine / --no-refine", "--export-posetrack2017",
                  "--export-posetrack2018", "--tracker flowtrack"):
         assert text in result.output, text
-    from posetrack.tracker_config import default_preset, preset_names
+    from posetrack.tracking.config import default_preset, preset_names
 
     assert f"[default: {default_preset()}]" in result.output
     assert all(name in result.output for name in preset_names())
@@ -171,9 +171,9 @@ def test_retrack_uses_only_the_saved_frames_of_the_video(tmp_path):
     for pose-only OKS at this size)."""
     import cv2
 
-    from posetrack.retrack import retrack
-    from posetrack.structures import Frame
-    from posetrack.tracker import TrackerConfig
+    from posetrack.pipeline.retrack import retrack
+    from posetrack.types import Frame
+    from posetrack.tracking.tracker import TrackerConfig
 
     folder = panning_frames(tmp_path / "frames", speed=8, n=N)
     images = [cv2.cvtColor(cv2.imread(str(folder / f"frame{k}.png")), cv2.COLOR_BGR2RGB) for k in range(N)]
@@ -189,8 +189,8 @@ def test_retrack_uses_only_the_saved_frames_of_the_video(tmp_path):
 
 
 def test_the_flowtrack_preset_is_the_paper_and_does_not_refine(tmp_path):
-    from posetrack.retrack import retrack
-    from posetrack.tracker import load_tracking_config
+    from posetrack.pipeline.retrack import retrack
+    from posetrack.tracking.tracker import load_tracking_config
 
     src = poses_file(tmp_path / "poses.json", speed=4)
     result = invoke(src, "-o", tmp_path / "t.json", "--tracker", "flowtrack", "--quiet")
@@ -207,7 +207,7 @@ def test_the_flowtrack_preset_is_the_paper_and_does_not_refine(tmp_path):
 
 
 def test_exports_posetrack_files_that_score(tmp_path):
-    from posetrack.evaluate import evaluate
+    from posetrack.eval.evaluate import evaluate
 
     src = poses_file(tmp_path / "poses.json", speed=3)
     result = invoke(src, "-o", tmp_path / "t.json", "--quiet", "--export-posetrack2017", tmp_path / "p17" / "clip.json",

@@ -6,9 +6,9 @@ import pytest
 from posetrack.config import ConfigError
 from posetrack.keypoints import COCO
 from posetrack.boxes import box_iou
-from posetrack.propagation import joint_boxes, propose_boxes, unify_boxes
-from posetrack.structures import Detections, FrameResult, Poses
-from posetrack.tracker import PoseTracker, TrackerConfig, load_tracking_config
+from posetrack.tracking.propagation import joint_boxes, propose_boxes, unify_boxes
+from posetrack.types import Detections, FrameResult, Poses
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig, load_tracking_config
 
 W, H = 640, 360
 # A standing person, COCO order, in units of body height; feet at (0, 0).
@@ -163,7 +163,7 @@ def test_a_detector_miss_is_recovered_by_a_propagated_box():
 
 
 def test_propose_boxes_of_moved_poses():
-    from posetrack.flow import propagate_points
+    from posetrack.tracking.flow import propagate_points
 
     p = people((100, 300), (400, 300))
     p = Poses(p.boxes, p.box_scores, p.keypoints, np.where(np.arange(17) < 16, 0.9, 0.1)[None].repeat(2, 0))
@@ -277,7 +277,7 @@ def test_call_order_is_checked():
 def test_shipped_presets_load_and_bad_values_are_named():
     from dataclasses import replace
 
-    from posetrack.tracker_config import default_preset, preset_names
+    from posetrack.tracking.config import default_preset, preset_names
 
     assert preset_names() == ("flowtrack", "robust") and default_preset() == "robust"
     flowtrack, flow_cfg = load_tracking_config("tracker", preset="flowtrack")

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from posetrack.structures import Frame
-from posetrack.video import natural_key, open_source
+from posetrack.types import Frame
+from posetrack.io.video import natural_key, open_source
 
 W, H, N, FPS = 160, 120, 20, 25.0
 BITS = 6
@@ -180,7 +180,7 @@ def test_errors_in_the_decoding_thread_reach_the_consumer(clip, monkeypatch):
 
 def test_falls_back_to_opencv_when_pyav_is_missing(clip, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "av", None)  # makes `import av` raise ImportError
-    with caplog.at_level(logging.INFO, logger="posetrack.video"):
+    with caplog.at_level(logging.INFO, logger="posetrack.io.video"):
         with open_source(clip) as src:
             assert src.backend == "opencv"
             assert [which(f) for f in src] == list(range(N))
@@ -191,7 +191,7 @@ def test_falls_back_to_opencv_when_pyav_is_missing(clip, monkeypatch, caplog):
 
 
 def test_falls_back_to_opencv_when_pyav_cannot_open_the_file(clip, monkeypatch):
-    from posetrack import decoders
+    from posetrack.io import decoders
 
     def refuse_av(self):
         raise decoders.OpenFailed("simulated: cannot open")
@@ -233,7 +233,7 @@ def test_file_cut_in_half_warns_at_the_frame_and_keeps_what_was_read(tmp_path, c
     data = path.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
-    with caplog.at_level(logging.WARNING, logger="posetrack.video"):
+    with caplog.at_level(logging.WARNING, logger="posetrack.io.video"):
         with open_source(cut) as src:
             assert src.info.frames == 40  # what the header promises
             frames = list(src)
@@ -261,7 +261,7 @@ def test_decord_failing_mid_batch_keeps_the_frames_before_the_bad_one(clip, capl
             return real[i]
 
     src._reader._vr = FailsAt11()
-    with caplog.at_level(logging.WARNING, logger="posetrack.video"), src:
+    with caplog.at_level(logging.WARNING, logger="posetrack.io.video"), src:
         frames = list(src)
         assert src.truncated_at == 11
     assert [which(f) for f in frames] == list(range(11))  # 8, 9, 10 come from the frame-by-frame retry

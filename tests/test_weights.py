@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from api_fixtures import Server, checkpoint_bytes, closed_port_url, model_config, sha
-from posetrack.download import cache_path
+from posetrack.io.download import cache_path
 from posetrack.errors import MissingWeightsError, PosetrackError, WeightsError
-from posetrack.runner import RunOptions, load_models
-from posetrack.weights import fetch_weights, missing_weights, required_weights
+from posetrack.pipeline.runner import RunOptions, load_models
+from posetrack.pipeline.weights import fetch_weights, missing_weights, required_weights
 
 
 @pytest.fixture(autouse=True)
@@ -70,14 +70,14 @@ def test_network_down_costs_one_attempt_and_lists_all(tmp_path, server):
 
 
 def test_missing_files_are_reported_before_any_model_is_built(tmp_path, monkeypatch):
-    import posetrack.detect
-    import posetrack.models
+    import posetrack.pose.detector
+    import posetrack.models.registry
 
     def never(*args, **kwargs):
         raise AssertionError("a model was built before the weights check")
 
-    monkeypatch.setattr(posetrack.models, "build_pose_model", never)
-    monkeypatch.setattr(posetrack.detect, "build_detector", never)
+    monkeypatch.setattr(posetrack.models.registry, "build_pose_model", never)
+    monkeypatch.setattr(posetrack.pose.detector, "build_detector", never)
     url = closed_port_url("tiny-abcdef12_2024.pth")
     opts = RunOptions(pose_model=str(model_config(tmp_path, url, "abcdef12")), device="cpu")
     with pytest.raises(MissingWeightsError) as err:
@@ -101,7 +101,7 @@ def test_downloads_what_is_missing_with_progress_then_loads(tmp_path, server):
     assert server.requests == ["/" + name]
     state = models.estimator.model.state_dict()
     torch.manual_seed(1)
-    from posetrack.models import build_pose_model
+    from posetrack.models.registry import build_pose_model
 
     expected = build_pose_model("hrnet_tiny_128x96").state_dict()
     assert torch.equal(state["final_layer.weight"].cpu(), expected["final_layer.weight"])

@@ -1,0 +1,509 @@
+"""Score PoseTrack predictions as the official poseval does: per-joint AP and per-joint CLEAR-MOT.
+
+One JSON file per sequence on each side, matched by file name; 2017 (``annolist``) and 2018
+(COCO-style) files can be mixed. The numbers equal poseval's (svenkreiss/poseval 3128c5c with
+motmetrics 1.2-1.4) to ~1e-13: see ``../shared/eval-parity/SPEC.md`` for every rule we copy.
+
+Pipeline per sequence: read the GT, pick the frames poseval evaluates (GT rect list non-empty),
+read the predictions on those frames, drop low-confidence predictions if asked
+(:func:`score_filter`), apply poseval's keypoint test and ignore regions
+(:mod:`posetrack.eval.frames`), match (:mod:`posetrack.eval.matching`), then collect AP entries
+(:mod:`posetrack.eval.ap`) and MOT counts (:mod:`posetrack.eval.mot`). AP is computed over the
+entries of all sequences, MOT from the summed counts, as poseval does.
+
+Choices where poseval gives no number (it crashes) or where we differ on purpose:
+
+* sequences are taken in sorted file-name order (poseval: file-system order; this only matters
+  for the order of tied scores);
+* a missing prediction file is scored as a file without predictions (warning); prediction files
+  without a GT file are ignored (warning);
+* frames are paired by image name (2017 and 2018), else by image id (2018), else by position
+  (poseval: always by position, so a file listing its frames in another order was scored
+  against the wrong frames): :func:`posetrack.eval.frames.pair_frames`;
+* predicted joints without a score get poseval's -9999 and one warning with their count;
+* a scored GT frame without a prediction frame, a prediction frame matching no GT frame, a
+  frame-count mismatch (by position), a missing ``track_id`` on a scored person, a duplicate prediction
+  track id within an evaluated frame, a GT person without head box in a frame with predictions,
+  malformed JSON or values: ValueError naming the file, frame and field;
+* track ids >= 10000 (poseval asserts) and negative ones are scored normally, with a warning
+  for the former;
+* a sequence with exactly one evaluated frame (poseval: IndexError) counts for AP but feeds no
+  frame to tracking (poseval drops the last evaluated frame of each sequence);
+* a zero-size GT head box makes that person unmatchable (as poseval's inf/NaN distances do),
+  with a warning;
+* every frame of every file is validated (:mod:`posetrack.validation`), scored or not;
+* ``joint_thr`` / ``box_thr`` (not in poseval, but how papers report MOTA) drop predicted points
+  with a score below ``joint_thr`` (a point without score counts as -9999, as in poseval) and
+  persons whose box score is below ``box_thr`` (persons without a box score are kept); a person
+  whose points were all dropped is removed.
+
+Example:
+    >>> from posetrack.eval.evaluate import evaluate
+    >>> result = evaluate("../shared/eval-parity/public/gt", "../shared/eval-parity/public/pred")  # doctest: +SKIP
+    >>> round(result.overall.total("ap"), 2), round(result.overall.total("mota"), 2)  # doctest: +SKIP
+    (62.15, 37.82)
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import gc
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+import numpy as np
+
+from posetrack.errors import ConfigError, FormatError, InputError
+from posetrack.eval.ap import MIN_SCORE, ApEntries, ap_entries, average_precision, concat_entries
+from posetrack.eval.frames import EvalPersons, eval_persons, evaluated_frames, pair_frames
+from posetrack.eval.matching import head_sizes, match_frames
+from posetrack.eval.mot import MotCounts, mot_figures, track_counts
+from posetrack.eval.report import nan_total
+from posetrack.eval.formats import JOINT_NAMES, PoseTrackFile, empty_posetrack, load_posetrack, pack_posetrack
+
+__all__ = ["Scores", "EvalResult", "evaluate", "score_filter", "sequence_files"]
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, os.PathLike]
+Files = Union[PathLike, Iterable[PathLike], Mapping[str, PathLike]]
+
+#: metric names of :class:`Scores` in the --json layout (MOT precision / recall are the table's Prec / Rec).
+METRICS = ("ap", "ap_precision", "ap_recall", "mota", "motp", "precision", "recall")
+POSEVAL_MAX_TRACK_ID = 10000
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The figures of one evaluation (all sequences, or one), per joint in poseval's order, x100.
+
+    Attributes:
+        ap: (15,) float64 AP per joint (PCKh@0.5); NaN where poseval gives NaN.
+        ap_precision, ap_recall: (15,) precision and recall at the lowest score.
+        mota, motp, precision, recall: (15,) CLEAR-MOT per joint (poseval's MOTP).
+        num_gt: (15,) int64 annotated GT joints.
+        counts: the summed motmetrics event counts.
+        frames: evaluated frames.
+    """
+
+    ap: np.ndarray
+    ap_precision: np.ndarray
+    ap_recall: np.ndarray
+    mota: np.ndarray
+    motp: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    num_gt: np.ndarray
+    counts: MotCounts
+    frames: int
+
+    def total(self, metric: str) -> float:
+        """poseval's Total: the mean over the joints whose value is not NaN."""
+        if metric not in METRICS:
+            raise InputError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+        return nan_total(getattr(self, metric))
+
+    def to_json(self) -> Dict[str, Any]:
+        """Every metric as {joint name: value, ..., "total": value}; NaN becomes None."""
+        out: Dict[str, Any] = {}
+        for metric in METRICS:
+            values = getattr(self, metric)
+            row = {name: _json_float(v) for name, v in zip(JOINT_NAMES, values.tolist())}
+            row["total"] = _json_float(self.total(metric))
+            out[metric] = row
+        c = self.counts
+        out["mot_counts"] = {k: dict(zip(JOINT_NAMES, getattr(c, k).tolist())) for k in
+                             ("objects", "misses", "switches", "false_positives", "matches", "distance")}
+        out["evaluated_frames"] = self.frames
+        return out
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """The result of :func:`evaluate`.
+
+    Attributes:
+        joints: the 15 joint names in poseval's order.
+        overall: all sequences together (AP over all entries, MOT from summed counts).
+        sequences: per sequence (name without ``.json``), as poseval's ``--saveEvalPerSequence``;
+            sequences without an evaluated frame are left out.
+        joint_thr, box_thr: the prediction filters applied (None: poseval's behaviour, no filter).
+        warnings: everything worth knowing that did not stop the evaluation (also logged).
+    """
+
+    joints: Tuple[str, ...]
+    overall: Scores
+    sequences: Mapping[str, Scores]
+    joint_thr: Optional[float] = None
+    box_thr: Optional[float] = None
+    warnings: Tuple[str, ...] = field(default=())
+
+    def to_json(self, per_sequence: bool = False) -> Dict[str, Any]:
+        """The ``--json`` document: joints, ap, mota, motp, precision, recall (+ extras), NaN as null."""
+        out: Dict[str, Any] = {"joints": list(self.joints)}
+        out.update(self.overall.to_json())
+        out["filters"] = {"joint_thr": self.joint_thr, "box_thr": self.box_thr}
+        out["warnings"] = list(self.warnings)
+        if per_sequence:
+            out["per_sequence"] = {name: s.to_json() for name, s in self.sequences.items()}
+        return out
+
+
+def _json_float(v: float) -> Optional[float]:
+    return None if v != v else float(v)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def _json_files(where: Files, what: str) -> Dict[str, Path]:
+    """name (file name without .json) -> path, from a directory, one file, a list of files or a mapping."""
+    if isinstance(where, Mapping):
+        return {str(k)[:-5] if str(k).endswith(".json") else str(k): Path(v) for k, v in where.items()}
+    if isinstance(where, (str, os.PathLike)):
+        folder = Path(where)
+        if folder.is_file():          # one sequence's file
+            return {folder.name[:-5] if folder.name.endswith(".json") else folder.name: folder}
+        if not folder.is_dir():
+            raise FileNotFoundError(errno.ENOENT, f"no such {what} folder or file", str(folder))
+        return {p.name[:-5]: p for p in sorted(folder.glob("*.json"))}
+    out: Dict[str, Path] = {}
+    for p in map(Path, where):
+        name = p.name[:-5] if p.name.endswith(".json") else p.name
+        if name in out:
+            raise InputError(f"two {what} files are both named {p.name}: {out[name]} and {p}")
+        out[name] = p
+    return out
+
+
+def sequence_files(gt: Files, pred: Files) -> Tuple[List[Tuple[str, Path, Optional[Path]]], List[str]]:
+    """Pair GT and prediction files by name.
+
+    Returns:
+        (name, gt path, prediction path or None) in sorted name order, and warnings.
+    """
+    gt_files = _json_files(gt, "GT")
+    pred_files = _json_files(pred, "prediction")
+    if _is_file(gt) and _is_file(pred):     # one GT file and one prediction file: a pair, whatever their names
+        pred_files = {name: p for name, p in zip(gt_files, pred_files.values())}
+    elif _is_dir(gt) and _is_file(pred):    # every other sequence would silently score as unpredicted
+        raise InputError(f"{pred}: a single prediction file for the GT folder {gt}; give the prediction folder "
+                         f"(one file per GT file), or one GT file with one prediction file")
+    if not gt_files:
+        raise OSError(f"no *.json GT files in {gt}")
+    warnings = []
+    extra = sorted(set(pred_files) - set(gt_files))
+    if extra:
+        warnings.append(f"{len(extra)} prediction file(s) without a GT file ignored: "
+                        f"{', '.join(n + '.json' for n in extra[:5])}{' ...' if len(extra) > 5 else ''}")
+    pairs = []
+    for name in sorted(gt_files):
+        p = pred_files.get(name)
+        if p is not None and not p.exists():
+            p = None
+        if p is None:
+            warnings.append(f"no prediction file for {gt_files[name]} (expected {name}.json in the prediction "
+                            f"folder); scored as a sequence without predictions")
+        pairs.append((name, gt_files[name], p))
+    return pairs, warnings
+
+
+def _is_file(where: Files) -> bool:
+    return isinstance(where, (str, os.PathLike)) and Path(where).is_file()
+
+
+def _is_dir(where: Files) -> bool:
+    return isinstance(where, (str, os.PathLike)) and Path(where).is_dir()
+
+
+#: Largest absolute score threshold: scores in tracks files are bounded by the same value
+#: (:data:`posetrack.validation.MAX_COORD`); poseval's "no score" is -9999.
+MAX_THRESHOLD = 1e5
+
+
+def check_threshold(name: str, value: Optional[float]) -> Optional[float]:
+    """``value`` as a float when it is None or a finite number within +-MAX_THRESHOLD.
+
+    Raises:
+        ConfigError: a bool, a non-number, NaN, an infinity or a value beyond the range, naming ``name``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name}={value!r}: expected a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not -MAX_THRESHOLD <= number <= MAX_THRESHOLD:     # NaN fails both comparisons
+        raise ConfigError(f"{name}={number!r} is out of range: a score threshold is a finite number "
+                          f"within +-{MAX_THRESHOLD:g}")
+    return number
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic GC while large JSON files are decoded (the collector would rescan the
+    hundreds of thousands of fresh, acyclic containers over and over: ~30% of the load time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def score_filter(seq: PoseTrackFile, joint_thr: Optional[float] = None,
+                 box_thr: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Which prediction persons and points survive the score thresholds.
+
+    Points with a score below ``joint_thr`` (no score: -9999, as in poseval) are dropped, then
+    persons with a box score below ``box_thr`` (persons without a box score stay) and persons whose
+    points were all dropped.
+
+    Returns:
+        keep_person (N,) bool, keep_point (M,) bool.
+    """
+    keep_point = np.ones(len(seq.point_xy), dtype=bool)
+    keep_person = np.ones(seq.num_persons, dtype=bool)
+    if joint_thr is not None:
+        keep_point = np.where(seq.point_has_score, seq.point_score, MIN_SCORE) >= joint_thr
+        had = np.diff(seq.point_start) > 0
+        kept = np.bincount(seq.point_person[keep_point], minlength=seq.num_persons) > 0
+        keep_person &= ~had | kept
+    if box_thr is not None:
+        keep_person &= ~seq.has_box_score | (seq.box_score >= box_thr)
+    return keep_person, keep_point
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _check_pred_track_ids(pred: PoseTrackFile) -> None:
+    """Prediction track ids must be unique within a frame (poseval raises otherwise)."""
+    has = pred.has_track_id
+    if not has.any():
+        return
+    frame = pred.person_frame[has]
+    tid = pred.track_id[has]
+    order = np.lexsort((tid, frame))
+    same = (np.diff(frame[order]) == 0) & (np.diff(tid[order]) == 0)
+    if same.any():
+        k = int(order[np.flatnonzero(same)[0] + 1])
+        n = int(np.flatnonzero(has)[k])
+        f = int(frame[k])
+        raise FormatError(f"{pred.where(f, n)}: 'track_id' {int(tid[k])} is used by two persons of this frame; "
+                         f"prediction track ids must be unique per frame")
+
+
+def _first_repeat(group: np.ndarray, key: np.ndarray) -> Tuple[int, int]:
+    """(how many rows repeat an earlier row's (group, key), the index of the first such row)."""
+    order = np.lexsort((key, group))
+    same = (np.diff(group[order]) == 0) & (np.diff(key[order]) == 0)
+    return int(same.sum()), (int(order[np.flatnonzero(same)[0] + 1]) if same.any() else -1)
+
+
+def _warn_repeats(seq: PoseTrackFile, what: str, warnings: List[str]) -> None:
+    """Warn (numbers unchanged: poseval accepts these) about a track id used twice in one frame
+    and a joint listed twice for one person."""
+    has = seq.has_track_id
+    if what == "GT" and has.any():
+        count, k = _first_repeat(seq.person_frame[has], seq.track_id[has])
+        if count:
+            n = int(np.flatnonzero(has)[k])
+            warnings.append(f"{seq.where(int(seq.person_frame[n]), n)}: GT 'track_id' {int(seq.track_id[n])} is "
+                            f"used by two persons of this frame ({count} such repeats in the file); scored as "
+                            f"poseval scores it")
+    joint = seq.point_is_joint
+    if joint.any():
+        count, k = _first_repeat(seq.point_person[joint], seq.point_joint[joint])
+        if count:
+            m = int(np.flatnonzero(joint)[k])
+            n = int(seq.point_person[m])
+            warnings.append(f"{seq.where(int(seq.person_frame[n]), n)}: joint {int(seq.point_joint[m])} "
+                            f"({JOINT_NAMES[int(seq.point_joint[m])]}) is listed twice for one {what} person "
+                            f"({count} such repeats in the file); scored as poseval scores it")
+
+
+def _check_scored_persons(seq: PoseTrackFile, persons: EvalPersons, what: str) -> None:
+    missing = persons.valid & ~persons.has_track_id
+    if missing.any():
+        f, s = (int(v[0]) for v in np.nonzero(missing))
+        raise FormatError(f"{seq.where(int(persons.frames[f]), int(persons.person[f, s]))}: no 'track_id' "
+                         f"({what} persons need one for the tracking metrics)")
+
+
+def _check_head_boxes(gt_file: PoseTrackFile, gt: EvalPersons, pred: EvalPersons, warnings: List[str]) -> None:
+    """GT persons need a head box where predictions are matched against them (Case A frames)."""
+    scored = gt.valid & (pred.counts > 0)[:, None]
+    missing = scored & ~gt.has_head_box
+    if missing.any():
+        f, s = (int(v[0]) for v in np.nonzero(missing))
+        raise FormatError(f"{gt_file.where(int(gt.frames[f]), int(gt.person[f, s]))}: no head box "
+                         f"(x1, y1, x2, y2 / bbox_head); PCKh needs it")
+    degenerate = scored & ~(head_sizes(gt.head_box) > 0)
+    if degenerate.any():
+        f, s = (int(v[0]) for v in np.nonzero(degenerate))
+        warnings.append(f"{gt_file.where(int(gt.frames[f]), int(gt.person[f, s]))}: head box of size 0; "
+                        f"this person can never be matched ({int(degenerate.sum())} such person(s) in the file)")
+
+
+def _check_track_id_range(seq: PoseTrackFile, warnings: List[str]) -> None:
+    big = seq.has_track_id & (seq.track_id >= POSEVAL_MAX_TRACK_ID)
+    if big.any():
+        warnings.append(f"{seq.source}: {int(big.sum())} person(s) with track_id >= {POSEVAL_MAX_TRACK_ID} "
+                        f"(e.g. {int(seq.track_id[big][0])}); poseval rejects these, we score them normally")
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@dataclass(frozen=True)
+class _SequenceScore:
+    entries: ApEntries
+    counts: MotCounts
+    frames: int
+    unscored: int = 0     # scored predicted joints without a score
+    warnings: Tuple[str, ...] = ()
+
+
+def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_thr, box_thr) -> _SequenceScore:
+    warnings: List[str] = []
+    gt_src = load_posetrack(gt_path)
+    gt_file = pack_posetrack(gt_src)
+    frames = evaluated_frames(gt_file)
+    if pred_path is None:
+        pred_file = empty_posetrack(gt_file.num_frames, f"<no predictions for {name}>")
+    else:
+        pred_src = load_posetrack(pred_path)
+        order, _ = pair_frames(gt_src, pred_src, frames)
+        pred_file = pack_posetrack(pred_src, order)
+    warnings.extend(gt_file.warnings + pred_file.warnings)
+    _check_pred_track_ids(pred_file)
+    _warn_repeats(gt_file, "GT", warnings)
+    _warn_repeats(pred_file, "predicted", warnings)
+    _check_track_id_range(gt_file, warnings)
+    _check_track_id_range(pred_file, warnings)
+    keep_person, keep_point = score_filter(pred_file, joint_thr, box_thr)
+    gt = eval_persons(gt_file, frames, gt_file.ignore_regions)
+    pred = eval_persons(pred_file, frames, gt_file.ignore_regions, keep_person, keep_point)
+    _check_scored_persons(gt_file, gt, "GT")
+    _check_scored_persons(pred_file, pred, "predicted")
+    _check_head_boxes(gt_file, gt, pred, warnings)
+    if len(frames) == 0:
+        warnings.append(f"{gt_path}: no frame with GT annotations; the sequence is not scored")
+    elif len(frames) == 1:
+        warnings.append(f"{gt_path}: only one evaluated frame; it counts for AP but not for tracking "
+                        f"(poseval drops the last evaluated frame of each sequence from tracking, and crashes here)")
+    matches = match_frames(gt, pred)
+    unscored = int((pred.valid[..., None] & pred.has_joint & ~pred.has_score).sum())
+    return _SequenceScore(ap_entries(gt, pred, matches), track_counts(gt, pred, matches), len(frames), unscored,
+                          tuple(warnings))
+
+
+Pair = Tuple[str, Path, Optional[Path]]
+
+
+def _score_many(pairs: List[Pair], joint_thr, box_thr) -> List[_SequenceScore]:
+    with _gc_paused():
+        return [_score_sequence(name, g, p, joint_thr, box_thr) for name, g, p in pairs]
+
+
+def _fork_context():
+    """multiprocessing's fork context where forking is safe and cheap (POSIX, no torch threads), else None."""
+    import multiprocessing
+    import sys
+
+    if "fork" not in multiprocessing.get_all_start_methods() or "torch" in sys.modules:
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _score_all(pairs: List[Pair], joint_thr, box_thr, workers: Optional[int]) -> List[_SequenceScore]:
+    """Score every sequence, in ``pairs`` order; with ``workers`` > 1 the tail of the list goes to
+    forked worker processes while this process scores the head (files are split by size)."""
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = min(cores, 2) if len(pairs) >= 8 else 1
+    context = _fork_context() if workers > 1 and len(pairs) > 1 else None
+    if context is None:
+        return _score_many(pairs, joint_thr, box_thr)
+    from concurrent.futures import ProcessPoolExecutor
+
+    sizes = np.array([g.stat().st_size + (p.stat().st_size if p is not None else 0) for _, g, p in pairs], float)
+    bounds = np.searchsorted(np.cumsum(sizes) / sizes.sum(), np.arange(1, workers) / workers) + 1
+    chunks = [c for c in np.split(np.arange(len(pairs)), np.minimum(bounds, len(pairs))) if len(c)]
+    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_score_many, [pairs[i] for i in c], joint_thr, box_thr) for c in chunks[1:]]
+        try:
+            out = _score_many([pairs[i] for i in chunks[0]], joint_thr, box_thr)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        for f in futures:
+            out.extend(f.result())
+    return out
+
+
+def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
+    ap, ap_pre, ap_rec = average_precision(entries)
+    mot = mot_figures(counts)
+    return Scores(ap=ap, ap_precision=ap_pre, ap_recall=ap_rec, mota=mot["mota"], motp=mot["motp"],
+                  precision=mot["precision"], recall=mot["recall"], num_gt=entries.num_gt, counts=counts,
+                  frames=frames)
+
+
+def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
+             box_thr: Optional[float] = None, workers: Optional[int] = 1) -> EvalResult:
+    """PoseTrack mAP and per-joint MOTA / MOTP / precision / recall, identical to poseval.
+
+    Args:
+        gt: the GT folder (``*.json``, one per sequence), one GT file, a list of GT files, or {name: path}.
+        pred: the prediction folder, one file, a list of files, or {name: path}; matched to GT by file
+            name (one GT file and one prediction file are a pair whatever their names).
+        joint_thr: drop predicted points scored below this first (None: keep all, as poseval).
+        box_thr: drop predicted persons whose box score is below this first (None: keep all).
+        workers: processes that score sequences (1: this one only; None: two where the machine
+            has two cores and there are at least 8 sequences). Extra processes are forked, and
+            only where that is safe (POSIX, torch not loaded); the result is the same either way.
+
+    Returns:
+        an :class:`EvalResult`; its ``warnings`` are also logged.
+
+    Raises:
+        OSError: a folder or file cannot be read (FileNotFoundError: ``gt`` or ``pred`` does not exist).
+        ConfigError: a threshold that is not a finite number within +-1e5, or ``workers`` < 1.
+        ValueError: invalid input; the message names the file, frame and field.
+    """
+    joint_thr = check_threshold("joint_thr", joint_thr)
+    box_thr = check_threshold("box_thr", box_thr)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"workers={workers!r}: expected an integer >= 1, or None")
+    pairs, warnings = sequence_files(gt, pred)
+    parts: Dict[str, _SequenceScore] = dict(zip([name for name, _, _ in pairs],
+                                                _score_all(pairs, joint_thr, box_thr, workers)))
+    for p in parts.values():
+        warnings.extend(p.warnings)
+    total_frames = sum(p.frames for p in parts.values())
+    if total_frames == 0:
+        raise InputError(f"none of the {len(parts)} GT file(s) has a frame with annotations (a non-empty "
+                         f"'annorect' / annotations of an image); nothing to evaluate")
+    unscored = {name: p.unscored for name, p in parts.items() if p.unscored}
+    if unscored:
+        warnings.append(f"{sum(unscored.values())} predicted joint(s) in {len(unscored)} file(s) "
+                        f"({', '.join(n + '.json' for n in list(unscored)[:3])}{' ...' if len(unscored) > 3 else ''}) "
+                        f"have no score; they get poseval's {MIN_SCORE:g}, so they rank below every scored joint "
+                        f"and tie with each other in AP")
+    for w in warnings:
+        logger.warning(w)
+    counts = MotCounts.zeros()
+    for p in parts.values():
+        counts = counts + p.counts
+    overall = _scores(concat_entries([p.entries for p in parts.values()]), counts, total_frames)
+    sequences = {name: _scores(p.entries, p.counts, p.frames) for name, p in parts.items() if p.frames}
+    return EvalResult(joints=JOINT_NAMES, overall=overall, sequences=MappingProxyType(sequences), joint_thr=joint_thr,
+                      box_thr=box_thr, warnings=tuple(warnings))

@@ -1,0 +1,84 @@
+"""Where a batch of videos runs: engines chosen by name.
+
+* ``local`` (:class:`~posetrack.pipeline.engine_local.LocalEngine`, the default): nothing to install;
+  the videos one after another in this process, or ``workers`` processes, one per GPU.
+* ``ray`` (:class:`~posetrack.pipeline.engine_ray.RayEngine`): a Ray cluster (``pip install
+  "posetrack[ray]"``), local or joined with ``address="auto"``; actors holding the models,
+  one per GPU (fractions allowed).
+
+Every engine runs each job with :func:`posetrack.pipeline.batch.run_job`, so every engine writes
+the files a sequential single-video run writes, byte for byte. Every engine skips jobs
+an earlier run finished, resumes partial ones from their journals, retries a job whose
+worker died (it resumes from its journal, so no finished frame is done again), records a
+video that fails for its own reasons and goes on, and on Ctrl-C returns with the
+finished videos kept and the rest marked "interrupted" or "not run".
+
+Example:
+    >>> from posetrack.pipeline.batch import plan_jobs
+    >>> from posetrack.pipeline.engines import get_engine
+    >>> jobs = plan_jobs(["a.mp4", "b.mp4"], "out/")                      # doctest: +SKIP
+    >>> result = get_engine("local", workers=2).run(jobs, RunOptions())   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Dict, List, Optional, Protocol, Sequence, Tuple
+
+from posetrack.pipeline.batch import BatchResult, Job, Listener, VideoFinished, VideoResult, job_state, skipped_result
+from posetrack.errors import ConfigError
+from posetrack.pipeline.runner import RunOptions
+
+__all__ = ["ENGINES", "Engine", "get_engine", "split_done"]
+
+# name -> "module:class"; modules are imported only when their engine is chosen.
+ENGINES: Dict[str, str] = {
+    "local": "posetrack.pipeline.engine_local:LocalEngine",
+    "ray": "posetrack.pipeline.engine_ray:RayEngine",
+}
+
+
+class Engine(Protocol):
+    """Runs jobs somewhere; returns one record per job, in job order."""
+
+    name: str
+
+    def run(self, jobs: Sequence[Job], opts: RunOptions, on_event: Optional[Listener] = None,
+            force: bool = False) -> BatchResult:
+        ...
+
+
+def get_engine(name: str, **options) -> Engine:
+    """The engine called ``name``, built with its keyword ``options``.
+
+    Raises:
+        ConfigError: an unknown name (the message lists the valid ones) or an option the
+            engine does not take.
+    """
+    if name not in ENGINES:
+        raise ConfigError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+    module, cls = ENGINES[name].split(":")
+    engine_cls = getattr(importlib.import_module(module), cls)
+    try:
+        return engine_cls(**options)
+    except TypeError as e:
+        raise ConfigError(f"engine {name!r}: {e}") from None
+
+
+def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
+               ) -> Tuple[Dict[int, VideoResult], List[Job]]:
+    """Records of jobs an earlier run finished (reported at once) and the jobs left to run."""
+    done: Dict[int, VideoResult] = {}
+    todo: List[Job] = []
+    for job in jobs:
+        if not force and job_state(job) == "done":
+            done[job.index] = skipped_result(job)
+            if on_event is not None:
+                on_event(VideoFinished(done[job.index]))
+        else:
+            todo.append(job)
+    return done, todo
+
+
+def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
+    """Every job's record in job order; a job without one is "not run"."""
+    return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)

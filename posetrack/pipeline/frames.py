@@ -1,0 +1,370 @@
+"""The `run` pipeline: frames -> person boxes -> poses -> tracks, streamed frame by frame.
+
+FlowTrack's order per frame k (Xiao et al. 2018, Sec. 3): flow F(k-1 -> k); the previous
+poses' joints moved by the flow give box proposals; proposals and detections are unified
+by NMS; HRNet runs on the unified boxes; poses are matched to tracks by flow-based OKS.
+
+Poses at frame k depend on the poses at k-1 (through the proposals), yet most boxes come
+from the detector. So each batch of frames is processed in a few steps:
+
+1. the detector runs on the batch's detection frames (every ``detect_every``-th frame of
+   the run; in between, FlowTrack's propagated boxes carry the people);
+2. one pose call estimates every detector box of the batch, together with the first
+   frame's recovered boxes (its proposals come from the previous batch, already tracked);
+3. the later frames' recovered boxes are foreseen from the poses each frame is expected
+   to hold and estimated in one call per round of foresight (:mod:`posetrack.pipeline.recovered`);
+4. frame by frame the tracker proposes, unifies and matches; a recovered box takes the
+   pose estimated for the identical box, and only a box no round foresaw gets a small call.
+
+The result is that of a strictly sequential loop (each box's pose depends only on its
+image and its box), only with fewer, larger pose calls. With ``overlap`` the optical flow
+of the next batch is computed on a thread while this batch's poses are estimated
+(OpenCV and torch release the GIL); frames are decoded ahead by the source's own thread.
+
+Frame batches are aligned to absolute positions in the run's frame list (the caller
+passes the position of the first frame), and everything carried from one batch to the
+next is the tracker's state and the previous image, so a run resumed at a batch start
+(:meth:`Pipeline.load_tracker_state`, :meth:`Pipeline.seed_image`) computes exactly what
+the uninterrupted run did.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from posetrack.errors import ConfigError
+from posetrack.pipeline.recovered import RecoveredPoses, carry_scores
+from posetrack.types import Detections, Frame, FrameResult, Poses
+
+__all__ = ["StageTimes", "Pipeline", "BatchStart"]
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage (accumulated while the pipeline runs), and pose-call counts.
+
+    With overlapping stages (``Pipeline(overlap=True)``) the flow seconds are spent on a
+    thread, partly hidden behind the pose seconds, so the stages add up to more than the
+    wall time.
+    """
+
+    decode: float = 0.0
+    detect: float = 0.0
+    flow: float = 0.0
+    pose: float = 0.0
+    track: float = 0.0
+    frames: int = 0
+    people: int = 0
+    pose_calls: int = 0
+    pose_crops: int = 0
+
+    def fps(self, stage: str) -> float:
+        t = getattr(self, stage)
+        return self.frames / t if t > 0 else float("inf")
+
+
+
+BoxSource = Callable[[List[Frame]], List[Detections]]
+# Called before each frame batch with (position of its first frame in the run, that frame's
+# index, the tracker's state_dict() or None when untracked).
+BatchStart = Callable[[int, int, Optional[Dict[str, Any]]], None]
+
+
+class Pipeline:
+    """Detect, estimate and track, one frame batch at a time.
+
+    Args:
+        estimator: a :class:`~posetrack.pose.estimator.PoseEstimator` (``estimate_batch`` and ``layout``).
+        boxes: callable mapping a list of frames to their person detections (a
+            detector, or precomputed boxes looked up by frame index).
+        tracker: a :class:`~posetrack.tracking.tracker.PoseTracker`, or None for untracked poses.
+        flow: an optical-flow estimator ``(prev_rgb, next_rgb) -> (H, W, 2)``, or None
+            (no flow: no box proposals, pose-only similarity).
+        box_score: detections below this score are dropped before pose estimation.
+        nms_iou: IoU above which a proposal and a detection are the same person.
+        propagate_boxes: recover people the detector missed from flow-moved poses.
+        detect_every: run the detector on every N-th frame of the run (positions 0, N,
+            2N, ...); propagated boxes carry the people in between. Needs a tracker and flow.
+        speculate: estimate recovered boxes ahead in batched calls (False: one call per
+            frame that has any, the plain sequential loop; same results).
+        overlap: compute the next batch's flow on a thread while this batch's poses are
+            estimated (same results).
+
+    Raises:
+        ConfigError: ``detect_every`` below 1, or above 1 without a tracker and flow.
+    """
+
+    def __init__(self, estimator, boxes: BoxSource, tracker=None, flow=None, box_score: float = 0.5,
+                 nms_iou: float = 0.5, propagate_boxes: bool = True, detect_every: int = 1,
+                 speculate: bool = True, overlap: bool = True):
+        if int(detect_every) < 1:
+            raise ConfigError(f"detect_every must be at least 1, got {detect_every}")
+        if detect_every > 1 and (tracker is None or flow is None or not propagate_boxes):
+            raise ConfigError(f"detect_every = {detect_every} needs tracking with optical flow: between detector "
+                              "runs only the flow-propagated boxes carry the people")
+        self.estimator = estimator
+        self.boxes = boxes
+        self.tracker = tracker
+        self.flow = flow
+        self.box_score = box_score
+        self.nms_iou = nms_iou
+        self.propagate_boxes = propagate_boxes and tracker is not None
+        self.detect_every = int(detect_every)
+        # Foresight follows the flow-motion proposals; other motion models would only waste crops.
+        self.speculate = speculate and self.propagate_boxes and getattr(tracker.config, "motion", "flow") == "flow"
+        self.overlap = overlap
+        self.times = StageTimes()
+        self._prev_image: Optional[np.ndarray] = None
+        self._k = estimator.layout.num_keypoints
+
+    # ---------------------------------------------------------------- resume
+
+    def tracker_state(self) -> Optional[Dict[str, Any]]:
+        """The tracker's state (JSON-ready, exact), or None when untracked."""
+        return None if self.tracker is None else self.tracker.state_dict()
+
+    def load_tracker_state(self, state: Optional[Dict[str, Any]]) -> None:
+        """Continue from a state saved by :meth:`tracker_state` at a batch start (resume)."""
+        if self.tracker is not None and state is not None:
+            self.tracker.load_state_dict(state)
+
+    def seed_image(self, image: np.ndarray) -> None:
+        """The image of the frame before the next one, for the first flow field after a resume."""
+        self._prev_image = image
+
+    # ---------------------------------------------------------------- driving
+
+    def run(self, batches: Iterator[List[Frame]], position: int = 0,
+            on_batch: Optional[BatchStart] = None) -> Iterator[Tuple[Frame, FrameResult]]:
+        """Yield every frame with its result, in order.
+
+        Args:
+            batches: lists of consecutive frames of the run.
+            position: position in the run's frame list of the first frame (decides the
+                detection frames; a resume passes the position it restarts at).
+            on_batch: called before each batch is tracked, after the previous batch's frames
+                were yielded (for a journal).
+        """
+        needs_flow = self.flow is not None and self.tracker is not None
+        pool = ThreadPoolExecutor(1, thread_name_prefix="posetrack-flow") if self.overlap and needs_flow else None
+        source = iter(batches)
+        try:
+            batch = self._next(source)
+            if batch is None:
+                return
+            flows = self._flows_later(pool, self._prev_image, batch)
+            while batch is not None:
+                error = None
+                try:
+                    nxt = self._next(source)
+                except Exception as e:  # raised after this batch's frames are out
+                    nxt, error = None, e
+                next_flows = self._flows_later(pool, batch[-1].image, nxt) if nxt else None
+                previous, self._prev_image = self._prev_image, batch[-1].image
+                yield from self._batch(batch, position, flows, on_batch, previous)
+                if error is not None:
+                    raise error
+                position += len(batch)
+                batch, flows = nxt, next_flows
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _next(self, source: Iterator[List[Frame]]) -> Optional[List[Frame]]:
+        t = time.perf_counter()
+        try:
+            while True:
+                batch = next(source)
+                if batch:
+                    return list(batch)
+        except StopIteration:
+            return None
+        finally:
+            self.times.decode += time.perf_counter() - t
+
+    def _flows_later(self, pool, prev: Optional[np.ndarray], frames: List[Frame]) -> Callable[[], list]:
+        """A callable returning the flows into each frame (computed now on the pool, or when called)."""
+        if self.flow is None or self.tracker is None:
+            return lambda: [None] * len(frames)
+        if pool is None:
+            return lambda: self._flows(prev, frames)
+        return pool.submit(self._flows, prev, frames).result
+
+    def _flows(self, prev: Optional[np.ndarray], frames: List[Frame]) -> List[Optional[np.ndarray]]:
+        t = time.perf_counter()
+        out = []
+        for f in frames:
+            out.append(None if prev is None else self.flow(prev, f.image))
+            prev = f.image
+        self.times.flow += time.perf_counter() - t
+        return out
+
+    # ---------------------------------------------------------------- one batch
+
+    def _estimate(self, images: Sequence[np.ndarray], boxes: Sequence[Detections]) -> List[Poses]:
+        """One pose call: the :class:`Poses` in each image's boxes (their box scores kept)."""
+        t = time.perf_counter()
+        out = self.estimator.estimate_batch(images, boxes)
+        self.times.pose += time.perf_counter() - t
+        self.times.pose_calls += 1
+        self.times.pose_crops += int(sum(len(b) for b in boxes))
+        return out
+
+    def _detections(self, frames: List[Frame], detect: List[bool]) -> List[Detections]:
+        t = time.perf_counter()
+        chosen = [f for f, d in zip(frames, detect) if d]
+        found = iter(self.boxes(chosen) if chosen else [])
+        out = [_above(next(found), self.box_score) if d else Detections.empty() for d in detect]
+        self.times.detect += time.perf_counter() - t
+        return out
+
+    def _batch(self, frames: List[Frame], position: int, flows_later, on_batch,
+               previous: Optional[np.ndarray]) -> Iterator[Tuple[Frame, FrameResult]]:
+        """Detect, estimate and track a batch; ``previous`` is the image before its first frame."""
+        detect = [(position + i) % self.detect_every == 0 for i in range(len(frames))]
+        dets = self._detections(frames, detect)
+        if on_batch is not None:
+            on_batch(position, frames[0].index, self.tracker_state())
+        if self.tracker is None:
+            for frame, poses in zip(frames, self._estimate([f.image for f in frames], dets)):
+                self._count(poses)
+                yield frame, FrameResult(frame=frame.index, poses=poses, time=frame.time)
+            return
+        flows = flows_later()
+        t = time.perf_counter()
+        images = [f.image for f in frames]
+        befores = [previous] + images[:-1]        # where each frame's flow starts
+        self._propagate(frames[0], flows[0], befores[0])
+        first = self._unified(dets[0], self._proposals(flows[0], detect[0]))
+        self.times.track += time.perf_counter() - t
+        boxes = list(dets)
+        if self.speculate:   # the first frame's recovered boxes are known: estimate them with the detections
+            boxes[0] = Detections.concat([dets[0], first[1]])
+        estimated = self._estimate(images, boxes)
+        det_poses = [p.select(np.arange(len(d))) for d, p in zip(dets, estimated)]
+        cache = RecoveredPoses(len(frames), self._k)
+        if self.speculate:
+            cache.add(0, estimated[0].select(np.arange(len(dets[0]), len(estimated[0]))))
+            self._foresee(frames, images, befores, dets, det_poses, first, flows, detect, cache)
+        for i, frame in enumerate(frames):
+            yield frame, self._track(i, images, frame, dets[i], det_poses[i], flows[i], cache, detect[i],
+                                     first if i == 0 else None, befores[i])
+
+    def _propagate(self, frame: Frame, flow: Optional[np.ndarray], before: Optional[np.ndarray]) -> None:
+        """Move the tracker into ``frame``; ``before`` is the image the flow starts from (camera motion)."""
+        self.tracker.propagate(flow, frame.index, before if flow is not None else None)
+
+    def _proposals(self, flow: Optional[np.ndarray], detected_frame: bool, tracker=None) -> Detections:
+        """The tracker's box proposals for the coming frame (after ``propagate``).
+
+        ``tracker``: the one to ask (default: the pipeline's; :meth:`_foresee` passes its copy).
+
+        On a frame the detector does not run on, they keep their source poses' box scores
+        (:func:`posetrack.pipeline.recovered.carry_scores`).
+        """
+        if not self.propagate_boxes or flow is None:
+            return Detections.empty()
+        tracker = self.tracker if tracker is None else tracker
+        proposals = tracker.propose_boxes()     # clipped to the tracker's frame_size
+        if detected_frame or not len(proposals):
+            return proposals
+        q = tracker.queue
+        cfg = tracker.config
+        return carry_scores(proposals, q.select(q.frames == q.frames.max()), cfg.joint_score, cfg.box_expand)
+
+    def _unified(self, dets: Detections, proposals: Detections) -> Tuple[np.ndarray, Detections]:
+        """Unify by NMS: (indices of the kept detections, the kept proposals), in unify order."""
+        from posetrack.tracking.propagation import unify_boxes
+
+        kept = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
+        return kept[kept < len(dets)], proposals.select(kept[kept >= len(dets)] - len(dets))
+
+    def _foresee(self, frames: List[Frame], images, befores, dets: List[Detections], det_poses: List[Poses], first,
+                 flows, detect: List[bool], cache: RecoveredPoses) -> None:
+        """Estimate ahead the recovered boxes of frames 1.. of the batch, one call per round of foresight.
+
+        Each round runs a copy of the tracker through the batch on the poses known so far —
+        the same propagate / propose / unify / update calls :meth:`_track` makes, so its
+        proposals are the real ones wherever the poses before them are known — and collects
+        the recovered boxes that have no pose yet; one call estimates them all. A frame whose
+        boxes were unknown makes the frames after it uncertain until the next round.
+        """
+        n = len(frames)
+        if n < 2 or all(f is None for f in flows[1:]):
+            return
+        t = time.perf_counter()
+        start = copy.deepcopy(self.tracker)          # moved into frame 0, not yet updated
+        for _round in range(n - 1):
+            sim = copy.deepcopy(start)
+            wanted: Dict[int, Detections] = {}
+            for i in range(n):
+                if i:
+                    sim.propagate(flows[i], frames[i].index, befores[i] if flows[i] is not None else None)
+                unified = first if i == 0 else self._unified(dets[i], self._proposals(flows[i], detect[i], sim))
+                missing = cache.missing(i, unified[1].boxes)
+                if missing.any():
+                    wanted[i] = unified[1].select(missing)
+                    unified = (unified[0], unified[1].select(~missing))
+                poses, detected = self._combined(det_poses[i], unified, cache, i, detect[i])
+                sim.update(frames[i].index, poses, detected=detected)
+            if not wanted:
+                break
+            self.times.track += time.perf_counter() - t
+            cache.estimate(self._estimate, images, wanted)
+            t = time.perf_counter()
+        self.times.track += time.perf_counter() - t
+
+    def _combined(self, det_poses: Poses, unified, cache: RecoveredPoses, i: int,
+                  detected_frame: bool) -> Tuple[Poses, Optional[np.ndarray]]:
+        """A frame's poses in unify order (kept detections, then recovered boxes) and which a
+        detector box supports (None on a frame the detector did not run on)."""
+        kept_dets, recovered = unified
+        poses = Poses.concat([det_poses.select(kept_dets), cache.poses(i, recovered)], self._k)
+        detected = None
+        if detected_frame:
+            detected = np.r_[np.ones(len(kept_dets), bool), np.zeros(len(recovered), bool)]
+        return poses, detected
+
+    def _track(self, i: int, images, frame: Frame, dets: Detections, det_poses: Poses, flow,
+               cache: RecoveredPoses, detected_frame: bool, first, before: Optional[np.ndarray]) -> FrameResult:
+        t = time.perf_counter()
+        if first is None:
+            self._propagate(frame, flow, before)
+            first = self._unified(dets, self._proposals(flow, detected_frame))
+        kept_dets, recovered = first
+        missing = cache.missing(i, recovered.boxes)
+        if missing.any():   # a box no round foresaw: a small call of its own
+            self.times.track += time.perf_counter() - t
+            cache.estimate(self._estimate, images, {i: recovered.select(missing)})
+            t = time.perf_counter()
+        poses, detected = self._combined(det_poses, (kept_dets, recovered), cache, i, detected_frame)
+        result = self._update(frame.index, poses, detected)
+        if frame.time is not None:
+            result = dataclasses.replace(result, time=frame.time)
+        self.times.track += time.perf_counter() - t
+        self._count(result.poses)
+        return result
+
+    def _update(self, index: int, poses: Poses, detected: Optional[np.ndarray]) -> FrameResult:
+        """``tracker.update``, telling it which poses a detector box supports.
+
+        None on a frame the detector did not run on (``detect_every`` > 1): every pose counts as
+        supported there, so the frames between detections do not count against the tracker's
+        ``max_propagated``.
+        """
+        return self.tracker.update(index, poses, detected=detected)
+
+    def _count(self, poses: Poses) -> None:
+        self.times.frames += 1
+        self.times.people += len(poses)
+
+
+def _above(d: Detections, thr: float) -> Detections:
+    keep = d.scores >= thr
+    return Detections(d.boxes[keep], d.scores[keep])

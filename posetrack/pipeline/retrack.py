@@ -1,0 +1,124 @@
+"""Re-track saved poses: a tracks file in, the same poses with new track ids out.
+
+The input's track ids are ignored. With the video's frames, optical flow between
+consecutive saved frames moves the queued poses (FlowTrack); without them the tracker
+compares poses where they were seen, or where its motion model predicts them. Box
+proposals need new pose estimates, so online tracking never adds people; offline
+refinement (when the preset enables it) may fill short gaps with interpolated people,
+marked as such, and drops tracks too short or too weak to be people.
+
+Example:
+    >>> from posetrack.tracksfile.codec import read_tracks, write_tracks
+    >>> from posetrack.tracking.tracker import load_tracking_config
+    >>> from posetrack.pipeline.retrack import retrack
+    >>> config, flow = load_tracking_config()                                 # the default preset
+    >>> tracks = retrack(read_tracks("poses.json"), config)                    # doctest: +SKIP
+    >>> write_tracks("tracks.json", tracks)                                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import replace
+from typing import Callable, Iterable, Iterator, Optional
+
+import numpy as np
+
+from posetrack.errors import InputError
+from posetrack.tracking.flow import FlowConfig, FlowEstimator, build_flow
+from posetrack.types import Frame, FrameResult
+from posetrack.tracking.refine import refine
+from posetrack.tracking.tracker import DEFAULT_FPS, PoseTracker, TrackerConfig
+from posetrack.tracksfile.codec import TrackFile
+
+__all__ = ["retrack", "refine_file"]
+
+log = logging.getLogger(__name__)
+
+
+def _images(track_file: TrackFile, video_frames: Iterable[Frame]) -> Iterator[np.ndarray]:
+    """The RGB image of each saved frame, in order; frames not in the file are skipped."""
+    video = track_file.header.video
+    frames = iter(video_frames)
+    seen = -1
+    for wanted in (f.frame for f in track_file.frames):
+        for frame in frames:
+            seen = frame.index
+            if frame.index == wanted:
+                if (frame.width, frame.height) != (video.width, video.height):
+                    raise InputError(f"frame {wanted}: the video is {frame.width}x{frame.height} but the poses "
+                                     f"were saved for {video.width}x{video.height} ({video.path})")
+                yield frame.image
+                break
+            if frame.index > wanted:
+                raise InputError(f"frame {wanted}: the video has no such frame (the next one is {frame.index})")
+        else:
+            raise InputError(f"frame {wanted}: the video ended before it (last frame read: {seen})")
+
+
+def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional[Iterable[Frame]] = None,
+            flow: Optional[FlowConfig] = None,
+            progress: Optional[Callable[[FrameResult], None]] = None,
+            flow_estimator: Optional[FlowEstimator] = None) -> TrackFile:
+    """Assign new track ids to the poses of a tracks file.
+
+    Args:
+        track_file: saved poses (track ids, if any, are ignored).
+        config: tracker settings.
+        video_frames: the video's frames (:class:`Frame` with ``index`` and RGB ``image``),
+            ascending; used for optical flow when ``config.motion`` is "flow".
+        flow: how to compute the flow (default: :class:`FlowConfig`, DIS).
+        progress: called with each frame's result as it is tracked.
+        flow_estimator: a ready estimator ``(prev_rgb, next_rgb) -> (H, W, 2)`` to use
+            instead of building one from ``flow`` (e.g. one that caches fields).
+
+    Returns:
+        A new :class:`TrackFile`: the header with the tracker and flow settings added
+        under ``settings``, and the tracked poses of every frame with their ids (poses
+        below ``config.box_score``, without a joint above ``config.joint_score``, or unable
+        to start a track are left out, as in a tracked run); refined by
+        :func:`refine_file` when ``config.refine.enabled``.
+    """
+    flow = flow or FlowConfig()
+    use_flow = video_frames is not None and config.motion == "flow"
+    if video_frames is not None and not use_flow:
+        log.info("motion is %r: the video's frames are not needed and are not read", config.motion)
+    estimator = (flow_estimator or build_flow(flow)) if use_flow else None
+    images = _images(track_file, video_frames) if use_flow else None
+    video = track_file.header.video
+    size = (video.width, video.height) if video.width > 0 and video.height > 0 else None
+    tracker = PoseTracker(track_file.layout, config, fps=video.fps, frame_size=size)
+    results, previous, dropped = [], None, 0
+    for saved in track_file.frames:
+        field, start = None, None
+        if images is not None:
+            image = next(images)
+            field = estimator(previous, image) if previous is not None else None
+            start, previous = previous, image
+        result = tracker.update(saved.frame, saved.poses, field, image=start)
+        dropped += len(saved) - len(result)
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    if dropped:
+        log.info("%d poses were left out (below box_score %.2f, no joint above joint_score %.2f, or "
+                 "unable to start a track)", dropped, config.box_score, config.joint_score)
+    settings = {**track_file.header.settings, "tracker": dataclasses.asdict(config),
+                "flow": dataclasses.asdict(flow) if use_flow else None}
+    tracked = TrackFile(header=replace(track_file.header, settings=settings), frames=tuple(results),
+                        complete=track_file.complete)
+    return refine_file(tracked, config) if config.refine.enabled else tracked
+
+
+def refine_file(tracks: TrackFile, config: TrackerConfig) -> TrackFile:
+    """Offline refinement of a tracked file with ``config.refine``'s settings (:mod:`posetrack.tracking.refine`).
+
+    Runs whether or not ``config.refine.enabled`` is set (the caller decides); the header's
+    settings record the refinement settings and what was done under ``"refined"``.
+    """
+    video = tracks.header.video
+    fps = video.fps if video.fps and video.fps > 0 else DEFAULT_FPS
+    frames, report = refine(tracks.frames, replace(config.refine, enabled=True), fps, config.joint_score)
+    log.info("refined: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.items()))
+    settings = {**tracks.header.settings, "refined": {**dataclasses.asdict(config.refine), "enabled": True, **report}}
+    return TrackFile(header=replace(tracks.header, settings=settings), frames=tuple(frames), complete=tracks.complete)

@@ -1,0 +1,292 @@
+"""Offline refinement of a whole tracked file: drop, stitch, interpolate, smooth.
+
+An online tracker decides each frame with what it has seen; a file can be improved with
+what comes later. In order:
+
+1. **Drop** tracks with fewer than ``min_track_frames`` observed poses (at most half the
+   file's frames, so a short clip keeps its people) or a mean box score below
+   ``min_track_score`` (a false pose on the background rarely lasts or scores well).
+2. **Stitch** fragments: a track that starts at most ``stitch_gap`` seconds after another
+   ended takes over its id when they agree in time (no frame in common), place (each end,
+   moved on with its fragment's velocity, lands within ``stitch_distance`` body heights of
+   the other's start, plus ``stitch_distance_rate`` heights per second of gap) and scale
+   (heights within ``stitch_scale``). Pairs are linked cheapest first, each end at most once.
+3. **Interpolate** gaps of at most ``interpolate_gap`` frames inside a track: joints and box
+   move linearly between the two ends; joint scores are ``interpolated_score`` times the
+   lower end's (0 for joints not confident at both ends); the people are marked ``interpolated``.
+4. **Smooth** each track's keypoints with the One-Euro filter (Casiez et al., "1 € Filter",
+   CHI 2012), a low-pass filter whose cutoff rises with speed (little lag when moving,
+   little jitter when still).
+
+Example:
+    >>> from posetrack.tracking.refine import refine
+    >>> from posetrack.tracking.config import RefineConfig
+    >>> frames, report = refine(tracked_frames, RefineConfig(enabled=True, interpolate_gap=4), fps=25.0)  # doctest: +SKIP
+    >>> report                                                                               # doctest: +SKIP
+    {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False}
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from posetrack.boxes import box_centres
+from posetrack.types import FrameResult, Poses
+from posetrack.tracking.config import RefineConfig
+
+__all__ = ["refine", "one_euro"]
+
+
+@dataclass
+class _Track:
+    """One track's observations: positions in the frame list, frame indices, poses."""
+
+    tid: int
+    pos: np.ndarray          # (n,) int64 positions in the file's frame list, ascending
+    frames: np.ndarray       # (n,) int64 frame indices
+    boxes: np.ndarray        # (n, 4)
+    box_scores: np.ndarray   # (n,)
+    keypoints: np.ndarray    # (n, K, 2)
+    keypoint_scores: np.ndarray   # (n, K)
+
+    def centres(self) -> np.ndarray:
+        return box_centres(self.boxes)
+
+    def heights(self) -> np.ndarray:
+        return np.maximum(self.boxes[:, 3] - self.boxes[:, 1], 1.0)
+
+
+def _tracks(frames: Sequence[FrameResult]) -> Dict[int, _Track]:
+    rows = [(pos, i, int(tid)) for pos, f in enumerate(frames) if f.track_ids is not None
+            for i, tid in enumerate(f.track_ids)]
+    out: Dict[int, _Track] = {}
+    for tid in sorted({r[2] for r in rows}):
+        mine = [(pos, i) for pos, i, t in rows if t == tid]
+        pos = np.array([p for p, _ in mine], np.int64)
+        sel = [frames[p].poses.select([i]) for p, i in mine]
+        out[tid] = _Track(tid, pos, np.array([frames[p].frame for p in pos], np.int64),
+                          np.concatenate([s.boxes for s in sel]).astype(np.float64),
+                          np.concatenate([s.box_scores for s in sel]).astype(np.float64),
+                          np.concatenate([s.keypoints for s in sel]).astype(np.float64),
+                          np.concatenate([s.keypoint_scores for s in sel]).astype(np.float64))
+    return out
+
+
+def _velocity(frames: np.ndarray, centres: np.ndarray, heights: np.ndarray) -> Tuple[np.ndarray, float]:
+    """Least-squares velocity (2,) in pixels per frame of a fragment's end (its last <= 8 poses), and the mean height."""
+    if len(frames) < 2:
+        return np.zeros(2), float(heights.mean())
+    t = frames - frames.mean()
+    denom = float((t ** 2).sum())
+    v = (t[:, None] * (centres - centres.mean(0))).sum(0) / denom if denom > 0 else np.zeros(2)
+    return v, float(heights.mean())
+
+
+def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float) -> Dict[int, int]:
+    """Which track continues which: {later id: earlier id}, cheapest agreeing pairs first."""
+    max_gap = cfg.stitch_gap * fps
+    ends, starts = {}, {}
+    for tid, t in tracks.items():
+        c, h = t.centres(), t.heights()
+        ends[tid] = (t.frames[-1], c[-1], *_velocity(t.frames[-8:], c[-8:], h[-8:]))
+        starts[tid] = (t.frames[0], c[0], *_velocity(t.frames[:8], c[:8], h[:8]))
+    candidates = []
+    for a, (fa, ca, va, ha) in ends.items():
+        for b, (fb, cb, vb, hb) in starts.items():
+            gap = fb - fa
+            if a == b or gap <= 0 or gap > max_gap:
+                continue
+            if max(ha, hb) / min(ha, hb) > cfg.stitch_scale:
+                continue
+            h = (ha + hb) / 2
+            forward = np.linalg.norm(ca + va * gap - cb)
+            backward = np.linalg.norm(cb - vb * gap - ca)
+            cost = min(forward, backward) / h
+            if cost <= cfg.stitch_distance + cfg.stitch_distance_rate * gap / fps:
+                candidates.append((cost, a, b))
+    after: Dict[int, int] = {}
+    before: Dict[int, int] = {}
+    for _, a, b in sorted(candidates):
+        if a not in after and b not in before:
+            after[a], before[b] = b, a
+    return before
+
+
+def _merge(tracks: Dict[int, _Track], before: Dict[int, int]) -> Dict[int, _Track]:
+    """Chains of stitched fragments become one track with the earliest fragment's id."""
+    def root(tid: int) -> int:
+        while tid in before:
+            tid = before[tid]
+        return tid
+
+    groups: Dict[int, List[_Track]] = {}
+    for tid in sorted(tracks):
+        groups.setdefault(root(tid), []).append(tracks[tid])
+    out = {}
+    for tid, parts in groups.items():
+        parts = sorted(parts, key=lambda p: p.frames[0])
+        cat = {name: np.concatenate([getattr(p, name) for p in parts])
+               for name in ("pos", "frames", "boxes", "box_scores", "keypoints", "keypoint_scores")}
+        out[tid] = _Track(tid, **cat)
+    return out
+
+
+def _interpolate(t: _Track, frame_index: np.ndarray, max_gap: int, factor: float,
+                 joint_score: float) -> Tuple[_Track, np.ndarray]:
+    """The track with its short gaps filled (positions missing between two observations).
+
+    A joint confident (score above ``joint_score``) at both ends scores ``factor`` times
+    the lower end's score; any other interpolated joint scores 0 (unknown), since its
+    position was a guess at either end.
+    """
+    gaps = np.flatnonzero((np.diff(t.pos) > 1) & (np.diff(t.pos) <= max_gap + 1))
+    if not len(gaps):
+        return t, np.zeros(len(t.pos), bool)
+    pos = [t.pos]
+    new = {name: [getattr(t, name)] for name in ("boxes", "box_scores", "keypoints", "keypoint_scores")}
+    for g in gaps:
+        a, b = t.pos[g], t.pos[g + 1]
+        fill = np.arange(a + 1, b)
+        fa, fb = frame_index[a], frame_index[b]
+        w = ((frame_index[fill] - fa) / max(fb - fa, 1))[:, None]
+        pos.append(fill)
+        new["boxes"].append((1 - w) * t.boxes[g] + w * t.boxes[g + 1])
+        new["keypoints"].append((1 - w[..., None]) * t.keypoints[g] + w[..., None] * t.keypoints[g + 1])
+        new["box_scores"].append(np.full(len(fill), factor * min(t.box_scores[g], t.box_scores[g + 1])))
+        low = np.minimum(t.keypoint_scores[g], t.keypoint_scores[g + 1])
+        new["keypoint_scores"].append(np.repeat(np.where(low > joint_score, factor * low, 0.0)[None], len(fill), 0))
+    allpos = np.concatenate(pos)
+    order = np.argsort(allpos, kind="stable")
+    flags = np.r_[np.zeros(len(t.pos), bool), np.ones(len(allpos) - len(t.pos), bool)][order]
+    cat = {name: np.concatenate(v)[order] for name, v in new.items()}
+    return _Track(t.tid, allpos[order], frame_index[allpos[order]], **cat), flags
+
+
+def one_euro(times: np.ndarray, values: np.ndarray, min_cutoff: float, beta: float, d_cutoff: float = 1.0) -> np.ndarray:
+    """One-Euro filter (Casiez et al. 2012) of a signal, vectorised over its channels.
+
+    Args:
+        times: (T,) seconds, increasing.
+        values: (T, ...) samples.
+        min_cutoff: minimum cutoff frequency, Hz.
+        beta: cutoff increase per unit of speed (value units per second).
+        d_cutoff: cutoff of the speed estimate, Hz.
+
+    Returns:
+        (T, ...) filtered samples; the first equals the first input.
+    """
+    def alpha(cutoff, dt):
+        tau = 1.0 / (2 * np.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    values = np.asarray(values, np.float64)
+    out = np.empty_like(values)
+    out[0] = x_prev = values[0]
+    dx_prev = np.zeros_like(values[0])
+    for i in range(1, len(values)):
+        dt = max(float(times[i] - times[i - 1]), 1e-6)
+        dx = (values[i] - x_prev) / dt
+        a_d = alpha(d_cutoff, dt)
+        dx_hat = a_d * dx + (1 - a_d) * dx_prev
+        a = alpha(min_cutoff + beta * np.abs(dx_hat), dt)
+        x_prev = a * values[i] + (1 - a) * x_prev
+        dx_prev = dx_hat
+        out[i] = x_prev
+    return out
+
+
+def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float,
+           joint_score: float = 0.4) -> Tuple[List[FrameResult], Dict]:
+    """Refine tracked frames (one video, ascending frames) as ``config`` says.
+
+    Args:
+        frames: tracked results (untracked frames, without ids, pass through unchanged).
+        config: what to do; with ``enabled`` False the frames come back as they are.
+        fps: frames per second of the frame indices (seconds in ``config`` become frames).
+        joint_score: interpolated joints not above this at both ends score 0 (the tracker's
+            ``joint_score``).
+
+    Returns:
+        The refined frames (the same frames, in order; each frame's observed people by id,
+        then its interpolated ones by id) and a report of what was done: removed tracks,
+        stitched pairs, interpolated people, smoothing.
+    """
+    report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False}
+    if not config.enabled or not frames:
+        return list(frames), report
+    tracks = _tracks(frames)
+    shortest = min(config.min_track_frames, max(1, len(frames) // 2))     # a short file keeps its people
+    keep = {tid: t for tid, t in tracks.items()
+            if len(t.pos) >= shortest and t.box_scores.mean() >= config.min_track_score}
+    report["removed_tracks"] = len(tracks) - len(keep)
+    before = _stitch(keep, config, fps) if config.stitch_gap > 0 else {}
+    report["stitched"] = len(before)
+    merged = _merge(keep, before)
+    frame_index = np.array([f.frame for f in frames], np.int64)
+    flagged = {}
+    for tid, t in merged.items():
+        if config.interpolate_gap > 0:
+            t, flags = _interpolate(t, frame_index, config.interpolate_gap, config.interpolated_score, joint_score)
+        else:
+            flags = np.zeros(len(t.pos), bool)
+        if config.smooth and len(t.pos) > 1:
+            t.keypoints = one_euro(t.frames / fps, t.keypoints, config.smooth_min_cutoff, config.smooth_beta)
+        merged[tid], flagged[tid] = t, flags
+        report["interpolated"] += int(flags.sum())
+    report["smoothed"] = bool(config.smooth)
+    if config.interpolated_iou is not None:
+        report["interpolated"] -= _drop_duplicates(merged, flagged, len(frames), config.interpolated_iou)
+    return _assemble(frames, merged, flagged), report
+
+
+def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], num_frames: int,
+                     max_iou: float) -> int:
+    """Remove interpolated poses overlapping another track's observed pose of their frame by IoU > ``max_iou``.
+
+    Returns how many were removed.
+    """
+    from posetrack.boxes import box_iou
+
+    observed: List[List[Tuple[int, np.ndarray]]] = [[] for _ in range(num_frames)]
+    for tid, t in tracks.items():
+        for j in np.flatnonzero(~flagged[tid]):
+            observed[t.pos[j]].append((tid, t.boxes[j]))
+    removed = 0
+    for tid, t in tracks.items():
+        drop = np.zeros(len(t.pos), bool)
+        for j in np.flatnonzero(flagged[tid]):
+            others = [b for other, b in observed[t.pos[j]] if other != tid]
+            if others and box_iou(t.boxes[j][None], np.array(others)).max() > max_iou:
+                drop[j] = True
+        if drop.any():
+            keep = ~drop
+            tracks[tid] = _Track(tid, t.pos[keep], t.frames[keep], t.boxes[keep], t.box_scores[keep],
+                                 t.keypoints[keep], t.keypoint_scores[keep])
+            flagged[tid] = flagged[tid][keep]
+            removed += int(drop.sum())
+    return removed
+
+
+def _assemble(frames: Sequence[FrameResult], tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray]) -> List[FrameResult]:
+    """Frames rebuilt from the tracks: observed people by id, then interpolated ones by id."""
+    k = next((f.poses.num_keypoints for f in frames if len(f.poses) or f.poses.keypoints.ndim == 3), 0)
+    per_frame: List[list] = [[] for _ in frames]
+    for tid, t in tracks.items():
+        for j, p in enumerate(t.pos):
+            per_frame[p].append((bool(flagged[tid][j]), tid, t, j))
+    out = []
+    for pos, f in enumerate(frames):
+        people = per_frame[pos]
+        if f.track_ids is None and not people:
+            out.append(f)
+            continue
+        people.sort(key=lambda e: (e[0], e[1]))
+        poses = Poses(np.array([e[2].boxes[e[3]] for e in people]).reshape(-1, 4),
+                      np.array([e[2].box_scores[e[3]] for e in people]),
+                      np.array([e[2].keypoints[e[3]] for e in people]).reshape(-1, k, 2),
+                      np.array([e[2].keypoint_scores[e[3]] for e in people]).reshape(-1, k))
+        out.append(FrameResult(f.frame, poses, np.array([e[1] for e in people], np.int64), time=f.time,
+                               interpolated=np.array([e[0] for e in people], bool)))
+    return out
