@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
@@ -111,14 +112,36 @@ def quiet_decord() -> None:
     decord.logging.set_level(decord.logging.QUIET)
 
 
-@contextlib.contextmanager
-def quiet_opencv():
-    """OpenCV's own "[ WARN:0@0.01] ..." lines off while opening a capture (restored after)."""
-    import cv2
+class _QuietOpenCV:
+    """OpenCV's own log lines ("[ WARN:0@0.01] ...", "[ERROR:0@0.01] global grfmt_png.cpp ...") off while in use.
 
-    old = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    try:
-        yield
-    finally:
-        cv2.utils.logging.setLogLevel(old)
+    OpenCV's log level is one setting for the whole process, and decoding runs in a thread of its own
+    beside the caller's: the level is lowered when the first user enters and restored when the last
+    one leaves, so overlapping users never restore each other's setting.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = None
+
+    @contextlib.contextmanager
+    def __call__(self):
+        import cv2
+
+        with self._lock:
+            if self._users == 0:
+                self._saved = cv2.utils.logging.getLogLevel()
+                cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    cv2.utils.logging.setLogLevel(self._saved)
+
+
+#: ``with quiet_opencv(): cv2.imread(...)``: what went wrong reaches the user as our own error instead.
+quiet_opencv = _QuietOpenCV()

@@ -8,7 +8,8 @@ from typing import Iterator, List
 import numpy as np
 
 from posetrack.errors import InputError, SourceError
-from posetrack.io.decoders.common import IMAGE_SUFFIXES, Selection, chunks, list_images, log
+from posetrack.io.decoders.image_check import image_damage
+from posetrack.io.decoders.common import IMAGE_SUFFIXES, Selection, chunks, list_images, log, quiet_opencv
 from posetrack.types import Frame, VideoInfo
 
 
@@ -37,12 +38,20 @@ class ImageFolderReader:
 
         path = self.files[i]
         try:
-            bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        except cv2.error:
-            bgr = None
+            data = np.fromfile(path, np.uint8)   # any file name, UTF-8 or not (cv2.imread takes only UTF-8)
+        except OSError as e:
+            raise SourceError(f"{path}: cannot read this image (frame {i} of the folder; {e.strerror})") from None
+        damage = image_damage(data.tobytes())
+        bgr = None
+        if damage is None and len(data):
+            try:
+                with quiet_opencv():
+                    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+            except cv2.error:
+                pass
         if bgr is None:
             raise SourceError(f"{path}: cannot read this image (frame {i} of the folder; "
-                              "the file is damaged or not an image)")
+                              f"{damage or 'the file is damaged or not an image'})")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def read(self, sel: Selection, batch_size: int) -> Iterator[List[Frame]]:

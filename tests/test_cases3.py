@@ -1,0 +1,105 @@
+"""The round-3 cases of tracks files and video sources (issue 17), each with the behaviour it must have now.
+
+Each case stands for a kind of fault, so each test also tries siblings the case does not cover. The
+video cases are generated here (the same kinds of fault, nothing read from outside the checkout);
+the tracks-file case is copied into tests/data/cases/tracks3 (origins: tests/data/README.md).
+"""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from posetrack.models.registry import build_pose_model
+from posetrack_cli import cli
+
+W, H = 96, 64
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [*map(str, args)], terminal_width=200)
+
+
+def one_error_line(result) -> str:
+    """The command failed with exit 1 and exactly one 'Error:' line, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def sprite_frame(i: int) -> np.ndarray:
+    img = np.full((H, W, 3), 90, np.uint8)
+    img[10:50, 10 + 2 * i:30 + 2 * i] = np.random.default_rng(0).integers(0, 255, (40, 20, 3), dtype=np.uint8)
+    return img
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory):
+    """Seeded tiny-model weights and a boxes file with one person box in each of 6 frames."""
+    d = tmp_path_factory.mktemp("cases3")
+    torch.manual_seed(0)
+    state = build_pose_model("hrnet_tiny_128x96").state_dict()
+    state["final_layer.bias"] += 1.0
+    torch.save(state, d / "pose.pth")
+    (d / "boxes.json").write_text(json.dumps([{"image_id": t, "bbox": [10 + 2 * t, 10, 20, 40], "score": 0.95}
+                                              for t in range(6)]))
+    return d
+
+
+def run(d, source, *args):
+    return invoke("run", source, "--boxes", d / "boxes.json", "--pose-model", "hrnet_tiny_128x96",
+                  "--pose-weights", d / "pose.pth", "--device", "cpu", "--quiet", *args)
+
+
+# ----------------------------------------------------------------------------- video3/
+
+def _png_with_bad_crc(image: np.ndarray) -> bytes:
+    data = bytearray(cv2.imencode(".png", image)[1].tobytes())
+    data[50] ^= 0xFF                                             # inside IDAT: its CRC no longer matches
+    return bytes(data)
+
+
+DAMAGED = {
+    # the case: a PNG signature followed by random bytes (OpenCV printed "[ WARN:…] grfmt_png.cpp" and "[ERROR:…]")
+    "png-signature-then-random-bytes": (".png", lambda im: b"\x89PNG\r\n\x1a\n" + np.random.default_rng(3).bytes(300)),
+    # siblings: libpng and libjpeg print past OpenCV's log level; a TIFF and an empty file go through OpenCV
+    "png-cut-off": (".png", lambda im: cv2.imencode(".png", im)[1].tobytes()[:300]),
+    "png-bad-crc": (".png", _png_with_bad_crc),
+    "jpeg-cut-off": (".jpg", lambda im: cv2.imencode(".jpg", im)[1].tobytes()[:400]),
+    "tiff-garbage": (".tif", lambda im: b"II*\x00" + np.random.default_rng(4).bytes(200)),
+    "empty-file": (".png", lambda im: b""),
+}
+
+
+@pytest.mark.parametrize("fault", list(DAMAGED))
+def test_a_damaged_image_in_a_folder_gives_only_our_line(d, tmp_path, capfd, fault):
+    """folder-with-corrupt-png: exit 1 with one line naming the image and its frame, and no decoder lines
+    ("[ WARN:…]", "[ERROR:…]", "libpng error", "Corrupt JPEG data") on the process's stderr."""
+    suffix, make = DAMAGED[fault]
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), sprite_frame(i))
+    (folder / "000003.png").unlink()
+    (folder / f"000003{suffix}").write_bytes(make(sprite_frame(3)))
+    capfd.readouterr()
+    line = one_error_line(run(d, folder, "--out", tmp_path / "t.json"))
+    assert f"{folder / f'000003{suffix}'}: cannot read this image (frame 3 of the folder;" in line
+    raw = capfd.readouterr()
+    for noise in ("[ WARN", "[ERROR", "libpng", "JPEG", "grfmt"):
+        assert noise not in raw.err and noise not in raw.out, raw.err
+
+
+def test_structure_checks_accept_every_intact_image():
+    from posetrack.io.decoders.image_check import image_damage
+
+    image = sprite_frame(2)
+    for suffix in (".png", ".jpg", ".bmp", ".tif", ".webp"):
+        assert image_damage(cv2.imencode(suffix, image)[1].tobytes()) is None, suffix
+    assert image_damage(cv2.imencode(".png", image)[1].tobytes() + b"trailing bytes") is None
