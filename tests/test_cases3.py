@@ -103,3 +103,45 @@ def test_structure_checks_accept_every_intact_image():
     for suffix in (".png", ".jpg", ".bmp", ".tif", ".webp"):
         assert image_damage(cv2.imencode(suffix, image)[1].tobytes()) is None, suffix
     assert image_damage(cv2.imencode(".png", image)[1].tobytes() + b"trailing bytes") is None
+
+
+def stream_copy_cut(src, out, first_shown: int, fps: int):
+    """What ``ffmpeg -ss T -i src -c copy out`` writes: the packets from the keyframe before frame
+    ``first_shown``, timestamps shifted so that frame is at 0; the MP4 muxer hides the frames before it
+    with an edit list (the header still counts them)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(out), "w") as o:
+        s = inp.streams.video[0]
+        t = o.add_stream_from_template(s)
+        shift = first_shown * int(round(1 / (fps * s.time_base)))
+        for p in inp.demux(s):
+            if p.dts is None:
+                continue
+            p.pts, p.dts, p.stream = p.pts - shift, p.dts - shift, t
+            o.mux(p)
+    return out
+
+
+def test_an_mp4_cut_by_stream_copy_shows_its_edit_list_frames_and_is_complete(d, tmp_path, caplog):
+    """AlphaPose #1173: a clip cut by stream copy states 24 frames and shows 19; every frame shown is read,
+    the file says complete with 19 frames, and nothing is reported as cut off."""
+    from posetrack.io.video import open_source
+    from videos import which, write_video
+
+    full = write_video(tmp_path / "full.mp4", n=24, size=(W, H), fps=25, gop=10)
+    clip = stream_copy_cut(full, tmp_path / "clip.mp4", 5, 25)
+    with open_source(clip) as src:
+        frames = list(src)
+        assert src.info.frames == 19 and src.truncated_at is None
+    assert [f.index for f in frames] == list(range(19)) and [which(f.image) for f in frames] == list(range(5, 24))
+    assert frames[0].time == pytest.approx(0.0) and frames[-1].time == pytest.approx(18 / 25, abs=1e-3)
+    assert "decoding failed" not in caplog.text
+    out = tmp_path / "clip.json"
+    (tmp_path / "b.json").write_text(json.dumps([{"image_id": t, "bbox": [10, 10, 20, 40], "score": 0.95}
+                                                 for t in range(19)]))
+    result = invoke("run", clip, "--boxes", tmp_path / "b.json", "--pose-model", "hrnet_tiny_128x96",
+                    "--pose-weights", d / "pose.pth", "--device", "cpu", "--quiet", "--no-flip", "--out", out)
+    assert result.exit_code == 0 and "decoding failed" not in result.output, result.output
+    data = json.loads(out.read_text())
+    assert data["status"] == "complete" and data["video"]["frames"] == 19 and len(data["frames"]) == 19

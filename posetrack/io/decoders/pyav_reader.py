@@ -41,6 +41,8 @@ class PyAVReader:
                 start = float(stream.start_time * stream.time_base) if stream.start_time is not None \
                     and stream.time_base else 0.0
                 frames = self._estimate_cut_count(frames, [t - start for t in latest], float(rate or 0), target)
+            elif not live and _edit_list_hides_frames(stream, frames, float(rate or 0)):
+                frames = self._count_packets(container, stream)[0]      # the frames the edit list shows
             tb = stream.time_base
             self._t0 = float(stream.start_time * tb) if stream.start_time is not None and tb and not live else None
         except OpenFailed:
@@ -87,7 +89,7 @@ class PyAVReader:
         tb = stream.time_base
         try:
             for packet in container.demux(stream):
-                if packet.size > 0:
+                if packet.size > 0 and not getattr(packet, "is_discard", False):   # hidden by an edit list
                     n += 1
                     if packet.pts is not None and tb:
                         latest = sorted(latest + [float(packet.pts * tb)])[-2:]
@@ -191,6 +193,20 @@ def _held_before(stream, packet):
     except av.FFmpegError:
         return
     yield from (f for f in held if packet.pts is not None and f.pts is not None and f.pts < packet.pts)
+
+
+def _edit_list_hides_frames(stream, frames: int, rate: float) -> bool:
+    """Whether an MP4/MOV edit list shows fewer frames than the file holds.
+
+    A clip cut by stream copy (``ffmpeg -ss S -i in.mp4 -c copy``) keeps the packets from the keyframe
+    before S and hides the ones before S with an edit list; FFmpeg marks them discarded and never
+    shows them, while the header's frame count still includes them (AlphaPose #1173: 30 stated, 25
+    shown). FFmpeg takes the stream's duration from the edit list, so it is then more than a frame
+    shorter than the stated count at the stated rate.
+    """
+    if stream.duration is None or not stream.time_base or rate <= 0:
+        return False
+    return frames > float(stream.duration * stream.time_base) * rate + 1.5
 
 
 def _stated_duration(stream) -> Optional[float]:
