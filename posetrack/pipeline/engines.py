@@ -13,6 +13,13 @@ worker died (it resumes from its journal, so no finished frame is done again), r
 video that fails for its own reasons and goes on, and on Ctrl-C returns with the
 finished videos kept and the rest marked "interrupted" or "not run".
 
+Thread count: torchvision's detector gives slightly different numbers with different CPU thread
+counts (its input resize and box-head matrix products split their work by thread; measured with
+1 and 2 threads: boxes 2e-4 px apart, scores 2e-7), so every engine computes each video with a
+stated number of threads (:func:`thread_count`): ``threads`` when given, else the cores shared
+among the workers. The same ``threads`` gives the same bytes on every engine and worker count.
+The pose network, crops, optical flow and tracking give identical bits with any thread count.
+
 Example:
     >>> from posetrack.pipeline.batch import plan_jobs
     >>> from posetrack.pipeline.engines import get_engine
@@ -21,14 +28,16 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
 from posetrack.pipeline.batch import BatchResult, Job, Listener, VideoFinished, VideoResult, job_state, skipped_result
 from posetrack.errors import ConfigError
 from posetrack.pipeline.runner import RunOptions
 
-__all__ = ["ENGINES", "Engine", "get_engine", "split_done"]
+__all__ = ["ENGINES", "Engine", "get_engine", "split_done", "thread_count", "use_threads"]
 
 # name -> "module:class"; modules are imported only when their engine is chosen.
 ENGINES: Dict[str, str] = {
@@ -82,3 +91,33 @@ def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
 def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
     """Every job's record in job order; a job without one is "not run"."""
     return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)
+
+
+def thread_count(threads: Optional[int], cores_each: Optional[int] = None, workers: int = 1) -> int:
+    """The CPU threads each video is computed with: ``threads`` when given, else ``cores_each``, else this
+    machine's cores divided among ``workers`` (at least 1).
+
+    Raises:
+        ConfigError: ``threads`` is given and below 1.
+    """
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {threads}")
+        return int(threads)
+    return int(cores_each) if cores_each else max(1, (os.cpu_count() or 1) // workers)
+
+
+@contextlib.contextmanager
+def use_threads(threads: int):
+    """torch's and OpenCV's CPU thread counts set to ``threads`` inside the block, restored after."""
+    import cv2
+    import torch
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
