@@ -13,7 +13,9 @@ YAML configs in :mod:`posetrack.config`). msgspec decodes and validates in a sin
   (``1e400``, a 400-digit integer) and numbers outside a field's range (:data:`MAX_COORD`,
   int64 track ids);
 * fixed-length arrays must have exactly their length (a box of one value is not four values);
-* invalid UTF-8 anywhere in the file is refused.
+* invalid UTF-8 anywhere in the file is refused;
+* a struct declared with ``forbid_unknown_fields=True`` refuses a key it does not know, and the
+  message names the closest valid key ("unknown key 'peopel' (did you mean 'people'?)").
 
 :func:`decode_json` turns every failure into the format's ``FormatError`` subclass with one
 line ``"FILE: frame 3 (images/.../000003.jpg), annorect 1, point 2, x: expected a number,
@@ -33,6 +35,7 @@ Example:
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -45,7 +48,7 @@ from posetrack.errors import FormatError, InputError
 
 __all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite",
-           "FIELD", "join_label", "encode_json"]
+           "FIELD", "join_label", "encode_json", "unknown_key_message", "fields_at"]
 
 #: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
 #: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
@@ -189,21 +192,66 @@ def _get(doc: Any, path: Sequence[Segment]) -> Any:
 
 
 def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, labeler: Labeler,
-                      error: Type[InputError]) -> FormatError:
+                      error: Type[InputError], root_type: Any = None) -> FormatError:
     text = str(e)
     m = _PATH_RE.match(text)
-    if not m:
+    what, path_text = (m.group(1), m.group(2)) if m else (text, "")
+    unknown = _UNKNOWN_RE.match(what)
+    if not m and not unknown:
         return _fail(error, source, "", message_of(text))
     doc = _lenient(raw_or_doc) if isinstance(raw_or_doc, (bytes, bytearray)) else raw_or_doc
-    path = _segments(m.group(2))
+    path = _segments(path_text)
     try:
         where = labeler(path, doc)
     except Exception:  # a labeler must never hide the error itself
         where = path_labeler()(path, None)
-    message = message_of(m.group(1))
+    if unknown:
+        return _fail(error, source, where, unknown_key_message(unknown.group(1), fields_at(root_type, path)))
+    message = message_of(what)
     if ", got " not in message:
         message += _value_text(doc, path)
     return _fail(error, source, where, message)
+
+
+_UNKNOWN_RE = re.compile(r"^Object contains unknown field `(.*)`$", re.S)
+
+
+def unknown_key_message(key: str, valid: Sequence[str]) -> str:
+    """"unknown key 'peopel' (did you mean 'people'?)"; without a close valid key, the valid keys are listed."""
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    if close:
+        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+    return f"unknown key {key!r} (valid keys: {', '.join(valid)})" if valid else f"unknown key {key!r}"
+
+
+def fields_at(root_type: Any, path: Sequence[Segment]) -> List[str]:
+    """The keys of the struct that ``path`` leads to in ``root_type`` (a msgspec type tree); [] when none."""
+    if root_type is None:
+        return []
+    info = msgspec.inspect.type_info(root_type)
+    for seg in path:
+        info = _container(info, int if isinstance(seg, int) else str)
+        if isinstance(seg, int) and isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.VarTupleType)):
+            info = info.item_type
+        elif isinstance(seg, str) and isinstance(info, msgspec.inspect.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == seg), None)
+        elif isinstance(seg, str) and isinstance(info, msgspec.inspect.DictType):
+            info = info.value_type
+        else:
+            return []
+    info = _container(info, str)
+    return [f.encode_name for f in info.fields] if isinstance(info, msgspec.inspect.StructType) else []
+
+
+def _container(info: Any, step: type) -> Any:
+    """``info`` without Annotated metadata, and the list (``step`` int) or object member of a union."""
+    while isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    if isinstance(info, msgspec.inspect.UnionType):
+        kinds = (msgspec.inspect.ListType, msgspec.inspect.VarTupleType) if step is int else \
+            (msgspec.inspect.StructType, msgspec.inspect.DictType)
+        info = next((t for t in info.types if isinstance(t, kinds)), None)
+    return info
 
 
 def _value_text(doc: Any, path: List[Segment]) -> str:
@@ -250,7 +298,7 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
         except msgspec.DecodeError as d:
             invalid = d
         if isinstance(invalid, msgspec.ValidationError):
-            raise _validation_error(raw, invalid, source, labeler, error) from None
+            raise _validation_error(raw, invalid, source, labeler, error, decoder.type) from None
     check_utf8(raw, source, error)
     raise _decode_error(raw, invalid, source, labeler, error) from None
 
@@ -273,7 +321,7 @@ def convert(obj: Any, tp: Type[T], source: str, labeler: Labeler, error: Type[In
     try:
         return msgspec.convert(obj, tp)
     except msgspec.ValidationError as e:
-        raise _validation_error(obj, e, source, labeler, error) from None
+        raise _validation_error(obj, e, source, labeler, error, tp) from None
     except RecursionError:
         raise _fail(error, source, "", "lists or objects nested too deeply") from None
 

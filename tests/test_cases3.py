@@ -14,6 +14,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from conftest import CASES
 from posetrack.models.registry import build_pose_model
 from posetrack_cli import cli
 
@@ -145,3 +146,62 @@ def test_an_mp4_cut_by_stream_copy_shows_its_edit_list_frames_and_is_complete(d,
     assert result.exit_code == 0 and "decoding failed" not in result.output, result.output
     data = json.loads(out.read_text())
     assert data["status"] == "complete" and data["video"]["frames"] == 19 and len(data["frames"]) == 19
+
+
+# ----------------------------------------------------------------------------- tracks3/
+
+TRACKS3 = CASES / "tracks3"
+
+
+@pytest.fixture(scope="module")
+def video_640x480(tmp_path_factory):
+    """A 16-frame 640x480 clip at 25 fps: the video the tracks3 case was made on, in size, length and rate."""
+    from videos import write_video
+
+    return write_video(tmp_path_factory.mktemp("v") / "video.mp4", n=16, size=(640, 480), fps=25)
+
+
+@pytest.mark.parametrize("command", ["track", "render"])
+def test_a_misspelled_people_key_names_the_file_the_frame_and_the_key(tmp_path, video_640x480, command):
+    """people-key-misspelled: frame 5 spells `peopl`. It was read as a frame without people (`track` filled it
+    back in as interpolated poses); now both commands exit 1 naming the file, frame 5, the key and `people`."""
+    tracks = TRACKS3 / "people-key-misspelled" / "tracks.json"
+    args = ["track", tracks, "--out", tmp_path / "o.json", "--quiet"] if command == "track" else \
+        ["render", video_640x480, tracks, "-o", tmp_path / "r.mp4"]
+    line = one_error_line(invoke(*args))
+    assert f"{tracks}: frame 5: unknown key 'peopl' (did you mean 'people'?)" in line
+    assert not (tmp_path / "o.json").exists() and not (tmp_path / "r.mp4").exists()
+
+
+@pytest.mark.parametrize("level, edit, words", [
+    ("top", ("status", "stauts"), "top level: unknown key 'stauts' (did you mean 'status'?)"),
+    ("video", ("fps", "fsp"), "video: unknown key 'fsp' (did you mean 'fps'?)"),
+    ("frame", ("time", "tiem"), "frame 3: unknown key 'tiem' (did you mean 'time'?)"),
+    ("person", ("track_id", "trackid"), "frame 3, person 1: unknown key 'trackid' (did you mean 'track_id'?)"),
+    ("person", ("interpolated", "interpolate"), "frame 3, person 1: unknown key 'interpolate'"),
+])
+def test_siblings_a_misspelled_key_at_every_level_of_a_tracks_file(tmp_path, level, edit, words):
+    from posetrack.tracksfile.codec import TracksFormatError
+    from posetrack.tracksfile.codec import read_tracks
+
+    doc = json.loads((TRACKS3 / "people-key-misspelled" / "tracks.json").read_text())
+    doc["frames"][5]["people"] = doc["frames"][5].pop("peopl")           # the case, repaired
+    node = {"top": doc, "video": doc["video"], "frame": doc["frames"][3],
+            "person": doc["frames"][3]["people"][1]}[level]
+    old, new = edit
+    node[new] = node.pop(old, True)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(TracksFormatError) as e:
+        read_tracks(path)
+    assert str(e.value).startswith(f"{path}: {words}")
+
+
+def test_free_form_settings_keep_any_key(tmp_path):
+    from posetrack.tracksfile.codec import read_tracks
+
+    doc = json.loads((TRACKS3 / "people-key-misspelled" / "tracks.json").read_text())
+    doc["frames"][5]["people"] = doc["frames"][5].pop("peopl")
+    doc["settings"]["my_note"] = {"anything": [1, 2]}
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    assert read_tracks(tmp_path / "t.json").header.settings["my_note"] == {"anything": [1, 2]}

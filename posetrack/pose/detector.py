@@ -290,7 +290,7 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             kind = None
         if kind is not None:
             raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
-    entries = validation.decode_json(raw, boxes_file.BOXES_DECODER, str(path), boxes_file.BOXES_LABELER, BoxesFileError)
+    entries = boxes_file.decode_boxes(raw, str(path), BoxesFileError)
     per_frame: Dict[int, list] = {}
     tiny = outside = 0
     for i, entry in enumerate(entries):

@@ -1,7 +1,8 @@
 """The tracks file (``posetrack-tracks``, version 1) and its journal header as msgspec types.
 
 Read by :mod:`posetrack.tracksfile.codec`; the README's "The tracks file" section documents every
-field.
+field. Every level but ``settings`` (free-form) refuses a key it does not know, naming the closest
+valid one: a misspelled ``people`` must not read as a frame without people.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ KeypointRow = Annotated[List[Optional[Coord]], Meta(min_length=3, max_length=3)]
 TrackScore = Annotated[float, Meta(ge=-MAX_COORD, le=MAX_COORD)]
 
 
-class TrackPerson(msgspec.Struct, gc=False):
+class TrackPerson(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     bbox: Annotated[List[Coord], Meta(min_length=4, max_length=4)]
     keypoints: List[KeypointRow]
     track_id: Optional[NonNegInt64] = None
@@ -34,13 +35,13 @@ class TrackPerson(msgspec.Struct, gc=False):
     interpolated: bool = False
 
 
-class TrackFrame(msgspec.Struct, gc=False):
+class TrackFrame(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     frame: NonNegInt64
     people: List[TrackPerson] = []
     time: Optional[NonNegFinite] = None
 
 
-class VideoRecord(msgspec.Struct, gc=False):
+class VideoRecord(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     path: str
     fps: PositiveFinite
     width: Dimension
@@ -68,7 +69,7 @@ class TracksHead(msgspec.Struct, gc=False):
     annotations: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
 
 
-class TracksDocument(msgspec.Struct, gc=False):
+class TracksDocument(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     video: VideoRecord
     frames: List[TrackFrame]
     format: str = "posetrack-tracks"
@@ -80,7 +81,7 @@ class TracksDocument(msgspec.Struct, gc=False):
     settings: Dict[str, Any] = {}
 
 
-class TracksHeaderRecord(msgspec.Struct, gc=False):
+class TracksHeaderRecord(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     """A journal's first line: the document without frames."""
 
     video: VideoRecord
