@@ -48,7 +48,7 @@ from posetrack.errors import FormatError, InputError
 
 __all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite",
-           "FIELD", "join_label", "encode_json", "unknown_key_message", "fields_at"]
+           "FIELD", "join_label", "encode_json", "loads", "unknown_key_message", "fields_at"]
 
 #: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
 #: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
@@ -288,6 +288,9 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
         invalid: Exception = e
     except msgspec.DecodeError as e:
         invalid = e
+        doc = _with_escaped_surrogates(raw)
+        if doc is not None:          # a file name that is not UTF-8, as encode_json writes it
+            return convert(doc, decoder.type, source, labeler, error)
     except RecursionError:
         raise _fail(error, source, "", "not a valid file: lists or objects nested too deeply") from None
     if isinstance(invalid, msgspec.ValidationError):
@@ -370,8 +373,63 @@ def join_label(parts: List[str]) -> str:
 
 def encode_json(obj: Any) -> bytes:
     """Compact JSON that is always valid: NaN and infinities become null (msgspec's rule), numpy
-    scalars become numbers, paths and other objects their ``str``."""
-    return msgspec.json.encode(obj, enc_hook=_enc_hook)
+    scalars become numbers, paths and other objects their ``str``.
+
+    A string holding lone surrogates (a file name whose bytes are not UTF-8, as Python's
+    ``os.fsdecode`` gives it: byte 0xFF becomes U+DCFF) is written with ``\\uXXXX`` escapes,
+    which ``json.loads`` and :func:`decode_json` / :func:`loads` read back to the same string, so
+    ``os.fsencode`` gives the original bytes (strict UTF-8 JSON has no other way to hold them).
+    """
+    try:
+        return msgspec.json.encode(obj, enc_hook=_enc_hook)
+    except UnicodeEncodeError:
+        return msgspec.json.encode(_escape_surrogates(obj), enc_hook=_enc_hook)
+
+
+def loads(raw: bytes) -> Any:
+    """``msgspec.json.decode(raw)``, also reading the escaped lone surrogates :func:`encode_json` writes.
+
+    Raises:
+        msgspec.DecodeError: not valid JSON.
+    """
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        doc = _with_escaped_surrogates(raw)
+        if doc is None:
+            raise
+        return doc
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _with_escaped_surrogates(raw: bytes) -> Any:
+    """The document, when it is valid JSON apart from escaped lone surrogates (msgspec refuses those); else None."""
+    if _ESCAPED_SURROGATE.search(raw) is None:
+        return None
+    try:
+        return json.loads(raw, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(constant)
+
+
+def _escape_surrogates(obj: Any) -> Any:
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+            return obj
+        except UnicodeEncodeError:
+            return msgspec.Raw(json.dumps(obj).encode("ascii"))
+    if isinstance(obj, dict):
+        return {k: _escape_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_escape_surrogates(v) for v in obj]
+    return obj
 
 
 def _enc_hook(obj: Any) -> Any:

@@ -205,3 +205,50 @@ def test_free_form_settings_keep_any_key(tmp_path):
     doc["settings"]["my_note"] = {"anything": [1, 2]}
     (tmp_path / "t.json").write_text(json.dumps(doc))
     assert read_tracks(tmp_path / "t.json").header.settings["my_note"] == {"anything": [1, 2]}
+
+
+# ----------------------------------------------------------------------------- video3/, by description
+
+def test_a_file_name_that_is_not_utf8_round_trips_through_the_journal_and_the_tracks_file(d, tmp_path, monkeypatch):
+    """`bad\\xffname.mp4` (legal on Linux): the run used to finish every frame and then fail with
+    UnicodeEncodeError at the final write, leaving the journal behind. Now the tracks file holds the name as
+    os.fsdecode text (U+DCFF, written as the escape \\udcff), which reads back to the same bytes; an interrupted
+    run resumes from its journal to the same file; `track` and `render` read it."""
+    import os
+
+    import posetrack.tracksfile.journal as journal
+    from posetrack.tracksfile.codec import read_tracks
+    from videos import write_video
+
+    name = os.fsdecode(b"bad\xffname.mp4")
+    try:
+        video = write_video(tmp_path / name, n=6, size=(W, H), fps=10)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    args = ["run", video, "--boxes", d / "boxes.json", "--pose-model", "hrnet_tiny_128x96", "--pose-weights",
+            d / "pose.pth", "--device", "cpu", "--quiet", "--no-flip", "--frame-batch", "2"]
+    whole = invoke(*args, "--out", tmp_path / "whole.json")
+    assert whole.exit_code == 0, whole.output
+    raw = (tmp_path / "whole.json").read_bytes()
+    assert b"bad\\udcffname.mp4" in raw and raw.decode("utf-8")                   # valid UTF-8 JSON
+    assert os.fsencode(read_tracks(tmp_path / "whole.json").header.video.path) == os.fsencode(str(video))
+    assert not journal.journal_path(tmp_path / "whole.json").exists()
+
+    real, calls = journal.Journal.frame, {"n": 0}
+
+    def frame(self, result):                   # Ctrl-C while the fifth frame is journaled
+        calls["n"] += 1
+        if calls["n"] > 4:
+            raise KeyboardInterrupt
+        real(self, result)
+
+    monkeypatch.setattr(journal.Journal, "frame", frame)
+    assert invoke(*args, "--out", tmp_path / "t.json").exit_code == 130
+    monkeypatch.undo()
+    assert journal.journal_path(tmp_path / "t.json").exists()
+    resumed = invoke(*args, "--out", tmp_path / "t.json", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert (tmp_path / "t.json").read_bytes() == raw
+    assert invoke("track", tmp_path / "t.json", "--out", tmp_path / "re.json", "--quiet").exit_code == 0
+    rendered = invoke("render", video, tmp_path / "t.json", "-o", tmp_path / os.fsdecode(b"r\xff.mp4"))
+    assert rendered.exit_code == 0, rendered.output

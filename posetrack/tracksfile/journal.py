@@ -52,6 +52,7 @@ import numpy as np
 from posetrack.io.atomic import append_line, named_os_errors, open_append, write_atomic
 from posetrack.errors import ConfigError, FormatError, ResumeError
 from posetrack.types import FrameResult, VideoInfo
+from posetrack import validation
 
 __all__ = ["JOURNAL_FORMAT", "JOURNAL_VERSION", "journal_path", "journal_head", "JournalContents", "read_journal",
            "Journal", "frame_to_exact_dict"]
@@ -140,7 +141,7 @@ class JournalContents:
 
 def _read_head(line: bytes, path: Path) -> Dict[str, Any]:
     try:
-        head = msgspec.json.decode(line)
+        head = validation.loads(line)      # a source path that is not UTF-8 is escaped there
     except msgspec.DecodeError:
         raise ResumeError(f"{path}: the journal's first line is damaged, so it cannot be resumed; "
                           "overwrite the output to start over") from None
