@@ -252,3 +252,25 @@ def test_a_file_name_that_is_not_utf8_round_trips_through_the_journal_and_the_tr
     assert invoke("track", tmp_path / "t.json", "--out", tmp_path / "re.json", "--quiet").exit_code == 0
     rendered = invoke("render", video, tmp_path / "t.json", "-o", tmp_path / os.fsdecode(b"r\xff.mp4"))
     assert rendered.exit_code == 0, rendered.output
+
+
+# ----------------------------------------------------------------------------- issue 17, point 5
+
+@pytest.mark.parametrize("with_video", [False, True])
+def test_track_keeps_each_frames_time(tmp_path, video_640x480, with_video):
+    """`posetrack track` used to drop every frame's `time`; the re-tracked file keeps the input's times
+    (variable gaps here, as a VFR source gives) and leaves a frame without one without one."""
+    doc = json.loads((TRACKS3 / "people-key-misspelled" / "tracks.json").read_text())
+    doc["frames"][5]["people"] = doc["frames"][5].pop("peopl")           # the case, repaired
+    times = [0.0, 0.033, 0.066, 0.3, 0.5, 0.533, 0.9, 1.0, 1.2, 1.25, 1.3, 1.5, 1.6, 1.7, 1.8, 2.0]
+    for frame, t in zip(doc["frames"], times):
+        frame["time"] = t
+    del doc["frames"][7]["time"]
+    times[7] = None
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(doc))
+    video = ["--video", video_640x480] if with_video else []
+    result = invoke("track", src, *video, "--out", tmp_path / "out.json", "--quiet")
+    assert result.exit_code == 0, result.output
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert [f.get("time") for f in out["frames"]] == times
