@@ -5,7 +5,7 @@ from typing import Dict, Optional
 
 import click
 
-from ._common import FrameProgress
+from ._common import FrameProgress, stderr_console
 
 
 def engine_options(command):
@@ -108,13 +108,15 @@ class BatchProgress:
         self._overall = self._bar.add_task("videos", total=1, info="")
 
     def _worker(self, name: str, text: str) -> None:
+        from rich.markup import escape
+
         if not self.enabled or name == "main":
             return
         if self._bar is None:
             self._start()
         if name not in self._workers:
-            self._workers[name] = self._bar.add_task(f"  {name}", total=None, info="")
-        self._bar.update(self._workers[name], info=text)
+            self._workers[name] = self._bar.add_task(f"  {escape(name)}", total=None, info="")
+        self._bar.update(self._workers[name], info=escape(text))     # video names are printed as they are
 
     def frames(self) -> tuple:
         """(frames done, frames expected) over the batch; unstarted videos count the mean length."""
@@ -152,14 +154,15 @@ class BatchProgress:
 
 def print_summary(result, where: Optional[str] = None) -> None:
     """The per-video table (frames, people, tracks, fps, status) and one red line per failure."""
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     ok = sum(v.ok for v in result.videos)
     fps = result.frames_run / result.seconds if result.seconds > 0 else 0.0
     title = (f"{ok} of {len(result.videos)} videos done ({result.engine} engine, {result.seconds:.1f} s, "
              f"{result.frames_run} frames run at {fps:.1f} fps)" + (f" -> {where}" if where else ""))
-    table = Table(title=title)
+    click.echo(title, err=True)              # a plain line: the path is never wrapped, nor read as markup
+    table = Table()
     for name, justify in (("video", "left"), ("frames", "right"), ("people", "right"), ("tracks", "right"),
                           ("fps", "right"), ("status", "left")):
         table.add_column(name, justify=justify)
@@ -167,9 +170,9 @@ def print_summary(result, where: Optional[str] = None) -> None:
     for v in result.videos:
         status = v.status + (f" (attempt {v.attempts})" if v.attempts > 1 else "")
         colour = colours.get(v.status)
-        table.add_row(v.name, str(v.frames), str(v.people), str(v.tracks), "-" if v.fps is None else f"{v.fps:.1f}",
+        table.add_row(Text(v.name), str(v.frames), str(v.people), str(v.tracks), "-" if v.fps is None else f"{v.fps:.1f}",
                       f"[{colour}]{status}[/{colour}]" if colour else status)
-    Console(stderr=True).print(table)
+    stderr_console().print(table)
     for v in result.videos:
         for note in v.notes:
             if not note.startswith("wrote "):

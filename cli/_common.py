@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 import time
 from collections import deque
+from pathlib import Path
 from typing import Optional
 
 import click
@@ -33,14 +35,22 @@ class UserError(click.ClickException):
 
 
 def setup_logging(debug: bool) -> None:
-    from rich.logging import RichHandler
+    """Log lines on stderr: rich's on a terminal; plain, one line each (never wrapped mid-path) elsewhere."""
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
 
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(show_time=False, show_path=debug, markup=False)],
-        force=True,
-    )
+        handler: logging.Handler = RichHandler(show_time=False, show_path=debug, markup=False)
+        fmt = "%(message)s"
+    else:
+        handler, fmt = logging.StreamHandler(sys.stderr), "%(levelname)-8s %(message)s"
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=fmt, handlers=[handler], force=True)
+
+
+def stderr_console():
+    """A rich console on stderr; when stderr is not a terminal, wide enough that no line wraps mid-path."""
+    from rich.console import Console
+
+    return Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=10_000)
 
 
 # Where each weights setting is given on the command line (the library names settings, not flags).
@@ -119,6 +129,22 @@ def flag_hint(message: str, command: Optional[click.Command]) -> str:
     return ", ".join(dict.fromkeys(flags))
 
 
+class OutputFile(click.Path):
+    """A file to write. An existing folder is one line naming it (click's own check adds its usage text)."""
+
+    name = "file"
+
+    def __init__(self):
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if Path(path).is_dir():
+            flag = f"{param.opts[-1]} takes a file name" if param is not None and param.opts else "a file name is expected"
+            raise UserError(f"{path}: is a folder; {flag}")
+        return path
+
+
 @contextlib.contextmanager
 def convert_errors(ctx: click.Context):
     """posetrack errors and OS errors -> one red line (exit 1); KeyboardInterrupt -> exit 130.
@@ -133,7 +159,11 @@ def convert_errors(ctx: click.Context):
         raise
     except KeyboardInterrupt:
         hint = (ctx.obj or {}).get("interrupt_hint")
-        click.secho("Interrupted; finished work was kept." + (f" {hint}" if hint else ""), fg="yellow", err=True)
+        hint = hint() if callable(hint) else hint        # a callable: the advice depends on what was kept
+        if hint and hint.startswith("Interrupted"):
+            click.secho(hint, fg="yellow", err=True)
+        else:
+            click.secho("Interrupted; finished work was kept." + (f" {hint}" if hint else ""), fg="yellow", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     except Exception as e:
         if debug:
@@ -363,8 +393,12 @@ class FrameProgress:
             return None
         return max(self.total - self._done, 0) / self._rate
 
-    def __call__(self, done: int, total: Optional[int] = None, extra: str = "") -> None:
-        """Report ``done`` units finished (of ``total``, if it changed); ``extra`` is shown beside the rate."""
+    def __call__(self, done: int, total: Optional[int] = None, extra: str = "", rate: Optional[float] = None) -> None:
+        """Report ``done`` units finished (of ``total``, if it changed); ``extra`` is shown beside the rate.
+
+        ``rate``: units per second to show instead of the moving rate (the run's own figure at its end,
+        so the bar's last rate is the one the summary prints).
+        """
         if not self.enabled:
             return
         if total is not None:
@@ -372,6 +406,8 @@ class FrameProgress:
         if self._bar is None:
             self._start()
         self._update_rate(done)
+        if rate is not None and rate > 0:
+            self._rate = rate
         self._done = done
         self._bar.update(self._task, completed=done, total=self.total, rate=self._format_rate(self._rate),
                          extra=extra, eta=self._format_eta(self.eta()))

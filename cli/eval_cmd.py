@@ -10,7 +10,7 @@ from typing import Mapping, Optional
 import click
 
 from ._batch import ENGINE_OPTIONS, engine_options
-from ._common import CONTEXT, fetch_weights, pipeline_options, run_options
+from ._common import CONTEXT, fetch_weights, OutputFile, pipeline_options, run_options
 
 EPILOG = """\b
 Example:
@@ -44,7 +44,7 @@ sequence the split's GT files name, as one batch on --engine (local or ray, as `
               help="With --dataset-root: precomputed boxes, <GT file stem>.json per sequence (no detector).")
 @engine_options
 @click.option("--quiet", is_flag=True, help="With --dataset-root: no progress display.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--json", "json_out", type=OutputFile(), default=None,
               help="Also write every number at full precision to this JSON file (NaN as null).")
 @click.option("--per-sequence", is_flag=True, help="Also show (and write) the figures of every sequence.")
 @click.option("--joint-thr", type=float, default=None,
@@ -66,6 +66,7 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     --json file is never overwritten without --force; it may not be in the GT folder or be a prediction file.
     """
     from rich.console import Console
+    from rich.text import Text
 
     from posetrack.io.atomic import write_atomic
     from posetrack.eval.evaluate import evaluate
@@ -91,12 +92,12 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
                       "poseval scores all predictions; papers report MOTA after such a cut.")
     if per_sequence:
         for name, scores in result.sequences.items():
-            console.print(_table(f"{name} ({scores.frames} frames)", scores))
+            console.print(_table(Text(f"{name} ({scores.frames} frames)"), scores))
     console.print(_table(f"All sequences ({result.overall.frames} evaluated frames)", result.overall))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(json_out, [json.dumps(result.to_json(per_sequence=per_sequence), indent=1, allow_nan=False)])
-        console.print(f"Wrote {json_out}")
+        console.print(Text(f"Wrote {json_out}"))
 
 
 def _scored(gt_dir: Path, pred_dir: Path) -> list:

@@ -6,7 +6,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT
+from ._common import CONTEXT, OutputFile
 
 EPILOG = """\b
 Examples:
@@ -25,11 +25,11 @@ Examples:
 @click.option("--pose-weights", default=None,
               help="Weights: a name from the model config, a file or a URL.  [default: the config's default]")
 @click.option("--seeded", is_flag=True, help="Seeded random weights instead (tests, no download).")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--out", type=OutputFile(), required=True,
               help="The pose .onnx file to write.")
 @click.option("--no-fuse", is_flag=True, help="Keep BatchNorm layers (default: folded into the convolutions).")
 @click.option("--opset", type=click.IntRange(min=11), default=17, show_default=True, help="ONNX opset.")
-@click.option("--detector-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--detector-out", type=OutputFile(), default=None,
               help="Also export the person detector to this .onnx file.")
 @click.option("--detector", "detector_name", default=None,
               help="torchvision detector name.  [default: from configs/detector.yaml]")

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from . import CONTEXT_SETTINGS
-from ._common import FrameProgress, UserError, parse_id_list
+from ._common import FrameProgress, OutputFile, parse_id_list, UserError
 from ._sources import SourceParam
 
 EPILOG = """
@@ -44,7 +44,7 @@ def default_output(video) -> Path:
                short_help="Draw tracked poses onto a video (H.264 MP4 or PNG frames).")
 @click.argument("video", type=SourceParam(cameras=False))
 @click.argument("tracks_file", metavar="TRACKS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--out", type=OutputFile(),
               help="Video to write (.mp4, .m4v, .mov or .mkv).  [default: VIDEO_annotated.mp4 next to VIDEO]")
 @click.option("--frames-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write lossless PNG frames (frame_000123.png) into this folder instead of a video.")

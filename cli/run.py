@@ -8,7 +8,7 @@ from typing import Optional, Tuple
 import click
 
 from ._batch import engine_options
-from ._common import CONTEXT, FrameProgress, UserError, fetch_weights, pipeline_options, run_options
+from ._common import CONTEXT, fetch_weights, FrameProgress, OutputFile, pipeline_options, run_options, UserError, stderr_console
 
 log = logging.getLogger("posetrack")
 
@@ -40,7 +40,7 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
 @click.command("run", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @pipeline_options
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--out", type=OutputFile(), default=None,
               help="Tracks file to write (JSON), one source only.  [default: SOURCE's whole stem + .tracks.json]")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="One tracks file per source here, <name>.tracks.json; names never collide (README).")
@@ -125,17 +125,31 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     ctx = click.get_current_context()
     if isinstance(source, Path):  # cameras and streams cannot be resumed
-        ctx.ensure_object(dict)["interrupt_hint"] = f"Continue with: {_resume_command(ctx, source, out)}"
+        ctx.ensure_object(dict)["interrupt_hint"] = lambda: _interrupt_advice(ctx, source, out)
+    loop = {"fps": None}        # frames computed per second since the first frame, as the library counts them
+
+    def progress(done: int, total: Optional[int], fps: float, people: int) -> None:
+        loop["fps"] = fps
+        bar(done, total, f"{people} people", rate=fps if total is not None and done >= total else None)
+
     try:
         with FrameProgress("frames", enabled=not quiet) as bar:
-            summary = run_video(source, outputs, run_opts, resume=resume, force=force,
-                                progress=lambda done, total, fps, people: bar(done, total, f"{people} people"))
+            summary = run_video(source, outputs, run_opts, resume=resume, force=force, progress=progress)
     except OutputExistsError as e:
         if e.resumable:
             raise UserError(f"{e.path}: an interrupted run's output; continue it with --resume "
                             "(same options) or overwrite it with --force") from e
         raise UserError(f"{e.path}: already exists; overwrite it with --force or choose another name") from e
-    _print_summary(summary, out)
+    _print_summary(summary, out, loop["fps"])
+
+
+def _interrupt_advice(ctx: click.Context, source: Path, out: Path) -> str:
+    """After Ctrl-C: the --resume command when the run journaled something, else that nothing was kept."""
+    from posetrack.tracksfile.journal import journal_path
+
+    if journal_path(out).exists():
+        return f"Continue with: {_resume_command(ctx, source, out)}"
+    return "Interrupted before the first frame was finished: nothing to keep or resume; run the command again."
 
 
 def _resume_command(ctx: click.Context, source: Path, out: Path) -> str:
@@ -198,21 +212,28 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
         raise UserError(f"{len(result.failed)} of {len(jobs)} videos failed (listed above); the others are done")
 
 
-def _print_summary(summary, out: Path) -> None:
-    from rich.console import Console
+def _print_summary(summary, out: Path, loop_fps: Optional[float] = None) -> None:
+    """The stage table. Its "frames" row is the rate the progress bar ended on (frames computed per second
+    from the first frame on); "with start-up" adds opening the source and loading the models."""
     from rich.table import Table
 
     t = summary.times
     resumed = f" ({summary.resumed} kept from the interrupted run, {t.frames} computed now)" if summary.resumed else ""
-    table = Table(title=f"{summary.frames} frames{resumed}, {summary.tracks} tracks -> {out}",
-                  caption=f"this call: {t.people} poses, {t.pose_calls} pose calls")
+    # Plain lines, not the table's title and caption: a path is never wrapped, nor read as markup.
+    click.echo(f"{summary.frames} frames{resumed}, {summary.tracks} tracks -> {out}", err=True)
+    table = Table()
     table.add_column("stage")
     table.add_column("seconds", justify="right")
-    table.add_column("fps", justify="right")
+    table.add_column("rate", justify="right")
+    rate = FrameProgress._format_rate          # the bar's own format: fps, or s/frame below one frame a second
     for stage in ("decode", "detect", "flow", "pose", "track"):
         sec = getattr(t, stage)
-        table.add_row(stage, f"{sec:.2f}", f"{t.fps(stage):.1f}" if sec > 0 else "-")
-    table.add_row("total", f"{summary.seconds:.2f}", f"{t.frames / max(summary.seconds, 1e-9):.1f}")
-    Console(stderr=True).print(table)
+        table.add_row(stage, f"{sec:.2f}", rate(t.fps(stage)) if sec > 0 and t.frames else "-")
+    if loop_fps:
+        table.add_row("frames", f"{t.frames / loop_fps:.2f}", rate(loop_fps))
+    table.add_row("with start-up", f"{summary.seconds:.2f}",
+                  rate(t.frames / summary.seconds) if t.frames and summary.seconds > 0 else "-")
+    stderr_console().print(table)
+    click.echo(f"this call: {t.people} poses, {t.pose_calls} pose calls", err=True)
     for line in summary.notes:
         click.secho(line, fg="yellow", err=True)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT, FrameProgress
+from ._common import CONTEXT, FrameProgress, OutputFile
 
 log = logging.getLogger("posetrack")
 
@@ -33,7 +33,7 @@ people are marked "interpolated": true.
 
 @click.command("track", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("poses_file", metavar="POSES", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--out", type=OutputFile(), required=True,
               help="Tracks file to write (JSON, same schema as the input).")
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
               help="The poses' video (or folder of frames), for optical flow.")
@@ -50,9 +50,9 @@ people are marked "interpolated": true.
               help="Override how queued poses reach the next frame.  [default: flow, as the paper]")
 @click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Override the optical flow method (with --video).  [default: dis]")
-@click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-posetrack2017", "export17", type=OutputFile(), default=None,
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
-@click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-posetrack2018", "export18", type=OutputFile(), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

@@ -511,23 +511,16 @@ def _prepare_outputs(outputs: Outputs) -> None:
     the next run of the same outputs removes it.
     """
     import contextlib
-    import errno
-    import os
 
     from posetrack.io.atomic import tmp_path
+    from posetrack.io.guard import check_writable
     from posetrack.tracksfile.journal import journal_path
 
+    check_writable(outputs.fields())
     for f in dataclasses.fields(outputs):
         path = getattr(outputs, f.name)
         if path is None:
             continue
-        parent = Path(path).parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise type(e)(e.errno, e.strerror, str(path)) from e
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, f"cannot write into the folder {parent}", str(path))
         for stale in [tmp_path(path)] + ([tmp_path(journal_path(path))] if f.name == "tracks" else []):
             with contextlib.suppress(OSError):
                 stale.unlink()
