@@ -274,3 +274,123 @@ def test_track_keeps_each_frames_time(tmp_path, video_640x480, with_video):
     assert result.exit_code == 0, result.output
     out = json.loads((tmp_path / "out.json").read_text())
     assert [f.get("time") for f in out["frames"]] == times
+
+
+# ----------------------------------------------------------------------------- output faults, interrupts, names
+
+@pytest.fixture()
+def clip(d, tmp_path):
+    """A 6-frame clip with the module's boxes file, and `run`'s arguments for it (tiny model, CPU)."""
+    from videos import write_video
+
+    video = write_video(tmp_path / "clip.mp4", n=6, size=(W, H), fps=10)
+    return video, ["--boxes", d / "boxes.json", "--pose-model", "hrnet_tiny_128x96", "--pose-weights",
+                   d / "pose.pth", "--device", "cpu", "--no-flip"]
+
+
+def _read_only(folder, monkeypatch):
+    """``folder`` made read-only; as root (who may write anyway) the write-permission check is told so."""
+    import os
+
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        import posetrack.io.guard as guard
+
+        real = os.access
+        monkeypatch.setattr(guard.os, "access", lambda p, mode: False if str(p) == str(folder) else real(p, mode))
+
+
+def test_outputs_in_a_read_only_folder_fail_before_any_work(d, clip, tmp_path, monkeypatch):
+    """render into a read-only folder used to render every frame, then fail with "[Errno 30]" and no path."""
+    video, args = clip
+    assert invoke("run", video, *args, "--quiet", "--out", tmp_path / "t.json").exit_code == 0
+    ro = tmp_path / "ro"
+    _read_only(ro, monkeypatch)
+    for command in (["render", video, tmp_path / "t.json", "-o", ro / "r.mp4"],
+                    ["track", tmp_path / "t.json", "--out", ro / "t.json", "--quiet"],
+                    ["run", video, *args, "--quiet", "--out", ro / "t.json"],
+                    ["run", video, *args, "--quiet", "--out", tmp_path / "t2.json", "--render", ro / "r.mp4"]):
+        result = invoke(*command)
+        line = one_error_line(result)
+        assert f": cannot write into the folder {ro}" in line and str(ro) + "/" in line, line
+        assert "rendering" not in result.output and "tracking" not in result.output    # nothing was done first
+    ro.chmod(0o755)
+
+
+@pytest.mark.parametrize("command", ["run", "render", "track", "export", "eval"])
+def test_an_output_that_is_a_folder_is_one_line_naming_it(d, clip, tmp_path, command):
+    video, args = clip
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    if command != "run":
+        assert invoke("run", video, *args, "--quiet", "--out", tmp_path / "t.json").exit_code == 0
+    argv = {"run": ["run", video, *args, "--out", folder],
+            "render": ["render", video, tmp_path / "t.json", "-o", folder],
+            "track": ["track", tmp_path / "t.json", "--out", folder],
+            "export": ["export", "--seeded", "--pose-model", "hrnet_tiny_128x96", "--out", folder],
+            "eval": ["eval", "--gt", tmp_path, "--pred", tmp_path, "--json", folder]}[command]
+    result = invoke(*argv)
+    assert result.exit_code == 1 and "Usage:" not in result.output, result.output
+    flag = "--json" if command == "eval" else "--out"
+    assert one_error_line(result) == f"Error: {folder}: is a folder; {flag} takes a file name"
+
+
+@pytest.mark.parametrize("when", ["while the models load", "at the first frame"])
+def test_ctrl_c_before_the_first_frame_is_journaled_does_not_advise_resume(d, clip, tmp_path, monkeypatch, when):
+    """It used to print "Continue with: ... --resume", and that command failed with "nothing to resume"."""
+    import posetrack.pipeline.runner as runner
+    import posetrack.tracksfile.journal as journal
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if when == "while the models load":
+        monkeypatch.setattr(runner, "load_models", interrupt)
+    else:
+        monkeypatch.setattr(journal.Journal, "frame", interrupt)
+    video, args = clip
+    out = tmp_path / "t.json"
+    result = invoke("run", video, *args, "--quiet", "--out", out)
+    assert result.exit_code == 130 and "--resume" not in result.output, result.output
+    assert "nothing to keep or resume; run the command again" in result.output
+    monkeypatch.undo()
+    again = invoke("run", video, *args, "--quiet", "--out", out)         # the advice works
+    assert again.exit_code == 0, again.output
+
+
+def test_paths_with_square_brackets_are_printed_literally(d, clip, tmp_path):
+    """`clip [take 2].mp4` disappeared from messages (read as console markup), and an output path with `[/b]`
+    crashed a finished run with MarkupError."""
+    import shutil
+
+    video, args = clip
+    source = tmp_path / "clip [take 2].mp4"
+    shutil.copy(video, source)
+    out = tmp_path / "o[/b]" / "t [red]x[/red].json"
+    result = invoke("run", source, *args, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"-> {out}" in result.output and "Traceback" not in result.output
+    batch = invoke("run", source, *args[2:], "--boxes-dir", tmp_path / "boxes [b]", "--out-dir", tmp_path / "[/i]")
+    assert f"{tmp_path / 'boxes [b]'}" in batch.output                # its error names the folder as typed
+    (tmp_path / "[bold]bad[red].json").write_text("{")
+    line = one_error_line(invoke("track", tmp_path / "[bold]bad[red].json", "--out", tmp_path / "x.json"))
+    assert f"{tmp_path / '[bold]bad[red].json'}: not valid JSON" in line
+
+
+def test_off_a_terminal_lines_do_not_wrap_and_the_bar_ends_on_the_summarys_rate(d, clip, tmp_path):
+    """Log and summary lines wrapped mid-path at 80 columns when the output was not a terminal; the progress
+    bar's fps (a moving rate) and the summary's fps (including start-up) disagreed."""
+    import re
+
+    video, args = clip
+    out = tmp_path / ("a-long-folder-name-" * 4) / "tracks.json"
+    result = invoke("run", video, *args, "--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.endswith(f"tracks -> {out}") for line in lines), result.output
+    assert any(line.startswith("INFO") and line.endswith(f"{d / 'pose.pth'} (386 tensors, key layout: as saved)")
+               for line in lines), result.output
+    bar = re.findall(r"frames .* 6/6\s+(\S+ (?:fps|s/frame))", result.output)
+    row = re.findall(r"frames\s+│\s+[\d.]+\s+│\s+(\S+ (?:fps|s/frame))\s+│", result.output)
+    assert bar and row and bar[-1] == row[0], result.output
