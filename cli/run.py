@@ -49,6 +49,8 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
 @click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=1, show_default=True, help="Process every N-th frame.")
 @click.option("--render", "render_out", type=click.Path(path_type=Path), default=None,
               help="Also write an annotated H.264 MP4 while running (no second decode)" + _PER_SOURCE + ".mp4.")
+@click.option("--trails", "render_trails", type=click.IntRange(min=0), default=0, metavar="N",
+              help="With --render: draw where each person walked over the last N frames, as `render --trails`.")
 @click.option("--export-posetrack2017", "export17", type=click.Path(path_type=Path), default=None,
               help="Also write a PoseTrack 2017 (annolist) prediction file" + _PER_SOURCE + ".json.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(path_type=Path), default=None,
@@ -90,6 +92,8 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
 
     if resume and force:
         raise click.UsageError("--resume keeps the finished frames and --force discards them; give one")
+    if opts.get("render_trails") and render_out is None:
+        raise click.UsageError("--trails draws into the annotated video: give --render too")
     live = len(sources) == 1 and is_live(sources[0])
     items = list(sources) if live else expand_sources(sources)
     folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
@@ -120,7 +124,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
     out = out or default_tracks_path(source)
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
-                      csv=export_csv)
+                      csv=export_csv, render_trails=opts.pop("render_trails", 0))
     run_opts = run_options(opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     ctx = click.get_current_context()
@@ -196,7 +200,8 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
 
     force = bool(opts.pop("force", False))
     jobs = plan_jobs(items, out_dir, render_dir=render_dir, posetrack2017_dir=export17,
-                     posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir)
+                     posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir,
+                     render_trails=opts.pop("render_trails", 0))
     runner = make_engine(**engine_opts)
     run_opts = run_options(opts)
     check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts

@@ -394,3 +394,18 @@ def test_off_a_terminal_lines_do_not_wrap_and_the_bar_ends_on_the_summarys_rate(
     bar = re.findall(r"frames .* 6/6\s+(\S+ (?:fps|s/frame))", result.output)
     row = re.findall(r"frames\s+│\s+[\d.]+\s+│\s+(\S+ (?:fps|s/frame))\s+│", result.output)
     assert bar and row and bar[-1] == row[0], result.output
+
+
+def test_run_render_takes_trails_as_render_does(d, clip, tmp_path):
+    from test_resume import decoded_frames
+
+    video, args = clip
+    out = tmp_path / "t.json"
+    result = invoke("run", video, *args, "--quiet", "--out", out, "--render", tmp_path / "run.mp4", "--trails", "5")
+    assert result.exit_code == 0, result.output
+    assert invoke("render", video, out, "-o", tmp_path / "render.mp4", "--trails", "5").exit_code == 0
+    assert invoke("render", video, out, "-o", tmp_path / "plain.mp4").exit_code == 0
+    drawn, same, plain = (decoded_frames(tmp_path / f"{n}.mp4") for n in ("run", "render", "plain"))
+    assert np.array_equal(drawn, same) and not np.array_equal(drawn, plain)
+    alone = invoke("run", video, *args, "--out", tmp_path / "u.json", "--trails", "5")
+    assert alone.exit_code == 2 and "--trails draws into the annotated video: give --render too" in alone.output

@@ -282,7 +282,8 @@ def _numbered(names: List[str]) -> List[str]:
 def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequence[str]] = None,
               render_dir: Optional[PathLike] = None, posetrack2017_dir: Optional[PathLike] = None,
               posetrack2018_dir: Optional[PathLike] = None, coco_dir: Optional[PathLike] = None,
-              csv_dir: Optional[PathLike] = None, boxes_dir: Optional[PathLike] = None) -> List[Job]:
+              csv_dir: Optional[PathLike] = None, boxes_dir: Optional[PathLike] = None,
+              render_trails: int = 0) -> List[Job]:
     """One :class:`Job` per source, every output named ``<name>.<kind>`` in its folder.
 
     Tracks files are ``out_dir/<name>.tracks.json`` (journal ``<name>.tracks.json.journal``),
@@ -298,6 +299,7 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
         render_dir, posetrack2017_dir, posetrack2018_dir, coco_dir, csv_dir: folders for the
             optional outputs.
         boxes_dir: a folder of COCO detection-results files, one per source.
+        render_trails: motion trails drawn in the renders (:class:`~posetrack.pipeline.runner.Outputs`).
 
     Raises:
         InputError: names that are not unique, or boxes files missing from ``boxes_dir``
@@ -315,7 +317,8 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
                 outputs=Outputs(out_dir / f"{n}.tracks.json", render=where(render_dir, n, ".mp4"),
                                 posetrack2017=where(posetrack2017_dir, n, ".json"),
                                 posetrack2018=where(posetrack2018_dir, n, ".json"),
-                                coco=where(coco_dir, n, ".json"), csv=where(csv_dir, n, ".csv")),
+                                coco=where(coco_dir, n, ".json"), csv=where(csv_dir, n, ".csv"),
+                                render_trails=render_trails),
                 boxes_file=None if boxes_dir is None else str(Path(boxes_dir) / f"{n}.json"))
             for i, (s, n) in enumerate(zip(sources, names))]
     missing = [j.boxes_file for j in jobs if j.boxes_file is not None and not Path(j.boxes_file).is_file()]

@@ -157,6 +157,8 @@ class Outputs:
         posetrack2018: a PoseTrack 2018 (COCO-style) prediction file, or None.
         coco: COCO keypoint results (JSON, image_id = frame index; posetrack.tracksfile.exports.export_coco), or None.
         csv: a long-format CSV, one row per person and frame (posetrack.tracksfile.exports.export_csv), or None.
+        render_trails: in ``render``, a line along each person's last N positions (``posetrack render
+            --trails``); 0 draws none.
     """
 
     tracks: Path
@@ -165,20 +167,25 @@ class Outputs:
     posetrack2018: Optional[Path] = None
     coco: Optional[Path] = None
     csv: Optional[Path] = None
+    render_trails: int = 0
+
+    _PATHS = ("tracks", "render", "posetrack2017", "posetrack2018", "coco", "csv")
 
     def paths(self) -> List[Path]:
         """Every output path that is set, the tracks file first."""
-        return [getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
+        return list(self.fields().values())
 
     def fields(self) -> Dict[str, Path]:
         """Every output that is set, by field name (``tracks``, ``render``, ...), the tracks file first."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+        return {name: getattr(self, name) for name in self._PATHS if getattr(self, name) is not None}
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for name in self._PATHS:
+            value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, f.name, Path(value))
+                object.__setattr__(self, name, Path(value))
+        if self.render_trails < 0:
+            raise InputError(f"render_trails must be 0 or more, got {self.render_trails}")
 
 
 @dataclass(frozen=True)
@@ -517,11 +524,8 @@ def _prepare_outputs(outputs: Outputs) -> None:
     from posetrack.tracksfile.journal import journal_path
 
     check_writable(outputs.fields())
-    for f in dataclasses.fields(outputs):
-        path = getattr(outputs, f.name)
-        if path is None:
-            continue
-        for stale in [tmp_path(path)] + ([tmp_path(journal_path(path))] if f.name == "tracks" else []):
+    for name, path in outputs.fields().items():
+        for stale in [tmp_path(path)] + ([tmp_path(journal_path(path))] if name == "tracks" else []):
             with contextlib.suppress(OSError):
                 stale.unlink()
 
@@ -726,9 +730,10 @@ def _close_quietly(renderer) -> None:
 def _renderer(outputs: Outputs, info: VideoInfo, layout, stride: int = 1):
     if outputs.render is None:
         return None
+    from posetrack.rendering.draw import DrawStyle
     from posetrack.rendering.render import Renderer
 
-    return Renderer.to_file(outputs.render, info, layout, stride=stride)
+    return Renderer.to_file(outputs.render, info, layout, DrawStyle(trails=outputs.render_trails), stride=stride)
 
 
 def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path]) -> List[str]:
