@@ -126,6 +126,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
                       csv=export_csv, render_trails=opts.pop("render_trails", 0))
     run_opts = run_options(opts)
+    _check_boxes([run_opts.boxes_file])
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     ctx = click.get_current_context()
     if isinstance(source, Path):  # cameras and streams cannot be resumed
@@ -145,6 +146,15 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
                             "(same options) or overwrite it with --force") from e
         raise UserError(f"{e.path}: already exists; overwrite it with --force or choose another name") from e
     _print_summary(summary, out, loop["fps"])
+
+
+def _check_boxes(files) -> None:
+    """Boxes files read and checked (scores, boxes, keys) before any weights are fetched or loaded."""
+    from posetrack.pose.detector import load_boxes
+
+    for path in files:
+        if path:
+            load_boxes(path)
 
 
 def _interrupt_advice(ctx: click.Context, source: Path, out: Path) -> str:
@@ -205,6 +215,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
     runner = make_engine(**engine_opts)
     run_opts = run_options(opts)
     check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts
+    _check_boxes([job.boxes_file for job in jobs])
     fetch_weights(models_options(run_opts, jobs), quiet)    # every missing weights file, before any video starts
     click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
         "Run the same command again to finish: finished videos are skipped, partial ones resume.")

@@ -409,3 +409,35 @@ def test_run_render_takes_trails_as_render_does(d, clip, tmp_path):
     assert np.array_equal(drawn, same) and not np.array_equal(drawn, plain)
     alone = invoke("run", video, *args, "--out", tmp_path / "u.json", "--trails", "5")
     assert alone.exit_code == 2 and "--trails draws into the annotated video: give --render too" in alone.output
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_bad_box_score_is_reported_before_any_weights_are_fetched_or_loaded(clip, tmp_path, monkeypatch, batch):
+    """A newcomer waited for the default weights to download, then learned the boxes file's scores were percentages."""
+    import posetrack.pipeline.runner as runner
+    import posetrack.pipeline.weights as weights
+
+    def not_yet(*args, **kwargs):
+        raise AssertionError("weights fetched or loaded before the boxes file was checked")
+
+    monkeypatch.setattr(weights, "fetch_weights", not_yet)
+    monkeypatch.setattr(runner, "load_models", not_yet)
+    video, _ = clip
+    boxes = tmp_path / "boxes"
+    boxes.mkdir()
+    (boxes / "clip.json").write_text(json.dumps([{"image_id": 0, "bbox": [1, 2, 30, 40], "score": 97}]))
+    where = ["--boxes-dir", boxes, "--out-dir", tmp_path / "out"] if batch else \
+        ["--boxes", boxes / "clip.json", "--out", tmp_path / "t.json"]
+    line = one_error_line(invoke("run", video, *where))                 # the default W48 and detector
+    assert f"{boxes / 'clip.json'}: entry 0, score: expected a number <= 1.0, got 97" in line
+
+
+def test_the_library_checks_the_boxes_file_before_loading_models(clip, tmp_path, monkeypatch):
+    import posetrack.pipeline.runner as runner
+    from posetrack.errors import FormatError
+
+    monkeypatch.setattr(runner, "load_models", lambda *a, **k: pytest.fail("models loaded first"))
+    video, _ = clip
+    (tmp_path / "b.json").write_text(json.dumps([{"image_id": 0, "bbox": [1, 2, 30, 40], "score": -0.5}]))
+    with pytest.raises(FormatError, match="entry 0, score"):
+        runner.run_video(video, tmp_path / "t.json", runner.RunOptions(boxes_file=str(tmp_path / "b.json")))

@@ -470,6 +470,8 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         check_outputs(outputs.fields(), resume=resume, force=force)
         _prepare_outputs(outputs)
         plan = plan_resume(outputs.tracks, info, indices, opts.frame_batch) if resume else ResumePlan()
+        if models is None and opts.boxes_file:      # a bad boxes file is named before the weights load
+            _box_source(opts, None, info, frames_exact=src.frames_exact)
         models = models or load_models(opts)
         pipeline, header, head = _pipeline(opts, models, info, frames_exact=src.frames_exact)
         if resume:
