@@ -145,6 +145,20 @@ class OutputFile(click.Path):
         return path
 
 
+def install_problem(exc: BaseException) -> Optional[str]:
+    """The install problem behind an exception torch or torchvision raise, in words with the README's fix; else None.
+
+    ``operator torchvision::nms does not exist`` (raised by ``import torchvision``) means torch and torchvision
+    come from different builds, e.g. torch from PyTorch's CPU index and torchvision from PyPI.
+    """
+    text = str(exc)
+    if isinstance(exc, (RuntimeError, ImportError)) and re.search(r"operator torchvision::\w+ does not exist", text):
+        return ("torch and torchvision come from different builds (" + text.splitlines()[0] + "): an install problem, "
+                "not a posetrack bug. Reinstall both from one index, e.g. pip install --force-reinstall torch "
+                "torchvision --index-url https://download.pytorch.org/whl/cpu (README: Installing on a CPU-only machine)")
+    return None
+
+
 @contextlib.contextmanager
 def convert_errors(ctx: click.Context):
     """posetrack errors and OS errors -> one red line (exit 1); KeyboardInterrupt -> exit 130.
@@ -168,6 +182,9 @@ def convert_errors(ctx: click.Context):
     except Exception as e:
         if debug:
             raise
+        install = install_problem(e)
+        if install is not None:
+            raise UserError(install + "  (--debug shows the traceback)") from e
         if isinstance(e, USER_ERRORS):
             message = _message(e)
             name = ctx.invoked_subcommand

@@ -441,3 +441,18 @@ def test_the_library_checks_the_boxes_file_before_loading_models(clip, tmp_path,
     (tmp_path / "b.json").write_text(json.dumps([{"image_id": 0, "bbox": [1, 2, 30, 40], "score": -0.5}]))
     with pytest.raises(FormatError, match="entry 0, score"):
         runner.run_video(video, tmp_path / "t.json", runner.RunOptions(boxes_file=str(tmp_path / "b.json")))
+
+
+def test_a_torch_torchvision_build_mismatch_is_named_as_an_install_problem(clip, tmp_path, monkeypatch):
+    """`operator torchvision::nms does not exist` (import torchvision with another build's torch) was reported
+    as "internal error, a bug in posetrack ... please report it"."""
+    import posetrack.pipeline.runner as runner
+
+    def mismatched(*args, **kwargs):
+        raise RuntimeError("operator torchvision::nms does not exist")
+
+    monkeypatch.setattr(runner, "load_models", mismatched)
+    video, args = clip
+    line = one_error_line(invoke("run", video, *args, "--quiet", "--out", tmp_path / "t.json"))
+    assert "torch and torchvision come from different builds (operator torchvision::nms does not exist)" in line
+    assert "pip install --force-reinstall torch torchvision --index-url" in line and "please report" not in line
