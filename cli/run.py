@@ -127,6 +127,8 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
                       csv=export_csv, render_trails=opts.pop("render_trails", 0))
     run_opts = run_options(opts)
     _check_boxes([run_opts.boxes_file])
+    if not quiet:
+        _cpu_warning(source, run_opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     ctx = click.get_current_context()
     if isinstance(source, Path):  # cameras and streams cannot be resumed
@@ -146,6 +148,37 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
                             "(same options) or overwrite it with --force") from e
         raise UserError(f"{e.path}: already exists; overwrite it with --force or choose another name") from e
     _print_summary(summary, out, loop["fps"])
+
+
+def _cpu_warning(source, opts) -> None:
+    """On a CPU with slow settings (the default W48 and detector): the expected time and the faster settings."""
+    from posetrack.config import load_yaml
+    from posetrack.io.video import open_source
+    from posetrack.models.devices import resolve_device
+    from posetrack.pipeline.cpu_estimate import FASTER, cpu_estimate, format_duration
+    from posetrack.pose.detector import DetectorConfig
+
+    if not resolve_device(opts.device).startswith("cpu"):
+        return
+    import torch
+
+    detector = None if opts.boxes_file else (opts.detector_name or load_yaml(DetectorConfig, "detector").name)
+    with open_source(source, start=opts.start, end=opts.end, stride=opts.stride) as src:
+        frames = None if src.indices is None else len(src.indices)
+    e = cpu_estimate(opts.pose_model, opts.flip, detector, opts.detect_every, frames=frames,
+                     cores=torch.get_num_threads())
+    if e is None or not e.slow:
+        return
+    what = f"{opts.pose_model}{' with the flip test' if opts.flip else ''}" + (f" and {detector}" if detector else "")
+    total = e.total()
+    span = "" if total is None else (f": this run's {e.frames} frames, about {format_duration(total[0])} "
+                                     f"({e.cores} cores) to {format_duration(total[1])} (one)")
+    click.echo(f"On the CPU, {what} take about {e.seconds_per_frame:.1f} s per frame with one person "
+               f"(+{e.seconds_per_person:.1f} s per more person) on one core{span}.", err=True)
+    flags = (f"--pose-model {FASTER['pose_model']} {'--flip' if FASTER['flip'] else '--no-flip'} "
+             f"--detector {FASTER['detector_name']} --detect-every {FASTER['detect_every']}")
+    click.echo(f"Faster: {flags} (about {e.faster_seconds_per_frame:.2f} s per frame; some accuracy is lost, "
+               "README: Installing on a CPU-only machine).", err=True)
 
 
 def _check_boxes(files) -> None:

@@ -456,3 +456,40 @@ def test_a_torch_torchvision_build_mismatch_is_named_as_an_install_problem(clip,
     line = one_error_line(invoke("run", video, *args, "--quiet", "--out", tmp_path / "t.json"))
     assert "torch and torchvision come from different builds (operator torchvision::nms does not exist)" in line
     assert "pip install --force-reinstall torch torchvision --index-url" in line and "please report" not in line
+
+
+def test_on_a_cpu_run_prints_its_expected_time_and_the_faster_settings_first(clip, tmp_path, monkeypatch):
+    """A newcomer's first run (default W48 and detector on a laptop) said nothing about taking hours."""
+    import posetrack.pipeline.weights as weights
+    from posetrack.errors import WeightsError
+
+    def stop(*args, **kwargs):
+        raise WeightsError("stopped where the weights would be fetched")
+
+    monkeypatch.setattr(weights, "fetch_weights", stop)
+    video, _ = clip                                       # 6 frames
+    result = invoke("run", video, "--device", "cpu", "--out", tmp_path / "t.json")
+    lines = result.output.splitlines()
+    estimate = next(i for i, line in enumerate(lines) if line.startswith("On the CPU, "))
+    assert lines[estimate].startswith("On the CPU, w48_384x288 with the flip test and fasterrcnn_resnet50_fpn_v2 take "
+                                      "about 9.9 s per frame with one person (+1.5 s per more person) on one core: "
+                                      "this run's 6 frames, about ")
+    assert lines[estimate + 1].startswith("Faster: --pose-model w32_256x192 --no-flip --detector "
+                                          "fasterrcnn_mobilenet_v3_large_fpn --detect-every 4 (about 0.43 s per frame")
+    assert estimate < next(i for i, line in enumerate(lines) if "stopped where the weights would be fetched" in line)
+    for quick in (["--pose-model", "w32_256x192", "--no-flip", "--detector", "fasterrcnn_mobilenet_v3_large_fpn"],
+                  ["--boxes", clip[1][1]], ["--quiet"]):
+        assert "On the CPU" not in invoke("run", video, "--device", "cpu", *quick, "--out", tmp_path / "u.json").output
+
+
+def test_cpu_estimates_follow_the_measured_costs():
+    from posetrack.pipeline.cpu_estimate import cpu_estimate, format_duration
+
+    e = cpu_estimate("w48_384x288", True, "fasterrcnn_resnet50_fpn_v2", 1, frames=100, cores=4)
+    assert (e.seconds_per_frame, e.seconds_per_person) == (8.4 + 1.5, 1.5) and e.slow
+    assert e.total() == pytest.approx((100 * 9.9 / 4, 100 * 9.9))
+    assert cpu_estimate("w48_384x288", False, None, frames=None).total() is None            # boxes file, live source
+    assert cpu_estimate("w32_256x192", False, "fasterrcnn_mobilenet_v3_large_fpn", 4).seconds_per_frame == \
+        pytest.approx(0.94 / 4 + 0.20)
+    assert cpu_estimate("hrnet_tiny_128x96", True, None) is None and cpu_estimate("w32_256x192", True, "yolo") is None
+    assert [format_duration(s) for s in (8, 125, 3725)] == ["8 s", "2 min 05 s", "1 h 02 min"]
