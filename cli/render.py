@@ -55,9 +55,10 @@ def default_output(video) -> Path:
 @click.option("--boxes/--no-boxes", default=False, help="Draw each person's box.")
 @click.option("--ids/--no-ids", default=True, help="Write each person's track id above their head.")
 @click.option("--only-ids", callback=_id_list, metavar="3,7", help="Draw only these track ids.")
-@click.option("--start", type=click.IntRange(min=0), default=0, help="First frame to render (0-based).")
+@click.option("--start", type=click.IntRange(min=0), default=None,
+              help="First frame to render (0-based).  [default: the first frame TRACKS covers]")
 @click.option("--end", type=click.IntRange(min=1), default=None,
-              help="Stop before this frame (exclusive).  [default: the last frame]")
+              help="Stop before this frame (exclusive).  [default: the end of what TRACKS covers]")
 @click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=None, metavar="N",
               help="Render every N-th frame; the video plays at fps/N.  [default: the stride of the run "
                    "that made TRACKS, else 1]")
@@ -87,7 +88,7 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
 
     if out is not None and frames_dir is not None:
         raise click.UsageError("--out writes a video and --frames-dir writes PNG frames: choose one")
-    if end is not None and end <= start:
+    if end is not None and start is not None and end <= start:
         raise click.BadParameter(f"must be greater than --start ({start})", param_hint="--end")
     target = frames_dir or out or default_output(video)
     field = "frames_dir" if frames_dir is not None else "out"
@@ -95,7 +96,7 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
                  force=force, patterns={"frames_dir": FRAME_FILES})
     tracks = read_tracks(tracks_file)
     _warn_unknown_ids(tracks, only_ids)
-    stride = stride or _run_stride(tracks)
+    start, end, stride = _range(video, tracks, start, end, stride)
     style = DrawStyle(min_score=min_score, boxes=boxes, ids=ids, trails=trails, line_scale=line_scale)
     with open_source(video, start=start, end=end, stride=stride) as source:
         _check_match(source.info, tracks, video, tracks_file, allow_mismatch)
@@ -112,10 +113,19 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
                     fg="yellow", err=True)
 
 
-def _run_stride(tracks) -> int:
-    """The stride of the run that made the tracks file (its settings), or 1."""
-    stride = tracks.header.settings.get("stride")
-    return stride if isinstance(stride, int) and not isinstance(stride, bool) and stride >= 1 else 1
+def _range(video, tracks, start, end, stride):
+    """The frames to render: those given, else what the tracks file covers (its run's start, end and stride)."""
+    from posetrack.io.video import open_source
+    from posetrack.rendering.render import tracks_range
+
+    with open_source(video) as whole:
+        covered = tracks_range(tracks, whole.info.frames)
+    if start is None and end is None:
+        start, end = covered[:2]
+    if end is not None and start is not None and end <= start:
+        raise click.BadParameter(f"must be greater than the start ({start}) of the frames TRACKS covers",
+                                 param_hint="--end")
+    return start or 0, end, stride or covered[2]
 
 
 def _warn_unknown_ids(tracks, only_ids) -> None:

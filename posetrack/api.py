@@ -225,7 +225,7 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
                      progress=progress)
 
 
-def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: int = 0,
+def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: Optional[int] = None,
            end: Optional[int] = None, only_ids: Optional[Collection[int]] = None, frames_dir: bool = False,
            codec: str = "h264", crf: int = 18, force: bool = False, allow_mismatch: bool = False,
            progress: Optional[Callable[[int, int], None]] = None, **style: Any):
@@ -235,7 +235,8 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         source: the video file or image folder the tracks were made from.
         tracks: a :class:`~posetrack.tracksfile.codec.TrackFile` or the path of a tracks file.
         out: the video to write (.mp4, .m4v, .mov, .mkv), or a folder for PNG frames with ``frames_dir``.
-        start, end: render source frames ``start <= index < end`` (end None: to the end).
+        start, end: render source frames ``start <= index < end``; both None (the default): the frames the
+            tracks cover (:func:`~posetrack.rendering.render.tracks_range`), else start 0 and end None: to the end.
         only_ids: draw only these track ids.
         frames_dir: write lossless PNG frames into the folder ``out`` instead of a video.
         codec: "h264" (plays everywhere) or "mpeg4" (for FFmpeg builds without H.264).
@@ -259,7 +260,7 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
     from posetrack.rendering.draw import DrawStyle
     from posetrack.io.encode import FRAME_FILES, open_writer
     from posetrack.io.guard import check_writes
-    from posetrack.rendering.render import check_tracks_match, render_video
+    from posetrack.rendering.render import check_tracks_match, render_video, tracks_range
     from posetrack.tracksfile.codec import read_tracks
     from posetrack.io.video import open_source
 
@@ -272,7 +273,10 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
     check_writes({field: out}, {"source": source, "tracks": None if isinstance(tracks, TrackFile) else tracks},
                  force=force, patterns={field: FRAME_FILES} if frames_dir else {})
     track_file = tracks if isinstance(tracks, TrackFile) else read_tracks(tracks)
-    with open_source(source, start=start, end=end) as src:
+    if start is None and end is None:
+        with open_source(source) as whole:
+            start, end, _ = tracks_range(track_file, whole.info.frames)
+    with open_source(source, start=start or 0, end=end) as src:
         problems = check_tracks_match(src.info, track_file)
         if problems and not allow_mismatch:
             raise InputError(f"the tracks do not match {source}: {'; '.join(problems)} (allow_mismatch=True draws "

@@ -493,3 +493,48 @@ def test_cpu_estimates_follow_the_measured_costs():
         pytest.approx(0.94 / 4 + 0.20)
     assert cpu_estimate("hrnet_tiny_128x96", True, None) is None and cpu_estimate("w32_256x192", True, "yolo") is None
     assert [format_duration(s) for s in (8, 125, 3725)] == ["8 s", "2 min 05 s", "1 h 02 min"]
+
+
+# ----------------------------------------------------------------------------- issue 17, point 4
+
+def test_the_frame_range_is_part_of_the_file_and_render_draws_that_range(clip, tmp_path):
+    """`run --end 60` wrote `"frames": 795, "status": "complete"` and render drew all 795 frames, 736 of them
+    without anyone. The file records its range; `render` and `posetrack.render` draw that range by default."""
+    import posetrack
+    from test_resume import decoded_frames
+
+    video, args = clip                                                   # 6 frames
+    out = tmp_path / "t.json"
+    assert invoke("run", video, *args, "--quiet", "--end", "3", "--out", out).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert (doc["video"]["frames"], doc["status"], len(doc["frames"])) == (6, "complete", 3)
+    assert (doc["settings"]["start"], doc["settings"]["end"], doc["settings"]["stride"]) == (0, 3, 1)
+    result = invoke("render", video, out, "-o", tmp_path / "r.mp4")
+    assert result.exit_code == 0 and "Wrote" in result.output and ": 3 frames (3 with people)" in result.output
+    assert len(decoded_frames(tmp_path / "r.mp4")) == 3
+    summary = posetrack.render(video, out, tmp_path / "api.mp4")
+    assert (summary.frames, summary.frames_with_people) == (3, 3)
+    assert len(decoded_frames(tmp_path / "api.mp4")) == 3
+    wider = invoke("render", video, out, "-o", tmp_path / "all.mp4", "--start", "0", "--end", "6")
+    assert wider.exit_code == 0 and ": 6 frames (3 with people)" in wider.output     # asked for: drawn
+
+
+def test_a_poses_file_covering_part_of_a_video_renders_without_allow_mismatch(clip, tmp_path):
+    import posetrack
+
+    video, args = clip
+    out = tmp_path / "t.json"
+    assert invoke("run", video, *args, "--quiet", "--end", "4", "--out", out).exit_code == 0
+    doc = json.loads(out.read_text())
+    doc["video"]["frames"] = 4                                       # saved for the first 4 frames only
+    for key in ("start", "end", "stride"):
+        del doc["settings"][key]
+    part = tmp_path / "part.json"
+    part.write_text(json.dumps(doc))
+    result = invoke("render", video, part, "-o", tmp_path / "r.mp4")
+    assert result.exit_code == 0 and ": 4 frames (4 with people)" in result.output, result.output
+    assert posetrack.render(video, part, tmp_path / "api.mp4").frames == 4
+    doc["video"]["frames"] = 9                                       # more frames than this video has: another video
+    (tmp_path / "other.json").write_text(json.dumps(doc))
+    refused = invoke("render", video, tmp_path / "other.json", "-o", tmp_path / "o.mp4")
+    assert refused.exit_code == 1 and "frame count: the video has 6 frames, the tracks file says 9" in refused.output

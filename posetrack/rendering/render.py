@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Collection, List, Optional
+from typing import Callable, Collection, List, Optional, Tuple
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from posetrack.types import Frame, FrameResult, VideoInfo
 from posetrack.tracksfile.codec import TrackFile
 from posetrack.io.video import FrameSource
 
-__all__ = ["Renderer", "RenderSummary", "render_video", "check_tracks_match", "select_ids"]
+__all__ = ["Renderer", "RenderSummary", "render_video", "check_tracks_match", "select_ids", "tracks_range"]
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,9 @@ def check_tracks_match(info: VideoInfo, tracks: TrackFile) -> List[str]:
     """How a tracks file disagrees with the video it is drawn on; empty when they match.
 
     Compares the frame size, the frame count and the frame indices used by the tracks. A
-    partial tracks file may count fewer frames than the video states (a run on a cut-off
-    video stops where decoding did); a live source of unknown length is not counted.
+    tracks file may cover part of the video (a run with an end frame, poses saved for the first
+    frames only, a run on a cut-off video that stopped where decoding did), so it may count fewer
+    frames than the video, never more; a live source of unknown length is not counted.
 
     Returns:
         One readable line per difference, e.g. "size: the video is 640x480, the tracks are for 1280x720".
@@ -89,13 +90,35 @@ def check_tracks_match(info: VideoInfo, tracks: TrackFile) -> List[str]:
         problems.append(f"size: the video is {info.width}x{info.height}, the tracks are for {t.width}x{t.height}")
     if info.frames is None or t.frames is None:
         return problems
-    if info.frames != t.frames and (tracks.complete or t.frames > info.frames):
+    if t.frames > info.frames:
         problems.append(f"frame count: the video has {info.frames} frames, the tracks file says {t.frames}")
     beyond = [f.frame for f in tracks.frames if f.frame >= info.frames]
     if beyond:
         problems.append(f"frames: the tracks have {len(beyond)} frames past the video's end "
                         f"(first {beyond[0]}, the video ends at {info.frames - 1})")
     return problems
+
+
+def _setting(settings, name: str, low: int) -> Optional[int]:
+    value = settings.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= low else None
+
+
+def tracks_range(tracks: TrackFile, source_frames: Optional[int] = None) -> Tuple[int, Optional[int], int]:
+    """The frames a tracks file covers, as (start, end, stride): what a render draws by default.
+
+    The range of the run that made the file (``settings.start``, ``settings.end``, ``settings.stride``),
+    else the whole file; without a recorded end, a file counting fewer frames than the source
+    (``video.frames`` < ``source_frames``) ends there. ``end`` is exclusive, None: the source's end.
+    """
+    settings = tracks.header.settings
+    start = _setting(settings, "start", 0) or 0
+    end = _setting(settings, "end", 1)
+    stride = _setting(settings, "stride", 1) or 1
+    counted = tracks.header.video.frames
+    if end is None and counted is not None and source_frames is not None and counted < source_frames:
+        end = counted
+    return start, end, stride
 
 
 class Renderer:
