@@ -24,22 +24,27 @@ def engine_options(command):
         click.option("--address", default=None,
                      help="Ray: 'auto' joins this machine's cluster (ray start), HOST:PORT joins that one.  "
                           "[default: start Ray here]"),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="CPU threads each video is computed with, on every engine; the same count gives the same "
+                          "bytes (README: Determinism).  [default: cores / workers; Ray: --cpus-per-worker]"),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-ENGINE_OPTIONS = ("engine", "workers", "gpus_per_worker", "cpus_per_worker", "address")
+ENGINE_OPTIONS = ("engine", "workers", "gpus_per_worker", "cpus_per_worker", "address", "threads")
 
 
-def make_engine(engine: str = "local", workers=None, gpus_per_worker=None, cpus_per_worker=None, address=None):
+def make_engine(engine: str = "local", workers=None, gpus_per_worker=None, cpus_per_worker=None, address=None,
+                threads=None):
     """The engine the options name; a usage error for an option that does not apply to it."""
     from posetrack.pipeline.engines import get_engine
 
-    given = {k: v for k, v in dict(workers=workers, gpus_per_worker=gpus_per_worker,
-                                   cpus_per_worker=cpus_per_worker, address=address).items() if v is not None}
-    allowed = {"local": {"workers"}, "ray": {"workers", "gpus_per_worker", "cpus_per_worker", "address"}}[engine]
+    given = {k: v for k, v in dict(workers=workers, gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker,
+                                   address=address, threads=threads).items() if v is not None}
+    allowed = {"local": {"workers", "threads"},
+               "ray": {"workers", "gpus_per_worker", "cpus_per_worker", "address", "threads"}}[engine]
     wrong = sorted(set(given) - allowed)
     if wrong:
         raise click.UsageError(", ".join("--" + w.replace("_", "-") for w in wrong) + f": not an option of "

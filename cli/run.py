@@ -72,7 +72,8 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
 def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], render_out: Optional[Path],
         export17: Optional[Path], export18: Optional[Path], export_coco: Optional[Path], export_csv: Optional[Path],
         boxes_dir: Optional[Path], engine: str, workers: Optional[int], gpus_per_worker: Optional[float],
-        cpus_per_worker: Optional[int], address: Optional[str], resume: bool, force: bool, quiet: bool,
+        cpus_per_worker: Optional[int], address: Optional[str], threads: Optional[int], resume: bool, force: bool,
+        quiet: bool,
         **opts) -> None:
     """Detect people, estimate their keypoints with HRNet and track them (FlowTrack).
 
@@ -103,12 +104,13 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
         opts["force"] = force
         return _run_many(items, out_dir, render_out, export17, export18, export_coco, export_csv, boxes_dir,
                          dict(engine=engine, workers=workers, gpus_per_worker=gpus_per_worker,
-                              cpus_per_worker=cpus_per_worker, address=address),
+                              cpus_per_worker=cpus_per_worker, address=address, threads=threads),
                          quiet, opts)
     if boxes_dir is not None or engine != "local" or workers or gpus_per_worker is not None or cpus_per_worker \
             or address:
         raise click.UsageError("--boxes-dir, --engine, --workers, --gpus-per-worker, --cpus-per-worker and "
                                "--address apply to batch runs: give --out-dir")
+    opts["threads"] = threads
     _run_one(items[0] if live else Path(items[0]), out, render_out, export17, export18, export_coco, export_csv,
              resume, force, quiet, opts)
 
@@ -118,6 +120,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
     from posetrack.pipeline.batch import default_tracks_path
     from posetrack.errors import OutputExistsError
+    from posetrack.pipeline.engines import use_threads
     from posetrack.pipeline.runner import Outputs, run_video
 
     if out is None and not isinstance(source, Path):
@@ -125,6 +128,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     out = out or default_tracks_path(source)
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
                       csv=export_csv, render_trails=opts.pop("render_trails", 0))
+    threads = opts.pop("threads", None)
     run_opts = run_options(opts)
     _check_boxes([run_opts.boxes_file])
     if not quiet:
@@ -140,7 +144,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
         bar(done, total, f"{people} people", rate=fps if total is not None and done >= total else None)
 
     try:
-        with FrameProgress("frames", enabled=not quiet) as bar:
+        with FrameProgress("frames", enabled=not quiet) as bar, use_threads(threads):
             summary = run_video(source, outputs, run_opts, resume=resume, force=force, progress=progress)
     except OutputExistsError as e:
         if e.resumable:

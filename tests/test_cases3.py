@@ -538,3 +538,32 @@ def test_a_poses_file_covering_part_of_a_video_renders_without_allow_mismatch(cl
     (tmp_path / "other.json").write_text(json.dumps(doc))
     refused = invoke("render", video, tmp_path / "other.json", "-o", tmp_path / "o.mp4")
     assert refused.exit_code == 1 and "frame count: the video has 6 frames, the tracks file says 9" in refused.output
+
+
+# ----------------------------------------------------------------------------- issue 17, point 8
+
+def test_threads_sets_the_thread_count_of_single_runs_and_batches(clip, tmp_path, monkeypatch):
+    """One count for every path: `--threads N` for a single run and for any engine; torch's count is restored."""
+    import torch
+
+    import posetrack.pipeline.runner as runner
+
+    seen = []
+    real = runner.run_video
+
+    def counting(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_video", counting)
+    before = torch.get_num_threads()
+    video, args = clip
+    assert invoke("run", video, *args, "--quiet", "--threads", "1", "--out", tmp_path / "one.json").exit_code == 0
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "clip.json").write_bytes(args[1].read_bytes())
+    batch = invoke("run", video, *args[2:], "--boxes-dir", tmp_path / "b", "--quiet", "--threads", "1",
+                   "--out-dir", tmp_path / "out")
+    assert batch.exit_code == 0, batch.output
+    assert seen == [1, 1] and torch.get_num_threads() == before
+    assert (tmp_path / "out" / "clip.tracks.json").read_bytes() != b""
+    assert invoke("run", video, *args, "--threads", "0", "--out", tmp_path / "z.json").exit_code == 2

@@ -111,7 +111,8 @@ def test_thread_counts():
 
     assert thread_count(3, 8, workers=4) == 3 and thread_count(None, 2) == 2
     assert thread_count(None, None, workers=10 ** 6) == 1
-    assert thread_count(None, None, workers=1) == max(1, os.cpu_count() or 1)
+    assert thread_count(None, None, workers=2) == max(1, (os.cpu_count() or 1) // 2)
+    assert thread_count(None, None, workers=1) is None           # this process: torch's own default
     with pytest.raises(ConfigError, match="threads must be at least 1, got 0"):
         thread_count(0)
 

@@ -46,7 +46,8 @@ class LocalEngine:
     Args:
         workers: 1 runs in this process; N > 1 starts N worker processes.
         max_retries: how many times a video whose worker died is started again.
-        threads: CPU threads per video, in this process or a worker; None: cores // workers.
+        threads: CPU threads per video, in this process or a worker; None: cores // workers (this
+            process's default count when it runs the videos itself).
     """
 
     name = "local"
@@ -83,7 +84,9 @@ class LocalEngine:
         from posetrack.pipeline.runner import load_models
 
         models = load_models(models_options(opts, todo))
-        worker = f"main (pid {os.getpid()}, {_threads_label(self.threads)})"
+        import torch
+
+        worker = f"main (pid {os.getpid()}, {_threads_label(torch.get_num_threads())})"
         for job in todo:
             emit(VideoStarted(job.index, job.name, "main", 1))
             progress = _throttled(lambda d, t, f, job=job: emit(

@@ -17,7 +17,8 @@ Thread count: torchvision's detector gives slightly different numbers with diffe
 counts (its input resize and box-head matrix products split their work by thread; measured with
 1 and 2 threads: boxes 2e-4 px apart, scores 2e-7), so every engine computes each video with a
 stated number of threads (:func:`thread_count`): ``threads`` when given, else the cores shared
-among the workers. The same ``threads`` gives the same bytes on every engine and worker count.
+among the workers (this process's own default when it runs the videos itself). The same ``threads``
+gives the same bytes on every engine and worker count.
 The pose network, crops, optical flow and tracking give identical bits with any thread count.
 
 Example:
@@ -93,9 +94,10 @@ def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[Vide
     return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)
 
 
-def thread_count(threads: Optional[int], cores_each: Optional[int] = None, workers: int = 1) -> int:
+def thread_count(threads: Optional[int], cores_each: Optional[int] = None, workers: int = 1) -> Optional[int]:
     """The CPU threads each video is computed with: ``threads`` when given, else ``cores_each``, else this
-    machine's cores divided among ``workers`` (at least 1).
+    machine's cores divided among ``workers`` (at least 1); None for one worker, which is this process:
+    torch's own default count then.
 
     Raises:
         ConfigError: ``threads`` is given and below 1.
@@ -104,12 +106,17 @@ def thread_count(threads: Optional[int], cores_each: Optional[int] = None, worke
         if threads < 1:
             raise ConfigError(f"threads must be at least 1, got {threads}")
         return int(threads)
-    return int(cores_each) if cores_each else max(1, (os.cpu_count() or 1) // workers)
+    if cores_each:
+        return int(cores_each)
+    return None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
 
 
 @contextlib.contextmanager
-def use_threads(threads: int):
-    """torch's and OpenCV's CPU thread counts set to ``threads`` inside the block, restored after."""
+def use_threads(threads: Optional[int]):
+    """torch's and OpenCV's CPU thread counts set to ``threads`` inside the block, restored after (None: kept)."""
+    if threads is None:
+        yield
+        return
     import cv2
     import torch
 
