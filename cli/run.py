@@ -200,6 +200,9 @@ def _interrupt_advice(ctx: click.Context, source: Path, out: Path) -> str:
 
     if journal_path(out).exists():
         return f"Continue with: {_resume_command(ctx, source, out)}"
+    if out.exists():     # the tracks file was finished; an export or the render after it was not
+        return (f"Interrupted after {out} was finished, before the other outputs were written: run the command "
+                "again with --force to write them all.")
     return "Interrupted before the first frame was finished: nothing to keep or resume; run the command again."
 
 
