@@ -34,9 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from urllib.parse import urlsplit
+
 from posetrack.errors import InputError, PosetrackError
-from posetrack.pipeline.runner import Models, Outputs, RunOptions
+from posetrack.io.guard import check_distinct
 from posetrack.io.source_list import is_url
+from posetrack.pipeline.loading import Models
+from posetrack.pipeline.options import RunOptions
+from posetrack.pipeline.outputs import Outputs
+from posetrack.pipeline.runner import run_video
 from posetrack.tracksfile.journal import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
@@ -173,8 +179,6 @@ Listener = Callable[[Event], None]
 def _parts(source: str) -> Tuple[Tuple[str, ...], str, str]:
     """(parent folder names, stem, suffix) of a source; URLs use their path."""
     if is_url(source):
-        from urllib.parse import urlsplit
-
         u = urlsplit(source)
         p = PurePosixPath(u.netloc + "/" + u.path.strip("/")) if u.path.strip("/") else PurePosixPath(u.netloc)
         return tuple(p.parts[:-1]), p.stem or p.name, p.suffix
@@ -332,15 +336,13 @@ def check_jobs(jobs: Sequence[Job], inputs: Mapping[str, Optional[PathLike]] = {
 
     Every output of every job (tracks files and their journals, renders, exports) is
     compared with every other and with every source and boxes file of the batch, and with
-    ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.pipeline.runner.run_inputs`).
+    ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.pipeline.outputs.run_inputs`).
     A batch overwrites its own finished outputs when asked (a rerun resumes them), so
     this is the check that keeps it off everything else.
 
     Raises:
         PathConflictError: names the path and both settings (:func:`posetrack.io.guard.check_distinct`).
     """
-    from posetrack.io.guard import check_distinct
-
     outputs = [(field, path) for job in jobs for field, path in job.outputs.fields().items()]
     outputs += [("tracks journal", journal_path(job.outputs.tracks)) for job in jobs]
     sources = [("source", job.source) for job in jobs] + [("boxes_file", job.boxes_file) for job in jobs]
@@ -418,7 +420,7 @@ def run_job(job: Job, opts: RunOptions, models: Optional[Models] = None, *, work
         job: the source and its outputs.
         opts: pipeline choices shared by the batch (the job's boxes file replaces
             ``opts.boxes_file``).
-        models: loaded networks to reuse (:func:`posetrack.pipeline.runner.load_models`).
+        models: loaded networks to reuse (:func:`posetrack.pipeline.loading.load_models`).
         worker, attempt: recorded in the result.
         progress: called after every frame with (frames done, frames to do, fps).
         force: run from scratch even when the outputs are finished or partial.
@@ -428,8 +430,6 @@ def run_job(job: Job, opts: RunOptions, models: Optional[Models] = None, *, work
         "failed" with the error's message. KeyboardInterrupt is not caught (the partial
         output and journal are kept by :func:`posetrack.pipeline.runner.run_video`).
     """
-    from posetrack.pipeline.runner import run_video
-
     state = "new" if force else job_state(job)
     if state == "done":
         return dataclasses.replace(skipped_result(job), worker=worker, attempts=attempt)

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
 from posetrack.pipeline.batch import BatchResult, Job, Listener, VideoFinished, VideoResult, job_state, skipped_result
 from posetrack.errors import ConfigError
-from posetrack.pipeline.runner import RunOptions
+from posetrack.pipeline.options import RunOptions
 
 __all__ = ["ENGINES", "Engine", "get_engine", "split_done"]
 

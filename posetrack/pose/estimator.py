@@ -20,9 +20,11 @@ from posetrack.errors import ConfigError
 from posetrack.types import Detections, Poses
 from posetrack.pose.crops import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
 
-__all__ = ["PoseEstimator", "CROPS"]
+__all__ = ["PoseEstimator", "CROPS", "DEFAULT_BATCH_SIZE"]
 
 CROPS = ("auto", "opencv", "torch")
+#: Person crops per forward pass unless a run says otherwise (``posetrack run --batch-size``).
+DEFAULT_BATCH_SIZE = 32
 
 
 class PoseEstimator:
@@ -55,7 +57,7 @@ class PoseEstimator:
     """
 
     def __init__(self, model, flip_test: bool = True, decode: Literal["argmax", "dark"] = "argmax",
-                 device=None, batch_size: int = 64, crop: Literal["auto", "opencv", "torch"] = "opencv",
+                 device=None, batch_size: int = DEFAULT_BATCH_SIZE, crop: Literal["auto", "opencv", "torch"] = "opencv",
                  half: bool = False, *, precision: str = "fp32", fuse_bn: bool = True,
                  channels_last: Optional[bool] = None, compile: bool = False, backend: str = "torch",
                  static_batch: bool = False):
