@@ -181,10 +181,29 @@ class RegistryChoice(click.Choice):
         pass
 
 
+class LazyHelpOption(click.Option):
+    """An option whose help text is written only when help is shown (it reads the tracker config).
+
+    Args:
+        lazy_help: returns the help text.
+    """
+
+    def __init__(self, *args, lazy_help: Callable[[], str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lazy_help: Optional[Callable[[], str]] = lazy_help
+
+    def get_help_record(self, ctx: click.Context):
+        if self._lazy_help is not None:
+            self.help, self._lazy_help = self._lazy_help(), None
+        return super().get_help_record(ctx)
+
+
 def pipeline_options(command):
     """The detector / pose / tracker options `run` and `eval --dataset-root` share.
 
-    Defaults, ranges and choices are the library's (:mod:`posetrack.pipeline.options`, the registries).
+    Defaults and ranges are :class:`posetrack.pipeline.options.RunOptions`'; choices come from
+    the registries that use them, and help that names presets from the tracker config, both
+    read only when needed (`posetrack eval --gt --pred` never imports them).
     """
     for option in reversed(_pipeline_options()):
         command = option(command)
@@ -200,11 +219,23 @@ def tracker_presets() -> tuple:
     return (default, *(p for p in preset_names() if p != default)), tracker, flow
 
 
-def _pipeline_options() -> list:
-    from posetrack.pipeline.options import INT_RANGES, defaults, option_choices
+def _choices(name: str) -> Callable[[], tuple]:
+    """The valid values of RunOptions' ``name``, from its registry (read when first needed)."""
+    from posetrack.pipeline.options import option_choices
 
-    d, choices = defaults(), option_choices()
-    presets, tracker, flow = tracker_presets()
+    return lambda: option_choices(name)[name]
+
+
+def _tracker_help() -> str:
+    presets = tracker_presets()[0]
+    return (f"Tracker preset of --tracker-config: {' or '.join(presets)} (configs/tracker.yaml says what each does); "
+            f"`none` saves untracked poses.  [default: {presets[0]}]")
+
+
+def _pipeline_options() -> list:
+    from posetrack.pipeline.options import INT_RANGES, defaults
+
+    d = defaults()
     batch_max, every_max = INT_RANGES["batch_size"][1], INT_RANGES["detect_every"][1]
     return [
         click.option("--pose-model", default=d["pose_model"], show_default=True,
@@ -219,30 +250,31 @@ def _pipeline_options() -> list:
         click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector "
                           "is loaded."),
-        click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none",
-                     help=f"Tracker preset of --tracker-config: {' or '.join(presets)} (configs/tracker.yaml says "
-                          f"what each does); `none` saves untracked poses.  [default: {presets[0]}]"),
+        click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none", cls=LazyHelpOption,
+                     lazy_help=_tracker_help),
         click.option("--refine", is_flag=True, default=d["refine"],
                      help="Refine each finished file offline: stitch fragments, interpolate short gaps (marked "
                           "\"interpolated\"), drop short tracks (the preset's refine settings; README \"Tracking\")."),
         click.option("--tracker-config", default=d["tracker_config"], show_default=True,
                      help="Tracker settings: a config name or a YAML path."),
-        click.option("--matching", type=RegistryChoice(lambda: choices["matching"]), default=None,
-                     help=f"Override the tracker's matching.  [default: {tracker.matching}, from the preset]"),
-        click.option("--flow", "flow_method", type=RegistryChoice(lambda: choices["flow_method"]), default=None,
-                     help=f"Optical flow for propagation and similarity.  [default: {flow.method}]"),
+        click.option("--matching", type=RegistryChoice(_choices("matching")), default=None, cls=LazyHelpOption,
+                     lazy_help=lambda: f"Override the tracker's matching.  [default: {tracker_presets()[1].matching}, "
+                                       "from the preset]"),
+        click.option("--flow", "flow_method", type=RegistryChoice(_choices("flow_method")), default=None,
+                     cls=LazyHelpOption, lazy_help=lambda: "Optical flow for propagation and similarity.  "
+                                                           f"[default: {tracker_presets()[2].method}]"),
         click.option("--detect-every", type=click.IntRange(min=1, max=every_max), default=d["detect_every"],
                      show_default=True, help="Run the detector on every N-th frame; flow-propagated boxes carry "
                                              "people in between (benchmarks/detect_every.py measures the cost)."),
         click.option("--device", default=d["device"], show_default=True,
                      callback=lambda ctx, param, value: _device(value),
                      help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
-        click.option("--precision", type=RegistryChoice(lambda: choices["precision"]), default=d["precision"],
+        click.option("--precision", type=RegistryChoice(_choices("precision")), default=d["precision"],
                      show_default=True, help="Autocast type of the pose and detector networks. auto: fp16 on CUDA, "
                                              "fp32 on CPU (measured: README \"Speed\")."),
         click.option("--half", is_flag=True,
                      help="Same as --precision fp16 (on a CUDA GPU; ignored on CPU, with a warning)."),
-        click.option("--backend", type=RegistryChoice(lambda: choices["backend"]), default=d["backend"],
+        click.option("--backend", type=RegistryChoice(_choices("backend")), default=d["backend"],
                      show_default=True, help="Where the pose network runs (onnxruntime: pip install "
                                              "'posetrack[onnx]'; tensorrt: needs torch_tensorrt and a GPU)."),
         click.option("--compile", is_flag=True, default=d["compile"],
@@ -255,7 +287,7 @@ def _pipeline_options() -> list:
                      help="Compute flow and write outputs on threads while poses are estimated (never changes a "
                           "result)."),
         click.option("--flip/--no-flip", default=d["flip"], show_default=True, help="Flip test (official setting)."),
-        click.option("--decode", type=RegistryChoice(lambda: choices["decode"]), default=d["decode"],
+        click.option("--decode", type=RegistryChoice(_choices("decode")), default=d["decode"],
                      show_default=True, help="Heatmap decoding: official argmax + quarter offset, or DARK."),
     ]
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import click
 
-from posetrack.models.cost_table import DEFAULT_POSE_MODEL
+from posetrack.models import DEFAULT_POSE_MODEL
 
 from ._common import CONTEXT, RegistryChoice
 

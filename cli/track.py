@@ -36,7 +36,7 @@ def _track_options(command):
     from ._common import RegistryChoice, tracker_presets
 
     presets, tracker, flow = tracker_presets()
-    choices = option_choices()
+    choices = option_choices("matching", "flow_method")
     options = [
         click.option("--tracker", "preset", default=None, metavar="PRESET",
                      help=f"Tracker preset: {' or '.join(presets)} (or one your --config adds).  "

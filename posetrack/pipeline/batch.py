@@ -47,7 +47,7 @@ from posetrack.tracksfile.journal import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
            "source_stem", "default_tracks_path", "output_names", "plan_jobs", "job_state", "run_job",
-           "skipped_result", "interrupted_result", "models_options", "check_jobs", "STATUSES"]
+           "skipped_result", "interrupted_result", "models_options", "check_jobs", "STATUSES", "split_done", "in_order"]
 
 log = logging.getLogger(__name__)
 
@@ -459,3 +459,25 @@ def _one_line(e: BaseException) -> str:
         return f"{e.filename}: {e.strerror}"
     text = str(e) or type(e).__name__
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- what every engine shares
+
+def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
+               ) -> Tuple[Dict[int, VideoResult], List[Job]]:
+    """Records of jobs an earlier run finished (reported at once) and the jobs left to run."""
+    done: Dict[int, VideoResult] = {}
+    todo: List[Job] = []
+    for job in jobs:
+        if not force and job_state(job) == "done":
+            done[job.index] = skipped_result(job)
+            if on_event is not None:
+                on_event(VideoFinished(done[job.index]))
+        else:
+            todo.append(job)
+    return done, todo
+
+
+def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
+    """Every job's record in job order; a job without one is "not run"."""
+    return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)

@@ -28,8 +28,7 @@ from collections import deque
 from typing import Dict, List, Optional, Sequence
 
 from posetrack.pipeline.batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
-                    interrupted_result, models_options, run_job)
-from posetrack.pipeline.engines import in_order, split_done
+                    in_order, interrupted_result, models_options, run_job, split_done)
 from posetrack.errors import ConfigError, PosetrackError
 from posetrack.pipeline.loading import load_models
 from posetrack.pipeline.options import RunOptions

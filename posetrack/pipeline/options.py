@@ -31,13 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from posetrack.errors import ConfigError
-from posetrack.models.backends import BACKENDS, PRECISIONS
-from posetrack.models.cost_table import DEFAULT_POSE_MODEL
+from posetrack.models import DEFAULT_BATCH_SIZE, DEFAULT_POSE_MODEL
 from posetrack.models.devices import effective_precision
-from posetrack.pose.estimator import DEFAULT_BATCH_SIZE
-from posetrack.pose.heatmaps import DECODE_METHODS
-from posetrack.tracking.flow import FLOW_METHODS
-from posetrack.tracking.matching import MATCHERS
 from posetrack.validation import MAX_FRAMES, short_repr
 
 __all__ = ["ModelOptions", "TrackingOptions", "FrameRange", "RuntimeOptions", "RunOptions", "KEYWORDS", "HALF",
@@ -272,17 +267,51 @@ INT_RANGES: Dict[str, Tuple[int, int]] = {"start": (0, _INT64_MAX), "end": (1, _
 
 
 def defaults() -> Dict[str, Any]:
-    """Every keyword's default value (the command line shows these)."""
-    return RunOptions().flat()
+    """Every keyword's default value (the command line shows these), read without validating anything."""
+    return {f.name: f.default for cls in _PARTS.values() for f in dataclasses.fields(cls)}
 
 
-def option_choices() -> Dict[str, Tuple[str, ...]]:
-    """The valid values of the options chosen by name, from the strategy tables that use them.
+def _matchers() -> Tuple[str, ...]:
+    from posetrack.tracking.matching import MATCHERS   # reason: imports numpy (the CLI reads defaults without it)
+
+    return tuple(MATCHERS)
+
+
+def _flow_methods() -> Tuple[str, ...]:
+    from posetrack.tracking.flow import FLOW_METHODS   # reason: imports numpy (the CLI reads defaults without it)
+
+    return tuple(FLOW_METHODS)
+
+
+def _precisions() -> Tuple[str, ...]:
+    from posetrack.models.backends import PRECISIONS   # reason: the CLI reads defaults without the backends
+
+    return ("auto", *PRECISIONS)
+
+
+def _backends() -> Tuple[str, ...]:
+    from posetrack.models.backends import BACKENDS   # reason: the CLI reads defaults without the backends
+
+    return tuple(BACKENDS)
+
+
+def _decode_methods() -> Tuple[str, ...]:
+    from posetrack.pose.heatmaps import DECODE_METHODS   # reason: imports numpy (the CLI reads defaults without it)
+
+    return tuple(DECODE_METHODS)
+
+
+#: Keyword -> its valid values, read from the strategy table that uses them.
+_CHOICES = {"matching": _matchers, "flow_method": _flow_methods, "precision": _precisions, "backend": _backends,
+            "decode": _decode_methods}
+
+
+def option_choices(*names: str) -> Dict[str, Tuple[str, ...]]:
+    """The valid values of the options chosen by name (all of them, or ``names``), from their registries.
 
     ``precision`` also takes :data:`HALF`, the ``half`` switch's value (not listed: it is a switch of its own).
     """
-    return {"matching": tuple(MATCHERS), "flow_method": tuple(FLOW_METHODS), "precision": ("auto", *PRECISIONS),
-            "backend": tuple(BACKENDS), "decode": tuple(DECODE_METHODS)}
+    return {name: _CHOICES[name]() for name in (names or _CHOICES)}
 
 
 def _validate(part) -> None:
@@ -291,7 +320,7 @@ def _validate(part) -> None:
     Raises:
         ConfigError: ``RunOptions.<field>: expected ..., got ...``, with ``field`` set.
     """
-    choices = option_choices()
+    choices = option_choices(*(f.name for f in dataclasses.fields(part) if f.name in _CHOICES))
     for f in dataclasses.fields(part):
         name, value = f.name, getattr(part, f.name)
         if name in _PATH_FIELDS and isinstance(value, os.PathLike):

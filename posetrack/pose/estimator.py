@@ -17,14 +17,13 @@ import numpy as np
 
 from posetrack.pose.heatmaps import decode_argmax_torch, decode_heatmaps, flip_back_torch
 from posetrack.errors import ConfigError
+from posetrack.models import DEFAULT_BATCH_SIZE
 from posetrack.types import Detections, Poses
 from posetrack.pose.crops import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
 
-__all__ = ["PoseEstimator", "CROPS", "DEFAULT_BATCH_SIZE"]
+__all__ = ["PoseEstimator", "CROPS"]
 
 CROPS = ("auto", "opencv", "torch")
-#: Person crops per forward pass unless a run says otherwise (``posetrack run --batch-size``).
-DEFAULT_BATCH_SIZE = 32
 
 
 class PoseEstimator:
