@@ -128,9 +128,10 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
 def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
              force: bool, quiet: bool, opts: dict) -> None:
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
-    from posetrack.pipeline.batch import default_tracks_path
     from posetrack.errors import OutputExistsError
-    from posetrack.pipeline.runner import Outputs, run_video
+    from posetrack.pipeline.batch import default_tracks_path
+    from posetrack.pipeline.outputs import Outputs
+    from posetrack.pipeline.runner import run_video
 
     if out is None and not isinstance(source, Path):
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
@@ -192,7 +193,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
               quiet: bool, opts: dict) -> None:
     """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
     from posetrack.pipeline.batch import check_jobs, models_options, plan_jobs
-    from posetrack.pipeline.runner import run_inputs
+    from posetrack.pipeline.outputs import run_inputs
 
     from ._batch import BatchProgress, make_engine, print_summary
 

@@ -44,7 +44,7 @@ _POLL = 0.5          # seconds between progress polls of busy actors
 def import_ray():
     """The ``ray`` module, or a ConfigError saying how to install it."""
     try:
-        import ray
+        import ray   # reason: an optional dependency (posetrack[ray]), heavy to import
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
     return ray

@@ -37,9 +37,9 @@ from posetrack.pipeline.configs import tracking_configs
 from posetrack.pipeline.outputs import Outputs, write_exports
 from posetrack.tracking.flow import FlowConfig, FlowEstimator, build_flow
 from posetrack.tracking.refine import refine
-from posetrack.tracking.tracker import DEFAULT_FPS, PoseTracker, TrackerConfig
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig
 from posetrack.tracksfile.codec import TrackFile, read_tracks, write_tracks
-from posetrack.types import Frame, FrameResult
+from posetrack.types import DEFAULT_FPS, Frame, FrameResult
 
 __all__ = ["retrack", "refine_file", "retrack_file"]
 
