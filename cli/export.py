@@ -98,17 +98,14 @@ def _report(what: str, result) -> None:
 
 
 def _export_detector(out: Path, name: Optional[str], weights: Optional[str], opset: int, check: bool) -> None:
-    import dataclasses
-
     import torch
 
-    from posetrack.config import load_yaml
-    from posetrack.pose.detector import DetectorConfig, build_detector
     from posetrack.models.onnx import check_detector, export_detector
+    from posetrack.pipeline.configs import detector_config
+    from posetrack.pipeline.options import ModelOptions, RuntimeOptions
+    from posetrack.pose.detector import build_detector
 
-    cfg = load_yaml(DetectorConfig, "detector")
-    if name:
-        cfg = dataclasses.replace(cfg, name=name)
+    cfg = detector_config(ModelOptions(detector_name=name), RuntimeOptions())
     detector = build_detector(cfg, weights_path=weights)
     path = export_detector(detector.model, out, opset=opset)
     click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")

@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import Optional, Sequence, Tuple
 
 __all__ = ["PosetrackError", "InputError", "ConfigError", "FormatError", "SourceError", "ResumeError",
-           "OutputExistsError", "PathConflictError", "MismatchError", "WeightsError", "MissingWeightsError", "DeviceError", "EncoderError"]
+           "OutputExistsError", "PathConflictError", "MismatchError", "WeightsError", "MissingWeightsError",
+           "DeviceError", "EncoderError"]
 
 
 class PosetrackError(Exception):

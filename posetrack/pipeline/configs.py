@@ -24,7 +24,7 @@ from posetrack.pipeline.options import ModelOptions, RunOptions, RuntimeOptions,
 from posetrack.tracking.config import TrackerConfig, apply_overrides, load_tracking_config
 from posetrack.tracking.flow import FlowConfig
 
-__all__ = ["RunConfigs", "resolve_configs", "detector_config", "tracking_configs"]
+__all__ = ["RunConfigs", "resolve_configs", "detector_config", "tracking_configs", "run_tracking"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class RunConfigs:
 
 
 def detector_config(models: ModelOptions, runtime: RuntimeOptions, device: str = "cpu"):
-    """The person detector's config (``configs/detector.yaml``, the name and precision chosen), or None for a boxes file.
+    """The person detector's config (``configs/detector.yaml``, name and precision chosen); None for a boxes file.
 
     Raises:
         ConfigError: the config file or the detector name is wrong.
@@ -91,7 +91,13 @@ def tracking_configs(config: str = "tracker", preset: Optional[str] = None,
     return tracker, flow
 
 
-def _tracking(tracking: TrackingOptions, device: str) -> Tuple[Optional[TrackerConfig], Optional[FlowConfig]]:
+def run_tracking(tracking: TrackingOptions, device: str = "cpu"
+                 ) -> Tuple[Optional[TrackerConfig], Optional[FlowConfig]]:
+    """A run's tracker and flow settings (None, None untracked; flow None without flow).
+
+    Raises:
+        ConfigError: see :func:`tracking_configs`.
+    """
     if not tracking.tracked:
         return None, None
     overrides = {"matching": tracking.matching} if tracking.matching else {}
@@ -111,5 +117,5 @@ def resolve_configs(opts: RunOptions, device: str = "cpu") -> RunConfigs:
         ConfigError: a config file is missing or wrong, or an override is not a valid value.
     """
     detector = detector_config(opts.models, opts.runtime, device)
-    tracker, flow = _tracking(opts.tracking, device)
+    tracker, flow = run_tracking(opts.tracking, device)
     return RunConfigs(detector=detector, tracker=tracker, flow=flow)

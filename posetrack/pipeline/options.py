@@ -51,7 +51,8 @@ class ModelOptions:
         pose_model: a pose model config name (``posetrack models``) or a YAML path.
         pose_weights: a weights name of the model config (``coco``, ``posetrack18``), a file or a URL;
             None: the config's default.
-        detector_name: a torchvision detector (:data:`posetrack.pose.detector.DETECTORS`); None: configs/detector.yaml's.
+        detector_name: a torchvision detector (:data:`posetrack.pose.detector.DETECTORS`); None: the one
+            configs/detector.yaml names.
         detector_weights: a local detector weights file; None: torchvision's published weights.
         boxes_file: precomputed boxes (COCO detection results, image_id = 0-based frame); no detector is loaded.
         flip: the flip test (the official test setting).
@@ -262,8 +263,9 @@ _INT64_MAX = 2 ** 63 - 1
 #: Crops or frames in one batch: 65536 crops of 384x288 are 86 GB of input; more is a mistake.
 _MAX_BATCH = 65536
 #: (lowest, highest) of the integer fields; strides reach the tracks file's frame limit.
-INT_RANGES: Dict[str, Tuple[int, int]] = {"start": (0, _INT64_MAX), "end": (1, _INT64_MAX), "stride": (1, MAX_FRAMES),
-               "detect_every": (1, MAX_FRAMES), "batch_size": (1, _MAX_BATCH), "frame_batch": (1, _MAX_BATCH)}
+INT_RANGES: Dict[str, Tuple[int, int]] = {
+    "start": (0, _INT64_MAX), "end": (1, _INT64_MAX), "stride": (1, MAX_FRAMES), "detect_every": (1, MAX_FRAMES),
+    "batch_size": (1, _MAX_BATCH), "frame_batch": (1, _MAX_BATCH)}
 
 
 def defaults() -> Dict[str, Any]:

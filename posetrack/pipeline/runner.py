@@ -30,7 +30,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from posetrack.errors import InputError
 from posetrack.io.video import check_resumable, is_live, open_source
-from posetrack.pipeline.configs import resolve_configs
+from posetrack.pipeline.configs import run_tracking
 from posetrack.pipeline.frames import Pipeline, StageTimes
 from posetrack.pipeline.journaled import JournaledRun, Progress
 from posetrack.pipeline.loading import Models, build_detector, build_estimator, load_models
@@ -121,8 +121,7 @@ def _pipeline(opts: RunOptions, models: Models, info: VideoInfo, *, frames_exact
     error) rather than an estimate. ``journaled``: build the journal head (else None; it
     hashes the input files).
     """
-    configs = resolve_configs(opts, models.device)
-    tcfg, fcfg = configs.tracker, configs.flow
+    tcfg, fcfg = run_tracking(opts.tracking, models.device)
     tracker = None if tcfg is None else PoseTracker(models.estimator.layout, tcfg, fps=info.fps,
                                                     frame_size=(info.width, info.height))
     pipeline = Pipeline(models.estimator, _box_source(opts, models, info, frames_exact), tracker=tracker,
