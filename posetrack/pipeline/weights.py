@@ -26,8 +26,8 @@ from typing import Callable, List, Optional, Tuple
 from posetrack.errors import MissingWeightsError
 from posetrack.io.download import DownloadError, cache_path, download_url, hash_from_name, is_url
 from posetrack.models.registry import load_model_config
-from posetrack.pipeline.configs import resolve_configs
-from posetrack.pipeline.options import RunOptions
+from posetrack.pipeline.configs import detector_config, run_tracking
+from posetrack.pipeline.options import RunOptions, RuntimeOptions
 
 __all__ = ["WeightFile", "DownloadProgress", "required_weights", "missing_weights", "fetch_weights"]
 
@@ -98,8 +98,9 @@ def required_weights(opts: RunOptions) -> Tuple[WeightFile, ...]:
         ConfigError: a config or override is invalid (unknown model, detector, flow method).
     """
     pose = _pose_weights(opts.models.pose_model, opts.models.pose_weights)
-    configs = resolve_configs(opts)
-    files = [pose, _detector_weights(configs.detector, opts.models.detector_weights), _raft_weights(configs.flow)]
+    detector = detector_config(opts.models, RuntimeOptions())    # its name; the precision does not matter here
+    _, flow = run_tracking(opts.tracking)
+    files = [pose, _detector_weights(detector, opts.models.detector_weights), _raft_weights(flow)]
     return tuple(wf for wf in files if wf is not None)
 
 
