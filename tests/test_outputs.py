@@ -90,7 +90,7 @@ def test_a_journal_without_finished_frames_is_not_in_the_way(clip, models, tmp_p
 
 
 def test_a_failed_start_leaves_nothing_behind(clip, models, tmp_path, monkeypatch):
-    import posetrack.pipeline.runner as runner
+    import posetrack.pipeline.journaled as runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("the encoder broke")

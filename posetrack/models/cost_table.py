@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from posetrack.config import list_configs
+from posetrack.models import DEFAULT_POSE_MODEL
 from posetrack.models.registry import load_model_config
 
 __all__ = ["ModelSummary", "hrnet_cost", "model_summary", "model_summaries", "DEFAULT_POSE_MODEL"]
 
-# `posetrack run`'s default pose model (RunOptions.pose_model); a test keeps the two equal.
-DEFAULT_POSE_MODEL = "w48_384x288"
 
 _EXPANSION = {"basic": 1, "bottleneck": 4}
 
