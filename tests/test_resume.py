@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from posetrack.errors import ResumeError
-from posetrack.tracksfile.journal import journal_path, read_journal
+from posetrack.pipeline.checked_journal import read_journal
+from posetrack.tracksfile.journal import journal_path
 from posetrack.pipeline.runner import Outputs, load_models, run_video
 from runpath_data import cli_args, make_clip, run_options
 

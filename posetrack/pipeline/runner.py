@@ -444,7 +444,8 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         SourceError, WeightsError, DeviceError, FormatError: see :func:`load_models` and
             :func:`posetrack.io.video.open_source`.
     """
-    from posetrack.tracksfile.resume import ResumePlan, check_head, check_outputs, plan_resume
+    from posetrack.pipeline.checked_journal import plan_resume
+    from posetrack.tracksfile.resume import ResumePlan, check_head, check_outputs
     from posetrack.io.video import check_resumable, is_live, open_source
 
     if resume and force:
