@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import posetrack
 import posetrack.api as api
-from api_fixtures import N, figure_boxes, make_video, tiny_options
+from helpers.api_data import N, figure_boxes, make_video, tiny_options
 from posetrack.errors import ConfigError, InputError
 from posetrack.tracksfile.codec import frame_to_dict, read_tracks
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import posetrack_cli._common as common
-from api_fixtures import N, Server, checkpoint_bytes, closed_port_url, make_video, model_config, sha
+from helpers.api_data import N, Server, checkpoint_bytes, closed_port_url, make_video, model_config, sha
 from posetrack.tracksfile.journal import journal_path
 from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import _hoist_debug, cli
@@ -20,11 +20,7 @@ def data(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("edges"))
 
 
-@pytest.fixture(autouse=True)
-def isolated_caches(tmp_path, monkeypatch):
-    monkeypatch.delenv("POSETRACK_CACHE", raising=False)
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+pytestmark = pytest.mark.usefixtures("isolated_caches")   # tests/conftest.py
 
 
 def invoke(*args):

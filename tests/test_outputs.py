@@ -13,7 +13,7 @@ from posetrack.tracksfile.journal import journal_path
 from posetrack.pipeline.runner import Outputs, load_models, run_video
 from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import cli
-from runpath_data import cli_args, make_clip, run_options
+from helpers.runpath import cli_args, make_clip, run_options
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -43,6 +42,7 @@ from posetrack.pipeline.loading import Models
 from posetrack.pipeline.options import RunOptions
 from posetrack.pipeline.outputs import Outputs
 from posetrack.pipeline.runner import run_video
+from posetrack.tracksfile.codec import read_tracks, tracks_status
 from posetrack.tracksfile.journal import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
@@ -349,14 +349,6 @@ def check_jobs(jobs: Sequence[Job], inputs: Mapping[str, Optional[PathLike]] = {
     check_distinct(outputs, sources + list(inputs.items()))
 
 
-def _status(path: Path) -> Optional[str]:
-    """The ``status`` field of a tracks file ("complete"/"partial"), or None when unreadable."""
-    try:
-        return json.loads(path.read_text()).get("status", "complete")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def job_state(job: Job) -> str:
     """"done" (every output written, tracks complete), "partial" (resume it) or "new".
 
@@ -368,7 +360,7 @@ def job_state(job: Job) -> str:
     tracks = job.outputs.tracks
     if journal_path(tracks).exists():
         return "partial"
-    status = _status(tracks) if tracks.exists() else None
+    status = tracks_status(tracks) if tracks.exists() else None
     if status == "partial":
         return "partial"
     others = job.outputs.paths()[1:]
@@ -389,11 +381,11 @@ def models_options(opts: RunOptions, jobs: Sequence[Job]) -> RunOptions:
 def _counts(path: Path) -> Tuple[int, int, int]:
     """(frames, person poses, distinct track ids) of a tracks file (0s when unreadable)."""
     try:
-        frames = json.loads(path.read_text())["frames"]
-        people = [p for f in frames for p in f["people"]]
-        return len(frames), len(people), len({p["track_id"] for p in people if p.get("track_id") is not None})
-    except (OSError, ValueError, KeyError, TypeError):
+        frames = read_tracks(path).frames
+    except (OSError, PosetrackError):
         return 0, 0, 0
+    ids = {int(t) for f in frames if f.track_ids is not None for t in f.track_ids}
+    return len(frames), sum(len(f) for f in frames), len(ids)
 
 
 def skipped_result(job: Job) -> VideoResult:

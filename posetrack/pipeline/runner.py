@@ -41,7 +41,8 @@ from posetrack.tracking.flow import build_flow
 from posetrack.tracking.tracker import PoseTracker
 from posetrack.tracksfile.codec import TracksHeader
 from posetrack.tracksfile.journal import journal_head
-from posetrack.tracksfile.resume import ResumePlan, check_head, check_outputs, plan_resume, source_identity
+from posetrack.pipeline.checked_journal import plan_resume
+from posetrack.tracksfile.resume import ResumePlan, check_head, check_outputs, source_identity
 from posetrack.types import Detections, Frame, FrameResult, VideoInfo
 
 __all__ = ["RunOptions", "Outputs", "Models", "RunSummary", "load_models", "stream", "run_video", "write_exports",

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from posetrack.errors import OutputExistsError, PosetrackError, ResumeError
-from posetrack.tracksfile.journal import journal_path, read_journal
+from posetrack.tracksfile.journal import TrackerCheck, validate_head, journal_path, read_journal
 from posetrack.types import FrameResult, VideoInfo
 
 __all__ = ["ResumePlan", "check_outputs", "plan_resume", "check_head", "file_identity", "source_identity",
@@ -167,7 +167,8 @@ def _no_journal(out: Path) -> ResumeError:
                        "continued exactly; overwrite it with force")
 
 
-def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch: int) -> ResumePlan:
+def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch: int,
+                check_tracker: Optional[TrackerCheck] = None) -> ResumePlan:
     """The finished frames and the restart point of an interrupted run of output ``out``.
 
     Args:
@@ -175,14 +176,17 @@ def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch
         video: the source as opened now.
         indices: the run's frame list (start, end and stride applied).
         frame_batch: frames per batch (the journal's states sit at its multiples).
+        check_tracker: validates the journaled tracker states (:func:`~posetrack.tracksfile.journal.read_journal`);
+            a refused one is skipped and the run restarts from an earlier state.
 
     Raises:
         ResumeError: no journal, an old or damaged one, or one made from another video.
     """
     out = Path(out)
-    contents = read_journal(out)
+    contents = read_journal(out, check_tracker)
     if contents is None:
         raise _no_journal(out)
+    validate_head(contents.head, contents.path)
     v = contents.head["video"]
     if (v["width"], v["height"], v["frames"]) != (video.width, video.height, video.frames):
         raise ResumeError(f"{contents.path}: it was made from a different video ({v['width']}x{v['height']}, "
