@@ -37,6 +37,24 @@ finish an interrupted batch):
 _PER_SOURCE = "; with --out-dir, a folder of <name>"
 
 
+def frame_range_options(command):
+    """--start, --end, --stride: the library's frame range (its defaults and bounds)."""
+    from posetrack.pipeline.options import INT_RANGES, FrameRange
+
+    d = FrameRange()
+    options = [
+        click.option("--start", type=click.IntRange(min=INT_RANGES["start"][0]), default=d.start, show_default=True,
+                     help="First frame (0-based)."),
+        click.option("--end", type=click.IntRange(min=INT_RANGES["end"][0]), default=d.end,
+                     help="Stop before this frame."),
+        click.option("--stride", type=click.IntRange(*INT_RANGES["stride"]), default=d.stride, show_default=True,
+                     help="Process every N-th frame."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("run", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @pipeline_options
@@ -44,9 +62,7 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
               help="Tracks file to write (JSON), one source only.  [default: SOURCE's whole stem + .tracks.json]")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="One tracks file per source here, <name>.tracks.json; names never collide (README).")
-@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame (0-based).")
-@click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame.")
-@click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=1, show_default=True, help="Process every N-th frame.")
+@frame_range_options
 @click.option("--render", "render_out", type=click.Path(path_type=Path), default=None,
               help="Also write an annotated H.264 MP4 while running (no second decode)" + _PER_SOURCE + ".mp4.")
 @click.option("--trails", "render_trails", type=click.IntRange(min=0), default=0, metavar="N",
@@ -118,10 +134,11 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
 def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
              force: bool, quiet: bool, opts: dict) -> None:
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
-    from posetrack.pipeline.batch import default_tracks_path
     from posetrack.errors import OutputExistsError
+    from posetrack.pipeline.batch import default_tracks_path
     from posetrack.pipeline.engines import use_threads
-    from posetrack.pipeline.runner import Outputs, run_video
+    from posetrack.pipeline.outputs import Outputs
+    from posetrack.pipeline.runner import run_video
 
     if out is None and not isinstance(source, Path):
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
@@ -130,7 +147,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
                       csv=export_csv, render_trails=opts.pop("render_trails", 0))
     threads = opts.pop("threads", None)
     run_opts = run_options(opts)
-    _check_boxes([run_opts.boxes_file])
+    _check_boxes([run_opts.models.boxes_file])
     if not quiet:
         _cpu_warning(source, run_opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
@@ -156,24 +173,26 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
 
 def _cpu_warning(source, opts) -> None:
     """On a CPU with slow settings (the default W48 and detector): the expected time and the faster settings."""
-    from posetrack.config import load_yaml
     from posetrack.io.video import open_source
     from posetrack.models.devices import resolve_device
+    from posetrack.pipeline.configs import detector_config
     from posetrack.pipeline.cpu_estimate import FASTER, cpu_estimate, format_duration
-    from posetrack.pose.detector import DetectorConfig
 
-    if not resolve_device(opts.device).startswith("cpu"):
+    if not resolve_device(opts.runtime.device).startswith("cpu"):
         return
     import torch
 
-    detector = None if opts.boxes_file else (opts.detector_name or load_yaml(DetectorConfig, "detector").name)
-    with open_source(source, start=opts.start, end=opts.end, stride=opts.stride) as src:
-        frames = None if src.indices is None else len(src.indices)
-    e = cpu_estimate(opts.pose_model, opts.flip, detector, opts.detect_every, frames=frames,
+    models, frames = opts.models, opts.frames
+    detector = detector_config(models, opts.runtime)
+    detector = None if detector is None else detector.name
+    with open_source(source, start=frames.start, end=frames.end, stride=frames.stride) as src:
+        count = None if src.indices is None else len(src.indices)
+    e = cpu_estimate(models.pose_model, models.flip, detector, opts.tracking.detect_every, frames=count,
                      cores=torch.get_num_threads())
     if e is None or not e.slow:
         return
-    what = f"{opts.pose_model}{' with the flip test' if opts.flip else ''}" + (f" and {detector}" if detector else "")
+    what = f"{models.pose_model}{' with the flip test' if models.flip else ''}" + \
+        (f" and {detector}" if detector else "")
     total = e.total()
     span = "" if total is None else (f": this run's {e.frames} frames, about {format_duration(total[0])} "
                                      f"({e.cores} cores) to {format_duration(total[1])} (one)")
@@ -244,7 +263,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
               quiet: bool, opts: dict) -> None:
     """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
     from posetrack.pipeline.batch import check_jobs, models_options, plan_jobs
-    from posetrack.pipeline.runner import run_inputs
+    from posetrack.pipeline.outputs import run_inputs
 
     from ._batch import BatchProgress, make_engine, print_summary
 

@@ -383,7 +383,8 @@ def encode_json(obj: Any) -> bytes:
     try:
         return msgspec.json.encode(obj, enc_hook=_enc_hook)
     except UnicodeEncodeError:
-        return msgspec.json.encode(_escape_surrogates(obj), enc_hook=_enc_hook)
+        plain = msgspec.to_builtins(obj, enc_hook=_enc_hook)      # structs too, as the encoder writes them
+        return msgspec.json.encode(_escape_surrogates(plain), enc_hook=_enc_hook)
 
 
 def loads(raw: bytes) -> Any:

@@ -14,7 +14,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from conftest import CASES
+from helpers.data import CASES
 from posetrack.models.registry import build_pose_model
 from posetrack_cli import cli
 
@@ -106,29 +106,11 @@ def test_structure_checks_accept_every_intact_image():
     assert image_damage(cv2.imencode(".png", image)[1].tobytes() + b"trailing bytes") is None
 
 
-def stream_copy_cut(src, out, first_shown: int, fps: int):
-    """What ``ffmpeg -ss T -i src -c copy out`` writes: the packets from the keyframe before frame
-    ``first_shown``, timestamps shifted so that frame is at 0; the MP4 muxer hides the frames before it
-    with an edit list (the header still counts them)."""
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(out), "w") as o:
-        s = inp.streams.video[0]
-        t = o.add_stream_from_template(s)
-        shift = first_shown * int(round(1 / (fps * s.time_base)))
-        for p in inp.demux(s):
-            if p.dts is None:
-                continue
-            p.pts, p.dts, p.stream = p.pts - shift, p.dts - shift, t
-            o.mux(p)
-    return out
-
-
 def test_an_mp4_cut_by_stream_copy_shows_its_edit_list_frames_and_is_complete(d, tmp_path, caplog):
     """AlphaPose #1173: a clip cut by stream copy states 24 frames and shows 19; every frame shown is read,
     the file says complete with 19 frames, and nothing is reported as cut off."""
     from posetrack.io.video import open_source
-    from videos import which, write_video
+    from helpers.videos import stream_copy_cut, which, write_video
 
     full = write_video(tmp_path / "full.mp4", n=24, size=(W, H), fps=25, gop=10)
     clip = stream_copy_cut(full, tmp_path / "clip.mp4", 5, 25)
@@ -156,7 +138,7 @@ TRACKS3 = CASES / "tracks3"
 @pytest.fixture(scope="module")
 def video_640x480(tmp_path_factory):
     """A 16-frame 640x480 clip at 25 fps: the video the tracks3 case was made on, in size, length and rate."""
-    from videos import write_video
+    from helpers.videos import write_video
 
     return write_video(tmp_path_factory.mktemp("v") / "video.mp4", n=16, size=(640, 480), fps=25)
 
@@ -218,7 +200,7 @@ def test_a_file_name_that_is_not_utf8_round_trips_through_the_journal_and_the_tr
 
     import posetrack.tracksfile.journal as journal
     from posetrack.tracksfile.codec import read_tracks
-    from videos import write_video
+    from helpers.videos import write_video
 
     name = os.fsdecode(b"bad\xffname.mp4")
     try:
@@ -281,7 +263,7 @@ def test_track_keeps_each_frames_time(tmp_path, video_640x480, with_video):
 @pytest.fixture()
 def clip(d, tmp_path):
     """A 6-frame clip with the module's boxes file, and `run`'s arguments for it (tiny model, CPU)."""
-    from videos import write_video
+    from helpers.videos import write_video
 
     video = write_video(tmp_path / "clip.mp4", n=6, size=(W, H), fps=10)
     return video, ["--boxes", d / "boxes.json", "--pose-model", "hrnet_tiny_128x96", "--pose-weights",
@@ -397,7 +379,7 @@ def test_off_a_terminal_lines_do_not_wrap_and_the_bar_ends_on_the_summarys_rate(
 
 
 def test_run_render_takes_trails_as_render_does(d, clip, tmp_path):
-    from test_resume import decoded_frames
+    from helpers.resume_runs import decoded_frames
 
     video, args = clip
     out = tmp_path / "t.json"
@@ -501,7 +483,7 @@ def test_the_frame_range_is_part_of_the_file_and_render_draws_that_range(clip, t
     """`run --end 60` wrote `"frames": 795, "status": "complete"` and render drew all 795 frames, 736 of them
     without anyone. The file records its range; `render` and `posetrack.render` draw that range by default."""
     import posetrack
-    from test_resume import decoded_frames
+    from helpers.resume_runs import decoded_frames
 
     video, args = clip                                                   # 6 frames
     out = tmp_path / "t.json"
@@ -546,16 +528,16 @@ def test_threads_sets_the_thread_count_of_single_runs_and_batches(clip, tmp_path
     """One count for every path: `--threads N` for a single run and for any engine; torch's count is restored."""
     import torch
 
-    import posetrack.pipeline.runner as runner
+    from posetrack.pipeline.frames import Pipeline
 
     seen = []
-    real = runner.run_video
+    real = Pipeline.run
 
-    def counting(*args, **kwargs):
+    def counting(self, *args, **kwargs):
         seen.append(torch.get_num_threads())
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(runner, "run_video", counting)
+    monkeypatch.setattr(Pipeline, "run", counting)
     before = torch.get_num_threads()
     video, args = clip
     assert invoke("run", video, *args, "--quiet", "--threads", "1", "--out", tmp_path / "one.json").exit_code == 0

@@ -32,7 +32,7 @@ from posetrack.models.detection_parity import DecisionRule, Detections, compare_
 from posetrack.errors import ConfigError
 
 __all__ = ["ParityResult", "export_pose", "check_pose", "export_detector", "check_detector", "decision_rule",
-           "POSE_TOLERANCE", "DETECTOR_TOLERANCE_PX"]
+           "POSE_TOLERANCE", "DETECTOR_TOLERANCE_PX", "EXPORT_FORMATS"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -92,6 +92,10 @@ def export_pose(model, path: PathLike, *, fuse_bn: bool = True, opset: int = 17)
     if fuse_bn:
         net = fold_batchnorm(net)
     return export_onnx(net, path, model.config.input_size, opset=opset)
+
+
+#: Formats the pose network exports to (``posetrack export --format``) -> the function writing one.
+EXPORT_FORMATS = {"onnx": export_pose}
 
 
 def check_pose(model, path: PathLike, batch: int = 2, seed: int = 0) -> ParityResult:

@@ -21,6 +21,9 @@ among the workers (this process's own default when it runs the videos itself). T
 gives the same bytes on every engine and worker count.
 The pose network, crops, optical flow and tracking give identical bits with any thread count.
 
+What every engine shares (skipping finished jobs, results in job order) is in
+:mod:`posetrack.pipeline.batch`.
+
 Example:
     >>> from posetrack.pipeline.batch import plan_jobs
     >>> from posetrack.pipeline.engines import get_engine
@@ -32,13 +35,15 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from typing import Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Protocol, Sequence
 
-from posetrack.pipeline.batch import BatchResult, Job, Listener, VideoFinished, VideoResult, job_state, skipped_result
 from posetrack.errors import ConfigError
-from posetrack.pipeline.runner import RunOptions
 
-__all__ = ["ENGINES", "Engine", "get_engine", "split_done", "thread_count", "use_threads"]
+if TYPE_CHECKING:  # pragma: no cover   (annotations only: the CLI lists ENGINES without loading the pipeline)
+    from posetrack.pipeline.batch import BatchResult, Job, Listener
+    from posetrack.pipeline.options import RunOptions
+
+__all__ = ["ENGINES", "Engine", "get_engine", "thread_count", "use_threads"]
 
 # name -> "module:class"; modules are imported only when their engine is chosen.
 ENGINES: Dict[str, str] = {
@@ -72,26 +77,6 @@ def get_engine(name: str, **options) -> Engine:
         return engine_cls(**options)
     except TypeError as e:
         raise ConfigError(f"engine {name!r}: {e}") from None
-
-
-def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
-               ) -> Tuple[Dict[int, VideoResult], List[Job]]:
-    """Records of jobs an earlier run finished (reported at once) and the jobs left to run."""
-    done: Dict[int, VideoResult] = {}
-    todo: List[Job] = []
-    for job in jobs:
-        if not force and job_state(job) == "done":
-            done[job.index] = skipped_result(job)
-            if on_event is not None:
-                on_event(VideoFinished(done[job.index]))
-        else:
-            todo.append(job)
-    return done, todo
-
-
-def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
-    """Every job's record in job order; a job without one is "not run"."""
-    return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)
 
 
 def thread_count(threads: Optional[int], cores_each: Optional[int] = None, workers: int = 1) -> Optional[int]:
