@@ -288,7 +288,8 @@ def read_tracks(path: PathLike) -> TrackFile:
     try:
         _check_head(head, path)
     except TracksFormatError:
-        if head.version is None:     # a misspelled "version" reads as none: the full decode names the key
+        posetrack_file = any(getattr(head, k) is not msgspec.UNSET for k in _POSETRACK_KEYS)
+        if head.version is None and not posetrack_file:   # a misspelled "version" reads as none: name the key
             validation.decode_json(raw, schema.TRACKS_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
         raise
     doc = validation.decode_json(raw, schema.TRACKS_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
