@@ -1,0 +1,223 @@
+"""Likely tracking mistakes in a tracks file, each with the frame to look at and the edit that fixes it.
+
+Four patterns, the id errors that proofreading tools look for (SLEAP's and DeepLabCut's
+track proofreading; the ID switches and fragmentations of CLEAR-MOT, Bernardin & Stiefelhagen 2008):
+
+* ``short``: a track shorter than ``short_seconds``: often a false detection, or a piece of a
+  person's track; suggested edit: ``delete``.
+* ``break``: a track ends and, within ``break_seconds``, another starts close to where it ended
+  (a fragmentation); suggested edit: ``merge``.
+* ``jump``: a track's box moves or changes size suddenly between two of its poses (the id
+  passed to another person, or a false box took it); suggested edit: ``split``.
+* ``swap``: two tracks seen in two nearby frames each land where the other was (an ID switch
+  at a crossing); suggested edit: ``swap``.
+
+Distances are in units of the person's box height, so the thresholds hold at any image scale;
+times are in seconds of video (``video.fps``). The defaults are chosen for walking people
+(about 0.8 body heights per second) and report a handful of hints on the real street video of
+the README ("Fixing ids by hand"); they are hints for a person to check, not decisions.
+
+Example:
+    >>> from posetrack.review.hints import find_hints
+    >>> for hint in find_hints(posetrack.read_tracks("tracks.json")):
+    ...     print(hint.frame, hint.kind, hint.text, describe(hint.suggestion))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from posetrack.tracksfile.codec import TrackFile
+from posetrack.tracksfile.edit import Delete, Merge, Operation, Split, Swap
+
+__all__ = ["Hint", "HintSettings", "find_hints"]
+
+
+@dataclass(frozen=True)
+class HintSettings:
+    """Thresholds of :func:`find_hints`.
+
+    Attributes:
+        short_seconds: tracks with fewer poses than this many seconds of frames are ``short``.
+        break_seconds: longest gap between a track's end and another's start for a ``break``.
+        break_heights: largest distance (box heights) between the end and the start, plus
+            ``speed_heights`` per second of gap.
+        speed_heights: how far a person may walk in a second, in box heights (about 0.8 at a walk).
+        jump_heights: a box centre moving more than this many heights between two poses
+            (plus ``speed_heights`` per second between them) is a ``jump``...
+        jump_scale: ... and so is a box height changing by more than this factor.
+        swap_ratio: a ``swap`` is two tracks whose crossed distances are below this fraction of
+            their own ones...
+        swap_heights: ... while their own ones add up to more than this many heights.
+        max_gap_seconds: poses of a track further apart than this are not compared (jump, swap).
+    """
+
+    short_seconds: float = 1.0
+    break_seconds: float = 3.0
+    break_heights: float = 0.5
+    speed_heights: float = 0.8
+    jump_heights: float = 0.6
+    jump_scale: float = 1.6
+    swap_ratio: float = 0.5
+    swap_heights: float = 0.3
+    max_gap_seconds: float = 0.5
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One likely mistake.
+
+    Attributes:
+        kind: ``short``, ``break``, ``jump`` or ``swap``.
+        frame: the frame to look at (the file's frame index).
+        ids: the track ids involved.
+        text: one line for a person, e.g. ``"12 and 4 trade places (crossed 0.1 vs 0.9 box heights)"``.
+        suggestion: the edit that fixes it if the hint is right, or None.
+    """
+
+    kind: str
+    frame: int
+    ids: Tuple[int, ...]
+    text: str
+    suggestion: Optional[Operation] = None
+
+
+@dataclass(frozen=True)
+class _Tracks:
+    """Every tracked person, sorted by (track id, frame): (P,) arrays; ``centre`` (P, 2), ``height`` (P,) px."""
+
+    ids: np.ndarray
+    frame: np.ndarray
+    centre: np.ndarray
+    height: np.ndarray
+
+    @classmethod
+    def of(cls, tracks: TrackFile) -> "_Tracks":
+        parts = [(np.full(len(f), f.frame), f.track_ids, f.poses.boxes) for f in tracks.frames
+                 if len(f) and f.track_ids is not None]
+        if not parts:
+            z = np.zeros(0)
+            return cls(z.astype(np.int64), z.astype(np.int64), np.zeros((0, 2)), z)
+        frame, ids, boxes = (np.concatenate(p) for p in zip(*parts))
+        order = np.lexsort((frame, ids))
+        boxes = boxes[order].astype(np.float64)
+        centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+        height = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+        return cls(ids[order].astype(np.int64), frame[order].astype(np.int64), centre, height)
+
+    def spans(self) -> Dict[int, Tuple[int, int]]:
+        """track id -> (first index, last index) into the sorted arrays."""
+        starts = np.flatnonzero(np.r_[True, self.ids[1:] != self.ids[:-1]])
+        ends = np.r_[starts[1:], len(self.ids)] - 1
+        return {int(self.ids[s]): (int(s), int(e)) for s, e in zip(starts, ends)}
+
+
+def _short(t: _Tracks, spans, fps: float, s: HintSettings) -> List[Hint]:
+    limit = max(2, int(round(s.short_seconds * fps)))
+    out = []
+    for tid, (a, b) in spans.items():
+        n = b - a + 1
+        if n < limit:
+            out.append(Hint("short", int(t.frame[a]), (tid,), f"track {tid} has {n} pose(s) "
+                            f"(frames {t.frame[a]}-{t.frame[b]}); a false detection or a piece of a track?",
+                            Delete(tid)))
+    return out
+
+
+def _breaks(t: _Tracks, spans, fps: float, s: HintSettings, last_frame: int) -> List[Hint]:
+    ends = [(tid, b) for tid, (a, b) in spans.items() if t.frame[b] < last_frame]
+    starts = [(tid, a) for tid, (a, b) in spans.items()]
+    out, used = [], set()
+    for tid, b in sorted(ends, key=lambda e: int(t.frame[e[1]])):
+        best = None
+        for other, a in starts:
+            gap = (t.frame[a] - t.frame[b]) / fps
+            if other == tid or other in used or not 0 < gap <= s.break_seconds:
+                continue
+            dist = np.linalg.norm(t.centre[a] - t.centre[b]) / max(t.height[a], t.height[b])
+            if dist <= s.break_heights + s.speed_heights * gap and (best is None or dist < best[0]):
+                best = (dist, other, a)
+        if best is not None:
+            dist, other, a = best
+            used.add(other)
+            out.append(Hint("break", int(t.frame[a]), (tid, other),
+                            f"{tid} ends at frame {t.frame[b]} and {other} starts at frame {t.frame[a]}, "
+                            f"{dist:.1f} box heights away: the same person?", Merge(tid, other)))
+    return out
+
+
+def _steps(t: _Tracks, fps: float, s: HintSettings) -> np.ndarray:
+    """Indices ``i`` (into the sorted arrays) whose pose follows pose ``i - 1`` of the same track closely in time."""
+    i = np.arange(1, len(t.ids))
+    near = (t.ids[i] == t.ids[i - 1]) & ((t.frame[i] - t.frame[i - 1]) <= max(1, s.max_gap_seconds * fps))
+    return i[near]
+
+
+def _jumps(t: _Tracks, fps: float, s: HintSettings) -> List[Hint]:
+    i = _steps(t, fps, s)
+    h = np.maximum(t.height[i], t.height[i - 1])
+    seconds = (t.frame[i] - t.frame[i - 1]) / fps
+    moved = np.linalg.norm(t.centre[i] - t.centre[i - 1], axis=1) / h
+    scale = np.maximum(t.height[i], t.height[i - 1]) / np.minimum(t.height[i], t.height[i - 1])
+    out = []
+    for k in np.flatnonzero((moved > s.jump_heights + s.speed_heights * seconds) | (scale > s.jump_scale)):
+        p, tid = int(i[k]), int(t.ids[i[k]])
+        what = f"moves {moved[k]:.1f} box heights" if scale[k] <= s.jump_scale else f"changes size {scale[k]:.1f}x"
+        out.append(Hint("jump", int(t.frame[p]), (tid,), f"{tid}'s box {what} between frames "
+                        f"{t.frame[p - 1]} and {t.frame[p]}: another person?", Split(tid, int(t.frame[p]))))
+    return out
+
+
+def _swaps(t: _Tracks, fps: float, s: HintSettings) -> List[Hint]:
+    i = _steps(t, fps, s)
+    by_frame: Dict[int, List[int]] = {}
+    for p in i:
+        by_frame.setdefault(int(t.frame[p]), []).append(int(p))
+    out, seen = [], set()
+    for frame in sorted(by_frame):
+        ps = by_frame[frame]
+        for x in range(len(ps)):
+            for y in range(x + 1, len(ps)):
+                hint = _swap_pair(t, ps[x], ps[y], s)
+                key = tuple(sorted(hint.ids)) if hint else None
+                if hint and (key, frame - 1) not in seen:
+                    out.append(hint)
+                if key:
+                    seen.add((key, frame))
+    return out
+
+
+def _swap_pair(t: _Tracks, p: int, q: int, s: HintSettings) -> Optional[Hint]:
+    """Two poses of one frame whose tracks' previous poses are each nearer the other's."""
+    h = (t.height[p] + t.height[q] + t.height[p - 1] + t.height[q - 1]) / 4
+    own = (np.linalg.norm(t.centre[p] - t.centre[p - 1]) + np.linalg.norm(t.centre[q] - t.centre[q - 1])) / h
+    crossed = (np.linalg.norm(t.centre[p] - t.centre[q - 1]) + np.linalg.norm(t.centre[q] - t.centre[p - 1])) / h
+    if own <= s.swap_heights or crossed >= s.swap_ratio * own:
+        return None
+    a, b, frame = int(t.ids[p]), int(t.ids[q]), int(t.frame[p])
+    return Hint("swap", frame, (a, b), f"{a} and {b} trade places at frame {frame} "
+                f"(crossed {crossed:.1f} vs own {own:.1f} box heights)", Swap(a, b, frame))
+
+
+def find_hints(tracks: TrackFile, settings: HintSettings = HintSettings()) -> List[Hint]:
+    """Likely id mistakes in ``tracks``, sorted by frame (see the module docstring for the four kinds).
+
+    Args:
+        tracks: a tracks file; people without track ids are ignored.
+        settings: thresholds.
+
+    Returns:
+        Hints sorted by frame, then kind. Each ``suggestion`` applies with
+        :func:`posetrack.tracksfile.edit.apply`, unless an earlier edit changed its ids.
+    """
+    t = _Tracks.of(tracks)
+    if not len(t.ids):
+        return []
+    fps = float(tracks.header.video.fps)
+    spans = t.spans()
+    last_frame = int(max(f.frame for f in tracks.frames))
+    hints = (_short(t, spans, fps, settings) + _breaks(t, spans, fps, settings, last_frame)
+             + _jumps(t, fps, settings) + _swaps(t, fps, settings))
+    return sorted(hints, key=lambda h: (h.frame, h.kind, h.ids))
