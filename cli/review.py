@@ -28,7 +28,8 @@ so `posetrack edit --undo` takes them back).
 
 \b
 The server listens on 127.0.0.1 only and answers only requests carrying the token of the
-printed URL; it serves nothing but this video's frames and this tracks file. Ctrl-C stops it.
+printed URL; it serves nothing but this video's frames and this tracks file. Ctrl-C stops it
+(and prints the `posetrack edit` line of any edits the page did not save).
 """
 
 
@@ -73,9 +74,23 @@ def review(video: Path, tracks_file: Path, out: Optional[Path], port: int, no_br
             click.echo("no browser found: open the URL above", err=True)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:           # the way to stop the server: not an error
+        _report_unsaved(session)
+        click.echo("review server stopped", err=True)
     finally:
         server.server_close()
         frames.close()
+
+
+def _report_unsaved(session) -> None:
+    """Ctrl-C with edits the page did not save: print the `posetrack edit` line that applies them."""
+    from posetrack.tracksfile.edit import describe
+
+    ops = session.unsaved()
+    if ops:
+        line = " ".join(describe(op) for op in ops)
+        click.secho(f"the page had {len(ops)} unsaved edit(s); to apply them:\n  posetrack edit "
+                    f"{session.tracks_path} -o FIXED.json {line}", fg="yellow", err=True)
 
 
 def _print_hints(session, video: Path, tracks_file: Path) -> None:

@@ -92,6 +92,7 @@ class _Tracks:
     frame: np.ndarray
     centre: np.ndarray
     height: np.ndarray
+    fps: float
 
     @classmethod
     def of(cls, tracks: TrackFile) -> "_Tracks":
@@ -99,13 +100,14 @@ class _Tracks:
                  if len(f) and f.track_ids is not None]
         if not parts:
             z = np.zeros(0)
-            return cls(z.astype(np.int64), z.astype(np.int64), np.zeros((0, 2)), z)
+            return cls(z.astype(np.int64), z.astype(np.int64), np.zeros((0, 2)), z, float(tracks.header.video.fps))
         frame, ids, boxes = (np.concatenate(p) for p in zip(*parts))
         order = np.lexsort((frame, ids))
         boxes = boxes[order].astype(np.float64)
         centre = (boxes[:, :2] + boxes[:, 2:]) / 2
         height = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
-        return cls(ids[order].astype(np.int64), frame[order].astype(np.int64), centre, height)
+        return cls(ids[order].astype(np.int64), frame[order].astype(np.int64), centre, height,
+                   float(tracks.header.video.fps))
 
     def spans(self) -> Dict[int, Tuple[int, int]]:
         """track id -> (first index, last index) into the sorted arrays."""
@@ -126,8 +128,8 @@ def _short(t: _Tracks, spans, fps: float, s: HintSettings) -> List[Hint]:
     return out
 
 
-def _breaks(t: _Tracks, spans, fps: float, s: HintSettings, last_frame: int) -> List[Hint]:
-    ends = [(tid, b) for tid, (a, b) in spans.items() if t.frame[b] < last_frame]
+def _breaks(t: _Tracks, spans, fps: float, s: HintSettings, last_frame: int, taken: set) -> List[Hint]:
+    ends = [(tid, b) for tid, (a, b) in spans.items() if t.frame[b] < last_frame and tid not in taken]
     starts = [(tid, a) for tid, (a, b) in spans.items()]
     out, used = [], set()
     for tid, b in sorted(ends, key=lambda e: int(t.frame[e[1]])):
@@ -157,17 +159,69 @@ def _steps(t: _Tracks, fps: float, s: HintSettings) -> np.ndarray:
 
 def _jumps(t: _Tracks, fps: float, s: HintSettings) -> List[Hint]:
     i = _steps(t, fps, s)
-    h = np.maximum(t.height[i], t.height[i - 1])
-    seconds = (t.frame[i] - t.frame[i - 1]) / fps
-    moved = np.linalg.norm(t.centre[i] - t.centre[i - 1], axis=1) / h
-    scale = np.maximum(t.height[i], t.height[i - 1]) / np.minimum(t.height[i], t.height[i - 1])
-    out = []
-    for k in np.flatnonzero((moved > s.jump_heights + s.speed_heights * seconds) | (scale > s.jump_scale)):
+    jumped = _jumped(t, i - 1, i, s)
+    out, skip = [], set()
+    for k in np.flatnonzero(jumped):
         p, tid = int(i[k]), int(t.ids[i[k]])
-        what = f"moves {moved[k]:.1f} box heights" if scale[k] <= s.jump_scale else f"changes size {scale[k]:.1f}x"
-        out.append(Hint("jump", int(t.frame[p]), (tid,), f"{tid}'s box {what} between frames "
-                        f"{t.frame[p - 1]} and {t.frame[p]}: another person?", Split(tid, int(t.frame[p]))))
+        if p in skip:
+            continue
+        back = _back(t, p, s)
+        if back is not None:           # a few frames on another box, then back: those frames only
+            skip.add(back)
+            out.append(Hint("jump", int(t.frame[p]), (tid,), f"{tid}'s box jumps away at frame {t.frame[p]} and "
+                            f"back at frame {t.frame[back]}: a false box (or another person) took it there",
+                            Delete(tid, (int(t.frame[p]), int(t.frame[back])))))
+        else:
+            out.append(Hint("jump", int(t.frame[p]), (tid,), f"{tid}'s box jumps between frames {t.frame[p - 1]} "
+                            f"and {t.frame[p]}: another person from here?", Split(tid, int(t.frame[p]))))
     return out
+
+
+def _jumped(t: _Tracks, a: np.ndarray, b: np.ndarray, s: HintSettings, fps: Optional[float] = None) -> np.ndarray:
+    """(n,) bool: pose ``b`` is too far from, or too unlike in size, pose ``a`` (index arrays into ``t``)."""
+    h = np.maximum(t.height[a], t.height[b])
+    moved = np.linalg.norm(t.centre[b] - t.centre[a], axis=-1) / h
+    scale = h / np.minimum(t.height[a], t.height[b])
+    seconds = (t.frame[b] - t.frame[a]) / (fps or t.fps)
+    return (moved > s.jump_heights + s.speed_heights * seconds) | (scale > s.jump_scale)
+
+
+def _back(t: _Tracks, p: int, s: HintSettings, within: int = 3) -> Optional[int]:
+    """The first of the next ``within`` poses of ``p``'s track that is like the pose before ``p`` again."""
+    for q in range(p + 1, min(p + 1 + within, len(t.ids))):
+        if t.ids[q] != t.ids[p]:
+            return None
+        if not _jumped(t, np.asarray([p - 1]), np.asarray([q]), s)[0]:
+            return q
+    return None
+
+
+def _resumes(t: _Tracks, spans, fps: float, s: HintSettings) -> Tuple[List[Hint], set]:
+    """A track lost for a while that comes back nearer to where another track ended than to where it was lost."""
+    i = np.arange(1, len(t.ids))
+    gap = t.frame[i] - t.frame[i - 1]
+    i = i[(t.ids[i] == t.ids[i - 1]) & (gap > max(1, s.max_gap_seconds * fps)) & (gap <= s.break_seconds * fps)]
+    ends = {tid: b for tid, (a, b) in spans.items()}
+    out, taken = [], set()
+    for p in i:
+        tid, lost, back = int(t.ids[p]), int(t.frame[p - 1]), int(t.frame[p])
+        h = t.height[p]
+        own = np.linalg.norm(t.centre[p] - t.centre[p - 1]) / h
+        best = None
+        for other, e in ends.items():
+            if other == tid or other in taken or not lost - s.max_gap_seconds * fps <= t.frame[e] < back:
+                continue
+            d = np.linalg.norm(t.centre[p] - t.centre[e]) / h
+            if d < own and d <= s.break_heights + s.speed_heights * (back - t.frame[e]) / fps \
+                    and (best is None or d < best[0]):
+                best = (d, other, e)
+        if best is not None and own > s.swap_heights:
+            d, other, e = best
+            taken.add(other)
+            out.append(Hint("swap", back, (tid, other), f"{tid} is lost at frame {lost} and comes back at frame {back} "
+                            f"nearer where {other} ended (frame {t.frame[e]}, {d:.1f} vs {own:.1f} box heights): "
+                            f"{other}'s person from here?", Swap(tid, other, back)))
+    return out, taken
 
 
 def _swaps(t: _Tracks, fps: float, s: HintSettings) -> List[Hint]:
@@ -218,6 +272,7 @@ def find_hints(tracks: TrackFile, settings: HintSettings = HintSettings()) -> Li
     fps = float(tracks.header.video.fps)
     spans = t.spans()
     last_frame = int(max(f.frame for f in tracks.frames))
-    hints = (_short(t, spans, fps, settings) + _breaks(t, spans, fps, settings, last_frame)
+    resumes, taken = _resumes(t, spans, fps, settings)
+    hints = (_short(t, spans, fps, settings) + resumes + _breaks(t, spans, fps, settings, last_frame, taken)
              + _jumps(t, fps, settings) + _swaps(t, fps, settings))
     return sorted(hints, key=lambda h: (h.frame, h.kind, h.ids))

@@ -115,6 +115,7 @@ class ReviewSession:
         self.flat = _Flat.of(self.tracks)
         self.video = video
         self._saved: List[Tuple[edit.Operation, str]] = []
+        self.latest: List[edit.Operation] = []          # the edits the page showed last
 
     @property
     def target(self) -> Path:
@@ -156,6 +157,7 @@ class ReviewSession:
             EditError: an edit cannot be applied (the page shows the message and drops the edit).
         """
         pv = edit.preview(self.tracks, ops)
+        self.latest = list(pv.operations)
         edited = edit.apply(self.tracks, ops, time="") if ops else self.tracks
         ids = [int(i) if k else None for i, k in zip(pv.ids.tolist(), pv.keep.tolist())]
         return {"ids": ids, "lanes": self._lanes(pv), "hints": [_hint(h) for h in find_hints(edited)],
@@ -181,6 +183,12 @@ class ReviewSession:
         return sorted(lanes, key=lambda lane: (lane["runs"][0][0], lane["id"]))
 
     # ------------------------------------------------------------ saving
+
+    def unsaved(self) -> List[edit.Operation]:
+        """The edits the page shows that are not saved (all of its edits), or [] when it is saved."""
+        saved = [op for op, _ in self._saved]
+        resolved = list(edit.preview(self.tracks, saved).operations) if saved else []
+        return [] if resolved == self.latest else self.latest
 
     def save(self, ops: Sequence[edit.Operation]) -> Dict[str, Any]:
         """Write the loaded file with ``ops`` applied to :attr:`target`, atomically (as ``posetrack edit``).

@@ -240,10 +240,11 @@ def _ranges(frames: np.ndarray) -> List[Tuple[int, int]]:
 
 
 def _ranges_text(frames: np.ndarray, limit: int = 6) -> str:
-    """'12-15, 20, 31-40' (frames inclusive), at most ``limit`` runs then '...'."""
+    """'frames 12-15, 20, 31-40' (inclusive) or 'frame 20', at most ``limit`` runs then '...'."""
     runs = _ranges(frames)
     parts = [str(s) if e == s + 1 else f"{s}-{e - 1}" for s, e in runs[:limit]]
-    return ", ".join(parts) + (f", ... ({len(runs) - limit} more runs)" if len(runs) > limit else "")
+    text = ", ".join(parts) + (f", ... ({len(runs) - limit} more runs)" if len(runs) > limit else "")
+    return ("frame " if len(frames) == 1 else "frames ") + text
 
 
 def _ids_text(ids: np.ndarray, limit: int = 12) -> str:
@@ -303,7 +304,7 @@ def _merge(people: _People, op: Merge) -> Tuple[_People, Operation, Optional[_Un
     in_b = people.of_id(op.b)
     both = np.intersect1d(people.frame[people.of_id(op.a)], people.frame[in_b])
     if len(both):
-        raise EditError(f"{op.a} and {op.b} both have a pose in frames {_ranges_text(both)}; "
+        raise EditError(f"{op.a} and {op.b} both have a pose in {_ranges_text(both)}; "
                         f"one person cannot be two people in a frame (delete or split one of them there first)")
     ids = people.ids.copy()
     ids[in_b] = op.a

@@ -479,6 +479,10 @@ async function start() {
   $("frame-input").max = lastFrame();
   if (m.warnings.length) { $("warnings").hidden = false; $("warnings").textContent = "Video and tracks differ: " + m.warnings.join("; "); }
   await refresh([]);
+  if (m.frames.length) {                              // the timeline shows the tracked frames first
+    const span = [m.frames[0], m.frames[m.frames.length - 1] + 1];
+    if (span[1] - span[0] < lastFrame() + 1) S.zoom = span;
+  }
   go(m.frames.length ? m.frames[0] : 0);
   fromHash();
   document.body.dataset.ready = "1";
