@@ -221,6 +221,54 @@ def test_hints_find_planted_mistakes():
     assert len(found) == 3
 
 
+def test_takeover_of_a_lost_track_is_a_swap_hint():
+    """Two walkers side by side; 7 is lost at frame 8 and 3 steps onto 7's place there (3's own person is gone)."""
+    frames = []
+    for i in range(16):
+        here = [(3, (10 + 6 * i, 20, 50 + 6 * i, 110))] if i < 8 else [(3, (10 + 6 * i, 60, 50 + 6 * i, 150))]
+        if i < 8:
+            here.append((7, (10 + 6 * i, 60, 50 + 6 * i, 150)))
+        frames.append(frame_result(i, here))
+    swaps = [h for h in find_hints(tracks_of(frames, 16)) if h.kind == "swap"]
+    assert [(h.frame, h.suggestion) for h in swaps] == [(8, edit.Swap(3, 7, 8))]
+
+
+def test_swap_hints_match_a_naive_loop():
+    """The vectorised pair search against every pair of every frame, on random walks with random id exchanges."""
+    from posetrack.review import hints as H
+
+    rng = np.random.default_rng(0)
+    frames, pos = [], rng.uniform(50, 250, (6, 2))
+    ids = np.arange(6)
+    for i in range(40):
+        pos += rng.normal(0, 6, pos.shape)
+        if rng.random() < 0.2:
+            a, b = rng.choice(6, 2, replace=False)
+            ids[[a, b]] = ids[[b, a]]
+        here = [k for k in range(6) if rng.random() < 0.9]
+        frames.append(frame_result(i, [(int(ids[k]), (*pos[k], *(pos[k] + [30, 80]))) for k in here]))
+    t = H._Tracks.of(tracks_of(frames, 40))
+    s = HintSettings()
+    steps = set(H._steps(t, 25.0, s).tolist())
+
+    def dist(a, b):
+        return float(np.hypot(*(t.centre[a] - t.centre[b])))
+
+    naive = set()
+    for p in steps:
+        for q in steps:
+            if p >= q or t.frame[p] != t.frame[q]:
+                continue
+            h = (t.height[p] + t.height[q] + t.height[p - 1] + t.height[q - 1]) / 4
+            own = (dist(p, p - 1) + dist(q, q - 1)) / h
+            crossed = (dist(p, q - 1) + dist(q, p - 1)) / h
+            if own > s.swap_heights and crossed < s.swap_ratio * own:
+                naive.add((int(t.frame[p]), *sorted((int(t.ids[p]), int(t.ids[q])))))
+    fast = {(h.frame, *sorted(h.ids)) for h in H._swaps(t, 25.0, s)}
+    assert naive and fast <= naive
+    assert {(f, a, b) for f, a, b in naive if (f - 1, a, b) not in naive} == fast
+
+
 def test_cuts_are_read_where_present(tmp_path):
     path = tmp_path / "t.json"
     t = crossing(6, 3)

@@ -10,7 +10,8 @@ track proofreading; the ID switches and fragmentations of CLEAR-MOT, Bernardin &
 * ``jump``: a track's box moves or changes size suddenly between two of its poses (the id
   passed to another person, or a false box took it); suggested edit: ``split``.
 * ``swap``: two tracks seen in two nearby frames each land where the other was (an ID switch
-  at a crossing); suggested edit: ``swap``.
+  at a crossing); or a track comes back from a gap, or steps in one frame, onto where another
+  track was last seen (it took that track's person); suggested edit: ``swap``.
 
 Distances are in units of the person's box height, so the thresholds hold at any image scale;
 times are in seconds of video (``video.fps``). The defaults are chosen for walking people
@@ -51,6 +52,9 @@ class HintSettings:
         swap_ratio: a ``swap`` is two tracks whose crossed distances are below this fraction of
             their own ones...
         swap_heights: ... while their own ones add up to more than this many heights.
+        takeover_heights: a track that moves more than this (box heights) in one step, onto the last
+            place of a track lost in that frame (nearer than ``swap_ratio`` times its own step), is a
+            ``swap`` too: it took the lost track's person.
         max_gap_seconds: poses of a track further apart than this are not compared (jump, swap).
     """
 
@@ -62,6 +66,7 @@ class HintSettings:
     jump_scale: float = 1.6
     swap_ratio: float = 0.5
     swap_heights: float = 0.3
+    takeover_heights: float = 0.15
     max_gap_seconds: float = 0.5
 
 
@@ -224,35 +229,63 @@ def _resumes(t: _Tracks, spans, fps: float, s: HintSettings) -> Tuple[List[Hint]
     return out, taken
 
 
+def _distance(t: _Tracks, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n,) pixel distances between the box centres of poses ``a`` and ``b`` (index arrays)."""
+    return np.linalg.norm(t.centre[a] - t.centre[b], axis=-1)
+
+
+def _same_frame_pairs(t: _Tracks, i: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Every pair (p, q), p before q, of the poses ``i`` that share a frame."""
+    i = i[np.argsort(t.frame[i], kind="stable")]
+    f = t.frame[i]
+    ps, qs = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for d in range(1, len(i)):
+        same = f[d:] == f[:-d]
+        if not same.any():            # sorted by frame: no pair further apart either
+            break
+        ps.append(i[:-d][same])
+        qs.append(i[d:][same])
+    return np.concatenate(ps), np.concatenate(qs)
+
+
 def _swaps(t: _Tracks, fps: float, s: HintSettings) -> List[Hint]:
-    i = _steps(t, fps, s)
-    by_frame: Dict[int, List[int]] = {}
-    for p in i:
-        by_frame.setdefault(int(t.frame[p]), []).append(int(p))
+    """Two poses of one frame whose tracks' previous poses are each nearer the other's."""
+    p, q = _same_frame_pairs(t, _steps(t, fps, s))
+    h = (t.height[p] + t.height[q] + t.height[p - 1] + t.height[q - 1]) / 4
+    own = (_distance(t, p, p - 1) + _distance(t, q, q - 1)) / h
+    crossed = (_distance(t, p, q - 1) + _distance(t, q, p - 1)) / h
+    hits = np.flatnonzero((own > s.swap_heights) & (crossed < s.swap_ratio * own))
     out, seen = [], set()
-    for frame in sorted(by_frame):
-        ps = by_frame[frame]
-        for x in range(len(ps)):
-            for y in range(x + 1, len(ps)):
-                hint = _swap_pair(t, ps[x], ps[y], s)
-                key = tuple(sorted(hint.ids)) if hint else None
-                if hint and (key, frame - 1) not in seen:
-                    out.append(hint)
-                if key:
-                    seen.add((key, frame))
+    for k in hits[np.argsort(t.frame[p[hits]], kind="stable")]:
+        a, b, frame = int(t.ids[p[k]]), int(t.ids[q[k]]), int(t.frame[p[k]])
+        key = (min(a, b), max(a, b))
+        if (key, frame - 1) not in seen:          # one hint per exchange, not one per frame of it
+            out.append(Hint("swap", frame, (a, b), f"{a} and {b} trade places at frame {frame} "
+                            f"(crossed {crossed[k]:.1f} vs own {own[k]:.1f} box heights)", Swap(a, b, frame)))
+        seen.add((key, frame))
     return out
 
 
-def _swap_pair(t: _Tracks, p: int, q: int, s: HintSettings) -> Optional[Hint]:
-    """Two poses of one frame whose tracks' previous poses are each nearer the other's."""
-    h = (t.height[p] + t.height[q] + t.height[p - 1] + t.height[q - 1]) / 4
-    own = (np.linalg.norm(t.centre[p] - t.centre[p - 1]) + np.linalg.norm(t.centre[q] - t.centre[q - 1])) / h
-    crossed = (np.linalg.norm(t.centre[p] - t.centre[q - 1]) + np.linalg.norm(t.centre[q] - t.centre[p - 1])) / h
-    if own <= s.swap_heights or crossed >= s.swap_ratio * own:
-        return None
-    a, b, frame = int(t.ids[p]), int(t.ids[q]), int(t.frame[p])
-    return Hint("swap", frame, (a, b), f"{a} and {b} trade places at frame {frame} "
-                f"(crossed {crossed:.1f} vs own {own:.1f} box heights)", Swap(a, b, frame))
+def _takeovers(t: _Tracks, fps: float, s: HintSettings) -> List[Hint]:
+    """A track that steps onto the last place of a track lost in that very frame (it took that person)."""
+    i = _steps(t, fps, s)
+    own = _distance(t, i, i - 1) / t.height[i]
+    moved = own > s.takeover_heights
+    if not moved.any():
+        return []
+    present = set(zip(t.frame.tolist(), t.ids.tolist()))
+    order = np.argsort(t.frame, kind="stable")
+    out = []
+    for p, step in zip(i[moved], own[moved]):
+        a, frame = int(t.ids[p]), int(t.frame[p])
+        lo, hi = np.searchsorted(t.frame[order], [frame - 1, frame])
+        for q in order[lo:hi]:                      # the poses of the frame before
+            b = int(t.ids[q])
+            crossed = _distance(t, p, q) / t.height[p]
+            if b != a and (frame, b) not in present and crossed < s.swap_ratio * step:
+                out.append(Hint("swap", frame, (a, b), f"{a} takes {b}'s place at frame {frame}, where {b} is lost "
+                                f"({crossed:.1f} vs own step {step:.1f} box heights)", Swap(a, b, frame)))
+    return out
 
 
 def find_hints(tracks: TrackFile, settings: HintSettings = HintSettings()) -> List[Hint]:
@@ -274,5 +307,5 @@ def find_hints(tracks: TrackFile, settings: HintSettings = HintSettings()) -> Li
     last_frame = int(max(f.frame for f in tracks.frames))
     resumes, taken = _resumes(t, spans, fps, settings)
     hints = (_short(t, spans, fps, settings) + resumes + _breaks(t, spans, fps, settings, last_frame, taken)
-             + _jumps(t, fps, settings) + _swaps(t, fps, settings))
+             + _jumps(t, fps, settings) + _swaps(t, fps, settings) + _takeovers(t, fps, settings))
     return sorted(hints, key=lambda h: (h.frame, h.kind, h.ids))

@@ -14,6 +14,7 @@ const S = {
   view: null, colors: new Map(), ops: [], redo: [], saved: "[]", busy: false,
   frame: 0, a: null, b: null, rangeIn: null, rangeOut: null,
   playing: false, lastTick: 0, images: new Map(), shown: null, zoom: null, hintAt: -1,
+  lens: {s: 1, x: 0, y: 0}, follow: false,      // the video's zoom: scale, top-left corner (frame pixels)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -106,11 +107,17 @@ function draw() {
 
 function drawFrame() {
   const cv = $("video"), g = cv.getContext("2d");
-  const img = image(S.frame);
-  if (img.complete && img.naturalWidth) { g.drawImage(img, 0, 0, cv.width, cv.height); S.shown = S.frame; }
-  else if (S.shown === null) { g.fillStyle = "#000"; g.fillRect(0, 0, cv.width, cv.height); }
-  const lw = Math.max(1, Math.round(Math.min(cv.width, cv.height) / 240));
+  if (S.follow) followSelection();
+  const img = image(S.frame), L = S.lens;
+  g.setTransform(1, 0, 0, 1, 0, 0);
+  if (img.complete && img.naturalWidth) {
+    g.drawImage(img, L.x, L.y, cv.width / L.s, cv.height / L.s, 0, 0, cv.width, cv.height);
+    S.shown = S.frame;
+  } else if (S.shown === null) { g.fillStyle = "#000"; g.fillRect(0, 0, cv.width, cv.height); }
+  g.setTransform(L.s, 0, 0, L.s, -L.x * L.s, -L.y * L.s);
+  const lw = Math.max(1, Math.round(Math.min(cv.width, cv.height) / 240)) / Math.sqrt(L.s);
   for (const p of peopleAt(S.frame)) drawPerson(g, p, lw);
+  g.setTransform(1, 0, 0, 1, 0, 0);
   $("frame-input").value = S.frame;
   const t = timeOf(S.frame);
   $("frame-info").textContent = `/ ${lastFrame()}` + (t === null ? "" : `  ${t.toFixed(2)} s`);
@@ -145,10 +152,49 @@ function drawPerson(g, p, lw) {
     if (ok(j)) { g.beginPath(); g.arc(k[3 * j], k[3 * j + 1], lw * 1.5, 0, 2 * Math.PI); g.fill(); }
   }
   const text = selected ? `${p.id} (${selected})` : `${p.id}`;
-  g.font = `bold ${Math.max(12, lw * 7)}px sans-serif`;
-  const w = g.measureText(text).width + 6, h = Math.max(12, lw * 7) + 4;
+  const size = Math.max(12 / S.lens.s, lw * 7);
+  g.font = `bold ${size}px sans-serif`;
+  const w = g.measureText(text).width + 6 / S.lens.s, h = size * 1.3;
   g.fillStyle = color; g.fillRect(x1, y1 - h, w, h);
-  g.fillStyle = "#000"; g.fillText(text, x1 + 3, y1 - 4);
+  g.fillStyle = "#000"; g.fillText(text, x1 + 3 / S.lens.s, y1 - size * 0.3);
+}
+
+// ---------------------------------------------------------------- zoom on the video
+
+function setLens(s, x, y) {
+  const cv = $("video");
+  s = Math.max(1, Math.min(12, s));
+  S.lens = {s: s, x: Math.max(0, Math.min(cv.width - cv.width / s, x)), y: Math.max(0, Math.min(cv.height - cv.height / s, y))};
+}
+
+function followSelection() {            // keep A (and B) in view, zoomed on them
+  const boxes = peopleAt(S.frame).filter((p) => p.id === S.a || p.id === S.b).map((p) => p.box);
+  if (!boxes.length) return;
+  const cv = $("video");
+  const x1 = Math.min(...boxes.map((b) => b[0])), y1 = Math.min(...boxes.map((b) => b[1]));
+  const x2 = Math.max(...boxes.map((b) => b[2])), y2 = Math.max(...boxes.map((b) => b[3]));
+  const s = Math.min(cv.width / ((x2 - x1) * 3 + 1), cv.height / ((y2 - y1) * 2 + 1), 6);
+  setLens(s, (x1 + x2) / 2 - cv.width / s / 2, (y1 + y2) / 2 - cv.height / s / 2);
+}
+
+function toFrame(ev) {                  // a mouse event -> frame pixels
+  const cv = $("video"), r = cv.getBoundingClientRect(), L = S.lens;
+  return [L.x + (ev.clientX - r.left) * cv.width / r.width / L.s, L.y + (ev.clientY - r.top) * cv.height / r.height / L.s];
+}
+
+function onVideoWheel(ev) {
+  ev.preventDefault();
+  S.follow = false;
+  const [fx, fy] = toFrame(ev), L = S.lens, s = L.s * (ev.deltaY > 0 ? 0.8 : 1.25);
+  setLens(s, fx - (fx - L.x) * L.s / s, fy - (fy - L.y) * L.s / s);
+  draw();
+}
+
+function toggleFollow() {
+  S.follow = !S.follow;
+  if (!S.follow) setLens(1, 0, 0);
+  status(S.follow ? "zoomed on the selection (F again: whole frame; wheel: zoom)" : "whole frame");
+  draw();
 }
 
 // ---------------------------------------------------------------- timeline
@@ -363,8 +409,7 @@ function select(id, second) {
 }
 
 function personAt(ev) {
-  const cv = $("video"), r = cv.getBoundingClientRect();
-  const x = (ev.clientX - r.left) * cv.width / r.width, y = (ev.clientY - r.top) * cv.height / r.height;
+  const [x, y] = toFrame(ev);
   let best = null;
   for (const p of peopleAt(S.frame)) {
     const [x1, y1, x2, y2] = p.box;
@@ -414,7 +459,7 @@ function onKey(ev) {
     r: () => { $("relabel-input").focus(); }, i: () => { S.rangeIn = S.frame; S.rangeOut = null; draw(); },
     o: () => { if (S.rangeIn === null) S.rangeIn = S.frame; S.rangeOut = S.frame; draw(); },
     Escape: () => { S.a = S.b = S.rangeIn = S.rangeOut = null; draw(); },
-    n: () => showHint(S.hintAt + 1), p: () => showHint(S.hintAt - 1),
+    n: () => showHint(S.hintAt + 1), p: () => showHint(S.hintAt - 1), f: toggleFollow,
   };
   const action = keys[ev.key] || keys[ev.key.toLowerCase()];
   if (action && !ev.altKey && !ctrl) { ev.preventDefault(); action(); }
@@ -440,21 +485,29 @@ function onWheel(ev) {
   drawTimeline();
 }
 
+function fitVideo() {                  // the canvas on screen keeps the frame's shape, so clicks map exactly
+  const cv = $("video"), box = $("stage");
+  const scale = Math.min(box.clientWidth / cv.width, 0.6 * window.innerHeight / cv.height);
+  cv.style.width = `${Math.floor(cv.width * scale)}px`;
+  cv.style.height = `${Math.floor(cv.height * scale)}px`;
+}
+
 function wire() {
   $("video").addEventListener("click", (ev) => { const id = personAt(ev); if (id !== null) select(id, ev.shiftKey); });
+  $("video").addEventListener("wheel", onVideoWheel, {passive: false});
   $("timeline").addEventListener("click", onTimelineClick);
   $("timeline").addEventListener("wheel", onWheel, {passive: false});
   document.addEventListener("keydown", onKey);
   const click = {prev: () => go(S.frame - 1), next: () => go(S.frame + 1), prev10: () => go(S.frame - 10),
                  next10: () => go(S.frame + 10), play: () => play(!S.playing), save: save, undo: undo, redo: redo,
-                 swap: OPS.swap, merge: OPS.merge, split: OPS.split, delete: OPS.delete, relabel: OPS.relabel};
+                 follow: toggleFollow, swap: OPS.swap, merge: OPS.merge, split: OPS.split, delete: OPS.delete, relabel: OPS.relabel};
   for (const [name, fn] of Object.entries(click)) $(`btn-${name}`).addEventListener("click", () => fn());
   $("frame-input").addEventListener("change", (ev) => go(Number(ev.target.value)));
   window.addEventListener("beforeunload", (ev) => {
     if (JSON.stringify(S.ops) !== S.saved) { ev.preventDefault(); ev.returnValue = ""; }
   });
   window.addEventListener("hashchange", fromHash);
-  window.addEventListener("resize", () => drawTimeline());
+  window.addEventListener("resize", () => { fitVideo(); drawTimeline(); });
 }
 
 function fromHash() {
@@ -474,6 +527,7 @@ async function start() {
   let sum = 0;
   m.counts.forEach((c, pos) => { S.offsets.push(sum); sum += c; S.posOf.set(m.frames[pos], pos); });
   $("video").width = m.video.width; $("video").height = m.video.height;
+  fitVideo();
   $("files").textContent = `${m.video.name} \u00b7 ${m.tracks}` + (m.target.endsWith(m.tracks) ? "" : ` \u2192 ${m.target}`);
   $("recorded").textContent = m.recorded ? `(${m.recorded} recorded in the file before)` : "";
   $("frame-input").max = lastFrame();
