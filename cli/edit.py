@@ -12,11 +12,11 @@ VERBS = ("swap", "merge", "split", "delete", "relabel")
 
 EPILOG = """\b
 Operations (any number, applied in order; all of them or none):
-  swap A B --from F        ids A and B trade places from frame F on
-  merge A B                B becomes A (refused where both have a pose in one frame)
-  split A --at F [--new N] A's poses from frame F on get a new id (N, or the largest id + 1)
+  swap A B --from F          ids A and B trade places from frame F on
+  merge A B                  B becomes A (refused where both have a pose in one frame)
+  split A --at F [--new N]   A's poses from frame F on get a new id (N, or the largest id + 1)
   delete A [--frames F1:F2]  remove A (only in frames F1 to F2-1; F1: or :F2 leave an end open)
-  relabel A NEW            A becomes NEW, an id not in the file
+  relabel A NEW              A becomes NEW, an id not in the file
 
 \b
 Examples:

@@ -20,9 +20,10 @@ Examples:
 
 \b
 On the page: click a person or a timeline lane to select A (Shift+click: B); Space plays,
-Left/Right step (Shift: 10 frames), G jumps to a frame; S swaps A and B from this frame,
-M merges B into A, X splits A here, Del deletes A (within the range set with I and O),
-R relabels A; Ctrl+Z / Ctrl+Shift+Z undo and redo; N / P go through the hints; Ctrl+S saves.
+Left/Right step (Shift: 10 frames), G jumps to a frame, F zooms on A and B (so does the
+wheel); S swaps A and B from this frame, M merges B into A, X splits A here, Del deletes A
+(within the range set with I and O), R relabels A; Ctrl+Z / Ctrl+Shift+Z undo and redo;
+N / P go through the hints; Ctrl+S saves.
 Save writes what `posetrack edit` writes for the same operations (recorded in settings.edits,
 so `posetrack edit --undo` takes them back).
 
