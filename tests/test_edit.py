@@ -225,7 +225,7 @@ def an_edit(data, tracks):
         st.builds(edit.Relabel, tid, st.integers(0, 2 ** 63 - 1))))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(small_files(), st.data())
 def test_edits_then_undo_give_back_the_original_bytes(tmp_path, tracks, data):
     """Edits (up to 8 tries; refused ones are skipped), written and read back, then all undone: the same bytes."""
