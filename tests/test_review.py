@@ -110,6 +110,24 @@ def test_frames_are_jpegs_of_the_video(served):
     assert back != data and request(server, "GET", "/api/frame?i=5")[2] == data
 
 
+def test_frames_of_an_image_folder(tmp_path):
+    """Any source `run` reads from disk: here a folder of PNGs (frames come back in order, as JPEGs)."""
+    import cv2
+
+    for i in range(5):
+        cv2.imwrite(str(tmp_path / f"frame{i}.png"), np.full((48, 64, 3), 40 * i, np.uint8))
+    frames = JpegFrames(tmp_path)
+    try:
+        for i in (3, 1, 4):
+            image = cv2.imdecode(np.frombuffer(frames.jpeg(i), np.uint8), cv2.IMREAD_GRAYSCALE)
+            assert image.shape == (48, 64) and abs(int(image.mean()) - 40 * i) <= 2
+        assert frames.jpeg(5) is None
+    finally:
+        frames.close()
+    with pytest.raises(Exception, match="camera or stream"):
+        JpegFrames("rtsp://127.0.0.1:9/stream")
+
+
 def test_meta_and_people(served):
     server, _ = served
     meta = json.loads(request(server, "GET", "/api/meta")[2])
