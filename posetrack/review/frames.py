@@ -1,10 +1,11 @@
 """Frames of a source by index, as JPEG bytes, decoded with posetrack's own readers.
 
 The review page shows whatever ``posetrack run`` reads (video files through PyAV or OpenCV,
-image folders), not only what browsers play. Readers decode forward; a request at or a little
-past the last decoded frame continues the same decoder (playing and stepping cost one frame
-each), a request further away or backwards opens the source again at that frame. Encoded
-frames are kept in a least-recently-used cache bounded in bytes, so stepping back is free.
+image folders), not only what browsers play. Video readers decode forward only: a request ahead
+of the decoder continues it (playing and stepping cost one frame each; frames skipped on a long
+jump are decoded but not encoded), a request behind it opens the video again (decoding from its
+start); an image folder opens at any frame. Encoded frames are kept in a least-recently-used
+cache bounded in bytes, so stepping back over frames already seen is free.
 """
 from __future__ import annotations
 
@@ -28,22 +29,21 @@ class JpegFrames:
             jumps back and forth).
         quality: JPEG quality, 1-100.
         cache_bytes: most bytes of encoded frames kept.
-        reach: a request up to this many frames past the decoder's position decodes forward
-            instead of reopening the source.
+        keep: frames before a requested one that are encoded on the way (to step back to).
 
     Raises:
         InputError: a camera or stream. Errors of :func:`posetrack.io.video.open_source` otherwise.
     """
 
     def __init__(self, source: Union[str, os.PathLike], quality: int = 85, cache_bytes: int = 256 << 20,
-                 reach: int = 300):
+                 keep: int = 30):
         if is_live(str(source)):
             raise InputError(f"{source}: a camera or stream cannot be reviewed (its frames cannot be read "
                              "again); record it to a file first")
         self.source = source
         self.quality = quality
         self.cache_bytes = cache_bytes
-        self.reach = reach
+        self.keep = keep
         self._lock = threading.Lock()
         self._cache: "OrderedDict[int, bytes]" = OrderedDict()
         self._size = 0
@@ -62,7 +62,8 @@ class JpegFrames:
                 return cached
             if index < 0 or (self.info.frames is not None and index >= self.info.frames):
                 return None
-            if self._frames is None or not self._next <= index <= self._next + self.reach:
+            seekable = self._reader is not None and self._reader.backend == "images"
+            if self._frames is None or index < self._next or (seekable and index > self._next + self.keep):
                 self._open_at(index)
             return self._decode_to(index)
 
@@ -75,6 +76,8 @@ class JpegFrames:
     def _decode_to(self, index: int) -> Optional[bytes]:
         for frame in self._frames:
             self._next = frame.index + 1
+            if frame.index < index - self.keep:
+                continue
             data = self._encode(frame)
             self._store(frame.index, data)
             if frame.index >= index:

@@ -76,9 +76,8 @@ def _color(track_id: int) -> str:
 
 @dataclass(frozen=True)
 class _Flat:
-    """The loaded file's people in file order: (P,) frame index, frame position, interpolated flag."""
+    """The loaded file's people in file order: (P,) frame position and interpolated flag; (F,) people per frame."""
 
-    frame: np.ndarray
     position: np.ndarray
     interpolated: np.ndarray
     counts: np.ndarray
@@ -86,11 +85,10 @@ class _Flat:
     @classmethod
     def of(cls, tracks: TrackFile) -> "_Flat":
         counts = np.asarray([len(f) for f in tracks.frames], dtype=np.int64)
-        frame = np.repeat(np.asarray([f.frame for f in tracks.frames], dtype=np.int64), counts)
         position = np.repeat(np.arange(len(tracks.frames)), counts)
         interp = [f.interpolated if f.interpolated is not None else np.zeros(len(f), bool) for f in tracks.frames]
         interpolated = np.concatenate([np.zeros(0, bool)] + interp)
-        return cls(frame, position, interpolated, counts)
+        return cls(position, interpolated, counts)
 
 
 class ReviewSession:
