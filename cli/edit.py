@@ -160,7 +160,8 @@ def edit(tracks_file: Path, operations: Tuple[str, ...], out: Optional[Path], in
         else:
             result = edits.apply(tracks, ops)
     except edits.EditError as e:
-        raise edits.EditError(f"{tracks_file}: {e}") from None
+        where = replay if e.field == "edited" else tracks_file
+        raise edits.EditError(f"{where}: {e}", fields=e.fields) from None
     if suggest:
         _print_hints(result, tracks_file, out)
     target = tracks_file if in_place else out

@@ -27,8 +27,9 @@ Everything is imported on first use (a module ``__getattr__``): ``import posetra
 The package reads like the pipeline, one subpackage per stage (imports only go downward):
 ``io`` (sources, writers, downloads), ``models`` (HRNet, backends), ``pose`` (detector, crops,
 heatmaps, estimator), ``tracking`` (tracker, motion, flow, refinement), ``eval`` (PoseTrack
-scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports) and
-``pipeline`` (options, runner, many videos). The names below are the public API.
+scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports, hand edits)
+and ``pipeline`` (options, runner, many videos), with ``review`` (the ``posetrack review`` page)
+beside it. The names below are the public API.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ _EXPORTS = {
     "evaluate": "posetrack.eval.evaluate",
     "EvalResult": "posetrack.eval.evaluate",
     "Renderer": "posetrack.rendering.render",
-    "RunOptions": "posetrack.pipeline.runner",
+    "RunOptions": "posetrack.pipeline.options",
     "RunSummary": "posetrack.pipeline.runner",
     "read_tracks": "posetrack.tracksfile.codec",
     "write_tracks": "posetrack.tracksfile.codec",

@@ -14,7 +14,7 @@ import posetrack
 from posetrack.tracksfile import edit
 from posetrack.tracksfile.codec import read_tracks, write_tracks
 from posetrack_cli import cli
-from review_data import crossing, frame_result, many_tracks, tracks_of
+from helpers.review_data import crossing, frame_result, many_tracks, tracks_of
 
 T = "2025-01-02T03:04:05Z"
 
@@ -307,6 +307,26 @@ def test_cli_modes_and_outputs_are_checked(tmp_path):
     (tmp_path / "o.json").write_text("keep")
     assert run(src, "-o", tmp_path / "o.json", "merge", 1, 2).exit_code == 1
     assert (tmp_path / "o.json").read_text() == "keep"
+
+
+def test_errors_name_the_argument_and_the_cli_its_flag(tmp_path, monkeypatch):
+    """``err.field`` names the argument at fault; the CLI shows its flag (cli/_common.FIELD_FLAGS)."""
+    src, fixed, bad = tmp_path / "t.json", tmp_path / "f.json", tmp_path / "bad.json"
+    write_tracks(src, many_tracks())
+    assert run(src, "-o", fixed, "merge", 1, 2).exit_code == 0
+    r = run(fixed, "-o", tmp_path / "u.json", "--undo", 3)
+    assert r.exit_code == 1 and "cannot undo 3 edit(s)" in r.output and "[on the command line: --undo]" in r.output
+    write_tracks(bad, with_edits(many_tracks(), [{"verb": "swap", "a": 1}]))
+    r = run(src, "-o", tmp_path / "r.json", "--replay", bad)
+    assert r.exit_code == 1 and f"{bad}: the edited file's records: settings.edits[0]" in r.output, r.output
+    assert "[on the command line: --replay]" in r.output
+    assert "[on the command line: --out, TRACKS]" in run(src, "-o", src, "merge", 1, 2).output
+    with pytest.raises(edit.EditError) as undo_error:
+        edit.undo(many_tracks())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    with pytest.raises(edit.EditError, match="SOURCE_DATE_EPOCH") as time_error:
+        edit.merge(many_tracks(), 1, 2)
+    assert (undo_error.value.field, time_error.value.field) == ("count", "time")
 
 
 def test_cli_replay_and_help(tmp_path):

@@ -21,7 +21,8 @@ from posetrack.review.session import ReviewSession, read_cuts
 from posetrack.tracksfile import edit
 from posetrack.tracksfile.codec import read_tracks, write_tracks
 from posetrack_cli import cli
-from review_data import COLORS, crossing, crossing_video, frame_result, positions, tracks_of
+from helpers.review_data import COLORS, crossing, crossing_video, frame_result, positions, tracks_of
+from helpers.videos import write_frames
 
 N, SWAP_AT = 24, 14
 EPOCH = "1735787045"
@@ -114,8 +115,7 @@ def test_frames_of_an_image_folder(tmp_path):
     """Any source `run` reads from disk: here a folder of PNGs (frames come back in order, as JPEGs)."""
     import cv2
 
-    for i in range(5):
-        cv2.imwrite(str(tmp_path / f"frame{i}.png"), np.full((48, 64, 3), 40 * i, np.uint8))
+    write_frames(tmp_path, [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(5)], name="frame{}.png".format)
     frames = JpegFrames(tmp_path)
     try:
         for i in (3, 1, 4):
@@ -348,3 +348,14 @@ def test_review_help_and_bad_inputs(tmp_path, clip):
     assert r.exit_code == 1 and "exists" in r.output
     r = CliRunner().invoke(cli, ["review", str(clip), str(path), "--out", str(clip)])
     assert r.exit_code == 1
+
+
+def test_review_errors_name_its_flags(tmp_path, clip):
+    """The library names the settings at fault (``err.fields``); the CLI shows them as review's flags and arguments."""
+    path = tmp_path / "t.json"
+    write_tracks(path, crossing(N, SWAP_AT))
+    (tmp_path / "exists.json").write_text("x")
+    r = CliRunner().invoke(cli, ["review", str(clip), str(path), "--out", str(tmp_path / "exists.json")])
+    assert r.exit_code == 1 and "[on the command line: --out, --force]" in r.output, r.output
+    r = CliRunner().invoke(cli, ["review", str(clip), str(path), "--out", str(path)])
+    assert r.exit_code == 1 and "[on the command line: --out, TRACKS]" in r.output, r.output

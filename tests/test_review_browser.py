@@ -20,7 +20,7 @@ from posetrack.review.server import ReviewServer
 from posetrack.review.session import ReviewSession
 from posetrack.tracksfile.codec import write_tracks
 from posetrack_cli import cli
-from review_data import H, W, crossing, crossing_video, positions
+from helpers.review_data import H, W, crossing, crossing_video, positions
 
 N, SWAP_AT = 24, 14
 EPOCH = "1735787045"

@@ -55,7 +55,11 @@ EDITS_KEY = "edits"
 
 
 class EditError(InputError):
-    """An edit that cannot be applied (or undone): an unknown id, a frame out of range, an overlap."""
+    """An edit that cannot be applied (or undone): an unknown id, a frame out of range, an overlap.
+
+    ``field`` names the argument at fault where it is not the operations themselves: ``count``
+    (:func:`undo`), ``edited`` (:func:`replay`'s file of records) or ``time`` (``SOURCE_DATE_EPOCH``).
+    """
 
 
 # ---------------------------------------------------------------- the operations (one schema for records)
@@ -148,7 +152,8 @@ def edit_time() -> str:
         try:
             when = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
         except (ValueError, OverflowError, OSError):
-            raise EditError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from None
+            raise EditError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}",
+                            field="time") from None
     else:
         when = datetime.datetime.now(datetime.timezone.utc)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -526,11 +531,15 @@ def replay(tracks: TrackFile, edited: TrackFile) -> TrackFile:
     file edited from ``tracks`` (or from a file equal to it, e.g. a rerun of a deterministic
     tracker) gives that edited file again.
     """
-    mine, theirs = _existing(tracks), _existing(edited)
+    mine = _existing(tracks)
+    try:
+        theirs, timed = _existing(edited), recorded(edited)
+    except EditError as e:
+        raise EditError(f"the edited file's records: {e}", field="edited") from None
     common = 0
     while common < min(len(mine), len(theirs)) and mine[common] == theirs[common]:
         common += 1
-    return apply_timed(tracks, recorded(edited)[common:])
+    return apply_timed(tracks, timed[common:])
 
 
 def undo(tracks: TrackFile, count: int = 1) -> TrackFile:
@@ -546,7 +555,7 @@ def undo(tracks: TrackFile, count: int = 1) -> TrackFile:
     edits = _existing(tracks)
     if not 1 <= count <= len(edits):
         raise EditError(f"cannot undo {count} edit(s): the file records {len(edits)} "
-                        f"(settings.{EDITS_KEY})")
+                        f"(settings.{EDITS_KEY})", field="count")
     for k in range(len(edits) - 1, len(edits) - 1 - count, -1):
         op, rec = _decode(edits[k], k)
         try:

@@ -1,5 +1,7 @@
 """Synthetic tracks files (and a matching video) for the edit and review tests.
 
+Shared by tests/test_edit.py, test_review.py and test_review_browser.py.
+
 ``crossing``: two people walk past each other, P (red) left to right in the upper band, Q (blue)
 right to left in the lower band; from frame ``swap_at`` on the tracker's ids are exchanged (id 0
 on Q, id 1 on P): the planted id switch that ``swap 0 1 --from swap_at`` fixes.
@@ -11,6 +13,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from helpers.videos import write_video
 from posetrack.keypoints import COCO
 from posetrack.tracksfile.codec import TrackFile, TracksHeader
 from posetrack.types import FrameResult, Poses, VideoInfo
@@ -62,7 +65,7 @@ def crossing(n: int = 24, swap_at: int = 14) -> TrackFile:
 
 
 def crossing_image(n: int):
-    """``image(i, w, h)`` for tests/videos.write_video: P and Q as filled boxes on grey."""
+    """``image(i, w, h)`` for helpers.videos.write_video: P and Q as filled boxes on grey."""
     def image(i: int, w: int, h: int) -> np.ndarray:
         img = np.full((h, w, 3), 128, np.uint8)
         for name, (x1, y1, x2, y2) in positions(i, n).items():
@@ -72,8 +75,6 @@ def crossing_image(n: int):
 
 
 def crossing_video(folder: Path, n: int = 24) -> Path:
-    from videos import write_video
-
     return write_video(folder / "clip.mp4", n=n, size=(W, H), fps=25, image=crossing_image(n))
 
 
