@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -16,12 +15,11 @@ from click.testing import CliRunner
 
 from posetrack.review.frames import JpegFrames
 from posetrack.review.hints import HintSettings, find_hints
-from posetrack.review.server import ReviewServer
 from posetrack.review.session import ReviewSession, read_cuts
 from posetrack.tracksfile import edit
 from posetrack.tracksfile.codec import read_tracks, write_tracks
 from posetrack_cli import cli
-from helpers.review_data import COLORS, crossing, crossing_video, frame_result, positions, tracks_of
+from helpers.review_data import COLORS, crossing, crossing_video, frame_result, positions, review_server, tracks_of
 from helpers.videos import write_frames
 
 N, SWAP_AT = 24, 14
@@ -39,14 +37,8 @@ def served(tmp_path, clip, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     path = tmp_path / "tracks.json"
     write_tracks(path, crossing(N, SWAP_AT))
-    frames = JpegFrames(clip)
-    server = ReviewServer(ReviewSession(path, None, frames.info), frames)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, path
-    server.shutdown()
-    server.server_close()
-    frames.close()
+    with review_server(clip, path) as server:
+        yield server, path
 
 
 def request(server, method, path, body=None, headers=None, token=True, host=None):

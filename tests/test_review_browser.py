@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 import time
 
 import pytest
 from click.testing import CliRunner
 
-from posetrack.review.frames import JpegFrames
-from posetrack.review.server import ReviewServer
-from posetrack.review.session import ReviewSession
 from posetrack.tracksfile.codec import write_tracks
 from posetrack_cli import cli
-from helpers.review_data import H, W, crossing, crossing_video, positions
+from helpers.review_data import H, W, crossing, crossing_video, positions, review_server
 
 N, SWAP_AT = 24, 14
 EPOCH = "1735787045"
@@ -61,13 +57,8 @@ def page(tmp_path, monkeypatch):
     clip = crossing_video(tmp_path, n=N)
     path = tmp_path / "tracks.json"
     write_tracks(path, crossing(N, SWAP_AT))
-    frames = JpegFrames(clip)
-    server = ReviewServer(ReviewSession(path, None, frames.info), frames)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, path
-    server.shutdown()
-    server.server_close()
-    frames.close()
+    with review_server(clip, path) as server:
+        yield server, path
 
 
 def wait_for(driver, script: str, expected, timeout: float = 20.0):

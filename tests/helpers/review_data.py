@@ -8,13 +8,18 @@ on Q, id 1 on P): the planted id switch that ``swap 0 1 --from swap_at`` fixes.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
 from helpers.videos import write_video
 from posetrack.keypoints import COCO
+from posetrack.review.frames import JpegFrames
+from posetrack.review.server import ReviewServer
+from posetrack.review.session import ReviewSession
 from posetrack.tracksfile.codec import TrackFile, TracksHeader
 from posetrack.types import FrameResult, Poses, VideoInfo
 
@@ -90,3 +95,17 @@ def many_tracks() -> TrackFile:
         interp = [tid == 5 and i == 4 for tid, _ in here] if here else None
         frames.append(frame_result(i, here, interpolated=interp))
     return tracks_of(frames, 12)
+
+
+@contextlib.contextmanager
+def review_server(video: Path, tracks_path: Path) -> Iterator[ReviewServer]:
+    """A review server on ``video`` and the tracks file ``tracks_path``, serving on a thread; stopped after."""
+    frames = JpegFrames(video)
+    server = ReviewServer(ReviewSession(tracks_path, None, frames.info), frames)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        frames.close()
