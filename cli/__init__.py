@@ -26,6 +26,8 @@ COMMANDS = {
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
+    "edit": ("edit", "edit", "Fix track ids by hand: swap, merge, split, delete, relabel (recorded, undoable)."),
+    "review": ("review", "review", "Review tracks on the video in the browser and fix ids with clicks."),
 }
 
 

@@ -60,6 +60,8 @@ FIELD_FLAGS = {
     "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
     "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
                "detector_weights": "--detector-weights", "pose_model": "--pose-model"},
+    "edit": {"tracks": "TRACKS", "count": "--undo", "edited": "--replay"},
+    "review": {"tracks": "TRACKS", "video": "VIDEO"},
     "eval": {"json": "--json", "gt": "--gt", "pred": "--pred", "out_dir": "--out-dir", "dataset_root": "--dataset-root",
              **{k: v for k, v in _RUN_FIELDS.items() if k not in ("tracks", "tracks journal", "source")}},
 }
