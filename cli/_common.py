@@ -55,11 +55,14 @@ WEIGHTS_FLAGS = {
 _RUN_FIELDS = {"tracks": "--out", "tracks journal": "--out", "render": "--render",
                "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
                "coco": "--export-coco", "csv": "--export-csv", "source": "SOURCE", "boxes_file": "--boxes",
+               "boxes_format": "--input-format", "mot": "--export-mot", "coco_dataset": "--export-coco-dataset",
+               "sleap": "--export-sleap",
                "pose_weights": "--pose-weights", "detector_weights": "--detector-weights",
                "pose_model": "--pose-model", "tracker_config": "--tracker-config"}
 FIELD_FLAGS = {
     "run": _RUN_FIELDS,
     "track": {"tracks": "--out", "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
+              "mot": "--export-mot", "coco_dataset": "--export-coco-dataset", "sleap": "--export-sleap",
               "poses": "POSES", "video": "--video", "tracker_config": "--config"},
     "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
     "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
@@ -185,8 +188,12 @@ _PIPELINE_OPTIONS = [
               help="torchvision detector name.  [default: from configs/detector.yaml]"),
     click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Local detector weights (offline use)."),
-    click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector is loaded."),
+    click.option("--boxes", "boxes_file", type=click.Path(exists=True), default=None,
+              help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame), or another tool's "
+                   "file (README \"Formats in and out\"). No detector is loaded."),
+    click.option("--input-format", "boxes_format", default=None, metavar="FORMAT",
+              type=click.Choice(["coco", "mmpose", "alphapose", "openpose", "ultralytics", "mot"]),
+              help="The --boxes file's format.  [default: told from its content]"),
     click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none",
               help="Tracker preset of --tracker-config: robust or flowtrack (the paper's, as published); `none` "
                    "saves untracked poses.  [default: robust]"),

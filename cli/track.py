@@ -18,10 +18,13 @@ Examples:
   posetrack track poses.json --out tracks.json --no-refine            # online tracking only
   posetrack track poses.json -o t.json --export-posetrack2018 pred/seq.json
   posetrack track poses.json --out tracks.json --matching hungarian --config my_tracker.yaml
+  posetrack track alphapose-results.json --video video.mp4 -o tracks.json   # another tool's poses
+  posetrack track openpose_json/ --video video.mp4 -o t.json --export-mot mot.txt
 
 \b
-poses.json is any tracks file (e.g. from `posetrack run --tracker none`); its track ids
-are ignored. Presets (configs/tracker.yaml): `robust` (the default: lost tracks kept
+POSES is a tracks file (e.g. from `posetrack run --tracker none`), or another tool's poses
+(mmpose, AlphaPose, OpenPose, Ultralytics; README "Formats in and out"), which need
+--video for the frame size and rate; track ids in the input are ignored. Presets (configs/tracker.yaml): `robust` (the default: lost tracks kept
 up to 3 s with camera-compensated motion, occlusion-aware propagation, then offline
 stitching, gap interpolation and removal of short tracks) and `flowtrack` (Xiao et al.
 2018, as published, no refinement). Without --video the queued poses move with the
@@ -32,7 +35,10 @@ people are marked "interpolated": true.
 
 
 @click.command("track", context_settings=CONTEXT, epilog=EPILOG)
-@click.argument("poses_file", metavar="POSES", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("poses_file", metavar="POSES", type=click.Path(exists=True, path_type=Path))
+@click.option("--input-format", default=None, metavar="FORMAT",
+              type=click.Choice(["posetrack", "mmpose", "alphapose", "openpose", "ultralytics"]),
+              help="The format of POSES.  [default: told from its content]")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Tracks file to write (JSON, same schema as the input).")
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
@@ -54,12 +60,19 @@ people are marked "interpolated": true.
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
+@click.option("--export-mot", "export_mot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write MOTChallenge text (frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1).")
+@click.option("--export-coco-dataset", "export_coco_dataset", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports tracks).")
+@click.option("--export-sleap", "export_sleap", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[str], config: str,
-          refine: Optional[bool], matching: Optional[str], motion: Optional[str], flow_method: Optional[str],
-          export17: Optional[Path], export18: Optional[Path], force: bool, quiet: bool) -> None:
-    """Link the poses of POSES (a tracks.json) into tracks and write them to --out.
+def track(poses_file: Path, input_format: Optional[str], out: Path, video: Optional[Path], preset: Optional[str],
+          config: str, refine: Optional[bool], matching: Optional[str], motion: Optional[str],
+          flow_method: Optional[str], export17: Optional[Path], export18: Optional[Path], export_mot: Optional[Path],
+          export_coco_dataset: Optional[Path], export_sleap: Optional[Path], force: bool, quiet: bool) -> None:
+    """Link the poses of POSES (a tracks.json, or another tool's poses) into tracks and write them to --out.
 
     Each pose is matched to the track whose recent poses, moved into its frame by optical
     flow (or, for lost and occluded tracks, by their motion model), are most similar by
@@ -72,17 +85,18 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
     from posetrack.pipeline.retrack import retrack
     from posetrack.pipeline.runner import Outputs, write_exports
     from posetrack.tracking.tracker import load_tracking_config
-    from posetrack.tracksfile.codec import read_tracks, write_tracks
+    from posetrack.tracksfile.codec import write_tracks
 
-    check_writes({"tracks": out, "posetrack2017": export17, "posetrack2018": export18},
-                 {"poses": poses_file, "video": video, "tracker_config": config}, force=force)
+    outputs = Outputs(tracks=out, posetrack2017=export17, posetrack2018=export18, mot=export_mot,
+                      coco_dataset=export_coco_dataset, sleap=export_sleap)
+    check_writes(outputs.fields(), {"poses": poses_file, "video": video, "tracker_config": config}, force=force)
     tracker_cfg, flow_cfg = load_tracking_config(config, preset=preset)
     tracker_cfg = replace(tracker_cfg, **{k: v for k, v in (("matching", matching), ("motion", motion)) if v})
     if refine is not None:
         tracker_cfg = replace(tracker_cfg, refine=replace(tracker_cfg.refine, enabled=refine))
     if flow_method:
         flow_cfg = replace(flow_cfg, method=flow_method)
-    poses = read_tracks(poses_file)
+    poses = _read_poses(poses_file, input_format, video)
     if video is None and tracker_cfg.motion == "flow":
         log.info("no --video: no optical flow; poses move with the tracker's motion model")
     with FrameProgress("tracking", total=len(poses.frames), enabled=not quiet) as bar:
@@ -97,9 +111,22 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
         else:
             tracks = retrack(poses, tracker_cfg, None, flow_cfg, progress)
     write_tracks(out, tracks)
-    outputs = Outputs(tracks=out, posetrack2017=export17, posetrack2018=export18)
     for note in write_exports(outputs, tracks, video if video is not None else tracks.header.video.path):
         click.echo(note, err=True)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     n_people = sum(len(f) for f in tracks.frames)
     click.echo(f"{len(tracks.frames)} frames, {n_people} poses, {len(ids)} tracks -> {out}", err=True)
+
+
+def _read_poses(poses_file: Path, input_format: Optional[str], video: Optional[Path]):
+    """POSES as a TrackFile: a tracks file, or another tool's poses placed by --video."""
+    from posetrack.io.formats import INPUT_FORMATS, detect_format
+    from posetrack.tracksfile.foreign import read_poses_file
+
+    from ._common import UserError
+
+    fmt = input_format or detect_format(poses_file)
+    if fmt != "posetrack" and INPUT_FORMATS[fmt].poses and video is None:
+        raise UserError(f"{poses_file}: {INPUT_FORMATS[fmt].title} holds no frame size or frame rate: give "
+                        "--video (the video or image folder the poses were made from)")
+    return read_poses_file(poses_file, fmt, video=video)

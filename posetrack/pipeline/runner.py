@@ -54,6 +54,7 @@ class RunOptions:
     detector_name: Optional[str] = None
     detector_weights: Optional[str] = None
     boxes_file: Optional[str] = None
+    boxes_format: Optional[str] = None     # the boxes file's format (posetrack.io.formats); None: from its content
     tracker_mode: Optional[str] = None     # a tracker preset of configs/tracker.yaml (None: its default) or "none"
     refine: bool = False                   # offline refinement of the finished file (the preset's refine settings)
     tracker_config: str = "tracker"
@@ -121,9 +122,11 @@ def _short(value: Any) -> str:
 
 
 _PATH_FIELDS = ("pose_model", "pose_weights", "detector_weights", "boxes_file", "tracker_config")
-_TEXT_FIELDS = ("pose_model", "pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode",
+_TEXT_FIELDS = ("pose_model", "pose_weights", "detector_name", "detector_weights", "boxes_file", "boxes_format",
+                "tracker_mode",
                 "tracker_config", "device")
-_OPTIONAL_FIELDS = ("pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode", "matching",
+_OPTIONAL_FIELDS = ("pose_weights", "detector_name", "detector_weights", "boxes_file", "boxes_format", "tracker_mode",
+                    "matching",
                     "flow_method", "end")
 _BOOL_FIELDS = ("refine", "half", "compile", "flip", "overlap")
 _INT64_MAX = 2 ** 63 - 1
@@ -142,7 +145,10 @@ def _choices() -> Dict[str, Tuple[str, ...]]:
     from posetrack.tracking.flow import FLOW_METHODS
     from posetrack.tracking.matching import MATCHERS
 
-    return {"matching": tuple(MATCHERS), "flow_method": tuple(FLOW_METHODS), "precision": ("auto", *PRECISIONS),
+    from posetrack.io.formats import INPUT_FORMATS
+
+    return {"boxes_format": tuple(n for n, f in INPUT_FORMATS.items() if n != "posetrack"),
+            "matching": tuple(MATCHERS), "flow_method": tuple(FLOW_METHODS), "precision": ("auto", *PRECISIONS),
             "backend": tuple(BACKENDS), "decode": tuple(DECODE_METHODS)}
 
 
@@ -157,6 +163,9 @@ class Outputs:
         posetrack2018: a PoseTrack 2018 (COCO-style) prediction file, or None.
         coco: COCO keypoint results (JSON, image_id = frame index; posetrack.tracksfile.exports.export_coco), or None.
         csv: a long-format CSV, one row per person and frame (posetrack.tracksfile.exports.export_csv), or None.
+        mot: MOTChallenge text (posetrack.tracksfile.mot), or None.
+        coco_dataset: a COCO keypoints dataset with track ids (posetrack.tracksfile.coco_dataset), or None.
+        sleap: a SLEAP ``.slp`` or NWB ``.nwb`` file through sleap-io (posetrack.tracksfile.sleap), or None.
     """
 
     tracks: Path
@@ -165,6 +174,9 @@ class Outputs:
     posetrack2018: Optional[Path] = None
     coco: Optional[Path] = None
     csv: Optional[Path] = None
+    mot: Optional[Path] = None
+    coco_dataset: Optional[Path] = None
+    sleap: Optional[Path] = None
 
     def paths(self) -> List[Path]:
         """Every output path that is set, the tracks file first."""
@@ -179,6 +191,16 @@ class Outputs:
             value = getattr(self, f.name)
             if value is not None:
                 object.__setattr__(self, f.name, Path(value))
+        from posetrack.tracksfile.targets import check_target
+
+        for name, path in self.targets().items():     # before any work: a missing package, a wrong suffix
+            if path is not None:
+                check_target(name, path)
+
+    def targets(self) -> Dict[str, Optional[Path]]:
+        """The exports written by :mod:`posetrack.tracksfile.targets`, by format name."""
+        sleap = None if self.sleap is None else ("nwb" if self.sleap.suffix.lower() == ".nwb" else "slp")
+        return {"mot": self.mot, "coco-dataset": self.coco_dataset, **({sleap: self.sleap} if sleap else {})}
 
 
 @dataclass(frozen=True)
@@ -277,7 +299,8 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo, frames_exact:
         from posetrack.pose.detector import load_boxes
 
         table = load_boxes(opts.boxes_file, num_frames=info.frames if frames_exact else None,
-                           frame_size=(info.width, info.height))
+                           frame_size=(info.width, info.height), input_format=opts.boxes_format,
+                           image_names=_image_names_of(info.path))
         last = max(table, default=-1)
         if not frames_exact and info.frames is not None and last >= info.frames:
             log.warning("%s: boxes for frames up to %d, past the %d frames %s is estimated to hold",
@@ -285,6 +308,15 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo, frames_exact:
         return lambda frames: [table.get(f.index, Detections.empty()) for f in frames]
     detector = models.detector if models.detector is not None else _build_detector(opts, models.device)
     return lambda frames: detector([f.image for f in frames])
+
+
+def _image_names_of(source: str) -> Optional[List[str]]:
+    """An image folder's file names in frame order (placing boxes files that name frames by image), else None."""
+    if not os.path.isdir(source):
+        return None
+    from posetrack.io.decoders import list_images
+
+    return [p.name for p in list_images(Path(source))]
 
 
 def _tracking(opts: RunOptions, layout, device: str, info: VideoInfo):
@@ -769,6 +801,12 @@ def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path])
     if outputs.csv is not None:
         write_atomic(outputs.csv, csv_lines(tracks))
         notes.append(f"wrote {outputs.csv}")
+    if any(p is not None for p in outputs.targets().values()):
+        from posetrack.tracksfile.targets import write_targets
+
+        src = Path(str(source))
+        names = _image_names(src, 0) if src.is_dir() else None
+        notes += write_targets(outputs.targets(), tracks, names)
     return notes
 
 
