@@ -22,6 +22,7 @@ COMMANDS = {
     "track": ("track", "track", "Re-track saved poses (a tracks.json) with the FlowTrack tracker."),
     "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA)."),
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
+    "convert": ("convert", "convert", "Write tracks (or other tools' poses) as MOT, COCO dataset, SLEAP, NWB, ..."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
 }

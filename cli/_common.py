@@ -65,6 +65,7 @@ FIELD_FLAGS = {
               "mot": "--export-mot", "coco_dataset": "--export-coco-dataset", "sleap": "--export-sleap",
               "poses": "POSES", "video": "--video", "tracker_config": "--config"},
     "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
+    "convert": {"out": "--out", "tracks": "TRACKS", "video": "--video"},
     "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
                "detector_weights": "--detector-weights", "pose_model": "--pose-model"},
     "eval": {"json": "--json", "gt": "--gt", "pred": "--pred", "out_dir": "--out-dir", "dataset_root": "--dataset-root",

@@ -112,6 +112,32 @@ class TrackResult:
         """This frame as an entry of the tracks file's ``frames`` list (schema in the README)."""
         return frame_to_dict(self.result)
 
+    @property
+    def orig_shape(self) -> Optional[Tuple[int, int]]:
+        """(height, width) of the frame, or None when the result holds no image (Ultralytics' ``orig_shape``)."""
+        return None if self.image is None else (int(self.image.shape[0]), int(self.image.shape[1]))
+
+    @property
+    def keypoints(self):
+        """Ultralytics-style keypoints: ``.xy`` (N, K, 2), ``.conf`` (N, K), ``.xyn``, ``.data`` (posetrack.interop)."""
+        from posetrack.interop import KeypointsView
+
+        return KeypointsView(self.poses, self.orig_shape)
+
+    @property
+    def boxes(self):
+        """Ultralytics-style boxes: ``.xyxy``, ``.xywh``, ``.conf``, ``.cls``, ``.id`` (track ids or None), ``.data``."""
+        from posetrack.interop import BoxesView
+
+        return BoxesView(self.poses, self.track_ids, self.orig_shape)
+
+    def to_supervision(self):
+        """``(supervision.KeyPoints, supervision.Detections)`` of this frame, track ids as ``tracker_id``
+        (needs ``posetrack[supervision]``; see :func:`posetrack.interop.to_supervision`)."""
+        from posetrack.interop import to_supervision
+
+        return to_supervision(self.poses, self.track_ids)
+
     def plot(self, image: Optional[np.ndarray] = None, *, min_score: float = 0.3, boxes: bool = False,
              ids: bool = True, line_scale: float = 1.0) -> np.ndarray:
         """The frame with this result drawn on it, as ``posetrack render`` draws it.

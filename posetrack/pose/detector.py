@@ -335,7 +335,9 @@ def _boxes_format(path: Path) -> str:
 
     try:
         fmt = detect_format(path)
-    except ForeignFormatError:
+    except ForeignFormatError as e:
+        if path.is_dir() or path.read_bytes()[:4096].lstrip()[:1] not in (b"[", b"{"):
+            raise BoxesFileError(str(e)) from None
         return "coco"
     return "coco" if fmt == "posetrack" else fmt
 

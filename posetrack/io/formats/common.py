@@ -144,7 +144,7 @@ def decode(raw: bytes, decoder: "msgspec.json.Decoder[T]", path: Path, labeler: 
     raise ForeignFormatError(f"{path}: not readable by this schema")  # pragma: no cover - decode failed above
 
 
-_MISSING = re.compile(r"^Object missing required field `(\w+)` - at `\$(.*)`$")
+_MISSING = re.compile(r"^Object missing required field `(\w+)`(?: - at `\$(.*)`)?$")
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
@@ -155,7 +155,7 @@ def _misspelling_hint(raw: bytes, message: str) -> str:
         return ""
     try:
         obj = msgspec.json.decode(raw)
-        for name, index in _STEP.findall(m.group(2)):
+        for name, index in _STEP.findall(m.group(2) or ""):
             obj = obj[int(index)] if index else obj[name]
     except (msgspec.DecodeError, KeyError, IndexError, TypeError, RecursionError):
         return ""

@@ -98,7 +98,7 @@ def read_poses(path: Path, placement: Placement) -> List[Tuple[int, Poses]]:
         results = decode(raw, _decoder(List[Result]), path, _LABELER)
         images = [inst for r in results for inst in r.predictions]
         return [(i, _poses(inst, path, f"frame {i}")) for i, inst in enumerate(images)]
-    if "keypoints" in first:
+    if "keypoints" in first and "keypoint_scores" in first:
         raise ForeignFormatError(f"{path}: holds one image's mmpose instances; give the folder of per-image "
                                  "files (pred_out_dir), or the video's predictions file")
     raise ForeignFormatError(f"{path}: expected mmpose predictions: a list of {{\"frame_id\", \"instances\"}} "
