@@ -7,15 +7,16 @@ Unlike COCO keypoint *results* (:func:`posetrack.tracksfile.exports.export_coco`
 cocodataset.org/#format-data)::
 
     {"info": {...}, "licenses": [],
-     "images": [{"id": 1, "file_name": "frame_000000.png", "width": 1280, "height": 720, "frame_id": 0}],
-     "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [x, y, w, h], "area": w * h,
+     "images": [{"id": 0, "file_name": "frame_000000.png", "width": 1280, "height": 720, "frame_id": 0}],
+     "annotations": [{"id": 1, "image_id": 0, "category_id": 1, "bbox": [x, y, w, h], "area": w * h,
                       "iscrowd": 0, "segmentation": [], "keypoints": [x, y, v, ...], "num_keypoints": 15,
                       "score": 0.98, "attributes": {"track_id": 3, "keyframe": true, "occluded": false}}],
      "categories": [{"id": 1, "name": "person", "supercategory": "person",
                      "keypoints": ["nose", ...], "skeleton": [[16, 14], ...]}]}
 
-* One image per frame of the tracks file, ``id`` = frame + 1 (COCO ids start at 1),
-  ``frame_id`` the 0-based frame. ``file_name`` is the source image's name for an image folder,
+* One image per frame of the tracks file, ``id`` = ``frame_id`` = the 0-based frame index, as in
+  posetrack's COCO keypoint results and boxes files (so ``loadRes`` of ``--export-coco`` output
+  pairs with this dataset); annotation ids count from 1. ``file_name`` is the source image's name for an image folder,
   else ``frame_<frame:06d>.png``, the name CVAT gives a video task's frames (``frame_{:06d}``; CVAT
   matches annotations to frames by name without extension).
 * Keypoint visibility ``v`` (COCO: 0 not labelled, 1 labelled but not visible, 2 visible): 2 for a
@@ -72,7 +73,7 @@ def coco_dataset(tracks: TrackFile, image_names: Optional[Sequence[str]] = None,
     for fr in tracks.frames:
         name = image_names[fr.frame] if image_names is not None and fr.frame < len(image_names) \
             else frame_file_name(fr.frame)
-        images.append({"id": fr.frame + 1, "file_name": Path(name).name, "width": v.width, "height": v.height,
+        images.append({"id": fr.frame, "file_name": Path(name).name, "width": v.width, "height": v.height,
                        "frame_id": fr.frame})
         annotations += _annotations(fr, len(annotations), min_score)
     layout = tracks.layout
@@ -91,7 +92,7 @@ def _annotations(fr, count: int, min_score: float) -> List[Dict[str, Any]]:
             continue
         kps, num = _keypoints(p.keypoints[i], p.keypoint_scores[i], min_score)
         score = float(p.box_scores[i])
-        ann = {"id": count + len(out) + 1, "image_id": fr.frame + 1, "category_id": 1,
+        ann = {"id": count + len(out) + 1, "image_id": fr.frame, "category_id": 1,
                "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
                "area": round((x2 - x1) * (y2 - y1), 2), "iscrowd": 0, "segmentation": [],
                "keypoints": kps, "num_keypoints": num, "score": round(score, 4) if np.isfinite(score) else 0.0}
