@@ -10,9 +10,9 @@
 
 The options of :func:`track`, :func:`run` and :func:`load_models` are the fields of
 :class:`~posetrack.pipeline.runner.RunOptions`, with the meaning of ``posetrack run``'s options of
-the same name (``--pose-model`` is ``pose_model``; four differ: ``--detector`` is
-``detector_name``, ``--boxes`` is ``boxes_file``, ``--tracker`` is ``tracker_mode``,
-``--flow`` is ``flow_method``). An unknown name fails with the closest valid one.
+the same name (``--pose-model`` is ``pose_model``; five differ: ``--detector`` is
+``detector_name``, ``--boxes`` is ``boxes_file``, ``--input-format`` is ``boxes_format``,
+``--tracker`` is ``tracker_mode``, ``--flow`` is ``flow_method``). An unknown name fails with the closest valid one.
 
 Example:
     >>> import posetrack
@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
 
 # `posetrack run` options whose RunOptions field has another name (flag without "--" -> field).
-CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tracker_mode", "flow": "flow_method"}
+CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tracker_mode", "flow": "flow_method",
+             "input-format": "boxes_format"}
 
 
 def _unknown(name: str, valid, what: str) -> ConfigError:
