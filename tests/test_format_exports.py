@@ -137,6 +137,19 @@ def test_slp_round_trips_through_sleap_io(tmp_path):
             np.testing.assert_allclose(inst.numpy(scores=True)[:, 2], sc, atol=1e-6)
 
 
+def test_nwb_is_written_by_sleap_io_with_the_same_coordinates(tmp_path):
+    sio = pytest.importorskip("sleap_io", reason="sleap-io (the sleap extra) needs Python >= 3.10")
+    from posetrack.tracksfile.sleap import export_sleap
+
+    tracks = make_tracks(lambda t: (0, 1))
+    export_sleap(tracks, tmp_path / "clip.nwb")
+    labels = sio.load_nwb(str(tmp_path / "clip.nwb"))    # sleap-io 0.9 reads NWB back without track names
+    by_frame = {lf.frame_idx: lf for lf in labels.labeled_frames}
+    got = sorted(tuple(np.round(i.numpy()[0], 2)) for i in by_frame[4].instances)
+    want = sorted(tuple(np.round(xy[0], 2)) for xy in tracks.frames[4].poses.keypoints)
+    assert got == want
+
+
 def test_sleap_export_refuses_another_suffix(tmp_path):
     from posetrack.errors import ConfigError
     from posetrack.pipeline.runner import Outputs

@@ -113,7 +113,7 @@ def detect_format(path: Path) -> str:
 def _detect_json(path: Path, raw: bytes) -> str:
     try:
         first = msgspec.json.decode(raw, type=Dict[str, msgspec.Raw]) if raw.lstrip()[:1] == b"{" else None
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         first = None
     if first is not None:
         keys = set(first)
@@ -124,7 +124,7 @@ def _detect_json(path: Path, raw: bytes) -> str:
         return "posetrack"   # the tracks reader names what is wrong (a PoseTrack annotation file, a bad key)
     try:
         items = msgspec.json.decode(raw, type=List[msgspec.Raw])
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return "posetrack"   # not JSON: the tracks reader says where
     if not items:
         raise ForeignFormatError(f"{path}: an empty list: its format cannot be told from its content "
@@ -134,7 +134,7 @@ def _detect_json(path: Path, raw: bytes) -> str:
         return "ultralytics"
     try:
         keys = set(msgspec.json.decode(item, type=Dict[str, msgspec.Raw]))
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         keys = set()
     if mmpose.looks_like(dict.fromkeys(keys)):
         return "mmpose"

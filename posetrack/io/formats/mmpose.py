@@ -109,7 +109,7 @@ def _first_keys(raw: bytes) -> dict:
     try:
         items = msgspec.json.decode(raw, type=List[msgspec.Raw])
         return msgspec.json.decode(items[0], type=dict) if items else {}
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return {}
 
 
