@@ -26,7 +26,7 @@ from posetrack.validation import Labeler
 T = TypeVar("T")
 
 __all__ = ["ForeignFormatError", "Placement", "to_coco17", "boxes_from_keypoints", "WIDER_THAN_COCO",
-           "decode", "natural_key"]
+           "decode", "read_text"]
 
 
 class ForeignFormatError(FormatError):
@@ -165,9 +165,15 @@ def _misspelling_hint(raw: bytes, message: str) -> str:
     return f" (the object has {close[0]!r})" if close else ""
 
 
-_NUMBER_RUN = re.compile(r"(\d+)")
+def read_text(path: Path) -> str:
+    """A text file's content as UTF-8.
 
-
-def natural_key(name: str):
-    """Sort key that orders ``frame2`` before ``frame10`` (numbers compared as numbers)."""
-    return [int(p) if p.isdigit() else p.lower() for p in _NUMBER_RUN.split(name)]
+    Raises:
+        ForeignFormatError: invalid UTF-8 (the message gives the line).
+    """
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ForeignFormatError(f"{path}: line {line}: not UTF-8 text") from None

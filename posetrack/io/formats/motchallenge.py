@@ -21,7 +21,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from posetrack.io.formats.common import ForeignFormatError
+from posetrack.io.formats.common import ForeignFormatError, read_text
 from posetrack.types import Detections
 from posetrack.validation import MAX_COORD, MAX_FRAMES
 
@@ -70,7 +70,7 @@ def read_boxes(path: Path) -> List[Tuple[int, Detections]]:
     if path.is_dir():
         raise ForeignFormatError(f"{path}: is a folder; expected a MOTChallenge det.txt or gt.txt file")
     per_frame: Dict[int, list] = {}
-    text = path.read_text(encoding="utf-8", errors="strict")
+    text = read_text(path)
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

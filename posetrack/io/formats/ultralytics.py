@@ -39,7 +39,7 @@ import msgspec
 import numpy as np
 from msgspec import Meta
 
-from posetrack.io.formats.common import ForeignFormatError, Placement, decode, to_coco17
+from posetrack.io.formats.common import ForeignFormatError, Placement, decode, read_text, to_coco17
 from posetrack.types import Poses
 from posetrack.validation import MAX_COORD, Coord, Finite, Int64, path_labeler
 
@@ -180,7 +180,7 @@ def _number(text: str, f: Path, line: int, column: int) -> float:
 
 def _label_poses(f: Path) -> Poses:
     rows = []
-    for n, text in enumerate(f.read_text(encoding="utf-8", errors="strict").splitlines(), 1):
+    for n, text in enumerate(read_text(f).splitlines(), 1):
         if not text.strip():
             continue
         values = [_number(t, f, n, c) for c, t in enumerate(text.split())]
