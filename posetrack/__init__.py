@@ -46,7 +46,7 @@ _EXPORTS = {
     "evaluate": "posetrack.eval.evaluate",
     "EvalResult": "posetrack.eval.evaluate",
     "Renderer": "posetrack.rendering.render",
-    "RunOptions": "posetrack.pipeline.runner",
+    "RunOptions": "posetrack.pipeline.options",
     "RunSummary": "posetrack.pipeline.runner",
     "read_tracks": "posetrack.tracksfile.codec",
     "write_tracks": "posetrack.tracksfile.codec",

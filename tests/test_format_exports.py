@@ -19,6 +19,8 @@ from posetrack.tracksfile.mot import export_mot
 from posetrack.types import FrameResult, Poses, VideoInfo
 from posetrack_cli import cli
 
+from helpers.videos import write_video
+
 DATA = Path(__file__).parent / "data" / "formats"
 W, H, N = 320, 240, 10
 TEMPLATE = np.array([[0, -95], [4, -99], [-4, -99], [8, -96], [-8, -96], [14, -80], [-14, -80], [18, -60],
@@ -214,8 +216,6 @@ def test_convert_writes_each_format(to, suffix, tmp_path):
 
 
 def test_convert_another_tools_poses_to_a_tracks_file(tmp_path):
-    from videos import write_video
-
     clip = write_video(tmp_path / "clip.mp4", n=12, size=(W, H), fps=25)
     out = tmp_path / "poses.json"
     result = CliRunner().invoke(cli, ["convert", str(DATA / "openpose_coco18"), "--video", str(clip), "--to",

@@ -22,6 +22,10 @@ from posetrack.tracksfile.codec import read_tracks
 from posetrack.tracksfile.foreign import read_poses_file
 from posetrack_cli import cli
 
+from helpers.api_data import figure_boxes, make_video
+from helpers.videos import write_video
+from helpers.weights import write_tiny_weights
+
 DATA = Path(__file__).parent / "data" / "formats"
 W, H, FPS, N = 320, 240, 25.0, 12
 POSE_FILES = {"alphapose-results.json": "alphapose", "mmpose-predictions.json": "mmpose",
@@ -31,21 +35,12 @@ POSE_FILES = {"alphapose-results.json": "alphapose", "mmpose-predictions.json": 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    from videos import write_video
-
     return write_video(tmp_path_factory.mktemp("clip") / "clip.mp4", n=N, size=(W, H), fps=FPS)
 
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
-    import torch
-
-    from posetrack.models.registry import build_pose_model
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "pose.pth"
-    torch.save(build_pose_model("hrnet_tiny_128x96").state_dict(), path)
-    return path
+    return write_tiny_weights(tmp_path_factory.mktemp("weights") / "pose.pth", seed=0, bias=0.0)
 
 
 def _cli(*args):
@@ -177,8 +172,6 @@ def test_mot_ground_truth_keeps_people_to_consider():
 
 
 def test_run_with_mot_boxes_equals_run_with_coco_boxes(tmp_path):
-    from api_fixtures import figure_boxes, make_video
-
     data = make_video(tmp_path / "v")
     lines = [f"{t + 1},-1,{b[0]:.2f},{b[1]:.2f},{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},0.95,-1,-1,-1"
              for t, fb in enumerate(figure_boxes()) for b in fb]
@@ -195,6 +188,21 @@ def test_run_with_mot_boxes_equals_run_with_coco_boxes(tmp_path):
     assert a["frames"] == b["frames"]
     assert (tmp_path / "out.txt").read_text().count("\n") == sum(len(f["people"]) for f in b["frames"])
     assert len(json.loads((tmp_path / "cvat.json").read_text())["images"]) == len(b["frames"])
+
+
+def test_a_boxes_folder_is_identified_by_its_files_for_a_resume(tmp_path):
+    """OpenPose's boxes come as a folder: the journal identifies it by its files' contents."""
+    from posetrack.pipeline.options import RunOptions
+    from posetrack.pipeline.outputs import input_files
+
+    folder = tmp_path / "op"
+    shutil.copytree(DATA / "openpose_body25", folder)
+    first = input_files(RunOptions(boxes_file=folder, tracker_mode="none"))["boxes_file"]
+    assert first["bytes"] == sum(p.stat().st_size for p in folder.iterdir())
+    assert input_files(RunOptions(boxes_file=folder, tracker_mode="none"))["boxes_file"] == first
+    one = folder / "clip_000000000003_keypoints.json"
+    one.write_text(one.read_text().replace("0.", "1.", 1))
+    assert input_files(RunOptions(boxes_file=folder, tracker_mode="none"))["boxes_file"]["sha256"] != first["sha256"]
 
 
 # ---------------------------------------------------------------- bad files: one line naming what was expected
@@ -267,12 +275,11 @@ def test_openpose_folder_errors_name_the_file(tmp_path, clip):
 
 def test_foreign_poses_without_a_video_are_refused(tmp_path):
     result = _cli("track", DATA / "mmpose-predictions.json", "-o", tmp_path / "o.json")
-    assert result.exit_code == 1 and "holds no frame size or frame rate: give --video" in result.output
+    assert result.exit_code == 1 and "holds no frame size or frame rate" in result.output
+    assert "[on the command line: --video]" in result.output
 
 
 def test_poses_past_the_videos_end_are_refused(tmp_path):
-    from videos import write_video
-
     short = write_video(tmp_path / "short.mp4", n=5, size=(W, H), fps=FPS)
     with pytest.raises(ForeignFormatError, match="frame 11 \\(0-based\\) is past the end of .* which has 5 frames"):
         read_poses_file(DATA / "alphapose-results.json", video=short)

@@ -273,6 +273,9 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
         min_score: drop boxes scoring below this.
         frame_size: (width, height) of the frames in pixels: boxes wholly outside the frame are
             dropped (a box that overlaps it is kept whole). None: not checked.
+        input_format: a boxes format of :data:`posetrack.io.formats.INPUT_FORMATS` ("coco": COCO
+            detection results); None: told from the content.
+        image_names: an image folder's file names in frame order, or None.
 
     Returns:
         frame index -> :class:`Detections` (x1, y1, x2, y2, highest score first); frames without
@@ -289,27 +292,14 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
     fmt = input_format or _boxes_format(path)
     if fmt != "coco":
         return _foreign_boxes(path, fmt, num_frames, min_score, frame_size, image_names)
-    raw = path.read_bytes()
-    validation.check_utf8(raw, str(path), BoxesFileError)
-    if not raw.lstrip()[:1] == b"[":
-        try:
-            kind = type(msgspec.json.decode(raw)).__name__
-        except msgspec.DecodeError:
-            kind = None
-        if kind is not None:
-            raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
-    entries = validation.decode_json(raw, boxes_file.BOXES_DECODER, str(path), boxes_file.BOXES_LABELER, BoxesFileError)
+    entries = _read_entries(path)
     per_frame: Dict[int, list] = {}
     tiny = outside = 0
     for i, entry in enumerate(entries):
-        x, y, w, h = entry.bbox
-        if w < 0 or h < 0:
-            raise BoxesFileError(f"{path}: entry {i}, bbox: width and height must not be negative, got {entry.bbox}")
-        if num_frames is not None and entry.image_id >= num_frames:
-            raise BoxesFileError(f"{path}: entry {i}, image_id: {entry.image_id} is past the last frame "
-                                 f"({num_frames} frames)")
+        _check_entry(path, i, entry, num_frames)
         if (entry.category_id is not None and entry.category_id != category_id) or entry.score < min_score:
             continue
+        x, y, w, h = entry.bbox
         if w < 1 or h < 1:
             tiny += 1
             continue
@@ -322,7 +312,30 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
     return {f: _detections(per_frame.get(f, [])) for f in range(count)}
 
 
-def _warn_dropped(path, tiny: int, outside: int, frame_size) -> None:
+def _read_entries(path: Path) -> list:
+    """The validated entries of a boxes file (:mod:`posetrack.io.boxes_file`)."""
+    raw = path.read_bytes()
+    validation.check_utf8(raw, str(path), BoxesFileError)
+    if not raw.lstrip()[:1] == b"[":
+        try:
+            kind = type(msgspec.json.decode(raw)).__name__
+        except msgspec.DecodeError:
+            kind = None
+        if kind is not None:
+            raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
+    return validation.decode_json(raw, boxes_file.BOXES_DECODER, str(path), boxes_file.BOXES_LABELER, BoxesFileError)
+
+
+def _check_entry(path: Path, i: int, entry, num_frames: Optional[int]) -> None:
+    """What the schema cannot say: a box of negative size, a frame past the video's end."""
+    if entry.bbox[2] < 0 or entry.bbox[3] < 0:
+        raise BoxesFileError(f"{path}: entry {i}, bbox: width and height must not be negative, got {entry.bbox}")
+    if num_frames is not None and entry.image_id >= num_frames:
+        raise BoxesFileError(f"{path}: entry {i}, image_id: {entry.image_id} is past the last frame "
+                             f"({num_frames} frames)")
+
+
+def _warn_dropped(path: Path, tiny: int, outside: int, frame_size: Optional[Tuple[int, int]]) -> None:
     if tiny or outside:
         parts = ([f"{tiny} less than 1 px wide or high"] if tiny else []) + \
             ([f"{outside} wholly outside the {frame_size[0]}x{frame_size[1]} frame"] if outside else [])

@@ -22,7 +22,7 @@ from posetrack.keypoints import COCO
 from posetrack.tracksfile.codec import TrackFile, TracksHeader, read_tracks
 from posetrack.types import FrameResult, VideoInfo
 
-__all__ = ["read_poses_file", "video_facts"]
+__all__ = ["read_poses_file", "video_facts", "image_file_names"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -38,12 +38,17 @@ def video_facts(video: PathLike) -> Tuple[VideoInfo, Optional[Sequence[str]]]:
 
     with open_source(video) as source:
         info = source.info
-    names = None
-    if Path(video).is_dir():
-        from posetrack.io.decoders import list_images
+    return info, image_file_names(video)
 
-        names = [p.name for p in list_images(Path(video))]
-    return info, names
+
+def image_file_names(source: Optional[PathLike]) -> Optional[List[str]]:
+    """An image folder's file names in frame order (placing files that name their frames by image);
+    None for anything else (a video, a camera, None)."""
+    if source is None or not os.path.isdir(source):
+        return None
+    from posetrack.io.decoders import list_images
+
+    return [p.name for p in list_images(Path(source))]
 
 
 def read_poses_file(path: PathLike, input_format: Optional[str] = None, *, video: Optional[PathLike] = None,
@@ -76,12 +81,13 @@ def read_poses_file(path: PathLike, input_format: Optional[str] = None, *, video
                                  "(boxes_file)")
     info, names = video_facts(video) if video is not None else (None, None)
     size = (info.width, info.height) if info is not None else frame_size
+    rate = info.fps if info is not None else fps
+    if size is None or rate is None:      # checked before reading: every such file needs them
+        raise ForeignFormatError(f"{path}: {INPUT_FORMATS[fmt.name].title} holds no frame size or frame rate: "
+                                 "give the video the poses were made from (video), or frame_size and fps",
+                                 field="video")
     frames = read_poses(path, fmt.name, Placement(frame_size=size, image_names=names,
                                                   source=None if video is None else str(video)))
-    rate = info.fps if info is not None else fps
-    if size is None or rate is None:
-        raise ForeignFormatError(f"{path}: {INPUT_FORMATS[fmt.name].title} holds no frame size or frame rate: "
-                                 "give the video the poses were made from (video), or frame_size and fps")
     return TrackFile(header=_header(path, fmt.name, info, video, size, rate, frames), frames=tuple(
         FrameResult(frame=f, poses=p) for f, p in frames), complete=True)
 
@@ -90,7 +96,8 @@ def _header(path: Path, fmt: str, info: Optional[VideoInfo], video, size, rate, 
     last = frames[-1][0] if frames else -1
     total = info.frames if info is not None and info.frames is not None else last + 1
     if last >= total:
-        raise ForeignFormatError(f"{path}: frame {last} (0-based) is past the end of {video}, which has {total} frames")
+        raise ForeignFormatError(f"{path}: frame {last} (0-based) is past the end of {video}, which has {total} frames",
+                                 field="video")
     record = VideoInfo(path=str(video if video is not None else path), fps=float(rate), width=int(size[0]),
                        height=int(size[1]), frames=max(total, 0))
     return TracksHeader(video=record, layout=COCO, settings={"input": {"format": fmt, "path": str(path)}})

@@ -22,13 +22,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
 import msgspec
 
-from posetrack.io.formats import alphapose, mmpose, motchallenge, openpose, ultralytics
 from posetrack.io.formats.common import ForeignFormatError, Placement
-from posetrack.types import Detections, Poses
+
+if TYPE_CHECKING:
+    from posetrack.types import Detections, Poses
 
 __all__ = ["InputFormat", "INPUT_FORMATS", "detect_format", "read_poses", "read_boxes", "check_format",
            "Placement", "ForeignFormatError"]
@@ -59,8 +60,9 @@ INPUT_FORMATS: Dict[str, InputFormat] = {f.name: f for f in (
     InputFormat("mot", "MOTChallenge det.txt / gt.txt boxes", False),
 )}
 
-_POSE_READERS = {"mmpose": mmpose.read_poses, "alphapose": alphapose.read_poses, "openpose": openpose.read_poses,
-                 "ultralytics": ultralytics.read_poses}
+# The reader modules are imported where they are used: the command line lists INPUT_FORMATS in
+# its help without loading the readers and their schemas (about 80 ms).
+_POSE_READERS = ("mmpose", "alphapose", "openpose", "ultralytics")
 
 
 def check_format(name: str) -> InputFormat:
@@ -87,6 +89,8 @@ def detect_format(path: Path) -> str:
         ForeignFormatError: the content matches no format read here (the message lists them).
         OSError: the file cannot be read.
     """
+    from posetrack.io.formats import motchallenge, openpose, ultralytics
+
     path = Path(path)
     if path.is_dir():
         if openpose.looks_like(path):
@@ -111,6 +115,8 @@ def detect_format(path: Path) -> str:
 
 
 def _detect_json(path: Path, raw: bytes) -> str:
+    from posetrack.io.formats import alphapose, mmpose
+
     try:
         first = msgspec.json.decode(raw, type=Dict[str, msgspec.Raw]) if raw.lstrip()[:1] == b"{" else None
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
@@ -160,9 +166,12 @@ def read_poses(path: Path, input_format: str, placement: Placement = Placement()
     """
     fmt = check_format(input_format)
     if fmt.name not in _POSE_READERS:
-        what = "holds boxes only (give it to --boxes)" if not fmt.poses else "is read by the tracks-file reader"
+        what = "holds boxes only (a run's boxes file)" if not fmt.poses else "is read by the tracks-file reader"
         raise ForeignFormatError(f"{path}: {fmt.title} {what}")
-    frames = _POSE_READERS[fmt.name](Path(path), placement)
+    from posetrack.io.formats import alphapose, mmpose, openpose, ultralytics
+
+    readers = {"mmpose": mmpose, "alphapose": alphapose, "openpose": openpose, "ultralytics": ultralytics}
+    frames = readers[fmt.name].read_poses(Path(path), placement)
     return sorted(frames, key=lambda item: item[0])
 
 
@@ -176,7 +185,11 @@ def read_boxes(path: Path, input_format: str, placement: Placement = Placement()
     """
     fmt = check_format(input_format)
     if fmt.name == "mot":
+        from posetrack.io.formats import motchallenge
+
         return motchallenge.read_boxes(Path(path))
     if fmt.name not in _POSE_READERS:
         raise ForeignFormatError(f"{path}: {fmt.title} is not read here")
+    from posetrack.types import Detections
+
     return [(f, Detections(p.boxes, p.box_scores)) for f, p in read_poses(path, fmt.name, placement)]

@@ -14,14 +14,16 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple, TypeVar
 
 import msgspec
-import numpy as np
 
 from posetrack import validation
 from posetrack.errors import FormatError
 from posetrack.validation import Labeler
+
+if TYPE_CHECKING:      # numpy is imported where it is used: the command line lists the formats without it
+    import numpy as np
 
 T = TypeVar("T")
 
@@ -108,6 +110,8 @@ def boxes_from_keypoints(xy: np.ndarray, scores: np.ndarray) -> np.ndarray:
     For formats that store no person box (OpenPose). A person with no located keypoint gets a
     zero box at the origin (dropped by the tracker, which needs a joint above its joint score).
     """
+    import numpy as np
+
     located = (scores > 0) & np.isfinite(xy).all(axis=2)
     big = np.float32(np.inf)
     x, y = xy[..., 0], xy[..., 1]
