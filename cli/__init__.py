@@ -24,6 +24,7 @@ COMMANDS = {
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
+    "train": ("train", "train", "Train or fine-tune HRNet with the official recipe (COCO, PoseTrack, your own keypoints)."),
 }
 
 
