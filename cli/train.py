@@ -99,10 +99,13 @@ def train(config_name: str, data: Path, out: Path, weights: Optional[str], keypo
         except OutputExistsError as e:
             raise UserError(f"{e.path} already holds a training run: continue it with --resume or replace it "
                             "with --force") from e
-    best = "not validated" if summary.best_ap is None else f"best AP {100 * summary.best_ap:.1f}"
+    if summary.rank != 0:
+        return
+    best = ("not validated" if summary.best_ap is None else
+            f"best AP {100 * summary.best_ap:.1f}: {out / 'model_best.pth'}")
     click.echo(f"{summary.steps} steps, {summary.epochs} epochs on {summary.people} people in "
-               f"{summary.seconds / 60:.1f} min; {best}. Weights: {out / 'model_best.pth'} (best), "
-               f"{out / 'final_state.pth'} (last); curves: {out / 'curves.png'}", err=True)
+               f"{summary.seconds / 60:.1f} min; {best}. Last weights: {out / 'final_state.pth'}; "
+               f"log: {out / 'log.csv'}, curves: {out / 'curves.png'}", err=True)
 
 
 class TrainProgress:

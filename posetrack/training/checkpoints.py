@@ -49,7 +49,7 @@ def build_meta(model_cfg: PoseModelConfig, layout: KeypointLayout, config: Train
              "final_conv_kernel": model_cfg.final_conv_kernel, "mean": list(model_cfg.mean),
              "std": list(model_cfg.std)}
     return {"format": TRAINING_META_FORMAT, "version": META_VERSION, "posetrack": posetrack.__version__,
-            "torch": torch.__version__, "model": model, "layout": layout.to_dict(),
+            "torch": str(torch.__version__), "model": model, "layout": layout.to_dict(),
             "train_config": config_to_dict(config), "data_hash": data_hash, **extra}
 
 

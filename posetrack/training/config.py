@@ -94,8 +94,10 @@ class OptimizerSettings:
         batchnorm_batch: samples per BatchNorm statistic (the official 4-GPU DataParallel run
             normalised each GPU's 32 samples on their own; its running statistics came from the first
             GPU's); None: the whole per-process batch.
-        weight_decay: Adam's weight decay (official: 0, because ``WD`` is only used by SGD).
+        weight_decay: weight decay (official Adam: 0, because ``WD`` only reaches SGD).
         warmup_steps, warmup_ratio: mmpose's linear warm-up (0 steps: none, as officially).
+        name: ``adam`` (the paper's) or ``sgd`` (the official code's other branch: momentum, nesterov).
+        momentum, nesterov: SGD's (official ``MOMENTUM`` 0.9, ``NESTEROV`` false).
     """
 
     lr: float = 1e-3
@@ -107,8 +109,13 @@ class OptimizerSettings:
     weight_decay: float = 0.0
     warmup_steps: int = 0
     warmup_ratio: float = 0.001
+    name: str = "adam"
+    momentum: float = 0.9
+    nesterov: bool = False
 
     def __post_init__(self) -> None:
+        if self.name not in ("adam", "sgd"):
+            raise ConfigError(f"optimizer.name: {self.name!r} is not adam or sgd")
         if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("optimizer: lr must be > 0, epochs and batch_size >= 1")
         if self.batchnorm_batch is not None and self.batchnorm_batch < 1:

@@ -31,7 +31,10 @@ def step_lr(settings: OptimizerSettings, epoch: int, step: int) -> float:
 
 
 def build_optimizer(params: Iterable, settings: OptimizerSettings):
-    """``torch.optim.Adam`` as the official ``get_optimizer`` (betas 0.9/0.999, eps 1e-8)."""
+    """The official ``get_optimizer``: ``torch.optim.Adam`` (betas 0.9/0.999, eps 1e-8), or its SGD branch."""
     import torch
 
+    if settings.name == "sgd":
+        return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay,
+                               nesterov=settings.nesterov)
     return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)

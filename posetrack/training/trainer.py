@@ -80,6 +80,7 @@ class TrainSummary:
         best_ap, final_ap: validation AP (None when never validated).
         seconds: wall time of this call; resumed_from: the global step it resumed at (0: fresh).
         people: training people; data_hash: SHA-256 of the annotation files.
+        rank, world: this process's rank and the number of processes (DDP; 0 and 1 otherwise).
     """
 
     out: Path
@@ -91,6 +92,8 @@ class TrainSummary:
     resumed_from: int
     people: int
     data_hash: str
+    rank: int = 0
+    world: int = 1
 
 
 Progress = Callable[[TrainEvent], None]
@@ -310,8 +313,9 @@ def train(config: TrainConfig, data: Union[str, Path], out: Union[str, Path], *,
                             sums=dataclasses.asdict(sums))
 
     emit(TrainEvent("start", epoch0, opt.epochs, global_step, total_steps, lr=step_lr(opt, epoch0, global_step)))
-    log.info("training %s (%s layout, %d keypoints) on %d people, %d steps per epoch, %s, %s", model_cfg.name,
-             layout.layout.name, layout.num_keypoints, len(train_set), steps_per_epoch, device, precision)
+    if rank == 0:
+        log.info("training %s (%s layout, %d keypoints) on %d people, %d steps per epoch, %s x %d, %s", model_cfg.name,
+                 layout.layout.name, layout.num_keypoints, len(train_set), steps_per_epoch, device, world, precision)
     for epoch in range(epoch0, opt.epochs):
         batches = EpochBatches(len(train_set), opt.batch_size, config.seed, epoch,
                                start=step0 if epoch == epoch0 else 0, rank=rank, world=world)
@@ -387,7 +391,7 @@ def train(config: TrainConfig, data: Union[str, Path], out: Union[str, Path], *,
     _barrier(world)
     return TrainSummary(out=out, epochs=opt.epochs, steps=global_step, best_ap=best_ap, final_ap=final_ap,
                         seconds=time.perf_counter() - t_start, resumed_from=resumed_from, people=len(train_set),
-                        data_hash=data_hash)
+                        data_hash=data_hash, rank=rank, world=world)
 
 
 def _validate(model, val_set, config: TrainConfig, device: str, precision: str, emit, epoch: int, step: int,
