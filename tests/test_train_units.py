@@ -208,3 +208,32 @@ def test_a_checkpoint_trained_at_another_input_size_is_refused(tmp_path):
     other.write_text(yaml.safe_dump(cfg))
     with pytest.raises(Exception, match=r"was trained as pose model 'hrnet_tiny_128x96' \(128x96 input\)"):
         build_pose_model(str(other), weights=str(path))
+
+
+def test_missing_packages_are_named_with_the_pip_command(monkeypatch):
+    import importlib.util
+
+    from posetrack.training.trainer import MissingDependencyError, _check_dependencies
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pycocotools" else real(name, *a))
+    with pytest.raises(MissingDependencyError, match=r'training needs pycocotools: pip install "posetrack\[train\]"'):
+        _check_dependencies(True, False)
+    _check_dependencies(False, False)                  # no validation: no pycocotools needed
+
+
+@pytest.mark.parametrize("changes", [{"channels_last": True}, {"precision": "bf16"}])
+def test_channels_last_and_mixed_precision_train_the_same_model(tmp_path, changes):
+    from posetrack.training import train
+    from posetrack.training.synthetic import make_stick_figures
+
+    torch.set_num_threads(1)
+    data = make_stick_figures(tmp_path / "toy", train=8, val=0)
+    cfg = load_train_config("tiny_synthetic").replace(**{"optimizer.epochs": 1, "optimizer.batch_size": 8,
+                                                         "data.val": None, "log_every": 1})
+    base = train(cfg, data, tmp_path / "base", device="cpu")
+    other = train(cfg.replace(**changes), data, tmp_path / "other", device="cpu")
+    loss = [float((tmp_path / name / "log.csv").read_text().splitlines()[1].split(",")[4]) for name in ("base", "other")]
+    # the first step's loss: the same network on the same crops (bf16 autocast rounds to ~3 digits)
+    assert loss[0] == pytest.approx(loss[1], rel=1e-5 if "channels_last" in changes else 2e-2)
+    assert base.steps == other.steps == 1

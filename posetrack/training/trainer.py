@@ -30,11 +30,11 @@ from typing import Any, Callable, Deque, Dict, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from posetrack.errors import InputError, OutputExistsError, ResumeError
+from posetrack.errors import InputError, OutputExistsError, PosetrackError, ResumeError
 from posetrack.training.checkpoints import BEST, FINAL, RESUME, build_meta, load_resume, save_checkpoint
 from posetrack.training.config import TrainConfig, config_to_dict
 
-__all__ = ["TrainEvent", "TrainSummary", "train", "OUTPUT_FILES"]
+__all__ = ["TrainEvent", "TrainSummary", "train", "OUTPUT_FILES", "MissingDependencyError"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,24 @@ class TrainSummary:
 
 
 Progress = Callable[[TrainEvent], None]
+
+
+class MissingDependencyError(PosetrackError, RuntimeError):
+    """A package that training needs is not installed (the message gives the pip command)."""
+
+
+def _check_dependencies(validating: bool, tensorboard: bool) -> None:
+    import importlib.util
+
+    wanted = {"matplotlib": "train"}
+    if validating:
+        wanted["pycocotools"] = "train"
+    if tensorboard:
+        wanted["tensorboard"] = "tensorboard"
+    missing = [name for name in wanted if importlib.util.find_spec(name) is None]
+    if missing:
+        extras = ",".join(dict.fromkeys(wanted[m] for m in missing))
+        raise MissingDependencyError(f"training needs {', '.join(missing)}: pip install \"posetrack[{extras}]\"")
 
 
 def _distributed(device: str) -> Tuple[int, int, str]:
@@ -255,6 +273,7 @@ def train(config: TrainConfig, data: Union[str, Path], out: Union[str, Path], *,
     from posetrack.training.schedule import build_optimizer, step_lr
 
     t_start = time.perf_counter()
+    _check_dependencies(bool(config.data.val) and config.validation.every > 0, tensorboard)
     rank, world, device = _distributed(resolve_device(device))
     out, data = Path(out), Path(data)
     emit = progress if (progress is not None and rank == 0) else (lambda event: None)
