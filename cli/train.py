@@ -36,6 +36,8 @@ Then use the weights:
                    "posetrack-train checkpoint or a URL.  [default: the config's]")
 @click.option("--keypoints", default=None,
               help="Keypoint layout of the data: coco, posetrack18 or a layout YAML.  [default: the config's]")
+@click.option("--detections", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Validate in the boxes of this COCO detection-results file instead of the ground-truth boxes.")
 @click.option("--freeze-stages", type=click.IntRange(0, 4), default=None,
               help="Freeze the stem and HRNet stages 1..N (their BatchNorms too).  [default: the config's, 0]")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the config's epochs.")
@@ -56,7 +58,7 @@ Then use the weights:
               help="First write a stick-figure keypoint set (COCO layout) into --data (for a demo or a smoke test).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_name: str, data: Path, out: Path, weights: Optional[str], keypoints: Optional[str],
-          freeze_stages: Optional[int], epochs: Optional[int], batch_size: Optional[int], lr: Optional[float],
+          detections: Optional[str], freeze_stages: Optional[int], epochs: Optional[int], batch_size: Optional[int], lr: Optional[float],
           workers: Optional[int], device: str, precision: Optional[str], channels_last: Optional[bool],
           seed: Optional[int], resume: bool, force: bool, tensorboard: bool, make_synthetic: bool,
           quiet: bool) -> None:
@@ -74,7 +76,8 @@ def train(config_name: str, data: Path, out: Path, weights: Optional[str], keypo
     from posetrack.training.config import load_train_config
 
     config = load_train_config(config_name)
-    changes = {k: v for k, v in {"weights": weights, "data.keypoints": keypoints, "freeze_stages": freeze_stages,
+    changes = {k: v for k, v in {"weights": weights, "data.keypoints": keypoints,
+                                 "data.detections": detections, "freeze_stages": freeze_stages,
                                  "optimizer.epochs": epochs, "optimizer.batch_size": batch_size, "optimizer.lr": lr,
                                  "data.workers": workers, "precision": precision, "channels_last": channels_last,
                                  "seed": seed}.items() if v is not None}

@@ -68,7 +68,9 @@ def test_oks_nms_keeps_the_best_of_duplicates_per_image():
     kp = np.concatenate([dup, base, far])
     out = image_results(3, kp, np.ones(3), np.full((3, 2), 1.0, np.float32), COCO)
     assert [r["score"] for r in out] == pytest.approx([0.9, 0.9])     # the duplicate of lower score went
-    assert out[0]["keypoints"][:3] == pytest.approx([100, 50, 0.9]) and out[0]["image_id"] == 3
+    # equal scores: the official argsort()[::-1] visits the later person first
+    assert out[0]["keypoints"][:3] == pytest.approx([400, 50, 0.9]) and out[1]["keypoints"][:3] == pytest.approx(
+        [100, 50, 0.9]) and out[0]["image_id"] == 3
 
 
 def _gt(people):
@@ -237,3 +239,16 @@ def test_channels_last_and_mixed_precision_train_the_same_model(tmp_path, change
     # the first step's loss: the same network on the same crops (bf16 autocast rounds to ~3 digits)
     assert loss[0] == pytest.approx(loss[1], rel=1e-5 if "channels_last" in changes else 2e-2)
     assert base.steps == other.steps == 1
+
+
+def test_nms_visits_equal_scores_in_the_official_order():
+    # two identical people with equal scores: officially argsort()[::-1] visits the later one first
+    kp = np.zeros((2, 17, 3), np.float32)
+    kp[:, :, 0] = np.arange(17) * 3 + 10
+    kp[:, :, 1] = 40
+    kp[:, :, 2] = 0.8
+    kp[1, 0, 0] += 1e-3                                     # tell them apart; OKS still ~1
+    out = image_results(0, kp, np.ones(2), np.ones((2, 2), np.float32), COCO)
+    assert len(out) == 1 and out[0]["keypoints"][0] == pytest.approx(kp[1, 0, 0])
+    order = np.argsort(rescore(kp, np.ones(2)))[::-1]
+    assert order[0] == 1

@@ -114,7 +114,8 @@ class KeypointSet:
         labelled: (N, K) float64 1 for labelled keypoints (COCO visibility 1 or 2), else 0.
         annotation_ids: (N,) int64 (-1 where the file gives none).
         ground_truth: the whole split as a COCO dict for pycocotools (every person annotation,
-            crowd and keypoint-less ones included; ``area`` = box area where the file gives none).
+            crowd and keypoint-less ones included; ``area`` = box area where the file gives none;
+            annotation ids renumbered from 1, as COCOeval takes id 0 for "unmatched").
     """
 
     layout: KeypointLayout
@@ -295,7 +296,8 @@ def read_keypoint_files(files: Sequence[Path], image_bases: Sequence[Path], layo
                 continue
             area = ann.area if ann.area is not None else float(box[2] * box[3])
             nk = ann.num_keypoints if ann.num_keypoints is not None else int((kp[:, 2] > 0).sum())
-            gt_anns.append({"id": ann.id if ann.id is not None else len(gt_anns) + 1, "image_id": ann.image_id,
+            # COCOeval marks an unmatched detection with gt id 0, so ids are renumbered from 1
+            gt_anns.append({"id": len(gt_anns) + 1, "image_id": ann.image_id,
                             "category_id": 1, "keypoints": kp.ravel().tolist(), "num_keypoints": nk,
                             "bbox": [float(v) for v in box], "area": area, "iscrowd": ann.iscrowd})
             if ann.iscrowd or kp.max() == 0 or area <= 0:   # the official selection (max over x, y and v)

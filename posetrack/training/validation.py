@@ -92,7 +92,10 @@ def image_results(image_id: int, keypoints: np.ndarray, box_scores: np.ndarray, 
     kp = np.asarray(keypoints, dtype=np.float32)
     scores = rescore(kp, box_scores, settings.in_vis_threshold)
     areas = np.prod(np.asarray(scales, dtype=np.float32) * np.float32(200), axis=1).astype(np.float64)
-    keep = oks_nms(kp, scores, areas, layout.sigma_array(), settings.oks_threshold)
+    # the official order is ``scores.argsort()[::-1]``: equal scores in reverse input order, which a stable
+    # descending sort of the reversed input gives
+    rev = np.arange(len(kp))[::-1]
+    keep = rev[oks_nms(kp[rev], scores[rev], areas[rev], layout.sigma_array(), settings.oks_threshold)]
     if len(keep) == 0:
         keep = np.arange(len(kp))
     return [{"image_id": int(image_id), "category_id": 1,
@@ -187,7 +190,9 @@ def validate(estimator, people: KeypointSet, settings: ValidationSettings = Vali
             results += image_results(image_id, kp, regions.box_scores[i], regions.scales[i], people.layout, settings)
         if progress is not None:
             progress(chunk.stop, n)
-    ids = people.image_ids[regions.image_index]
+    # COCOeval scores every image of the split (those without a region count their people as missed), as
+    # officially; a quick validation (max_images) scores only the images it estimated
+    ids = people.image_ids if settings.max_images is None else people.image_ids[regions.image_index]
     stats = coco_keypoint_stats(people.ground_truth, results, ids, people.layout.sigma_array())
     return ValResult(stats=stats, images=n, people=int(sum(len(c) for c in regions.centers)),
                      seconds=time.perf_counter() - t0, results=tuple(results))
