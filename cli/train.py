@@ -134,7 +134,9 @@ class TrainProgress:
             self._task = self._bar.add_task("training", total=event.total_steps, info="")
         if event.phase == "epoch" and event.metrics:
             self._ap = f"  AP {100 * event.metrics['AP']:.1f}"
-        if event.phase == "validate":
+        if event.phase == "done":
+            info = f"epoch {event.epoch + 1}/{event.epochs}{self._ap}  done"
+        elif event.phase == "validate":
             info = f"epoch {event.epoch + 1}/{event.epochs}  validating {event.done}/{event.total} images"
         else:
             loss = "" if event.loss is None else f"  loss {event.loss:.3g}"

@@ -85,6 +85,11 @@ def _number(text: str) -> Any:
     return int(value) if value.is_integer() and "." not in text and "e" not in text else value
 
 
+def _interval(steps: List[Dict[str, Any]]) -> str:
+    """How many steps each logged loss averages (the first row's step count)."""
+    return f"{steps[0]['step']} steps" if steps[0]["step"] > 1 else "1 step"
+
+
 def plot_curves(rows: List[Dict[str, Any]], path: Path, title: str = "") -> Optional[Path]:
     """Draw the training loss (per logged step, and per epoch) and the validation AP/AR per epoch.
 
@@ -102,7 +107,8 @@ def plot_curves(rows: List[Dict[str, Any]], path: Path, title: str = "") -> Opti
 
     fig, (ax_loss, ax_ap) = plt.subplots(1, 2, figsize=(11, 4))
     if steps:
-        ax_loss.plot([r["step"] for r in steps], [r["loss"] for r in steps], lw=0.8, alpha=0.6, label="steps")
+        ax_loss.plot([r["step"] for r in steps], [r["loss"] for r in steps], "." if len(steps) < 30 else "-", lw=0.8,
+                     alpha=0.6, label=f"steps (mean of {_interval(steps)})")
     done = [r for r in epochs if r.get("loss") is not None]
     if done:
         ax_loss.plot([r["step"] for r in done], [r["loss"] for r in done], "o-", ms=3, label="epoch mean")
@@ -117,6 +123,12 @@ def plot_curves(rows: List[Dict[str, Any]], path: Path, title: str = "") -> Opti
         if val:
             ax_ap.plot([r["epoch"] + 1 for r in val], [100 * r[key] for r in val], style, ms=4, label=key)
     ax_ap.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator
+
+    ax_ap.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_loss.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if val:
+        ax_ap.set_xlim(0, max(r["epoch"] + 1 for r in val) + 1)
     ax_ap.set_ylabel("COCO keypoint metric (%)")
     ax_ap.set_ylim(0, 100)
     ax_ap.grid(alpha=0.3)

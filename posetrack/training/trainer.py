@@ -126,7 +126,10 @@ def _distributed(device: str) -> Tuple[int, int, str]:
 
     cuda = device.startswith("cuda")
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
+        import datetime
+
+        # the other processes wait while rank 0 validates (minutes on COCO val): longer than NCCL's default
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(hours=2))
     rank = dist.get_rank()
     if cuda:
         local = int(os.environ.get("LOCAL_RANK", rank))
@@ -424,6 +427,6 @@ def _validate(model, val_set, config: TrainConfig, device: str, precision: str, 
     result = validate(estimator, val_set, config.validation, config.data.detections,
                       progress=lambda done, total: emit(TrainEvent("validate", epoch, config.optimizer.epochs, step,
                                                                    total_steps, done=done, total=total)))
-    log.info("epoch %d: AP %.4f on %d images (%d people, %.1f s)", epoch, result.ap, result.images, result.people,
+    log.info("epoch %d: AP %.4f on %d images (%d people, %.1f s)", epoch + 1, result.ap, result.images, result.people,
              result.seconds)
     return result.stats
