@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from click.testing import CliRunner
 
 from posetrack.training import load_train_config, train
 from posetrack.training.synthetic import make_stick_figures
@@ -106,7 +105,7 @@ def test_same_seed_same_weights(short_run, toy, tmp_path):
     again = train(_short(), toy, tmp_path, device="cpu")
     assert again.steps == summary.steps == 22
     _assert_same(_weights(out / "final_state.pth"), _weights(tmp_path / "final_state.pth"))
-    other = train(_short(seed=1), toy, tmp_path / "seed1", device="cpu")
+    train(_short(seed=1), toy, tmp_path / "seed1", device="cpu")
     assert not torch.equal(_weights(out / "final_state.pth")["final_layer.weight"],
                            _weights(tmp_path / "seed1" / "final_state.pth")["final_layer.weight"])
 

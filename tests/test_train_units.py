@@ -1,7 +1,6 @@
 """Training parts against plain re-implementations: lr steps, rescoring, OKS-NMS, COCO AP, group BatchNorm,
 batches, frozen stages, new heads, checkpoints that `run` loads with their layout."""
 import dataclasses
-import random
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import torch
 from posetrack.keypoints import COCO, POSETRACK18, KeypointLayout
 from posetrack.models.registry import build_pose_model, load_model_config
 from posetrack.training.batchnorm import group_batchnorm
-from posetrack.training.config import OptimizerSettings, ValidationSettings, load_train_config
+from posetrack.training.config import OptimizerSettings, load_train_config
 from posetrack.training.dataset import EpochBatches
 from posetrack.training.finetune import freeze_stages, head_sources, init_model
 from posetrack.training.schedule import epoch_lr, step_lr

@@ -18,10 +18,9 @@ beside and renamed into place, so a kill never leaves a torn checkpoint.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import torch
 from torch import nn

@@ -188,6 +188,9 @@ class TrainConfig:
             raise ConfigError(f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if not 0 <= self.freeze_stages <= 4:
             raise ConfigError("freeze_stages must be 0..4")
+        seed = self.weights.split(":", 1)[1] if self.weights and self.weights.startswith("seeded:") else "0"
+        if not seed.lstrip("-").isdigit():
+            raise ConfigError(f"weights: {self.weights!r}: write seeded:N with an integer seed N")
         if self.checkpoint_every < 0 or self.log_every < 1:
             raise ConfigError("checkpoint_every must be >= 0 and log_every >= 1")
 

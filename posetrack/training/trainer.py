@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, Optional, Tuple, Union
 
-import numpy as np
 import torch
 
 from posetrack.errors import InputError, OutputExistsError, PosetrackError, ResumeError
 from posetrack.training.checkpoints import BEST, FINAL, RESUME, build_meta, load_resume, save_checkpoint
 from posetrack.training.config import TrainConfig, config_to_dict
+from posetrack.training.loss import joints_mse_loss
 
 __all__ = ["TrainEvent", "TrainSummary", "train", "OUTPUT_FILES", "MissingDependencyError"]
 
@@ -266,20 +266,13 @@ def train(config: TrainConfig, data: Union[str, Path], out: Union[str, Path], *,
         ResumeError: nothing to resume, or the checkpoint was made with another config or data.
         CheckpointError / WeightsError: starting weights that cannot be used.
     """
-    from posetrack.models.backends import resolve_precision
     from posetrack.models.devices import resolve_device
-    from posetrack.training.dataset import CropSettings, EpochBatches, KeypointDataset, collate
-    from posetrack.training.finetune import freeze_stages
-    from posetrack.training.history import TrainLog, plot_curves
     from posetrack.training.layouts import load_layout
-    from posetrack.training.loss import joints_mse_loss
-    from posetrack.training.schedule import build_optimizer, step_lr
 
     t_start = time.perf_counter()
     _check_dependencies(bool(config.data.val) and config.validation.every > 0, tensorboard)
     rank, world, device = _distributed(resolve_device(device))
     out, data = Path(out), Path(data)
-    emit = progress if (progress is not None and rank == 0) else (lambda event: None)
     state = _prepare_out(out, resume, force) if rank == 0 else None
     _barrier(world)
     if rank != 0 and resume:
@@ -288,145 +281,205 @@ def train(config: TrainConfig, data: Union[str, Path], out: Union[str, Path], *,
     train_set, val_set, data_hash = _read_sets(config, data, layout)
     if state is not None:
         _check_resume(state, config, data_hash, out)
+    if len(train_set) < config.optimizer.batch_size:
+        raise InputError(f"{data}: {len(train_set)} training people, fewer than one batch of "
+                         f"{config.optimizer.batch_size}")
     model, model_cfg, init = _setup_model(config, layout, device, state)
-    opt = config.optimizer
-    if len(train_set) < opt.batch_size:
-        raise InputError(f"{data}: {len(train_set)} training people, fewer than one batch of {opt.batch_size}")
-    dev = torch.device(device)
-    precision = resolve_precision(config.precision, dev.type)
-    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
-    channels_last = config.channels_last if config.channels_last is not None else dev.type == "cuda"
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    frozen = freeze_stages(model, config.freeze_stages)
-    optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], opt)
-    scaler = torch.amp.GradScaler(dev.type, enabled=precision == "fp16")
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    h, w = model_cfg.input_size
-    crops = CropSettings(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=config.targets.sigma,
-                         seed=config.seed)
-    dataset = KeypointDataset(train_set, layout, crops, config.augment)
-    mean = torch.tensor(model_cfg.mean, device=dev).view(1, 3, 1, 1)
-    std = torch.tensor(model_cfg.std, device=dev).view(1, 3, 1, 1)
-    meta = build_meta(model_cfg, layout.layout, config, data_hash, init=init, frozen=list(frozen))
-    history = TrainLog(out, tensorboard=tensorboard) if rank == 0 else None
-    sums = _Sums()
-    epoch0, step0, global_step, best_ap, final_ap = 0, 0, 0, None, None
+    run = _Run(config, out, model, model_cfg, layout, train_set, val_set, device, rank, world,
+               progress if (progress is not None and rank == 0) else None, tensorboard, t_start)
+    run.meta = build_meta(model_cfg, layout.layout, config, data_hash, init=init, frozen=list(run.frozen))
     if state is not None:
-        net_state = state
-        optimizer.load_state_dict(net_state["optimizer"])
-        scaler.load_state_dict(net_state["scaler"])
-        epoch0, step0, global_step = net_state["epoch"], net_state["step"], net_state["global_step"]
-        best_ap, final_ap = net_state.get("best_ap"), net_state.get("final_ap")
-        sums = _Sums(**net_state["sums"])
-        if history is not None:
-            history.resume(global_step)
-    steps_per_epoch = len(train_set) // opt.batch_size
-    total_steps = steps_per_epoch * opt.epochs
-    resumed_from = global_step
-    rate = _Rate()
+        run.restore(state)
+    resumed_from = run.global_step
+    run.fit()
+    return TrainSummary(out=out, epochs=config.optimizer.epochs, steps=run.global_step, best_ap=run.best_ap,
+                        final_ap=run.final_ap, seconds=time.perf_counter() - t_start, resumed_from=resumed_from,
+                        people=len(train_set), data_hash=data_hash, rank=rank, world=world)
 
-    def save_resume(epoch: int, step: int) -> None:
-        if rank == 0:
-            save_checkpoint(out / RESUME, model, meta, optimizer=optimizer.state_dict(), scaler=scaler.state_dict(),
-                            epoch=epoch, step=step, global_step=global_step, best_ap=best_ap, final_ap=final_ap,
-                            sums=dataclasses.asdict(sums))
 
-    emit(TrainEvent("start", epoch0, opt.epochs, global_step, total_steps, lr=step_lr(opt, epoch0, global_step)))
-    if rank == 0:
-        log.info("training %s (%s layout, %d keypoints) on %d people, %d steps per epoch, %s x %d, %s", model_cfg.name,
-                 layout.layout.name, layout.num_keypoints, len(train_set), steps_per_epoch, device, world, precision)
-    for epoch in range(epoch0, opt.epochs):
-        batches = EpochBatches(len(train_set), opt.batch_size, config.seed, epoch,
-                               start=step0 if epoch == epoch0 else 0, rank=rank, world=world)
-        loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches, num_workers=config.data.workers,
-                                             collate_fn=collate, pin_memory=dev.type == "cuda")
-        net.train()
-        freeze_stages(model, config.freeze_stages)
-        step = batches.start
+class _Run:
+    """One training run's state and its loop: epochs of steps, validation, records and checkpoints."""
+
+    def __init__(self, config: TrainConfig, out: Path, model, model_cfg, layout, train_set, val_set, device: str,
+                 rank: int, world: int, progress: Optional[Progress], tensorboard: bool, t_start: float):
+        from posetrack.models.backends import resolve_precision
+        from posetrack.training.dataset import CropSettings, KeypointDataset
+        from posetrack.training.finetune import freeze_stages
+        from posetrack.training.history import TrainLog
+        from posetrack.training.schedule import build_optimizer
+
+        self.config, self.out, self.model_cfg, self.layout = config, out, model_cfg, layout
+        self.train_set, self.val_set, self.rank, self.world = train_set, val_set, rank, world
+        self.device, self.dev = device, torch.device(device)
+        self.progress, self.t_start = progress, t_start
+        self.precision = resolve_precision(config.precision, self.dev.type)
+        self.amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
+        self.channels_last = config.channels_last if config.channels_last is not None else self.dev.type == "cuda"
+        self.model = model.to(memory_format=torch.channels_last) if self.channels_last else model
+        self.frozen = freeze_stages(self.model, config.freeze_stages)
+        self.optimizer = build_optimizer([p for p in self.model.parameters() if p.requires_grad], config.optimizer)
+        self.scaler = torch.amp.GradScaler(self.dev.type, enabled=self.precision == "fp16")
+        self.net = self.model if world == 1 else torch.nn.parallel.DistributedDataParallel(
+            self.model, device_ids=[self.dev.index] if self.dev.type == "cuda" else None)
+        h, w = model_cfg.input_size
+        crops = CropSettings(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=config.targets.sigma,
+                             seed=config.seed)
+        self.dataset = KeypointDataset(train_set, layout, crops, config.augment)
+        self.mean = torch.tensor(model_cfg.mean, device=self.dev).view(1, 3, 1, 1)
+        self.std = torch.tensor(model_cfg.std, device=self.dev).view(1, 3, 1, 1)
+        self.history = TrainLog(out, tensorboard=tensorboard) if rank == 0 else None
+        self.meta: Dict[str, Any] = {}
+        self.sums = _Sums()
+        self.epoch0, self.step0, self.global_step = 0, 0, 0
+        self.best_ap: Optional[float] = None
+        self.final_ap: Optional[float] = None
+        self.steps_per_epoch = len(train_set) // config.optimizer.batch_size
+        self.total_steps = self.steps_per_epoch * config.optimizer.epochs
+        self.rate = _Rate()
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        """Continue from a resume checkpoint (the model's weights are already loaded)."""
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch0, self.step0, self.global_step = state["epoch"], state["step"], state["global_step"]
+        self.best_ap, self.final_ap = state.get("best_ap"), state.get("final_ap")
+        self.sums = _Sums(**state["sums"])
+        if self.history is not None:
+            self.history.resume(self.global_step)
+
+    def emit(self, phase: str, epoch: int, **fields: Any) -> None:
+        if self.progress is not None:
+            self.progress(TrainEvent(phase, epoch, self.config.optimizer.epochs, self.global_step, self.total_steps,
+                                     **fields))
+
+    def lr(self, epoch: int, step: int) -> float:
+        from posetrack.training.schedule import step_lr
+
+        return step_lr(self.config.optimizer, epoch, step)
+
+    def fit(self) -> None:
+        """Every epoch left, then the final weights."""
+        epochs = self.config.optimizer.epochs
+        self.emit("start", self.epoch0, lr=self.lr(self.epoch0, self.global_step))
+        if self.rank == 0:
+            log.info("training %s (%s layout, %d keypoints) on %d people, %d steps per epoch, %s x %d, %s",
+                     self.model_cfg.name, self.layout.layout.name, self.layout.num_keypoints, len(self.train_set),
+                     self.steps_per_epoch, self.device, self.world, self.precision)
+        for epoch in range(self.epoch0, epochs):
+            self.train_epoch(epoch, self.step0 if epoch == self.epoch0 else 0)
+            self.end_epoch(epoch)
+        if self.rank == 0:
+            save_checkpoint(self.out / FINAL, self.model, {**self.meta, "epoch": epochs, "metrics": {"AP": self.final_ap}})
+        if self.history is not None:
+            self.history.close()
+        self.emit("done", epochs - 1, lr=self.lr(epochs - 1, 0))
+        _barrier(self.world)
+
+    def train_epoch(self, epoch: int, start: int) -> None:
+        """The optimiser steps of one epoch, from its global batch ``start`` on."""
+        from posetrack.training.dataset import EpochBatches, collate
+        from posetrack.training.finetune import freeze_stages
+
+        cfg = self.config
+        batches = EpochBatches(len(self.train_set), cfg.optimizer.batch_size, cfg.seed, epoch, start=start,
+                               rank=self.rank, world=self.world)
+        loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=batches, num_workers=cfg.data.workers,
+                                             collate_fn=collate, pin_memory=self.dev.type == "cuda")
+        self.net.train()
+        freeze_stages(self.model, cfg.freeze_stages)
+        step = start
         for batch in loader:
-            lr = step_lr(opt, epoch, global_step)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x = batch["image"].to(dev, non_blocking=True).float()
-            x = (x / 255.0 - mean) / std                 # ToTensor, then Normalize (official order)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            target = batch["target"].to(dev, non_blocking=True)
-            weight = batch["target_weight"].to(dev, non_blocking=True) if config.targets.use_target_weight else None
-            with torch.autocast(dev.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                output = net(x)
-            loss = joints_mse_loss(output, target, weight)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            global_step += 1
+            lr = self.lr(epoch, self.global_step)
+            value = self.step(batch, lr)
+            self.global_step += 1
             step += 1
-            value = _mean_over_ranks(float(loss.detach()), world, device)
             if not math.isfinite(value):
-                raise InputError(f"the training loss became {value} at step {global_step} (epoch {epoch}); "
+                raise InputError(f"the training loss became {value} at step {self.global_step} (epoch {epoch + 1}); "
                                  "lower the learning rate, or use precision fp32")
-            sums.log_sum += value
-            sums.log_count += 1
-            sums.epoch_sum += value
-            sums.epoch_count += 1
-            rate.add(global_step)
-            if history is not None and global_step % config.log_every == 0:
-                history.add(kind="step", epoch=epoch, step=global_step, lr=lr, loss=sums.log_sum / sums.log_count,
-                            seconds=round(time.perf_counter() - t_start, 3))
-                sums.log_sum, sums.log_count = 0.0, 0
-            emit(TrainEvent("step", epoch, opt.epochs, global_step, total_steps, loss=value, lr=lr,
-                            eta=rate.eta(total_steps - global_step)))
-            if config.checkpoint_every and global_step % config.checkpoint_every == 0 and step < batches.steps:
-                save_resume(epoch, step)
+            self.record_step(epoch, lr, value)
+            if cfg.checkpoint_every and self.global_step % cfg.checkpoint_every == 0 and step < batches.steps:
+                self.save_resume(epoch, step)
+
+    def step(self, batch: Dict[str, Any], lr: float) -> float:
+        """One optimiser step on a batch; returns its loss (averaged over the processes)."""
+        dev = self.dev
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x = batch["image"].to(dev, non_blocking=True).float()
+        x = (x / 255.0 - self.mean) / self.std                 # ToTensor, then Normalize (official order)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        target = batch["target"].to(dev, non_blocking=True)
+        weight = (batch["target_weight"].to(dev, non_blocking=True) if self.config.targets.use_target_weight
+                  else None)
+        with torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            output = self.net(x)
+        loss = joints_mse_loss(output, target, weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return _mean_over_ranks(float(loss.detach()), self.world, self.device)
+
+    def record_step(self, epoch: int, lr: float, value: float) -> None:
+        sums = self.sums
+        sums.log_sum += value
+        sums.log_count += 1
+        sums.epoch_sum += value
+        sums.epoch_count += 1
+        self.rate.add(self.global_step)
+        if self.history is not None and self.global_step % self.config.log_every == 0:
+            self.history.add(kind="step", epoch=epoch, step=self.global_step, lr=lr,
+                             loss=sums.log_sum / sums.log_count, seconds=round(time.perf_counter() - self.t_start, 3))
+            sums.log_sum, sums.log_count = 0.0, 0
+        self.emit("step", epoch, loss=value, lr=lr, eta=self.rate.eta(self.total_steps - self.global_step))
+
+    def end_epoch(self, epoch: int) -> None:
+        """Validate when due, write the epoch's row, the plot and the resume checkpoint."""
+        from posetrack.training.history import plot_curves
+
+        every, last = self.config.validation.every, epoch == self.config.optimizer.epochs - 1
         metrics: Dict[str, float] = {}
-        last = epoch == opt.epochs - 1
-        every = config.validation.every
-        if val_set is not None and every > 0 and ((epoch + 1) % every == 0 or last):
-            if rank == 0:
-                metrics = _validate(model, val_set, config, device, precision, emit, epoch, global_step, total_steps)
-                final_ap = metrics["AP"]
-                if best_ap is None or final_ap > best_ap:
-                    best_ap = final_ap
-                    save_checkpoint(out / BEST, model, {**meta, "epoch": epoch + 1, "metrics": metrics})
-            _barrier(world)
+        if self.val_set is not None and every > 0 and ((epoch + 1) % every == 0 or last):
+            if self.rank == 0:
+                metrics = self.validate(epoch)
+            _barrier(self.world)
+        sums = self.sums
         epoch_loss = sums.epoch_sum / max(sums.epoch_count, 1)
         sums.epoch_sum, sums.epoch_count = 0.0, 0
-        if history is not None:
-            history.add(kind="epoch", epoch=epoch, step=global_step, lr=step_lr(opt, epoch, global_step - 1),
-                        loss=epoch_loss, seconds=round(time.perf_counter() - t_start, 3),
-                        **{k: metrics.get(k) for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")})
-            plot_curves(history.rows, out / "curves.png", title=f"{model_cfg.name}, {layout.layout.name} layout")
-        save_resume(epoch + 1, 0)
-        emit(TrainEvent("epoch", epoch, opt.epochs, global_step, total_steps, loss=epoch_loss,
-                        lr=step_lr(opt, epoch, global_step - 1), eta=rate.eta(total_steps - global_step),
-                        metrics=metrics))
-        _barrier(world)
-    if rank == 0:
-        save_checkpoint(out / FINAL, model, {**meta, "epoch": opt.epochs, "metrics": {"AP": final_ap}})
-    if history is not None:
-        history.close()
-    emit(TrainEvent("done", opt.epochs - 1, opt.epochs, global_step, total_steps, lr=step_lr(opt, opt.epochs - 1, 0)))
-    _barrier(world)
-    return TrainSummary(out=out, epochs=opt.epochs, steps=global_step, best_ap=best_ap, final_ap=final_ap,
-                        seconds=time.perf_counter() - t_start, resumed_from=resumed_from, people=len(train_set),
-                        data_hash=data_hash, rank=rank, world=world)
+        lr = self.lr(epoch, self.global_step - 1)
+        if self.history is not None:
+            self.history.add(kind="epoch", epoch=epoch, step=self.global_step, lr=lr, loss=epoch_loss,
+                             seconds=round(time.perf_counter() - self.t_start, 3),
+                             **{k: metrics.get(k) for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")})
+            plot_curves(self.history.rows, self.out / "curves.png",
+                        title=f"{self.model_cfg.name}, {self.layout.layout.name} layout")
+        self.save_resume(epoch + 1, 0)
+        self.emit("epoch", epoch, loss=epoch_loss, lr=lr, eta=self.rate.eta(self.total_steps - self.global_step),
+                  metrics=metrics)
+        _barrier(self.world)
 
+    def validate(self, epoch: int) -> Dict[str, float]:
+        """COCO AP through the PoseEstimator path ``run`` uses; keeps ``model_best.pth``."""
+        from posetrack.pose.estimator import PoseEstimator
+        from posetrack.training.validation import validate
 
-def _validate(model, val_set, config: TrainConfig, device: str, precision: str, emit, epoch: int, step: int,
-              total_steps: int) -> Dict[str, float]:
-    """COCO AP through the PoseEstimator path ``run`` uses (BatchNorm folded into a copy of the model)."""
-    from posetrack.pose.estimator import PoseEstimator
-    from posetrack.training.validation import validate
+        cfg = self.config
+        estimator = PoseEstimator(self.model, flip_test=cfg.validation.flip_test, device=self.device,
+                                  batch_size=cfg.validation.batch_size, precision=self.precision, crop="auto")
+        result = validate(estimator, self.val_set, cfg.validation, cfg.data.detections,
+                          progress=lambda done, total: self.emit("validate", epoch, done=done, total=total))
+        log.info("epoch %d: AP %.4f on %d images (%d people, %.1f s)", epoch + 1, result.ap, result.images,
+                 result.people, result.seconds)
+        self.final_ap = result.ap
+        if self.best_ap is None or result.ap > self.best_ap:
+            self.best_ap = result.ap
+            save_checkpoint(self.out / BEST, self.model, {**self.meta, "epoch": epoch + 1, "metrics": result.stats})
+        return result.stats
 
-    estimator = PoseEstimator(model, flip_test=config.validation.flip_test, device=device,
-                              batch_size=config.validation.batch_size, precision=precision, crop="auto")
-    result = validate(estimator, val_set, config.validation, config.data.detections,
-                      progress=lambda done, total: emit(TrainEvent("validate", epoch, config.optimizer.epochs, step,
-                                                                   total_steps, done=done, total=total)))
-    log.info("epoch %d: AP %.4f on %d images (%d people, %.1f s)", epoch + 1, result.ap, result.images, result.people,
-             result.seconds)
-    return result.stats
+    def save_resume(self, epoch: int, step: int) -> None:
+        """``checkpoint.pth``: everything a resume needs to continue at (epoch, step) exactly."""
+        if self.rank == 0:
+            save_checkpoint(self.out / RESUME, self.model, self.meta, optimizer=self.optimizer.state_dict(),
+                            scaler=self.scaler.state_dict(), epoch=epoch, step=step, global_step=self.global_step,
+                            best_ap=self.best_ap, final_ap=self.final_ap, sums=dataclasses.asdict(self.sums))
