@@ -182,3 +182,43 @@ def test_two_ddp_processes_equal_one_process_with_the_same_total_batch(tmp_path)
     # BatchNorm over the whole batch of 16 (not per process) is measurably another computation
     train(cfg.replace(**{"optimizer.batchnorm_batch": None}), toy, tmp_path / "whole", device="cpu")
     assert np.abs(_losses(tmp_path / "whole") - _losses(tmp_path / "two"))[1] > 1e-3
+
+
+def test_fine_tune_coco_weights_on_posetrack_files_with_frozen_stages(toy, tmp_path):
+    """PoseTrack 2018 layout (one file per video, posetrack18 slots) from a COCO-layout checkpoint: the head gets
+    head_bottom/head_top, stages 1-2 stay as loaded, and `run` reads the result as posetrack18."""
+    import json
+
+    from posetrack.models.registry import build_pose_model
+
+    coco = json.loads((toy / "annotations" / "person_keypoints_train.json").read_text())
+    root = tmp_path / "pt18"
+    for i, image in enumerate(coco["images"][:12]):
+        video = f"{i:06d}_mpii_train"
+        name = f"images/train/{video}/000000.png"
+        (root / name).parent.mkdir(parents=True)
+        (root / name).write_bytes((toy / "images" / "train" / image["file_name"]).read_bytes())
+        people = [dict(a, track_id=k, bbox_head=[0, 0, 1, 1]) for k, a in enumerate(coco["annotations"])
+                  if a["image_id"] == image["id"]]
+        for p in people:
+            p.pop("area")                                             # PoseTrack files have none
+        (root / "annotations" / "train").mkdir(parents=True, exist_ok=True)
+        (root / "annotations" / "train" / f"{video}.json").write_text(json.dumps(
+            {"images": [{"id": image["id"], "file_name": name, "is_labeled": True}], "annotations": people}))
+    start = build_pose_model("hrnet_tiny_128x96")
+    torch.save(start.state_dict(), tmp_path / "coco.pth")
+    cfg = _short(**{"data.format": "posetrack18", "optimizer.epochs": 1, "checkpoint_every": 0,
+                    "weights": str(tmp_path / "coco.pth"), "head_init": {"head_top": "right_eye"}, "freeze_stages": 2})
+    summary = train(cfg, root, tmp_path / "run", device="cpu")
+    assert summary.steps >= 2
+    weights = _weights(tmp_path / "run" / "final_state.pth")
+    torch.testing.assert_close(weights["stage2.0.branches.0.0.conv1.weight"],
+                               start.state_dict()["stage2.0.branches.0.0.conv1.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(weights["bn1.running_mean"], start.state_dict()["bn1.running_mean"], rtol=0, atol=0)
+    assert not torch.equal(weights["stage3.0.branches.0.0.conv1.weight"],
+                           start.state_dict()["stage3.0.branches.0.0.conv1.weight"])
+    model = build_pose_model("hrnet_tiny_128x96", weights=str(tmp_path / "run" / "final_state.pth"))
+    assert model.config.layout.name == "posetrack18"
+    meta = torch.load(tmp_path / "run" / "final_state.pth", weights_only=True)["meta"]
+    assert meta["init"]["head"]["head_top"] == "right_eye" and meta["init"]["head"]["head_bottom"] == "official init"
+    assert meta["frozen"][:5] == ["conv1", "bn1", "conv2", "bn2", "layer1"]

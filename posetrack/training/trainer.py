@@ -215,10 +215,10 @@ def _setup_model(config: TrainConfig, layout, device: str, resume_state: Optiona
     from posetrack.training.batchnorm import group_batchnorm
     from posetrack.training.finetune import init_model
 
-    model_cfg = load_model_config(config.model)
+    base_cfg = load_model_config(config.model)          # its keypoints: the layout of weights without a record
     named = LAYOUTS.get(layout.layout.name)
     custom = None if named is not None and named.names == layout.layout.names else layout.layout
-    model_cfg = dataclasses.replace(model_cfg, keypoints=layout.layout.name, num_joints=layout.num_keypoints,
+    model_cfg = dataclasses.replace(base_cfg, keypoints=layout.layout.name, num_joints=layout.num_keypoints,
                                     custom_layout=custom)
     model = HRNet(model_cfg.hrnet_spec())
     model.config = model_cfg
@@ -226,7 +226,7 @@ def _setup_model(config: TrainConfig, layout, device: str, resume_state: Optiona
         model.load_state_dict(resume_state["state_dict"])
         init = resume_state["meta"].get("init", {})
     else:
-        init = init_model(model, model_cfg, config.weights, layout.layout, config.head_init, config.seed)
+        init = init_model(model, base_cfg, config.weights, layout.layout, config.head_init, config.seed)
     group_batchnorm(model, config.optimizer.batchnorm_batch or 0)
     return model.to(device), model_cfg, init
 
