@@ -78,3 +78,36 @@ def test_tensorboard_events(tmp_path):
                                                          "data.val": None, "log_every": 1})
     train(cfg, data, tmp_path / "run", device="cpu", tensorboard=True)
     assert any((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_a_custom_keypoint_layout_end_to_end(tmp_path):
+    """Five keypoints of the user's own naming, from a layout YAML: training, validation with its OKS sigmas,
+    and weights that `run`'s loader reads with that layout."""
+    import json
+
+    import numpy as np
+
+    from posetrack.models.registry import build_pose_model
+    from posetrack.training.synthetic import make_stick_figures
+
+    data = make_stick_figures(tmp_path / "toy", train=16, val=4)
+    slots = [0, 5, 6, 11, 12]                                    # nose, shoulders, hips of the stick figures
+    for split in ("train", "val"):
+        path = data / "annotations" / f"person_keypoints_{split}.json"
+        doc = json.loads(path.read_text())
+        for a in doc["annotations"]:
+            kp = np.asarray(a["keypoints"]).reshape(17, 3)[slots]
+            a["keypoints"], a["num_keypoints"] = kp.ravel().tolist(), int((kp[:, 2] > 0).sum())
+        path.write_text(json.dumps(doc))
+    layout = tmp_path / "torso.yaml"
+    layout.write_text("name: torso\nkeypoints: [head, l_shoulder, r_shoulder, l_hip, r_hip]\n"
+                      "flip_pairs: [[l_shoulder, r_shoulder], [l_hip, r_hip]]\nsigmas: [0.026, 0.079, 0.079, 0.107, 0.107]\n"
+                      "skeleton: [[l_shoulder, r_shoulder], [l_hip, r_hip]]\nupper_body: [head, l_shoulder, r_shoulder]\n")
+    result = CliRunner().invoke(cli, ["train", "--config", "tiny_synthetic", "--data", str(data), "--out",
+                                      str(tmp_path / "run"), "--keypoints", str(layout), "--epochs", "1",
+                                      "--batch-size", "16", "--device", "cpu", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "torso layout, 5 keypoints" in result.output and "best AP" in result.output
+    model = build_pose_model("hrnet_tiny_128x96", weights=str(tmp_path / "run" / "model_best.pth"))
+    assert model.config.layout.names == ("head", "l_shoulder", "r_shoulder", "l_hip", "r_hip")
+    assert model.config.layout.flip_pairs == ((1, 2), (3, 4)) and model.final_layer.out_channels == 5
