@@ -24,8 +24,9 @@ Everything is imported on first use (a module ``__getattr__``): ``import posetra
 The package reads like the pipeline, one subpackage per stage (imports only go downward):
 ``io`` (sources, writers, downloads), ``models`` (HRNet, backends), ``pose`` (detector, crops,
 heatmaps, estimator), ``tracking`` (tracker, motion, flow, refinement), ``eval`` (PoseTrack
-scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports) and
-``pipeline`` (options, runner, many videos). The names below are the public API.
+scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports),
+``pipeline`` (options, runner, many videos) and ``training`` (``posetrack train``: the official HRNet
+recipe, :mod:`posetrack.training`). The names below are the public API.
 """
 from __future__ import annotations
 
