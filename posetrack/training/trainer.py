@@ -182,6 +182,13 @@ def _check_resume(state: Dict[str, Any], config: TrainConfig, data_hash: str, ou
                           f"{str(meta.get('data_hash'))[:12]} vs {data_hash[:12]})")
 
 
+def _grad_scaler(device_type: str, enabled: bool):
+    """fp16's loss scaler (``torch.amp.GradScaler`` from torch 2.3; ``torch.cuda.amp`` before)."""
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(device_type, enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled and device_type == "cuda")
+
+
 class _Rate:
     """Steps per second over the last ``window`` steps (for the ETA)."""
 
@@ -318,7 +325,7 @@ class _Run:
         self.model = model.to(memory_format=torch.channels_last) if self.channels_last else model
         self.frozen = freeze_stages(self.model, config.freeze_stages)
         self.optimizer = build_optimizer([p for p in self.model.parameters() if p.requires_grad], config.optimizer)
-        self.scaler = torch.amp.GradScaler(self.dev.type, enabled=self.precision == "fp16")
+        self.scaler = _grad_scaler(self.dev.type, self.precision == "fp16")
         self.net = self.model if world == 1 else torch.nn.parallel.DistributedDataParallel(
             self.model, device_ids=[self.dev.index] if self.dev.type == "cuda" else None)
         h, w = model_cfg.input_size
