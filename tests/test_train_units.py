@@ -164,7 +164,7 @@ def test_official_init_when_no_weights():
     init_model(model, cfg, None, COCO, {}, seed=0)
     w = model.stage3[0].branches[1][0].conv1.weight.detach()
     assert abs(float(w.std()) - 0.001) < 2e-4 and float(model.final_layer.bias.detach().abs().max()) == 0
-    assert float(model.bn1.weight.min()) == 1.0
+    assert float(model.bn1.weight.detach().min()) == 1.0
 
 
 def _saved(tmp_path, layout, name="ckpt.pth"):
