@@ -37,6 +37,24 @@ finish an interrupted batch):
 _PER_SOURCE = "; with --out-dir, a folder of <name>"
 
 
+def frame_range_options(command):
+    """--start, --end, --stride: the library's frame range (its defaults and bounds)."""
+    from posetrack.pipeline.options import INT_RANGES, FrameRange
+
+    d = FrameRange()
+    options = [
+        click.option("--start", type=click.IntRange(min=INT_RANGES["start"][0]), default=d.start, show_default=True,
+                     help="First frame (0-based)."),
+        click.option("--end", type=click.IntRange(min=INT_RANGES["end"][0]), default=d.end,
+                     help="Stop before this frame."),
+        click.option("--stride", type=click.IntRange(*INT_RANGES["stride"]), default=d.stride, show_default=True,
+                     help="Process every N-th frame."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("run", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @pipeline_options
@@ -44,9 +62,7 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
               help="Tracks file to write (JSON), one source only.  [default: SOURCE's whole stem + .tracks.json]")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="One tracks file per source here, <name>.tracks.json; names never collide (README).")
-@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame (0-based).")
-@click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame.")
-@click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=1, show_default=True, help="Process every N-th frame.")
+@frame_range_options
 @click.option("--render", "render_out", type=click.Path(path_type=Path), default=None,
               help="Also write an annotated H.264 MP4 while running (no second decode)" + _PER_SOURCE + ".mp4.")
 @click.option("--export-posetrack2017", "export17", type=click.Path(path_type=Path), default=None,
@@ -112,9 +128,10 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
 def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
              force: bool, quiet: bool, opts: dict) -> None:
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
-    from posetrack.pipeline.batch import default_tracks_path
     from posetrack.errors import OutputExistsError
-    from posetrack.pipeline.runner import Outputs, run_video
+    from posetrack.pipeline.batch import default_tracks_path
+    from posetrack.pipeline.outputs import Outputs
+    from posetrack.pipeline.runner import run_video
 
     if out is None and not isinstance(source, Path):
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
@@ -176,7 +193,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
               quiet: bool, opts: dict) -> None:
     """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
     from posetrack.pipeline.batch import check_jobs, models_options, plan_jobs
-    from posetrack.pipeline.runner import run_inputs
+    from posetrack.pipeline.outputs import run_inputs
 
     from ._batch import BatchProgress, make_engine, print_summary
 

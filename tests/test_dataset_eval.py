@@ -1,33 +1,15 @@
 """`posetrack eval --dataset-root`: predict every GT sequence with the real pipeline, then score."""
 import json
 
-import cv2
-import numpy as np
 import torch
 from click.testing import CliRunner
 
 from posetrack.pipeline.dataset_eval import find_gt_dir, plan_sequences
 from posetrack.models.registry import build_pose_model
 from posetrack_cli import cli
+from helpers.posetrack_files import make_dataset
 
 import pytest
-
-
-def make_dataset(root, frames=4):
-    """A PoseTrack-2017-shaped root: posetrack_data/annotations/val/seq.json + its JPEG folder."""
-    ann = root / "posetrack_data" / "annotations" / "val"
-    ann.mkdir(parents=True)
-    img_dir = root / "posetrack_data" / "images" / "bonn" / "000001_bonn"
-    img_dir.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    annolist = []
-    for t in range(frames):
-        cv2.imwrite(str(img_dir / f"{t:08d}.jpg"), rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
-        points = [{"id": [j], "x": [40.0 + j], "y": [30.0 + j]} for j in range(15)]
-        rect = {"x1": [30.0], "y1": [10.0], "x2": [50.0], "y2": [30.0], "track_id": [0],
-                "annopoints": [{"point": points}]}
-        annolist.append({"image": [{"name": f"images/bonn/000001_bonn/{t:08d}.jpg"}], "annorect": [rect]})
-    (ann / "000001_bonn.json").write_text(json.dumps({"annolist": annolist}))
 
 
 def test_plan_finds_gt_and_images(tmp_path):

@@ -31,7 +31,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CASES
+from helpers.data import CASES
 from posetrack.config import ConfigError, config_path, from_dict
 from posetrack.pose.detector import load_boxes
 from posetrack.errors import FormatError
@@ -39,7 +39,7 @@ from posetrack.eval.formats import read_posetrack, to_annolist, to_posetrack18, 
 from posetrack.tracking.tracker import TrackerConfig, load_tracking_config
 from posetrack.tracksfile.codec import read_tracks, write_tracks
 from posetrack_cli import cli
-from test_posetrack_format import semantic
+from helpers.posetrack_files import semantic
 
 _SCALE = int(os.environ.get("POSETRACK_FUZZ_EXAMPLES", "60")) / 60
 FUZZ = settings(max_examples=max(1, round(60 * _SCALE)), deadline=None,

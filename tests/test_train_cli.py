@@ -51,6 +51,30 @@ def test_a_bad_annotation_file_is_named(tmp_path):
     assert "person_keypoints_train.json: annotation 0" in result.output and "image_id" in result.output
 
 
+@pytest.mark.parametrize("args,flags", [
+    (["--config", "coco_w32_25x192"], "--config"),
+    (["--config", "tiny_synthetic", "--keypoints", "nope"], "--keypoints"),
+    (["--config", "tiny_synthetic", "--weights", "seeded:x"], "--weights"),
+    (["--config", "tiny_synthetic", "--resume"], "--out, without --resume"),
+    (["--config", "tiny_synthetic", "--batch-size", "1000"], "--batch-size, --data"),
+    (["--config", "tiny_synthetic", "--data-is-empty"], "--data"),
+])
+def test_errors_name_the_flags_to_change(tmp_path, args, flags):
+    """training/ names the settings at fault (``err.fields``); the CLI shows train's flags (cli/_common.FIELD_FLAGS)."""
+    from posetrack.training.synthetic import make_stick_figures
+
+    data = tmp_path / "d"
+    if "--data-is-empty" in args:
+        args = [a for a in args if a != "--data-is-empty"]
+        data.mkdir()
+    else:
+        make_stick_figures(data, train=2, val=1)
+    result = CliRunner().invoke(cli, ["train", *args, "--data", str(data), "--out", str(tmp_path / "o"),
+                                      "--quiet", "--device", "cpu"])
+    assert result.exit_code == 1, result.output
+    assert f"[on the command line: {flags}]" in result.output
+
+
 def test_run_on_a_synthetic_set_then_refuse_to_clobber_then_resume(tmp_path):
     data, out = tmp_path / "toy", tmp_path / "run"
     args = ["train", "--config", "tiny_synthetic", "--data", str(data), "--out", str(out), "--epochs", "1",

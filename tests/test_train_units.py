@@ -179,7 +179,8 @@ def _saved(tmp_path, layout, name="ckpt.pth"):
 
 def test_checkpoints_load_in_run_with_their_layout(tmp_path):
     from posetrack.models.checkpoint import read_state_dict
-    from posetrack.pipeline.runner import RunOptions, build_estimator
+    from posetrack.pipeline.loading import build_estimator
+    from posetrack.pipeline.options import RunOptions
 
     path, model = _saved(tmp_path, POSETRACK18)
     assert list(read_state_dict(path)) == list(model.state_dict())          # the official key layout, as saved

@@ -63,7 +63,7 @@ import numpy as np
 from posetrack import validation
 from posetrack.eval import schema
 from posetrack.errors import FormatError
-from posetrack.keypoints import POSETRACK17, POSETRACK18
+from posetrack.keypoints import POSETRACK17, POSETRACK18, POSEVAL_JOINT_NAMES, POSEVAL_MISSING_SCORE
 
 __all__ = ["JOINT_NAMES", "NUM_JOINTS", "PoseTrackFile", "PoseTrackSource", "PoseTrackFormatError", "read_posetrack",
            "load_posetrack", "pack_posetrack", "parse_posetrack",
@@ -74,10 +74,8 @@ class PoseTrackFormatError(FormatError):
     """A PoseTrack annotation or prediction file breaks the format; the message names file, frame and field."""
 
 
-#: poseval's joint names for ids 0..14 (id 12 is "neck" in 2017 files, "head_bottom" in 2018).
-JOINT_NAMES: Tuple[str, ...] = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-                                "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
-                                "left_wrist", "neck", "nose", "head_top")
+#: poseval's joint names for ids 0..14 (id 12 is "neck" in its reports, "head_bottom" in 2018 files).
+JOINT_NAMES: Tuple[str, ...] = POSEVAL_JOINT_NAMES
 NUM_JOINTS = len(JOINT_NAMES)
 #: 2018 keypoint names of joints 0..14 (the POSETRACK17 layout is poseval's order).
 _NAMES_2018 = POSETRACK17.names
@@ -627,7 +625,7 @@ def _rect_out(seq: PoseTrackFile, n: int, points: List[int]) -> Dict[str, Any]:
 
 
 _SLOT_2018 = np.array([POSETRACK18.index(n) for n in _NAMES_2018])
-_MISSING_SCORE_2018 = -9999.0  # what poseval uses for a point without a score
+_MISSING_SCORE_2018 = POSEVAL_MISSING_SCORE  # what poseval uses for a point without a score
 
 
 def to_posetrack18(seq: PoseTrackFile) -> Dict[str, Any]:

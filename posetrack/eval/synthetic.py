@@ -27,10 +27,12 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
+from posetrack.keypoints import POSETRACK17
+
 __all__ = ["make_posetrack_set"]
 
 WIDTH, HEIGHT = 1280.0, 720.0
-NUM_JOINTS = 15
+NUM_JOINTS = POSETRACK17.num_keypoints
 #: A standing person in body heights, origin at the pelvis, y down; poseval joint order
 #: (r/l ankle, knee, hip, wrist, elbow, shoulder; neck, nose, head top).
 _BODY = np.array([[-0.08, 0.45], [-0.08, 0.23], [-0.07, 0.0], [0.07, 0.0], [0.08, 0.23], [0.08, 0.45],
@@ -40,7 +42,8 @@ _BODY = np.array([[-0.08, 0.45], [-0.08, 0.23], [-0.07, 0.0], [0.07, 0.0], [0.08
 _SWING = np.array([[0.1, 0.02], [0.05, 0.01], [0, 0], [0, 0], [-0.05, 0.01], [-0.1, 0.02],
                    [-0.08, 0.02], [-0.04, 0.01], [0, 0], [0, 0], [0.04, 0.01], [0.08, 0.02],
                    [0, 0], [0.01, 0], [0, 0]])
-_MIRROR = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13, 14]
+#: Joint j of a mirrored person is joint _MIRROR[j] (left and right swapped).
+_MIRROR = POSETRACK17.flip_permutation().tolist()
 
 
 class _Walker:

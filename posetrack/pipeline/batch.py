@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -34,14 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from urllib.parse import urlsplit
+
 from posetrack.errors import InputError, PosetrackError
-from posetrack.pipeline.runner import Models, Outputs, RunOptions
+from posetrack.io.guard import check_distinct
 from posetrack.io.source_list import is_url
+from posetrack.pipeline.loading import Models
+from posetrack.pipeline.options import RunOptions
+from posetrack.pipeline.outputs import Outputs
+from posetrack.pipeline.runner import run_video
+from posetrack.tracksfile.codec import read_tracks, tracks_status
 from posetrack.tracksfile.journal import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
            "source_stem", "default_tracks_path", "output_names", "plan_jobs", "job_state", "run_job",
-           "skipped_result", "interrupted_result", "models_options", "check_jobs", "STATUSES"]
+           "skipped_result", "interrupted_result", "models_options", "check_jobs", "STATUSES", "split_done", "in_order"]
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +179,6 @@ Listener = Callable[[Event], None]
 def _parts(source: str) -> Tuple[Tuple[str, ...], str, str]:
     """(parent folder names, stem, suffix) of a source; URLs use their path."""
     if is_url(source):
-        from urllib.parse import urlsplit
-
         u = urlsplit(source)
         p = PurePosixPath(u.netloc + "/" + u.path.strip("/")) if u.path.strip("/") else PurePosixPath(u.netloc)
         return tuple(p.parts[:-1]), p.stem or p.name, p.suffix
@@ -332,27 +336,17 @@ def check_jobs(jobs: Sequence[Job], inputs: Mapping[str, Optional[PathLike]] = {
 
     Every output of every job (tracks files and their journals, renders, exports) is
     compared with every other and with every source and boxes file of the batch, and with
-    ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.pipeline.runner.run_inputs`).
+    ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.pipeline.outputs.run_inputs`).
     A batch overwrites its own finished outputs when asked (a rerun resumes them), so
     this is the check that keeps it off everything else.
 
     Raises:
         PathConflictError: names the path and both settings (:func:`posetrack.io.guard.check_distinct`).
     """
-    from posetrack.io.guard import check_distinct
-
     outputs = [(field, path) for job in jobs for field, path in job.outputs.fields().items()]
     outputs += [("tracks journal", journal_path(job.outputs.tracks)) for job in jobs]
     sources = [("source", job.source) for job in jobs] + [("boxes_file", job.boxes_file) for job in jobs]
     check_distinct(outputs, sources + list(inputs.items()))
-
-
-def _status(path: Path) -> Optional[str]:
-    """The ``status`` field of a tracks file ("complete"/"partial"), or None when unreadable."""
-    try:
-        return json.loads(path.read_text()).get("status", "complete")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def job_state(job: Job) -> str:
@@ -366,7 +360,7 @@ def job_state(job: Job) -> str:
     tracks = job.outputs.tracks
     if journal_path(tracks).exists():
         return "partial"
-    status = _status(tracks) if tracks.exists() else None
+    status = tracks_status(tracks) if tracks.exists() else None
     if status == "partial":
         return "partial"
     others = job.outputs.paths()[1:]
@@ -387,11 +381,11 @@ def models_options(opts: RunOptions, jobs: Sequence[Job]) -> RunOptions:
 def _counts(path: Path) -> Tuple[int, int, int]:
     """(frames, person poses, distinct track ids) of a tracks file (0s when unreadable)."""
     try:
-        frames = json.loads(path.read_text())["frames"]
-        people = [p for f in frames for p in f["people"]]
-        return len(frames), len(people), len({p["track_id"] for p in people if p.get("track_id") is not None})
-    except (OSError, ValueError, KeyError, TypeError):
+        frames = read_tracks(path).frames
+    except (OSError, PosetrackError):
         return 0, 0, 0
+    ids = {int(t) for f in frames if f.track_ids is not None for t in f.track_ids}
+    return len(frames), sum(len(f) for f in frames), len(ids)
 
 
 def skipped_result(job: Job) -> VideoResult:
@@ -418,7 +412,7 @@ def run_job(job: Job, opts: RunOptions, models: Optional[Models] = None, *, work
         job: the source and its outputs.
         opts: pipeline choices shared by the batch (the job's boxes file replaces
             ``opts.boxes_file``).
-        models: loaded networks to reuse (:func:`posetrack.pipeline.runner.load_models`).
+        models: loaded networks to reuse (:func:`posetrack.pipeline.loading.load_models`).
         worker, attempt: recorded in the result.
         progress: called after every frame with (frames done, frames to do, fps).
         force: run from scratch even when the outputs are finished or partial.
@@ -428,8 +422,6 @@ def run_job(job: Job, opts: RunOptions, models: Optional[Models] = None, *, work
         "failed" with the error's message. KeyboardInterrupt is not caught (the partial
         output and journal are kept by :func:`posetrack.pipeline.runner.run_video`).
     """
-    from posetrack.pipeline.runner import run_video
-
     state = "new" if force else job_state(job)
     if state == "done":
         return dataclasses.replace(skipped_result(job), worker=worker, attempts=attempt)
@@ -459,3 +451,25 @@ def _one_line(e: BaseException) -> str:
         return f"{e.filename}: {e.strerror}"
     text = str(e) or type(e).__name__
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- what every engine shares
+
+def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
+               ) -> Tuple[Dict[int, VideoResult], List[Job]]:
+    """Records of jobs an earlier run finished (reported at once) and the jobs left to run."""
+    done: Dict[int, VideoResult] = {}
+    todo: List[Job] = []
+    for job in jobs:
+        if not force and job_state(job) == "done":
+            done[job.index] = skipped_result(job)
+            if on_event is not None:
+                on_event(VideoFinished(done[job.index]))
+        else:
+            todo.append(job)
+    return done, todo
+
+
+def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
+    """Every job's record in job order; a job without one is "not run"."""
+    return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)

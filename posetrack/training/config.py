@@ -20,12 +20,14 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from posetrack.config import from_dict, yaml_load
 from posetrack.errors import ConfigError
+from posetrack.models.backends import PRECISIONS as BACKEND_PRECISIONS
 from posetrack.training.augment import AugmentSettings
 
 __all__ = ["DataSettings", "TargetSettings", "OptimizerSettings", "ValidationSettings", "TrainConfig",
            "load_train_config", "list_train_configs", "config_to_dict"]
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+#: What :func:`posetrack.models.backends.resolve_precision` takes: auto (fp16 on CUDA, fp32 elsewhere) or one.
+PRECISIONS = ("auto", *BACKEND_PRECISIONS)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class DataSettings:
         if self.format not in FORMATS:
             raise ConfigError(f"data.format: {self.format!r} is not one of {', '.join(FORMATS)}")
         if self.workers < 0:
-            raise ConfigError("data.workers must be >= 0")
+            raise ConfigError("data.workers must be >= 0", field="data.workers")
 
     @property
     def layout_name(self) -> str:
@@ -116,8 +118,11 @@ class OptimizerSettings:
     def __post_init__(self) -> None:
         if self.name not in ("adam", "sgd"):
             raise ConfigError(f"optimizer.name: {self.name!r} is not adam or sgd")
-        if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("optimizer: lr must be > 0, epochs and batch_size >= 1")
+        bad = [n for n, ok in (("lr", self.lr > 0), ("epochs", self.epochs >= 1), ("batch_size", self.batch_size >= 1))
+               if not ok]
+        if bad:
+            raise ConfigError("optimizer: lr must be > 0, epochs and batch_size >= 1",
+                              fields=tuple(f"optimizer.{n}" for n in bad))
         if self.batchnorm_batch is not None and self.batchnorm_batch < 1:
             raise ConfigError("optimizer.batchnorm_batch must be >= 1 (or null)")
         if list(self.milestones) != sorted(self.milestones):
@@ -185,12 +190,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}")
+            raise ConfigError(f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}",
+                              field="precision")
         if not 0 <= self.freeze_stages <= 4:
-            raise ConfigError("freeze_stages must be 0..4")
+            raise ConfigError("freeze_stages must be 0..4", field="freeze_stages")
         seed = self.weights.split(":", 1)[1] if self.weights and self.weights.startswith("seeded:") else "0"
         if not seed.lstrip("-").isdigit():
-            raise ConfigError(f"weights: {self.weights!r}: write seeded:N with an integer seed N")
+            raise ConfigError(f"weights: {self.weights!r}: write seeded:N with an integer seed N", field="weights")
         if self.checkpoint_every < 0 or self.log_every < 1:
             raise ConfigError("checkpoint_every must be >= 0 and log_every >= 1")
 
@@ -234,10 +240,10 @@ def load_train_config(name: str) -> TrainConfig:
             close = difflib.get_close_matches(name, list_train_configs(), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"no training config named {name!r}{hint}; shipped: "
-                              f"{', '.join(list_train_configs())} (or give a YAML file's path)")
+                              f"{', '.join(list_train_configs())} (or give a YAML file's path)", field="config")
         path = Path(str(shipped))
     elif not path.is_file():
-        raise ConfigError(f"{name}: no such file")
+        raise ConfigError(f"{name}: no such file", field="config")
     import yaml
 
     try:

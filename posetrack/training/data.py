@@ -174,7 +174,7 @@ def find_split(root: Path, fmt: str, split: str) -> Tuple[List[Path], List[Path]
         if files and all(f.is_file() for f in files):
             return files, images
     raise InputError(f"{root}: no {fmt} annotations for split {split!r}; looked for "
-                     + ", ".join(str(t) for t in tried))
+                     + ", ".join(str(t) for t in tried), field="data")
 
 
 def _image_folder(name: str, bases: Sequence[Path], source: Path) -> Path:
@@ -248,6 +248,78 @@ def _read_file(path: Path, k: int) -> _KeypointFile:
     return doc
 
 
+class _Collector:
+    """The images and people of the files read so far (one per split)."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.paths: List[Path] = []
+        self.ids: List[int] = []
+        self.sizes: List[Tuple[int, int]] = []
+        self.index_of: Dict[int, int] = {}
+        self.gt_images: List[Dict[str, Any]] = []
+        self.gt_anns: List[Dict[str, Any]] = []
+        self.people: Dict[str, list] = {"image": [], "box": [], "kp": [], "ann": []}
+
+    def add_images(self, doc: _KeypointFile, path: Path, image_bases: Sequence[Path]) -> Dict[int, int]:
+        """Add a file's images (all in the folder its first image is found in); its id -> index."""
+        folder = _image_folder(doc.images[0].file_name, image_bases, path)
+        local: Dict[int, int] = {}
+        for im in doc.images:
+            if im.id in self.index_of:
+                raise InputError(f"{path}: image id {im.id} is also used in an earlier file")
+            self.index_of[im.id] = local[im.id] = len(self.paths)
+            self.paths.append(folder / im.file_name)
+            self.ids.append(im.id)
+            self.sizes.append((im.width or 0, im.height or 0))
+            self.gt_images.append({"id": im.id, "file_name": im.file_name})
+        return local
+
+    def add_person(self, ann: _Annotation, local: Dict[int, int]) -> None:
+        """Add a person annotation to the ground truth, and to the people when the official loader keeps it."""
+        k = self.k
+        kp = np.zeros((k, 3)) if not ann.keypoints else np.asarray(ann.keypoints, dtype=np.float64).reshape(k, 3)
+        box = ann.bbox
+        if box is None and kp[:, 2].any():           # PoseTrack: some people carry keypoints but no box
+            xy = kp[kp[:, 2] > 0, :2]
+            box = [*xy.min(0), *(xy.max(0) - xy.min(0))]
+        if box is None:
+            return
+        area = ann.area if ann.area is not None else float(box[2] * box[3])
+        nk = ann.num_keypoints if ann.num_keypoints is not None else int((kp[:, 2] > 0).sum())
+        # COCOeval marks an unmatched detection with gt id 0, so ids are renumbered from 1
+        self.gt_anns.append({"id": len(self.gt_anns) + 1, "image_id": ann.image_id,
+                             "category_id": 1, "keypoints": kp.ravel().tolist(), "num_keypoints": nk,
+                             "bbox": [float(v) for v in box], "area": area, "iscrowd": ann.iscrowd})
+        if ann.iscrowd or kp.max() == 0 or area <= 0:   # the official selection (max over x, y and v)
+            return
+        self.people["image"].append(local[ann.image_id])
+        self.people["box"].append([float(v) for v in box])
+        self.people["kp"].append(kp)
+        self.people["ann"].append(ann.id if ann.id is not None else -1)
+
+    def keypoint_set(self, layout: KeypointLayout, files: Sequence[Path]) -> "KeypointSet":
+        """The people whose boxes stay valid after ``clean_bbox``, with image sizes read where files give none."""
+        k, people = self.k, self.people
+        image_sizes = np.asarray(self.sizes, dtype=np.int64).reshape(-1, 2)
+        person_image = np.asarray(people["image"], dtype=np.int64)
+        for i in np.unique(person_image):
+            if image_sizes[i].min() == 0:                      # PoseTrack lists no sizes: read the image header
+                image_sizes[i] = _image_size(self.paths[i])
+        boxes, valid = clean_boxes(np.asarray(people["box"]).reshape(-1, 4), image_sizes[person_image, 0],
+                                   image_sizes[person_image, 1])
+        kp = np.asarray(people["kp"]).reshape(-1, k, 3)
+        keep = np.flatnonzero(valid)
+        gt = {"images": self.gt_images, "annotations": self.gt_anns,
+              "categories": [{"id": 1, "name": "person", "keypoints": list(layout.names),
+                              "skeleton": [[i + 1, j + 1] for i, j in layout.skeleton]}]}
+        return KeypointSet(layout=layout, files=tuple(Path(f) for f in files), image_paths=tuple(self.paths),
+                           image_ids=np.asarray(self.ids, dtype=np.int64), image_sizes=image_sizes,
+                           person_image=person_image[keep], boxes=boxes[keep], joints=kp[keep, :, :2],
+                           labelled=(kp[keep, :, 2] > 0).astype(np.float64),
+                           annotation_ids=np.asarray(people["ann"], dtype=np.int64)[keep], ground_truth=gt)
+
+
 def read_keypoint_files(files: Sequence[Path], image_bases: Sequence[Path], layout: KeypointLayout,
                         person_category: int = 1) -> KeypointSet:
     """Read COCO-like keypoint files into a :class:`KeypointSet` (see the module docstring).
@@ -263,66 +335,16 @@ def read_keypoint_files(files: Sequence[Path], image_bases: Sequence[Path], layo
         FormatError: a file breaks the schema (file, annotation and field named).
         InputError: an image is missing or unreadable (a size is needed), an image id repeats across files.
     """
-    k = layout.num_keypoints
-    paths: List[Path] = []
-    ids: List[int] = []
-    sizes: List[Tuple[int, int]] = []
-    people: Dict[str, list] = {"image": [], "box": [], "kp": [], "ann": []}
-    gt_images, gt_anns = [], []
-    index_of: Dict[int, int] = {}
+    collected = _Collector(layout.num_keypoints)
     for path in files:
-        doc = _read_file(Path(path), k)
+        doc = _read_file(Path(path), layout.num_keypoints)
         if not doc.images:
             continue
-        folder = _image_folder(doc.images[0].file_name, image_bases, Path(path))
-        local: Dict[int, int] = {}
-        for im in doc.images:
-            if im.id in index_of:
-                raise InputError(f"{path}: image id {im.id} is also used in an earlier file")
-            index_of[im.id] = local[im.id] = len(paths)
-            paths.append(folder / im.file_name)
-            ids.append(im.id)
-            sizes.append((im.width or 0, im.height or 0))
-            gt_images.append({"id": im.id, "file_name": im.file_name})
-        for i, ann in enumerate(doc.annotations):
-            if ann.category_id != person_category:
-                continue
-            kp = np.zeros((k, 3)) if not ann.keypoints else np.asarray(ann.keypoints, dtype=np.float64).reshape(k, 3)
-            box = ann.bbox
-            if box is None and kp[:, 2].any():           # PoseTrack: some people carry keypoints but no box
-                xy = kp[kp[:, 2] > 0, :2]
-                box = [*xy.min(0), *(xy.max(0) - xy.min(0))]
-            if box is None:
-                continue
-            area = ann.area if ann.area is not None else float(box[2] * box[3])
-            nk = ann.num_keypoints if ann.num_keypoints is not None else int((kp[:, 2] > 0).sum())
-            # COCOeval marks an unmatched detection with gt id 0, so ids are renumbered from 1
-            gt_anns.append({"id": len(gt_anns) + 1, "image_id": ann.image_id,
-                            "category_id": 1, "keypoints": kp.ravel().tolist(), "num_keypoints": nk,
-                            "bbox": [float(v) for v in box], "area": area, "iscrowd": ann.iscrowd})
-            if ann.iscrowd or kp.max() == 0 or area <= 0:   # the official selection (max over x, y and v)
-                continue
-            people["image"].append(local[ann.image_id])
-            people["box"].append([float(v) for v in box])
-            people["kp"].append(kp)
-            people["ann"].append(ann.id if ann.id is not None else -1)
-    image_sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
-    person_image = np.asarray(people["image"], dtype=np.int64)
-    for i in np.unique(person_image):
-        if image_sizes[i].min() == 0:                      # PoseTrack lists no sizes: read the image header
-            image_sizes[i] = _image_size(paths[i])
-    boxes, valid = clean_boxes(np.asarray(people["box"]).reshape(-1, 4), image_sizes[person_image, 0],
-                               image_sizes[person_image, 1])
-    kp = np.asarray(people["kp"]).reshape(-1, k, 3)
-    keep = np.flatnonzero(valid)
-    gt = {"images": gt_images, "annotations": gt_anns,
-          "categories": [{"id": 1, "name": "person", "keypoints": list(layout.names),
-                          "skeleton": [[i + 1, j + 1] for i, j in layout.skeleton]}]}
-    return KeypointSet(layout=layout, files=tuple(Path(f) for f in files), image_paths=tuple(paths),
-                       image_ids=np.asarray(ids, dtype=np.int64), image_sizes=image_sizes,
-                       person_image=person_image[keep], boxes=boxes[keep], joints=kp[keep, :, :2],
-                       labelled=(kp[keep, :, 2] > 0).astype(np.float64),
-                       annotation_ids=np.asarray(people["ann"], dtype=np.int64)[keep], ground_truth=gt)
+        local = collected.add_images(doc, Path(path), image_bases)
+        for ann in doc.annotations:
+            if ann.category_id == person_category:
+                collected.add_person(ann, local)
+    return collected.keypoint_set(layout, files)
 
 
 def data_hash(files: Sequence[Path]) -> str:
@@ -362,7 +384,7 @@ def read_detections(path: Path, image_threshold: float = 0.0, person_category: i
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        raise FormatError(f"{path}: cannot read ({e.strerror})") from None
+        raise FormatError(f"{path}: cannot read ({e.strerror})", field="data.detections") from None
     from posetrack.validation import path_labeler
 
     entries = decode_json(raw, _DETECTIONS, str(path), path_labeler())

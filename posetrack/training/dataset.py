@@ -117,7 +117,8 @@ class EpochBatches:
     def __init__(self, n: int, batch_size: int, seed: int, epoch: int, start: int = 0, rank: int = 0,
                  world: int = 1):
         if batch_size % world:
-            raise InputError(f"batch size {batch_size} is not divisible by the {world} processes")
+            raise InputError(f"batch size {batch_size} is not divisible by the {world} processes",
+                             field="optimizer.batch_size")
         self.order = epoch_order(n, seed, epoch)
         self.batch_size, self.epoch, self.start, self.rank, self.world = batch_size, epoch, start, rank, world
 

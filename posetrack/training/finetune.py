@@ -57,7 +57,7 @@ def parse_seeded(weights: Optional[str]) -> Optional[int]:
         try:
             return int(weights.split(":", 1)[1])
         except ValueError:
-            raise ConfigError(f"weights: {weights!r}: write seeded:N with an integer seed N") from None
+            raise ConfigError(f"weights: {weights!r}: write seeded:N with an integer seed N", field="weights") from None
     return None
 
 

@@ -91,7 +91,7 @@ def load_layout(name_or_path: str) -> TrainLayout:
     path = Path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"no keypoint layout {name_or_path!r}: give one of {', '.join(sorted(LAYOUTS))} "
-                          "or a layout YAML file")
+                          "or a layout YAML file", field="data.keypoints")
     data = yaml_load(path.read_bytes()) or {}
     spec = from_dict(LayoutFile, data, where=f"{path.name}:")
     names = spec.keypoints

@@ -156,7 +156,7 @@ def _prepare_out(out: Path, resume: bool, force: bool) -> Optional[Dict[str, Any
     existing = [out / f for f in OUTPUT_FILES if (out / f).exists()]
     if resume:
         if not (out / RESUME).is_file():
-            raise ResumeError(f"{out}: nothing to resume (no {RESUME})")
+            raise ResumeError(f"{out}: nothing to resume (no {RESUME})", field="out", fields=("resume=False",))
         return load_resume(out / RESUME)
     if existing and not force:
         raise OutputExistsError(f"{out} already holds a training run ({', '.join(p.name for p in existing)}); "
@@ -290,7 +290,7 @@ def train(config: TrainConfig, data: Union[str, Path], out: Union[str, Path], *,
         _check_resume(state, config, data_hash, out)
     if len(train_set) < config.optimizer.batch_size:
         raise InputError(f"{data}: {len(train_set)} training people, fewer than one batch of "
-                         f"{config.optimizer.batch_size}")
+                         f"{config.optimizer.batch_size}", field="optimizer.batch_size", fields=("data",))
     model, model_cfg, init = _setup_model(config, layout, device, state)
     run = _Run(config, out, model, model_cfg, layout, train_set, val_set, device, rank, world,
                progress if (progress is not None and rank == 0) else None, tensorboard, t_start)
@@ -402,7 +402,8 @@ class _Run:
             step += 1
             if not math.isfinite(value):
                 raise InputError(f"the training loss became {value} at step {self.global_step} (epoch {epoch + 1}); "
-                                 "lower the learning rate, or use precision fp32")
+                                 "lower the learning rate, or use precision fp32", field="optimizer.lr",
+                                 fields=("precision=fp32",))
             self.record_step(epoch, lr, value)
             if cfg.checkpoint_every and self.global_step % cfg.checkpoint_every == 0 and step < batches.steps:
                 self.save_resume(epoch, step)
