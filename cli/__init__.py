@@ -29,6 +29,7 @@ COMMANDS = {
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
     "edit": ("edit", "edit", "Fix track ids by hand: swap, merge, split, delete, relabel (recorded, undoable)."),
     "review": ("review", "review", "Review tracks on the video in the browser and fix ids with clicks."),
+    "train": ("train", "train", "Train or fine-tune HRNet with the official recipe (COCO, PoseTrack, your own keypoints)."),
 }
 
 

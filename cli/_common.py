@@ -66,6 +66,11 @@ FIELD_FLAGS = {
                "detector_weights": "--detector-weights", "pose_model": "--pose-model"},
     "edit": {"tracks": "TRACKS", "count": "--undo", "edited": "--replay"},
     "review": {"tracks": "TRACKS", "video": "VIDEO"},
+    # training settings are TrainConfig's (``section.field``); weights, freeze_stages, precision, seed, data,
+    # out and resume are the option names themselves
+    "train": {"config": "--config", "data.keypoints": "--keypoints", "data.detections": "--detections",
+              "data.workers": "--workers", "optimizer.epochs": "--epochs", "optimizer.batch_size": "--batch-size",
+              "optimizer.lr": "--lr"},
     "eval": {"json": "--json", "gt": "--gt", "pred": "--pred", "out_dir": "--out-dir", "dataset_root": "--dataset-root",
              **{k: v for k, v in _RUN_FIELDS.items() if k not in ("tracks", "tracks journal", "source")}},
 }

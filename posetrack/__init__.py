@@ -28,8 +28,9 @@ The package reads like the pipeline, one subpackage per stage (imports only go d
 ``io`` (sources, writers, downloads), ``models`` (HRNet, backends), ``pose`` (detector, crops,
 heatmaps, estimator), ``tracking`` (tracker, motion, flow, refinement), ``eval`` (PoseTrack
 scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports, hand edits)
-and ``pipeline`` (options, runner, many videos), with ``review`` (the ``posetrack review`` page)
-beside it. The names below are the public API.
+and ``pipeline`` (options, runner, many videos), with ``review`` (the ``posetrack review`` page) and
+``training`` (``posetrack train``: the official HRNet recipe, :mod:`posetrack.training`) beside it.
+The names below are the public API.
 """
 from __future__ import annotations
 
