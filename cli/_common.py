@@ -60,17 +60,28 @@ def stderr_console():
 _RUN_FIELDS = {"tracks": "--out", "tracks journal": "--out", "render": "--render",
                "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
                "coco": "--export-coco", "csv": "--export-csv", "source": "SOURCE", "boxes_file": "--boxes",
+               "boxes_format": "--input-format", "mot": "--export-mot", "coco_dataset": "--export-coco-dataset",
+               "sleap": "--export-sleap",
                "pose_weights": "--pose-weights", "detector_weights": "--detector-weights",
                "pose_model": "--pose-model", "tracker_config": "--tracker-config",
                "flow.raft_weights": "raft_weights: PATH in the flow: section of a --tracker-config YAML"}
 FIELD_FLAGS = {
     "run": _RUN_FIELDS,
     "track": {"tracks": "--out", "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
+              "mot": "--export-mot", "coco_dataset": "--export-coco-dataset", "sleap": "--export-sleap",
               "poses": "POSES", "video": "--video", "tracker_config": "--config", "preset": "--tracker",
               "flow.raft_weights": "raft_weights: PATH in the flow: section of a --config YAML"},
     "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
+    "convert": {"out": "--out", "tracks": "TRACKS", "video": "--video"},
     "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
                "detector_weights": "--detector-weights", "pose_model": "--pose-model"},
+    "edit": {"tracks": "TRACKS", "count": "--undo", "edited": "--replay"},
+    "review": {"tracks": "TRACKS", "video": "VIDEO"},
+    # training settings are TrainConfig's (``section.field``); weights, freeze_stages, precision, seed, data,
+    # out and resume are the option names themselves
+    "train": {"config": "--config", "data.keypoints": "--keypoints", "data.detections": "--detections",
+              "data.workers": "--workers", "optimizer.epochs": "--epochs", "optimizer.batch_size": "--batch-size",
+              "optimizer.lr": "--lr"},
     "eval": {"json": "--json", "gt": "--gt", "pred": "--pred", "out_dir": "--out-dir", "dataset_root": "--dataset-root",
              **{k: v for k, v in _RUN_FIELDS.items() if k not in ("tracks", "tracks journal", "source")}},
 }
@@ -267,6 +278,13 @@ def tracker_presets() -> tuple:
     return (default, *(p for p in preset_names() if p != default)), tracker, flow
 
 
+def pose_formats() -> tuple:
+    """The formats ``track`` and ``convert`` read poses from (:data:`posetrack.io.formats.INPUT_FORMATS`)."""
+    from posetrack.io.formats import INPUT_FORMATS
+
+    return tuple(name for name, fmt in INPUT_FORMATS.items() if fmt.poses)
+
+
 def _choices(name: str) -> Callable[[], tuple]:
     """The valid values of RunOptions' ``name``, from its registry (read when first needed)."""
     from posetrack.pipeline.options import option_choices
@@ -295,9 +313,11 @@ def _pipeline_options() -> list:
                      help="torchvision detector name.  [default: from configs/detector.yaml]"),
         click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="Local detector weights (offline use)."),
-        click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector "
-                          "is loaded."),
+        click.option("--boxes", "boxes_file", type=click.Path(exists=True), default=None,
+                     help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame), or another "
+                          "tool's file (README \"Formats in and out\"). No detector is loaded."),
+        click.option("--input-format", "boxes_format", type=RegistryChoice(_choices("boxes_format")), default=None,
+                     help="The --boxes file's format.  [default: told from its content]"),
         click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none", cls=LazyHelpOption,
                      lazy_help=_tracker_help),
         click.option("--refine", is_flag=True, default=d["refine"],

@@ -22,6 +22,8 @@ Examples:
   posetrack run video.mp4 --out tracks.json --force       # overwrite an earlier run's outputs
   posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
   posetrack run video.mp4 --export-coco results.json --export-csv people.csv
+  posetrack run video.mp4 --export-mot mot.txt --export-coco-dataset cvat.json --export-sleap clip.slp
+  posetrack run video.mp4 --boxes det.txt                  # MOTChallenge boxes (format told from content)
   posetrack run 0 --out webcam.tracks.json --render webcam.mp4 --end 300   # camera 0, 300 frames
   posetrack run rtsp://camera.local/stream --out cam.tracks.json          # Ctrl-C to stop
 
@@ -77,6 +79,13 @@ def frame_range_options(command):
 @click.option("--export-csv", "export_csv", type=click.Path(path_type=Path), default=None,
               help="Also write a CSV with one row per person and frame (box, score, x/y/score per joint)"
                    + _PER_SOURCE + ".csv.")
+@click.option("--export-mot", "export_mot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write MOTChallenge text (frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1), one source only.")
+@click.option("--export-coco-dataset", "export_coco_dataset", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports the "
+                                 "tracks), one source only.")
+@click.option("--export-sleap", "export_sleap", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]), one source only.")
 @click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="With --out-dir: precomputed boxes, one COCO detection-results file <name>.json per source.")
 @engine_options
@@ -87,6 +96,7 @@ def frame_range_options(command):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], render_out: Optional[Path],
         export17: Optional[Path], export18: Optional[Path], export_coco: Optional[Path], export_csv: Optional[Path],
+        export_mot: Optional[Path], export_coco_dataset: Optional[Path], export_sleap: Optional[Path],
         boxes_dir: Optional[Path], engine: str, workers: Optional[int], gpus_per_worker: Optional[float],
         cpus_per_worker: Optional[int], address: Optional[str], threads: Optional[int], resume: bool, force: bool,
         quiet: bool,
@@ -115,7 +125,11 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
     items = list(sources) if live else expand_sources(sources)
     folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
                "--export-coco": export_coco, "--export-csv": export_csv}
+    targets = {"mot": export_mot, "coco_dataset": export_coco_dataset, "sleap": export_sleap}
     if out_dir is not None or len(items) > 1:
+        if any(targets.values()):
+            raise click.UsageError("--export-mot, --export-coco-dataset and --export-sleap apply to one source; "
+                                   "convert each tracks file with `posetrack convert`")
         _check_batch_args(items, out, out_dir, opts, folders)
         opts["force"] = force
         return _run_many(items, out_dir, render_out, export17, export18, export_coco, export_csv, boxes_dir,
@@ -128,11 +142,11 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
                                "--address apply to batch runs: give --out-dir")
     opts["threads"] = threads
     _run_one(items[0] if live else Path(items[0]), out, render_out, export17, export18, export_coco, export_csv,
-             resume, force, quiet, opts)
+             resume, force, quiet, opts, targets)
 
 
 def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
-             force: bool, quiet: bool, opts: dict) -> None:
+             force: bool, quiet: bool, opts: dict, targets: Optional[dict] = None) -> None:
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
     from posetrack.errors import OutputExistsError
     from posetrack.pipeline.batch import default_tracks_path
@@ -144,10 +158,10 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
     out = out or default_tracks_path(source)
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
-                      csv=export_csv, render_trails=opts.pop("render_trails", 0))
+                      csv=export_csv, render_trails=opts.pop("render_trails", 0), **(targets or {}))
     threads = opts.pop("threads", None)
     run_opts = run_options(opts)
-    _check_boxes([run_opts.models.boxes_file])
+    _check_boxes([(source, run_opts.models.boxes_file)], run_opts.models.boxes_format)
     if not quiet:
         _cpu_warning(source, run_opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
@@ -204,13 +218,22 @@ def _cpu_warning(source, opts) -> None:
                "README: Installing on a CPU-only machine).", err=True)
 
 
-def _check_boxes(files) -> None:
-    """Boxes files read and checked (scores, boxes, keys) before any weights are fetched or loaded."""
-    from posetrack.pose.detector import load_boxes
+def _check_boxes(pairs, boxes_format: Optional[str]) -> None:
+    """Boxes files read and checked (scores, boxes, keys) before any weights are fetched or loaded.
 
-    for path in files:
-        if path:
-            load_boxes(path)
+    ``pairs`` are (source, boxes file or None). Another tool's boxes are placed as the run places them:
+    by the source's frame size (normalised Ultralytics labels) and an image folder's names.
+    Cameras and streams are not opened here; the run checks their boxes when it starts.
+    """
+    from posetrack.io.video import is_live
+    from posetrack.pose.detector import load_boxes
+    from posetrack.tracksfile.foreign import video_facts
+
+    for source, path in pairs:
+        if not path or is_live(str(source)):
+            continue
+        info, names = video_facts(source)
+        load_boxes(path, frame_size=(info.width, info.height), input_format=boxes_format, image_names=names)
 
 
 def _interrupt_advice(ctx: click.Context, source: Path, out: Path) -> str:
@@ -274,7 +297,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
     runner = make_engine(**engine_opts)
     run_opts = run_options(opts)
     check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts
-    _check_boxes([job.boxes_file for job in jobs])
+    _check_boxes([(job.source, job.boxes_file) for job in jobs], run_opts.models.boxes_format)
     fetch_weights(models_options(run_opts, jobs), quiet)    # every missing weights file, before any video starts
     click.get_current_context().ensure_object(dict)["interrupt_hint"] = (
         "Run the same command again to finish: finished videos are skipped, partial ones resume.")

@@ -16,11 +16,12 @@ Every stage (pose estimation, tracking similarity, export, evaluation, drawing) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Dict, Tuple
 
 from posetrack.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["KeypointLayout", "COCO", "POSETRACK18", "POSETRACK17", "LAYOUTS", "get_layout", "POSEVAL_JOINT_NAMES",
            "POSEVAL_MISSING_SCORE"]
@@ -57,6 +58,26 @@ class KeypointLayout:
     def num_keypoints(self) -> int:
         return len(self.names)
 
+    def to_dict(self) -> Dict[str, object]:
+        """Plain JSON-able data (lists), as stored in checkpoints; :meth:`from_dict` reads it back."""
+        return {"name": self.name, "names": list(self.names), "skeleton": [list(p) for p in self.skeleton],
+                "flip_pairs": [list(p) for p in self.flip_pairs], "sigmas": [float(s) for s in self.sigmas]}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, object]) -> "KeypointLayout":
+        """The layout :meth:`to_dict` wrote (lists become tuples).
+
+        Raises:
+            ConfigError: a missing field, or pairs out of range.
+        """
+        try:
+            return cls(name=str(data["name"]), names=tuple(str(n) for n in data["names"]),
+                       skeleton=tuple((int(i), int(j)) for i, j in data.get("skeleton", ())),
+                       flip_pairs=tuple((int(i), int(j)) for i, j in data.get("flip_pairs", ())),
+                       sigmas=tuple(float(s) for s in data["sigmas"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"keypoint layout record: {e}") from None
+
     def index(self, name: str) -> int:
         """Slot of a keypoint by name; raises ConfigError listing the valid names."""
         try:
@@ -66,6 +87,8 @@ class KeypointLayout:
 
     def flip_permutation(self) -> np.ndarray:
         """Index array p such that ``flipped[:, p]`` swaps every left/right pair, shape (K,)."""
+        import numpy as np      # imported here: model configs carry layouts and are read without numpy
+
         perm = np.arange(self.num_keypoints)
         for i, j in self.flip_pairs:
             perm[i], perm[j] = j, i
@@ -73,6 +96,8 @@ class KeypointLayout:
 
     def sigma_array(self) -> np.ndarray:
         """OKS sigmas as a float64 array, shape (K,)."""
+        import numpy as np
+
         return np.asarray(self.sigmas, dtype=np.float64)
 
 

@@ -1,7 +1,7 @@
 """The layers of the package hold: `lint-imports` (import-linter) with the contracts in .importlinter.
 
-Imports only go downward (api -> pipeline -> {tracking, pose, eval, rendering} -> tracksfile ->
-models -> io -> core), eval imports neither torch nor cv2, and the library never imports the CLI,
+Imports only go downward (api -> {pipeline, review, training} -> {tracking, pose, eval, rendering} ->
+tracksfile -> models -> io -> core), eval imports neither torch nor cv2, and the library never imports the CLI,
 click or rich. CI also runs `lint-imports` on its own, before the tests.
 """
 import subprocess

@@ -4,7 +4,8 @@
 * :func:`check_paths` refuses outputs that would overwrite an input or each other;
   :func:`prepare_outputs` makes their folders and clears a killed run's ``.tmp`` files.
 * :func:`input_files` identifies every input file by its contents, for a resume to match.
-* :func:`write_exports` writes the PoseTrack, COCO and CSV exports of a finished file.
+* :func:`write_exports` writes the PoseTrack, COCO and CSV exports of a finished file, and the
+  formats other tools read (MOTChallenge, COCO dataset, SLEAP/NWB: :mod:`posetrack.tracksfile.targets`).
 
 Example:
     >>> from posetrack.pipeline.outputs import Outputs, check_paths
@@ -18,7 +19,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from posetrack.config import config_path
 from posetrack.errors import InputError
@@ -29,8 +30,10 @@ from posetrack.pipeline.options import RunOptions
 from posetrack.pipeline.weights import required_weights
 from posetrack.tracksfile.codec import TrackFile
 from posetrack.tracksfile.exports import csv_lines, export_coco, export_posetrack2017, export_posetrack2018
+from posetrack.tracksfile.foreign import image_file_names
 from posetrack.tracksfile.journal import journal_path
 from posetrack.tracksfile.resume import file_identity
+from posetrack.tracksfile.targets import check_target, write_targets
 
 __all__ = ["Outputs", "run_inputs", "check_paths", "prepare_outputs", "input_files", "write_exports"]
 
@@ -46,8 +49,16 @@ class Outputs:
         posetrack2018: a PoseTrack 2018 (COCO-style) prediction file, or None.
         coco: COCO keypoint results (JSON, image_id = frame index; posetrack.tracksfile.exports.export_coco), or None.
         csv: a long-format CSV, one row per person and frame (posetrack.tracksfile.exports.export_csv), or None.
+        mot: MOTChallenge text (posetrack.tracksfile.mot), or None.
+        coco_dataset: a COCO keypoints dataset with track ids (posetrack.tracksfile.coco_dataset), or None.
+        sleap: a SLEAP ``.slp`` or NWB ``.nwb`` file through sleap-io (posetrack.tracksfile.sleap), or None.
         render_trails: in ``render``, a line along each person's last N positions (``posetrack render
             --trails``); 0 draws none.
+
+    Raises:
+        InputError: ``render_trails`` is not an integer 0 or more.
+        ConfigError, InputError: an export of :meth:`targets` with the wrong suffix, or whose optional
+            package is missing (:func:`posetrack.tracksfile.targets.check_target`), before any work.
     """
 
     tracks: Path
@@ -56,9 +67,12 @@ class Outputs:
     posetrack2018: Optional[Path] = None
     coco: Optional[Path] = None
     csv: Optional[Path] = None
+    mot: Optional[Path] = None
+    coco_dataset: Optional[Path] = None
+    sleap: Optional[Path] = None
     render_trails: int = 0
 
-    _PATHS = ("tracks", "render", "posetrack2017", "posetrack2018", "coco", "csv")
+    _PATHS = ("tracks", "render", "posetrack2017", "posetrack2018", "coco", "csv", "mot", "coco_dataset", "sleap")
 
     def paths(self) -> List[Path]:
         """Every output path that is set, the tracks file first."""
@@ -76,6 +90,19 @@ class Outputs:
         if isinstance(self.render_trails, bool) or not isinstance(self.render_trails, int) or self.render_trails < 0:
             raise InputError(f"render_trails must be an integer 0 or more, got {self.render_trails!r}",
                              field="render_trails")
+        for setting, (name, path) in self._targets().items():
+            check_target(name, path, setting)     # before any work: a missing package, a wrong suffix
+
+    def _targets(self) -> Dict[str, Tuple[str, Path]]:
+        """Field -> (format name of :data:`posetrack.tracksfile.targets.TARGETS`, path), for the exports set."""
+        sleap = "nwb" if self.sleap is not None and self.sleap.suffix.lower() == ".nwb" else "slp"
+        named = {"mot": ("mot", self.mot), "coco_dataset": ("coco-dataset", self.coco_dataset),
+                 "sleap": (sleap, self.sleap)}
+        return {field: pair for field, pair in named.items() if pair[1] is not None}
+
+    def targets(self) -> Dict[str, Path]:
+        """The exports :mod:`posetrack.tracksfile.targets` writes that are set, by format name (``mot``, ...)."""
+        return dict(self._targets().values())
 
 
 def run_inputs(source: Union[str, Path, None], opts: RunOptions) -> Dict[str, Optional[str]]:
@@ -150,7 +177,8 @@ def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path])
 
     PoseTrack prediction files have one entry per frame of ``source``, matched by position:
     a folder's image paths, or ``<video stem>/<frame:06d>.jpg`` for a video (the names
-    PoseTrack's own image folders use). COCO results and the CSV come from the tracks alone.
+    PoseTrack's own image folders use). COCO results and the CSV come from the tracks alone;
+    the formats of :meth:`Outputs.targets` name a folder's images by their file names.
 
     Returns:
         One note per file written ("wrote PATH"), for the caller to show.
@@ -174,6 +202,8 @@ def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path])
     if outputs.csv is not None:
         write_atomic(outputs.csv, csv_lines(tracks))
         notes.append(f"wrote {outputs.csv}")
+    if outputs.targets():
+        notes += write_targets(outputs.targets(), tracks, image_file_names(source))
     return notes
 
 

@@ -10,6 +10,7 @@
   :mod:`helpers.api_data` (the API / weights / CLI-edge clip), :mod:`helpers.e2e` (``posetrack run``),
   :mod:`helpers.runpath` (run path clips and the simulated world), :mod:`helpers.many_videos` (batches),
   :mod:`helpers.render_data` (rendering: gradient clip, stick figures, known tracks).
+  :mod:`helpers.review_data` (edit and review: two people crossing with a planted id swap, and its video).
 * :mod:`helpers.posetrack_files` and :mod:`helpers.geometry`: naive references shared by eval tests.
 
 Fixtures that several modules use live in ``tests/conftest.py`` (``server``, ``isolated_caches``, ``video``).
