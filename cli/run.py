@@ -79,12 +79,12 @@ def frame_range_options(command):
 @click.option("--export-csv", "export_csv", type=click.Path(path_type=Path), default=None,
               help="Also write a CSV with one row per person and frame (box, score, x/y/score per joint)"
                    + _PER_SOURCE + ".csv.")
-@click.option("--export-mot", "export_mot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-mot", "export_mot", type=OutputFile(), default=None,
               help="Also write MOTChallenge text (frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1), one source only.")
-@click.option("--export-coco-dataset", "export_coco_dataset", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--export-coco-dataset", "export_coco_dataset", type=OutputFile(),
               default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports the "
                                  "tracks), one source only.")
-@click.option("--export-sleap", "export_sleap", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-sleap", "export_sleap", type=OutputFile(), default=None,
               help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]), one source only.")
 @click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="With --out-dir: precomputed boxes, one COCO detection-results file <name>.json per source.")

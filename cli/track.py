@@ -78,11 +78,11 @@ def _track_options(command):
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=OutputFile(), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
-@click.option("--export-mot", "export_mot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-mot", "export_mot", type=OutputFile(), default=None,
               help="Also write MOTChallenge text (frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1).")
-@click.option("--export-coco-dataset", "export_coco_dataset", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--export-coco-dataset", "export_coco_dataset", type=OutputFile(),
               default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports tracks).")
-@click.option("--export-sleap", "export_sleap", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-sleap", "export_sleap", type=OutputFile(), default=None,
               help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

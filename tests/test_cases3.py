@@ -300,7 +300,8 @@ def test_outputs_in_a_read_only_folder_fail_before_any_work(d, clip, tmp_path, m
     ro.chmod(0o755)
 
 
-@pytest.mark.parametrize("command", ["run", "render", "track", "export", "eval"])
+@pytest.mark.parametrize("command", ["run", "render", "track", "export", "eval", "convert", "edit", "review",
+                                     "run --export-mot", "track --export-sleap"])
 def test_an_output_that_is_a_folder_is_one_line_naming_it(d, clip, tmp_path, command):
     video, args = clip
     folder = tmp_path / "a folder"
@@ -311,10 +312,17 @@ def test_an_output_that_is_a_folder_is_one_line_naming_it(d, clip, tmp_path, com
             "render": ["render", video, tmp_path / "t.json", "-o", folder],
             "track": ["track", tmp_path / "t.json", "--out", folder],
             "export": ["export", "--seeded", "--pose-model", "hrnet_tiny_128x96", "--out", folder],
-            "eval": ["eval", "--gt", tmp_path, "--pred", tmp_path, "--json", folder]}[command]
+            "eval": ["eval", "--gt", tmp_path, "--pred", tmp_path, "--json", folder],
+            "convert": ["convert", tmp_path / "t.json", "--to", "mot", "--out", folder],
+            "edit": ["edit", tmp_path / "t.json", "--out", folder, "delete", "0"],
+            "review": ["review", video, tmp_path / "t.json", "--no-browser", "--out", folder],
+            "run --export-mot": ["run", video, *args, "--out", tmp_path / "t2.json", "--export-mot", folder],
+            "track --export-sleap": ["track", tmp_path / "t.json", "--out", tmp_path / "t2.json",
+                                     "--export-sleap", folder]}[command]
     result = invoke(*argv)
     assert result.exit_code == 1 and "Usage:" not in result.output, result.output
-    flag = "--json" if command == "eval" else "--out"
+    flag = {"eval": "--json", "run --export-mot": "--export-mot", "track --export-sleap": "--export-sleap"}.get(
+        command, "--out")
     assert one_error_line(result) == f"Error: {folder}: is a folder; {flag} takes a file name"
 
 
