@@ -422,6 +422,28 @@ def test_a_bad_box_score_is_reported_before_any_weights_are_fetched_or_loaded(cl
     assert f"{boxes / 'clip.json'}: entry 0, score: expected a number <= 1.0, got 97" in line
 
 
+def test_other_tools_boxes_are_checked_early_as_the_run_reads_them(d, tmp_path, monkeypatch):
+    """The early check places another tool's boxes by the source: normalised Ultralytics labels need its frame
+    size (checked without it, they were refused before the run could scale them); a bad det.txt fails first."""
+    from pathlib import Path
+
+    from helpers.videos import write_video
+
+    labels = Path(__file__).parent / "data" / "formats" / "ultralytics_labels"      # 12 frames of 320x240
+    video = write_video(tmp_path / "clip.mp4", n=12, size=(320, 240), fps=25)
+    args = ["--pose-model", "hrnet_tiny_128x96", "--pose-weights", d / "pose.pth", "--device", "cpu", "--quiet"]
+    result = invoke("run", video, "--boxes", labels, "--tracker", "none", "--out", tmp_path / "t.json", *args)
+    assert result.exit_code == 0, result.output
+    assert all(len(f["people"]) == 2 for f in json.loads((tmp_path / "t.json").read_text())["frames"])
+
+    import posetrack.pipeline.runner as runner
+
+    monkeypatch.setattr(runner, "load_models", lambda *a, **k: pytest.fail("models loaded first"))
+    (tmp_path / "det.txt").write_text("1,-1,1,2,30,40,0.9,-1,-1,-1\n2,-1,1,2,30,40,-0.3,-1,-1,-1\n")
+    line = one_error_line(invoke("run", video, "--boxes", tmp_path / "det.txt", "--out", tmp_path / "u.json", *args))
+    assert f"{tmp_path / 'det.txt'}: line 2, conf: expected a box score in [0, 1], got -0.3" in line
+
+
 def test_the_library_checks_the_boxes_file_before_loading_models(clip, tmp_path, monkeypatch):
     import posetrack.pipeline.runner as runner
     from posetrack.errors import FormatError

@@ -104,9 +104,13 @@ BOX_KEYS = ("image_id", "bbox", "score", "category_id")
 def test_a_misspelled_boxes_file_key_is_an_error_naming_the_entry(tmp_path_factory, caplog, data):
     tmp = tmp_path_factory.mktemp("boxes")
     entries = [{"image_id": t, "bbox": [10.0, 20.0, 30.0, 60.0], "score": 0.9, "category_id": 1} for t in range(3)]
+    if data.draw(st.booleans()):    # COCO keypoint results: still a boxes file, whatever else reads keypoints
+        entries = [{**e, "keypoints": [25.0, 50.0, 1.0] * 17} for e in entries]
     i = data.draw(st.integers(0, 2))
     key = data.draw(st.sampled_from(BOX_KEYS))
     new = data.draw(misspelled(key, BOX_KEYS))
+    if new == "box" and i == 0 and "keypoints" in entries[0]:
+        new = "bbx"     # image_id, box, score, keypoints, category_id: an AlphaPose entry by every key, read as one
     entries[i][new] = entries[i].pop(key)
     path = tmp / "b.json"
     path.write_text(json.dumps(entries))
@@ -123,10 +127,13 @@ def test_a_misspelled_boxes_file_key_is_an_error_naming_the_entry(tmp_path_facto
 def test_coco_result_keys_are_allowed_and_other_keys_skipped_with_one_warning(tmp_path, caplog):
     entry = {"image_id": 0, "bbox": [10.0, 20.0, 30.0, 60.0], "score": 0.9, "category_id": 1}
     path = tmp_path / "b.json"
-    path.write_text(json.dumps([{**entry, "segmentation": [[1, 2, 3, 4]], "area": 5.0, "id": 3, "iscrowd": 0},
+    # keypoints in the first entry: COCO results still (AlphaPose's files have keypoints too, but "box", not "bbox")
+    path.write_text(json.dumps([{**entry, "segmentation": [[1, 2, 3, 4]], "area": 5.0, "id": 3, "iscrowd": 0,
+                                 "keypoints": [25.0, 50.0, 1.0] * 17, "num_keypoints": 17},
                                 {**entry, "detector": "yolo", "image": "000000.jpg"}]))
     with caplog.at_level(logging.WARNING):
         boxes = load_boxes(path, 1)
-    assert len(boxes[0].boxes) == 2
+    assert boxes[0].boxes.tolist() == [[10.0, 20.0, 40.0, 80.0]] * 2
+    assert boxes[0].scores.tolist() == pytest.approx([0.9, 0.9])
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
         f"{path}: skipped keys 'detector', 'image' (an entry is read by image_id, bbox, score, category_id)"]

@@ -20,7 +20,7 @@ from msgspec import Meta
 from posetrack.errors import InputError
 from posetrack.validation import MAX_FRAMES, Coord, Int64, decode_json, path_labeler, unknown_key_message
 
-__all__ = ["BoxEntry", "decode_boxes", "ENTRY_KEYS", "NEAR_MISS"]
+__all__ = ["BoxEntry", "decode_boxes", "near_miss", "ENTRY_KEYS", "NEAR_MISS"]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def decode_boxes(raw: bytes, source: str, error: type = InputError) -> List[BoxE
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
     extra = _other_keys(raw)
-    near = {k: i for k, i in extra.items() if difflib.get_close_matches(k, ENTRY_KEYS, n=1, cutoff=NEAR_MISS)}
+    near = {k: i for k, i in extra.items() if near_miss(k)}
     if near:
         key, i = min(near.items(), key=lambda item: item[1])
         raise error(f"{source}: entry {i}: {unknown_key_message(key, ENTRY_KEYS)}")
@@ -79,6 +79,12 @@ def decode_boxes(raw: bytes, source: str, error: type = InputError) -> List[BoxE
     log.warning("%s: skipped key%s %s (an entry is read by %s)", source, "s" if len(extra) > 1 else "",
                 ", ".join(map(repr, sorted(extra)[:5])) + (", ..." if len(extra) > 5 else ""), ", ".join(ENTRY_KEYS))
     return entries
+
+
+def near_miss(key: str) -> Optional[str]:
+    """The entry key (:data:`ENTRY_KEYS`) that ``key``, not one of them, is a misspelling of (case aside); else None."""
+    close = difflib.get_close_matches(key.lower(), ENTRY_KEYS, n=1, cutoff=NEAR_MISS)
+    return close[0] if close and key not in ENTRY_KEYS else None
 
 
 def _other_keys(raw: bytes) -> Dict[str, int]:

@@ -343,7 +343,11 @@ def _warn_dropped(path: Path, tiny: int, outside: int, frame_size: Optional[Tupl
 
 
 def _boxes_format(path: Path) -> str:
-    """The boxes file's format by content; "coco" when it is none of the others (that reader names what is wrong)."""
+    """The boxes file's format by content; "coco" when it is none of the others (that reader names what is wrong).
+
+    COCO results may carry ``keypoints`` (an allowed key, :mod:`posetrack.io.boxes_file`), which
+    :func:`~posetrack.io.formats.detect_format` takes for AlphaPose; see :func:`_coco_with_keypoints`.
+    """
     from posetrack.io.formats import ForeignFormatError, detect_format
 
     try:
@@ -352,7 +356,30 @@ def _boxes_format(path: Path) -> str:
         if path.is_dir() or path.read_bytes()[:4096].lstrip()[:1] not in (b"[", b"{"):
             raise BoxesFileError(str(e)) from None
         return "coco"
+    if fmt == "alphapose" and _coco_with_keypoints(path.read_bytes()):
+        return "coco"
     return "coco" if fmt == "posetrack" else fmt
+
+
+def _coco_with_keypoints(raw: bytes) -> bool:
+    """Whether a list of ``image_id`` + ``keypoints`` entries is COCO results rather than AlphaPose's.
+
+    AlphaPose writes ``image_id``, ``category_id``, ``keypoints``, ``score``, ``box`` and ``idx``
+    (``alphapose/utils/pPose_nms.py``). The first entry is read as COCO results, so that their strict
+    keys and scores apply, when it has ``bbox`` (COCO's box), a key AlphaPose does not write that is a
+    near miss of a COCO entry key (``scores``, ``bbx``), or no ``box`` but a key AlphaPose does not
+    write (``bobx``, ``area``). A COCO file whose ``bbox`` is spelled ``box`` is AlphaPose's by every
+    key, and is read as such.
+    """
+    from posetrack.io.formats.alphapose import Person
+
+    try:
+        items = msgspec.json.decode(raw, type=List[msgspec.Raw])
+        keys = set(msgspec.json.decode(items[0], type=Dict[str, msgspec.Raw])) if items else set()
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return False
+    other = keys - set(Person.__struct_fields__)
+    return "bbox" in keys or any(boxes_file.near_miss(k) for k in other) or (bool(other) and "box" not in keys)
 
 
 def _foreign_boxes(path: Path, fmt: str, num_frames: Optional[int], min_score: float,
