@@ -221,19 +221,30 @@ def _cpu_warning(source, opts) -> None:
 def _check_boxes(pairs, boxes_format: Optional[str]) -> None:
     """Boxes files read and checked (scores, boxes, keys) before any weights are fetched or loaded.
 
-    ``pairs`` are (source, boxes file or None). Another tool's boxes are placed as the run places them:
-    by the source's frame size (normalised Ultralytics labels) and an image folder's names.
-    Cameras and streams are not opened here; the run checks their boxes when it starts.
+    ``pairs`` are (source, boxes file or None). Another tool's boxes are placed as the run places them,
+    by the source's frame size (normalised Ultralytics labels) and an image folder's names; where the
+    source is a camera or stream, or cannot be opened (a batch reports it and goes on), they are left
+    to the run.
     """
+    from posetrack.errors import SourceError
     from posetrack.io.video import is_live
-    from posetrack.pose.detector import load_boxes
+    from posetrack.pose.detector import boxes_file_format, load_boxes
     from posetrack.tracksfile.foreign import video_facts
 
     for source, path in pairs:
-        if not path or is_live(str(source)):
+        if not path:
             continue
-        info, names = video_facts(source)
-        load_boxes(path, frame_size=(info.width, info.height), input_format=boxes_format, image_names=names)
+        fmt = boxes_format or boxes_file_format(path)
+        if fmt == "coco":
+            load_boxes(path, input_format=fmt)
+            continue
+        if is_live(str(source)):
+            continue
+        try:
+            info, names = video_facts(source)
+        except (SourceError, OSError):
+            continue
+        load_boxes(path, frame_size=(info.width, info.height), input_format=fmt, image_names=names)
 
 
 def _interrupt_advice(ctx: click.Context, source: Path, out: Path) -> str:

@@ -35,6 +35,7 @@ from posetrack.errors import ConfigError, FormatError
 from posetrack.types import Detections
 
 __all__ = ["DETECTORS", "DetectorConfig", "PersonDetector", "build_detector", "person_label", "load_boxes",
+           "boxes_file_format",
            "BoxesFileError"]
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             [0, 1], a frame index beyond ``num_frames`` or 10 million); the message names the entry and field.
     """
     path = Path(path)
-    fmt = input_format or _boxes_format(path)
+    fmt = input_format or boxes_file_format(path)
     if fmt != "coco":
         return _foreign_boxes(path, fmt, num_frames, min_score, frame_size, image_names)
     entries = _read_entries(path)
@@ -342,14 +343,20 @@ def _warn_dropped(path: Path, tiny: int, outside: int, frame_size: Optional[Tupl
         log.warning("%s: dropped %d boxes (%s)", path, tiny + outside, ", ".join(parts))
 
 
-def _boxes_format(path: Path) -> str:
-    """The boxes file's format by content; "coco" when it is none of the others (that reader names what is wrong).
+def boxes_file_format(path: Union[str, os.PathLike]) -> str:
+    """The boxes file's format by content, a name of :data:`posetrack.io.formats.INPUT_FORMATS`: "coco"
+    when it is none of the others (that reader names what is wrong).
 
     COCO results may carry ``keypoints`` (an allowed key, :mod:`posetrack.io.boxes_file`), which
     :func:`~posetrack.io.formats.detect_format` takes for AlphaPose; see :func:`_coco_with_keypoints`.
+
+    Raises:
+        BoxesFileError: a folder or text file of no format read here.
+        OSError: the file cannot be read.
     """
     from posetrack.io.formats import ForeignFormatError, detect_format
 
+    path = Path(path)
     try:
         fmt = detect_format(path)
     except ForeignFormatError as e:
