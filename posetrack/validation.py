@@ -33,6 +33,7 @@ Example:
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -45,7 +46,7 @@ from posetrack.errors import FormatError, InputError
 
 __all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite",
-           "FIELD", "join_label", "encode_json"]
+           "FIELD", "join_label", "encode_json", "struct_keys", "suggest_key", "unknown_key_error"]
 
 #: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
 #: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
@@ -337,3 +338,62 @@ def _enc_hook(obj: Any) -> Any:
     if callable(tolist):
         return tolist()
     return str(obj)
+
+
+# ----------------------------------------------------------------------------- unknown keys
+
+_UNKNOWN_RE = re.compile(r"^Object contains unknown field `(.*?)`(?: - at `\$(.*)`)?$", re.S)
+
+
+def struct_keys(root: Any, path: Sequence[Segment]) -> List[str]:
+    """The keys a JSON object may have at ``path`` under the msgspec type ``root`` (its Struct's field
+    names as encoded), or [] where the path leads to no Struct."""
+    import msgspec.inspect as mi
+
+    info: Any = mi.type_info(root)
+    for seg in list(path) + [None]:
+        while isinstance(info, mi.UnionType):        # Optional[X]: the non-null member that has structure
+            info = next((t for t in info.types if isinstance(t, (mi.StructType, mi.ListType, mi.DictType))), None)
+        if seg is None:
+            break
+        if isinstance(seg, int) and isinstance(info, (mi.ListType, mi.VarTupleType)):
+            info = info.item_type
+        elif isinstance(seg, str) and isinstance(info, mi.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == seg), None)
+        else:
+            return []
+    return [f.encode_name for f in info.fields] if isinstance(info, mi.StructType) else []
+
+
+def suggest_key(key: str, valid: Sequence[str]) -> str:
+    """' (did you mean 'point'?)' for the closest valid key (case-insensitive), else ' (valid keys: ...)'."""
+    lower = {v.lower(): v for v in valid}
+    close = difflib.get_close_matches(key.lower(), list(lower), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {lower[close[0]]!r}?)"
+    return f" (valid keys: {', '.join(sorted(valid))})" if valid else ""
+
+
+def unknown_key_error(raw: bytes, e: msgspec.ValidationError, source: str, root: Any, labeler: Labeler,
+                      error: Type[InputError] = FormatError) -> Optional[FormatError]:
+    """The one-line error for a key that a Struct with ``forbid_unknown_fields`` does not know:
+    ``"FILE: frame 3, annorect 1: unknown key 'opint' (did you mean 'point'?)"``.
+
+    Returns None for any other validation error, and when the file is not valid JSON further on
+    (:func:`decode_json` reports the syntax error, the better message).
+    """
+    m = _UNKNOWN_RE.match(str(e))
+    if not m:
+        return None
+    try:
+        msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    except (msgspec.ValidationError, RecursionError):
+        pass
+    key, path = m.group(1), _segments(m.group(2) or "")
+    try:
+        where = labeler(path, _lenient(raw))
+    except Exception:  # a labeler must never hide the error itself
+        where = path_labeler()(path, None)
+    return _fail(error, source, where, f"unknown key {key!r}{suggest_key(key, struct_keys(root, path))}")
