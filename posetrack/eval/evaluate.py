@@ -50,7 +50,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -58,6 +58,7 @@ from posetrack.errors import ConfigError, InputError
 from posetrack.eval.ap import MIN_SCORE, ApEntries, ap_entries, average_precision, concat_entries
 from posetrack.eval.checks import (check_head_boxes, check_pred_track_ids, check_scored_persons, check_track_id_range,
                                    warn_repeats)
+from posetrack.eval.detect import POSETRACK21, POSEVAL, benchmark_of
 from posetrack.eval.files import Files, Pair, sequence_files
 from posetrack.eval.formats import JOINT_NAMES, PoseTrackFile, empty_posetrack, load_posetrack, pack_posetrack
 from posetrack.eval.frames import eval_persons, evaluated_frames, pair_frames
@@ -65,6 +66,9 @@ from posetrack.eval.matching import match_frames
 from posetrack.eval.mot import MotCounts, mot_figures, track_counts
 from posetrack.eval.report import nan_total
 from posetrack.eval.workers import score_all
+
+if TYPE_CHECKING:
+    from posetrack.eval.posetrack21.result import PoseTrack21Result
 
 __all__ = ["Scores", "EvalResult", "evaluate", "score_filter", "sequence_files", "check_threshold"]
 
@@ -139,10 +143,11 @@ class EvalResult:
     joint_thr: Optional[float] = None
     box_thr: Optional[float] = None
     warnings: Tuple[str, ...] = field(default=())
+    benchmark: str = POSEVAL
 
     def to_json(self, per_sequence: bool = False) -> Dict[str, Any]:
         """The ``--json`` document: joints, ap, mota, motp, precision, recall (+ extras), NaN as null."""
-        out: Dict[str, Any] = {"joints": list(self.joints)}
+        out: Dict[str, Any] = {"benchmark": self.benchmark, "joints": list(self.joints)}
         out.update(self.overall.to_json())
         out["filters"] = {"joint_thr": self.joint_thr, "box_thr": self.box_thr}
         out["warnings"] = list(self.warnings)
@@ -262,9 +267,14 @@ def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
                   frames=frames)
 
 
-def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
-             box_thr: Optional[float] = None, workers: Optional[int] = 1) -> EvalResult:
-    """PoseTrack mAP and per-joint MOTA / MOTP / precision / recall, identical to poseval.
+def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None, box_thr: Optional[float] = None,
+             workers: Optional[int] = 1, format: str = "auto") -> Union[EvalResult, "PoseTrack21Result"]:
+    """Score predictions against PoseTrack ground truth, identical to the benchmark's official evaluator.
+
+    PoseTrack 2017/2018 ground truth gets poseval's mAP and per-joint MOTA / MOTP / precision / recall
+    (an :class:`EvalResult`); PoseTrack21 ground truth gets the official kit's keypoint HOTA and pose
+    mAP (a :class:`posetrack.eval.posetrack21.result.PoseTrack21Result`). Which one is decided from
+    the GT files (:mod:`posetrack.eval.detect`) unless ``format`` names it.
 
     Args:
         gt: the GT folder (``*.json``, one per sequence), one GT file, a list of GT files, or {name: path}.
@@ -275,9 +285,11 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
         workers: processes that score sequences (1: this one only; None: two where the machine
             has two cores and there are at least 8 sequences). Extra processes are forked, and
             only where that is safe (POSIX, torch not loaded); the result is the same either way.
+        format: ``"auto"``, or the GT's benchmark: ``"posetrack2017"`` / ``"posetrack2018"``
+            (poseval; each file is read in its own format, as poseval does) or ``"posetrack21"``.
 
     Returns:
-        an :class:`EvalResult`; its ``warnings`` are also logged.
+        an :class:`EvalResult` or a ``PoseTrack21Result``; its ``warnings`` are also logged.
 
     Raises:
         OSError: a folder or file cannot be read (FileNotFoundError: ``gt`` or ``pred`` does not exist).
@@ -289,6 +301,10 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"workers={workers!r}: expected an integer >= 1, or None")
     pairs, warnings = sequence_files(gt, pred)
+    if benchmark_of([g for _, g, _ in pairs], format) == POSETRACK21:
+        from posetrack.eval.posetrack21.evaluate import evaluate_posetrack21
+
+        return evaluate_posetrack21(gt, pred, joint_thr, box_thr, workers, pairs=pairs, warnings=warnings)
     parts: Dict[str, _SequenceScore] = dict(zip([name for name, _, _ in pairs],
                                                 score_all(functools.partial(_score_sequence, joint_thr, box_thr), pairs, workers)))
     for p in parts.values():

@@ -40,7 +40,7 @@ from posetrack.eval.posetrack21.frames import JOINTS, KitFrames, kit_frames
 from posetrack.eval.posetrack21.hota import (ALPHAS, HotaScores, combine_hota, keypoint_distances, sequence_hota,
                                              similarity)
 from posetrack.eval.posetrack21.pose_ap import ApItems, ap_items, concat_items, pose_ap
-from posetrack.eval.posetrack21.read import Sequence21, pair_frames21, read_sequence21
+from posetrack.eval.posetrack21.read import Sequence21, load_sequence21, pack_sequence21, pair_frames21
 from posetrack.eval.posetrack21.result import COUNTS, PoseTrack21Result, Scores21
 from posetrack.eval.workers import score_all
 
@@ -100,14 +100,22 @@ def _frame_warnings(gt: Sequence21, kf: KitFrames, warnings: List[str]) -> None:
 
 def _score_sequence(joint_thr: Optional[float], box_thr: Optional[float], pair: Pair) -> _Part:
     name, gt_path, pred_path = pair
-    gt = read_sequence21(gt_path, gt=True)
-    pred = read_sequence21(pred_path, gt=False) if pred_path is not None else _no_predictions(gt, name)
-    warnings = list(gt.warnings + pred.warnings)
+    gt_src = load_sequence21(gt_path, gt=True)
+    gt = pack_sequence21(gt_src, gt_src.is_labeled, gt=True)
+    warnings = list(gt.warnings)
     order_warning = out_of_order(gt.source, gt.image_names, gt.image_ids)
     if order_warning:
         warnings.append(order_warning)
-    order, pairing = pair_frames21(gt, pred)
-    warnings.extend(pairing)
+    if pred_path is None:
+        pred = _no_predictions(gt, name)
+        order = np.arange(gt.num_frames)
+    else:
+        pred_src = load_sequence21(pred_path, gt=False)
+        order, pairing = pair_frames21(gt_src, pred_src)
+        scored = np.zeros(pred_src.num_frames, dtype=bool)
+        scored[order[gt.is_labeled]] = True
+        pred = pack_sequence21(pred_src, scored, gt=False)
+        warnings.extend(pred.warnings + tuple(pairing))
     keep, keep_joint = score_filter21(pred, joint_thr, box_thr)
     kf = kit_frames(gt, pred, order, warnings, keep, keep_joint)
     _frame_warnings(gt, kf, warnings)

@@ -25,7 +25,6 @@ to FP (the kit's unreachable branch would add the sequence's).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Dict, Mapping, Sequence, Tuple
 
 import numpy as np
@@ -86,20 +85,43 @@ def similarity(distance: np.ndarray) -> np.ndarray:
     return np.maximum((-1 / SIMILARITY_RANGE) * distance + 1, 0)
 
 
+def _stars(sim: np.ndarray, pos: np.ndarray, alone: np.ndarray, hard: np.ndarray) -> Tuple[np.ndarray, ...]:
+    """The best pair of each (frame, joint) whose contested pairs form one star (one row or one column)
+    with a unique best similarity; returns (f, j, g, p) of those and the (F, J) mask they cover."""
+    contested = pos & ~alone
+    hf, hj = np.nonzero(hard)
+    c = contested[hf, :, :, hj]                                                  # (H, G, P)
+    v = np.where(c, sim[hf, :, :, hj], -1.0)
+    one_row = c.any(axis=2).sum(axis=1) == 1
+    one_col = c.any(axis=1).sum(axis=1) == 1
+    flat = v.reshape(len(hf), -1)
+    best = flat.argmax(axis=1)
+    unique = (flat == flat.max(axis=1, keepdims=True)).sum(axis=1) == 1
+    ok = (one_row | one_col) & unique
+    n_p = v.shape[2]
+    done = np.zeros_like(hard)
+    done[hf[ok], hj[ok]] = True
+    return hf[ok], hj[ok], best[ok] // n_p, best[ok] % n_p, done
+
+
 def _matches(sim: np.ndarray, n_gt: np.ndarray, n_pr: np.ndarray) -> Tuple[np.ndarray, ...]:
     """(f, g, p, j) of the matched pairs with positive similarity, in frame order.
+
+    A pair alone in its row and its column is in every best assignment; a star of contested pairs
+    (one row or one column) with a unique best value contributes that value; any other frame and
+    joint goes through the solver, on the whole frame's matrix as the kit solves it.
 
     Args:
         sim: (F, G, P, J) similarity (0 in padding); n_gt, n_pr: (F,) persons per frame.
     """
     pos = sim > 0
-    rows = pos.sum(axis=2)
-    cols = pos.sum(axis=1)
-    alone = pos & (rows[:, :, None] == 1) & (cols[:, None] == 1)
-    hard = (pos & ~alone).any(axis=(1, 2))                                       # (F, J) needs the solver
-    f, g, p, j = np.nonzero(alone & ~hard[:, None, None])
-    parts = [(f, g, p, j)]
-    for hf, hj in zip(*np.nonzero(hard)):
+    alone = pos & (pos.sum(axis=2)[:, :, None] == 1) & (pos.sum(axis=1)[:, None] == 1)
+    hard = (pos & ~alone).any(axis=(1, 2))                                       # (F, J) contested pairs
+    sf, sj, sg, sp, star = _stars(sim, pos, alone, hard) if hard.any() else ((np.zeros(0, np.int64),) * 4
+                                                                             + (hard,))
+    f, g, p, j = np.nonzero(alone & ~(hard & ~star)[:, None, None])
+    parts = [(f, g, p, j), (sf, sg, sp, sj)]
+    for hf, hj in zip(*np.nonzero(hard & ~star)):
         m = sim[hf, :n_gt[hf], :n_pr[hf], hj]
         r, c = linear_sum_assignment(-m)
         keep = m[r, c] > 0
@@ -136,7 +158,7 @@ def _with_total(res: Dict[str, np.ndarray]) -> HotaScores:
     per_alpha = {f: np.append(res[f], (res[f].sum if f in COUNT_FIELDS else res[f].mean)(axis=1, keepdims=True), 1)
                  for f in FLOAT_FIELDS + COUNT_FIELDS}
     a0 = {f: np.append(v, v.sum() if f.startswith("HOTA_") else v.mean()) for f, v in alpha0.items()}
-    return HotaScores(MappingProxyType(per_alpha), MappingProxyType(a0))
+    return HotaScores(per_alpha, a0)
 
 
 def _zeros() -> Dict[str, np.ndarray]:
@@ -158,29 +180,47 @@ def _groups(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return keys[order][new], inverse
 
 
-def _association(res, a, j, gid, pid, loc, gt_count, pr_count) -> None:
-    """AssA, AssRe, AssPr, FragA and LocA from the true positives (alpha a, joint j, ids, similarity)."""
+def _above(levels: np.ndarray, key: np.ndarray, size: int, weights=None) -> np.ndarray:
+    """(A, size) sums over the records with ``levels > a``, for each alpha index a.
+
+    A pair that passes alpha a passes every smaller alpha, so one histogram by level, summed from
+    the top, gives every alpha's count without repeating the records 19 times.
+    """
+    hist = np.bincount(levels * size + key, weights, (_A + 1) * size).reshape(_A + 1, size)
+    return np.cumsum(hist[::-1], axis=0)[::-1][1:]
+
+
+def _association(res, level, j, gid, pid, f, sim, gt_count, pr_count) -> None:
+    """AssA, AssRe, AssPr, FragA and LocA from the matched pairs (their alpha level, joint, ids, frame, similarity)."""
     n_pr = pr_count.shape[0]
     pairs, k = _groups(gid * n_pr + pid)
-    m = np.bincount((a * len(pairs) + k) * NUM_JOINTS + j, minlength=_A * len(pairs) * NUM_JOINTS)
-    m = m.reshape(_A, len(pairs), NUM_JOINTS).astype(np.float64)
+    n_k = len(pairs)
+    m = _above(level, k * NUM_JOINTS + j, n_k * NUM_JOINTS).reshape(_A, n_k, NUM_JOINTS).astype(np.float64)
     g_of, p_of = pairs // n_pr, pairs % n_pr
     den = np.maximum(1, gt_count[g_of] + pr_count[p_of] - m)                      # (A, K, J)
     tp = np.maximum(1, res["HOTA_TP"])
     res["AssA"] = (m * (m / den)).sum(axis=1) / tp
     res["AssRe"] = (m * (m / np.maximum(1, gt_count[g_of]))).sum(axis=1) / tp
     res["AssPr"] = (m * (m / np.maximum(1, pr_count[p_of]))).sum(axis=1) / tp
-    # fragments: runs of one predicted id in each (alpha, joint, GT id)'s matches, in frame order
-    # (the records come in frame order; a stable sort keeps it within each group)
-    order = np.lexsort((gid, j, a))
-    ga, gj, gg, gp, gk = a[order], j[order], gid[order], pid[order], k[order]
-    start = np.ones(len(order), dtype=bool)
-    start[1:] = (ga[1:] != ga[:-1]) | (gj[1:] != gj[:-1]) | (gg[1:] != gg[:-1]) | (gp[1:] != gp[:-1])
-    first = np.flatnonzero(start)
-    length = np.diff(np.append(first, len(order))).astype(np.float64)
-    frag = length * (length / den[ga[first], gk[first], gj[first]])
-    res["FragA"] = np.bincount(ga[first] * NUM_JOINTS + gj[first], frag, _A * NUM_JOINTS).reshape(_A, NUM_JOINTS) / tp
+    res["FragA"] = _fragments(level, j, gid, pid, f, k, den) / tp
+    loc = _above(level, j, NUM_JOINTS, sim)
     res["LocA"] = np.maximum(1e-10, loc) / np.maximum(1e-10, res["HOTA_TP"])
+
+
+def _fragments(level, j, gid, pid, f, k, den) -> np.ndarray:
+    """(A, J) sum over fragments of length**2 / den: a fragment is a maximal run of a GT id's matches
+    (at one alpha and joint, in frame order) that go to one predicted id."""
+    order = np.lexsort((f, gid, j))                       # by joint, GT id, frame
+    level, j, gid, pid, k = level[order], j[order], gid[order], pid[order], k[order]
+    a, r = np.nonzero(level[None, :] > np.arange(_A)[:, None])     # a-major: sorted by (alpha, joint, id, frame)
+    ja, ga, pa = j[r], gid[r], pid[r]
+    start = np.ones(len(r), dtype=bool)
+    start[1:] = (a[1:] != a[:-1]) | (ja[1:] != ja[:-1]) | (ga[1:] != ga[:-1]) | (pa[1:] != pa[:-1])
+    first = np.flatnonzero(start)
+    length = np.diff(np.append(first, len(r))).astype(np.float64)
+    af, jf = a[first], ja[first]
+    frag = length * (length / den[af, k[r[first]], jf])
+    return np.bincount(af * NUM_JOINTS + jf, frag, _A * NUM_JOINTS).reshape(_A, NUM_JOINTS)
 
 
 def sequence_hota(kf: KitFrames, sim: np.ndarray) -> HotaScores:
@@ -200,20 +240,16 @@ def sequence_hota(kf: KitFrames, sim: np.ndarray) -> HotaScores:
         return _with_total(res)
     has_gt, has_pr = gt.counts > 0, pr.counts > 0
     both = has_gt & has_pr
-    gt_count = _per_id(gt.id, gt.joint_valid, gt.num_ids)
-    pr_count = _per_id(pr.id, pr.joint_valid, pr.num_ids)
     f, g, p, j = _matches(sim, gt.counts, pr.counts)          # only frames with both sides have pairs
     s = sim[f, g, p, j]
-    ok = s[None, :] >= (ALPHAS - EPS)[:, None]                                      # (A, K)
-    a, k = np.nonzero(ok)
-    jk = j[k]
-    tp = np.bincount(a * NUM_JOINTS + jk, minlength=_A * NUM_JOINTS).reshape(_A, NUM_JOINTS).astype(np.float64)
-    loc = np.bincount(a * NUM_JOINTS + jk, s[k], _A * NUM_JOINTS).reshape(_A, NUM_JOINTS)
+    level = np.searchsorted(ALPHAS - EPS, s, side="right")    # passes alpha a  <=>  a < level
+    tp = _above(level, j, NUM_JOINTS).astype(np.float64)
     res["HOTA_TP"] = tp
     res["HOTA_FN"] = (gt.joint_valid[both].sum(axis=(0, 1)) - tp
                       + (has_gt & ~has_pr).sum() * gt_joints)                          # the kit's FN quirk
     res["HOTA_FP"] = pr.joint_valid[has_pr].sum(axis=(0, 1)) - tp
-    _association(res, a, jk, gt.id[f[k], g[k]], pr.id[f[k], p[k]], loc, gt_count, pr_count)
+    _association(res, level, j, gt.id[f, g], pr.id[f, p], f, s, _per_id(gt.id, gt.joint_valid, gt.num_ids),
+                 _per_id(pr.id, pr.joint_valid, pr.num_ids))
     return _with_total(res)
 
 
@@ -227,6 +263,5 @@ def combine_hota(parts: Sequence[HotaScores]) -> HotaScores:
     loc = sum(p.per_alpha["LocA"] * p.per_alpha["HOTA_TP"] for p in parts)
     res["LocA"] = np.maximum(1e-10, loc) / np.maximum(1e-10, res["HOTA_TP"])
     _final(res)
-    return HotaScores(MappingProxyType({f: res[f] for f in FLOAT_FIELDS + COUNT_FIELDS}),
-                      MappingProxyType(_alpha0(res)))
+    return HotaScores({f: res[f] for f in FLOAT_FIELDS + COUNT_FIELDS}, _alpha0(res))
 

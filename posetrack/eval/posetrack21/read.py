@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Dict, List, Tuple, Union
 
 import numpy as np
@@ -26,7 +27,8 @@ import numpy as np
 from posetrack.eval.posetrack_file import PoseTrackFormatError
 from posetrack.tracksfile.posetrack21 import KEYPOINTS, Annotation21, Document21, read_document
 
-__all__ = ["MISSING_SCORE", "Sequence21", "read_sequence21", "pair_frames21"]
+__all__ = ["MISSING_SCORE", "Sequence21", "Source21", "load_sequence21", "pack_sequence21", "read_sequence21",
+           "pair_frames21"]
 
 #: The kit's score for a person without ``scores`` (every joint).
 MISSING_SCORE = -9999.0
@@ -101,38 +103,44 @@ def _fail(source: str, where: str, message: str) -> PoseTrackFormatError:
 
 def _images(doc: Document21, source: str, gt: bool, warnings: List[str]):
     """(ids, names, is_labeled, regions) of the images, checked."""
-    seen: Dict[Any, int] = {}
-    regions, small = [], 0
-    for t, image in enumerate(doc.images):
-        where = f"frame {t} ({image.file_name})" if image.file_name else f"frame {t}"
-        if image.id in seen:
-            raise _fail(source, where, f"'id' {image.id!r} is also the id of frame {seen[image.id]} (a frame listed "
-                                       f"twice)")
-        seen[image.id] = t
-        if gt and image.is_labeled is None:
-            raise _fail(source, where, "'is_labeled' is missing (a GT frame says whether it is labeled)")
-        rx, ry = image.ignore_regions_x, image.ignore_regions_y
-        if (rx is None) != (ry is None) or rx is not None and (
-                len(rx) != len(ry) or any(len(a) != len(b) for a, b in zip(rx, ry))):
-            raise _fail(source, where, "'ignore_regions_x' and 'ignore_regions_y' must be given together, as lists "
-                                       "of the same lengths (one x and one y list per polygon)")
-        polygons = tuple(np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1).reshape(-1, 2)
-                         for x, y in zip(rx or (), ry or ()))
-        small += sum(len(p) < 3 for p in polygons)
-        regions.append(polygons)
+    images = doc.images
+    ids = tuple(im.id for im in images)
+    names = tuple(im.file_name for im in images)
+
+    def where(t: int) -> str:
+        return f"frame {t} ({names[t]})" if names[t] else f"frame {t}"
+
+    if len(set(ids)) < len(ids):
+        seen: Dict[Any, int] = {}
+        t = next(t for t, i in enumerate(ids) if seen.setdefault(i, t) != t)
+        raise _fail(source, where(t), f"'id' {ids[t]!r} is also the id of frame {seen[ids[t]]} (a frame listed twice)")
+    labeled_flags = [im.is_labeled for im in images]
+    if gt and None in labeled_flags:
+        raise _fail(source, where(labeled_flags.index(None)), "'is_labeled' is missing (a GT frame says whether it "
+                                                              "is labeled)")
+    regions: List[Tuple[np.ndarray, ...]] = [()] * len(images)
+    small = 0
+    for t, im in enumerate(images):
+        rx, ry = im.ignore_regions_x, im.ignore_regions_y
+        if not rx and not ry and (rx is None) == (ry is None):
+            continue
+        if (rx is None) != (ry is None) or len(rx) != len(ry) or any(len(a) != len(b) for a, b in zip(rx, ry)):
+            raise _fail(source, where(t), "'ignore_regions_x' and 'ignore_regions_y' must be given together, as lists "
+                                          "of the same lengths (one x and one y list per polygon)")
+        regions[t] = tuple(np.array([x, y], np.float64).T.reshape(-1, 2) for x, y in zip(rx, ry))
+        small += sum(len(x) < 3 for x in rx)
     if small:
         warnings.append(f"{source}: {small} ignore polygon(s) with fewer than 3 points have no interior; they "
                         f"ignore nothing (the kit's shapely raises on them)")
-    ids = tuple(im.id for im in doc.images)
-    names = tuple(im.file_name for im in doc.images)
-    labeled = np.fromiter((bool(im.is_labeled) for im in doc.images), bool, len(ids))
+    labeled = np.array([bool(v) for v in labeled_flags], dtype=bool).reshape(-1)
     return ids, names, labeled, tuple(regions)
 
 
 def _grouped(doc: Document21, ids: Tuple[Any, ...], source: str, warnings: List[str]):
     """Annotation indexes grouped by frame (file order within a frame) and the frame starts."""
     frame_of = {image_id: t for t, image_id in enumerate(ids)}
-    frame = np.fromiter((frame_of.get(a.image_id, -1) for a in doc.annotations), np.int64, len(doc.annotations))
+    lookup = frame_of.get
+    frame = np.array([lookup(a.image_id, -1) for a in doc.annotations], dtype=np.int64).reshape(-1)
     orphans = int((frame < 0).sum())
     if orphans:
         first = int(np.flatnonzero(frame < 0)[0])
@@ -154,35 +162,41 @@ def _integer(values: List[Any]) -> bool:
     return True
 
 
-def _persons(anns: List[Annotation21], where) -> Dict[str, np.ndarray]:
+def _check_lengths(anns: List[Annotation21], where) -> None:
+    """51 keypoint values and 17 scores per annotation (the kit reshapes them and crashes otherwise)."""
+    for field, size, words in (("keypoints", 3 * NUM_SLOTS, f"x, y, v for each of the {NUM_SLOTS} keypoints"),
+                               ("scores", NUM_SLOTS, "one per keypoint")):
+        lengths = [len(v) if v is not None else size for v in map(attrgetter(field), anns)]
+        if lengths.count(size) < len(lengths):
+            i = next(i for i, n in enumerate(lengths) if n != size)
+            raise PoseTrackFormatError(f"{where(i)}: '{field}' must be {size} numbers ({words}), got {lengths[i]}")
+
+
+def _stack(values: List[Any], present: np.ndarray, shape: Tuple[int, ...], fill: float) -> np.ndarray:
+    out = np.full((len(values),) + shape, fill)
+    if present.any():
+        out[present] = np.array([v for v in values if v is not None], np.float64).reshape((-1,) + shape)
+    return out
+
+
+def _persons(anns: List[Annotation21], need_integer: bool) -> Dict[str, np.ndarray]:
     n = len(anns)
-    has_kps = np.fromiter((a.keypoints is not None for a in anns), bool, n)
-    for i in np.flatnonzero(has_kps).tolist():
-        if len(anns[i].keypoints) != 3 * NUM_SLOTS:
-            raise PoseTrackFormatError(f"{where(i)}: 'keypoints' must be {3 * NUM_SLOTS} numbers (x, y, v for each of "
-                                       f"the {NUM_SLOTS} keypoints), got {len(anns[i].keypoints)}")
-    has_scores = np.fromiter((a.scores is not None for a in anns), bool, n)
-    for i in np.flatnonzero(has_scores).tolist():
-        if len(anns[i].scores) != NUM_SLOTS:
-            raise PoseTrackFormatError(f"{where(i)}: 'scores' must be {NUM_SLOTS} numbers (one per keypoint), got "
-                                       f"{len(anns[i].scores)}")
-    keypoints = np.zeros((n, NUM_SLOTS, 3))
-    if has_kps.any():
-        keypoints[has_kps] = np.asarray([a.keypoints for a in anns if a.keypoints is not None],
-                                        np.float64).reshape(-1, NUM_SLOTS, 3)
-    scores = np.full((n, NUM_SLOTS), MISSING_SCORE)
-    if has_scores.any():
-        scores[has_scores] = np.asarray([a.scores for a in anns if a.scores is not None], np.float64)
-    head = np.full((n, 4), np.nan)
-    has_head = np.fromiter((a.bbox_head is not None for a in anns), bool, n)
-    if has_head.any():
-        head[has_head] = np.asarray([a.bbox_head for a in anns if a.bbox_head is not None], np.float64)
-    has_tid = np.fromiter((a.track_id is not None for a in anns), bool, n)
-    return dict(track_id=np.fromiter((a.track_id or 0 for a in anns), np.int64, n), has_track_id=has_tid,
-                keypoints=keypoints[:, :, :2].copy(), has_keypoints=has_kps,
-                integer_keypoints=np.fromiter((a.keypoints is None or _integer(a.keypoints) for a in anns), bool, n),
-                scores=scores, head_box=head, has_head_box=has_head,
-                box_score=np.fromiter((np.nan if a.score is None else a.score for a in anns), np.float64, n))
+    kps = [a.keypoints for a in anns]
+    scores = [a.scores for a in anns]
+    heads = [a.bbox_head for a in anns]
+    tids = [a.track_id for a in anns]
+    box_scores = [a.score for a in anns]
+    has_kps = np.array([v is not None for v in kps], bool).reshape(-1)
+    keypoints = _stack(kps, has_kps, (NUM_SLOTS, 3), 0.0)
+    has_tid = np.array([v is not None for v in tids], bool).reshape(-1)
+    integer = np.array([v is None or _integer(v) for v in kps] if need_integer else [False] * n, bool).reshape(-1)
+    has_head = np.array([v is not None for v in heads], bool).reshape(-1)
+    return dict(track_id=np.array([v or 0 for v in tids], np.int64).reshape(-1), has_track_id=has_tid,
+                keypoints=keypoints[:, :, :2].copy(), has_keypoints=has_kps, integer_keypoints=integer,
+                scores=_stack(scores, np.array([v is not None for v in scores], bool).reshape(-1), (NUM_SLOTS,),
+                              MISSING_SCORE),
+                head_box=_stack(heads, has_head, (4,), np.nan), has_head_box=has_head,
+                box_score=np.array([np.nan if v is None else v for v in box_scores], np.float64).reshape(-1))
 
 
 def _category_warning(doc: Document21, source: str, warnings: List[str]) -> None:
@@ -193,8 +207,32 @@ def _category_warning(doc: Document21, source: str, warnings: List[str]) -> None
                         f"(as the kit reads them)")
 
 
-def read_sequence21(path: Union[str, os.PathLike], gt: bool) -> Sequence21:
-    """Read and check one PoseTrack21 file (``gt``: a ground-truth file, which must say which frames are labeled).
+@dataclass(frozen=True)
+class Source21:
+    """A decoded, checked PoseTrack21 file whose persons are not yet packed into arrays."""
+
+    source: str
+    document: Document21
+    image_ids: Tuple[Any, ...]
+    image_names: Tuple[str, ...]
+    is_labeled: np.ndarray
+    regions: Tuple[Tuple[np.ndarray, ...], ...]
+    order: np.ndarray           # annotation indexes grouped by frame
+    frame_start: np.ndarray
+    warnings: Tuple[str, ...]
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.image_ids)
+
+    def frame_label(self, t: int) -> str:
+        """'frame 3 (images/.../000003.jpg)' for messages."""
+        return f"frame {t} ({self.image_names[t]})" if self.image_names[t] else f"frame {t}"
+
+
+def load_sequence21(path: Union[str, os.PathLike], gt: bool) -> Source21:
+    """Decode and check one PoseTrack21 file (``gt``: a ground-truth file, which must say which frames are
+    labeled); every annotation is checked, whether its frame is scored or not.
 
     Raises:
         OSError: the file cannot be read.
@@ -205,24 +243,43 @@ def read_sequence21(path: Union[str, os.PathLike], gt: bool) -> Sequence21:
     warnings: List[str] = []
     ids, names, labeled, regions = _images(doc, source, gt, warnings)
     order, start = _grouped(doc, ids, source, warnings)
-    anns = [doc.annotations[i] for i in order.tolist()]
+    anns = doc.annotations
+    frame_of = np.empty(len(anns), dtype=np.int64)
+    frame_of[order] = np.repeat(np.arange(len(ids)), np.diff(start))
+
+    def where(i: int) -> str:
+        t = int(frame_of[i])
+        return f"{source}: {f'frame {t} ({names[t]})' if names[t] else f'frame {t}'}, annotation {i}"
+
+    _check_lengths(anns, where)
     box_only = sum(a.keypoints is None for a in anns)
     if box_only:
         warnings.append(f"{source}: {box_only} annotation(s) without 'keypoints' read as box-only persons (no joint; "
                         f"the kit raises KeyError on them)")
     _category_warning(doc, source, warnings)
-    frame_of = np.repeat(np.arange(len(ids)), np.diff(start))
-
-    def where(i: int) -> str:
-        t = int(frame_of[i])
-        return f"{source}: {f'frame {t} ({names[t]})' if names[t] else f'frame {t}'}, annotation {int(order[i])}"
-
-    return Sequence21(source=source, image_ids=ids, image_names=names, is_labeled=labeled, regions=regions,
-                      frame_start=start, annotation=order.astype(np.int64), warnings=tuple(warnings),
-                      **_persons(anns, where))
+    return Source21(source, doc, ids, names, labeled, regions, order, start, tuple(warnings))
 
 
-def pair_frames21(gt: Sequence21, pred: Sequence21) -> Tuple[np.ndarray, List[str]]:
+def pack_sequence21(src: Source21, frames: np.ndarray, gt: bool) -> Sequence21:
+    """The persons of the frames where ``frames`` (a (T,) bool mask) is True, as a :class:`Sequence21`
+    (the other frames come back empty)."""
+    counts = np.diff(src.frame_start) * frames
+    start = np.zeros(src.num_frames + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    take = src.order[np.repeat(frames, np.diff(src.frame_start))]
+    anns = src.document.annotations
+    return Sequence21(source=src.source, image_ids=src.image_ids, image_names=src.image_names,
+                      is_labeled=src.is_labeled, regions=src.regions, frame_start=start, annotation=take,
+                      warnings=src.warnings, **_persons([anns[i] for i in take.tolist()], not gt))
+
+
+def read_sequence21(path: Union[str, os.PathLike], gt: bool) -> Sequence21:
+    """:func:`load_sequence21` then :func:`pack_sequence21` of every frame."""
+    src = load_sequence21(path, gt)
+    return pack_sequence21(src, np.ones(src.num_frames, dtype=bool), gt)
+
+
+def pair_frames21(gt: Source21, pred: Source21) -> Tuple[np.ndarray, List[str]]:
     """The prediction frame of each GT frame, paired by image id.
 
     The kit pairs by position and asserts equal ids on labeled frames; pairing by id gives the same
