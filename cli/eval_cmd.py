@@ -2,7 +2,6 @@
 official PoseTrack21 kit) of prediction files."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -82,7 +81,10 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     """
     from rich.console import Console
 
+    import msgspec
+
     from posetrack.io.atomic import write_atomic
+    from posetrack.validation import encode_json
     from posetrack.eval.evaluate import evaluate
     from posetrack.io.guard import check_distinct, check_writes
 
@@ -110,7 +112,7 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     _print_result(console, result, per_sequence)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(json_out, [json.dumps(result.to_json(per_sequence=per_sequence), indent=1, allow_nan=False)])
+        write_atomic(json_out, [msgspec.json.format(encode_json(result.to_json(per_sequence=per_sequence)), indent=1)])
         console.print(f"Wrote {json_out}")
     if plot_dir is not None:
         from posetrack.eval.plots import plot_result

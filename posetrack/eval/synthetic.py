@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-__all__ = ["make_posetrack_set"]
+__all__ = ["make_posetrack_set", "make_posetrack21_set"]
 
 WIDTH, HEIGHT = 1280.0, 720.0
 NUM_JOINTS = 15
@@ -224,6 +224,83 @@ def make_posetrack_set(out: Union[str, os.PathLike], seed: int = 0, sequences: i
         for side, doc in (("gt", {"annolist": gt}), ("pred", {"annolist": pred})):
             if fmt == "2018":
                 doc = to_posetrack18(parse_posetrack(doc, f"{side}/{folder}.json"))
+            with open(out / side / f"{folder}.json", "w") as f:
+                json.dump(doc, f, separators=(",", ":"))
+        names.append(f"{folder}.json")
+    return names
+
+
+# ----------------------------------------------------------------------------- PoseTrack21
+
+#: poseval joint id (0..14) of each PoseTrack21 keypoint slot (None: the ears, placeholders in PoseTrack21).
+_SLOT_JOINT = (13, 12, 14, None, None, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0)
+
+
+def _keypoints21(rect: Dict[str, Any], scores: bool) -> Tuple[List[float], List[float]]:
+    """17 x (x, y, v) and 17 scores of a 2017-style rect (missing joints and ears: 0, 0, 0 / score 0)."""
+    points = {p["id"][0]: p for p in (rect.get("annopoints") or [{"point": []}])[0]["point"]}
+    kps: List[float] = []
+    conf: List[float] = []
+    for j in _SLOT_JOINT:
+        p = points.get(j) if j is not None else None
+        kps += [p["x"][0], p["y"][0], 1] if p is not None else [0, 0, 0]
+        conf.append(p["score"][0] if p is not None and scores else 0.0)
+    return kps, conf
+
+
+def _to_posetrack21(frames: List[dict], number: int, gt: bool, labeled: List[bool]) -> Dict[str, Any]:
+    """A 2017-style frame list as a PoseTrack21 document (GT: is_labeled, ignore regions, person_id)."""
+    images, annotations = [], []
+    base = 10_000_000_000 + number * 10_000
+    for t, frame in enumerate(frames):
+        image: Dict[str, Any] = {"file_name": frame["image"][0]["name"], "id": base + t, "frame_id": base + t}
+        if gt:
+            regions = frame.get("ignore_regions", [])
+            image.update(vid_id=f"{number:06d}", nframes=len(frames),
+                         is_labeled=bool(labeled[t] and frame["annorect"]),     # the kit needs a GT person there
+                         has_labeled_person=bool(frame["annorect"]),
+                         ignore_regions_x=[[p["x"][0] for p in r["point"]] for r in regions],
+                         ignore_regions_y=[[p["y"][0] for p in r["point"]] for r in regions])
+        images.append(image)
+        for rect in frame["annorect"]:
+            kps, conf = _keypoints21(rect, scores=not gt)
+            ann: Dict[str, Any] = {"image_id": base + t, "track_id": rect["track_id"][0], "keypoints": kps,
+                                   "category_id": 1, "id": len(annotations)}
+            x1, y1, x2, y2 = (rect[k][0] for k in ("x1", "y1", "x2", "y2"))
+            if gt:
+                ann.update(bbox_head=[x1, y1, _r(x2 - x1), _r(y2 - y1)], person_id=number * 100 + rect["track_id"][0])
+            else:
+                ann.update(scores=conf, score=rect["score"][0])
+            annotations.append(ann)
+    categories = [{"supercategory": "person", "id": 1, "name": "person",
+                   "keypoints": ["nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
+                                 "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+                                 "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]}]
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def make_posetrack21_set(out: Union[str, os.PathLike], seed: int = 0, sequences: int = 3,
+                         frames: Tuple[int, int] = (30, 60), people: Tuple[int, int] = (5, 7),
+                         predict_unlabeled: bool = False) -> List[str]:
+    """Write ``out/gt/<seq>.json`` and ``out/pred/<seq>.json`` in PoseTrack21 format (the same synthetic
+    people as :func:`make_posetrack_set`, labeled frames marked with ``is_labeled``, ignore regions per
+    image, ``bbox_head``, ``person_id``; predictions with 17 ``scores``). GT persons appear on labeled
+    frames only (PoseTrack21 also boxes people on the others; the kit ignores them).
+
+    Returns:
+        the file names written (one per sequence, the same in gt/ and pred/).
+    """
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    for side in ("gt", "pred"):
+        (out / side).mkdir(parents=True, exist_ok=True)
+    names = []
+    for s in range(sequences):
+        number = 1000 + 7 * s + seed % 1000
+        folder, gt, pred = _sequence(rng, number, frames, people, predict_unlabeled)
+        labeled = [bool(f["is_labeled"][0]) for f in gt]
+        for side, doc in (("gt", _to_posetrack21(gt, number, True, labeled)),
+                          ("pred", _to_posetrack21(pred, number, False, labeled))):
             with open(out / side / f"{folder}.json", "w") as f:
                 json.dump(doc, f, separators=(",", ":"))
         names.append(f"{folder}.json")
