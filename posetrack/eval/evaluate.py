@@ -64,6 +64,7 @@ from posetrack.eval.formats import JOINT_NAMES, PoseTrackFile, empty_posetrack, 
 from posetrack.eval.frames import eval_persons, evaluated_frames, pair_frames
 from posetrack.eval.matching import match_frames
 from posetrack.eval.mot import MotCounts, mot_figures, track_counts
+from posetrack.eval.order import out_of_order
 from posetrack.eval.report import nan_total
 from posetrack.eval.workers import score_all
 
@@ -229,13 +230,21 @@ def _score_sequence(joint_thr, box_thr, pair: Pair) -> _SequenceScore:
     gt_src = load_posetrack(gt_path)
     gt_file = pack_posetrack(gt_src)
     frames = evaluated_frames(gt_file)
+    warnings.extend(gt_file.warnings)
+    order_warning = out_of_order(gt_file.source, gt_src.image_names, gt_src.image_ids)
+    if order_warning:
+        warnings.append(order_warning)
     if pred_path is None:
         pred_file = empty_posetrack(gt_file.num_frames, f"<no predictions for {name}>")
     else:
         pred_src = load_posetrack(pred_path)
-        order, _ = pair_frames(gt_src, pred_src, frames)
+        order, how = pair_frames(gt_src, pred_src, frames)
         pred_file = pack_posetrack(pred_src, order)
-    warnings.extend(gt_file.warnings + pred_file.warnings)
+        warnings.extend(pred_file.warnings)
+        if how != "position" and (np.diff(order[frames]) < 0).any():
+            warnings.append(f"{pred_src.source}: the frames are listed in another order than in the GT file; they "
+                            f"are paired by {how} (poseval pairs frames by position, so it would score them against "
+                            f"other frames)")
     check_pred_track_ids(pred_file)
     warn_repeats(gt_file, "GT", warnings)
     warn_repeats(pred_file, "predicted", warnings)

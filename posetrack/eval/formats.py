@@ -159,6 +159,10 @@ def _source(doc: schema.PoseTrackDocument, source: str) -> PoseTrackSource:
     orphans = sum(ann.image_id not in known for ann in doc.annotations)
     if orphans:
         warnings.append(f"{source}: {orphans} annotation(s) refer to no image of the (first) video; skipped")
+    box_only = sum(ann.keypoints is None and ann.image_id in known for ann in doc.annotations)
+    if box_only:
+        warnings.append(f"{source}: {box_only} annotation(s) without 'keypoints' read as box-only persons (no joint "
+                        f"to score; poseval stops on them)")
     return PoseTrackSource(source, "2018", tuple(im.file_name for im in images), tuple(im.id for im in images), doc,
                            tuple(warnings), tuple(images), tuple(slots))
 

@@ -51,7 +51,7 @@ from posetrack.errors import FormatError, InputError
 from posetrack.keypoints import POSETRACK17, POSETRACK18
 from posetrack.validation import MAX_COORD, Coord, Finite, Int64
 
-__all__ = ["KEYPOINTS", "Image21", "Annotation21", "Category21", "Document21", "PoseTrack21FormatError",
+__all__ = ["KEYPOINTS", "UnusedImageKeys", "UnusedAnnotationKeys", "Image21", "Annotation21", "Category21", "Document21", "PoseTrack21FormatError",
            "decode_posetrack21", "posetrack21_images", "gt_images", "export_posetrack21", "write_posetrack21"]
 
 #: The 17 keypoint slots of a PoseTrack21 person, in file order (PoseTrack 2018's, COCO's with the eyes
@@ -66,26 +66,20 @@ ImageId = Union[Int64, str]
 #: frame's scores to integers, a quirk reproduced by the evaluation).
 KeypointValue = Union[Annotated[int, Meta(ge=-int(MAX_COORD), le=int(MAX_COORD))], Coord]
 Box = Annotated[List[Coord], Meta(min_length=4, max_length=4)]
-#: A field the kit never reads: any JSON value, kept as its raw bytes (empty when absent).
-Unused = msgspec.Raw
-NOTHING = msgspec.Raw()
+#: A field the kit never reads: any JSON value (None when absent, and then not written).
+Unused = Any
+NOTHING = None
 
 
 class PoseTrack21FormatError(FormatError):
     """A PoseTrack21 file breaks the format; the message names the file, frame, person and field."""
 
 
-class Image21(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
-    """One frame. The kit reads ``id``, ``is_labeled`` (GT) and the ignore regions (GT: one list of
-    x and one of y coordinates per polygon)."""
+class UnusedImageKeys(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Image keys that PoseTrack 2018/21 files, the kit's submissions and COCO write and no evaluator reads
+    (any value is accepted). Shared by the PoseTrack 2018 schema (:mod:`posetrack.eval.schema`)."""
 
-    id: ImageId
-    file_name: str = ""
     frame_id: Unused = NOTHING
-    is_labeled: Optional[bool] = None
-    has_labeled_person: Optional[bool] = None
-    ignore_regions_x: Optional[List[List[Coord]]] = None
-    ignore_regions_y: Optional[List[List[Coord]]] = None
     vid_id: Unused = NOTHING
     nframes: Unused = NOTHING
     image_id: Unused = NOTHING
@@ -98,7 +92,31 @@ class Image21(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc
     date_captured: Unused = NOTHING
 
 
-class Annotation21(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
+class UnusedAnnotationKeys(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Annotation keys of PoseTrack 2018/21 and COCO files that no evaluator reads (any value is accepted)."""
+
+    bbox: Unused = NOTHING
+    id: Unused = NOTHING
+    category_id: Unused = NOTHING
+    num_keypoints: Unused = NOTHING
+    area: Unused = NOTHING
+    iscrowd: Unused = NOTHING
+    segmentation: Unused = NOTHING
+
+
+class Image21(UnusedImageKeys, forbid_unknown_fields=True):
+    """One frame. The kit reads ``id``, ``is_labeled`` (GT) and the ignore regions (GT: one list of
+    x and one of y coordinates per polygon)."""
+
+    id: ImageId
+    file_name: str = ""
+    is_labeled: Optional[bool] = None
+    has_labeled_person: Optional[bool] = None
+    ignore_regions_x: Optional[List[List[Coord]]] = None
+    ignore_regions_y: Optional[List[List[Coord]]] = None
+
+
+class Annotation21(UnusedAnnotationKeys, forbid_unknown_fields=True):
     """One person in one frame: ``keypoints`` holds x, y, v for each of the 17 :data:`KEYPOINTS`
     (v is ignored), ``scores`` one confidence per keypoint (predictions), ``bbox_head`` the head box
     ``[x, y, w, h]`` (GT)."""
@@ -108,15 +126,8 @@ class Annotation21(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     keypoints: Optional[List[KeypointValue]] = None
     scores: Optional[List[Finite]] = None
     bbox_head: Optional[Box] = None
-    bbox: Unused = NOTHING
     score: Optional[Finite] = None
     person_id: Unused = NOTHING
-    id: Unused = NOTHING
-    category_id: Unused = NOTHING
-    num_keypoints: Unused = NOTHING
-    area: Unused = NOTHING
-    iscrowd: Unused = NOTHING
-    segmentation: Unused = NOTHING
 
 
 class Category21(msgspec.Struct, omit_defaults=True, gc=False):
@@ -193,14 +204,6 @@ def decode_posetrack21(raw: bytes, source: str) -> Document21:
     global _DECODER
     if _DECODER is None:
         _DECODER = msgspec.json.Decoder(Document21)
-    try:
-        return _DECODER.decode(raw)
-    except msgspec.ValidationError as e:
-        unknown = validation.unknown_key_error(raw, e, source, Document21, _labeler, PoseTrack21FormatError)
-        if unknown is not None:
-            raise unknown from None
-    except (msgspec.DecodeError, RecursionError):
-        pass
     return validation.decode_json(raw, _DECODER, source, _labeler, PoseTrack21FormatError)
 
 
@@ -213,17 +216,13 @@ def read_document(path: Union[str, os.PathLike]) -> Document21:
 
 # ----------------------------------------------------------------------------- writing predictions
 
-def _raw(value: Any) -> msgspec.Raw:
-    return msgspec.Raw(msgspec.json.encode(value))
-
-
 def posetrack21_images(num_frames: int, source_name: str) -> List[Image21]:
     """The images of a sequence without GT file: PoseTrack's id rule (see the module docstring)."""
     stem = Path(source_name).name
     stem = stem[:-len(Path(stem).suffix)] if Path(stem).suffix and not Path(source_name).is_dir() else stem
     m = re.match(r"\d+", stem)
     base = IMAGE_ID_BASE + FRAMES_PER_VIDEO_ID * (int(m.group()) if m else 0)
-    return [Image21(id=base + k, file_name=f"{stem}/{k:06d}.jpg", frame_id=_raw(base + k)) for k in range(num_frames)]
+    return [Image21(id=base + k, file_name=f"{stem}/{k:06d}.jpg", frame_id=base + k) for k in range(num_frames)]
 
 
 def gt_images(gt: Union[str, os.PathLike]) -> List[Image21]:
@@ -234,8 +233,8 @@ def gt_images(gt: Union[str, os.PathLike]) -> List[Image21]:
         PoseTrack21FormatError: it is not a valid PoseTrack21 file.
     """
     doc = read_document(gt)
-    return [Image21(id=im.id, file_name=im.file_name, frame_id=im.frame_id if len(im.frame_id)
-                    else _raw(im.id)) for im in doc.images]
+    return [Image21(id=im.id, file_name=im.file_name, frame_id=im.id if im.frame_id is None else im.frame_id)
+            for im in doc.images]
 
 
 def _slots_of(layout) -> np.ndarray:
@@ -255,9 +254,8 @@ def _person(xy15: np.ndarray, sc15: np.ndarray, box: Sequence[float], box_score:
     x1, y1, x2, y2 = (float(v) if np.isfinite(v) else 0.0 for v in box)
     values: List[Any] = [float(v) if i % 3 != 2 else int(v) for i, v in enumerate(kps.ravel().tolist())]
     return Annotation21(image_id=image_id, track_id=int(track_id), keypoints=values, scores=scores.tolist(),
-                        bbox=_raw([x1, y1, x2 - x1, y2 - y1]),
-                        score=float(box_score) if np.isfinite(box_score) else 0.0, id=_raw(ann_id),
-                        category_id=_raw(1))
+                        bbox=[x1, y1, x2 - x1, y2 - y1],
+                        score=float(box_score) if np.isfinite(box_score) else 0.0, id=ann_id, category_id=1)
 
 
 def export_posetrack21(tracks, images: Sequence[Image21]) -> Document21:
@@ -285,8 +283,8 @@ def export_posetrack21(tracks, images: Sequence[Image21]) -> Document21:
         for i in range(len(fr)):
             annotations.append(_person(xy[i], sc[i], fr.poses.boxes[i], fr.poses.box_scores[i], fr.track_ids[i],
                                        image.id, len(annotations)))
-    categories = [Category21(name="person", keypoints=list(KEYPOINTS), id=_raw(1), supercategory=_raw("person"),
-                             skeleton=_raw([[i + 1, j + 1] for i, j in POSETRACK18.skeleton]))]
+    categories = [Category21(name="person", keypoints=list(KEYPOINTS), id=1, supercategory="person",
+                             skeleton=[[i + 1, j + 1] for i, j in POSETRACK18.skeleton])]
     return Document21(images=list(images), annotations=annotations, categories=categories)
 
 
