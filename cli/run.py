@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 
 import click
 
+from . import _posetrack21 as pt21
 from ._batch import engine_options
 from ._common import CONTEXT, FrameProgress, UserError, fetch_weights, pipeline_options, run_options
 
@@ -22,6 +23,7 @@ Examples:
   posetrack run video.mp4 --out tracks.json --force       # overwrite an earlier run's outputs
   posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
   posetrack run video.mp4 --export-coco results.json --export-csv people.csv
+  posetrack run 000342_mpii_test/ --export-posetrack21 pred/000342_mpii_test.json --gt gt/000342_mpii_test.json
   posetrack run 0 --out webcam.tracks.json --render webcam.mp4 --end 300   # camera 0, 300 frames
   posetrack run rtsp://camera.local/stream --out cam.tracks.json          # Ctrl-C to stop
 
@@ -59,6 +61,7 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
 @click.option("--export-csv", "export_csv", type=click.Path(path_type=Path), default=None,
               help="Also write a CSV with one row per person and frame (box, score, x/y/score per joint)"
                    + _PER_SOURCE + ".csv.")
+@pt21.posetrack21_options
 @click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="With --out-dir: precomputed boxes, one COCO detection-results file <name>.json per source.")
 @engine_options
@@ -92,6 +95,7 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
         raise click.UsageError("--resume keeps the finished frames and --force discards them; give one")
     live = len(sources) == 1 and is_live(sources[0])
     items = list(sources) if live else expand_sources(sources)
+    opts["posetrack21"] = pt21.pop_options(opts)     # (--export-posetrack21, --gt); written after the tracks
     folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
                "--export-coco": export_coco, "--export-csv": export_csv}
     if out_dir is not None or len(items) > 1:
@@ -121,6 +125,9 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     out = out or default_tracks_path(source)
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
                       csv=export_csv)
+    export21, gt21 = opts.pop("posetrack21")
+    pt21.check_single(export21, gt21, force or resume, {"source": source if isinstance(source, Path) else None},
+                      outputs.fields())
     run_opts = run_options(opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     ctx = click.get_current_context()
@@ -136,6 +143,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
                             "(same options) or overwrite it with --force") from e
         raise UserError(f"{e.path}: already exists; overwrite it with --force or choose another name") from e
     _print_summary(summary, out)
+    pt21.write_single(export21, out, gt21, source)
 
 
 def _resume_command(ctx: click.Context, source: Path, out: Path) -> str:
@@ -181,8 +189,10 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
     from ._batch import BatchProgress, make_engine, print_summary
 
     force = bool(opts.pop("force", False))
+    export21, gt21 = opts.pop("posetrack21")
     jobs = plan_jobs(items, out_dir, render_dir=render_dir, posetrack2017_dir=export17,
                      posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir)
+    pt21.check_batch(export21, gt21, [job.name for job in jobs])
     runner = make_engine(**engine_opts)
     run_opts = run_options(opts)
     check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts
@@ -192,6 +202,7 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
     with BatchProgress(len(jobs), enabled=not quiet) as bar:
         result = runner.run(jobs, run_opts, on_event=bar, force=force)
     print_summary(result, str(out_dir))
+    pt21.write_batch(export21, gt21, jobs, result)
     if result.interrupted:
         raise KeyboardInterrupt
     if result.failed:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import click
 
+from . import _posetrack21 as pt21
 from ._common import CONTEXT, FrameProgress
 
 log = logging.getLogger("posetrack")
@@ -17,6 +18,7 @@ Examples:
   posetrack track poses.json --video video.mp4 -o t.json --tracker flowtrack   # the paper's tracker
   posetrack track poses.json --out tracks.json --no-refine            # online tracking only
   posetrack track poses.json -o t.json --export-posetrack2018 pred/seq.json
+  posetrack track poses.json -o t.json --export-posetrack21 pred/seq.json --gt gt/seq.json
   posetrack track poses.json --out tracks.json --matching hungarian --config my_tracker.yaml
 
 \b
@@ -54,11 +56,12 @@ people are marked "interpolated": true.
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
+@pt21.posetrack21_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[str], config: str,
           refine: Optional[bool], matching: Optional[str], motion: Optional[str], flow_method: Optional[str],
-          export17: Optional[Path], export18: Optional[Path], force: bool, quiet: bool) -> None:
+          export17: Optional[Path], export18: Optional[Path], force: bool, quiet: bool, **posetrack21) -> None:
     """Link the poses of POSES (a tracks.json) into tracks and write them to --out.
 
     Each pose is matched to the track whose recent poses, moved into its frame by optical
@@ -76,6 +79,9 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
 
     check_writes({"tracks": out, "posetrack2017": export17, "posetrack2018": export18},
                  {"poses": poses_file, "video": video, "tracker_config": config}, force=force)
+    export21, gt21 = pt21.pop_options(posetrack21)
+    pt21.check_single(export21, gt21, force, {"poses": poses_file, "video": video},
+                      {"tracks": out, "posetrack2017": export17, "posetrack2018": export18})
     tracker_cfg, flow_cfg = load_tracking_config(config, preset=preset)
     tracker_cfg = replace(tracker_cfg, **{k: v for k, v in (("matching", matching), ("motion", motion)) if v})
     if refine is not None:
@@ -100,6 +106,7 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
     outputs = Outputs(tracks=out, posetrack2017=export17, posetrack2018=export18)
     for note in write_exports(outputs, tracks, video if video is not None else tracks.header.video.path):
         click.echo(note, err=True)
+    pt21.write_single(export21, out, gt21, video)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     n_people = sum(len(f) for f in tracks.frames)
     click.echo(f"{len(tracks.frames)} frames, {n_people} poses, {len(ids)} tracks -> {out}", err=True)
