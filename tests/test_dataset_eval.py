@@ -60,3 +60,49 @@ def test_dataset_root_predicts_then_scores(tmp_path):
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert set(scores) >= {"joints", "ap", "mota", "motp", "precision", "recall"}
     assert "total" in scores["mota"] and "MOTA" in result.output
+
+
+def make_posetrack21_root(root, frames=4):
+    """A PoseTrack21-shaped root: posetrack_data/val/<seq>.json (ids by PoseTrack's rule) + images/val/<seq>/."""
+    seq = "000007_mpii_test"
+    ann = root / "posetrack_data" / "val"
+    ann.mkdir(parents=True)
+    img_dir = root / "images" / "val" / seq
+    img_dir.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    images, annotations = [], []
+    for t in range(frames):
+        cv2.imwrite(str(img_dir / f"{t:06d}.jpg"), rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
+        image_id = 10000070000 + t
+        images.append({"id": image_id, "file_name": f"images/val/{seq}/{t:06d}.jpg", "frame_id": image_id,
+                       "is_labeled": t != 1, "has_labeled_person": True, "ignore_regions_x": [],
+                       "ignore_regions_y": []})
+        kps = [v for j in range(17) for v in ((40.0 + j, 30.0 + j, 1) if j not in (3, 4) else (0, 0, 0))]
+        annotations.append({"image_id": image_id, "track_id": 0, "person_id": 5, "keypoints": kps,
+                            "bbox_head": [30.0, 10.0, 20.0, 20.0], "bbox": [30.0, 10.0, 40.0, 60.0]})
+    (ann / f"{seq}.json").write_text(json.dumps({"images": images, "annotations": annotations}))
+    return seq
+
+
+def test_dataset_root_posetrack21(tmp_path):
+    """The PoseTrack21 layout: predictions copy the GT's image ids and are scored with keypoint HOTA."""
+    seq = make_posetrack21_root(tmp_path / "pt21")
+    boxes = tmp_path / "boxes"
+    boxes.mkdir()
+    (boxes / f"{seq}.json").write_text(json.dumps([{"image_id": t, "bbox": [25.0, 5.0, 50.0, 70.0], "score": 0.9,
+                                                    "category_id": 1} for t in range(4)]))
+    torch.manual_seed(0)
+    torch.save(build_pose_model("hrnet_tiny_128x96").state_dict(), tmp_path / "pose.pth")
+    assert find_gt_dir(tmp_path / "pt21", "val") == tmp_path / "pt21" / "posetrack_data" / "val"
+    out = tmp_path / "preds"
+    result = CliRunner().invoke(cli, [
+        "eval", "--dataset-root", str(tmp_path / "pt21"), "--out-dir", str(out), "--boxes-dir", str(boxes),
+        "--pose-model", "hrnet_tiny_128x96", "--pose-weights", str(tmp_path / "pose.pth"), "--device", "cpu",
+        "--quiet", "--json", str(tmp_path / "scores.json")], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    pred = json.loads((out / f"{seq}.json").read_text())
+    assert [im["id"] for im in pred["images"]] == [10000070000 + t for t in range(4)]
+    assert {a["image_id"] for a in pred["annotations"]} <= {im["id"] for im in pred["images"]}
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["benchmark"] == "posetrack21" and scores["evaluated_frames"] == 3
+    assert "HOTA" in result.output and "DetA" in result.output

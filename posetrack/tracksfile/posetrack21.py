@@ -139,8 +139,10 @@ class Category21(msgspec.Struct, omit_defaults=True, gc=False):
 
 
 class Document21(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
-    images: List[Image21] = []
-    annotations: List[Annotation21] = []
+    """A sequence file: both lists are required (the kit reads them unconditionally), categories optional."""
+
+    images: List[Image21]
+    annotations: List[Annotation21]
     categories: Optional[List[Category21]] = None
     info: Unused = NOTHING
     licenses: Unused = NOTHING
