@@ -3,9 +3,10 @@
 poseval and the PoseTrack21 kit score tracking in the order a GT file lists its frames. We do the
 same, so our numbers stay theirs, and say so: when the listed order is not the frames' own order, a
 warning says that the tracking figures (MOTA, HOTA's association) depend on it. The frames' own
-order is that of their image ids where every frame has an integer id (2018, PoseTrack21: PoseTrack's
-ids grow with the frame index), else that of their image names compared as natural text
-(``.../000009.jpg`` before ``.../000010.jpg``), else unknown (no warning).
+order is told by their image names compared as natural text (``.../000009.jpg`` before
+``.../000010.jpg``) where every frame has one, and by their integer image ids (2018, PoseTrack21:
+PoseTrack's ids grow with the frame index) where every frame has one; frames out of order by either
+get the warning.
 
 Example:
     >>> out_of_order("gt.json", ("v/000001.jpg", "v/000000.jpg"), ())
@@ -34,17 +35,19 @@ def out_of_order(source: str, names: Sequence[str], ids: Sequence[Any]) -> Optio
         names: (F,) image names ('' where a frame has none).
         ids: (F,) image ids, or () where the format has none.
     """
-    if ids and all(isinstance(i, int) for i in ids):
-        keys: Sequence[Any] = list(ids)
-    elif names and all(names):
-        keys = [_natural(n) for n in names]
-    else:
-        return None
-    for f in range(1, len(keys)):
-        if keys[f] < keys[f - 1]:
-            def label(k: int) -> str:
-                return f"frame {k} ({names[k]})" if k < len(names) and names[k] else f"frame {k}"
-            return (f"{source}: {label(f)} is listed after {label(f - 1)}, so the GT frames are not in frame order; "
-                    f"tracking is scored in the order the file lists them (as poseval and the PoseTrack21 kit do), so "
-                    f"the tracking figures depend on that order")
+    orders = []
+    if names and all(names):
+        orders.append([_natural(n) for n in names])
+    if ids and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        orders.append(list(ids))
+    for keys in orders:
+        late = next((f for f in range(1, len(keys)) if keys[f] < keys[f - 1]), None)
+        if late is not None:
+            return (f"{source}: {_label(names, late)} is listed after {_label(names, late - 1)}, so the GT frames "
+                    f"are not in frame order; tracking is scored in the order the file lists them (as poseval and "
+                    f"the PoseTrack21 kit do), so the tracking figures depend on that order")
     return None
+
+
+def _label(names: Sequence[str], k: int) -> str:
+    return f"frame {k} ({names[k]})" if k < len(names) and names[k] else f"frame {k}"
