@@ -162,3 +162,39 @@ def test_known_but_unread_keys_accept_any_value(tmp_path):
     path = tmp_path / "seq.json"
     path.write_text(json.dumps(seed))
     load_sequence21(path, gt=True)
+
+
+@pytest.mark.parametrize("side", ["gt", "pred"])
+def test_posetrack21_files_are_read_or_refused_cleanly_and_eval_never_crashes(tmp_path_factory, side):
+    """Any mutation of a PoseTrack21 file (test_fuzz's mutations): `eval` scores it or exits 1 with one line
+    naming the file (or, when GT and prediction no longer pair, the prediction file); never a traceback."""
+    from click.testing import CliRunner
+
+    from posetrack_cli import cli
+    from test_fuzz import FUZZ_CLI, mutated
+
+    seed_root = tmp_path_factory.mktemp("seed21")
+    make_posetrack21_set(seed_root, seed=6, sequences=1, frames=(6, 6), people=(2, 2))
+    name = next((seed_root / "gt").glob("*.json")).name
+    seed = json.loads((seed_root / side / name).read_text())
+
+    @FUZZ_CLI
+    @given(raw=mutated(seed))
+    def check(raw):
+        root = tmp_path_factory.mktemp("ev21")
+        for d in ("gt", "pred"):
+            (root / d).mkdir()
+            (root / d / name).write_bytes((seed_root / d / name).read_bytes())
+        (root / side / name).write_bytes(raw)
+        result = CliRunner().invoke(cli, ["eval", "--gt", str(root / "gt"), "--pred", str(root / "pred"), "--format",
+                                          "posetrack21", "--json", str(root / "s.json")], terminal_width=200)
+        assert result.exit_code in (0, 1), result.output
+        assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+        if result.exit_code == 1:
+            errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+            assert len(errors) == 1, result.output       # naming a file (the GT's, for a frame the prediction lacks)
+            assert str(root / side / name) in errors[0] or str(root / "pred" / name) in errors[0], result.output
+        else:
+            json.loads((root / "s.json").read_text(), parse_constant=pytest.fail)
+
+    check()
