@@ -59,7 +59,7 @@ from posetrack.eval.ap import MIN_SCORE, ApEntries, ap_entries, average_precisio
 from posetrack.eval.checks import (check_head_boxes, check_pred_track_ids, check_scored_persons, check_track_id_range,
                                    warn_repeats)
 from posetrack.eval.detect import POSETRACK21, POSEVAL, benchmark_of
-from posetrack.eval.files import Files, Pair, sequence_files
+from posetrack.eval.files import Files, Pair, collapse_warnings, sequence_files
 from posetrack.eval.formats import JOINT_NAMES, PoseTrackFile, empty_posetrack, load_posetrack, pack_posetrack
 from posetrack.eval.frames import eval_persons, evaluated_frames, pair_frames
 from posetrack.eval.matching import match_frames
@@ -268,6 +268,16 @@ def _score_sequence(joint_thr, box_thr, pair: Pair) -> _SequenceScore:
 
 
 
+def _unscored_warning(parts: Mapping[str, _SequenceScore]) -> List[str]:
+    unscored = {name: p.unscored for name, p in parts.items() if p.unscored}
+    if not unscored:
+        return []
+    return [f"{sum(unscored.values())} predicted joint(s) in {len(unscored)} file(s) "
+            f"({', '.join(n + '.json' for n in list(unscored)[:3])}{' ...' if len(unscored) > 3 else ''}) "
+            f"have no score; they get poseval's {MIN_SCORE:g}, so they rank below every scored joint "
+            f"and tie with each other in AP"]
+
+
 def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
     ap, ap_pre, ap_rec = average_precision(entries)
     mot = mot_figures(counts)
@@ -322,12 +332,7 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None, box_thr:
     if total_frames == 0:
         raise InputError(f"none of the {len(parts)} GT file(s) has a frame with annotations (a non-empty "
                          f"'annorect' / annotations of an image); nothing to evaluate")
-    unscored = {name: p.unscored for name, p in parts.items() if p.unscored}
-    if unscored:
-        warnings.append(f"{sum(unscored.values())} predicted joint(s) in {len(unscored)} file(s) "
-                        f"({', '.join(n + '.json' for n in list(unscored)[:3])}{' ...' if len(unscored) > 3 else ''}) "
-                        f"have no score; they get poseval's {MIN_SCORE:g}, so they rank below every scored joint "
-                        f"and tie with each other in AP")
+    warnings = collapse_warnings(warnings) + _unscored_warning(parts)
     for w in warnings:
         logger.warning(w)
     counts = MotCounts.zeros()

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from posetrack.errors import InputError
 
-__all__ = ["PathLike", "Files", "Pair", "sequence_files"]
+__all__ = ["PathLike", "Files", "Pair", "sequence_files", "collapse_warnings"]
 
 PathLike = Union[str, os.PathLike]
 Files = Union[PathLike, Iterable[PathLike], Mapping[str, PathLike]]
@@ -74,3 +75,24 @@ def _is_file(where: Files) -> bool:
 
 def _is_dir(where: Files) -> bool:
     return isinstance(where, (str, os.PathLike)) and Path(where).is_dir()
+
+
+_FILE = re.compile(r"\S+\.json\b")
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+
+
+def collapse_warnings(warnings: List[str], keep: int = 2) -> List[str]:
+    """The same warning about many files (a val split has 170 sequences) shown for the first ``keep`` files,
+    then once more with the count of the others: 'same for 168 more file(s)'. Order is kept."""
+    kind = [_NUMBER.sub("#", _FILE.sub("FILE", w)) for w in warnings]
+    total: Dict[str, int] = {}
+    for k in kind:
+        total[k] = total.get(k, 0) + 1
+    out, seen = [], {}
+    for w, k in zip(warnings, kind):
+        seen[k] = seen.get(k, 0) + 1
+        if seen[k] <= keep:
+            out.append(w)
+        elif seen[k] == keep + 1:
+            out.append(f"... and the same for {total[k] - keep} more file(s)")
+    return out

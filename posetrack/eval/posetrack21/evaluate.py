@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from posetrack.eval.files import Files, Pair, sequence_files
+from posetrack.eval.files import Files, Pair, collapse_warnings, sequence_files
 from posetrack.eval.order import out_of_order
 from posetrack.eval.posetrack21.frames import JOINTS, KitFrames, kit_frames
 from posetrack.eval.posetrack21.hota import (ALPHAS, HotaScores, combine_hota, keypoint_distances, sequence_hota,
@@ -158,6 +158,7 @@ def evaluate_posetrack21(gt: Files, pred: Files, joint_thr: Optional[float] = No
                                                  workers)))
     for part in parts.values():
         warnings.extend(part.warnings)
+    warnings = collapse_warnings(warnings)
     for w in warnings:
         logger.warning(w)
     values = list(parts.values())
