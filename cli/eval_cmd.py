@@ -20,6 +20,7 @@ Example:
   posetrack eval --gt gt/ --pred pred/ --joint-thr 0.4 --box-thr 0.5   # MOTA as papers report it
   posetrack eval --dataset-root PoseTrack2017/ --split val --out-dir preds/ --pose-weights posetrack18
   posetrack eval --dataset-root PoseTrack2018/ --out-dir preds/ --engine ray --address auto   # on a cluster
+  posetrack eval --dataset-root PoseTrack21/ --out-dir preds/    # posetrack_data/val/, scored with HOTA
 
 \b
 The --gt and --pred folders hold one JSON file per sequence with the same file names (or each is
@@ -41,7 +42,7 @@ sequence the split's GT files name, as one batch on --engine (local or ray, as `
 @click.option("--pred", "pred_dir", type=click.Path(exists=True, path_type=Path),
               help="Folder of prediction JSON files with the same file names (or the file for a --gt file).")
 @click.option("--dataset-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="A PoseTrack 2017/2018 root: predict every sequence of --split first, then score.")
+              help="A PoseTrack 2017/2018 or PoseTrack21 root: predict every sequence of --split first, then score.")
 @click.option("--split", default="val", show_default=True, help="With --dataset-root: the annotation split.")
 @click.option("--format", "gt_format", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="The GT's benchmark: posetrack2017/posetrack2018 (poseval: mAP, MOTA) or posetrack21 (the kit: "

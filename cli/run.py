@@ -97,7 +97,7 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
     items = list(sources) if live else expand_sources(sources)
     opts["posetrack21"] = pt21.pop_options(opts)     # (--export-posetrack21, --gt); written after the tracks
     folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
-               "--export-coco": export_coco, "--export-csv": export_csv}
+               "--export-coco": export_coco, "--export-csv": export_csv, "--export-posetrack21": opts["posetrack21"][0]}
     if out_dir is not None or len(items) > 1:
         _check_batch_args(items, out, out_dir, opts, folders)
         opts["force"] = force
