@@ -36,15 +36,21 @@ def poseval_table(title: str, scores):
     return table
 
 
-def posetrack21_table(title: str, result, scores):
+def _plain_table(title: str, header, rows, label_width: int) -> str:
+    """A right-aligned text table (the kit prints plain text too; rich's layout engine costs more than
+    the scoring of a whole split for a table this size)."""
+    widths = [max(len(str(h)), *(len(r[k + 1]) for r in rows)) for k, h in enumerate(header)]
+    line = "".join(f" {str(h):>{w}}" for h, w in zip(header, widths))
+    out = [title, "", f"{'':<{label_width}}{line}", f"{'':<{label_width}} " + "-" * (len(line) - 1)]
+    out += [f"{r[0]:<{label_width}}" + "".join(f" {c:>{w}}" for c, w in zip(r[1:], widths)) for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def posetrack21_table(title: str, result, scores) -> str:
     """The kit's per-joint layout: HOTA, DetA, AssA, ... (alpha means) and mAP, x100, joints then Total."""
-    table = _new_table(title)
-    for name in result.kit_joint_names + ("Total",):
-        table.add_column(name, justify="right", min_width=4, no_wrap=True)
-    for field in HOTA_ROWS:
-        table.add_row(field, *[_cell(100 * v) for v in scores.hota.mean(field).tolist()])
-    table.add_row("mAP", *[_cell(v) for v in scores.ap.ap.tolist()])
-    return table
+    rows = [[field, *(_cell(100 * v) for v in scores.hota.mean(field).tolist())] for field in HOTA_ROWS]
+    rows.append(["mAP", *(_cell(v) for v in scores.ap.ap.tolist())])
+    return _plain_table(title, list(result.kit_joint_names) + ["Total"], rows, 6)
 
 
 def posetrack21_headline(scores) -> str:
@@ -54,12 +60,9 @@ def posetrack21_headline(scores) -> str:
                      + [f"mAP {scores.ap.ap[-1]:.2f}"])
 
 
-def posetrack21_sequences(result):
+def posetrack21_sequences(result) -> str:
     """One row per sequence: HOTA, DetA, AssA, LocA, mAP (Totals, x100) and its labeled frames."""
-    table = _new_table("Per sequence")
-    for name in ("HOTA", "DetA", "AssA", "LocA", "mAP", "frames"):
-        table.add_column(name, justify="right", min_width=5, no_wrap=True)
-    for name, s in result.sequences.items():
-        table.add_row(name, *[_cell(100 * s.hota.total(f)) for f in ("HOTA", "DetA", "AssA", "LocA")],
-                      _cell(float(s.ap.ap[-1])), str(s.frames))
-    return table
+    rows = [[name, *(_cell(100 * s.hota.total(f)) for f in ("HOTA", "DetA", "AssA", "LocA")),
+             _cell(float(s.ap.ap[-1])), str(s.frames)] for name, s in result.sequences.items()]
+    width = max([len(r[0]) for r in rows] + [8]) + 1
+    return _plain_table("Per sequence", ["HOTA", "DetA", "AssA", "LocA", "mAP", "frames"], rows, width)

@@ -141,11 +141,11 @@ def _print_result(console, result, per_sequence: bool) -> None:
         console.print(poseval_table(f"All sequences ({result.overall.frames} evaluated frames)", result.overall))
         return
     if per_sequence:
-        console.print(posetrack21_sequences(result))
+        click.echo(posetrack21_sequences(result))
     overall = result.overall
-    console.print(posetrack21_table(f"PoseTrack21, all sequences ({overall.frames} labeled frames; HOTA fields are "
-                                    f"means over the 19 alphas, x100)", result, overall))
-    console.print(posetrack21_headline(overall))
+    click.echo(posetrack21_table(f"PoseTrack21, all sequences ({overall.frames} labeled frames; HOTA fields are "
+                                 f"means over the 19 alphas, x100)", result, overall))
+    click.echo(posetrack21_headline(overall))
 
 
 def _scored(gt_dir: Path, pred_dir: Path) -> list:

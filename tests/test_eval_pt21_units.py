@@ -299,3 +299,11 @@ def test_workers_give_the_same_result(tmp_path):
     one = evaluate_posetrack21(tmp_path / "gt", tmp_path / "pred", workers=1)
     two = evaluate_posetrack21(tmp_path / "gt", tmp_path / "pred", workers=2)
     assert one.to_json(per_sequence=True) == two.to_json(per_sequence=True)
+
+
+def test_annotations_without_keypoints_are_box_only_and_missing_scores_are_not(tmp_path):
+    pred = [[{"track_id": 2, "bbox_head": [0, 0, 30, 40]}, person(3, {"nose": (50, 50)})]]
+    write(tmp_path, "s", [[person(1, {"nose": (50, 50)})]], pred)
+    result = score(tmp_path)
+    assert any("1 annotation(s) without 'keypoints' read as box-only" in w for w in result.warnings)
+    assert result.overall.counts["Dets"] == 2 and result.overall.hota.per_alpha["HOTA_TP"][0, NOSE] == 1

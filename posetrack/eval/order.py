@@ -37,7 +37,9 @@ def out_of_order(source: str, names: Sequence[str], ids: Sequence[Any]) -> Optio
     """
     orders = []
     if names and all(names):
-        orders.append([_natural(n) for n in names])
+        sizes = set(map(len, names))
+        if len(sizes) > 1 or any(b < a for a, b in zip(names, names[1:])):   # equal lengths, sorted: in order
+            orders.append([_natural(n) for n in names])
     if ids and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         orders.append(list(ids))
     for keys in orders:

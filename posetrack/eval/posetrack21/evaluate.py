@@ -39,7 +39,7 @@ from posetrack.eval.order import out_of_order
 from posetrack.eval.posetrack21.frames import JOINTS, KitFrames, kit_frames
 from posetrack.eval.posetrack21.hota import (ALPHAS, HotaScores, combine_hota, keypoint_distances, sequence_hota,
                                              similarity)
-from posetrack.eval.posetrack21.pose_ap import ApItems, ap_items, concat_items, pose_ap
+from posetrack.eval.posetrack21.pose_ap import ApItems, ap_items, concat_items
 from posetrack.eval.posetrack21.read import Sequence21, load_sequence21, pack_sequence21, pair_frames21
 from posetrack.eval.posetrack21.result import COUNTS, PoseTrack21Result, Scores21
 from posetrack.eval.workers import score_all
@@ -127,7 +127,7 @@ def _score_sequence(joint_thr: Optional[float], box_thr: Optional[float], pair: 
 
 
 def _scores(hota: HotaScores, items: ApItems, counts: Dict[str, int], frames: int) -> Scores21:
-    return Scores21(hota=hota, ap=pose_ap(items), counts=MappingProxyType(counts), frames=frames)
+    return Scores21(hota=hota, items=items, counts=MappingProxyType(counts), frames=frames)
 
 
 def evaluate_posetrack21(gt: Files, pred: Files, joint_thr: Optional[float] = None, box_thr: Optional[float] = None,

@@ -103,7 +103,8 @@ def _truncated_scores(seq: Sequence21, rows: np.ndarray) -> np.ndarray:
 def _ignore(xy: np.ndarray, score: np.ndarray, frame: np.ndarray, regions) -> np.ndarray:
     """Apply ignore regions in place (joints inside -> 0, score 0); returns the (N,) persons to keep."""
     keep = np.ones(len(xy), dtype=bool)
-    rows = np.flatnonzero(np.fromiter((bool(regions[f]) for f in frame.tolist()), bool, len(frame)))
+    has_regions = np.array([bool(r) for r in regions], dtype=bool).reshape(-1)
+    rows = np.flatnonzero(has_regions[frame]) if len(frame) else np.zeros(0, dtype=np.int64)
     if not len(rows):
         return keep
     pts = xy[rows].reshape(-1, 2)

@@ -162,14 +162,21 @@ def _integer(values: List[Any]) -> bool:
     return True
 
 
-def _check_lengths(anns: List[Annotation21], where) -> None:
-    """51 keypoint values and 17 scores per annotation (the kit reshapes them and crashes otherwise)."""
+def _check_lengths(anns: List[Annotation21], where) -> int:
+    """51 keypoint values and 17 scores per annotation (the kit reshapes them and crashes otherwise).
+
+    Returns:
+        the number of annotations without ``keypoints`` (box-only persons).
+    """
+    absent = {}
     for field, size, words in (("keypoints", 3 * NUM_SLOTS, f"x, y, v for each of the {NUM_SLOTS} keypoints"),
                                ("scores", NUM_SLOTS, "one per keypoint")):
-        lengths = [len(v) if v is not None else size for v in map(attrgetter(field), anns)]
-        if lengths.count(size) < len(lengths):
-            i = next(i for i, n in enumerate(lengths) if n != size)
+        lengths = [len(v) if v is not None else -1 for v in map(attrgetter(field), anns)]
+        absent[field] = lengths.count(-1)
+        if lengths.count(size) + absent[field] < len(lengths):
+            i = next(i for i, n in enumerate(lengths) if n not in (size, -1))
             raise PoseTrackFormatError(f"{where(i)}: '{field}' must be {size} numbers ({words}), got {lengths[i]}")
+    return absent["keypoints"]
 
 
 def _stack(values: List[Any], present: np.ndarray, shape: Tuple[int, ...], fill: float) -> np.ndarray:
@@ -251,8 +258,7 @@ def load_sequence21(path: Union[str, os.PathLike], gt: bool) -> Source21:
         t = int(frame_of[i])
         return f"{source}: {f'frame {t} ({names[t]})' if names[t] else f'frame {t}'}, annotation {i}"
 
-    _check_lengths(anns, where)
-    box_only = sum(a.keypoints is None for a in anns)
+    box_only = _check_lengths(anns, where)
     if box_only:
         warnings.append(f"{source}: {box_only} annotation(s) without 'keypoints' read as box-only persons (no joint; "
                         f"the kit raises KeyError on them)")

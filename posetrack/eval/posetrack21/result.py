@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
 from posetrack.eval.posetrack21.frames import JOINTS, KIT_JOINT_NAMES
 from posetrack.eval.posetrack21.hota import ALPHA0_FIELDS, COUNT_FIELDS, FLOAT_FIELDS, HotaScores
-from posetrack.eval.posetrack21.pose_ap import ApScores
+from posetrack.eval.posetrack21.pose_ap import ApItems, ApScores, pose_ap
 
 __all__ = ["Scores21", "PoseTrack21Result", "COUNTS"]
 
@@ -34,15 +35,20 @@ class Scores21:
 
     Attributes:
         hota: keypoint HOTA, fractions (the kit prints x100).
-        ap: the kit's pose mAP, per joint and Total, x100.
+        items: the (score, label) items of the kit's mAP; ``ap`` is computed from them when first read.
         counts: the kit's Count metric (Dets, GT_Dets, IDs, GT_IDs): persons and distinct ids scored.
         frames: labeled (scored) frames.
     """
 
     hota: HotaScores
-    ap: ApScores
+    items: ApItems
     counts: Mapping[str, int]
     frames: int
+
+    @cached_property
+    def ap(self) -> ApScores:
+        """The kit's pose mAP, precision and recall per joint and Total, x100."""
+        return pose_ap(self.items)
 
     def to_json(self) -> Dict[str, Any]:
         """``hota``: {metric: {joint: alpha-mean value, ..., "total": value}}; ``hota_per_alpha``: the same with
