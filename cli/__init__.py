@@ -1,6 +1,8 @@
 """The `posetrack` command line: a thin click group; each command lives in its own module.
 
-Commands are imported only when invoked, so `posetrack --help` never imports torch or cv2.
+Commands are imported only when invoked, and each imports the library (and rich) inside the
+function that needs it, so `posetrack --help` never imports torch or cv2 and a command's
+`--help` reads only the registries its choices come from.
 
 Exit codes: 0 success, 1 a user-facing error (bad input, missing weights, ...),
 2 a usage error (click), 130 interrupted with Ctrl-C (partial output is kept).
@@ -24,6 +26,8 @@ COMMANDS = {
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
+    "edit": ("edit", "edit", "Fix track ids by hand: swap, merge, split, delete, relabel (recorded, undoable)."),
+    "review": ("review", "review", "Review tracks on the video in the browser and fix ids with clicks."),
 }
 
 

@@ -5,13 +5,19 @@ from typing import Dict, Optional
 
 import click
 
-from ._common import FrameProgress
+from ._common import FrameProgress, RegistryChoice
+
+
+def _engines() -> tuple:
+    from posetrack.pipeline.engines import ENGINES
+
+    return tuple(ENGINES)
 
 
 def engine_options(command):
     """--engine, --workers, --gpus-per-worker, --cpus-per-worker, --address: batch options of `run` and `eval`."""
     options = [
-        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        click.option("--engine", type=RegistryChoice(_engines), default="local", show_default=True,
                      help="Where the videos of a batch run; ray needs pip install \"posetrack[ray]\"."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
                      help="local: worker processes, one per GPU when there are GPUs [default: 1, in this "

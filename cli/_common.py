@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 from collections import deque
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 import click
 
@@ -43,80 +42,83 @@ def setup_logging(debug: bool) -> None:
     )
 
 
-# Where each weights setting is given on the command line (the library names settings, not flags).
-WEIGHTS_FLAGS = {
-    "pose_weights": "--pose-weights PATH",
-    "detector_weights": "--detector-weights PATH",
-    "flow.raft_weights": "raft_weights: PATH in the flow: section of a --tracker-config YAML",
-}
-
-
-# Where each library setting named by an output check (posetrack.io.guard) is given, per command.
+# The one table from library settings to flags: where each setting a library error names
+# (``err.fields``, set where it is raised) is given on each command's command line. A setting
+# missing here is looked up among the command's options by name (``codec`` -> ``--codec``);
+# one the command has no option for is left out.
 _RUN_FIELDS = {"tracks": "--out", "tracks journal": "--out", "render": "--render",
                "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
                "coco": "--export-coco", "csv": "--export-csv", "source": "SOURCE", "boxes_file": "--boxes",
                "pose_weights": "--pose-weights", "detector_weights": "--detector-weights",
-               "pose_model": "--pose-model", "tracker_config": "--tracker-config"}
+               "pose_model": "--pose-model", "tracker_config": "--tracker-config",
+               "flow.raft_weights": "raft_weights: PATH in the flow: section of a --tracker-config YAML",
+               "posetrack21": "--export-posetrack21", "posetrack21_gt": "--gt", "posetrack21_gt_dir": "--gt"}
+_PT21_EXPORT = ("posetrack21", "posetrack21_gt", "posetrack21_gt_dir")
 FIELD_FLAGS = {
     "run": _RUN_FIELDS,
     "track": {"tracks": "--out", "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
-              "poses": "POSES", "video": "--video", "tracker_config": "--config"},
+              "poses": "POSES", "video": "--video", "tracker_config": "--config", "preset": "--tracker",
+              "flow.raft_weights": "raft_weights: PATH in the flow: section of a --config YAML",
+              "posetrack21": "--export-posetrack21", "posetrack21_gt": "--gt"},
     "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
     "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
                "detector_weights": "--detector-weights", "pose_model": "--pose-model"},
+    "edit": {"tracks": "TRACKS", "count": "--undo", "edited": "--replay"},
+    "review": {"tracks": "TRACKS", "video": "VIDEO"},
     "eval": {"json": "--json", "gt": "--gt", "pred": "--pred", "out_dir": "--out-dir", "dataset_root": "--dataset-root",
-             **{k: v for k, v in _RUN_FIELDS.items() if k not in ("tracks", "tracks journal", "source")}},
+             "format": "--format", "workers": "--score-workers", "plot": "--plot",
+             **{k: v for k, v in _RUN_FIELDS.items()
+                if k not in ("tracks", "tracks journal", "source", *_PT21_EXPORT)}},
 }
 
 
-def output_flags(exc: BaseException, command: Optional[str]) -> list:
-    """The flags behind an output check's error: the settings it names, and --force for an existing output."""
-    from posetrack.errors import OutputExistsError, PathConflictError
+def flag_for(setting: str, command: Optional[click.Command]) -> Optional[str]:
+    """How ``command`` spells a library setting (``boxes_file`` -> ``--boxes``; ``codec=mpeg4`` -> ``--codec mpeg4``).
 
-    flags = FIELD_FLAGS.get(command or "", {})
-    fields = exc.fields if isinstance(exc, PathConflictError) else (
-        (exc.field,) if isinstance(exc, OutputExistsError) and exc.field else ())
-    named = [flags[f] for f in fields if f in flags]
+    The setting may carry the value that would work (``name=value``). None when the
+    command has no way to give it.
+    """
+    if command is None:
+        return None
+    name, _, value = setting.partition("=")
+    table = FIELD_FLAGS.get(command.name or "", {})
+    if name not in table and " " in name:     # "plot joints.png": one file of a folder setting
+        name = name.split(" ", 1)[0]
+    if name in table:
+        flag = table[name]
+        return f"{flag} {value}" if value and flag.startswith("--") else flag
+    option = next((p for p in command.params if isinstance(p, click.Option) and p.name == name), None)
+    if option is None:
+        return None
+    flag = max(option.opts, key=len)
+    if option.is_flag and value.lower() in ("false", "0"):
+        return option.secondary_opts[0] if option.secondary_opts else f"without {flag}"
+    return f"{flag} {value}" if value and not option.is_flag else flag
+
+
+def flag_hint(exc: BaseException, command: Optional[click.Command]) -> str:
+    """The command-line spelling of the settings an error is about, e.g. ``--codec mpeg4, --frames-dir``.
+
+    Reads the settings the library attached to the error (``exc.fields``), never its
+    message; an existing output that cannot be resumed adds ``--force``.
+    """
+    from posetrack.errors import OutputExistsError
+
+    flags = [flag_for(f, command) for f in getattr(exc, "fields", ())]
     if isinstance(exc, OutputExistsError) and not exc.resumable:
-        named.append("--force")
-    return named
+        flags.append("--force")
+    return ", ".join(dict.fromkeys(f for f in flags if f))
 
 
-def _message(exc: BaseException) -> str:
+def _message(exc: BaseException, command: Optional[click.Command]) -> str:
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
         return f"{where}: {exc.strerror}"
     if isinstance(exc, MissingWeightsError) and exc.missing:
-        flags = [WEIGHTS_FLAGS.get(m[0], m[0]) for m in exc.missing]
-        return f"{exc}\nOn the command line: {'; '.join(dict.fromkeys(flags))}."
+        flags = [flag_for(m[0], command) or m[0] for m in exc.missing]
+        given = [f + " PATH" if f.startswith("--") else f for f in flags]
+        return f"{exc}\nOn the command line: {'; '.join(dict.fromkeys(given))}."
     return str(exc) or type(exc).__name__
-
-
-# A setting named in a library message: `frames_dir` (snake case), or `codec="mpeg4"` (a value given).
-_SETTING = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z][a-z0-9]*(?==))(?:=\"?([^\s\",;)]+)\"?)?")
-
-
-def flag_hint(message: str, command: Optional[click.Command]) -> str:
-    """The command-line spelling of the settings a library message names, e.g. ``--codec mpeg4, --frames-dir``.
-
-    Library messages name settings as fields (``frames_dir``, ``codec="mpeg4"``); the
-    command knows which of its options sets each field. Names it has no option for are left out.
-    """
-    if command is None:
-        return ""
-    options = {p.name: p for p in command.params if isinstance(p, click.Option)}
-    flags = []
-    for name, value in _SETTING.findall(message):
-        option = options.get(name)
-        if option is None:
-            continue
-        flag = max(option.opts, key=len)
-        if option.is_flag and value.lower() in ("false", "0"):
-            flag = option.secondary_opts[0] if option.secondary_opts else f"without {flag}"
-        elif value and not option.is_flag:
-            flag += f" {value}"
-        flags.append(flag)
-    return ", ".join(dict.fromkeys(flags))
 
 
 @contextlib.contextmanager
@@ -139,17 +141,15 @@ def convert_errors(ctx: click.Context):
         if debug:
             raise
         if isinstance(e, USER_ERRORS):
-            message = _message(e)
             name = ctx.invoked_subcommand
-            hint = flag_hint(message, ctx.command.get_command(ctx, name) if name and isinstance(
-                ctx.command, click.Group) else ctx.command)
-            extra = output_flags(e, name or ctx.info_name)
-            if extra:
-                hint = ", ".join(dict.fromkeys(extra + ([hint] if hint else [])))
+            command = ctx.command.get_command(ctx, name) if name and isinstance(ctx.command, click.Group) \
+                else ctx.command
+            message = _message(e, command)
+            hint = flag_hint(e, command)
             if hint and not isinstance(e, MissingWeightsError):
                 message += f"  [on the command line: {hint}]"
             raise UserError(message + "  (--debug shows the traceback)") from e
-        raise UserError(f"internal error, a bug in posetrack: {type(e).__name__}: {_message(e)}  "
+        raise UserError(f"internal error, a bug in posetrack: {type(e).__name__}: {_message(e, None)}  "
                         f"(rerun with --debug for the traceback, and please report it)") from e
 
 
@@ -168,60 +168,138 @@ def parse_id_list(value: str) -> list:
 
 # ---------------------------------------------------------------- options shared by run and eval
 
+class RegistryChoice(click.Choice):
+    """A :class:`click.Choice` whose values a library registry gives, read when first needed (help, a value).
+
+    Args:
+        names: returns the valid names, e.g. ``lambda: tuple(MATCHERS)``.
+    """
+
+    def __init__(self, names: Callable[[], Iterable[str]]):
+        self._names = names
+        self._choices: Optional[tuple] = None
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple:
+        if self._choices is None:
+            self._choices = tuple(self._names())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value) -> None:     # click.Choice.__init__ assigns the (empty) list
+        pass
+
+
+class LazyHelpOption(click.Option):
+    """An option whose help text is written only when help is shown (it reads the tracker config).
+
+    Args:
+        lazy_help: returns the help text.
+    """
+
+    def __init__(self, *args, lazy_help: Callable[[], str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lazy_help: Optional[Callable[[], str]] = lazy_help
+
+    def get_help_record(self, ctx: click.Context):
+        if self._lazy_help is not None:
+            self.help, self._lazy_help = self._lazy_help(), None
+        return super().get_help_record(ctx)
+
+
 def pipeline_options(command):
-    """The detector / pose / tracker options `run` and `eval --dataset-root` share."""
-    for option in reversed(_PIPELINE_OPTIONS):
+    """The detector / pose / tracker options `run` and `eval --dataset-root` share.
+
+    Defaults and ranges are :class:`posetrack.pipeline.options.RunOptions`'; choices come from
+    the registries that use them, and help that names presets from the tracker config, both
+    read only when needed (`posetrack eval --gt --pred` never imports them).
+    """
+    for option in reversed(_pipeline_options()):
         command = option(command)
     return command
 
 
-_PIPELINE_OPTIONS = [
-    click.option("--pose-model", default="w48_384x288", show_default=True,
-              help="Pose model config (see `posetrack models`) or a YAML path."),
-    click.option("--pose-weights", default=None,
-              help="Weights: a name from the model config (coco, posetrack18), a .pth/.safetensors file or a URL."
-                   "  [default: the config's default, coco]"),
-    click.option("--detector", "detector_name", default=None,
-              help="torchvision detector name.  [default: from configs/detector.yaml]"),
-    click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Local detector weights (offline use)."),
-    click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector is loaded."),
-    click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none",
-              help="Tracker preset of --tracker-config: robust or flowtrack (the paper's, as published); `none` "
-                   "saves untracked poses.  [default: robust]"),
-    click.option("--refine", is_flag=True,
-              help="Refine each finished file offline: stitch fragments, interpolate short gaps (marked "
-                   "\"interpolated\"), drop short tracks (the preset's refine settings; README \"Tracking\")."),
-    click.option("--tracker-config", default="tracker", show_default=True,
-              help="Tracker settings: a config name or a YAML path."),
-    click.option("--matching", type=click.Choice(["greedy", "hungarian"]), default=None,
-              help="Override the tracker's matching.  [default: greedy, as the paper]"),
-    click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
-              help="Optical flow for propagation and similarity.  [default: dis]"),
-    click.option("--detect-every", type=click.IntRange(min=1, max=10_000_000), default=1, show_default=True,
-              help="Run the detector on every N-th frame; flow-propagated boxes carry people in between "
-                   "(benchmarks/detect_every.py measures the cost)."),
-    click.option("--device", default="auto", show_default=True, callback=lambda ctx, param, value: _device(value),
-              help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
-    click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto",
-              show_default=True, help="Autocast type of the pose and detector networks. auto: fp16 on CUDA, fp32 on "
-                                      "CPU (measured: README \"Speed\")."),
-    click.option("--half", is_flag=True, help="Same as --precision fp16 (on a CUDA GPU; ignored on CPU, with a warning)."),
-    click.option("--backend", type=click.Choice(["torch", "onnxruntime", "tensorrt"]), default="torch",
-              show_default=True, help="Where the pose network runs (onnxruntime: pip install 'posetrack[onnx]'; "
-                                      "tensorrt: needs torch_tensorrt and a GPU)."),
-    click.option("--compile", is_flag=True, help="torch.compile the pose network (CUDA graphs on GPU; slow start)."),
-    click.option("--batch-size", type=click.IntRange(min=1, max=65536), default=32, show_default=True,
-              help="Person crops per pose forward pass."),
-    click.option("--frame-batch", type=click.IntRange(min=1, max=65536), default=8, show_default=True,
-              help="Frames decoded, detected and estimated together."),
-    click.option("--overlap/--no-overlap", default=True, show_default=True,
-              help="Compute flow and write outputs on threads while poses are estimated (never changes a result)."),
-    click.option("--flip/--no-flip", default=True, show_default=True, help="Flip test (official setting)."),
-    click.option("--decode", type=click.Choice(["argmax", "dark"]), default="argmax", show_default=True,
-              help="Heatmap decoding: official argmax + quarter offset, or DARK."),
-]
+def tracker_presets() -> tuple:
+    """(preset names, the default first; the default preset's tracker and flow settings), for help texts."""
+    from posetrack.tracking.config import default_preset, load_tracking_config, preset_names
+
+    default = default_preset()
+    tracker, flow = load_tracking_config()
+    return (default, *(p for p in preset_names() if p != default)), tracker, flow
+
+
+def _choices(name: str) -> Callable[[], tuple]:
+    """The valid values of RunOptions' ``name``, from its registry (read when first needed)."""
+    from posetrack.pipeline.options import option_choices
+
+    return lambda: option_choices(name)[name]
+
+
+def _tracker_help() -> str:
+    presets = tracker_presets()[0]
+    return (f"Tracker preset of --tracker-config: {' or '.join(presets)} (configs/tracker.yaml says what each does); "
+            f"`none` saves untracked poses.  [default: {presets[0]}]")
+
+
+def _pipeline_options() -> list:
+    from posetrack.pipeline.options import INT_RANGES, defaults
+
+    d = defaults()
+    batch_max, every_max = INT_RANGES["batch_size"][1], INT_RANGES["detect_every"][1]
+    return [
+        click.option("--pose-model", default=d["pose_model"], show_default=True,
+                     help="Pose model config (see `posetrack models`) or a YAML path."),
+        click.option("--pose-weights", default=None,
+                     help="Weights: a name from the model config (coco, posetrack18), a .pth/.safetensors file or a "
+                          "URL.  [default: the config's default, coco]"),
+        click.option("--detector", "detector_name", default=None,
+                     help="torchvision detector name.  [default: from configs/detector.yaml]"),
+        click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="Local detector weights (offline use)."),
+        click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector "
+                          "is loaded."),
+        click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none", cls=LazyHelpOption,
+                     lazy_help=_tracker_help),
+        click.option("--refine", is_flag=True, default=d["refine"],
+                     help="Refine each finished file offline: stitch fragments, interpolate short gaps (marked "
+                          "\"interpolated\"), drop short tracks (the preset's refine settings; README \"Tracking\")."),
+        click.option("--tracker-config", default=d["tracker_config"], show_default=True,
+                     help="Tracker settings: a config name or a YAML path."),
+        click.option("--matching", type=RegistryChoice(_choices("matching")), default=None, cls=LazyHelpOption,
+                     lazy_help=lambda: f"Override the tracker's matching.  [default: {tracker_presets()[1].matching}, "
+                                       "from the preset]"),
+        click.option("--flow", "flow_method", type=RegistryChoice(_choices("flow_method")), default=None,
+                     cls=LazyHelpOption, lazy_help=lambda: "Optical flow for propagation and similarity.  "
+                                                           f"[default: {tracker_presets()[2].method}]"),
+        click.option("--detect-every", type=click.IntRange(min=1, max=every_max), default=d["detect_every"],
+                     show_default=True, help="Run the detector on every N-th frame; flow-propagated boxes carry "
+                                             "people in between (benchmarks/detect_every.py measures the cost)."),
+        click.option("--device", default=d["device"], show_default=True,
+                     callback=lambda ctx, param, value: _device(value),
+                     help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
+        click.option("--precision", type=RegistryChoice(_choices("precision")), default=d["precision"],
+                     show_default=True, help="Autocast type of the pose and detector networks. auto: fp16 on CUDA, "
+                                             "fp32 on CPU (measured: README \"Speed\")."),
+        click.option("--half", is_flag=True,
+                     help="Same as --precision fp16 (on a CUDA GPU; ignored on CPU, with a warning)."),
+        click.option("--backend", type=RegistryChoice(_choices("backend")), default=d["backend"],
+                     show_default=True, help="Where the pose network runs (onnxruntime: pip install "
+                                             "'posetrack[onnx]'; tensorrt: needs torch_tensorrt and a GPU)."),
+        click.option("--compile", is_flag=True, default=d["compile"],
+                     help="torch.compile the pose network (CUDA graphs on GPU; slow start)."),
+        click.option("--batch-size", type=click.IntRange(min=1, max=batch_max), default=d["batch_size"],
+                     show_default=True, help="Person crops per pose forward pass."),
+        click.option("--frame-batch", type=click.IntRange(min=1, max=batch_max), default=d["frame_batch"],
+                     show_default=True, help="Frames decoded, detected and estimated together."),
+        click.option("--overlap/--no-overlap", default=d["overlap"], show_default=True,
+                     help="Compute flow and write outputs on threads while poses are estimated (never changes a "
+                          "result)."),
+        click.option("--flip/--no-flip", default=d["flip"], show_default=True, help="Flip test (official setting)."),
+        click.option("--decode", type=RegistryChoice(_choices("decode")), default=d["decode"],
+                     show_default=True, help="Heatmap decoding: official argmax + quarter offset, or DARK."),
+    ]
 
 
 def _device(value: str) -> str:
@@ -237,12 +315,13 @@ def _device(value: str) -> str:
 
 
 def run_options(opts: dict):
-    """The pipeline choices among a command's parsed options, as a :class:`posetrack.pipeline.runner.RunOptions`."""
-    import dataclasses
+    """The pipeline choices among a command's parsed options, as a :class:`posetrack.pipeline.options.RunOptions`.
 
-    from posetrack.pipeline.runner import RunOptions
+    ``--half`` is the library's ``half`` keyword (``precision="half"``: float16 on CUDA only).
+    """
+    from posetrack.pipeline.options import RunOptions
 
-    names = {f.name for f in dataclasses.fields(RunOptions)}
+    names = set(RunOptions.keywords())
     return RunOptions(**{k: v for k, v in opts.items() if k in names})
 
 

@@ -1,16 +1,17 @@
 """`run` and `track` --export-posetrack21: PoseTrack21 prediction files the official kit reads as they are.
 
-The writer is :mod:`posetrack.tracksfile.posetrack21`; this module adds its two options, checks them before
-any frame is processed (a bad GT file fails at once), and writes the files once the tracks are done.
+The export is one of the run's outputs (:class:`posetrack.pipeline.outputs.Outputs` ``posetrack21``,
+its GT file ``posetrack21_gt``), written with the others once the tracks are done; a bad GT file fails
+before any frame is processed. This module adds the two options and their usage rules.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import click
 
-__all__ = ["posetrack21_options", "pop_options", "check_single", "write_single", "check_batch", "write_batch"]
+__all__ = ["posetrack21_options", "pop_options", "check_single", "check_batch"]
 
 
 def posetrack21_options(command):
@@ -34,51 +35,13 @@ def pop_options(opts: dict) -> Tuple[Optional[Path], Optional[Path]]:
     return export21, gt
 
 
-def check_single(export21: Optional[Path], gt: Optional[Path], force: bool, inputs: Dict[str, Optional[Path]],
-                 outputs: Dict[str, Optional[Path]]) -> None:
-    """Before a run: the export may not clobber an input, another output or an existing file; the GT file is valid."""
-    if export21 is None:
-        return
-    from posetrack.io.guard import check_distinct, check_writes
-    from posetrack.tracksfile.posetrack21 import gt_images
-
+def check_single(gt: Optional[Path]) -> None:
+    """One video: --gt is one GT file."""
     if gt is not None and gt.is_dir():
         raise click.UsageError(f"--gt {gt}: one video takes one GT file (a folder is for --out-dir)")
-    check_writes({"posetrack21": export21}, {**inputs, "gt": gt}, force=force)
-    check_distinct([("posetrack21", export21)] + [(k, v) for k, v in outputs.items() if v is not None])
-    if gt is not None:
-        gt_images(gt)
 
 
-def write_single(export21: Optional[Path], tracks_path: Path, gt: Optional[Path], source=None) -> None:
-    """After a run: write the export from the finished tracks file."""
-    if export21 is None:
-        return
-    from posetrack.tracksfile.codec import read_tracks
-    from posetrack.tracksfile.posetrack21 import write_posetrack21
-
-    for note in write_posetrack21(export21, read_tracks(tracks_path), gt, source):
-        click.secho(note, fg="yellow", err=True)
-    click.echo(f"wrote {export21}", err=True)
-
-
-def check_batch(export21: Optional[Path], gt: Optional[Path], names: Sequence[str]) -> None:
-    """Before a batch: --gt is a folder holding <name>.json for every source."""
-    if export21 is None or gt is None:
-        return
-    if not gt.is_dir():
+def check_batch(gt: Optional[Path]) -> None:
+    """A batch: --gt is a folder of <name>.json (the library names any missing file)."""
+    if gt is not None and not gt.is_dir():
         raise click.UsageError(f"--gt {gt}: with --out-dir, give the folder of PoseTrack21 GT files (<name>.json)")
-    missing = [n for n in names if not (gt / f"{n}.json").is_file()]
-    if missing:
-        raise click.UsageError(f"--gt {gt}: no GT file for {len(missing)} source(s), e.g. {missing[0]}.json")
-
-
-def write_batch(export21: Optional[Path], gt: Optional[Path], jobs, result) -> None:
-    """After a batch: one <name>.json per finished source."""
-    if export21 is None:
-        return
-    done = {v.name for v in result.videos if v.ok}
-    for job in jobs:
-        if job.name in done:
-            write_single(export21 / f"{job.name}.json", job.outputs.tracks,
-                         None if gt is None else gt / f"{job.name}.json", job.source)

@@ -6,7 +6,9 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT
+from posetrack.models import DEFAULT_POSE_MODEL
+
+from ._common import CONTEXT, RegistryChoice
 
 EPILOG = """\b
 Examples:
@@ -17,14 +19,20 @@ Examples:
   posetrack export --seeded --out test.onnx --force            # replace an existing test.onnx
 """
 
+def _formats() -> tuple:
+    from posetrack.models.onnx import EXPORT_FORMATS
+
+    return tuple(EXPORT_FORMATS)
+
+
 # The largest ONNX Runtime - PyTorch difference accepted by the parity check (float32 heatmaps).
 TOLERANCE = 1e-4
 
 
 @click.command("export", context_settings=CONTEXT, epilog=EPILOG)
-@click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True,
+@click.option("--format", "fmt", type=RegistryChoice(_formats), default="onnx", show_default=True,
               help="Export format.")
-@click.option("--pose-model", default="w48_384x288", show_default=True, help="Pose model config or a YAML path.")
+@click.option("--pose-model", default=DEFAULT_POSE_MODEL, show_default=True, help="Pose model config or a YAML path.")
 @click.option("--pose-weights", default=None,
               help="Weights: a name from the model config, a file or a URL.  [default: the config's default]")
 @click.option("--seeded", is_flag=True, help="Seeded random weights instead (tests, no download).")
@@ -90,17 +98,14 @@ def _report(what: str, result) -> None:
 
 
 def _export_detector(out: Path, name: Optional[str], weights: Optional[str], opset: int, check: bool) -> None:
-    import dataclasses
-
     import torch
 
-    from posetrack.config import load_yaml
-    from posetrack.pose.detector import DetectorConfig, build_detector
     from posetrack.models.onnx import check_detector, export_detector
+    from posetrack.pipeline.configs import detector_config
+    from posetrack.pipeline.options import ModelOptions, RuntimeOptions
+    from posetrack.pose.detector import build_detector
 
-    cfg = load_yaml(DetectorConfig, "detector")
-    if name:
-        cfg = dataclasses.replace(cfg, name=name)
+    cfg = detector_config(ModelOptions(detector_name=name), RuntimeOptions())
     detector = build_detector(cfg, weights_path=weights)
     path = export_detector(detector.model, out, opset=opset)
     click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")

@@ -39,6 +39,24 @@ finish an interrupted batch):
 _PER_SOURCE = "; with --out-dir, a folder of <name>"
 
 
+def frame_range_options(command):
+    """--start, --end, --stride: the library's frame range (its defaults and bounds)."""
+    from posetrack.pipeline.options import INT_RANGES, FrameRange
+
+    d = FrameRange()
+    options = [
+        click.option("--start", type=click.IntRange(min=INT_RANGES["start"][0]), default=d.start, show_default=True,
+                     help="First frame (0-based)."),
+        click.option("--end", type=click.IntRange(min=INT_RANGES["end"][0]), default=d.end,
+                     help="Stop before this frame."),
+        click.option("--stride", type=click.IntRange(*INT_RANGES["stride"]), default=d.stride, show_default=True,
+                     help="Process every N-th frame."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("run", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @pipeline_options
@@ -46,9 +64,7 @@ _PER_SOURCE = "; with --out-dir, a folder of <name>"
               help="Tracks file to write (JSON), one source only.  [default: SOURCE's whole stem + .tracks.json]")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="One tracks file per source here, <name>.tracks.json; names never collide (README).")
-@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame (0-based).")
-@click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame.")
-@click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=1, show_default=True, help="Process every N-th frame.")
+@frame_range_options
 @click.option("--render", "render_out", type=click.Path(path_type=Path), default=None,
               help="Also write an annotated H.264 MP4 while running (no second decode)" + _PER_SOURCE + ".mp4.")
 @click.option("--export-posetrack2017", "export17", type=click.Path(path_type=Path), default=None,
@@ -95,7 +111,7 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
         raise click.UsageError("--resume keeps the finished frames and --force discards them; give one")
     live = len(sources) == 1 and is_live(sources[0])
     items = list(sources) if live else expand_sources(sources)
-    opts["posetrack21"] = pt21.pop_options(opts)     # (--export-posetrack21, --gt); written after the tracks
+    opts["posetrack21"] = pt21.pop_options(opts)     # (--export-posetrack21, --gt): Outputs.posetrack21(_gt)
     folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
                "--export-coco": export_coco, "--export-csv": export_csv, "--export-posetrack21": opts["posetrack21"][0]}
     if out_dir is not None or len(items) > 1:
@@ -116,18 +132,18 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
 def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
              force: bool, quiet: bool, opts: dict) -> None:
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
-    from posetrack.pipeline.batch import default_tracks_path
     from posetrack.errors import OutputExistsError
-    from posetrack.pipeline.runner import Outputs, run_video
+    from posetrack.pipeline.batch import default_tracks_path
+    from posetrack.pipeline.outputs import Outputs
+    from posetrack.pipeline.runner import run_video
 
     if out is None and not isinstance(source, Path):
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
     out = out or default_tracks_path(source)
-    outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
-                      csv=export_csv)
     export21, gt21 = opts.pop("posetrack21")
-    pt21.check_single(export21, gt21, force or resume, {"source": source if isinstance(source, Path) else None},
-                      outputs.fields())
+    pt21.check_single(gt21)
+    outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
+                      csv=export_csv, posetrack21=export21, posetrack21_gt=gt21)
     run_opts = run_options(opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     ctx = click.get_current_context()
@@ -143,7 +159,6 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
                             "(same options) or overwrite it with --force") from e
         raise UserError(f"{e.path}: already exists; overwrite it with --force or choose another name") from e
     _print_summary(summary, out)
-    pt21.write_single(export21, out, gt21, source)
 
 
 def _resume_command(ctx: click.Context, source: Path, out: Path) -> str:
@@ -184,15 +199,16 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
               quiet: bool, opts: dict) -> None:
     """A batch: plan the jobs, run them on the engine with one progress display, print the summary."""
     from posetrack.pipeline.batch import check_jobs, models_options, plan_jobs
-    from posetrack.pipeline.runner import run_inputs
+    from posetrack.pipeline.outputs import run_inputs
 
     from ._batch import BatchProgress, make_engine, print_summary
 
     force = bool(opts.pop("force", False))
     export21, gt21 = opts.pop("posetrack21")
+    pt21.check_batch(gt21)
     jobs = plan_jobs(items, out_dir, render_dir=render_dir, posetrack2017_dir=export17,
-                     posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir)
-    pt21.check_batch(export21, gt21, [job.name for job in jobs])
+                     posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir,
+                     posetrack21_dir=export21, posetrack21_gt_dir=gt21)
     runner = make_engine(**engine_opts)
     run_opts = run_options(opts)
     check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts
@@ -202,7 +218,6 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
     with BatchProgress(len(jobs), enabled=not quiet) as bar:
         result = runner.run(jobs, run_opts, on_event=bar, force=force)
     print_summary(result, str(out_dir))
-    pt21.write_batch(export21, gt21, jobs, result)
     if result.interrupted:
         raise KeyboardInterrupt
     if result.failed:

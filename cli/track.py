@@ -1,7 +1,6 @@
 """`posetrack track`: re-track saved poses (a tracks file), then refine the whole file offline."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Optional
 
@@ -9,8 +8,6 @@ import click
 
 from . import _posetrack21 as pt21
 from ._common import CONTEXT, FrameProgress
-
-log = logging.getLogger("posetrack")
 
 EPILOG = """\b
 Examples:
@@ -33,25 +30,45 @@ people are marked "interpolated": true.
 """
 
 
+def _track_options(command):
+    """The tracker options, their choices read from the library's registries and presets."""
+    from posetrack.pipeline.options import option_choices
+    from posetrack.tracking.motion import MOTIONS
+
+    from ._common import RegistryChoice, tracker_presets
+
+    presets, tracker, flow = tracker_presets()
+    choices = option_choices("matching", "flow_method")
+    options = [
+        click.option("--tracker", "preset", default=None, metavar="PRESET",
+                     help=f"Tracker preset: {' or '.join(presets)} (or one your --config adds).  "
+                          f"[default: {presets[0]}]"),
+        click.option("--config", "--tracker-config", "config", default="tracker", show_default=True,
+                     metavar="NAME|YAML", help="Tracker settings: a shipped config name or a YAML path (presets:, "
+                                               "preset:, tracker:, flow:)."),
+        click.option("--refine/--no-refine", default=None,
+                     help="Offline refinement of the whole file (stitch, interpolate, drop short tracks).  "
+                          f"[default: as the preset says; {presets[0]}: {'on' if tracker.refine.enabled else 'off'}]"),
+        click.option("--matching", type=RegistryChoice(lambda: choices["matching"]), default=None,
+                     help=f"Override the preset's matching.  [default: {tracker.matching}, from the preset]"),
+        click.option("--motion", type=RegistryChoice(lambda: tuple(MOTIONS)), default=None,
+                     help=f"Override how queued poses reach the next frame.  [default: {tracker.motion}, from the "
+                          "preset]"),
+        click.option("--flow", "flow_method", type=RegistryChoice(lambda: choices["flow_method"]), default=None,
+                     help=f"Override the optical flow method (with --video).  [default: {flow.method}]"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("track", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("poses_file", metavar="POSES", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Tracks file to write (JSON, same schema as the input).")
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
               help="The poses' video (or folder of frames), for optical flow.")
-@click.option("--tracker", "preset", default=None, metavar="PRESET",
-              help="Tracker preset: robust or flowtrack (or one your --config adds).  [default: robust]")
-@click.option("--config", "--tracker-config", "config", default="tracker", show_default=True, metavar="NAME|YAML",
-              help="Tracker settings: a shipped config name or a YAML path (presets:, preset:, tracker:, flow:).")
-@click.option("--refine/--no-refine", default=None,
-              help="Offline refinement of the whole file (stitch, interpolate, drop short tracks).  "
-                   "[default: as the preset says; robust: on]")
-@click.option("--matching", type=click.Choice(["greedy", "hungarian"]), default=None,
-              help="Override the preset's matching.  [default: greedy, as the paper]")
-@click.option("--motion", type=click.Choice(["flow", "kalman", "none"]), default=None,
-              help="Override how queued poses reach the next frame.  [default: flow, as the paper]")
-@click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
-              help="Override the optical flow method (with --video).  [default: dis]")
+@_track_options
 @click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -69,44 +86,18 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
     OKS (FlowTrack, Xiao et al. 2018); unmatched poses start new tracks (ids from 0).
     Existing outputs are never overwritten without --force; no output may be an input.
     """
-    from dataclasses import replace
+    from posetrack.pipeline.retrack import retrack_file
 
-    from posetrack.io.guard import check_writes
-    from posetrack.pipeline.retrack import retrack
-    from posetrack.pipeline.runner import Outputs, write_exports
-    from posetrack.tracking.tracker import load_tracking_config
-    from posetrack.tracksfile.codec import read_tracks, write_tracks
-
-    check_writes({"tracks": out, "posetrack2017": export17, "posetrack2018": export18},
-                 {"poses": poses_file, "video": video, "tracker_config": config}, force=force)
     export21, gt21 = pt21.pop_options(posetrack21)
-    pt21.check_single(export21, gt21, force, {"poses": poses_file, "video": video},
-                      {"tracks": out, "posetrack2017": export17, "posetrack2018": export18})
-    tracker_cfg, flow_cfg = load_tracking_config(config, preset=preset)
-    tracker_cfg = replace(tracker_cfg, **{k: v for k, v in (("matching", matching), ("motion", motion)) if v})
-    if refine is not None:
-        tracker_cfg = replace(tracker_cfg, refine=replace(tracker_cfg.refine, enabled=refine))
-    if flow_method:
-        flow_cfg = replace(flow_cfg, method=flow_method)
-    poses = read_tracks(poses_file)
-    if video is None and tracker_cfg.motion == "flow":
-        log.info("no --video: no optical flow; poses move with the tracker's motion model")
-    with FrameProgress("tracking", total=len(poses.frames), enabled=not quiet) as bar:
-        def progress(result) -> None:
-            bar.advance()
-
-        if video is not None and tracker_cfg.motion == "flow":
-            from posetrack.io.video import open_source
-
-            with open_source(video) as source:
-                tracks = retrack(poses, tracker_cfg, source, flow_cfg, progress)
-        else:
-            tracks = retrack(poses, tracker_cfg, None, flow_cfg, progress)
-    write_tracks(out, tracks)
-    outputs = Outputs(tracks=out, posetrack2017=export17, posetrack2018=export18)
-    for note in write_exports(outputs, tracks, video if video is not None else tracks.header.video.path):
+    pt21.check_single(gt21)
+    overrides = {k: v for k, v in (("matching", matching), ("motion", motion), ("refine.enabled", refine))
+                 if v is not None}
+    with FrameProgress("tracking", enabled=not quiet) as bar:
+        tracks, notes = retrack_file(poses_file, out, video=video, config=config, preset=preset, overrides=overrides,
+                                     flow_method=flow_method, posetrack2017=export17, posetrack2018=export18,
+                                     posetrack21=export21, posetrack21_gt=gt21, force=force, progress=bar)
+    for note in notes:
         click.echo(note, err=True)
-    pt21.write_single(export21, out, gt21, video)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     n_people = sum(len(f) for f in tracks.frames)
     click.echo(f"{len(tracks.frames)} frames, {n_people} poses, {len(ids)} tracks -> {out}", err=True)

@@ -7,7 +7,8 @@ Three layouts are used across posetrack:
   (COCO order, but slots 1 and 2 hold ``head_bottom`` and ``head_top`` instead of the
   eyes; the ear slots are never annotated in PoseTrack).
 * ``posetrack17`` — the 15 joints PoseTrack evaluation (poseval) scores, in poseval's
-  joint-id order.
+  joint-id order, named as PoseTrack 2018 files name them (joint 12 is ``head_bottom``).
+  poseval's own reports call joint 12 "neck" (:data:`POSEVAL_JOINT_NAMES`, derived from it).
 
 Every stage (pose estimation, tracking similarity, export, evaluation, drawing) takes a
 :class:`KeypointLayout` instead of assuming one of them.
@@ -21,7 +22,8 @@ import numpy as np
 
 from posetrack.errors import ConfigError
 
-__all__ = ["KeypointLayout", "COCO", "POSETRACK18", "POSETRACK17", "LAYOUTS", "get_layout"]
+__all__ = ["KeypointLayout", "COCO", "POSETRACK18", "POSETRACK17", "LAYOUTS", "get_layout", "POSEVAL_JOINT_NAMES",
+           "POSEVAL_MISSING_SCORE"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ POSETRACK18 = KeypointLayout(
 
 POSETRACK17 = KeypointLayout(
     name="posetrack17",
-    # poseval joint ids 0..14 (its 2018 reader maps head_bottom to id 12, "neck").
+    # poseval joint ids 0..14, named as in PoseTrack 2018 files (poseval's 2018 reader requires these
+    # names and maps head_bottom to id 12, which its evaluator calls "neck").
     names=("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
            "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
            "left_wrist", "head_bottom", "nose", "head_top"),
@@ -120,6 +123,14 @@ POSETRACK17 = KeypointLayout(
     sigmas=(0.089, 0.087, 0.107, 0.107, 0.087, 0.089, 0.062, 0.072, 0.079, 0.079,
             0.072, 0.062, 0.025, 0.026, 0.025),
 )
+
+#: poseval's names of its joint ids 0..14, as its reports (and ours: ``posetrack eval --json``) print them:
+#: the PoseTrack 2018 names of :data:`POSETRACK17`, with joint 12 (head_bottom) called "neck" (poseval's
+#: ``eval_helpers.Joint``; the official evaluator's ``joint_names`` in tests/data/eval-parity).
+POSEVAL_JOINT_NAMES: Tuple[str, ...] = tuple("neck" if n == "head_bottom" else n for n in POSETRACK17.names)
+
+#: poseval's score for a predicted joint that has none: it ranks below every scored joint.
+POSEVAL_MISSING_SCORE = -9999.0
 
 LAYOUTS: Dict[str, KeypointLayout] = {l.name: l for l in (COCO, POSETRACK18, POSETRACK17)}
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import posetrack
 import posetrack.api as api
-from api_fixtures import N, figure_boxes, make_video, tiny_options
+from helpers.api_data import N, figure_boxes, make_video, tiny_options
 from posetrack.errors import ConfigError, InputError
 from posetrack.tracksfile.codec import frame_to_dict, read_tracks
 
@@ -150,8 +150,6 @@ def test_track_is_lazy_and_checks_options_at_once(tmp_path):
 
 def test_options_are_the_run_command_options():
     """Every pipeline option of `posetrack run` is a keyword of track(), and every keyword is an option of run."""
-    import dataclasses
-
     import click
 
     from posetrack.pipeline.runner import RunOptions
@@ -159,7 +157,7 @@ def test_options_are_the_run_command_options():
 
     command = cli.get_command(click.Context(cli), "run")
     flags = {p.name: max(p.opts, key=len) for p in command.params if isinstance(p, click.Option)}
-    fields = {f.name for f in dataclasses.fields(RunOptions)}
+    fields = set(RunOptions.keywords())
     assert fields <= set(flags)                            # every RunOptions field is settable from `run`
     for field in fields:
         flag = flags[field][2:]

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from helpers.data import CASES
 from posetrack.eval.evaluate import evaluate
 from posetrack_cli import cli
 
-EVAL3 = Path(__file__).resolve().parent / "data" / "cases" / "eval3"
+EVAL3 = CASES / "eval3"
 
 
 def eval_cli(case: Path, tmp_path: Path, *extra):

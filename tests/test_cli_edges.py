@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import posetrack_cli._common as common
-from api_fixtures import N, Server, checkpoint_bytes, closed_port_url, make_video, model_config, sha
+from helpers.api_data import N, Server, checkpoint_bytes, closed_port_url, make_video, model_config, sha
 from posetrack.tracksfile.journal import journal_path
 from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import _hoist_debug, cli
@@ -20,11 +20,7 @@ def data(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("edges"))
 
 
-@pytest.fixture(autouse=True)
-def isolated_caches(tmp_path, monkeypatch):
-    monkeypatch.delenv("POSETRACK_CACHE", raising=False)
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+pytestmark = pytest.mark.usefixtures("isolated_caches")   # tests/conftest.py
 
 
 def invoke(*args):
@@ -198,13 +194,18 @@ def test_downloads_show_a_progress_bar(data, tmp_path):
 # ---------------------------------------------------------------- library messages, CLI flags
 
 def test_flag_hint_maps_settings_named_by_the_library_to_the_commands_flags():
+    """The settings an error carries (``err.fields``, set where it is raised) become the command's flags."""
     import click
+
+    from posetrack.errors import EncoderError, InputError, WeightsError
 
     ctx = click.Context(cli)
     render, run = cli.get_command(ctx, "render"), cli.get_command(ctx, "run")
-    message = 'no h264 encoder in this FFmpeg; use codec="mpeg4" (plays in VLC) or frames_dir (PNG frames)'
-    assert common.flag_hint(message, render) == "--codec mpeg4, --frames-dir"
-    assert common.flag_hint(message, run) == ""                       # `run` has neither option
-    assert common.flag_hint("give pose_weights (a file or URL)", run) == "--pose-weights"
-    assert common.flag_hint("nothing to resume (resume=False runs it again)", run) == "without --resume"
-    assert common.flag_hint("flip=False", run) == "--no-flip"
+    encoder = EncoderError("no h264 encoder in this FFmpeg; use codec=mpeg4 or frames_dir", fields=("codec=mpeg4",
+                                                                                                      "frames_dir"))
+    assert common.flag_hint(encoder, render) == "--codec mpeg4, --frames-dir"
+    assert common.flag_hint(encoder, run) == ""                       # `run` has neither option
+    assert common.flag_hint(WeightsError("give the weights", field="pose_weights"), run) == "--pose-weights"
+    assert common.flag_hint(InputError("nothing to resume", field="resume=False"), run) == "without --resume"
+    assert common.flag_hint(InputError("no flip", field="flip=False"), run) == "--no-flip"
+    assert common.flag_hint(InputError("no setting named"), run) == ""

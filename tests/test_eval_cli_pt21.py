@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from helpers.data import PARITY, PARITY_PT21
 from posetrack_cli import cli
 
-DATA = Path(__file__).resolve().parent / "data"
-PT21 = DATA / "eval-parity-pt21" / "public"        # origins: tests/data/README.md
-PT17 = DATA / "eval-parity" / "public"
+PT21 = PARITY_PT21 / "public"        # origins: tests/data/README.md
+PT17 = PARITY / "public"
 
 
 def invoke(*args):

@@ -171,7 +171,7 @@ def test_posetrack21_files_are_read_or_refused_cleanly_and_eval_never_crashes(tm
     from click.testing import CliRunner
 
     from posetrack_cli import cli
-    from test_fuzz import FUZZ_CLI, mutated
+    from helpers.fuzz import FUZZ_CLI, mutated
 
     seed_root = tmp_path_factory.mktemp("seed21")
     make_posetrack21_set(seed_root, seed=6, sequences=1, frames=(6, 6), people=(2, 2))

@@ -16,14 +16,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers.data import PARITY_PT21
 from posetrack.eval.evaluate import evaluate
 
-DATA = Path(__file__).resolve().parent / "data" / "eval-parity-pt21"     # origins: tests/data/README.md
+DATA = PARITY_PT21     # origins: tests/data/README.md
 TOL = 1e-9
 
 

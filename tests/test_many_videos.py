@@ -6,7 +6,7 @@ import signal
 import pytest
 from click.testing import CliRunner
 
-from many_videos_data import make_batch
+from helpers.many_videos import make_batch
 from posetrack.tracksfile.journal import journal_path
 from posetrack_cli import cli
 
@@ -64,7 +64,7 @@ def test_folder_batch_equals_single_runs_and_rerun_skips(data, tmp_path):
 
 def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tmp_path):
     """Two spawn workers (one thread each) write the same bytes; SIGKILL of one mid-video is retried."""
-    from many_videos_data import options
+    from helpers.many_videos import options
     from posetrack.pipeline.batch import FramesDone, plan_jobs
     from posetrack.pipeline.engines import get_engine
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
+from helpers.videos import write_frames
+from helpers.weights import write_tiny_weights
 from posetrack.eval.evaluate import evaluate
 from posetrack.keypoints import COCO
-from posetrack.models.registry import build_pose_model
 from posetrack.tracksfile.codec import read_tracks
 from posetrack.tracksfile.posetrack21 import IMAGE_ID_BASE, KEYPOINTS, decode_posetrack21
 from posetrack_cli import cli
@@ -33,23 +32,19 @@ NAMED = [name for name in KEYPOINTS if name in COCO.names and "ear" not in name]
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     d = tmp_path_factory.mktemp("pt21")
-    frames = d / SEQ
-    frames.mkdir()
     rng = np.random.default_rng(3)
     sprites = [rng.integers(0, 255, (80, 40, 3), dtype=np.uint8) for _ in range(2)]
-    boxes = []
+    boxes, images = [], []
     for t in range(N):
         img = np.full((H, W, 3), 90, np.uint8)
         for k, sprite in enumerate(sprites):
             x, y = (20 + 6 * t, 30 + 2 * t) if k == 0 else (140, 40)
             img[y:y + 80, x:x + 40] = sprite
             boxes.append({"image_id": t, "bbox": [float(x), float(y), 40.0, 80.0], "score": 0.95, "category_id": 1})
-        cv2.imwrite(str(frames / f"{t:06d}.png"), img)
+        images.append(img)
+    write_frames(d / SEQ, images)
     (d / "dets.json").write_text(json.dumps(boxes))
-    torch.manual_seed(0)
-    state = build_pose_model("hrnet_tiny_128x96").state_dict()
-    state["final_layer.bias"] += 1.0
-    torch.save(state, d / "pose.pth")
+    write_tiny_weights(d / "pose.pth", seed=0, bias=1.0)
     return d
 
 
@@ -147,3 +142,38 @@ def test_track_exports_too_and_usage_errors(exported, tmp_path):
                   "--gt", tmp_path / "bad.json")
     assert bad.exit_code == 1 and "unknown key 'annotation' (did you mean 'annotations'?)" in bad.output
     assert not (tmp_path / "t4.json").exists()          # refused before anything is written
+
+
+def test_batch_exports_one_file_per_source_with_its_gt(clip, exported, tmp_path):
+    d, _ = exported
+    (tmp_path / "boxes").mkdir()
+    (tmp_path / "boxes" / f"{SEQ}.json").write_bytes((clip / "dets.json").read_bytes())
+    batch = ["run", clip / SEQ, "--out-dir", tmp_path / "tracks", "--boxes-dir", tmp_path / "boxes",
+             "--pose-model", "hrnet_tiny_128x96", "--pose-weights", clip / "pose.pth", "--quiet", "--device", "cpu",
+             "--export-posetrack21", tmp_path / "pred"]
+    (tmp_path / "no_gt").mkdir()
+    missing = run_cli(*batch, "--gt", tmp_path / "no_gt")
+    assert missing.exit_code == 1 and "no PoseTrack21 GT file for 1 of 1 sources" in missing.output
+    assert "[on the command line: --gt]" in missing.output and not (tmp_path / "tracks").exists()
+    result = run_cli(*batch, "--gt", d / "gt")
+    assert result.exit_code == 0, result.output
+    written = decode_posetrack21((tmp_path / "pred" / f"{SEQ}.json").read_bytes(), "batch")
+    gt = json.loads((d / "gt" / f"{SEQ}.json").read_text())
+    assert [im.id for im in written.images] == [im["id"] for im in gt["images"]]
+    assert evaluate(d / "gt", tmp_path / "pred").overall.counts["GT_IDs"] == 2
+
+
+def test_the_gt_file_is_an_input_of_the_run_and_needs_the_export(tmp_path):
+    from posetrack.errors import InputError, PathConflictError
+    from posetrack.pipeline.options import RunOptions
+    from posetrack.pipeline.outputs import Outputs, check_paths
+
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"images": [], "annotations": []}')
+    with pytest.raises(InputError) as lone:
+        Outputs(tmp_path / "t.json", posetrack21_gt=gt)
+    assert lone.value.fields == ("posetrack21_gt", "posetrack21")
+    outputs = Outputs(tmp_path / "t.json", posetrack21=tmp_path / "p.json", posetrack21_gt=gt)
+    assert "posetrack21_gt" not in outputs.fields() and outputs.inputs() == {"posetrack21_gt": gt}
+    with pytest.raises(PathConflictError, match="gt.json"):
+        check_paths(tmp_path / "clip", Outputs(tmp_path / "t.json", posetrack21=gt, posetrack21_gt=gt), RunOptions())

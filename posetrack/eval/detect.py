@@ -45,7 +45,7 @@ def benchmark_of(gt_files: Iterable[Path], format: str = "auto") -> str:
         InputError: an unknown ``format``, or (auto) GT files of both benchmarks.
     """
     if format not in FORMATS:
-        raise InputError(f"format={format!r}: choose one of {', '.join(FORMATS)}")
+        raise InputError(f"format={format!r}: choose one of {', '.join(FORMATS)}", field="format")
     if format != "auto":
         return POSETRACK21 if format == "posetrack21" else POSEVAL
     seen: dict = {}
@@ -53,8 +53,8 @@ def benchmark_of(gt_files: Iterable[Path], format: str = "auto") -> str:
         seen.setdefault(file_format(path) == "posetrack21", path)
     if len(seen) == 2:
         raise InputError(f"the GT files mix PoseTrack21 ({seen[True]}: it has 'person_id' or 'has_labeled_person') "
-                         f"and PoseTrack 2017/2018 ({seen[False]}); name the benchmark with --format posetrack21 "
-                         f"or --format posetrack2018")
+                         f"and PoseTrack 2017/2018 ({seen[False]}); name the benchmark: format posetrack21 or "
+                         f"posetrack2018", field="format=posetrack21", fields=("format=posetrack2018",))
     return POSETRACK21 if seen.get(True) is not None else POSEVAL
 
 

@@ -178,14 +178,14 @@ def check_threshold(name: str, value: Optional[float]) -> Optional[float]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name}={value!r}: expected a number")
+        raise ConfigError(f"{name}={value!r}: expected a number", field=name)
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if not -MAX_THRESHOLD <= number <= MAX_THRESHOLD:     # NaN fails both comparisons
         raise ConfigError(f"{name}={number!r} is out of range: a score threshold is a finite number "
-                          f"within +-{MAX_THRESHOLD:g}")
+                          f"within +-{MAX_THRESHOLD:g}", field=name)
     return number
 
 
@@ -318,7 +318,7 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None, box_thr:
     joint_thr = check_threshold("joint_thr", joint_thr)
     box_thr = check_threshold("box_thr", box_thr)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ConfigError(f"workers={workers!r}: expected an integer >= 1, or None")
+        raise ConfigError(f"workers={workers!r}: expected an integer >= 1, or None", field="workers")
     pairs, warnings = sequence_files(gt, pred)
     if benchmark_of([g for _, g, _ in pairs], format) == POSETRACK21:
         from posetrack.eval.posetrack21.evaluate import evaluate_posetrack21

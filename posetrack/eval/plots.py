@@ -34,8 +34,8 @@ def _figure(width: float, height: float) -> Tuple[Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise InputError("--plot needs matplotlib: pip install \"posetrack[plot]\" (or pip install matplotlib)") \
-            from None
+        raise InputError("plots need matplotlib: pip install \"posetrack[plot]\" (or pip install matplotlib)",
+                         field="plot") from None
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.canvas

@@ -13,7 +13,7 @@ import numpy as np
 
 from posetrack.eval import schema
 from posetrack.errors import FormatError
-from posetrack.keypoints import POSETRACK17
+from posetrack.keypoints import POSETRACK17, POSEVAL_JOINT_NAMES
 
 __all__ = ["JOINT_NAMES", "NUM_JOINTS", "NAMES_2018", "PoseTrackFile", "PoseTrackSource", "PoseTrackFormatError",
            "empty_posetrack"]
@@ -22,10 +22,8 @@ class PoseTrackFormatError(FormatError):
     """A PoseTrack annotation or prediction file breaks the format; the message names file, frame and field."""
 
 
-#: poseval's joint names for ids 0..14 (id 12 is "neck" in 2017 files, "head_bottom" in 2018).
-JOINT_NAMES: Tuple[str, ...] = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-                                "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
-                                "left_wrist", "neck", "nose", "head_top")
+#: poseval's joint names for ids 0..14 (id 12 is "neck" in its reports, "head_bottom" in 2018 files).
+JOINT_NAMES: Tuple[str, ...] = POSEVAL_JOINT_NAMES
 NUM_JOINTS = len(JOINT_NAMES)
 #: 2018 keypoint names of joints 0..14 (the POSETRACK17 layout is poseval's order).
 NAMES_2018 = POSETRACK17.names

@@ -27,10 +27,12 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
+from posetrack.keypoints import POSETRACK17, POSETRACK18
+
 __all__ = ["make_posetrack_set", "make_posetrack21_set"]
 
 WIDTH, HEIGHT = 1280.0, 720.0
-NUM_JOINTS = 15
+NUM_JOINTS = POSETRACK17.num_keypoints
 #: A standing person in body heights, origin at the pelvis, y down; poseval joint order
 #: (r/l ankle, knee, hip, wrist, elbow, shoulder; neck, nose, head top).
 _BODY = np.array([[-0.08, 0.45], [-0.08, 0.23], [-0.07, 0.0], [0.07, 0.0], [0.08, 0.23], [0.08, 0.45],
@@ -40,7 +42,8 @@ _BODY = np.array([[-0.08, 0.45], [-0.08, 0.23], [-0.07, 0.0], [0.07, 0.0], [0.08
 _SWING = np.array([[0.1, 0.02], [0.05, 0.01], [0, 0], [0, 0], [-0.05, 0.01], [-0.1, 0.02],
                    [-0.08, 0.02], [-0.04, 0.01], [0, 0], [0, 0], [0.04, 0.01], [0.08, 0.02],
                    [0, 0], [0.01, 0], [0, 0]])
-_MIRROR = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13, 14]
+#: Joint j of a mirrored person is joint _MIRROR[j] (left and right swapped).
+_MIRROR = POSETRACK17.flip_permutation().tolist()
 
 
 class _Walker:
@@ -233,7 +236,7 @@ def make_posetrack_set(out: Union[str, os.PathLike], seed: int = 0, sequences: i
 # ----------------------------------------------------------------------------- PoseTrack21
 
 #: poseval joint id (0..14) of each PoseTrack21 keypoint slot (None: the ears, placeholders in PoseTrack21).
-_SLOT_JOINT = (13, 12, 14, None, None, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0)
+_SLOT_JOINT = tuple(POSETRACK17.names.index(n) if n in POSETRACK17.names else None for n in POSETRACK18.names)
 
 
 def _keypoints21(rect: Dict[str, Any], scores: bool) -> Tuple[List[float], List[float]]:
@@ -273,9 +276,7 @@ def _to_posetrack21(frames: List[dict], number: int, gt: bool, labeled: List[boo
                 ann.update(scores=conf, score=rect["score"][0])
             annotations.append(ann)
     categories = [{"supercategory": "person", "id": 1, "name": "person",
-                   "keypoints": ["nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
-                                 "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-                                 "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]}]
+                   "keypoints": list(POSETRACK18.names)}]
     return {"images": images, "annotations": annotations, "categories": categories}
 
 

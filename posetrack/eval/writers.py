@@ -10,7 +10,7 @@ import numpy as np
 
 from posetrack.eval.format2018 import video_id
 from posetrack.eval.posetrack_file import NAMES_2018, PoseTrackFile
-from posetrack.keypoints import POSETRACK18
+from posetrack.keypoints import POSETRACK18, POSEVAL_MISSING_SCORE
 
 __all__ = ["to_annolist", "to_posetrack18", "write_json"]
 
@@ -63,7 +63,7 @@ def _rect_out(seq: PoseTrackFile, n: int, points: List[int]) -> Dict[str, Any]:
 
 
 _SLOT_2018 = np.array([POSETRACK18.index(n) for n in NAMES_2018])
-_MISSING_SCORE_2018 = -9999.0  # what poseval uses for a point without a score
+_MISSING_SCORE_2018 = POSEVAL_MISSING_SCORE  # what poseval uses for a point without a score
 
 
 def to_posetrack18(seq: PoseTrackFile) -> Dict[str, Any]:

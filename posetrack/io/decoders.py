@@ -33,7 +33,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from posetrack.errors import InputError, SourceError
-from posetrack.types import Frame, VideoInfo
+from posetrack.types import DEFAULT_FPS, Frame, VideoInfo
 
 __all__ = ["Selection", "FrameFailed", "OpenFailed", "PyAVReader", "DecordReader", "OpenCVReader",
            "CameraReader", "ImageFolderReader", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS", "list_images",
@@ -43,7 +43,7 @@ log = logging.getLogger("posetrack.io.video")
 
 # What cv2.imread reads in every OpenCV wheel; other files in a folder are ignored (and listed in the log).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-DEFAULT_FOLDER_FPS = 25.0
+DEFAULT_FOLDER_FPS = DEFAULT_FPS      # an image folder says nothing of its rate
 
 # Seconds a network stream may take to open, and to deliver the next data, before it counts as gone.
 STREAM_TIMEOUT = (15.0, 15.0)

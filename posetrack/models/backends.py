@@ -144,7 +144,7 @@ def check_opset(opset: int) -> None:
 
         upper = f" to {top}" if top is not None else " and up"
         raise ConfigError(f"opset={opset!r} is out of range: the ONNX exporter of torch {torch.__version__} writes opsets "
-                          f"{MIN_OPSET}{upper}")
+                          f"{MIN_OPSET}{upper}", field=f"opset={opset!r}")
 
 
 def export_target(path: Union[str, os.PathLike], opset: int) -> Path:

@@ -30,7 +30,7 @@ from typing import Union
 from posetrack.models.backends import export_onnx, export_target
 from posetrack.errors import ConfigError
 
-__all__ = ["ParityResult", "export_pose", "check_pose", "export_detector", "check_detector"]
+__all__ = ["ParityResult", "export_pose", "check_pose", "export_detector", "check_detector", "EXPORT_FORMATS"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -74,6 +74,10 @@ def export_pose(model, path: PathLike, *, fuse_bn: bool = True, opset: int = 17)
     if fuse_bn:
         net = fold_batchnorm(net)
     return export_onnx(net, path, model.config.input_size, opset=opset)
+
+
+#: Formats the pose network exports to (``posetrack export --format``) -> the function writing one.
+EXPORT_FORMATS = {"onnx": export_pose}
 
 
 def check_pose(model, path: PathLike, batch: int = 2, seed: int = 0) -> ParityResult:

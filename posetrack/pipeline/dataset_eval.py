@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -30,9 +30,11 @@ from posetrack.errors import FormatError, SourceError
 from posetrack.eval.detect import file_format
 from posetrack.eval.formats import read_posetrack
 from posetrack.eval.posetrack21.read import load_sequence21
+from posetrack.io.video import list_images
+from posetrack.pipeline.engines import get_engine
+from posetrack.pipeline.options import RunOptions
 from posetrack.tracksfile.exports import export_posetrack2017, export_posetrack2018
 from posetrack.tracksfile.posetrack21 import export_posetrack21, gt_images
-from posetrack.pipeline.runner import RunOptions
 from posetrack.tracksfile.codec import read_tracks
 
 __all__ = ["find_gt_dir", "SequenceJob", "plan_sequences", "sequence_jobs", "write_predictions", "check_batch",
@@ -155,8 +157,6 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
     Raises:
         SourceError: a sequence failed (see :func:`check_batch`).
     """
-    from posetrack.pipeline.engines import get_engine
-
     sequences = plan_sequences(root, split)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,15 +167,11 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
 
 
 def _folder_names(folder: Path) -> List[str]:
-    from posetrack.io.video import list_images
-
     return [p.name for p in list_images(folder)]
 
 
 def _reindexed(tracks, order: List[Optional[int]]):
     """The tracks with frame i = the folder frame of GT image i (None: no frame)."""
-    from dataclasses import replace
-
     by_frame = tracks.by_frame()
     frames = [replace(by_frame[k], frame=i) for i, k in enumerate(order) if k is not None and k in by_frame]
     return replace(tracks, frames=tuple(frames))

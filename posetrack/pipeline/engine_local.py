@@ -22,15 +22,16 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Sequence
 
 from posetrack.pipeline.batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
-                    interrupted_result, models_options, run_job)
-from posetrack.pipeline.engines import in_order, split_done
+                    in_order, interrupted_result, models_options, run_job, split_done)
 from posetrack.errors import ConfigError, PosetrackError
-from posetrack.pipeline.runner import RunOptions
+from posetrack.pipeline.loading import load_models
+from posetrack.pipeline.options import RunOptions
 
 __all__ = ["LocalEngine"]
 
@@ -51,7 +52,8 @@ class LocalEngine:
 
     def __init__(self, workers: int = 1, max_retries: int = 2):
         if workers < 1 or max_retries < 0:
-            raise ConfigError(f"workers must be at least 1 and max_retries at least 0, got {workers}, {max_retries}")
+            raise ConfigError(f"workers must be at least 1 and max_retries at least 0, got {workers}, {max_retries}",
+                              field="workers")
         self.workers = workers
         self.max_retries = max_retries
 
@@ -76,8 +78,6 @@ class LocalEngine:
     @staticmethod
     def _in_process(todo: List[Job], opts: RunOptions, emit: Listener, force: bool,
                     results: Dict[int, VideoResult]) -> bool:
-        from posetrack.pipeline.runner import load_models
-
         models = load_models(models_options(opts, todo))
         worker = f"main (pid {os.getpid()})"
         for job in todo:
@@ -215,15 +215,11 @@ _WORKER: dict = {}
 
 
 def _init_worker(opts: RunOptions, workers: int, slots, events, stop) -> None:
-    import signal
-
     # The workers split the cores; OpenMP reads its thread count when torch is first imported.
     threads = max(1, (os.cpu_count() or 1) // workers)
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    import cv2
-    import torch
-
-    from posetrack.pipeline.runner import load_models
+    import cv2   # reason: imports OpenCV, after OMP_NUM_THREADS is set
+    import torch   # reason: imports torch, after OMP_NUM_THREADS is set
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the parent decides when to stop
     torch.set_num_threads(threads)

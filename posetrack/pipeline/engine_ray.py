@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections import deque
 from typing import Dict, List, Optional, Sequence
 
 from posetrack.pipeline.batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
-                    interrupted_result, models_options, run_job)
-from posetrack.pipeline.engines import in_order, split_done
+                    in_order, interrupted_result, models_options, run_job, split_done)
 from posetrack.errors import ConfigError, PosetrackError
-from posetrack.pipeline.runner import RunOptions
+from posetrack.pipeline.loading import load_models
+from posetrack.pipeline.options import RunOptions
 
 __all__ = ["RayEngine", "import_ray"]
 
@@ -43,7 +44,7 @@ _POLL = 0.5          # seconds between progress polls of busy actors
 def import_ray():
     """The ``ray`` module, or a ConfigError saying how to install it."""
     try:
-        import ray
+        import ray   # reason: an optional dependency (posetrack[ray]), heavy to import
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
     return ray
@@ -72,9 +73,10 @@ class RayEngine:
                  gpus_per_worker: Optional[float] = None, cpus_per_worker: int = 1, num_cpus: Optional[int] = None,
                  max_retries: int = 2):
         if workers is not None and workers < 1:
-            raise ConfigError(f"workers must be at least 1, got {workers}")
+            raise ConfigError(f"workers must be at least 1, got {workers}", field="workers")
         if (gpus_per_worker is not None and gpus_per_worker < 0) or cpus_per_worker < 1 or max_retries < 0:
-            raise ConfigError("gpus_per_worker must be >= 0, cpus_per_worker >= 1 and max_retries >= 0")
+            raise ConfigError("gpus_per_worker must be >= 0, cpus_per_worker >= 1 and max_retries >= 0",
+                              fields=("gpus_per_worker", "cpus_per_worker"))
         self.address, self.workers, self.gpus_per_worker = address, workers, gpus_per_worker
         self.cpus_per_worker, self.num_cpus, self.max_retries = cpus_per_worker, num_cpus, max_retries
 
@@ -121,7 +123,7 @@ class RayEngine:
         if share is None:
             share = 1.0 if gpus and opts.device != "cpu" else 0.0
         if share > 0 and not gpus:
-            raise ConfigError(f"gpus_per_worker is {share} but the Ray cluster has no GPUs")
+            raise ConfigError(f"gpus_per_worker is {share} but the Ray cluster has no GPUs", field="gpus_per_worker")
         if self.workers is not None:
             count = self.workers
         elif share > 0:
@@ -141,12 +143,8 @@ class _VideoWorker:
     """The actor: loaded models, one video at a time, its progress readable at any time."""
 
     def __init__(self, slot: int, opts: RunOptions, cwd: str, threads: int):
-        import socket
-
-        import cv2
-        import torch
-
-        from posetrack.pipeline.runner import load_models
+        import cv2   # reason: imports OpenCV
+        import torch   # reason: imports torch
 
         if os.path.isdir(cwd):
             os.chdir(cwd)

@@ -13,6 +13,9 @@ worker died (it resumes from its journal, so no finished frame is done again), r
 video that fails for its own reasons and goes on, and on Ctrl-C returns with the
 finished videos kept and the rest marked "interrupted" or "not run".
 
+What every engine shares (skipping finished jobs, results in job order) is in
+:mod:`posetrack.pipeline.batch`.
+
 Example:
     >>> from posetrack.pipeline.batch import plan_jobs
     >>> from posetrack.pipeline.engines import get_engine
@@ -22,13 +25,15 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Protocol, Sequence
 
-from posetrack.pipeline.batch import BatchResult, Job, Listener, VideoFinished, VideoResult, job_state, skipped_result
 from posetrack.errors import ConfigError
-from posetrack.pipeline.runner import RunOptions
 
-__all__ = ["ENGINES", "Engine", "get_engine", "split_done"]
+if TYPE_CHECKING:  # pragma: no cover   (annotations only: the CLI lists ENGINES without loading the pipeline)
+    from posetrack.pipeline.batch import BatchResult, Job, Listener
+    from posetrack.pipeline.options import RunOptions
+
+__all__ = ["ENGINES", "Engine", "get_engine"]
 
 # name -> "module:class"; modules are imported only when their engine is chosen.
 ENGINES: Dict[str, str] = {
@@ -62,23 +67,3 @@ def get_engine(name: str, **options) -> Engine:
         return engine_cls(**options)
     except TypeError as e:
         raise ConfigError(f"engine {name!r}: {e}") from None
-
-
-def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
-               ) -> Tuple[Dict[int, VideoResult], List[Job]]:
-    """Records of jobs an earlier run finished (reported at once) and the jobs left to run."""
-    done: Dict[int, VideoResult] = {}
-    todo: List[Job] = []
-    for job in jobs:
-        if not force and job_state(job) == "done":
-            done[job.index] = skipped_result(job)
-            if on_event is not None:
-                on_event(VideoFinished(done[job.index]))
-        else:
-            todo.append(job)
-    return done, todo
-
-
-def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
-    """Every job's record in job order; a job without one is "not run"."""
-    return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)

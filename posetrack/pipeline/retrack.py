@@ -7,31 +7,43 @@ proposals need new pose estimates, so online tracking never adds people; offline
 refinement (when the preset enables it) may fill short gaps with interpolated people,
 marked as such, and drops tracks too short or too weak to be people.
 
+:func:`retrack_file` is what ``posetrack track`` does: a tracks file in, a re-tracked file
+(and optional PoseTrack exports) out, never over an existing file unless forced.
+
 Example:
     >>> from posetrack.tracksfile.codec import read_tracks, write_tracks
     >>> from posetrack.tracking.tracker import load_tracking_config
-    >>> from posetrack.pipeline.retrack import retrack
+    >>> from posetrack.pipeline.retrack import retrack, retrack_file
     >>> config, flow = load_tracking_config()                                 # the default preset
     >>> tracks = retrack(read_tracks("poses.json"), config)                    # doctest: +SKIP
     >>> write_tracks("tracks.json", tracks)                                    # doctest: +SKIP
+    >>> tracks, notes = retrack_file("poses.json", "tracks.json", video="video.mp4",
+    ...                              overrides={"matching": "hungarian"})      # doctest: +SKIP
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import replace
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
 from posetrack.errors import InputError
+from posetrack.io.guard import check_writes
+from posetrack.io.video import open_source
+from posetrack.pipeline.configs import tracking_configs
+from posetrack.pipeline.outputs import Outputs, check_exports, write_exports
 from posetrack.tracking.flow import FlowConfig, FlowEstimator, build_flow
-from posetrack.types import Frame, FrameResult
 from posetrack.tracking.refine import refine
-from posetrack.tracking.tracker import DEFAULT_FPS, PoseTracker, TrackerConfig
-from posetrack.tracksfile.codec import TrackFile
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig
+from posetrack.tracksfile.codec import TrackFile, read_tracks, write_tracks
+from posetrack.types import DEFAULT_FPS, Frame, FrameResult
 
-__all__ = ["retrack", "refine_file"]
+__all__ = ["retrack", "refine_file", "retrack_file"]
+
+PathLike = Union[str, os.PathLike]
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +134,56 @@ def refine_file(tracks: TrackFile, config: TrackerConfig) -> TrackFile:
     log.info("refined: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.items()))
     settings = {**tracks.header.settings, "refined": {**dataclasses.asdict(config.refine), "enabled": True, **report}}
     return TrackFile(header=replace(tracks.header, settings=settings), frames=tuple(frames), complete=tracks.complete)
+
+
+def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = None, config: str = "tracker",
+                 preset: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None,
+                 flow_method: Optional[str] = None, posetrack2017: Optional[PathLike] = None,
+                 posetrack2018: Optional[PathLike] = None, posetrack21: Optional[PathLike] = None,
+                 posetrack21_gt: Optional[PathLike] = None, force: bool = False,
+                 progress: Optional[Callable[[int, int], None]] = None) -> Tuple[TrackFile, List[str]]:
+    """Re-track the poses of a tracks file and write the result: what ``posetrack track`` does.
+
+    Args:
+        poses: a tracks file (its track ids are ignored).
+        out: the tracks file to write.
+        video: the poses' video or folder of frames, for optical flow; None: no flow (poses
+            move with the tracker's motion model).
+        config, preset, overrides, flow_method: the tracker settings
+            (:func:`posetrack.pipeline.configs.tracking_configs`; ``overrides`` such as
+            ``{"matching": "hungarian", "refine.enabled": False}``).
+        posetrack2017, posetrack2018: also write PoseTrack prediction files here.
+        posetrack21: also write a PoseTrack21 prediction file here; its images are copied from
+            the GT file ``posetrack21_gt`` when given (else PoseTrack's id rule, from the video's name).
+        force: overwrite existing outputs.
+        progress: called as ``progress(frames done, frames total)`` after every frame.
+
+    Returns:
+        The tracks written, and one note per export written.
+
+    Raises:
+        OutputExistsError: an output exists and ``force`` is not set.
+        PathConflictError: an output is an input (the poses, the video, the tracker config) or another output.
+        ConfigError: an unknown preset, setting or value.
+        FormatError, SourceError, InputError: the poses file or the video cannot be read, or do not fit;
+            the PoseTrack21 GT file is read before any tracking.
+    """
+    outputs = Outputs(tracks=out, posetrack2017=posetrack2017, posetrack2018=posetrack2018, posetrack21=posetrack21,
+                      posetrack21_gt=posetrack21_gt)
+    check_writes(outputs.fields(), {"poses": poses, "video": video, "tracker_config": config, **outputs.inputs()},
+                 force=force)
+    check_exports(outputs)
+    tracker, flow = tracking_configs(config, preset, overrides, flow_method)
+    track_file = read_tracks(poses)
+    total = len(track_file.frames)
+    done = iter(range(1, total + 1))
+    report = None if progress is None else (lambda result: progress(next(done), total))
+    if video is not None and tracker.motion == "flow":
+        with open_source(video) as source:
+            tracks = retrack(track_file, tracker, source, flow, report)
+    else:
+        if tracker.motion == "flow":
+            log.info("no video: no optical flow; poses move with the tracker's motion model")
+        tracks = retrack(track_file, tracker, None, flow, report)
+    write_tracks(out, tracks)
+    return tracks, write_exports(outputs, tracks, video if video is not None else tracks.header.video.path)

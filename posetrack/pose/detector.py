@@ -281,6 +281,28 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             [0, 1], a frame index beyond ``num_frames`` or 10 million); the message names the entry and field.
     """
     path = Path(path)
+    entries = _read_entries(path)
+    per_frame: Dict[int, list] = {}
+    tiny = outside = 0
+    for i, entry in enumerate(entries):
+        _check_entry(path, i, entry, num_frames)
+        if (entry.category_id is not None and entry.category_id != category_id) or entry.score < min_score:
+            continue
+        x, y, w, h = entry.bbox
+        if w < 1 or h < 1:
+            tiny += 1
+            continue
+        if frame_size is not None and (x + w <= 0 or y + h <= 0 or x >= frame_size[0] or y >= frame_size[1]):
+            outside += 1
+            continue
+        per_frame.setdefault(entry.image_id, []).append((entry.score, [x, y, x + w, y + h]))
+    _warn_dropped(path, tiny, outside, frame_size)
+    count = num_frames if num_frames is not None else max((e.image_id for e in entries), default=-1) + 1
+    return {f: _detections(per_frame.get(f, [])) for f in range(count)}
+
+
+def _read_entries(path: Path) -> list:
+    """The validated entries of a boxes file (:mod:`posetrack.io.boxes_file`)."""
     raw = path.read_bytes()
     validation.check_utf8(raw, str(path), BoxesFileError)
     if not raw.lstrip()[:1] == b"[":
@@ -290,31 +312,23 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             kind = None
         if kind is not None:
             raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
-    entries = validation.decode_json(raw, boxes_file.BOXES_DECODER, str(path), boxes_file.BOXES_LABELER, BoxesFileError)
-    per_frame: Dict[int, list] = {}
-    tiny = outside = 0
-    for i, entry in enumerate(entries):
-        x, y, w, h = entry.bbox
-        if w < 0 or h < 0:
-            raise BoxesFileError(f"{path}: entry {i}, bbox: width and height must not be negative, got {entry.bbox}")
-        if num_frames is not None and entry.image_id >= num_frames:
-            raise BoxesFileError(f"{path}: entry {i}, image_id: {entry.image_id} is past the last frame "
-                                 f"({num_frames} frames)")
-        if (entry.category_id is not None and entry.category_id != category_id) or entry.score < min_score:
-            continue
-        if w < 1 or h < 1:
-            tiny += 1
-            continue
-        if frame_size is not None and (x + w <= 0 or y + h <= 0 or x >= frame_size[0] or y >= frame_size[1]):
-            outside += 1
-            continue
-        per_frame.setdefault(entry.image_id, []).append((entry.score, [x, y, x + w, y + h]))
+    return validation.decode_json(raw, boxes_file.BOXES_DECODER, str(path), boxes_file.BOXES_LABELER, BoxesFileError)
+
+
+def _check_entry(path: Path, i: int, entry, num_frames: Optional[int]) -> None:
+    """What the schema cannot say: a box of negative size, a frame past the video's end."""
+    if entry.bbox[2] < 0 or entry.bbox[3] < 0:
+        raise BoxesFileError(f"{path}: entry {i}, bbox: width and height must not be negative, got {entry.bbox}")
+    if num_frames is not None and entry.image_id >= num_frames:
+        raise BoxesFileError(f"{path}: entry {i}, image_id: {entry.image_id} is past the last frame "
+                             f"({num_frames} frames)")
+
+
+def _warn_dropped(path: Path, tiny: int, outside: int, frame_size: Optional[Tuple[int, int]]) -> None:
     if tiny or outside:
         parts = ([f"{tiny} less than 1 px wide or high"] if tiny else []) + \
             ([f"{outside} wholly outside the {frame_size[0]}x{frame_size[1]} frame"] if outside else [])
         log.warning("%s: dropped %d boxes (%s)", path, tiny + outside, ", ".join(parts))
-    count = num_frames if num_frames is not None else max((e.image_id for e in entries), default=-1) + 1
-    return {f: _detections(per_frame.get(f, [])) for f in range(count)}
 
 
 def _detections(items: list) -> Detections:

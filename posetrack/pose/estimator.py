@@ -17,6 +17,7 @@ import numpy as np
 
 from posetrack.pose.heatmaps import decode_argmax_torch, decode_heatmaps, flip_back_torch
 from posetrack.errors import ConfigError
+from posetrack.models import DEFAULT_BATCH_SIZE
 from posetrack.types import Detections, Poses
 from posetrack.pose.crops import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
 
@@ -55,7 +56,7 @@ class PoseEstimator:
     """
 
     def __init__(self, model, flip_test: bool = True, decode: Literal["argmax", "dark"] = "argmax",
-                 device=None, batch_size: int = 64, crop: Literal["auto", "opencv", "torch"] = "opencv",
+                 device=None, batch_size: int = DEFAULT_BATCH_SIZE, crop: Literal["auto", "opencv", "torch"] = "opencv",
                  half: bool = False, *, precision: str = "fp32", fuse_bn: bool = True,
                  channels_last: Optional[bool] = None, compile: bool = False, backend: str = "torch",
                  static_batch: bool = False):

@@ -60,7 +60,7 @@ from posetrack.tracking.matching import Matches, match
 from posetrack.tracking.motion import MOTIONS, STILL_CAMERA, TRACK_MOTIONS, camera_motion
 from posetrack.oks import oks_matrix
 from posetrack.tracking.propagation import propose_boxes
-from posetrack.types import Detections, FrameResult, Poses
+from posetrack.types import DEFAULT_FPS, Detections, FrameResult, Poses
 from posetrack.tracking.config import (RefineConfig, TrackerConfig, default_preset, load_tracking_config,  # noqa: F401
                              preset_names)
 from posetrack.tracking.state import check_state
@@ -69,8 +69,6 @@ __all__ = ["TrackerConfig", "RefineConfig", "PoseQueue", "PoseTracker", "load_tr
            "default_preset", "check_state"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FPS = 25.0
 
 
 @dataclass(frozen=True)

@@ -28,17 +28,17 @@ import numpy as np
 from posetrack.eval.frames import inside_regions
 from posetrack.eval.posetrack_file import PoseTrackFormatError
 from posetrack.eval.posetrack21.read import Sequence21
+from posetrack.tracksfile.posetrack21 import KEYPOINTS
 
 __all__ = ["JOINTS", "KIT_JOINT_NAMES", "NUM_JOINTS", "Persons21", "KitFrames", "kit_frames"]
 
+#: The PoseTrack21 slots the kit scores: all but the ears (placeholders in PoseTrack files).
+_SLOTS = np.array([k for k, name in enumerate(KEYPOINTS) if name not in ("left_ear", "right_ear")])
 #: The kit's 15 joints: PoseTrack21 slots without the ears, in slot order.
-JOINTS: Tuple[str, ...] = ("nose", "head_bottom", "head_top", "left_shoulder", "right_shoulder", "left_elbow",
-                           "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                           "right_knee", "left_ankle", "right_ankle")
+JOINTS: Tuple[str, ...] = tuple(KEYPOINTS[k] for k in _SLOTS)
 #: The kit's column names for them (Neck = head_bottom, Head = head_top).
 KIT_JOINT_NAMES = ("Nose", "Neck", "Head", "LS", "RS", "LE", "RE", "LW", "RW", "LH", "RH", "LK", "RK", "LA", "RA")
 NUM_JOINTS = len(JOINTS)
-_SLOTS = np.array([0, 1, 2] + list(range(5, 17)))
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def _side(seq: Sequence21, rows: np.ndarray, slot_frame: np.ndarray, n_frames: i
           warnings: List[str], keep_joint: Optional[np.ndarray]) -> Persons21:
     """Persons ``rows`` of ``seq`` (``slot_frame``: their index among the labeled frames) as the kit scores them."""
     xy = seq.keypoints[rows][:, _SLOTS].copy()
-    score = (_truncated_scores(seq, rows) if what == "predicted" else np.zeros((len(rows), 17)))[:, _SLOTS]
+    score = (_truncated_scores(seq, rows) if what == "predicted" else np.zeros((len(rows), len(KEYPOINTS))))[:, _SLOTS]
     if keep_joint is not None:
         dropped = ~keep_joint[rows][:, _SLOTS]
         xy[dropped] = 0.0

@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 from typing import List
 
-import cv2
 import numpy as np
+
+from helpers.videos import write_frames, write_video
+from helpers.weights import write_tiny_weights
 
 W, H = 192, 144
 
@@ -27,6 +29,7 @@ def _boxes(seed: int, frames: int) -> np.ndarray:
 
 
 def _frames(seed: int, frames: int) -> List[np.ndarray]:
+    """RGB frames of source ``seed``."""
     rng = np.random.default_rng(1000 + seed)
     sprites = [rng.integers(0, 255, (80, 40, 3), dtype=np.uint8) for _ in range(2)]
     images = []
@@ -35,7 +38,7 @@ def _frames(seed: int, frames: int) -> List[np.ndarray]:
         for sprite, (x1, y1, _, _) in zip(sprites, frame_boxes):
             x, y = int(x1), int(y1)
             img[y:y + 80, x:x + 40] = sprite
-        images.append(img)
+        images.append(img[..., ::-1])      # drawn in OpenCV's BGR order, as the PNG frames have always held them
     return images
 
 
@@ -46,33 +49,19 @@ def write_boxes(path: Path, seed: int, frames: int) -> None:
     path.write_text(json.dumps(dets))
 
 
-def write_video(path: Path, seed: int, frames: int) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (W, H))
-    for img in _frames(seed, frames):
-        writer.write(img)
-    writer.release()
-    return path
+def write_clip(path: Path, seed: int, frames: int) -> Path:
+    """Source ``seed`` as a 10 fps MP4."""
+    return write_video(path, frames=_frames(seed, frames), fps=10, codec="mpeg4")
 
 
 def write_sequence(folder: Path, seed: int, frames: int) -> Path:
     """A PoseTrack-style image folder (000000.jpg, ...): lossless PNG here, so frames are exact."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for t, img in enumerate(_frames(seed, frames)):
-        cv2.imwrite(str(folder / f"{t:06d}.png"), img)
-    return folder
+    return write_frames(folder, _frames(seed, frames))
 
 
 def write_weights(path: Path) -> Path:
-    """Seeded hrnet_tiny_128x96 weights in the official layout (as tests/test_run_e2e.py makes them)."""
-    import torch
-
-    from posetrack.models.registry import build_pose_model
-
-    torch.manual_seed(0)
-    state = build_pose_model("hrnet_tiny_128x96").state_dict()
-    state["final_layer.bias"] += 1.0   # heatmap maxima near 1, so joints pass the tracker's 0.4
-    torch.save(state, path)
-    return path
+    """Seeded hrnet_tiny_128x96 weights in the official layout (heatmap maxima near 1: joints pass the tracker's 0.4)."""
+    return write_tiny_weights(path, seed=0, bias=1.0)
 
 
 def make_batch(root: Path, videos: int = 4, frames: int = 10, sequence_frames: int = 8) -> dict:
@@ -84,7 +73,7 @@ def make_batch(root: Path, videos: int = 4, frames: int = 10, sequence_frames: i
     boxes.mkdir()
     sources = []
     for k in range(videos):
-        sources.append(write_video(vids / f"clip{k}.mp4", k, frames))
+        sources.append(write_clip(vids / f"clip{k}.mp4", k, frames))
         write_boxes(boxes / f"clip{k}.json", k, frames)
     sources.append(write_sequence(vids / "seq0", videos, sequence_frames))
     write_boxes(boxes / "seq0.json", videos, sequence_frames)

@@ -19,6 +19,10 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from helpers.poses import STANDING
+from helpers.videos import write_frames, write_video
+from helpers.weights import write_tiny_weights
+
 W, H = 192, 144
 
 
@@ -31,19 +35,12 @@ def make_clip(d: Path, frames: int = 24, seed: int = 0, miss_every: int = 5, siz
     them never fade), 0.7 maxima near 0.75 (such chains fade within two frames, as a trained
     network's do).
     """
-    import cv2
-    import torch
-
-    from posetrack.models.registry import build_pose_model
-
     d.mkdir(parents=True, exist_ok=True)
-    (d / "frames").mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
     W, H = size
     background = rng.integers(60, 120, (H, W, 3), dtype=np.uint8)
     sprites = [rng.integers(0, 255, (80, 40, 3), dtype=np.uint8) for _ in range(3)]
-    writer = cv2.VideoWriter(str(d / "walk.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (W, H))
-    dets = []
+    images, dets = [], []
     for t in range(frames):
         img = background.copy()
         boxes = [(10 + 4 * t, 30 + t), (140 - 3 * t, 40), (80, 20 + (t % 6))]
@@ -53,14 +50,11 @@ def make_clip(d: Path, frames: int = 24, seed: int = 0, miss_every: int = 5, siz
             if not (k == 1 and t % miss_every == miss_every - 1):   # the detector misses person 1 now and then
                 dets.append({"image_id": t, "bbox": [float(x), float(y), 40.0, 80.0], "score": 0.9 - 0.1 * k,
                              "category_id": 1})
-        writer.write(img)
-        cv2.imwrite(str(d / "frames" / f"{t:04d}.png"), img)
-    writer.release()
+        images.append(img[..., ::-1])      # drawn in OpenCV's BGR order, as the PNG frames have always held them
+    write_video(d / "walk.mp4", frames=images, fps=10, codec="mpeg4")
+    write_frames(d / "frames", images, "{:04d}.png".format)
     (d / "dets.json").write_text(json.dumps(dets))
-    torch.manual_seed(seed)
-    state = build_pose_model("hrnet_tiny_128x96").state_dict()
-    state["final_layer.bias"] += bias   # heatmap maxima near 1, like a trained net's, so joints pass 0.4
-    torch.save(state, d / "pose.pth")
+    write_tiny_weights(d / "pose.pth", seed=seed, bias=bias)
     return {"mp4": d / "walk.mp4", "frames": d / "frames", "dets": d / "dets.json", "weights": d / "pose.pth"}
 
 
@@ -81,10 +75,7 @@ def run_options(clip: Dict[str, Path], **changes):
 
 SW, SH, K = 320, 180, 17
 # COCO joints of a standing person, x right and y down in units of body height, feet at 0.
-TEMPLATE = np.array([
-    [0.0, -0.93], [-0.02, -0.95], [0.02, -0.95], [-0.045, -0.94], [0.045, -0.94],
-    [-0.11, -0.81], [0.11, -0.81], [-0.14, -0.65], [0.14, -0.65], [-0.15, -0.50], [0.15, -0.50],
-    [-0.07, -0.52], [0.07, -0.52], [-0.07, -0.28], [0.07, -0.28], [-0.07, -0.03], [0.07, -0.03]])
+TEMPLATE = STANDING
 
 
 @dataclass
