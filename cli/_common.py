@@ -32,14 +32,36 @@ class UserError(click.ClickException):
 
 
 def setup_logging(debug: bool) -> None:
-    from rich.logging import RichHandler
-
+    """Log INFO and above (DEBUG with --debug) through rich's handler, which is built at the first record."""
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         format="%(message)s",
-        handlers=[RichHandler(show_time=False, show_path=debug, markup=False)],
+        handlers=[RichOnFirstRecord(show_path=debug)],
         force=True,
     )
+
+
+class RichOnFirstRecord(logging.Handler):
+    """rich's ``RichHandler(show_time=False, show_path=..., markup=False)``, imported and built when the first
+    record arrives: importing rich.logging costs ~40 ms of start-up that a command logging nothing
+    (`posetrack eval --gt --pred`, `--help`) never needs. Records are shown exactly as that handler shows them.
+
+    Args:
+        show_path: show the logging call's file and line (--debug).
+    """
+
+    def __init__(self, show_path: bool = False):
+        super().__init__()
+        self.show_path = show_path
+        self._rich: Optional[logging.Handler] = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._rich is None:
+            from rich.logging import RichHandler
+
+            self._rich = RichHandler(show_time=False, show_path=self.show_path, markup=False)
+            self._rich.setFormatter(self.formatter)
+        self._rich.emit(record)
 
 
 # The one table from library settings to flags: where each setting a library error names
@@ -277,7 +299,6 @@ def _pipeline_options() -> list:
                      show_default=True, help="Run the detector on every N-th frame; flow-propagated boxes carry "
                                              "people in between (benchmarks/detect_every.py measures the cost)."),
         click.option("--device", default=d["device"], show_default=True,
-                     callback=lambda ctx, param, value: _device(value),
                      help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
         click.option("--precision", type=RegistryChoice(_choices("precision")), default=d["precision"],
                      show_default=True, help="Autocast type of the pose and detector networks. auto: fp16 on CUDA, "
@@ -304,10 +325,10 @@ def _pipeline_options() -> list:
 
 def _device(value: str) -> str:
     """--device as torch spells it ("0" -> "cuda:0"), or one red line when this machine lacks it."""
+    if value.strip().lower() == "auto":     # never fails; resolved when models load
+        return "auto"
     from posetrack.models.devices import resolve_device
 
-    if value.strip().lower() == "auto":     # never fails; resolved when models load (checking needs torch,
-        return "auto"                       # 2-3 s of import that `eval` without --dataset-root never needs)
     try:
         return resolve_device(value)
     except PosetrackError as e:
@@ -318,11 +339,20 @@ def run_options(opts: dict):
     """The pipeline choices among a command's parsed options, as a :class:`posetrack.pipeline.options.RunOptions`.
 
     ``--half`` is the library's ``half`` keyword (``precision="half"``: float16 on CUDA only).
+    ``--device`` is checked here, before any model loads, rather than while the command line is
+    parsed: only the commands that load models build their options here, and checking a device
+    imports torch (2-3 s that `eval --gt --pred` never needs).
+
+    Raises:
+        UserError: this machine lacks the device.
     """
     from posetrack.pipeline.options import RunOptions
 
     names = set(RunOptions.keywords())
-    return RunOptions(**{k: v for k, v in opts.items() if k in names})
+    chosen = {k: v for k, v in opts.items() if k in names}
+    if "device" in chosen:
+        chosen["device"] = _device(chosen["device"])
+    return RunOptions(**chosen)
 
 
 # ---------------------------------------------------------------- progress

@@ -173,8 +173,9 @@ def _predict(root: Path, split: str, out_dir: Path, boxes_dir: Optional[Path], q
 
     if run_opts.get("boxes_file"):
         raise click.UsageError("--boxes holds one video's boxes; with --dataset-root use --boxes-dir")
-    engine = make_engine(**{k: run_opts.pop(k) for k in ENGINE_OPTIONS})
-    opts = run_options(run_opts)
+    engine_opts = {k: run_opts.pop(k) for k in ENGINE_OPTIONS}
+    opts = run_options(run_opts)     # --device checked before an engine starts
+    engine = make_engine(**engine_opts)
     sequences = plan_sequences(root, split)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = sequence_jobs(sequences, out_dir, boxes_dir)

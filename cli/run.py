@@ -209,8 +209,8 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
     jobs = plan_jobs(items, out_dir, render_dir=render_dir, posetrack2017_dir=export17,
                      posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir,
                      posetrack21_dir=export21, posetrack21_gt_dir=gt21)
+    run_opts = run_options(opts)     # --device checked before an engine starts
     runner = make_engine(**engine_opts)
-    run_opts = run_options(opts)
     check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts
     fetch_weights(models_options(run_opts, jobs), quiet)    # every missing weights file, before any video starts
     click.get_current_context().ensure_object(dict)["interrupt_hint"] = (

@@ -111,3 +111,18 @@ def test_plot_writes_readable_pngs_and_never_overwrites(tmp_path, benchmark):
     assert again.exit_code == 1 and "exists" in again.output and "--force" in again.output
     forced = invoke("--gt", root / "gt", "--pred", root / "pred", "--plot", plots, "--force")
     assert forced.exit_code == 0, forced.output
+
+
+def test_scoring_checks_no_device_and_builds_no_log_handler(tmp_path):
+    """`eval --gt --pred` loads no model: --device is not checked (checking imports torch) and rich's log
+    handler, built at the first log record, is never imported (start-up cost; README "Scoring")."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from posetrack_cli import main\n"
+            f"try:\n    main(['eval', '--gt', {str(PT21 / 'gt')!r}, '--pred', {str(PT21 / 'pred')!r}, "
+            f"'--device', 'cuda:7'])\n"
+            "except SystemExit as e:\n    print('EXIT', e.code)\n"
+            "print('LOADED', [m for m in ('torch', 'rich.logging') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "EXIT 0" in out and "LOADED []" in out, out
