@@ -22,7 +22,7 @@ from ._common import CONTEXT as CONTEXT_SETTINGS
 COMMANDS = {
     "run": ("run", "run", "Detect, estimate and track poses in a video or image folder."),
     "track": ("track", "track", "Re-track saved poses (a tracks.json) with the FlowTrack tracker."),
-    "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA)."),
+    "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA; PoseTrack21 HOTA)."),
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),

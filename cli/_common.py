@@ -42,13 +42,9 @@ def setup_logging(debug: bool) -> None:
 
 
 class RichOnFirstRecord(logging.Handler):
-    """rich's ``RichHandler(show_time=False, show_path=..., markup=False)``, imported and built when the first
-    record arrives: importing rich.logging costs ~40 ms of start-up that a command logging nothing
-    (`posetrack eval --gt --pred`, `--help`) never needs. Records are shown exactly as that handler shows them.
-
-    Args:
-        show_path: show the logging call's file and line (--debug).
-    """
+    """rich's ``RichHandler(show_time=False, show_path=show_path, markup=False)``, built at the first record:
+    importing rich.logging costs ~40 ms of start-up that a command logging nothing (`eval --gt --pred`) never
+    needs. Records look exactly as that handler shows them; ``show_path`` (--debug) adds the file and line."""
 
     def __init__(self, show_path: bool = False):
         super().__init__()

@@ -116,13 +116,8 @@ def test_plot_writes_readable_pngs_and_never_overwrites(tmp_path, benchmark):
 def test_scoring_checks_no_device_and_builds_no_log_handler(tmp_path):
     """`eval --gt --pred` loads no model: --device is not checked (checking imports torch) and rich's log
     handler, built at the first log record, is never imported (start-up cost; README "Scoring")."""
-    import subprocess
-    import sys
+    from helpers.startup import fresh_cli
 
-    code = ("import sys; from posetrack_cli import main\n"
-            f"try:\n    main(['eval', '--gt', {str(PT21 / 'gt')!r}, '--pred', {str(PT21 / 'pred')!r}, "
-            f"'--device', 'cuda:7'])\n"
-            "except SystemExit as e:\n    print('EXIT', e.code)\n"
-            "print('LOADED', [m for m in ('torch', 'rich.logging') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "EXIT 0" in out and "LOADED []" in out, out
+    code, out, loaded = fresh_cli(["eval", "--gt", PT21 / "gt", "--pred", PT21 / "pred", "--device", "cuda:7"],
+                                  ("torch", "rich.logging"))
+    assert code == 0 and loaded == [] and "HOTA 31.23" in out, out

@@ -146,13 +146,12 @@ def _sequence(rng: np.random.Generator, number: int, frames: Tuple[int, int], pe
         return next_id[0]
 
     pred_ids = [fresh() for _ in walkers]
-    crowd_ids = [fresh() for _ in crowd]
-    ghosts = []
-    for _ in range(int(rng.poisson(1.0))):
+    others = [(w, fresh(), 0.6, 0.7) for w in crowd]              # (walker, id, quality, detected share)
+    for _ in range(int(rng.poisson(1.0))):                       # short-lived false tracks
         g = _Walker(rng, n_frames)
         g.start = int(rng.integers(0, n_frames))
         g.end = int(min(n_frames - 1, g.start + rng.integers(1, max(2, n_frames // 3))))
-        ghosts.append((g, fresh()))
+        others.append((g, fresh(), 0.1, None))
     gt_frames, pred_frames = [], []
     for t in range(n_frames):
         here = [k for k, w in enumerate(walkers) if w.present(t)]
@@ -163,41 +162,57 @@ def _sequence(rng: np.random.Generator, number: int, frames: Tuple[int, int], pe
             if rng.random() < 0.005:                        # a track fragments
                 pred_ids[k] = fresh()
         name = f"images/val/{folder}/{t:06d}.jpg"
-        gt = {"image": [{"name": name}], "imgnum": [t + 1], "is_labeled": [int(labeled[t])], "annorect": []}
-        if labeled[t]:
-            if polygons:
-                gt["ignore_regions"] = [{"point": [{"x": [_r(x)], "y": [_r(y)]} for x, y in poly + drift * t]}
-                                        for poly, drift in polygons]
-            for k in here:
-                joints = walkers[k].joints(t)
-                box = walkers[k].head_box(joints)
-                inside = (joints[:, 0] >= 0) & (joints[:, 0] < WIDTH) & (joints[:, 1] >= 0) & (joints[:, 1] < HEIGHT)
-                keep = inside & (rng.random(NUM_JOINTS) >= 0.08)
-                rect = {"x1": [_r(box[0])], "y1": [_r(box[1])], "x2": [_r(box[2])], "y2": [_r(box[3])],
-                        "track_id": [gt_ids[k]]}
-                if keep.any():
-                    rect["annopoints"] = [{"point": [{"id": [j], "x": [_r(joints[j, 0])], "y": [_r(joints[j, 1])],
-                                                      "is_visible": [1]} for j in np.flatnonzero(keep).tolist()]}]
-                gt["annorect"].append(rect)
-        gt_frames.append(gt)
+        gt_people = [(walkers[k], gt_ids[k]) for k in here]
+        gt_frames.append(_gt_frame(rng, name, t, bool(labeled[t]), polygons, gt_people))
         pred = {"image": [{"name": name}], "annorect": []}
         if labeled[t] or predict_unlabeled:
-            rects = []
-            for k in here:
-                if rng.random() < 0.05:
-                    continue
-                rects.append(_prediction(rng, walkers[k], t, pred_ids[k], 1.0))
-                if rng.random() < 0.03:                     # a duplicate detection
-                    rects.append(_prediction(rng, walkers[k], t, fresh(), 0.4, jitter=0.24))
-            for c, w in enumerate(crowd):
-                if rng.random() < 0.7:
-                    rects.append(_prediction(rng, w, t, crowd_ids[c], 0.6))
-            for g, gid in ghosts:
-                if g.present(t):
-                    rects.append(_prediction(rng, g, t, gid, 0.1, jitter=0.18))
+            rects = _predicted(rng, t, [(walkers[k], pred_ids[k]) for k in here], others, fresh)
             pred["annorect"] = [rects[i] for i in rng.permutation(len(rects)).tolist()]
         pred_frames.append(pred)
     return folder, gt_frames, pred_frames
+
+
+def _gt_frame(rng: np.random.Generator, name: str, t: int, labeled: bool, polygons: list,
+              people: List[Tuple[_Walker, int]]) -> dict:
+    """Frame ``t`` of the GT: on a labeled frame, every walker present (joints in the image, 8% dropped)."""
+    gt = {"image": [{"name": name}], "imgnum": [t + 1], "is_labeled": [int(labeled)], "annorect": []}
+    if not labeled:
+        return gt
+    if polygons:
+        gt["ignore_regions"] = [{"point": [{"x": [_r(x)], "y": [_r(y)]} for x, y in poly + drift * t]}
+                                for poly, drift in polygons]
+    for walker, track_id in people:
+        joints = walker.joints(t)
+        box = walker.head_box(joints)
+        inside = (joints[:, 0] >= 0) & (joints[:, 0] < WIDTH) & (joints[:, 1] >= 0) & (joints[:, 1] < HEIGHT)
+        keep = inside & (rng.random(NUM_JOINTS) >= 0.08)
+        rect = {"x1": [_r(box[0])], "y1": [_r(box[1])], "x2": [_r(box[2])], "y2": [_r(box[3])],
+                "track_id": [track_id]}
+        if keep.any():
+            rect["annopoints"] = [{"point": [{"id": [j], "x": [_r(joints[j, 0])], "y": [_r(joints[j, 1])],
+                                              "is_visible": [1]} for j in np.flatnonzero(keep).tolist()]}]
+        gt["annorect"].append(rect)
+    return gt
+
+
+def _predicted(rng: np.random.Generator, t: int, people: List[Tuple[_Walker, int]], others: list,
+               fresh) -> List[dict]:
+    """Frame ``t``'s predicted rects: the walkers (5% missed, 3% detected twice), then the crowd in ignore
+    regions (``others`` with a detected share) and the short-lived false tracks (present frames only)."""
+    rects = []
+    for walker, track_id in people:
+        if rng.random() < 0.05:
+            continue
+        rects.append(_prediction(rng, walker, t, track_id, 1.0))
+        if rng.random() < 0.03:                     # a duplicate detection
+            rects.append(_prediction(rng, walker, t, fresh(), 0.4, jitter=0.24))
+    for walker, track_id, quality, share in others:
+        if share is None:                           # a false track, while it lasts
+            if walker.present(t):
+                rects.append(_prediction(rng, walker, t, track_id, quality, jitter=0.18))
+        elif rng.random() < share:
+            rects.append(_prediction(rng, walker, t, track_id, quality))
+    return rects
 
 
 def make_posetrack_set(out: Union[str, os.PathLike], seed: int = 0, sequences: int = 3,

@@ -14,6 +14,7 @@
 * :mod:`helpers.posetrack_files` and :mod:`helpers.geometry`: naive references shared by eval tests, and
   tiny PoseTrack 2017 / PoseTrack21 dataset roots (``eval --dataset-root``).
 * :mod:`helpers.fuzz`: the Hypothesis settings and JSON mutations of the fuzz tests.
+* :mod:`helpers.startup`: a command run in a fresh interpreter, and what it imported (start-up cost).
 
 Fixtures that several modules use live in ``tests/conftest.py`` (``server``, ``isolated_caches``, ``video``).
 """
