@@ -21,9 +21,10 @@ from ._common import CONTEXT as CONTEXT_SETTINGS
 # name -> (module, attribute, one-line help shown in `posetrack --help`)
 COMMANDS = {
     "run": ("run", "run", "Detect, estimate and track poses in a video or image folder."),
-    "track": ("track", "track", "Re-track saved poses (a tracks.json) with the FlowTrack tracker."),
+    "track": ("track", "track", "Re-track saved poses (a tracks.json, or mmpose/AlphaPose/OpenPose/Ultralytics output)."),
     "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA; PoseTrack21 HOTA)."),
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
+    "convert": ("convert", "convert", "Write tracks (or other tools' poses) as MOT, COCO dataset, SLEAP, NWB, ..."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
     "edit": ("edit", "edit", "Fix track ids by hand: swap, merge, split, delete, relabel (recorded, undoable)."),
@@ -78,7 +79,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    from ._common import setup_logging
+    from ._logging import setup_logging
 
     setup_logging(debug)
 

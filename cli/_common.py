@@ -1,8 +1,7 @@
-"""What every command shares: error reporting, logging, the pipeline options and one progress bar."""
+"""What every command shares: error reporting, the pipeline options and one progress bar (logging: _logging.py)."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections import deque
 from typing import Callable, Iterable, Optional
@@ -31,35 +30,6 @@ class UserError(click.ClickException):
         click.secho(f"Error: {self.format_message()}", fg="red", err=True)
 
 
-def setup_logging(debug: bool) -> None:
-    """Log INFO and above (DEBUG with --debug) through rich's handler, which is built at the first record."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(message)s",
-        handlers=[RichOnFirstRecord(show_path=debug)],
-        force=True,
-    )
-
-
-class RichOnFirstRecord(logging.Handler):
-    """rich's ``RichHandler(show_time=False, show_path=show_path, markup=False)``, built at the first record:
-    importing rich.logging costs ~40 ms of start-up that a command logging nothing (`eval --gt --pred`) never
-    needs. Records look exactly as that handler shows them; ``show_path`` (--debug) adds the file and line."""
-
-    def __init__(self, show_path: bool = False):
-        super().__init__()
-        self.show_path = show_path
-        self._rich: Optional[logging.Handler] = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self._rich is None:
-            from rich.logging import RichHandler
-
-            self._rich = RichHandler(show_time=False, show_path=self.show_path, markup=False)
-            self._rich.setFormatter(self.formatter)
-        self._rich.emit(record)
-
-
 # The one table from library settings to flags: where each setting a library error names
 # (``err.fields``, set where it is raised) is given on each command's command line. A setting
 # missing here is looked up among the command's options by name (``codec`` -> ``--codec``);
@@ -67,6 +37,8 @@ class RichOnFirstRecord(logging.Handler):
 _RUN_FIELDS = {"tracks": "--out", "tracks journal": "--out", "render": "--render",
                "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
                "coco": "--export-coco", "csv": "--export-csv", "source": "SOURCE", "boxes_file": "--boxes",
+               "boxes_format": "--input-format", "mot": "--export-mot", "coco_dataset": "--export-coco-dataset",
+               "sleap": "--export-sleap",
                "pose_weights": "--pose-weights", "detector_weights": "--detector-weights",
                "pose_model": "--pose-model", "tracker_config": "--tracker-config",
                "flow.raft_weights": "raft_weights: PATH in the flow: section of a --tracker-config YAML",
@@ -75,10 +47,12 @@ _PT21_EXPORT = ("posetrack21", "posetrack21_gt", "posetrack21_gt_dir")
 FIELD_FLAGS = {
     "run": _RUN_FIELDS,
     "track": {"tracks": "--out", "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
+              "mot": "--export-mot", "coco_dataset": "--export-coco-dataset", "sleap": "--export-sleap",
               "poses": "POSES", "video": "--video", "tracker_config": "--config", "preset": "--tracker",
               "flow.raft_weights": "raft_weights: PATH in the flow: section of a --config YAML",
               "posetrack21": "--export-posetrack21", "posetrack21_gt": "--gt"},
     "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
+    "convert": {"out": "--out", "tracks": "TRACKS", "video": "--video"},
     "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
                "detector_weights": "--detector-weights", "pose_model": "--pose-model"},
     "edit": {"tracks": "TRACKS", "count": "--undo", "edited": "--replay"},
@@ -247,6 +221,13 @@ def tracker_presets() -> tuple:
     return (default, *(p for p in preset_names() if p != default)), tracker, flow
 
 
+def pose_formats() -> tuple:
+    """The formats ``track`` and ``convert`` read poses from (:data:`posetrack.io.formats.INPUT_FORMATS`)."""
+    from posetrack.io.formats import INPUT_FORMATS
+
+    return tuple(name for name, fmt in INPUT_FORMATS.items() if fmt.poses)
+
+
 def _choices(name: str) -> Callable[[], tuple]:
     """The valid values of RunOptions' ``name``, from its registry (read when first needed)."""
     from posetrack.pipeline.options import option_choices
@@ -275,9 +256,11 @@ def _pipeline_options() -> list:
                      help="torchvision detector name.  [default: from configs/detector.yaml]"),
         click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="Local detector weights (offline use)."),
-        click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame). No detector "
-                          "is loaded."),
+        click.option("--boxes", "boxes_file", type=click.Path(exists=True), default=None,
+                     help="Precomputed boxes: a COCO detection-results JSON (image_id = 0-based frame), or another "
+                          "tool's file (README \"Formats in and out\"). No detector is loaded."),
+        click.option("--input-format", "boxes_format", type=RegistryChoice(_choices("boxes_format")), default=None,
+                     help="The --boxes file's format.  [default: told from its content]"),
         click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none", cls=LazyHelpOption,
                      lazy_help=_tracker_help),
         click.option("--refine", is_flag=True, default=d["refine"],

@@ -167,7 +167,8 @@ def _filter_text(joint_thr: Optional[float], box_thr: Optional[float]) -> str:
 def _predict(root: Path, split: str, out_dir: Path, boxes_dir: Optional[Path], quiet: bool, run_opts) -> tuple:
     """Predict every sequence of the split as one batch on the chosen engine, show its summary, then score."""
     from posetrack.pipeline.batch import models_options
-    from posetrack.pipeline.dataset_eval import check_batch, find_gt_dir, plan_sequences, sequence_jobs, write_predictions
+    from posetrack.pipeline.dataset_eval import (check_batch, find_gt_dir, plan_sequences, sequence_jobs,
+                                                 write_predictions)
 
     from ._batch import BatchProgress, make_engine, print_summary
 

@@ -24,6 +24,8 @@ Examples:
   posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
   posetrack run video.mp4 --export-coco results.json --export-csv people.csv
   posetrack run 000342_mpii_test/ --export-posetrack21 pred/000342_mpii_test.json --gt gt/000342_mpii_test.json
+  posetrack run video.mp4 --export-mot mot.txt --export-coco-dataset cvat.json --export-sleap clip.slp
+  posetrack run video.mp4 --boxes det.txt                  # MOTChallenge boxes (format told from content)
   posetrack run 0 --out webcam.tracks.json --render webcam.mp4 --end 300   # camera 0, 300 frames
   posetrack run rtsp://camera.local/stream --out cam.tracks.json          # Ctrl-C to stop
 
@@ -77,6 +79,13 @@ def frame_range_options(command):
 @click.option("--export-csv", "export_csv", type=click.Path(path_type=Path), default=None,
               help="Also write a CSV with one row per person and frame (box, score, x/y/score per joint)"
                    + _PER_SOURCE + ".csv.")
+@click.option("--export-mot", "export_mot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write MOTChallenge text (frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1), one source only.")
+@click.option("--export-coco-dataset", "export_coco_dataset", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports the "
+                                 "tracks), one source only.")
+@click.option("--export-sleap", "export_sleap", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]), one source only.")
 @pt21.posetrack21_options
 @click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="With --out-dir: precomputed boxes, one COCO detection-results file <name>.json per source.")
@@ -88,6 +97,7 @@ def frame_range_options(command):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], render_out: Optional[Path],
         export17: Optional[Path], export18: Optional[Path], export_coco: Optional[Path], export_csv: Optional[Path],
+        export_mot: Optional[Path], export_coco_dataset: Optional[Path], export_sleap: Optional[Path],
         boxes_dir: Optional[Path], engine: str, workers: Optional[int], gpus_per_worker: Optional[float],
         cpus_per_worker: Optional[int], address: Optional[str], resume: bool, force: bool, quiet: bool,
         **opts) -> None:
@@ -114,7 +124,11 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
     opts["posetrack21"] = pt21.pop_options(opts)     # (--export-posetrack21, --gt): Outputs.posetrack21(_gt)
     folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
                "--export-coco": export_coco, "--export-csv": export_csv, "--export-posetrack21": opts["posetrack21"][0]}
+    targets = {"mot": export_mot, "coco_dataset": export_coco_dataset, "sleap": export_sleap}
     if out_dir is not None or len(items) > 1:
+        if any(targets.values()):
+            raise click.UsageError("--export-mot, --export-coco-dataset and --export-sleap apply to one source; "
+                                   "convert each tracks file with `posetrack convert`")
         _check_batch_args(items, out, out_dir, opts, folders)
         opts["force"] = force
         return _run_many(items, out_dir, render_out, export17, export18, export_coco, export_csv, boxes_dir,
@@ -126,11 +140,11 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
         raise click.UsageError("--boxes-dir, --engine, --workers, --gpus-per-worker, --cpus-per-worker and "
                                "--address apply to batch runs: give --out-dir")
     _run_one(items[0] if live else Path(items[0]), out, render_out, export17, export18, export_coco, export_csv,
-             resume, force, quiet, opts)
+             resume, force, quiet, opts, targets)
 
 
 def _run_one(source, out: Optional[Path], render_out, export17, export18, export_coco, export_csv, resume: bool,
-             force: bool, quiet: bool, opts: dict) -> None:
+             force: bool, quiet: bool, opts: dict, targets: Optional[dict] = None) -> None:
     """One source into one tracks file (and its optional outputs), with a progress bar and a stage summary."""
     from posetrack.errors import OutputExistsError
     from posetrack.pipeline.batch import default_tracks_path
@@ -143,7 +157,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     export21, gt21 = opts.pop("posetrack21")
     pt21.check_single(gt21)
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
-                      csv=export_csv, posetrack21=export21, posetrack21_gt=gt21)
+                      csv=export_csv, posetrack21=export21, posetrack21_gt=gt21, **(targets or {}))
     run_opts = run_options(opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
     ctx = click.get_current_context()

@@ -1,4 +1,4 @@
-"""`posetrack track`: re-track saved poses (a tracks file), then refine the whole file offline."""
+"""`posetrack track`: re-track saved poses (a tracks file, or another tool's), then refine the whole file offline."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from typing import Optional
 import click
 
 from . import _posetrack21 as pt21
-from ._common import CONTEXT, FrameProgress
+from ._common import CONTEXT, FrameProgress, RegistryChoice, pose_formats
 
 EPILOG = """\b
 Examples:
@@ -17,13 +17,17 @@ Examples:
   posetrack track poses.json -o t.json --export-posetrack2018 pred/seq.json
   posetrack track poses.json -o t.json --export-posetrack21 pred/seq.json --gt gt/seq.json
   posetrack track poses.json --out tracks.json --matching hungarian --config my_tracker.yaml
+  posetrack track alphapose-results.json --video video.mp4 -o tracks.json   # another tool's poses
+  posetrack track openpose_json/ --video video.mp4 -o t.json --export-mot mot.txt
 
 \b
-poses.json is any tracks file (e.g. from `posetrack run --tracker none`); its track ids
-are ignored. Presets (configs/tracker.yaml): `robust` (the default: lost tracks kept
-up to 3 s with camera-compensated motion, occlusion-aware propagation, then offline
-stitching, gap interpolation and removal of short tracks) and `flowtrack` (Xiao et al.
-2018, as published, no refinement). Without --video the queued poses move with the
+POSES is a tracks file (e.g. from `posetrack run --tracker none`), or another tool's poses
+(mmpose, AlphaPose, OpenPose, Ultralytics; README "Formats in and out"), which need
+--video for the frame size and rate; track ids in the input are ignored. Presets
+(configs/tracker.yaml): `robust` (the default: lost tracks kept up to 3 s with
+camera-compensated motion, occlusion-aware propagation, then offline stitching, gap
+interpolation and removal of short tracks) and `flowtrack` (Xiao et al. 2018, as
+published, no refinement). Without --video the queued poses move with the
 preset's motion model (FlowTrack: they stay where they were seen). Poses below the
 preset's box_score, or without a joint above joint_score, are left out; interpolated
 people are marked "interpolated": true.
@@ -35,7 +39,7 @@ def _track_options(command):
     from posetrack.pipeline.options import option_choices
     from posetrack.tracking.motion import MOTIONS
 
-    from ._common import RegistryChoice, tracker_presets
+    from ._common import tracker_presets
 
     presets, tracker, flow = tracker_presets()
     choices = option_choices("matching", "flow_method")
@@ -63,23 +67,34 @@ def _track_options(command):
 
 
 @click.command("track", context_settings=CONTEXT, epilog=EPILOG)
-@click.argument("poses_file", metavar="POSES", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("poses_file", metavar="POSES", type=click.Path(exists=True, path_type=Path))
+@click.option("--input-format", default=None, type=RegistryChoice(pose_formats),
+              help="The format of POSES.  [default: told from its content]")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Tracks file to write (JSON, same schema as the input).")
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
-              help="The poses' video (or folder of frames), for optical flow.")
+              help="The poses' video (or folder of frames), for optical flow; another tool's poses take their "
+                   "frame size, rate and count from it.")
 @_track_options
 @click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
+@click.option("--export-mot", "export_mot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write MOTChallenge text (frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1).")
+@click.option("--export-coco-dataset", "export_coco_dataset", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports tracks).")
+@click.option("--export-sleap", "export_sleap", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]).")
 @pt21.posetrack21_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[str], config: str,
-          refine: Optional[bool], matching: Optional[str], motion: Optional[str], flow_method: Optional[str],
-          export17: Optional[Path], export18: Optional[Path], force: bool, quiet: bool, **posetrack21) -> None:
-    """Link the poses of POSES (a tracks.json) into tracks and write them to --out.
+def track(poses_file: Path, input_format: Optional[str], out: Path, video: Optional[Path], preset: Optional[str],
+          config: str, refine: Optional[bool], matching: Optional[str], motion: Optional[str],
+          flow_method: Optional[str], export17: Optional[Path], export18: Optional[Path], export_mot: Optional[Path],
+          export_coco_dataset: Optional[Path], export_sleap: Optional[Path], force: bool, quiet: bool,
+          **posetrack21) -> None:
+    """Link the poses of POSES (a tracks.json, or another tool's poses) into tracks and write them to --out.
 
     Each pose is matched to the track whose recent poses, moved into its frame by optical
     flow (or, for lost and occluded tracks, by their motion model), are most similar by
@@ -95,7 +110,9 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
     with FrameProgress("tracking", enabled=not quiet) as bar:
         tracks, notes = retrack_file(poses_file, out, video=video, config=config, preset=preset, overrides=overrides,
                                      flow_method=flow_method, posetrack2017=export17, posetrack2018=export18,
-                                     posetrack21=export21, posetrack21_gt=gt21, force=force, progress=bar)
+                                     force=force, progress=bar, input_format=input_format, mot=export_mot,
+                                     coco_dataset=export_coco_dataset, sleap=export_sleap, posetrack21=export21,
+                                     posetrack21_gt=gt21)
     for note in notes:
         click.echo(note, err=True)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}

@@ -10,9 +10,10 @@
 
 The options of :func:`track`, :func:`run` and :func:`load_models` are the keywords of
 :class:`~posetrack.pipeline.options.RunOptions`, with the meaning of ``posetrack run``'s options of
-the same name (``--pose-model`` is ``pose_model``; four differ: ``--detector`` is
-``detector_name``, ``--boxes`` is ``boxes_file``, ``--tracker`` is ``tracker_mode``,
-``--flow`` is ``flow_method``). An unknown name fails with the closest valid one.
+the same name (``--pose-model`` is ``pose_model``; five differ: ``--detector`` is
+``detector_name``, ``--boxes`` is ``boxes_file``, ``--input-format`` is ``boxes_format``,
+``--tracker`` is ``tracker_mode``, ``--flow`` is ``flow_method``). An unknown name fails with the
+closest valid one.
 
 Example:
     >>> import posetrack
@@ -50,7 +51,8 @@ __all__ = ["TrackResult", "run_options", "track", "run", "load_models", "render"
 PathLike = Union[str, Path]
 
 # `posetrack run` options whose RunOptions field has another name (flag without "--" -> field).
-CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tracker_mode", "flow": "flow_method"}
+CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tracker_mode", "flow": "flow_method",
+             "input-format": "boxes_format"}
 
 
 def _unknown(name: str, valid, what: str) -> ConfigError:
@@ -117,6 +119,32 @@ class TrackResult:
     def to_dict(self) -> Dict[str, Any]:
         """This frame as an entry of the tracks file's ``frames`` list (schema in the README)."""
         return frame_to_dict(self.result)
+
+    @property
+    def orig_shape(self) -> Optional[Tuple[int, int]]:
+        """(height, width) of the frame, or None when the result holds no image (Ultralytics' ``orig_shape``)."""
+        return None if self.image is None else (int(self.image.shape[0]), int(self.image.shape[1]))
+
+    @property
+    def keypoints(self):
+        """Ultralytics-style keypoints: ``.xy`` (N, K, 2), ``.conf`` (N, K), ``.xyn``, ``.data`` (posetrack.interop)."""
+        from posetrack.interop import KeypointsView
+
+        return KeypointsView(self.poses, self.orig_shape)
+
+    @property
+    def boxes(self):
+        """Ultralytics-style boxes: ``.xyxy``, ``.xywh``, ``.conf``, ``.cls``, ``.id`` (track ids or None), ``.data``."""
+        from posetrack.interop import BoxesView
+
+        return BoxesView(self.poses, self.track_ids, self.orig_shape)
+
+    def to_supervision(self):
+        """``(supervision.KeyPoints, supervision.Detections)`` of this frame, track ids as ``tracker_id``
+        (needs ``posetrack[supervision]``; see :func:`posetrack.interop.to_supervision`)."""
+        from posetrack.interop import to_supervision
+
+        return to_supervision(self.poses, self.track_ids)
 
     def plot(self, image: Optional[np.ndarray] = None, *, min_score: float = 0.3, boxes: bool = False,
              ids: bool = True, line_scale: float = 1.0) -> np.ndarray:

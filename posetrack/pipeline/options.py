@@ -54,7 +54,10 @@ class ModelOptions:
         detector_name: a torchvision detector (:data:`posetrack.pose.detector.DETECTORS`); None: the one
             configs/detector.yaml names.
         detector_weights: a local detector weights file; None: torchvision's published weights.
-        boxes_file: precomputed boxes (COCO detection results, image_id = 0-based frame); no detector is loaded.
+        boxes_file: precomputed boxes (COCO detection results, image_id = 0-based frame, or another tool's
+            file: :mod:`posetrack.io.formats`); no detector is loaded.
+        boxes_format: the boxes file's format, a name of :data:`posetrack.io.formats.INPUT_FORMATS`
+            (``--input-format``); None: told from its content.
         flip: the flip test (the official test setting).
         decode: heatmap decoding, one of :data:`posetrack.pose.heatmaps.DECODE_METHODS`.
     """
@@ -64,6 +67,7 @@ class ModelOptions:
     detector_name: Optional[str] = None
     detector_weights: Optional[str] = None
     boxes_file: Optional[str] = None
+    boxes_format: Optional[str] = None
     flip: bool = True
     decode: str = "argmax"
 
@@ -254,10 +258,10 @@ def _with_half(half: Any, keywords: Dict[str, Any], runtime: Optional[RuntimeOpt
 
 #: Fields that name files: given as pathlib.Path, kept as str.
 _PATH_FIELDS = ("pose_model", "pose_weights", "detector_weights", "boxes_file", "tracker_config")
-_TEXT_FIELDS = ("pose_model", "pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode",
-                "tracker_config", "device")
-_OPTIONAL_FIELDS = ("pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode", "matching",
-                    "flow_method", "end")
+_TEXT_FIELDS = ("pose_model", "pose_weights", "detector_name", "detector_weights", "boxes_file", "boxes_format",
+                "tracker_mode", "tracker_config", "device")
+_OPTIONAL_FIELDS = ("pose_weights", "detector_name", "detector_weights", "boxes_file", "boxes_format", "tracker_mode",
+                    "matching", "flow_method", "end")
 _BOOL_FIELDS = ("refine", "compile", "flip", "overlap")
 _INT64_MAX = 2 ** 63 - 1
 #: Crops or frames in one batch: 65536 crops of 384x288 are 86 GB of input; more is a mistake.
@@ -303,8 +307,14 @@ def _decode_methods() -> Tuple[str, ...]:
     return tuple(DECODE_METHODS)
 
 
+def _boxes_formats() -> Tuple[str, ...]:
+    from posetrack.io.formats import INPUT_FORMATS   # reason: imports numpy (the CLI reads defaults without it)
+
+    return tuple(name for name in INPUT_FORMATS if name != "posetrack")    # a tracks file holds poses, not boxes
+
+
 #: Keyword -> its valid values, read from the strategy table that uses them.
-_CHOICES = {"matching": _matchers, "flow_method": _flow_methods, "precision": _precisions, "backend": _backends,
+_CHOICES = {"boxes_format": _boxes_formats, "matching": _matchers, "flow_method": _flow_methods, "precision": _precisions, "backend": _backends,
             "decode": _decode_methods}
 
 
@@ -357,7 +367,7 @@ def _problem(name: str, value: Any, choices: Optional[Tuple[str, ...]]) -> Optio
 
 #: Version of :class:`ResumeIdentity`; a journal recording another version (or none: posetrack
 #: before it existed) cannot be resumed.
-RESUME_IDENTITY_VERSION = 1
+RESUME_IDENTITY_VERSION = 2      # 2: boxes_format (the boxes file's format, issue 20)
 
 
 @dataclass(frozen=True)
@@ -379,6 +389,7 @@ class ResumeIdentity:
     version: int
     pose_model: str
     detector_name: Optional[str]
+    boxes_format: Optional[str]
     flip: bool
     decode: str
     tracker_mode: Optional[str]

@@ -5,7 +5,8 @@
   :func:`prepare_outputs` makes their folders and clears a killed run's ``.tmp`` files.
 * :func:`check_exports` reads what the exports will need (the PoseTrack21 GT file) before any work.
 * :func:`input_files` identifies every input file by its contents, for a resume to match.
-* :func:`write_exports` writes the PoseTrack (2017, 2018, 21), COCO and CSV exports of a finished file.
+* :func:`write_exports` writes the PoseTrack (2017, 2018, 21), COCO and CSV exports of a finished file, and
+  the formats other tools read (MOTChallenge, COCO dataset, SLEAP/NWB: :mod:`posetrack.tracksfile.targets`).
 
 Example:
     >>> from posetrack.pipeline.outputs import Outputs, check_paths
@@ -22,7 +23,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from posetrack.config import config_path
 from posetrack.errors import InputError
@@ -33,9 +34,11 @@ from posetrack.pipeline.options import RunOptions
 from posetrack.pipeline.weights import required_weights
 from posetrack.tracksfile.codec import TrackFile, read_tracks
 from posetrack.tracksfile.exports import csv_lines, export_coco, export_posetrack2017, export_posetrack2018
+from posetrack.tracksfile.foreign import image_file_names
 from posetrack.tracksfile.journal import journal_path
 from posetrack.tracksfile.posetrack21 import gt_images, write_posetrack21
 from posetrack.tracksfile.resume import file_identity
+from posetrack.tracksfile.targets import check_target, write_targets
 
 __all__ = ["Outputs", "run_inputs", "check_paths", "check_exports", "prepare_outputs", "input_files",
            "write_exports"]
@@ -52,6 +55,9 @@ class Outputs:
         posetrack2018: a PoseTrack 2018 (COCO-style) prediction file, or None.
         coco: COCO keypoint results (JSON, image_id = frame index; posetrack.tracksfile.exports.export_coco), or None.
         csv: a long-format CSV, one row per person and frame (posetrack.tracksfile.exports.export_csv), or None.
+        mot: MOTChallenge text (posetrack.tracksfile.mot), or None.
+        coco_dataset: a COCO keypoints dataset with track ids (posetrack.tracksfile.coco_dataset), or None.
+        sleap: a SLEAP ``.slp`` or NWB ``.nwb`` file through sleap-io (posetrack.tracksfile.sleap), or None.
         posetrack21: a PoseTrack21 prediction file (:func:`posetrack.tracksfile.posetrack21.write_posetrack21`),
             or None.
         posetrack21_gt: the sequence's PoseTrack21 GT file, whose image ids and names the ``posetrack21``
@@ -59,7 +65,9 @@ class Outputs:
             output: :meth:`fields` leaves it out, :meth:`inputs` lists it.
 
     Raises:
-        InputError: ``posetrack21_gt`` without ``posetrack21``.
+        ConfigError, InputError: an export of :meth:`targets` with the wrong suffix, or whose optional
+            package is missing (:func:`posetrack.tracksfile.targets.check_target`), before any work;
+            ``posetrack21_gt`` without ``posetrack21``.
     """
 
     tracks: Path
@@ -68,6 +76,9 @@ class Outputs:
     posetrack2018: Optional[Path] = None
     coco: Optional[Path] = None
     csv: Optional[Path] = None
+    mot: Optional[Path] = None
+    coco_dataset: Optional[Path] = None
+    sleap: Optional[Path] = None
     posetrack21: Optional[Path] = None
     posetrack21_gt: Optional[Path] = dataclasses.field(default=None, metadata={"input": True})
 
@@ -93,6 +104,19 @@ class Outputs:
         if self.posetrack21_gt is not None and self.posetrack21 is None:
             raise InputError(f"{self.posetrack21_gt}: a PoseTrack21 GT file is read for the PoseTrack21 export only; "
                              "name that export too", field="posetrack21_gt", fields=("posetrack21",))
+        for setting, (name, path) in self._targets().items():
+            check_target(name, path, setting)     # before any work: a missing package, a wrong suffix
+
+    def _targets(self) -> Dict[str, Tuple[str, Path]]:
+        """Field -> (format name of :data:`posetrack.tracksfile.targets.TARGETS`, path), for the exports set."""
+        sleap = "nwb" if self.sleap is not None and self.sleap.suffix.lower() == ".nwb" else "slp"
+        named = {"mot": ("mot", self.mot), "coco_dataset": ("coco-dataset", self.coco_dataset),
+                 "sleap": (sleap, self.sleap)}
+        return {field: pair for field, pair in named.items() if pair[1] is not None}
+
+    def targets(self) -> Dict[str, Path]:
+        """The exports :mod:`posetrack.tracksfile.targets` writes that are set, by format name (``mot``, ...)."""
+        return dict(self._targets().values())
 
 
 def run_inputs(source: Union[str, Path, None], opts: RunOptions) -> Dict[str, Optional[str]]:
@@ -195,7 +219,8 @@ def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path])
     ``outputs.posetrack21_gt``, or numbers them by PoseTrack's id rule from ``source``'s name
     (:mod:`posetrack.tracksfile.posetrack21`); its poses are read back from the tracks file
     ``outputs.tracks`` (written first), so that it equals a later export of that file to the bit.
-    COCO results and the CSV come from the tracks alone.
+    COCO results and the CSV come from the tracks alone; the formats of :meth:`Outputs.targets`
+    name a folder's images by their file names.
 
     Returns:
         One note per file written ("wrote PATH"), for the caller to show, and one when the
@@ -222,6 +247,8 @@ def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path])
     if outputs.csv is not None:
         write_atomic(outputs.csv, csv_lines(tracks))
         notes.append(f"wrote {outputs.csv}")
+    if outputs.targets():
+        notes += write_targets(outputs.targets(), tracks, image_file_names(source))
     if outputs.posetrack21 is not None:     # from the file as written (0.01 px): equal to an export of it later
         notes += write_posetrack21(outputs.posetrack21, read_tracks(outputs.tracks), outputs.posetrack21_gt, source)
         notes.append(f"wrote {outputs.posetrack21}")

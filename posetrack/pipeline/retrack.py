@@ -1,4 +1,4 @@
-"""Re-track saved poses: a tracks file in, the same poses with new track ids out.
+"""Re-track saved poses: a tracks file (or another tool's poses) in, the same poses with new track ids out.
 
 The input's track ids are ignored. With the video's frames, optical flow between
 consecutive saved frames moves the queued poses (FlowTrack); without them the tracker
@@ -7,8 +7,10 @@ proposals need new pose estimates, so online tracking never adds people; offline
 refinement (when the preset enables it) may fill short gaps with interpolated people,
 marked as such, and drops tracks too short or too weak to be people.
 
-:func:`retrack_file` is what ``posetrack track`` does: a tracks file in, a re-tracked file
-(and optional PoseTrack exports) out, never over an existing file unless forced.
+:func:`retrack_file` is what ``posetrack track`` does: a tracks file, or another tool's poses
+(:func:`posetrack.tracksfile.foreign.read_poses_file`), in; a re-tracked file (and optional
+exports: PoseTrack, MOTChallenge, COCO dataset, SLEAP/NWB) out, never over an existing file
+unless forced.
 
 Example:
     >>> from posetrack.tracksfile.codec import read_tracks, write_tracks
@@ -38,7 +40,8 @@ from posetrack.pipeline.outputs import Outputs, check_exports, write_exports
 from posetrack.tracking.flow import FlowConfig, FlowEstimator, build_flow
 from posetrack.tracking.refine import refine
 from posetrack.tracking.tracker import PoseTracker, TrackerConfig
-from posetrack.tracksfile.codec import TrackFile, read_tracks, write_tracks
+from posetrack.tracksfile.codec import TrackFile, write_tracks
+from posetrack.tracksfile.foreign import read_poses_file
 from posetrack.types import DEFAULT_FPS, Frame, FrameResult
 
 __all__ = ["retrack", "refine_file", "retrack_file"]
@@ -139,20 +142,27 @@ def refine_file(tracks: TrackFile, config: TrackerConfig) -> TrackFile:
 def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = None, config: str = "tracker",
                  preset: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None,
                  flow_method: Optional[str] = None, posetrack2017: Optional[PathLike] = None,
-                 posetrack2018: Optional[PathLike] = None, posetrack21: Optional[PathLike] = None,
-                 posetrack21_gt: Optional[PathLike] = None, force: bool = False,
-                 progress: Optional[Callable[[int, int], None]] = None) -> Tuple[TrackFile, List[str]]:
-    """Re-track the poses of a tracks file and write the result: what ``posetrack track`` does.
+                 posetrack2018: Optional[PathLike] = None, force: bool = False,
+                 progress: Optional[Callable[[int, int], None]] = None, input_format: Optional[str] = None,
+                 mot: Optional[PathLike] = None, coco_dataset: Optional[PathLike] = None,
+                 sleap: Optional[PathLike] = None, posetrack21: Optional[PathLike] = None,
+                 posetrack21_gt: Optional[PathLike] = None) -> Tuple[TrackFile, List[str]]:
+    """Re-track saved poses and write the result: what ``posetrack track`` does.
 
     Args:
-        poses: a tracks file (its track ids are ignored).
+        poses: a tracks file, or another tool's poses (file or folder; :mod:`posetrack.io.formats`);
+            track ids in it are ignored.
         out: the tracks file to write.
         video: the poses' video or folder of frames, for optical flow; None: no flow (poses
-            move with the tracker's motion model).
+            move with the tracker's motion model). Another tool's poses need it: their frame
+            size, rate and count come from it.
         config, preset, overrides, flow_method: the tracker settings
             (:func:`posetrack.pipeline.configs.tracking_configs`; ``overrides`` such as
             ``{"matching": "hungarian", "refine.enabled": False}``).
         posetrack2017, posetrack2018: also write PoseTrack prediction files here.
+        input_format: the format of ``poses`` (:data:`posetrack.io.formats.INPUT_FORMATS`); None: from its content.
+        mot, coco_dataset, sleap: also write MOTChallenge text, a COCO keypoints dataset, a SLEAP
+            ``.slp`` / NWB ``.nwb`` file here (:class:`~posetrack.pipeline.outputs.Outputs`).
         posetrack21: also write a PoseTrack21 prediction file here; its images are copied from
             the GT file ``posetrack21_gt`` when given (else PoseTrack's id rule, from the video's name).
         force: overwrite existing outputs.
@@ -165,16 +175,17 @@ def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = 
         OutputExistsError: an output exists and ``force`` is not set.
         PathConflictError: an output is an input (the poses, the video, the tracker config) or another output.
         ConfigError: an unknown preset, setting or value.
-        FormatError, SourceError, InputError: the poses file or the video cannot be read, or do not fit;
-            the PoseTrack21 GT file is read before any tracking.
+        FormatError, SourceError, InputError: the poses file or the video cannot be read, or do not fit
+            (another tool's poses without a video: ``field`` is ``video``); the PoseTrack21 GT file
+            is read before any tracking.
     """
-    outputs = Outputs(tracks=out, posetrack2017=posetrack2017, posetrack2018=posetrack2018, posetrack21=posetrack21,
-                      posetrack21_gt=posetrack21_gt)
+    outputs = Outputs(tracks=out, posetrack2017=posetrack2017, posetrack2018=posetrack2018, mot=mot,
+                      coco_dataset=coco_dataset, sleap=sleap, posetrack21=posetrack21, posetrack21_gt=posetrack21_gt)
     check_writes(outputs.fields(), {"poses": poses, "video": video, "tracker_config": config, **outputs.inputs()},
                  force=force)
     check_exports(outputs)
     tracker, flow = tracking_configs(config, preset, overrides, flow_method)
-    track_file = read_tracks(poses)
+    track_file = read_poses_file(poses, input_format, video=video)
     total = len(track_file.frames)
     done = iter(range(1, total + 1))
     report = None if progress is None else (lambda result: progress(next(done), total))

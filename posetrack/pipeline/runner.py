@@ -40,6 +40,7 @@ from posetrack.pipeline.outputs import (Outputs, check_exports, check_paths, inp
 from posetrack.tracking.flow import build_flow
 from posetrack.tracking.tracker import PoseTracker
 from posetrack.tracksfile.codec import TracksHeader
+from posetrack.tracksfile.foreign import image_file_names
 from posetrack.tracksfile.journal import journal_head
 from posetrack.pipeline.checked_journal import plan_resume
 from posetrack.tracksfile.resume import ResumePlan, check_head, check_outputs, source_identity
@@ -85,7 +86,8 @@ def _box_source(opts: RunOptions, models: Models, info: VideoInfo, frames_exact:
         from posetrack.pose.detector import load_boxes   # reason: imports torch
 
         table = load_boxes(boxes_file, num_frames=info.frames if frames_exact else None,
-                           frame_size=(info.width, info.height))
+                           frame_size=(info.width, info.height), input_format=opts.models.boxes_format,
+                           image_names=image_file_names(info.path))
         last = max(table, default=-1)
         if not frames_exact and info.frames is not None and last >= info.frames:
             log.warning("%s: boxes for frames up to %d, past the %d frames %s is estimated to hold",

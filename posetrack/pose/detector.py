@@ -254,11 +254,16 @@ class BoxesFileError(FormatError):
 
 
 def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, category_id: int = 1, *,
-               min_score: float = 0.0, frame_size: Optional[Tuple[int, int]] = None) -> Dict[int, Detections]:
-    """Read fixed person boxes from a COCO detection-results JSON list.
+               min_score: float = 0.0, frame_size: Optional[Tuple[int, int]] = None,
+               input_format: Optional[str] = None, image_names: Optional[Sequence[str]] = None) -> Dict[int, Detections]:
+    """Read fixed person boxes from a COCO detection-results JSON list, or another tool's file.
 
     Each entry is ``{"image_id": 0-based frame index, "bbox": [x, y, w, h], "score": s,
-    "category_id": c}``; ``category_id`` may be left out (the entry is then a person).
+    "category_id": c}``; ``category_id`` may be left out (the entry is then a person). Other
+    tools' files (:mod:`posetrack.io.formats`: mmpose, AlphaPose, OpenPose, Ultralytics poses
+    give their people's boxes; MOTChallenge ``det.txt`` / ``gt.txt``) are told apart by their
+    content, or named by ``input_format``; ``image_names`` (an image folder's files in frame
+    order) places files that name their frames by image.
 
     Args:
         path: the JSON file.
@@ -268,6 +273,9 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
         min_score: drop boxes scoring below this.
         frame_size: (width, height) of the frames in pixels: boxes wholly outside the frame are
             dropped (a box that overlaps it is kept whole). None: not checked.
+        input_format: a boxes format of :data:`posetrack.io.formats.INPUT_FORMATS` ("coco": COCO
+            detection results); None: told from the content.
+        image_names: an image folder's file names in frame order, or None.
 
     Returns:
         frame index -> :class:`Detections` (x1, y1, x2, y2, highest score first); frames without
@@ -281,6 +289,9 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             [0, 1], a frame index beyond ``num_frames`` or 10 million); the message names the entry and field.
     """
     path = Path(path)
+    fmt = input_format or _boxes_format(path)
+    if fmt != "coco":
+        return _foreign_boxes(path, fmt, num_frames, min_score, frame_size, image_names)
     entries = _read_entries(path)
     per_frame: Dict[int, list] = {}
     tiny = outside = 0
@@ -329,6 +340,44 @@ def _warn_dropped(path: Path, tiny: int, outside: int, frame_size: Optional[Tupl
         parts = ([f"{tiny} less than 1 px wide or high"] if tiny else []) + \
             ([f"{outside} wholly outside the {frame_size[0]}x{frame_size[1]} frame"] if outside else [])
         log.warning("%s: dropped %d boxes (%s)", path, tiny + outside, ", ".join(parts))
+
+
+def _boxes_format(path: Path) -> str:
+    """The boxes file's format by content; "coco" when it is none of the others (that reader names what is wrong)."""
+    from posetrack.io.formats import ForeignFormatError, detect_format
+
+    try:
+        fmt = detect_format(path)
+    except ForeignFormatError as e:
+        if path.is_dir() or path.read_bytes()[:4096].lstrip()[:1] not in (b"[", b"{"):
+            raise BoxesFileError(str(e)) from None
+        return "coco"
+    return "coco" if fmt == "posetrack" else fmt
+
+
+def _foreign_boxes(path: Path, fmt: str, num_frames: Optional[int], min_score: float,
+                   frame_size: Optional[Tuple[int, int]], image_names) -> Dict[int, Detections]:
+    """Boxes of another tool's file (:func:`posetrack.io.formats.read_boxes`), filtered as COCO results are."""
+    from posetrack.io.formats import Placement, read_boxes
+
+    frames = read_boxes(path, fmt, Placement(frame_size=frame_size, image_names=image_names))
+    if num_frames is not None and frames and frames[-1][0] >= num_frames:
+        raise BoxesFileError(f"{path}: frame {frames[-1][0]} (0-based) is past the last frame ({num_frames} frames)")
+    per_frame: Dict[int, list] = {}
+    tiny = outside = 0
+    for f, dets in frames:
+        for (x1, y1, x2, y2), score in zip(dets.boxes.tolist(), dets.scores.tolist()):
+            if score < min_score:
+                continue
+            if x2 - x1 < 1 or y2 - y1 < 1:
+                tiny += 1
+            elif frame_size is not None and (x2 <= 0 or y2 <= 0 or x1 >= frame_size[0] or y1 >= frame_size[1]):
+                outside += 1
+            else:
+                per_frame.setdefault(f, []).append((score, [x1, y1, x2, y2]))
+    _warn_dropped(path, tiny, outside, frame_size)
+    count = num_frames if num_frames is not None else (frames[-1][0] + 1 if frames else 0)
+    return {f: _detections(per_frame.get(f, [])) for f in range(count)}
 
 
 def _detections(items: list) -> Detections:

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -53,12 +54,19 @@ def file_identity(path: os.PathLike) -> Dict[str, Any]:
 
     The SHA-256 of the whole file is computed once per process for a file of the same
     path, size, modification time and inode (a pose weights file of 250 MB takes about a
-    second), so many videos run with the same weights hash them once.
+    second), so many videos run with the same weights hash them once. A folder (another
+    tool's per-frame files given as boxes, e.g. OpenPose's) is identified by its files: their
+    total size and the SHA-256 of each file's name and SHA-256.
 
     Raises:
         OSError: the file cannot be read (``filename`` names it).
     """
     p = Path(path).expanduser().resolve()
+    if p.is_dir():
+        files = [file_identity(f) for f in sorted(p.iterdir()) if f.is_file()]
+        listing = "\n".join(f"{Path(f['path']).name}\t{f['sha256']}" for f in files)
+        return {"path": str(p), "bytes": sum(f["bytes"] for f in files),
+                "sha256": hashlib.sha256(listing.encode("utf-8", "surrogateescape")).hexdigest()}
     st = p.stat()
     return {"path": str(p), "bytes": st.st_size, "sha256": _digest(str(p), st.st_size, st.st_mtime_ns, st.st_ino)}
 
