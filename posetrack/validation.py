@@ -33,6 +33,7 @@ Example:
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -45,7 +46,7 @@ from posetrack.errors import FormatError, InputError
 
 __all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite",
-           "FIELD", "join_label", "encode_json"]
+           "FIELD", "join_label", "encode_json", "struct_keys", "suggest_key"]
 
 #: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
 #: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
@@ -116,6 +117,9 @@ def message_of(text: str) -> str:
     m = re.match(r"Object missing required field `(\w+)`$", text)
     if m:
         return f"missing required field '{m.group(1)}'"
+    m = re.match(r"Object contains unknown field `(.*)`$", text)
+    if m:
+        return f"unknown key {m.group(1)!r}"
     m = re.match(r"Invalid enum value (.*)$", text)
     if m:
         return f"{m.group(1).strip('`')} is not an allowed value"
@@ -189,11 +193,11 @@ def _get(doc: Any, path: Sequence[Segment]) -> Any:
 
 
 def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, labeler: Labeler,
-                      error: Type[InputError]) -> FormatError:
+                      error: Type[InputError], root: Any = None) -> FormatError:
     text = str(e)
     m = _PATH_RE.match(text)
     if not m:
-        return _fail(error, source, "", message_of(text))
+        return _fail(error, source, "", message_of(text) + _suggestion(text, root, []))
     doc = _lenient(raw_or_doc) if isinstance(raw_or_doc, (bytes, bytearray)) else raw_or_doc
     path = _segments(m.group(2))
     try:
@@ -201,9 +205,20 @@ def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, 
     except Exception:  # a labeler must never hide the error itself
         where = path_labeler()(path, None)
     message = message_of(m.group(1))
-    if ", got " not in message:
+    if message.startswith("unknown key "):
+        message += _suggestion(m.group(1), root, path)
+    elif ", got " not in message:
         message += _value_text(doc, path)
     return _fail(error, source, where, message)
+
+
+def _suggestion(text: str, root: Any, path: List[Segment]) -> str:
+    """' (did you mean 'point'?)' for msgspec's 'Object contains unknown field `opint`' (a Struct with
+    ``forbid_unknown_fields``) at ``path`` under the type ``root``; '' otherwise."""
+    m = re.match(r"Object contains unknown field `(.*)`", text)
+    if not m or root is None:
+        return ""
+    return suggest_key(m.group(1), struct_keys(root, path))
 
 
 def _value_text(doc: Any, path: List[Segment]) -> str:
@@ -250,7 +265,7 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
         except msgspec.DecodeError as d:
             invalid = d
         if isinstance(invalid, msgspec.ValidationError):
-            raise _validation_error(raw, invalid, source, labeler, error) from None
+            raise _validation_error(raw, invalid, source, labeler, error, decoder.type) from None
     check_utf8(raw, source, error)
     raise _decode_error(raw, invalid, source, labeler, error) from None
 
@@ -273,7 +288,7 @@ def convert(obj: Any, tp: Type[T], source: str, labeler: Labeler, error: Type[In
     try:
         return msgspec.convert(obj, tp)
     except msgspec.ValidationError as e:
-        raise _validation_error(obj, e, source, labeler, error) from None
+        raise _validation_error(obj, e, source, labeler, error, tp) from None
     except RecursionError:
         raise _fail(error, source, "", "lists or objects nested too deeply") from None
 
@@ -337,3 +352,34 @@ def _enc_hook(obj: Any) -> Any:
     if callable(tolist):
         return tolist()
     return str(obj)
+
+
+# ----------------------------------------------------------------------------- unknown keys
+
+def struct_keys(root: Any, path: Sequence[Segment]) -> List[str]:
+    """The keys a JSON object may have at ``path`` under the msgspec type ``root`` (its Struct's field
+    names as encoded), or [] where the path leads to no Struct."""
+    import msgspec.inspect as mi
+
+    info: Any = mi.type_info(root)
+    for seg in list(path) + [None]:
+        while isinstance(info, mi.UnionType):        # Optional[X]: the non-null member that has structure
+            info = next((t for t in info.types if isinstance(t, (mi.StructType, mi.ListType, mi.DictType))), None)
+        if seg is None:
+            break
+        if isinstance(seg, int) and isinstance(info, (mi.ListType, mi.VarTupleType)):
+            info = info.item_type
+        elif isinstance(seg, str) and isinstance(info, mi.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == seg), None)
+        else:
+            return []
+    return [f.encode_name for f in info.fields] if isinstance(info, mi.StructType) else []
+
+
+def suggest_key(key: str, valid: Sequence[str]) -> str:
+    """' (did you mean 'point'?)' for the closest valid key (case-insensitive), else ' (valid keys: ...)'."""
+    lower = {v.lower(): v for v in valid}
+    close = difflib.get_close_matches(key.lower(), list(lower), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {lower[close[0]]!r}?)"
+    return f" (valid keys: {', '.join(sorted(valid))})" if valid else ""

@@ -10,7 +10,8 @@ from typing import Annotated, Any, List, Optional, Tuple, Union
 import msgspec
 from msgspec import Meta
 
-from posetrack.validation import (FIELD, Coord, Finite, Int64, Segment, join_label)
+from posetrack.tracksfile.posetrack21 import NOTHING, Unused, UnusedAnnotationKeys, UnusedImageKeys
+from posetrack.validation import FIELD, Coord, Finite, Int64, Segment, join_label
 
 # ----------------------------------------------------------------------------- PoseTrack 2017 / 2018
 # What poseval reads (its written specification, SPEC.md section 2). Unknown fields (is_visible, imgnum,
@@ -35,11 +36,18 @@ class Point17(msgspec.Struct, gc=False):
     score: Optional[Finite17] = None
 
 
-class AnnoPoints17(msgspec.Struct, gc=False):
+# Container levels (the document, a 2017 frame, rect, annopoints entry and ignore region; a 2018 image and
+# annotation) forbid unknown keys, so that a misspelled container key (``opint``, ``annotation``) is an error
+# naming the closest valid key rather than an empty list. Keys that PoseTrack, poseval's inputs and COCO write
+# there but poseval never reads are declared as ``Unused`` (any value). Points and categories accept any
+# other key, as poseval does.
+
+
+class AnnoPoints17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     point: Optional[List[Point17]] = None
 
 
-class Rect17(msgspec.Struct, gc=False):
+class Rect17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     x1: Optional[Coord17] = None
     y1: Optional[Coord17] = None
     x2: Optional[Coord17] = None
@@ -47,6 +55,8 @@ class Rect17(msgspec.Struct, gc=False):
     track_id: Optional[Int17] = None
     score: Optional[Finite17] = None
     annopoints: Optional[List[AnnoPoints17]] = None
+    scale: Unused = NOTHING        # MPII's person scale and position (the annolist format comes from MPII)
+    objpos: Unused = NOTHING
 
 
 class Image17(msgspec.Struct, gc=False):
@@ -58,27 +68,31 @@ class RegionPoint17(msgspec.Struct, gc=False):
     y: Coord17
 
 
-class Region17(msgspec.Struct, gc=False):
+class Region17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     point: List[RegionPoint17] = []
 
 
-class Frame17(msgspec.Struct, gc=False):
+class Frame17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     image: Optional[List[Image17]] = None
     annorect: Optional[List[Rect17]] = None
     ignore_regions: Optional[List[Region17]] = None
+    imgnum: Unused = NOTHING
+    is_labeled: Unused = NOTHING
 
 
 ImageId = Union[Int64, str]
 
 
-class Image18(msgspec.Struct, gc=False):
+class Image18(UnusedImageKeys, forbid_unknown_fields=True):
     id: ImageId
     file_name: str = ""
     ignore_regions_x: Optional[List[List[Coord]]] = None
     ignore_regions_y: Optional[List[List[Coord]]] = None
+    is_labeled: Unused = NOTHING
+    has_labeled_person: Unused = NOTHING
 
 
-class Annotation18(msgspec.Struct, gc=False):
+class Annotation18(UnusedAnnotationKeys, forbid_unknown_fields=True):
     """``keypoints`` holds x, y, v per category keypoint; ``scores`` one value per keypoint (or empty)."""
 
     image_id: ImageId
@@ -87,6 +101,7 @@ class Annotation18(msgspec.Struct, gc=False):
     score: Optional[Finite] = None
     keypoints: Optional[List[Coord]] = None
     scores: Optional[List[Finite]] = None
+    person_id: Unused = NOTHING
 
 
 class Category18(msgspec.Struct, gc=False):
@@ -94,13 +109,15 @@ class Category18(msgspec.Struct, gc=False):
     keypoints: List[str] = []
 
 
-class PoseTrackDocument(msgspec.Struct, gc=False):
+class PoseTrackDocument(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A PoseTrack file of either format: 2017 when ``annolist`` is present (poseval's rule)."""
 
     annolist: Union[List[Frame17], msgspec.UnsetType] = msgspec.UNSET
     images: List[Image18] = []
     annotations: List[Annotation18] = []
     categories: Union[List[Category18], msgspec.UnsetType] = msgspec.UNSET
+    info: Unused = NOTHING
+    licenses: Unused = NOTHING
 
 
 
