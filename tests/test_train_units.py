@@ -215,7 +215,8 @@ def test_a_checkpoint_trained_at_another_input_size_is_refused(tmp_path):
 def test_missing_packages_are_named_with_the_pip_command(monkeypatch):
     import importlib.util
 
-    from posetrack.training.trainer import MissingDependencyError, _check_dependencies
+    from posetrack.errors import MissingDependencyError
+    from posetrack.training.trainer import _check_dependencies
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pycocotools" else real(name, *a))
