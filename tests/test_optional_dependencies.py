@@ -86,8 +86,8 @@ def test_a_missing_package_names_its_extra(monkeypatch, tmp_path, what, module, 
 
 
 def test_the_error_is_one_of_ours_and_survives_a_worker_process():
-    e = MissingDependencyError("backend 'tensorrt' needs the torch_tensorrt package",
-                               install="pip install torch-tensorrt (the build that matches your torch)", field="backend")
+    e = MissingDependencyError("backend 'tensorrt' needs the torch_tensorrt package", field="backend",
+                               install="pip install torch-tensorrt (the build that matches your torch)")
     assert isinstance(e, PosetrackError) and isinstance(e, RuntimeError)
     back = pickle.loads(pickle.dumps(e))                  # how multiprocessing and Ray return a worker's error
     assert str(back) == str(e) == ("backend 'tensorrt' needs the torch_tensorrt package: "
