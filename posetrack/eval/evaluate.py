@@ -65,7 +65,7 @@ from posetrack.eval.frames import eval_persons, evaluated_frames, pair_frames
 from posetrack.eval.matching import match_frames
 from posetrack.eval.mot import MotCounts, mot_figures, track_counts
 from posetrack.eval.order import out_of_order
-from posetrack.eval.report import nan_total
+from posetrack.eval.report import json_float, nan_total, result_json
 from posetrack.eval.workers import score_all
 
 if TYPE_CHECKING:
@@ -115,8 +115,8 @@ class Scores:
         out: Dict[str, Any] = {}
         for metric in METRICS:
             values = getattr(self, metric)
-            row = {name: _json_float(v) for name, v in zip(JOINT_NAMES, values.tolist())}
-            row["total"] = _json_float(self.total(metric))
+            row = {name: json_float(v) for name, v in zip(JOINT_NAMES, values.tolist())}
+            row["total"] = json_float(self.total(metric))
             out[metric] = row
         c = self.counts
         out["mot_counts"] = {k: dict(zip(JOINT_NAMES, getattr(c, k).tolist())) for k in
@@ -148,17 +148,7 @@ class EvalResult:
 
     def to_json(self, per_sequence: bool = False) -> Dict[str, Any]:
         """The ``--json`` document: joints, ap, mota, motp, precision, recall (+ extras), NaN as null."""
-        out: Dict[str, Any] = {"benchmark": self.benchmark, "joints": list(self.joints)}
-        out.update(self.overall.to_json())
-        out["filters"] = {"joint_thr": self.joint_thr, "box_thr": self.box_thr}
-        out["warnings"] = list(self.warnings)
-        if per_sequence:
-            out["per_sequence"] = {name: s.to_json() for name, s in self.sequences.items()}
-        return out
-
-
-def _json_float(v: float) -> Optional[float]:
-    return None if v != v else float(v)
+        return result_json(self, {"benchmark": self.benchmark, "joints": list(self.joints)}, per_sequence)
 
 
 # ----------------------------------------------------------------------------- inputs

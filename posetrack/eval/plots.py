@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from posetrack.errors import InputError
+from posetrack.errors import MissingDependencyError
 
 __all__ = ["plot_names", "plot_result"]
 
@@ -34,8 +34,7 @@ def _figure(width: float, height: float) -> Tuple[Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise InputError("plots need matplotlib: pip install \"posetrack[plot]\" (or pip install matplotlib)",
-                         field="plot") from None
+        raise MissingDependencyError("plots need matplotlib", "plot", field="plot") from None
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.canvas
@@ -148,7 +147,7 @@ def plot_result(result, out_dir: Union[str, Path]) -> List[Path]:
     """Write the PNGs of :func:`plot_names` into ``out_dir`` (created); returns their paths.
 
     Raises:
-        InputError: matplotlib is not installed.
+        MissingDependencyError: matplotlib is not installed.
         OSError: a file cannot be written (naming it).
     """
     out = Path(out_dir)

@@ -30,8 +30,22 @@ NAMES_2018 = POSETRACK17.names
 assert len(NAMES_2018) == NUM_JOINTS
 
 
+class PersonsByFrame:
+    """What a sequence stored as flat per-person arrays derives from ``frame_start`` (F + 1,),
+    ``track_id`` (N,) and ``num_frames``: shared by :class:`PoseTrackFile` and the PoseTrack21 sequence."""
+
+    @property
+    def num_persons(self) -> int:
+        return len(self.track_id)
+
+    @property
+    def person_frame(self) -> np.ndarray:
+        """(N,) int64 frame index of every person."""
+        return np.repeat(np.arange(self.num_frames), np.diff(self.frame_start))
+
+
 @dataclass(frozen=True)
-class PoseTrackFile:
+class PoseTrackFile(PersonsByFrame):
     """One PoseTrack sequence file (GT or predictions), format-independent.
 
     Persons are stored frame after frame in file order, points person after person in file
@@ -88,15 +102,6 @@ class PoseTrackFile:
     @property
     def num_frames(self) -> int:
         return len(self.image_names)
-
-    @property
-    def num_persons(self) -> int:
-        return len(self.track_id)
-
-    @property
-    def person_frame(self) -> np.ndarray:
-        """(N,) int64 frame index of every person."""
-        return np.repeat(np.arange(self.num_frames), np.diff(self.frame_start))
 
     @property
     def point_person(self) -> np.ndarray:

@@ -10,7 +10,8 @@ from typing import Annotated, Any, List, Optional, Tuple, Union
 import msgspec
 from msgspec import Meta
 
-from posetrack.tracksfile.posetrack21 import NOTHING, Unused, UnusedAnnotationKeys, UnusedImageKeys
+from posetrack.tracksfile.posetrack21 import (NOTHING, Unused, UnusedAnnotationKeys, UnusedImageKeys, annotation_label,
+                                              image_label)
 from posetrack.validation import FIELD, Coord, Finite, Int64, Segment, join_label
 
 # ----------------------------------------------------------------------------- PoseTrack 2017 / 2018
@@ -156,9 +157,9 @@ def posetrack_labeler(path: List[Segment], doc: Any) -> str:
         elif seg in ("point", "ignore_regions") and isinstance(nxt, int):
             parts.append(f"{'ignore region' if seg == 'ignore_regions' else 'point'} {nxt}")
         elif seg == "annotations" and isinstance(nxt, int):
-            parts.append(_annotation_label(doc, nxt))
+            parts.append(annotation_label(doc, nxt))
         elif seg == "images" and isinstance(nxt, int):
-            parts.append(_image_label(doc, nxt))
+            parts.append(image_label(doc, nxt, "image"))
         elif seg in ("keypoints", "scores") and isinstance(nxt, int) and parts and "annotation" in parts[-1]:
             per = 3 if seg == "keypoints" else 1
             parts.append(f"'{seg}' value {nxt} (keypoint {nxt // per})")
@@ -174,25 +175,6 @@ def posetrack_labeler(path: List[Segment], doc: Any) -> str:
             continue
         i += 2 if isinstance(nxt, int) else 1
     return join_label(parts)
-
-
-def _image_label(doc: Any, i: int) -> str:
-    try:
-        name = doc["images"][i].get("file_name")
-    except (KeyError, IndexError, TypeError, AttributeError):
-        name = None
-    return f"image {i} ({name})" if isinstance(name, str) and name else f"image {i}"
-
-
-def _annotation_label(doc: Any, a: int) -> str:
-    """'annotation 5 (image 10000000003, frame 3)' where the image can be found."""
-    try:
-        image_id = doc["annotations"][a]["image_id"]
-        ids = [im.get("id") for im in doc["images"]]
-        f = ids.index(image_id)
-        return f"frame {f} ({doc['images'][f].get('file_name')}), annotation {a}"
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-        return f"annotation {a}"
 
 
 #: Decoders are built on first use (PEP 562 module ``__getattr__``): building one inspects its

@@ -23,7 +23,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -232,16 +232,30 @@ def make_posetrack_set(out: Union[str, os.PathLike], seed: int = 0, sequences: i
     """
     from posetrack.eval.formats import parse_posetrack, to_posetrack18
 
+    def documents(number: int, folder: str, gt: List[dict], pred: List[dict]) -> Tuple[Any, Any]:
+        docs = ({"annolist": gt}, {"annolist": pred})
+        if fmt == "2018":
+            docs = tuple(to_posetrack18(parse_posetrack(doc, f"{side}/{folder}.json"))
+                         for side, doc in zip(("gt", "pred"), docs))
+        return docs
+
+    return _write_set(out, seed, sequences, frames, people, predict_unlabeled, documents)
+
+
+def _write_set(out: Union[str, os.PathLike], seed: int, sequences: int, frames: Tuple[int, int],
+               people: Tuple[int, int], predict_unlabeled: bool,
+               documents: Callable[[int, str, List[dict], List[dict]], Tuple[Any, Any]]) -> List[str]:
+    """What both set writers share: draw each sequence, write ``documents(number, folder, gt, pred)``
+    (the GT file's JSON and the prediction's) as ``out/gt/<folder>.json`` and ``out/pred/<folder>.json``."""
     rng = np.random.default_rng(seed)
     out = Path(out)
     for side in ("gt", "pred"):
         (out / side).mkdir(parents=True, exist_ok=True)
     names = []
     for s in range(sequences):
-        folder, gt, pred = _sequence(rng, 1000 + 7 * s + seed % 1000, frames, people, predict_unlabeled)
-        for side, doc in (("gt", {"annolist": gt}), ("pred", {"annolist": pred})):
-            if fmt == "2018":
-                doc = to_posetrack18(parse_posetrack(doc, f"{side}/{folder}.json"))
+        number = 1000 + 7 * s + seed % 1000
+        folder, gt, pred = _sequence(rng, number, frames, people, predict_unlabeled)
+        for side, doc in zip(("gt", "pred"), documents(number, folder, gt, pred)):
             with open(out / side / f"{folder}.json", "w") as f:
                 json.dump(doc, f, separators=(",", ":"))
         names.append(f"{folder}.json")
@@ -306,18 +320,8 @@ def make_posetrack21_set(out: Union[str, os.PathLike], seed: int = 0, sequences:
     Returns:
         the file names written (one per sequence, the same in gt/ and pred/).
     """
-    rng = np.random.default_rng(seed)
-    out = Path(out)
-    for side in ("gt", "pred"):
-        (out / side).mkdir(parents=True, exist_ok=True)
-    names = []
-    for s in range(sequences):
-        number = 1000 + 7 * s + seed % 1000
-        folder, gt, pred = _sequence(rng, number, frames, people, predict_unlabeled)
+    def documents(number: int, folder: str, gt: List[dict], pred: List[dict]) -> Tuple[Any, Any]:
         labeled = [bool(f["is_labeled"][0]) for f in gt]
-        for side, doc in (("gt", _to_posetrack21(gt, number, True, labeled)),
-                          ("pred", _to_posetrack21(pred, number, False, labeled))):
-            with open(out / side / f"{folder}.json", "w") as f:
-                json.dump(doc, f, separators=(",", ":"))
-        names.append(f"{folder}.json")
-    return names
+        return _to_posetrack21(gt, number, True, labeled), _to_posetrack21(pred, number, False, labeled)
+
+    return _write_set(out, seed, sequences, frames, people, predict_unlabeled, documents)

@@ -52,7 +52,8 @@ from posetrack.keypoints import POSETRACK17, POSETRACK18
 from posetrack.validation import MAX_COORD, Coord, Finite, Int64
 
 __all__ = ["KEYPOINTS", "UnusedImageKeys", "UnusedAnnotationKeys", "Image21", "Annotation21", "Category21", "Document21", "PoseTrack21FormatError",
-           "decode_posetrack21", "posetrack21_images", "gt_images", "export_posetrack21", "write_posetrack21"]
+           "decode_posetrack21", "posetrack21_images", "gt_images", "export_posetrack21", "write_posetrack21",
+           "image_label", "annotation_label"]
 
 #: The 17 keypoint slots of a PoseTrack21 person, in file order (PoseTrack 2018's, COCO's with the eyes
 #: replaced by head_bottom and head_top).
@@ -158,9 +159,9 @@ def _labeler(path: List[validation.Segment], doc: Any) -> str:
     while i < len(path):
         seg, nxt = path[i], path[i + 1] if i + 1 < len(path) else None
         if seg == "images" and isinstance(nxt, int):
-            parts.append(_image_label(doc, nxt))
+            parts.append(image_label(doc, nxt))
         elif seg == "annotations" and isinstance(nxt, int):
-            parts.append(_annotation_label(doc, nxt))
+            parts.append(annotation_label(doc, nxt))
         elif seg in ("keypoints", "scores") and isinstance(nxt, int):
             per = 3 if seg == "keypoints" else 1
             parts.append(f"'{seg}' value {nxt} (keypoint {nxt // per}"
@@ -177,20 +178,21 @@ def _labeler(path: List[validation.Segment], doc: Any) -> str:
     return ", ".join(parts)
 
 
-def _image_label(doc: Any, i: int) -> str:
+def image_label(doc: Any, i: int, noun: str = "frame") -> str:
+    """'frame 3 (file name)' for image ``i`` of a COCO-style document (PoseTrack 2018/21), for messages."""
     try:
         name = doc["images"][i].get("file_name")
     except (KeyError, IndexError, TypeError, AttributeError):
         name = None
-    return f"frame {i} ({name})" if isinstance(name, str) and name else f"frame {i}"
+    return f"{noun} {i} ({name})" if isinstance(name, str) and name else f"{noun} {i}"
 
 
-def _annotation_label(doc: Any, a: int) -> str:
-    """'frame 3 (file name), annotation 5' where the annotation's image can be found."""
+def annotation_label(doc: Any, a: int) -> str:
+    """'frame 3 (file name), annotation 5' where the annotation's image can be found, else 'annotation 5'."""
     try:
         image_id = doc["annotations"][a]["image_id"]
         ids = [im.get("id") for im in doc["images"]]
-        return f"{_image_label(doc, ids.index(image_id))}, annotation {a}"
+        return f"{image_label(doc, ids.index(image_id))}, annotation {a}"
     except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         return f"annotation {a}"
 

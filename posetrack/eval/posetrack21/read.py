@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Tuple, Union
 
 import numpy as np
 
-from posetrack.eval.posetrack_file import PoseTrackFormatError
+from posetrack.eval.posetrack_file import PersonsByFrame, PoseTrackFormatError
 from posetrack.tracksfile.posetrack21 import KEYPOINTS, Annotation21, Document21, read_document
 
 __all__ = ["MISSING_SCORE", "Sequence21", "Source21", "load_sequence21", "pack_sequence21", "read_sequence21",
@@ -36,7 +36,7 @@ NUM_SLOTS = len(KEYPOINTS)
 
 
 @dataclass(frozen=True)
-class Sequence21:
+class Sequence21(PersonsByFrame):
     """One PoseTrack21 file as arrays, frames in file order, persons grouped by frame in file order.
 
     Attributes:
@@ -77,15 +77,6 @@ class Sequence21:
     @property
     def num_frames(self) -> int:
         return len(self.image_ids)
-
-    @property
-    def num_persons(self) -> int:
-        return len(self.track_id)
-
-    @property
-    def person_frame(self) -> np.ndarray:
-        """(N,) int64 frame index of every person."""
-        return np.repeat(np.arange(self.num_frames), np.diff(self.frame_start))
 
     def frame_label(self, t: int) -> str:
         """'frame 3 (images/.../000003.jpg)' for messages."""

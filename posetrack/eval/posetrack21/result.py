@@ -10,6 +10,7 @@ import numpy as np
 from posetrack.eval.posetrack21.frames import JOINTS, KIT_JOINT_NAMES
 from posetrack.eval.posetrack21.hota import ALPHA0_FIELDS, COUNT_FIELDS, FLOAT_FIELDS, HotaScores
 from posetrack.eval.posetrack21.pose_ap import ApItems, ApScores, pose_ap
+from posetrack.eval.report import json_float, result_json
 
 __all__ = ["Scores21", "PoseTrack21Result", "COUNTS"]
 
@@ -17,16 +18,12 @@ __all__ = ["Scores21", "PoseTrack21Result", "COUNTS"]
 COUNTS = ("Dets", "GT_Dets", "IDs", "GT_IDs")
 
 
-def _json_float(v: float) -> Optional[float]:
-    return None if v != v else float(v)
-
-
 def _by_joint(values: np.ndarray) -> Dict[str, Any]:
     """A (16,) row (15 joints, Total) -> {joint: value, ..., "total": value}; a (19, 16) block -> lists."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 2:
-        return {name: [_json_float(v) for v in values[:, k].tolist()] for k, name in enumerate(JOINTS + ("total",))}
-    return {name: _json_float(v) for name, v in zip(JOINTS + ("total",), values.tolist())}
+        return {name: [json_float(v) for v in values[:, k].tolist()] for k, name in enumerate(JOINTS + ("total",))}
+    return {name: json_float(v) for name, v in zip(JOINTS + ("total",), values.tolist())}
 
 
 @dataclass(frozen=True)
@@ -94,12 +91,6 @@ class PoseTrack21Result:
 
     def to_json(self, per_sequence: bool = False) -> Dict[str, Any]:
         """The ``--json`` document (NaN as null; none occurs in the kit's formulas)."""
-        out: Dict[str, Any] = {"benchmark": self.benchmark, "joints": list(self.joints),
-                               "alphas": self.alphas.tolist()}
-        out.update(self.overall.to_json())
-        out["filters"] = {"joint_thr": self.joint_thr, "box_thr": self.box_thr}
-        out["warnings"] = list(self.warnings)
-        if per_sequence:
-            out["per_sequence"] = {name: s.to_json() for name, s in self.sequences.items()}
-        return out
+        head = {"benchmark": self.benchmark, "joints": list(self.joints), "alphas": self.alphas.tolist()}
+        return result_json(self, head, per_sequence)
 
