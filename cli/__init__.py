@@ -22,7 +22,7 @@ from ._common import CONTEXT as CONTEXT_SETTINGS
 COMMANDS = {
     "run": ("run", "run", "Detect, estimate and track poses in a video or image folder."),
     "track": ("track", "track", "Re-track saved poses (a tracks.json, or mmpose/AlphaPose/OpenPose/Ultralytics output)."),
-    "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA)."),
+    "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA; PoseTrack21 HOTA)."),
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
     "convert": ("convert", "convert", "Write tracks (or other tools' poses) as MOT, COCO dataset, SLEAP, NWB, ..."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
@@ -81,7 +81,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    from ._common import setup_logging
+    from ._logging import setup_logging
 
     setup_logging(debug)
 

@@ -1,8 +1,7 @@
-"""What every command shares: error reporting, logging, the pipeline options and one progress bar."""
+"""What every command shares: error reporting, the pipeline options and one progress bar (logging: _logging.py)."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import sys
 import time
@@ -34,18 +33,6 @@ class UserError(click.ClickException):
         click.secho(f"Error: {self.format_message()}", fg="red", err=True)
 
 
-def setup_logging(debug: bool) -> None:
-    """Log lines on stderr: rich's on a terminal; plain, one line each (never wrapped mid-path) elsewhere."""
-    if sys.stderr.isatty():
-        from rich.logging import RichHandler
-
-        handler: logging.Handler = RichHandler(show_time=False, show_path=debug, markup=False)
-        fmt = "%(message)s"
-    else:
-        handler, fmt = logging.StreamHandler(sys.stderr), "%(levelname)-8s %(message)s"
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=fmt, handlers=[handler], force=True)
-
-
 def stderr_console():
     """A rich console on stderr; when stderr is not a terminal, wide enough that no line wraps mid-path."""
     from rich.console import Console
@@ -64,13 +51,16 @@ _RUN_FIELDS = {"tracks": "--out", "tracks journal": "--out", "render": "--render
                "sleap": "--export-sleap",
                "pose_weights": "--pose-weights", "detector_weights": "--detector-weights",
                "pose_model": "--pose-model", "tracker_config": "--tracker-config",
-               "flow.raft_weights": "raft_weights: PATH in the flow: section of a --tracker-config YAML"}
+               "flow.raft_weights": "raft_weights: PATH in the flow: section of a --tracker-config YAML",
+               "posetrack21": "--export-posetrack21", "posetrack21_gt": "--gt", "posetrack21_gt_dir": "--gt"}
+_PT21_EXPORT = ("posetrack21", "posetrack21_gt", "posetrack21_gt_dir")
 FIELD_FLAGS = {
     "run": _RUN_FIELDS,
     "track": {"tracks": "--out", "posetrack2017": "--export-posetrack2017", "posetrack2018": "--export-posetrack2018",
               "mot": "--export-mot", "coco_dataset": "--export-coco-dataset", "sleap": "--export-sleap",
               "poses": "POSES", "video": "--video", "tracker_config": "--config", "preset": "--tracker",
-              "flow.raft_weights": "raft_weights: PATH in the flow: section of a --config YAML"},
+              "flow.raft_weights": "raft_weights: PATH in the flow: section of a --config YAML",
+              "posetrack21": "--export-posetrack21", "posetrack21_gt": "--gt"},
     "render": {"out": "--out", "frames_dir": "--frames-dir", "source": "VIDEO", "tracks": "TRACKS"},
     "convert": {"out": "--out", "tracks": "TRACKS", "video": "--video"},
     "export": {"out": "--out", "detector_out": "--detector-out", "pose_weights": "--pose-weights",
@@ -83,7 +73,9 @@ FIELD_FLAGS = {
               "data.workers": "--workers", "optimizer.epochs": "--epochs", "optimizer.batch_size": "--batch-size",
               "optimizer.lr": "--lr"},
     "eval": {"json": "--json", "gt": "--gt", "pred": "--pred", "out_dir": "--out-dir", "dataset_root": "--dataset-root",
-             **{k: v for k, v in _RUN_FIELDS.items() if k not in ("tracks", "tracks journal", "source")}},
+             "format": "--format", "workers": "--score-workers", "plot": "--plot",
+             **{k: v for k, v in _RUN_FIELDS.items()
+                if k not in ("tracks", "tracks journal", "source", *_PT21_EXPORT)}},
 }
 
 
@@ -97,8 +89,11 @@ def flag_for(setting: str, command: Optional[click.Command]) -> Optional[str]:
         return None
     name, _, value = setting.partition("=")
     table = FIELD_FLAGS.get(command.name or "", {})
+    if name not in table and " " in name:     # "plot joints.png": one file of a folder setting
+        name = name.split(" ", 1)[0]
     if name in table:
-        return table[name]
+        flag = table[name]
+        return f"{flag} {value}" if value and flag.startswith("--") else flag
     option = next((p for p in command.params if isinstance(p, click.Option) and p.name == name), None)
     if option is None:
         return None
@@ -335,7 +330,6 @@ def _pipeline_options() -> list:
                      show_default=True, help="Run the detector on every N-th frame; flow-propagated boxes carry "
                                              "people in between (benchmarks/detect_every.py measures the cost)."),
         click.option("--device", default=d["device"], show_default=True,
-                     callback=lambda ctx, param, value: _device(value),
                      help="auto, cpu, cuda, cuda:N, N (GPU index) or mps; checked before anything loads."),
         click.option("--precision", type=RegistryChoice(_choices("precision")), default=d["precision"],
                      show_default=True, help="Autocast type of the pose and detector networks. auto: fp16 on CUDA, "
@@ -362,10 +356,10 @@ def _pipeline_options() -> list:
 
 def _device(value: str) -> str:
     """--device as torch spells it ("0" -> "cuda:0"), or one red line when this machine lacks it."""
+    if value.strip().lower() == "auto":     # never fails; resolved when models load
+        return "auto"
     from posetrack.models.devices import resolve_device
 
-    if value.strip().lower() == "auto":     # never fails; resolved when models load (checking needs torch,
-        return "auto"                       # 2-3 s of import that `eval` without --dataset-root never needs)
     try:
         return resolve_device(value)
     except PosetrackError as e:
@@ -376,11 +370,20 @@ def run_options(opts: dict):
     """The pipeline choices among a command's parsed options, as a :class:`posetrack.pipeline.options.RunOptions`.
 
     ``--half`` is the library's ``half`` keyword (``precision="half"``: float16 on CUDA only).
+    ``--device`` is checked here, before any model loads, rather than while the command line is
+    parsed: only the commands that load models build their options here, and checking a device
+    imports torch (2-3 s that `eval --gt --pred` never needs).
+
+    Raises:
+        UserError: this machine lacks the device.
     """
     from posetrack.pipeline.options import RunOptions
 
     names = set(RunOptions.keywords())
-    return RunOptions(**{k: v for k, v in opts.items() if k in names})
+    chosen = {k: v for k, v in opts.items() if k in names}
+    if "device" in chosen:
+        chosen["device"] = _device(chosen["device"])
+    return RunOptions(**chosen)
 
 
 # ---------------------------------------------------------------- progress

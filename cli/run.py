@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 
 import click
 
+from . import _posetrack21 as pt21
 from ._batch import engine_options
 from ._common import CONTEXT, fetch_weights, FrameProgress, OutputFile, pipeline_options, run_options, UserError, stderr_console
 
@@ -22,6 +23,7 @@ Examples:
   posetrack run video.mp4 --out tracks.json --force       # overwrite an earlier run's outputs
   posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
   posetrack run video.mp4 --export-coco results.json --export-csv people.csv
+  posetrack run 000342_mpii_test/ --export-posetrack21 pred/000342_mpii_test.json --gt gt/000342_mpii_test.json
   posetrack run video.mp4 --export-mot mot.txt --export-coco-dataset cvat.json --export-sleap clip.slp
   posetrack run video.mp4 --boxes det.txt                  # MOTChallenge boxes (format told from content)
   posetrack run 0 --out webcam.tracks.json --render webcam.mp4 --end 300   # camera 0, 300 frames
@@ -86,6 +88,7 @@ def frame_range_options(command):
                                  "tracks), one source only.")
 @click.option("--export-sleap", "export_sleap", type=OutputFile(), default=None,
               help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]), one source only.")
+@pt21.posetrack21_options
 @click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="With --out-dir: precomputed boxes, one COCO detection-results file <name>.json per source.")
 @engine_options
@@ -123,8 +126,9 @@ def run(sources: Tuple[str, ...], out: Optional[Path], out_dir: Optional[Path], 
         raise click.UsageError("--trails draws into the annotated video: give --render too")
     live = len(sources) == 1 and is_live(sources[0])
     items = list(sources) if live else expand_sources(sources)
+    opts["posetrack21"] = pt21.pop_options(opts)     # (--export-posetrack21, --gt): Outputs.posetrack21(_gt)
     folders = {"--render": render_out, "--export-posetrack2017": export17, "--export-posetrack2018": export18,
-               "--export-coco": export_coco, "--export-csv": export_csv}
+               "--export-coco": export_coco, "--export-csv": export_csv, "--export-posetrack21": opts["posetrack21"][0]}
     targets = {"mot": export_mot, "coco_dataset": export_coco_dataset, "sleap": export_sleap}
     if out_dir is not None or len(items) > 1:
         if any(targets.values()):
@@ -157,8 +161,11 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     if out is None and not isinstance(source, Path):
         raise click.UsageError(f"{source} is a camera or stream: give the tracks file to write with --out")
     out = out or default_tracks_path(source)
+    export21, gt21 = opts.pop("posetrack21")
+    pt21.check_single(gt21)
     outputs = Outputs(out, render=render_out, posetrack2017=export17, posetrack2018=export18, coco=export_coco,
-                      csv=export_csv, render_trails=opts.pop("render_trails", 0), **(targets or {}))
+                      csv=export_csv, render_trails=opts.pop("render_trails", 0), posetrack21=export21,
+                      posetrack21_gt=gt21, **(targets or {}))
     threads = opts.pop("threads", None)
     run_opts = run_options(opts)
     _check_boxes([(source, run_opts.models.boxes_file)], run_opts.models.boxes_format)
@@ -302,11 +309,13 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
     from ._batch import BatchProgress, make_engine, print_summary
 
     force = bool(opts.pop("force", False))
+    export21, gt21 = opts.pop("posetrack21")
+    pt21.check_batch(gt21)
     jobs = plan_jobs(items, out_dir, render_dir=render_dir, posetrack2017_dir=export17,
                      posetrack2018_dir=export18, coco_dir=coco_dir, csv_dir=csv_dir, boxes_dir=boxes_dir,
-                     render_trails=opts.pop("render_trails", 0))
+                     render_trails=opts.pop("render_trails", 0), posetrack21_dir=export21, posetrack21_gt_dir=gt21)
+    run_opts = run_options(opts)     # --device checked before an engine starts
     runner = make_engine(**engine_opts)
-    run_opts = run_options(opts)
     check_jobs(jobs, run_inputs(None, run_opts))     # weights and configs too, before any video starts
     _check_boxes([(job.source, job.boxes_file) for job in jobs], run_opts.models.boxes_format)
     fetch_weights(models_options(run_opts, jobs), quiet)    # every missing weights file, before any video starts

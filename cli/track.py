@@ -6,6 +6,7 @@ from typing import Optional
 
 import click
 
+from . import _posetrack21 as pt21
 from ._common import CONTEXT, FrameProgress, OutputFile, RegistryChoice, pose_formats
 
 EPILOG = """\b
@@ -14,6 +15,7 @@ Examples:
   posetrack track poses.json --video video.mp4 -o t.json --tracker flowtrack   # the paper's tracker
   posetrack track poses.json --out tracks.json --no-refine            # online tracking only
   posetrack track poses.json -o t.json --export-posetrack2018 pred/seq.json
+  posetrack track poses.json -o t.json --export-posetrack21 pred/seq.json --gt gt/seq.json
   posetrack track poses.json --out tracks.json --matching hungarian --config my_tracker.yaml
   posetrack track alphapose-results.json --video video.mp4 -o tracks.json   # another tool's poses
   posetrack track openpose_json/ --video video.mp4 -o t.json --export-mot mot.txt
@@ -84,12 +86,14 @@ def _track_options(command):
               default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports tracks).")
 @click.option("--export-sleap", "export_sleap", type=OutputFile(), default=None,
               help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]).")
+@pt21.posetrack21_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(poses_file: Path, input_format: Optional[str], out: Path, video: Optional[Path], preset: Optional[str],
           config: str, refine: Optional[bool], matching: Optional[str], motion: Optional[str],
           flow_method: Optional[str], export17: Optional[Path], export18: Optional[Path], export_mot: Optional[Path],
-          export_coco_dataset: Optional[Path], export_sleap: Optional[Path], force: bool, quiet: bool) -> None:
+          export_coco_dataset: Optional[Path], export_sleap: Optional[Path], force: bool, quiet: bool,
+          **posetrack21) -> None:
     """Link the poses of POSES (a tracks.json, or another tool's poses) into tracks and write them to --out.
 
     Each pose is matched to the track whose recent poses, moved into its frame by optical
@@ -99,13 +103,16 @@ def track(poses_file: Path, input_format: Optional[str], out: Path, video: Optio
     """
     from posetrack.pipeline.retrack import retrack_file
 
+    export21, gt21 = pt21.pop_options(posetrack21)
+    pt21.check_single(gt21)
     overrides = {k: v for k, v in (("matching", matching), ("motion", motion), ("refine.enabled", refine))
                  if v is not None}
     with FrameProgress("tracking", enabled=not quiet) as bar:
         tracks, notes = retrack_file(poses_file, out, video=video, config=config, preset=preset, overrides=overrides,
                                      flow_method=flow_method, posetrack2017=export17, posetrack2018=export18,
                                      force=force, progress=bar, input_format=input_format, mot=export_mot,
-                                     coco_dataset=export_coco_dataset, sleap=export_sleap)
+                                     coco_dataset=export_coco_dataset, sleap=export_sleap, posetrack21=export21,
+                                     posetrack21_gt=gt21)
     for note in notes:
         click.echo(note, err=True)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}

@@ -224,6 +224,7 @@ def _track(source: PathLike, opts: RunOptions, models: Optional[Models]) -> Iter
 
 def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
         posetrack2017: Optional[PathLike] = None, posetrack2018: Optional[PathLike] = None,
+        posetrack21: Optional[PathLike] = None, posetrack21_gt: Optional[PathLike] = None,
         resume: bool = False, force: bool = False, models: Optional[Models] = None,
         progress: Optional[Callable[[int, int, float, int], None]] = None, **options: Any) -> RunSummary:
     """What ``posetrack run`` does: write the tracks file ``out`` (and optional extras) for a video.
@@ -236,6 +237,8 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
         out: the tracks file (JSON, schema in the README).
         render: also write an annotated H.264 MP4 here.
         posetrack2017, posetrack2018: also write PoseTrack prediction files here.
+        posetrack21: also write a PoseTrack21 prediction file here, its images copied from the
+            sequence's GT file ``posetrack21_gt`` when given (else PoseTrack's id rule).
         resume: continue an interrupted run of the same ``out``.
         force: overwrite existing outputs (without it an existing output is an
             :class:`~posetrack.errors.OutputExistsError`; no output may be an input or another output).
@@ -246,7 +249,8 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
     Returns:
         A :class:`~posetrack.pipeline.runner.RunSummary` (frames, tracks, seconds, per-stage times).
     """
-    outputs = Outputs(Path(out), render=render, posetrack2017=posetrack2017, posetrack2018=posetrack2018)
+    outputs = Outputs(Path(out), render=render, posetrack2017=posetrack2017, posetrack2018=posetrack2018,
+                      posetrack21=posetrack21, posetrack21_gt=posetrack21_gt)
     return runner.run_video(source, outputs, run_options(**options), models=models, resume=resume, force=force,
                      progress=progress)
 

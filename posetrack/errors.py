@@ -24,7 +24,7 @@ from typing import Optional, Sequence, Tuple
 
 __all__ = ["PosetrackError", "InputError", "ConfigError", "FormatError", "SourceError", "ResumeError",
            "OutputExistsError", "PathConflictError", "MismatchError", "WeightsError", "MissingWeightsError",
-           "DeviceError", "EncoderError"]
+           "DeviceError", "EncoderError", "MissingDependencyError"]
 
 
 class PosetrackError(Exception):
@@ -140,3 +140,38 @@ class DeviceError(PosetrackError, RuntimeError):
 
 class EncoderError(PosetrackError, RuntimeError):
     """A video encoder is missing or failed."""
+
+
+class MissingDependencyError(PosetrackError, RuntimeError):
+    """An optional package the job needs is not installed; the message ends with the command that installs it.
+
+    ``MissingDependencyError("plots need matplotlib", "plot", field="plot")`` reads
+    ``plots need matplotlib: pip install "posetrack[plot]"``.
+
+    Args:
+        needs: what needs which package, as the message starts (``"plots need matplotlib"``).
+        extra: the posetrack extra that installs it (setup.cfg's ``[options.extras_require]``; several
+            as pip spells them, ``train,tensorboard``), or None where none does (then ``install``).
+        install: the command to run, where it is not ``pip install "posetrack[extra]"``.
+        field: the setting that asked for the package (``plot``, ``out``), or None.
+
+    Attributes:
+        needs, extra: as given.
+        install: the command the message ends with.
+    """
+
+    def __init__(self, needs: str, extra: Optional[str] = None, *, install: Optional[str] = None,
+                 field: Optional[str] = None):
+        self.needs = needs
+        self.extra = extra
+        self.install = install or (f'pip install "posetrack[{extra}]"' if extra else None)
+        super().__init__(f"{needs}: {self.install}" if self.install else needs, field=field)
+
+    def __reduce__(self):
+        # Worker processes (multiprocessing, Ray) send errors back pickled; the default would pass the
+        # whole message back in as ``needs`` and append the command twice.
+        return _missing_dependency, (type(self), self.needs, self.extra, self.install, self.field)
+
+
+def _missing_dependency(cls, needs, extra, install, field) -> MissingDependencyError:
+    return cls(needs, extra, install=install, field=field)

@@ -24,7 +24,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from posetrack.errors import InputError
+from posetrack.errors import InputError, MissingDependencyError
 from posetrack.types import Poses
 
 __all__ = ["KeypointsView", "BoxesView", "to_supervision"]
@@ -154,12 +154,12 @@ def to_supervision(poses: Poses, track_ids: Optional[np.ndarray] = None):
     ``class_id`` zeros, ``tracker_id`` (N,) int or None.
 
     Raises:
-        InputError: supervision is not installed.
+        MissingDependencyError: supervision is not installed.
     """
     try:
         import supervision as sv
     except ImportError:
-        raise InputError('to_supervision needs supervision: pip install "posetrack[supervision]"') from None
+        raise MissingDependencyError("to_supervision needs supervision", "supervision") from None
     n = len(poses)
     class_id = np.zeros(n, dtype=int)
     ids = None if track_ids is None else np.asarray(track_ids, dtype=int)

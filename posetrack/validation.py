@@ -48,7 +48,7 @@ from posetrack.errors import FormatError, InputError
 
 __all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite",
-           "FIELD", "join_label", "encode_json", "loads", "unknown_key_message", "fields_at"]
+           "FIELD", "join_label", "encode_json", "loads", "unknown_key_message", "struct_keys", "suggest_key"]
 
 #: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
 #: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
@@ -119,6 +119,9 @@ def message_of(text: str) -> str:
     m = re.match(r"Object missing required field `(\w+)`$", text)
     if m:
         return f"missing required field '{m.group(1)}'"
+    m = re.match(r"Object contains unknown field `(.*)`$", text)
+    if m:
+        return f"unknown key {m.group(1)!r}"
     m = re.match(r"Invalid enum value (.*)$", text)
     if m:
         return f"{m.group(1).strip('`')} is not an allowed value"
@@ -192,7 +195,7 @@ def _get(doc: Any, path: Sequence[Segment]) -> Any:
 
 
 def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, labeler: Labeler,
-                      error: Type[InputError], root_type: Any = None) -> FormatError:
+                      error: Type[InputError], root: Any = None) -> FormatError:
     text = str(e)
     m = _PATH_RE.match(text)
     what, path_text = (m.group(1), m.group(2)) if m else (text, "")
@@ -206,7 +209,7 @@ def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, 
     except Exception:  # a labeler must never hide the error itself
         where = path_labeler()(path, None)
     if unknown:
-        return _fail(error, source, where, unknown_key_message(unknown.group(1), fields_at(root_type, path)))
+        return _fail(error, source, where, unknown_key_message(unknown.group(1), struct_keys(root, path)))
     message = message_of(what)
     if ", got " not in message:
         message += _value_text(doc, path)
@@ -218,40 +221,7 @@ _UNKNOWN_RE = re.compile(r"^Object contains unknown field `(.*)`$", re.S)
 
 def unknown_key_message(key: str, valid: Sequence[str]) -> str:
     """"unknown key 'peopel' (did you mean 'people'?)"; without a close valid key, the valid keys are listed."""
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
-    if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r} (valid keys: {', '.join(valid)})" if valid else f"unknown key {key!r}"
-
-
-def fields_at(root_type: Any, path: Sequence[Segment]) -> List[str]:
-    """The keys of the struct that ``path`` leads to in ``root_type`` (a msgspec type tree); [] when none."""
-    if root_type is None:
-        return []
-    info = msgspec.inspect.type_info(root_type)
-    for seg in path:
-        info = _container(info, int if isinstance(seg, int) else str)
-        if isinstance(seg, int) and isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.VarTupleType)):
-            info = info.item_type
-        elif isinstance(seg, str) and isinstance(info, msgspec.inspect.StructType):
-            info = next((f.type for f in info.fields if f.encode_name == seg), None)
-        elif isinstance(seg, str) and isinstance(info, msgspec.inspect.DictType):
-            info = info.value_type
-        else:
-            return []
-    info = _container(info, str)
-    return [f.encode_name for f in info.fields] if isinstance(info, msgspec.inspect.StructType) else []
-
-
-def _container(info: Any, step: type) -> Any:
-    """``info`` without Annotated metadata, and the list (``step`` int) or object member of a union."""
-    while isinstance(info, msgspec.inspect.Metadata):
-        info = info.type
-    if isinstance(info, msgspec.inspect.UnionType):
-        kinds = (msgspec.inspect.ListType, msgspec.inspect.VarTupleType) if step is int else \
-            (msgspec.inspect.StructType, msgspec.inspect.DictType)
-        info = next((t for t in info.types if isinstance(t, kinds)), None)
-    return info
+    return f"unknown key {key!r}" + suggest_key(key, valid)
 
 
 def _value_text(doc: Any, path: List[Segment]) -> str:
@@ -444,3 +414,48 @@ def _enc_hook(obj: Any) -> Any:
     if callable(tolist):
         return tolist()
     return str(obj)
+
+
+# ----------------------------------------------------------------------------- unknown keys
+
+def struct_keys(root: Any, path: Sequence[Segment]) -> List[str]:
+    """The keys a JSON object may have at ``path`` under the msgspec type ``root`` (its Struct's field
+    names as encoded), or [] where the path leads to no Struct (or ``root`` is None)."""
+    if root is None:
+        return []
+    import msgspec.inspect as mi
+
+    info: Any = mi.type_info(root)
+    for seg in path:
+        info = _member(info, int if isinstance(seg, int) else str)
+        if isinstance(seg, int) and isinstance(info, (mi.ListType, mi.VarTupleType)):
+            info = info.item_type
+        elif isinstance(seg, str) and isinstance(info, mi.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == seg), None)
+        elif isinstance(seg, str) and isinstance(info, mi.DictType):
+            info = info.value_type
+        else:
+            return []
+    info = _member(info, str)
+    return [f.encode_name for f in info.fields] if isinstance(info, mi.StructType) else []
+
+
+def _member(info: Any, step: type) -> Any:
+    """``info`` without Annotated metadata, and the list (``step`` int) or object member of a union."""
+    import msgspec.inspect as mi
+
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    if isinstance(info, mi.UnionType):
+        kinds = (mi.ListType, mi.VarTupleType) if step is int else (mi.StructType, mi.DictType)
+        info = next((t for t in info.types if isinstance(t, kinds)), None)
+    return info
+
+
+def suggest_key(key: str, valid: Sequence[str]) -> str:
+    """' (did you mean 'point'?)' for the closest valid key (case-insensitive), else ' (valid keys: ...)'."""
+    lower = {v.lower(): v for v in valid}
+    close = difflib.get_close_matches(key.lower(), list(lower), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {lower[close[0]]!r}?)"
+    return f" (valid keys: {', '.join(sorted(valid))})" if valid else ""

@@ -1,4 +1,4 @@
-"""Shared fixtures: a small thread count, the loopback server, isolated weight caches, the e2e clip.
+"""Shared fixtures: few threads (one on request), the loopback server, isolated weight caches, the e2e clip.
 
 The suite needs nothing outside the checkout: seeded weights in the official layout come from
 :func:`posetrack.models.random_weights.make_state_dict` (or tests/helpers/weights.py), synthetic
@@ -16,6 +16,18 @@ def _few_threads():
     import torch
 
     torch.set_num_threads(2)
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread during the test, then the suite's count again: runs compared bit for bit, and
+    on a busy 2-core machine one thread is also the fastest (``pytest.mark.usefixtures("one_thread")``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def pytest_collection_modifyitems(config, items):

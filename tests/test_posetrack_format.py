@@ -84,9 +84,12 @@ def test_unreadable_files(tmp_path):
     (tmp_path / "list.json").write_text("[]")
     with pytest.raises(ValueError, match=r"list\.json: expected a JSON object"):
         read_posetrack(tmp_path / "list.json")
-    (tmp_path / "other.json").write_text('{"frames": []}')
-    with pytest.raises(ValueError, match=r"neither 'annolist'.*found"):
+    (tmp_path / "other.json").write_text('{"frames": []}')      # an unknown top-level key names the valid ones
+    with pytest.raises(ValueError, match=r"other\.json: unknown key 'frames' \(valid keys: annolist, annotations"):
         read_posetrack(tmp_path / "other.json")
+    (tmp_path / "empty.json").write_text('{}')
+    with pytest.raises(ValueError, match=r"neither 'annolist'.*found"):
+        read_posetrack(tmp_path / "empty.json")
     with pytest.raises(OSError):
         read_posetrack(tmp_path / "missing.json")
 

@@ -215,7 +215,8 @@ def test_a_checkpoint_trained_at_another_input_size_is_refused(tmp_path):
 def test_missing_packages_are_named_with_the_pip_command(monkeypatch):
     import importlib.util
 
-    from posetrack.training.trainer import MissingDependencyError, _check_dependencies
+    from posetrack.errors import MissingDependencyError
+    from posetrack.training.trainer import _check_dependencies
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pycocotools" else real(name, *a))
@@ -224,12 +225,12 @@ def test_missing_packages_are_named_with_the_pip_command(monkeypatch):
     _check_dependencies(False, False)                  # no validation: no pycocotools needed
 
 
+@pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("changes", [{"channels_last": True}, {"precision": "bf16"}])
 def test_channels_last_and_mixed_precision_train_the_same_model(tmp_path, changes):
     from posetrack.training import train
     from posetrack.training.synthetic import make_stick_figures
 
-    torch.set_num_threads(1)
     data = make_stick_figures(tmp_path / "toy", train=8, val=0)
     cfg = load_train_config("tiny_synthetic").replace(**{"optimizer.epochs": 1, "optimizer.batch_size": 8,
                                                          "data.val": None, "log_every": 1})

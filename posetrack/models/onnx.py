@@ -29,7 +29,7 @@ from typing import Union
 
 from posetrack.models.backends import export_onnx, export_target
 from posetrack.models.detection_parity import DecisionRule, Detections, compare_detections
-from posetrack.errors import ConfigError
+from posetrack.errors import ConfigError, MissingDependencyError
 
 __all__ = ["ParityResult", "export_pose", "check_pose", "export_detector", "check_detector", "decision_rule",
            "POSE_TOLERANCE", "DETECTOR_TOLERANCE_PX", "EXPORT_FORMATS"]
@@ -72,7 +72,7 @@ def _ort_session(path: PathLike):
     try:
         import onnxruntime as ort
     except ImportError:
-        raise ConfigError("checking ONNX files needs onnxruntime: pip install 'posetrack[onnx]'") from None
+        raise MissingDependencyError("checking ONNX files needs onnxruntime", "onnx") from None
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 

@@ -287,27 +287,30 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
               render_dir: Optional[PathLike] = None, posetrack2017_dir: Optional[PathLike] = None,
               posetrack2018_dir: Optional[PathLike] = None, coco_dir: Optional[PathLike] = None,
               csv_dir: Optional[PathLike] = None, boxes_dir: Optional[PathLike] = None,
-              render_trails: int = 0) -> List[Job]:
+              render_trails: int = 0, posetrack21_dir: Optional[PathLike] = None,
+              posetrack21_gt_dir: Optional[PathLike] = None) -> List[Job]:
     """One :class:`Job` per source, every output named ``<name>.<kind>`` in its folder.
 
     Tracks files are ``out_dir/<name>.tracks.json`` (journal ``<name>.tracks.json.journal``),
     renders ``render_dir/<name>.mp4``, PoseTrack exports ``<dir>/<name>.json`` (the file
     name ``posetrack eval`` pairs with the GT file of the same sequence), COCO results
     ``coco_dir/<name>.json``, CSVs ``csv_dir/<name>.csv``; boxes files are read from
-    ``boxes_dir/<name>.json``.
+    ``boxes_dir/<name>.json``, the PoseTrack21 GT files whose images the PoseTrack21 exports
+    copy from ``posetrack21_gt_dir/<name>.json``.
 
     Args:
         sources: sources as given, in batch order.
         out_dir: the folder for tracks files and journals.
         names: output names to use instead of :func:`output_names` (must be unique).
-        render_dir, posetrack2017_dir, posetrack2018_dir, coco_dir, csv_dir: folders for the
-            optional outputs.
+        render_dir, posetrack2017_dir, posetrack2018_dir, coco_dir, csv_dir, posetrack21_dir: folders
+            for the optional outputs.
         boxes_dir: a folder of COCO detection-results files, one per source.
-        render_trails: motion trails drawn in the renders (:class:`~posetrack.pipeline.runner.Outputs`).
+        render_trails: motion trails drawn in the renders (:class:`~posetrack.pipeline.outputs.Outputs`).
+        posetrack21_gt_dir: a folder of PoseTrack21 GT files, one per source (with ``posetrack21_dir``).
 
     Raises:
-        InputError: names that are not unique, or boxes files missing from ``boxes_dir``
-            (every missing one is named).
+        InputError: names that are not unique, or boxes or GT files missing from ``boxes_dir`` or
+            ``posetrack21_gt_dir`` (every missing one is named).
     """
     names = list(names) if names is not None else output_names(sources)
     if len({n.casefold() for n in names}) != len(names) or len(names) != len(sources):
@@ -322,23 +325,30 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
                                 posetrack2017=where(posetrack2017_dir, n, ".json"),
                                 posetrack2018=where(posetrack2018_dir, n, ".json"),
                                 coco=where(coco_dir, n, ".json"), csv=where(csv_dir, n, ".csv"),
-                                render_trails=render_trails),
+                                render_trails=render_trails, posetrack21=where(posetrack21_dir, n, ".json"),
+                                posetrack21_gt=where(posetrack21_gt_dir, n, ".json")),
                 boxes_file=None if boxes_dir is None else str(Path(boxes_dir) / f"{n}.json"))
             for i, (s, n) in enumerate(zip(sources, names))]
-    missing = [j.boxes_file for j in jobs if j.boxes_file is not None and not Path(j.boxes_file).is_file()]
-    if missing:
-        raise InputError(f"{boxes_dir}: no boxes file for {len(missing)} of {len(jobs)} sources "
-                         f"(expected <name>.json per source): " + ", ".join(missing[:5])
-                         + (", ..." if len(missing) > 5 else ""))
+    _check_present(boxes_dir, [j.boxes_file for j in jobs], "boxes", "boxes_dir")
+    _check_present(posetrack21_gt_dir, [j.outputs.posetrack21_gt for j in jobs], "PoseTrack21 GT", "posetrack21_gt_dir")
     check_jobs(jobs)
     return jobs
+
+
+def _check_present(folder: Optional[PathLike], files: Sequence[Optional[PathLike]], what: str, field: str) -> None:
+    """Every per-source input file of ``folder`` exists; the error names each missing one (up to 5)."""
+    missing = [str(f) for f in files if f is not None and not Path(f).is_file()]
+    if missing:
+        raise InputError(f"{folder}: no {what} file for {len(missing)} of {len(files)} sources "
+                         f"(expected <name>.json per source): " + ", ".join(missing[:5])
+                         + (", ..." if len(missing) > 5 else ""), field=field)
 
 
 def check_jobs(jobs: Sequence[Job], inputs: Mapping[str, Optional[PathLike]] = {}) -> None:
     """Refuse a batch whose outputs would overwrite one of its inputs or each other, before any video runs.
 
     Every output of every job (tracks files and their journals, renders, exports) is
-    compared with every other and with every source and boxes file of the batch, and with
+    compared with every other and with every source, boxes file and PoseTrack21 GT file of the batch, and with
     ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.pipeline.outputs.run_inputs`).
     A batch overwrites its own finished outputs when asked (a rerun resumes them), so
     this is the check that keeps it off everything else.
@@ -349,6 +359,7 @@ def check_jobs(jobs: Sequence[Job], inputs: Mapping[str, Optional[PathLike]] = {
     outputs = [(field, path) for job in jobs for field, path in job.outputs.fields().items()]
     outputs += [("tracks journal", journal_path(job.outputs.tracks)) for job in jobs]
     sources = [("source", job.source) for job in jobs] + [("boxes_file", job.boxes_file) for job in jobs]
+    sources += [(field, path) for job in jobs for field, path in job.outputs.inputs().items()]
     check_distinct(outputs, sources + list(inputs.items()))
 
 

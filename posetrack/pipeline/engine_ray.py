@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence
 from posetrack.pipeline.batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
                     in_order, interrupted_result, models_options, run_job, split_done)
 from posetrack.pipeline.engines import thread_count
-from posetrack.errors import ConfigError, PosetrackError
+from posetrack.errors import ConfigError, MissingDependencyError, PosetrackError
 from posetrack.pipeline.loading import load_models
 from posetrack.pipeline.options import RunOptions
 
@@ -38,16 +38,15 @@ __all__ = ["RayEngine", "import_ray"]
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = 'the "ray" engine needs Ray, which is not installed here: pip install "posetrack[ray]"'
 _POLL = 0.5          # seconds between progress polls of busy actors
 
 
 def import_ray():
-    """The ``ray`` module, or a ConfigError saying how to install it."""
+    """The ``ray`` module, or a MissingDependencyError saying how to install it."""
     try:
         import ray   # reason: an optional dependency (posetrack[ray]), heavy to import
     except ImportError:
-        raise ConfigError(INSTALL_HINT) from None
+        raise MissingDependencyError('the "ray" engine needs Ray, which is not installed here', "ray") from None
     return ray
 
 
@@ -88,7 +87,7 @@ class RayEngine:
         """Run every job not finished by an earlier run; see the module docstring.
 
         Raises:
-            ConfigError: Ray is not installed, or the cluster cannot be reached.
+            MissingDependencyError: Ray is not installed. ConfigError: the cluster cannot be reached.
             WeightsError, DeviceError: an actor cannot load the models (no video can run).
         """
         t0 = time.perf_counter()

@@ -3,9 +3,10 @@
 * :class:`Outputs`: the tracks file and the optional render and exports of one run.
 * :func:`check_paths` refuses outputs that would overwrite an input or each other;
   :func:`prepare_outputs` makes their folders and clears a killed run's ``.tmp`` files.
+* :func:`check_exports` reads what the exports will need (the PoseTrack21 GT file) before any work.
 * :func:`input_files` identifies every input file by its contents, for a resume to match.
-* :func:`write_exports` writes the PoseTrack, COCO and CSV exports of a finished file, and the
-  formats other tools read (MOTChallenge, COCO dataset, SLEAP/NWB: :mod:`posetrack.tracksfile.targets`).
+* :func:`write_exports` writes the PoseTrack (2017, 2018, 21), COCO and CSV exports of a finished file, and
+  the formats other tools read (MOTChallenge, COCO dataset, SLEAP/NWB: :mod:`posetrack.tracksfile.targets`).
 
 Example:
     >>> from posetrack.pipeline.outputs import Outputs, check_paths
@@ -16,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +30,16 @@ from posetrack.io.guard import check_distinct, check_writable
 from posetrack.io.video import list_images
 from posetrack.pipeline.options import RunOptions
 from posetrack.pipeline.weights import required_weights
-from posetrack.tracksfile.codec import TrackFile
+from posetrack.tracksfile.codec import TrackFile, read_tracks
 from posetrack.tracksfile.exports import csv_lines, export_coco, export_posetrack2017, export_posetrack2018
 from posetrack.tracksfile.foreign import image_file_names
 from posetrack.tracksfile.journal import journal_path
+from posetrack.tracksfile.posetrack21 import gt_images, write_posetrack21
 from posetrack.tracksfile.resume import file_identity
 from posetrack.tracksfile.targets import check_target, write_targets
 
-__all__ = ["Outputs", "run_inputs", "check_paths", "prepare_outputs", "input_files", "write_exports"]
+__all__ = ["Outputs", "run_inputs", "check_paths", "check_exports", "prepare_outputs", "input_files",
+           "write_exports"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,18 @@ class Outputs:
         coco_dataset: a COCO keypoints dataset with track ids (posetrack.tracksfile.coco_dataset), or None.
         sleap: a SLEAP ``.slp`` or NWB ``.nwb`` file through sleap-io (posetrack.tracksfile.sleap), or None.
         render_trails: in ``render``, a line along each person's last N positions (``posetrack render
-            --trails``); 0 draws none.
+            --trails``); 0 draws none. Not a path.
+        posetrack21: a PoseTrack21 prediction file (:func:`posetrack.tracksfile.posetrack21.write_posetrack21`),
+            or None.
+        posetrack21_gt: the sequence's PoseTrack21 GT file, whose image ids and names the ``posetrack21``
+            export copies (frame k is its k-th image); None: PoseTrack's id rule. An input, not an
+            output: :meth:`fields` leaves it out, :meth:`inputs` lists it.
 
     Raises:
         InputError: ``render_trails`` is not an integer 0 or more.
         ConfigError, InputError: an export of :meth:`targets` with the wrong suffix, or whose optional
-            package is missing (:func:`posetrack.tracksfile.targets.check_target`), before any work.
+            package is missing (:func:`posetrack.tracksfile.targets.check_target`), before any work;
+            ``posetrack21_gt`` without ``posetrack21``.
     """
 
     tracks: Path
@@ -70,9 +80,13 @@ class Outputs:
     mot: Optional[Path] = None
     coco_dataset: Optional[Path] = None
     sleap: Optional[Path] = None
-    render_trails: int = 0
+    posetrack21: Optional[Path] = None
+    posetrack21_gt: Optional[Path] = dataclasses.field(default=None, metadata={"input": True})
+    render_trails: int = dataclasses.field(default=0, metadata={"path": False})
 
-    _PATHS = ("tracks", "render", "posetrack2017", "posetrack2018", "coco", "csv", "mot", "coco_dataset", "sleap")
+    @classmethod
+    def _path_fields(cls) -> list:
+        return [f for f in dataclasses.fields(cls) if f.metadata.get("path", True)]
 
     def paths(self) -> List[Path]:
         """Every output path that is set, the tracks file first."""
@@ -80,16 +94,25 @@ class Outputs:
 
     def fields(self) -> Dict[str, Path]:
         """Every output that is set, by field name (``tracks``, ``render``, ...), the tracks file first."""
-        return {name: getattr(self, name) for name in self._PATHS if getattr(self, name) is not None}
+        return {f.name: getattr(self, f.name) for f in self._path_fields()
+                if getattr(self, f.name) is not None and not f.metadata.get("input")}
+
+    def inputs(self) -> Dict[str, Path]:
+        """The files the exports read (``posetrack21_gt``), by field name; no output may replace them."""
+        return {f.name: getattr(self, f.name) for f in self._path_fields()
+                if getattr(self, f.name) is not None and f.metadata.get("input")}
 
     def __post_init__(self) -> None:
-        for name in self._PATHS:
-            value = getattr(self, name)
+        for f in self._path_fields():
+            value = getattr(self, f.name)
             if value is not None:
-                object.__setattr__(self, name, Path(value))
+                object.__setattr__(self, f.name, Path(value))
         if isinstance(self.render_trails, bool) or not isinstance(self.render_trails, int) or self.render_trails < 0:
             raise InputError(f"render_trails must be an integer 0 or more, got {self.render_trails!r}",
                              field="render_trails")
+        if self.posetrack21_gt is not None and self.posetrack21 is None:
+            raise InputError(f"{self.posetrack21_gt}: a PoseTrack21 GT file is read for the PoseTrack21 export only; "
+                             "name that export too", field="posetrack21_gt", fields=("posetrack21",))
         for setting, (name, path) in self._targets().items():
             check_target(name, path, setting)     # before any work: a missing package, a wrong suffix
 
@@ -127,7 +150,26 @@ def check_paths(source: Union[str, Path, None], outputs: Outputs, opts: RunOptio
     """
     fields = outputs.fields()
     fields["tracks journal"] = journal_path(outputs.tracks)
-    check_distinct(fields, run_inputs(None if live else source, opts))
+    check_distinct(fields, {**run_inputs(None if live else source, opts), **outputs.inputs()})
+
+
+def check_exports(outputs: Outputs) -> None:
+    """Read what the exports will need before any work, so that a bad file fails at once, not after the run.
+
+    Today that is the PoseTrack21 GT file (``outputs.posetrack21_gt``), read and validated whole.
+
+    Raises:
+        InputError: ``posetrack21_gt`` is a folder (one sequence takes one GT file).
+        OSError: the GT file cannot be read (``filename`` names it).
+        PoseTrack21FormatError: it is not a valid PoseTrack21 file (naming the file, frame and field).
+    """
+    gt = outputs.posetrack21_gt
+    if gt is None:
+        return
+    if gt.is_dir():
+        raise InputError(f"{gt}: a folder; the PoseTrack21 export of one sequence copies the images of one GT file",
+                         field="posetrack21_gt")
+    gt_images(gt)
 
 
 def prepare_outputs(outputs: Outputs) -> None:
@@ -175,19 +217,26 @@ def input_files(opts: RunOptions) -> Dict[str, Dict[str, Any]]:
 def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path]) -> List[str]:
     """Write the exports ``outputs`` asks for (every path but ``tracks`` and ``render``), atomically.
 
-    PoseTrack prediction files have one entry per frame of ``source``, matched by position:
-    a folder's image paths, or ``<video stem>/<frame:06d>.jpg`` for a video (the names
-    PoseTrack's own image folders use). COCO results and the CSV come from the tracks alone;
-    the formats of :meth:`Outputs.targets` name a folder's images by their file names.
+    PoseTrack 2017/2018 prediction files have one entry per frame of ``source``, matched by
+    position: a folder's image paths, or ``<video stem>/<frame:06d>.jpg`` for a video (the names
+    PoseTrack's own image folders use). The PoseTrack21 file copies the images of
+    ``outputs.posetrack21_gt``, or numbers them by PoseTrack's id rule from ``source``'s name
+    (:mod:`posetrack.tracksfile.posetrack21`); its poses are read back from the tracks file
+    ``outputs.tracks`` (written first), so that it equals a later export of that file to the bit.
+    COCO results and the CSV come from the tracks alone; the formats of :meth:`Outputs.targets`
+    name a folder's images by their file names.
 
     Returns:
-        One note per file written ("wrote PATH"), for the caller to show.
+        One note per file written ("wrote PATH"), for the caller to show, and one when the
+        PoseTrack21 GT file lists another number of frames than the video has.
 
     Raises:
-        OSError: a file cannot be written (naming its path).
+        OSError: a file cannot be read or written (naming its path).
+        PoseTrack21FormatError: ``outputs.posetrack21_gt`` is not a valid PoseTrack21 file.
+        InputError: a PoseTrack21 export of tracks without track ids (an untracked run).
     """
     notes = []
-    for path in (outputs.posetrack2017, outputs.posetrack2018, outputs.coco, outputs.csv):
+    for path in (outputs.posetrack2017, outputs.posetrack2018, outputs.coco, outputs.csv, outputs.posetrack21):
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     for path, fn in ((outputs.posetrack2017, export_posetrack2017), (outputs.posetrack2018, export_posetrack2018)):
@@ -204,6 +253,9 @@ def write_exports(outputs: Outputs, tracks: TrackFile, source: Union[str, Path])
         notes.append(f"wrote {outputs.csv}")
     if outputs.targets():
         notes += write_targets(outputs.targets(), tracks, image_file_names(source))
+    if outputs.posetrack21 is not None:     # from the file as written (0.01 px): equal to an export of it later
+        notes += write_posetrack21(outputs.posetrack21, read_tracks(outputs.tracks), outputs.posetrack21_gt, source)
+        notes.append(f"wrote {outputs.posetrack21}")
     return notes
 
 

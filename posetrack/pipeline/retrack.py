@@ -36,7 +36,7 @@ from posetrack.errors import InputError
 from posetrack.io.guard import check_writes
 from posetrack.io.video import open_source
 from posetrack.pipeline.configs import tracking_configs
-from posetrack.pipeline.outputs import Outputs, write_exports
+from posetrack.pipeline.outputs import Outputs, check_exports, write_exports
 from posetrack.tracking.flow import FlowConfig, FlowEstimator, build_flow
 from posetrack.tracking.refine import refine
 from posetrack.tracking.tracker import PoseTracker, TrackerConfig
@@ -145,7 +145,8 @@ def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = 
                  posetrack2018: Optional[PathLike] = None, force: bool = False,
                  progress: Optional[Callable[[int, int], None]] = None, input_format: Optional[str] = None,
                  mot: Optional[PathLike] = None, coco_dataset: Optional[PathLike] = None,
-                 sleap: Optional[PathLike] = None) -> Tuple[TrackFile, List[str]]:
+                 sleap: Optional[PathLike] = None, posetrack21: Optional[PathLike] = None,
+                 posetrack21_gt: Optional[PathLike] = None) -> Tuple[TrackFile, List[str]]:
     """Re-track saved poses and write the result: what ``posetrack track`` does.
 
     Args:
@@ -162,6 +163,8 @@ def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = 
         input_format: the format of ``poses`` (:data:`posetrack.io.formats.INPUT_FORMATS`); None: from its content.
         mot, coco_dataset, sleap: also write MOTChallenge text, a COCO keypoints dataset, a SLEAP
             ``.slp`` / NWB ``.nwb`` file here (:class:`~posetrack.pipeline.outputs.Outputs`).
+        posetrack21: also write a PoseTrack21 prediction file here; its images are copied from
+            the GT file ``posetrack21_gt`` when given (else PoseTrack's id rule, from the video's name).
         force: overwrite existing outputs.
         progress: called as ``progress(frames done, frames total)`` after every frame.
 
@@ -173,11 +176,14 @@ def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = 
         PathConflictError: an output is an input (the poses, the video, the tracker config) or another output.
         ConfigError: an unknown preset, setting or value.
         FormatError, SourceError, InputError: the poses file or the video cannot be read, or do not fit
-            (another tool's poses without a video: ``field`` is ``video``).
+            (another tool's poses without a video: ``field`` is ``video``); the PoseTrack21 GT file
+            is read before any tracking.
     """
     outputs = Outputs(tracks=out, posetrack2017=posetrack2017, posetrack2018=posetrack2018, mot=mot,
-                      coco_dataset=coco_dataset, sleap=sleap)
-    check_writes(outputs.fields(), {"poses": poses, "video": video, "tracker_config": config}, force=force)
+                      coco_dataset=coco_dataset, sleap=sleap, posetrack21=posetrack21, posetrack21_gt=posetrack21_gt)
+    check_writes(outputs.fields(), {"poses": poses, "video": video, "tracker_config": config, **outputs.inputs()},
+                 force=force)
+    check_exports(outputs)
     tracker, flow = tracking_configs(config, preset, overrides, flow_method)
     track_file = read_poses_file(poses, input_format, video=video)
     total = len(track_file.frames)

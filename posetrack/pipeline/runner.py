@@ -35,8 +35,8 @@ from posetrack.pipeline.frames import Pipeline, StageTimes
 from posetrack.pipeline.journaled import JournaledRun, Progress
 from posetrack.pipeline.loading import Models, build_detector, build_estimator, load_models
 from posetrack.pipeline.options import ResumeIdentity, RunOptions
-from posetrack.pipeline.outputs import (Outputs, check_paths, input_files, prepare_outputs, run_inputs,
-                                        write_exports)
+from posetrack.pipeline.outputs import (Outputs, check_exports, check_paths, input_files, prepare_outputs,
+                                        run_inputs, write_exports)
 from posetrack.tracking.flow import build_flow
 from posetrack.tracking.tracker import PoseTracker
 from posetrack.tracksfile.codec import TracksHeader
@@ -202,7 +202,8 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
             or with other options.
         OSError: an output cannot be written (``filename`` names it).
         SourceError, WeightsError, DeviceError, FormatError: see :func:`load_models` and
-            :func:`posetrack.io.video.open_source`.
+            :func:`posetrack.io.video.open_source`; a bad ``outputs.posetrack21_gt`` fails before
+            any work (:func:`~posetrack.pipeline.outputs.check_exports`).
     """
     if resume and force:
         raise InputError("resume and force exclude each other: resume keeps the finished frames, force discards them",
@@ -212,6 +213,7 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
     t_start = time.perf_counter()
     outputs = outputs if isinstance(outputs, Outputs) else Outputs(Path(outputs))
     check_paths(source, outputs, opts, live=is_live(source))
+    check_exports(outputs)
     src = _open(source, opts)
     try:
         run, head = _prepare(src, source, outputs, opts, models, resume, force, progress)

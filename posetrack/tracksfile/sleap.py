@@ -26,7 +26,7 @@ from typing import Union
 
 import numpy as np
 
-from posetrack.errors import InputError
+from posetrack.errors import InputError, MissingDependencyError
 from posetrack.tracksfile.codec import TrackFile
 
 __all__ = ["to_sleap_labels", "export_sleap", "track_name", "SLEAP_SUFFIXES"]
@@ -43,7 +43,7 @@ def _sleap_io():
     try:
         import sleap_io
     except ImportError:
-        raise InputError('writing SLEAP or NWB files needs sleap-io: pip install "posetrack[sleap]"') from None
+        raise MissingDependencyError("writing SLEAP or NWB files needs sleap-io", "sleap") from None
     return sleap_io
 
 
@@ -51,7 +51,7 @@ def to_sleap_labels(tracks: TrackFile):
     """The :class:`sleap_io.Labels` of ``tracks`` (see the module docstring for the mapping).
 
     Raises:
-        InputError: sleap-io is not installed.
+        MissingDependencyError: sleap-io is not installed.
     """
     sio = _sleap_io()
     layout = tracks.layout
@@ -91,7 +91,7 @@ def export_sleap(tracks: TrackFile, path: Union[str, os.PathLike]) -> int:
         The number of instances (people x frames) written.
 
     Raises:
-        InputError: another suffix, or sleap-io is not installed.
+        InputError: another suffix. MissingDependencyError: sleap-io is not installed.
         OSError: the file cannot be written.
     """
     path = Path(path)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Union
 
-from posetrack.errors import ConfigError, InputError
+from posetrack.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:      # the command line reads TARGETS for its help without the tracks-file codec
     from posetrack.tracksfile.codec import TrackFile
@@ -81,14 +81,14 @@ def check_target(name: str, path: Optional[PathLike] = None, setting: Optional[s
 
     Raises:
         ConfigError: an unknown name, or a path whose suffix the format cannot have.
-        InputError: the optional package it needs is not installed (the message gives the pip command).
+        MissingDependencyError: the optional package it needs is not installed (the message gives the pip command).
     """
     if name not in TARGETS:
         raise ConfigError(f"unknown output format {name!r}; valid: {', '.join(TARGETS)}", field=setting)
     target = TARGETS[name]
     if target.needs and importlib.util.find_spec(target.needs) is None:
-        raise InputError(f"writing {target.title.split(',')[0]} needs {target.needs.replace('_', '-')}: "
-                         'pip install "posetrack[sleap]"', field=setting)
+        raise MissingDependencyError(f"writing {target.title.split(',')[0]} needs {target.needs.replace('_', '-')}",
+                                     "sleap", field=setting)
     if path is not None and target.strict_suffix and Path(path).suffix.lower() not in target.suffixes:
         raise ConfigError(f"{path}: a {target.name} file must end in {target.suffixes[0]}", field=setting)
     return target
@@ -144,7 +144,7 @@ def write_target(name: str, tracks: TrackFile, path: PathLike, image_names: Opti
     """Write ``tracks`` as the format ``name`` at ``path``; returns a note for the user ("wrote PATH (...)").
 
     Raises:
-        ConfigError, InputError: see :func:`check_target`.
+        ConfigError, MissingDependencyError: see :func:`check_target`.
         OSError: the file cannot be written (naming it).
     """
     check_target(name, path, setting)
@@ -178,7 +178,7 @@ def convert_file(poses: PathLike, out: PathLike, to: str, *, input_format: Optio
 
     Raises:
         OutputExistsError, PathConflictError: ``out`` exists (without ``force``) or is an input.
-        ConfigError, InputError: see :func:`check_target`; FormatError: the input cannot be read.
+        ConfigError, MissingDependencyError: see :func:`check_target`; FormatError: the input cannot be read.
     """
     from posetrack.io.guard import check_writes
     from posetrack.tracksfile.foreign import image_file_names, read_poses_file

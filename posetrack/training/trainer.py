@@ -29,12 +29,12 @@ from typing import Any, Callable, Deque, Dict, Optional, Tuple, Union
 
 import torch
 
-from posetrack.errors import InputError, OutputExistsError, PosetrackError, ResumeError
+from posetrack.errors import InputError, MissingDependencyError, OutputExistsError, ResumeError
 from posetrack.training.checkpoints import BEST, FINAL, RESUME, build_meta, load_resume, save_checkpoint
 from posetrack.training.config import TrainConfig, config_to_dict
 from posetrack.training.loss import joints_mse_loss
 
-__all__ = ["TrainEvent", "TrainSummary", "train", "OUTPUT_FILES", "MissingDependencyError"]
+__all__ = ["TrainEvent", "TrainSummary", "train", "OUTPUT_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,6 @@ class TrainSummary:
 Progress = Callable[[TrainEvent], None]
 
 
-class MissingDependencyError(PosetrackError, RuntimeError):
-    """A package that training needs is not installed (the message gives the pip command)."""
-
-
 def _check_dependencies(validating: bool, tensorboard: bool) -> None:
     import importlib.util
 
@@ -114,7 +110,7 @@ def _check_dependencies(validating: bool, tensorboard: bool) -> None:
     missing = [name for name in wanted if importlib.util.find_spec(name) is None]
     if missing:
         extras = ",".join(dict.fromkeys(wanted[m] for m in missing))
-        raise MissingDependencyError(f"training needs {', '.join(missing)}: pip install \"posetrack[{extras}]\"")
+        raise MissingDependencyError(f"training needs {', '.join(missing)}", extras)
 
 
 def _distributed(device: str) -> Tuple[int, int, str]:

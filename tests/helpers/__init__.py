@@ -11,7 +11,10 @@
   :mod:`helpers.runpath` (run path clips and the simulated world), :mod:`helpers.many_videos` (batches),
   :mod:`helpers.render_data` (rendering: gradient clip, stick figures, known tracks).
   :mod:`helpers.review_data` (edit and review: two people crossing with a planted id swap, and its video).
-* :mod:`helpers.posetrack_files` and :mod:`helpers.geometry`: naive references shared by eval tests.
+* :mod:`helpers.posetrack_files` and :mod:`helpers.geometry`: naive references shared by eval tests, and
+  tiny PoseTrack 2017 / PoseTrack21 dataset roots (``eval --dataset-root``).
+* :mod:`helpers.fuzz`: the Hypothesis settings and JSON mutations of the fuzz tests.
+* :mod:`helpers.startup`: a command run in a fresh interpreter, and what it imported (start-up cost).
 
 Fixtures that several modules use live in ``tests/conftest.py`` (``server``, ``isolated_caches``, ``video``).
 """

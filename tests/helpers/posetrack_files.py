@@ -1,5 +1,5 @@
-"""PoseTrack data for the eval tests: what the evaluator reads of a sequence (a naive view), and a tiny
-PoseTrack-2017-shaped dataset root."""
+"""PoseTrack data for the eval tests: what the evaluator reads of a sequence (a naive view), and tiny
+PoseTrack-2017- and PoseTrack21-shaped dataset roots."""
 from __future__ import annotations
 
 import json
@@ -44,3 +44,27 @@ def make_dataset(root, frames=4):
                 "annopoints": [{"point": points}]}
         annolist.append({"image": [{"name": f"images/bonn/000001_bonn/{t:08d}.jpg"}], "annorect": [rect]})
     (ann / "000001_bonn.json").write_text(json.dumps({"annolist": annolist}))
+
+
+def make_posetrack21_root(root, frames=4):
+    """A PoseTrack21-shaped root: posetrack_data/val/<seq>.json (ids by PoseTrack's rule) + images/val/<seq>/."""
+    seq = "000007_mpii_test"
+    ann = root / "posetrack_data" / "val"
+    ann.mkdir(parents=True)
+    img_dir = root / "images" / "val" / seq
+    img_dir.mkdir(parents=True)
+    import cv2
+
+    rng = np.random.default_rng(0)
+    images, annotations = [], []
+    for t in range(frames):
+        cv2.imwrite(str(img_dir / f"{t:06d}.jpg"), rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
+        image_id = 10000070000 + t
+        images.append({"id": image_id, "file_name": f"images/val/{seq}/{t:06d}.jpg", "frame_id": image_id,
+                       "is_labeled": t != 1, "has_labeled_person": True, "ignore_regions_x": [],
+                       "ignore_regions_y": []})
+        kps = [v for j in range(17) for v in ((40.0 + j, 30.0 + j, 1) if j not in (3, 4) else (0, 0, 0))]
+        annotations.append({"image_id": image_id, "track_id": 0, "person_id": 5, "keypoints": kps,
+                            "bbox_head": [30.0, 10.0, 20.0, 20.0], "bbox": [30.0, 10.0, 40.0, 60.0]})
+    (ann / f"{seq}.json").write_text(json.dumps({"images": images, "annotations": annotations}))
+    return seq
