@@ -53,6 +53,7 @@ class LazyGroup(click.Group):
         """Turn library errors into one red line (traceback only with --debug) and Ctrl-C into exit 130."""
         from ._common import convert_errors
 
+        _printable_streams()
         with convert_errors(ctx):
             return super().invoke(ctx)
 
@@ -83,6 +84,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     from ._logging import setup_logging
 
     setup_logging(debug)
+
+
+def _printable_streams() -> None:
+    """Print a file name whose bytes are not UTF-8 (``bad\\xffname.mp4``; Python holds it as U+DCFF) as
+    ``bad\\udcffname.mp4`` on stdout too, as Python already does on stderr, instead of failing to print it."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", None) == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _hoist_debug(argv: list) -> list:

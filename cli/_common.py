@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import sys
 import time
 from collections import deque
+from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import click
@@ -28,6 +31,13 @@ class UserError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.secho(f"Error: {self.format_message()}", fg="red", err=True)
+
+
+def stderr_console():
+    """A rich console on stderr; when stderr is not a terminal, wide enough that no line wraps mid-path."""
+    from rich.console import Console
+
+    return Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=10_000)
 
 
 # The one table from library settings to flags: where each setting a library error names
@@ -118,6 +128,36 @@ def _message(exc: BaseException, command: Optional[click.Command]) -> str:
     return str(exc) or type(exc).__name__
 
 
+class OutputFile(click.Path):
+    """A file to write. An existing folder is one line naming it (click's own check adds its usage text)."""
+
+    name = "file"
+
+    def __init__(self):
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if Path(path).is_dir():
+            flag = f"{param.opts[-1]} takes a file name" if param is not None and param.opts else "a file name is expected"
+            raise UserError(f"{path}: is a folder; {flag}")
+        return path
+
+
+def install_problem(exc: BaseException) -> Optional[str]:
+    """The install problem behind an exception torch or torchvision raise, in words with the README's fix; else None.
+
+    ``operator torchvision::nms does not exist`` (raised by ``import torchvision``) means torch and torchvision
+    come from different builds, e.g. torch from PyTorch's CPU index and torchvision from PyPI.
+    """
+    text = str(exc)
+    if isinstance(exc, (RuntimeError, ImportError)) and re.search(r"operator torchvision::\w+ does not exist", text):
+        return ("torch and torchvision come from different builds (" + text.splitlines()[0] + "): an install problem, "
+                "not a posetrack bug. Reinstall both from one index, e.g. pip install --force-reinstall torch "
+                "torchvision --index-url https://download.pytorch.org/whl/cpu (README: Installing on a CPU-only machine)")
+    return None
+
+
 @contextlib.contextmanager
 def convert_errors(ctx: click.Context):
     """posetrack errors and OS errors -> one red line (exit 1); KeyboardInterrupt -> exit 130.
@@ -132,11 +172,18 @@ def convert_errors(ctx: click.Context):
         raise
     except KeyboardInterrupt:
         hint = (ctx.obj or {}).get("interrupt_hint")
-        click.secho("Interrupted; finished work was kept." + (f" {hint}" if hint else ""), fg="yellow", err=True)
+        hint = hint() if callable(hint) else hint        # a callable: the advice depends on what was kept
+        if hint and hint.startswith("Interrupted"):
+            click.secho(hint, fg="yellow", err=True)
+        else:
+            click.secho("Interrupted; finished work was kept." + (f" {hint}" if hint else ""), fg="yellow", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     except Exception as e:
         if debug:
             raise
+        install = install_problem(e)
+        if install is not None:
+            raise UserError(install + "  (--debug shows the traceback)") from e
         if isinstance(e, USER_ERRORS):
             name = ctx.invoked_subcommand
             command = ctx.command.get_command(ctx, name) if name and isinstance(ctx.command, click.Group) \
@@ -456,8 +503,12 @@ class FrameProgress:
             return None
         return max(self.total - self._done, 0) / self._rate
 
-    def __call__(self, done: int, total: Optional[int] = None, extra: str = "") -> None:
-        """Report ``done`` units finished (of ``total``, if it changed); ``extra`` is shown beside the rate."""
+    def __call__(self, done: int, total: Optional[int] = None, extra: str = "", rate: Optional[float] = None) -> None:
+        """Report ``done`` units finished (of ``total``, if it changed); ``extra`` is shown beside the rate.
+
+        ``rate``: units per second to show instead of the moving rate (the run's own figure at its end,
+        so the bar's last rate is the one the summary prints).
+        """
         if not self.enabled:
             return
         if total is not None:
@@ -465,6 +516,8 @@ class FrameProgress:
         if self._bar is None:
             self._start()
         self._update_rate(done)
+        if rate is not None and rate > 0:
+            self._rate = rate
         self._done = done
         self._bar.update(self._task, completed=done, total=self.total, rate=self._format_rate(self._rate),
                          extra=extra, eta=self._format_eta(self.eta()))

@@ -22,8 +22,10 @@ def _new_table(title: str):
     return table
 
 
-def poseval_table(title: str, scores):
-    """The paper's layout: a mAP row and a MOTA row over the joint groups, then MOTP, Prec, Rec."""
+def poseval_table(title, scores):
+    """The paper's layout: a mAP row and a MOTA row over the joint groups, then MOTP, Prec, Rec.
+
+    ``title`` is a str (rich markup) or a rich Text (shown as is: a sequence name may hold brackets)."""
     from posetrack.eval.report import ap_row, mot_row
 
     ap: Mapping[str, float] = ap_row(scores.ap)

@@ -1,18 +1,20 @@
-"""Logging for every command: INFO and above (DEBUG with --debug) through rich's handler, built at the first record."""
+"""Logging for every command: INFO and above (DEBUG with --debug); rich's handler, built at the first record, on a terminal."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Optional
 
 
 def setup_logging(debug: bool) -> None:
-    """Log INFO and above (DEBUG with --debug) through rich's handler, which is built at the first record."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(message)s",
-        handlers=[RichOnFirstRecord(show_path=debug)],
-        force=True,
-    )
+    """Log INFO and above (DEBUG with --debug) on stderr: through rich's handler (built at the first
+    record) on a terminal; elsewhere plain, one line per record, never wrapped mid-path."""
+    if sys.stderr.isatty():
+        handler: logging.Handler = RichOnFirstRecord(show_path=debug)
+        fmt = "%(message)s"
+    else:
+        handler, fmt = logging.StreamHandler(sys.stderr), "%(levelname)-8s %(message)s"
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=fmt, handlers=[handler], force=True)
 
 
 class RichOnFirstRecord(logging.Handler):

@@ -6,7 +6,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT, RegistryChoice, pose_formats
+from ._common import CONTEXT, OutputFile, RegistryChoice, pose_formats
 
 EPILOG = """\b
 Examples:
@@ -33,7 +33,7 @@ def _targets() -> tuple:
 @click.command("convert", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("poses_file", metavar="TRACKS", type=click.Path(exists=True, path_type=Path))
 @click.option("--to", "to", type=RegistryChoice(_targets), required=True, help="The format to write.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
+@click.option("-o", "--out", type=OutputFile(), required=True, help="The file to write.")
 @click.option("--input-format", default=None, type=RegistryChoice(pose_formats),
               help="The format of TRACKS.  [default: told from its content]")
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,

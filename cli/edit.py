@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Tuple
 
 import click
 
-from ._common import CONTEXT
+from ._common import CONTEXT, OutputFile
 
 VERBS = ("swap", "merge", "split", "delete", "relabel")
 
@@ -126,7 +126,7 @@ def parse_operations(words: List[str], ctx: click.Context, frames: int) -> list:
 @click.command("edit", context_settings={**CONTEXT, "ignore_unknown_options": True}, epilog=EPILOG)
 @click.argument("tracks_file", metavar="TRACKS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("operations", metavar="OPERATION...", nargs=-1, type=click.UNPROCESSED)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--out", type=OutputFile(), default=None,
               help="Tracks file to write (the input is left as it is).")
 @click.option("--in-place", is_flag=True, help="Write TRACKS itself (atomically; --undo takes the edits back).")
 @click.option("--undo", type=click.IntRange(min=1), default=None, is_flag=False, flag_value=1, metavar="[N]",

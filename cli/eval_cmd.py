@@ -11,7 +11,7 @@ import click
 from posetrack.eval.detect import FORMATS
 
 from ._batch import ENGINE_OPTIONS, engine_options
-from ._common import CONTEXT, fetch_weights, pipeline_options, run_options
+from ._common import CONTEXT, fetch_weights, OutputFile, pipeline_options, run_options
 
 EPILOG = """\b
 Example:
@@ -54,7 +54,7 @@ sequence the split's GT files name, as one batch on --engine (local or ray, as `
               help="With --dataset-root: precomputed boxes, <GT file stem>.json per sequence (no detector).")
 @engine_options
 @click.option("--quiet", is_flag=True, help="With --dataset-root: no progress display.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--json", "json_out", type=OutputFile(), default=None,
               help="Also write every number at full precision to this JSON file (NaN as null).")
 @click.option("--per-sequence", is_flag=True, help="Also show (and write) the figures of every sequence.")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -81,6 +81,7 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     prediction file.
     """
     from rich.console import Console
+    from rich.text import Text
 
     import msgspec
 
@@ -114,12 +115,12 @@ def eval_cmd(gt_dir: Optional[Path], pred_dir: Optional[Path], dataset_root: Opt
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(json_out, [msgspec.json.format(encode_json(result.to_json(per_sequence=per_sequence)), indent=1)])
-        console.print(f"Wrote {json_out}")
+        console.print(Text(f"Wrote {json_out}"))
     if plot_dir is not None:
         from posetrack.eval.plots import plot_result
 
         for path in plot_result(result, plot_dir):
-            console.print(f"Wrote {path}")
+            console.print(Text(f"Wrote {path}"))
 
 
 def _outputs(json_out: Optional[Path], plot_dir: Optional[Path]) -> dict:
@@ -132,12 +133,14 @@ def _outputs(json_out: Optional[Path], plot_dir: Optional[Path]) -> dict:
 
 
 def _print_result(console, result, per_sequence: bool) -> None:
+    from rich.text import Text
+
     from ._eval_output import poseval_table, posetrack21_headline, posetrack21_sequences, posetrack21_table
 
     if result.benchmark != "posetrack21":
         if per_sequence:
             for name, scores in result.sequences.items():
-                console.print(poseval_table(f"{name} ({scores.frames} frames)", scores))
+                console.print(poseval_table(Text(f"{name} ({scores.frames} frames)"), scores))
         console.print(poseval_table(f"All sequences ({result.overall.frames} evaluated frames)", result.overall))
         return
     if per_sequence:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from . import CONTEXT_SETTINGS
-from ._common import FrameProgress, RegistryChoice, UserError, parse_id_list
+from ._common import FrameProgress, OutputFile, RegistryChoice, UserError, parse_id_list
 from ._sources import SourceParam
 
 EPILOG = """
@@ -50,7 +50,7 @@ def default_output(video) -> Path:
                short_help="Draw tracked poses onto a video (H.264 MP4 or PNG frames).")
 @click.argument("video", type=SourceParam(cameras=False))
 @click.argument("tracks_file", metavar="TRACKS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--out", type=OutputFile(),
               help="Video to write (.mp4, .m4v, .mov or .mkv).  [default: VIDEO_annotated.mp4 next to VIDEO]")
 @click.option("--frames-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write lossless PNG frames (frame_000123.png) into this folder instead of a video.")
@@ -61,9 +61,10 @@ def default_output(video) -> Path:
 @click.option("--boxes/--no-boxes", default=False, help="Draw each person's box.")
 @click.option("--ids/--no-ids", default=True, help="Write each person's track id above their head.")
 @click.option("--only-ids", callback=_id_list, metavar="3,7", help="Draw only these track ids.")
-@click.option("--start", type=click.IntRange(min=0), default=0, help="First frame to render (0-based).")
+@click.option("--start", type=click.IntRange(min=0), default=None,
+              help="First frame to render (0-based).  [default: the first frame TRACKS covers]")
 @click.option("--end", type=click.IntRange(min=1), default=None,
-              help="Stop before this frame (exclusive).  [default: the last frame]")
+              help="Stop before this frame (exclusive).  [default: the end of what TRACKS covers]")
 @click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=None, metavar="N",
               help="Render every N-th frame; the video plays at fps/N.  [default: the stride of the run "
                    "that made TRACKS, else 1]")
@@ -91,8 +92,10 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
 
     if out is not None and frames_dir is not None:
         raise click.UsageError("--out writes a video and --frames-dir writes PNG frames: choose one")
-    if end is not None and end <= start:
-        raise click.BadParameter(f"must be greater than --start ({start})", param_hint="--end")
+    if end is not None and end <= (start or 0):
+        raise click.BadParameter(f"must be greater than --start ({start or 0})", param_hint="--end")
+    if (start is None) != (end is None):
+        start = start or 0           # one of them given: the other is the video's own
     target = frames_dir or out or default_output(video)
     style = DrawStyle(min_score=min_score, boxes=boxes, ids=ids, trails=trails, line_scale=line_scale)
     try:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT
+from ._common import CONTEXT, OutputFile
 
 log = logging.getLogger("posetrack")
 
@@ -37,7 +37,7 @@ printed URL; it serves nothing but this video's frames and this tracks file. Ctr
 @click.command("review", context_settings=CONTEXT, epilog=EPILOG)
 @click.argument("video", type=click.Path(exists=True, path_type=Path))
 @click.argument("tracks_file", metavar="TRACKS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--out", type=OutputFile(), default=None,
               help="Save to this file, leaving TRACKS untouched.  [default: save over TRACKS, atomically]")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
               help="Port on 127.0.0.1 (0: a free one). A fixed port suits an SSH tunnel.")

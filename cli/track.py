@@ -7,7 +7,7 @@ from typing import Optional
 import click
 
 from . import _posetrack21 as pt21
-from ._common import CONTEXT, FrameProgress, RegistryChoice, pose_formats
+from ._common import CONTEXT, FrameProgress, OutputFile, RegistryChoice, pose_formats
 
 EPILOG = """\b
 Examples:
@@ -70,21 +70,21 @@ def _track_options(command):
 @click.argument("poses_file", metavar="POSES", type=click.Path(exists=True, path_type=Path))
 @click.option("--input-format", default=None, type=RegistryChoice(pose_formats),
               help="The format of POSES.  [default: told from its content]")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--out", type=OutputFile(), required=True,
               help="Tracks file to write (JSON, same schema as the input).")
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
               help="The poses' video (or folder of frames), for optical flow; another tool's poses take their "
                    "frame size, rate and count from it.")
 @_track_options
-@click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-posetrack2017", "export17", type=OutputFile(), default=None,
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
-@click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-posetrack2018", "export18", type=OutputFile(), default=None,
               help="Also write a PoseTrack 2018 (COCO-style) prediction file.")
-@click.option("--export-mot", "export_mot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-mot", "export_mot", type=OutputFile(), default=None,
               help="Also write MOTChallenge text (frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1).")
-@click.option("--export-coco-dataset", "export_coco_dataset", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--export-coco-dataset", "export_coco_dataset", type=OutputFile(),
               default=None, help="Also write a COCO keypoints dataset with track_id attributes (CVAT imports tracks).")
-@click.option("--export-sleap", "export_sleap", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--export-sleap", "export_sleap", type=OutputFile(), default=None,
               help="Also write a SLEAP .slp or NWB .nwb file (needs posetrack[sleap]).")
 @pt21.posetrack21_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")

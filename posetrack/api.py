@@ -255,7 +255,7 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
                      progress=progress)
 
 
-def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: int = 0,
+def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: Optional[int] = None,
            end: Optional[int] = None, stride: Optional[int] = None, only_ids: Optional[Collection[int]] = None,
            frames_dir: bool = False, codec: str = "h264", crf: int = 18, force: bool = False,
            allow_mismatch: bool = False, progress: Optional[Callable[[int, int], None]] = None,
@@ -266,7 +266,8 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
         source: the video file or image folder the tracks were made from.
         tracks: a :class:`~posetrack.tracksfile.codec.TrackFile` or the path of a tracks file.
         out: the video to write (.mp4, .m4v, .mov, .mkv), or a folder for PNG frames with ``frames_dir``.
-        start, end: render source frames ``start <= index < end`` (end None: to the end).
+        start, end: render source frames ``start <= index < end`` (end None: to the end); both None (the
+            default): the frames the tracks cover (:func:`~posetrack.rendering.render.tracks_range`).
         stride: render every N-th frame (the video plays at fps / N); None: the stride of the
             run that made the tracks.
         only_ids: draw only these track ids.

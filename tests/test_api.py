@@ -177,7 +177,9 @@ def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path)
     short = tmp_path / "short.json"
     posetrack.run(data["video"], short, end=4, **tiny_options(data))       # people in frames 0-3 only
     summary = posetrack.render(data["video"], short, tmp_path / "a.mp4", trails=3, boxes=True)
-    assert summary.frames == N and summary.frames_with_people == 4
+    assert summary.frames == 4 and summary.frames_with_people == 4          # the range the run covered (issue 17)
+    summary = posetrack.render(data["video"], short, tmp_path / "a.mp4", trails=3, boxes=True, start=0, force=True)
+    assert summary.frames == N and summary.frames_with_people == 4          # the whole video, when asked for
     with open_source(tmp_path / "a.mp4") as src:
         assert src.info.frames == N and (src.info.width, src.info.height) == (160, 120)
     summary = posetrack.render(data["frames"], short, tmp_path / "png", frames_dir=True, end=3)
@@ -191,7 +193,7 @@ def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path)
     write_tracks(short, wrong)
     with pytest.raises(InputError, match="size: the video is 160x120, the tracks are for 320x120"):
         posetrack.render(data["video"], short, tmp_path / "b.mp4")
-    assert posetrack.render(data["video"], short, tmp_path / "b.mp4", allow_mismatch=True).frames == N
+    assert posetrack.render(data["video"], short, tmp_path / "b.mp4", allow_mismatch=True).frames == 4
     with pytest.raises(ConfigError, match="did you mean 'trails'"):
         posetrack.render(data["video"], tracks, tmp_path / "c.mp4", trail=3)
 

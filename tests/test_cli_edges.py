@@ -128,8 +128,8 @@ def test_ctrl_c_says_how_to_resume_and_that_command_completes_the_run(data, tmp_
     calls = {"n": 0}
     real = common.FrameProgress.__call__
 
-    def interrupt_on_third_frame(self, done, total=None, extra=""):
-        real(self, done, total, extra)
+    def interrupt_on_third_frame(self, done, total=None, extra="", **rate):
+        real(self, done, total, extra, **rate)
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt

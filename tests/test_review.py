@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from posetrack.errors import FormatError
 from posetrack.review.frames import JpegFrames
 from posetrack.review.hints import HintSettings, find_hints
 from posetrack.review.session import ReviewSession, read_cuts
@@ -75,10 +76,10 @@ def test_page_files_and_frames_need_the_token(served):
     assert status == 200 and ctype.startswith("text/html")
     assert f"/static/review.js?token={server.token}".encode() in page
     assert request(server, "GET", "/static/review.js")[0] == 200
+    wrong = server.token[:-1] + ("y" if server.token.endswith("x") else "x")    # one in 64 tokens ends in x
     for path in ("/", "/static/review.js", "/api/meta", "/api/frame?i=0"):
         assert request(server, "GET", path, token=False)[0] == 403
-        assert request(server, "GET", path + ("&" if "?" in path else "?") + "token=" + server.token[:-1] + "x",
-                       token=False)[0] == 403
+        assert request(server, "GET", path + ("&" if "?" in path else "?") + "token=" + wrong, token=False)[0] == 403
     assert server.url.startswith("http://127.0.0.1:") and server.server_address[0] == "127.0.0.1"
 
 
@@ -279,20 +280,24 @@ def test_swap_hints_match_a_naive_loop():
     assert {(f, a, b) for f, a, b in naive if (f - 1, a, b) not in naive} == fast
 
 
-def test_cuts_are_read_where_present(tmp_path):
+def test_cuts_are_read_where_present(tmp_path, caplog):
     path = tmp_path / "t.json"
     t = crossing(6, 3)
     write_tracks(path, t)
     assert read_cuts(path, t) == []
     doc = json.loads(path.read_text())
-    doc["cuts"] = [4, 2]
+    doc["settings"]["cuts"] = [4, 2]
     path.write_text(json.dumps(doc))
     assert read_cuts(path, read_tracks(path)) == [2, 4]
     with_settings = t.__class__(t.header.__class__(t.header.video, t.header.layout, {"cuts": [1]}), t.frames)
     assert read_cuts(path, with_settings) == [1]
-    doc["cuts"] = ["x"]
+    doc["settings"]["cuts"] = ["x"]
     path.write_text(json.dumps(doc))
-    assert read_cuts(path, read_tracks(path)) == []
+    assert read_cuts(path, read_tracks(path)) == [] and "cuts: Expected `int`" in caplog.text
+    doc["cuts"] = [4, 2]     # settings is the free-form part; the top level is strict (issue 17)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(FormatError, match="top level: unknown key 'cuts'"):
+        read_tracks(path)
 
 
 # ---------------------------------------------------------------- the command

@@ -1,6 +1,6 @@
 """No command destroys a user's file: outputs are checked against the inputs and each other before any work.
 
-Two checks, used by every entry point that writes (``run`` for one source and for a
+Three checks, used by every entry point that writes (``run`` for one source and for a
 batch, ``track``, ``render``, ``export``, ``eval``):
 
 * :func:`check_distinct`: an output may not be an input (the same path after resolving
@@ -11,6 +11,8 @@ batch, ``track``, ``render``, ``export``, ``eval``):
 * :func:`refuse_existing`: an existing output is never replaced unless the call says
   ``force``; :class:`~posetrack.errors.OutputExistsError` names the file and its setting.
   (:func:`posetrack.tracksfile.resume.check_outputs` adds the interrupted-run rule on top of it.)
+* :func:`check_writable`: a file output is not an existing folder, and its folder exists (or is
+  made) and takes new files, so a read-only folder fails before the work, not after it.
 
 Settings are named as fields (``tracks``, ``posetrack2017``, ``boxes_file``), never as
 command-line flags; a command maps the fields of the error to its flags.
@@ -22,6 +24,7 @@ Example:
 """
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
@@ -29,7 +32,8 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Uni
 from posetrack.io.atomic import tmp_path
 from posetrack.errors import OutputExistsError, PathConflictError
 
-__all__ = ["same_file", "check_distinct", "refuse_existing", "check_writes", "existing_inputs"]
+__all__ = ["same_file", "check_distinct", "refuse_existing", "check_writes", "check_writable", "writable_folder",
+           "existing_inputs"]
 
 PathLike = Union[str, os.PathLike]
 PathMap = Mapping[str, Optional[PathLike]]
@@ -219,3 +223,43 @@ def check_writes(outputs: PathMap, inputs: PathPairs = (), *, force: bool, patte
             pairs += [(field, match) for match in sorted(Path(value).expanduser().glob(pattern))]
     check_distinct(pairs, inputs)
     refuse_existing(outputs, force=force, patterns=patterns)
+    check_writable(outputs, patterns=patterns)
+
+
+def check_writable(outputs: PathMap, *, patterns: Mapping[str, str] = {}) -> None:
+    """Before any work: every output can be written where it is asked for.
+
+    Args:
+        outputs: setting -> path (None: not written).
+        patterns: settings whose output is a folder of files (as for :func:`refuse_existing`); the
+            others are files.
+
+    Raises:
+        IsADirectoryError: a file output is an existing folder (``filename`` is the path).
+        OSError: the output's folder cannot be made, or does not take new files (read-only, no
+            permission); ``filename`` is the output, the message names the folder.
+    """
+    for field, value in outputs.items():
+        if value is None:
+            continue
+        path = Path(value).expanduser()
+        if field in patterns:
+            writable_folder(path, path)
+            continue
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder; a file name is expected here", str(path))
+        writable_folder(path.parent, path)
+
+
+def writable_folder(folder: Path, path: PathLike) -> None:
+    """Make ``folder`` (and its parents) if needed and check that it takes new files.
+
+    Raises:
+        OSError: it cannot be made, or is read-only or not writable by this user; ``filename`` is ``path``.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(path)) from e
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"cannot write into the folder {folder}", str(path))

@@ -287,7 +287,7 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
               render_dir: Optional[PathLike] = None, posetrack2017_dir: Optional[PathLike] = None,
               posetrack2018_dir: Optional[PathLike] = None, coco_dir: Optional[PathLike] = None,
               csv_dir: Optional[PathLike] = None, boxes_dir: Optional[PathLike] = None,
-              posetrack21_dir: Optional[PathLike] = None,
+              render_trails: int = 0, posetrack21_dir: Optional[PathLike] = None,
               posetrack21_gt_dir: Optional[PathLike] = None) -> List[Job]:
     """One :class:`Job` per source, every output named ``<name>.<kind>`` in its folder.
 
@@ -305,6 +305,7 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
         render_dir, posetrack2017_dir, posetrack2018_dir, coco_dir, csv_dir, posetrack21_dir: folders
             for the optional outputs.
         boxes_dir: a folder of COCO detection-results files, one per source.
+        render_trails: motion trails drawn in the renders (:class:`~posetrack.pipeline.outputs.Outputs`).
         posetrack21_gt_dir: a folder of PoseTrack21 GT files, one per source (with ``posetrack21_dir``).
 
     Raises:
@@ -324,7 +325,7 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
                                 posetrack2017=where(posetrack2017_dir, n, ".json"),
                                 posetrack2018=where(posetrack2018_dir, n, ".json"),
                                 coco=where(coco_dir, n, ".json"), csv=where(csv_dir, n, ".csv"),
-                                posetrack21=where(posetrack21_dir, n, ".json"),
+                                render_trails=render_trails, posetrack21=where(posetrack21_dir, n, ".json"),
                                 posetrack21_gt=where(posetrack21_gt_dir, n, ".json")),
                 boxes_file=None if boxes_dir is None else str(Path(boxes_dir) / f"{n}.json"))
             for i, (s, n) in enumerate(zip(sources, names))]

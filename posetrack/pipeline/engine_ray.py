@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Sequence
 
 from posetrack.pipeline.batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
                     in_order, interrupted_result, models_options, run_job, split_done)
+from posetrack.pipeline.engines import thread_count
 from posetrack.errors import ConfigError, MissingDependencyError, PosetrackError
 from posetrack.pipeline.loading import load_models
 from posetrack.pipeline.options import RunOptions
@@ -64,13 +65,14 @@ class RayEngine:
         cpus_per_worker: cores each actor reserves (decoding, flow, CPU inference).
         num_cpus: cores a Ray started here may use (None: all).
         max_retries: how many times a video whose actor died is started again.
+        threads: CPU threads each actor computes a video with; None: ``cpus_per_worker``.
     """
 
     name = "ray"
 
     def __init__(self, address: Optional[str] = None, workers: Optional[int] = None,
                  gpus_per_worker: Optional[float] = None, cpus_per_worker: int = 1, num_cpus: Optional[int] = None,
-                 max_retries: int = 2):
+                 max_retries: int = 2, threads: Optional[int] = None):
         if workers is not None and workers < 1:
             raise ConfigError(f"workers must be at least 1, got {workers}", field="workers")
         if (gpus_per_worker is not None and gpus_per_worker < 0) or cpus_per_worker < 1 or max_retries < 0:
@@ -78,6 +80,7 @@ class RayEngine:
                               fields=("gpus_per_worker", "cpus_per_worker"))
         self.address, self.workers, self.gpus_per_worker = address, workers, gpus_per_worker
         self.cpus_per_worker, self.num_cpus, self.max_retries = cpus_per_worker, num_cpus, max_retries
+        self.threads = thread_count(threads, cpus_per_worker)
 
     def run(self, jobs: Sequence[Job], opts: RunOptions, on_event: Optional[Listener] = None,
             force: bool = False) -> BatchResult:
@@ -150,7 +153,8 @@ class _VideoWorker:
         torch.set_num_threads(threads)
         cv2.setNumThreads(threads)
         self.slot = f"worker {slot}"
-        self.label = f"worker {slot} ({socket.gethostname()}, pid {os.getpid()})"
+        self.label = f"worker {slot} ({socket.gethostname()}, pid {os.getpid()}, {threads} thread" + \
+            ("s)" if threads != 1 else ")")
         self._lock = threading.Lock()
         self._status: Optional[FramesDone] = None
         self._stop = threading.Event()
@@ -203,7 +207,7 @@ class _Driver:
         cls = self.ray.remote(_VideoWorker).options(
             num_cpus=self.engine.cpus_per_worker, num_gpus=share, max_restarts=-1, max_concurrency=3)
         load_opts = models_options(self.opts, todo)
-        actors = [cls.remote(k, load_opts, os.getcwd(), self.engine.cpus_per_worker) for k in range(count)]
+        actors = [cls.remote(k, load_opts, os.getcwd(), self.engine.threads) for k in range(count)]
         for label in self.ray.get([a.ready.remote() for a in actors]):
             if isinstance(label, BaseException):
                 raise label

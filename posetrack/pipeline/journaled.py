@@ -27,6 +27,7 @@ from posetrack.pipeline.frames import Pipeline
 from posetrack.pipeline.options import RunOptions
 from posetrack.pipeline.outputs import Outputs
 from posetrack.pipeline.retrack import refine_file
+from posetrack.rendering.draw import DrawStyle
 from posetrack.rendering.render import Renderer
 from posetrack.tracksfile.codec import TrackFile, TracksHeader, write_tracks
 from posetrack.tracksfile.journal import Journal, frame_to_exact_dict
@@ -243,4 +244,4 @@ def _close_quietly(renderer) -> None:
 def _renderer(outputs: Outputs, info: VideoInfo, layout, stride: int = 1):
     if outputs.render is None:
         return None
-    return Renderer.to_file(outputs.render, info, layout, stride=stride)
+    return Renderer.to_file(outputs.render, info, layout, DrawStyle(trails=outputs.render_trails), stride=stride)

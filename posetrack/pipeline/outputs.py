@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -28,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from posetrack.config import config_path
 from posetrack.errors import InputError
 from posetrack.io.atomic import tmp_path, write_atomic
-from posetrack.io.guard import check_distinct
+from posetrack.io.guard import check_distinct, check_writable
 from posetrack.io.video import list_images
 from posetrack.pipeline.options import RunOptions
 from posetrack.pipeline.weights import required_weights
@@ -58,6 +56,8 @@ class Outputs:
         mot: MOTChallenge text (posetrack.tracksfile.mot), or None.
         coco_dataset: a COCO keypoints dataset with track ids (posetrack.tracksfile.coco_dataset), or None.
         sleap: a SLEAP ``.slp`` or NWB ``.nwb`` file through sleap-io (posetrack.tracksfile.sleap), or None.
+        render_trails: in ``render``, a line along each person's last N positions (``posetrack render
+            --trails``); 0 draws none. Not a path.
         posetrack21: a PoseTrack21 prediction file (:func:`posetrack.tracksfile.posetrack21.write_posetrack21`),
             or None.
         posetrack21_gt: the sequence's PoseTrack21 GT file, whose image ids and names the ``posetrack21``
@@ -65,6 +65,7 @@ class Outputs:
             output: :meth:`fields` leaves it out, :meth:`inputs` lists it.
 
     Raises:
+        InputError: ``render_trails`` is not an integer 0 or more.
         ConfigError, InputError: an export of :meth:`targets` with the wrong suffix, or whose optional
             package is missing (:func:`posetrack.tracksfile.targets.check_target`), before any work;
             ``posetrack21_gt`` without ``posetrack21``.
@@ -81,6 +82,11 @@ class Outputs:
     sleap: Optional[Path] = None
     posetrack21: Optional[Path] = None
     posetrack21_gt: Optional[Path] = dataclasses.field(default=None, metadata={"input": True})
+    render_trails: int = dataclasses.field(default=0, metadata={"path": False})
+
+    @classmethod
+    def _path_fields(cls) -> list:
+        return [f for f in dataclasses.fields(cls) if f.metadata.get("path", True)]
 
     def paths(self) -> List[Path]:
         """Every output path that is set, the tracks file first."""
@@ -88,19 +94,22 @@ class Outputs:
 
     def fields(self) -> Dict[str, Path]:
         """Every output that is set, by field name (``tracks``, ``render``, ...), the tracks file first."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+        return {f.name: getattr(self, f.name) for f in self._path_fields()
                 if getattr(self, f.name) is not None and not f.metadata.get("input")}
 
     def inputs(self) -> Dict[str, Path]:
         """The files the exports read (``posetrack21_gt``), by field name; no output may replace them."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+        return {f.name: getattr(self, f.name) for f in self._path_fields()
                 if getattr(self, f.name) is not None and f.metadata.get("input")}
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
+        for f in self._path_fields():
             value = getattr(self, f.name)
             if value is not None:
                 object.__setattr__(self, f.name, Path(value))
+        if isinstance(self.render_trails, bool) or not isinstance(self.render_trails, int) or self.render_trails < 0:
+            raise InputError(f"render_trails must be an integer 0 or more, got {self.render_trails!r}",
+                             field="render_trails")
         if self.posetrack21_gt is not None and self.posetrack21 is None:
             raise InputError(f"{self.posetrack21_gt}: a PoseTrack21 GT file is read for the PoseTrack21 export only; "
                              "name that export too", field="posetrack21_gt", fields=("posetrack21",))
@@ -170,16 +179,11 @@ def prepare_outputs(outputs: Outputs) -> None:
     the next run of the same outputs removes it.
 
     Raises:
+        IsADirectoryError: an output is an existing folder (``filename`` names it).
         OSError: a folder cannot be made or written into (``filename`` names the output).
     """
+    check_writable(outputs.fields())
     for name, path in outputs.fields().items():
-        parent = Path(path).parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise type(e)(e.errno, e.strerror, str(path)) from e
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, f"cannot write into the folder {parent}", str(path))
         for stale in [tmp_path(path)] + ([tmp_path(journal_path(path))] if name == "tracks" else []):
             with contextlib.suppress(OSError):
                 stale.unlink()

@@ -89,7 +89,7 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
 
     Returns:
         A new :class:`TrackFile`: the header with the tracker and flow settings added
-        under ``settings``, and the tracked poses of every frame with their ids (poses
+        under ``settings``, and the tracked poses of every frame, at its input ``time``, with their ids (poses
         below ``config.box_score``, without a joint above ``config.joint_score``, or unable
         to start a track are left out, as in a tracked run); refined by
         :func:`refine_file` when ``config.refine.enabled``.
@@ -110,7 +110,7 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
             image = next(images)
             field = estimator(previous, image) if previous is not None else None
             start, previous = previous, image
-        result = tracker.update(saved.frame, saved.poses, field, image=start)
+        result = replace(tracker.update(saved.frame, saved.poses, field, image=start), time=saved.time)
         dropped += len(saved) - len(result)
         results.append(result)
         if progress is not None:

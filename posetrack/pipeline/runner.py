@@ -240,6 +240,8 @@ def _prepare(src, source, outputs: Outputs, opts: RunOptions, models: Optional[M
     check_outputs(outputs.fields(), resume=resume, force=force)
     prepare_outputs(outputs)
     plan = plan_resume(outputs.tracks, info, indices, opts.runtime.frame_batch) if resume else ResumePlan()
+    if models is None and opts.models.boxes_file:      # a bad boxes file is named before the weights load
+        _box_source(opts, None, info, frames_exact=src.frames_exact)
     models = models or load_models(opts)
     pipeline, header, head = _pipeline(opts, models, info, frames_exact=src.frames_exact)
     if resume:

@@ -35,6 +35,7 @@ from posetrack.errors import ConfigError, FormatError
 from posetrack.types import Detections
 
 __all__ = ["DETECTORS", "DetectorConfig", "PersonDetector", "build_detector", "person_label", "load_boxes",
+           "boxes_file_format",
            "BoxesFileError"]
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             [0, 1], a frame index beyond ``num_frames`` or 10 million); the message names the entry and field.
     """
     path = Path(path)
-    fmt = input_format or _boxes_format(path)
+    fmt = input_format or boxes_file_format(path)
     if fmt != "coco":
         return _foreign_boxes(path, fmt, num_frames, min_score, frame_size, image_names)
     entries = _read_entries(path)
@@ -323,7 +324,7 @@ def _read_entries(path: Path) -> list:
             kind = None
         if kind is not None:
             raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
-    return validation.decode_json(raw, boxes_file.BOXES_DECODER, str(path), boxes_file.BOXES_LABELER, BoxesFileError)
+    return boxes_file.decode_boxes(raw, str(path), BoxesFileError)
 
 
 def _check_entry(path: Path, i: int, entry, num_frames: Optional[int]) -> None:
@@ -342,17 +343,50 @@ def _warn_dropped(path: Path, tiny: int, outside: int, frame_size: Optional[Tupl
         log.warning("%s: dropped %d boxes (%s)", path, tiny + outside, ", ".join(parts))
 
 
-def _boxes_format(path: Path) -> str:
-    """The boxes file's format by content; "coco" when it is none of the others (that reader names what is wrong)."""
+def boxes_file_format(path: Union[str, os.PathLike]) -> str:
+    """The boxes file's format by content, a name of :data:`posetrack.io.formats.INPUT_FORMATS`: "coco"
+    when it is none of the others (that reader names what is wrong).
+
+    COCO results may carry ``keypoints`` (an allowed key, :mod:`posetrack.io.boxes_file`), which
+    :func:`~posetrack.io.formats.detect_format` takes for AlphaPose; see :func:`_coco_with_keypoints`.
+
+    Raises:
+        BoxesFileError: a folder or text file of no format read here.
+        OSError: the file cannot be read.
+    """
     from posetrack.io.formats import ForeignFormatError, detect_format
 
+    path = Path(path)
     try:
         fmt = detect_format(path)
     except ForeignFormatError as e:
         if path.is_dir() or path.read_bytes()[:4096].lstrip()[:1] not in (b"[", b"{"):
             raise BoxesFileError(str(e)) from None
         return "coco"
+    if fmt == "alphapose" and _coco_with_keypoints(path.read_bytes()):
+        return "coco"
     return "coco" if fmt == "posetrack" else fmt
+
+
+def _coco_with_keypoints(raw: bytes) -> bool:
+    """Whether a list of ``image_id`` + ``keypoints`` entries is COCO results rather than AlphaPose's.
+
+    AlphaPose writes ``image_id``, ``category_id``, ``keypoints``, ``score``, ``box`` and ``idx``
+    (``alphapose/utils/pPose_nms.py``). The first entry is read as COCO results, so that their strict
+    keys and scores apply, when it has ``bbox`` (COCO's box), a key AlphaPose does not write that is a
+    near miss of a COCO entry key (``scores``, ``bbx``), or no ``box`` but a key AlphaPose does not
+    write (``bobx``, ``area``). A COCO file whose ``bbox`` is spelled ``box`` is AlphaPose's by every
+    key, and is read as such.
+    """
+    from posetrack.io.formats.alphapose import Person
+
+    try:
+        items = msgspec.json.decode(raw, type=List[msgspec.Raw])
+        keys = set(msgspec.json.decode(items[0], type=Dict[str, msgspec.Raw])) if items else set()
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return False
+    other = keys - set(Person.__struct_fields__)
+    return "bbox" in keys or any(boxes_file.near_miss(k) for k in other) or (bool(other) and "box" not in keys)
 
 
 def _foreign_boxes(path: Path, fmt: str, num_frames: Optional[int], min_score: float,

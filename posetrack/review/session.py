@@ -34,24 +34,16 @@ class SaveConflictError(InputError):
     """The file to save was changed by another program since the review read (or last wrote) it."""
 
 
-class _Cuts(msgspec.Struct):
-    cuts: Optional[List[validation.NonNegInt64]] = None
-
-
 def read_cuts(path: Path, tracks: TrackFile) -> List[int]:
-    """Scene-cut frames recorded in a tracks file (``cuts``, at the top level or in ``settings``); [] when none.
+    """Scene-cut frames recorded in a tracks file's ``settings.cuts``; [] when none.
 
     Issue 16's tracker records the frames where a hard cut ends every track; older files have
-    no such field. A malformed list is ignored with a warning (it only marks the timeline).
+    no such field. ``settings`` is the one free-form part of the file: a top-level ``cuts`` is an
+    unknown key, which the tracks-file reader refuses (issue 17). A malformed list is ignored with a
+    warning naming ``path`` (it only marks the timeline).
     """
-    found = tracks.header.settings.get("cuts")
-    if found is None:
-        try:
-            found = msgspec.json.decode(path.read_bytes(), type=_Cuts).cuts
-        except (msgspec.DecodeError, OSError) as e:
-            log.warning("%s: cuts: %s (not shown)", path, e)
     try:
-        return sorted(set(msgspec.convert(found or [], List[validation.NonNegInt64])))
+        return sorted(set(msgspec.convert(tracks.header.settings.get("cuts") or [], List[validation.NonNegInt64])))
     except msgspec.ValidationError as e:
         log.warning("%s: cuts: %s (not shown)", path, e)
         return []

@@ -285,7 +285,13 @@ def read_tracks(path: PathLike) -> TrackFile:
     raw = path.read_bytes()
     validation.check_utf8(raw, str(path), TracksFormatError)
     head = validation.decode_json(raw, schema.TRACKS_HEAD_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
-    _check_head(head, path)
+    try:
+        _check_head(head, path)
+    except TracksFormatError:
+        posetrack_file = any(getattr(head, k) is not msgspec.UNSET for k in _POSETRACK_KEYS)
+        if head.version is None and not posetrack_file:   # a misspelled "version" reads as none: name the key
+            validation.decode_json(raw, schema.TRACKS_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
+        raise
     doc = validation.decode_json(raw, schema.TRACKS_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
     header = _header_of(doc, path)
     frames = _frames_from(doc.frames, header, path, duplicates=False)

@@ -137,7 +137,7 @@ class JournalContents:
 
 def _read_head(line: bytes, path: Path) -> Dict[str, Any]:
     try:
-        head = msgspec.json.decode(line)
+        head = validation.loads(line)      # a source path that is not UTF-8 is escaped there
     except msgspec.DecodeError:
         raise ResumeError(f"{path}: the journal's first line is damaged, so it cannot be resumed; "
                           "overwrite the output to start over") from None

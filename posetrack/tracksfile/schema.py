@@ -4,7 +4,9 @@ One definition per artefact, used both ways: :mod:`posetrack.tracksfile.codec` b
 structs to write a tracks file and decodes files into them; :mod:`posetrack.tracksfile.journal`
 does the same for the journal's lines. Field order is file order (``kw_only`` lets a required
 field follow an optional one); a field whose default is ``UNSET`` is written only when set. The
-README's "The tracks file" section documents every field.
+README's "The tracks file" section documents every field. Every level of a tracks file but
+``settings`` (free-form) refuses a key it does not know, naming the closest valid one: a misspelled
+``people`` must not read as a frame without people.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ Limb = Annotated[List[NonNegInt64], Meta(min_length=2, max_length=2)]
 TrackScore = Annotated[float, Meta(ge=-MAX_COORD, le=MAX_COORD)]
 
 
-class TrackPerson(msgspec.Struct, kw_only=True, gc=False):
+class TrackPerson(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
     """One person of a frame: ``track_id`` null when the run was not tracked, ``score`` null or
     left out reads as 1, ``interpolated`` written only when true (filled in by refinement)."""
 
@@ -54,7 +56,7 @@ class TrackPerson(msgspec.Struct, kw_only=True, gc=False):
     interpolated: Union[bool, UnsetType] = UNSET
 
 
-class TrackFrame(msgspec.Struct, kw_only=True, gc=False):
+class TrackFrame(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
     """One ``frames`` entry (also one frame line of the journal); ``time`` written only when known."""
 
     frame: NonNegInt64
@@ -62,7 +64,7 @@ class TrackFrame(msgspec.Struct, kw_only=True, gc=False):
     people: List[TrackPerson] = []
 
 
-class VideoRecord(msgspec.Struct, gc=False):
+class VideoRecord(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     path: str
     fps: PositiveFinite
     width: Dimension
@@ -91,7 +93,7 @@ class TracksHead(msgspec.Struct, gc=False):
     annotations: Union[msgspec.Raw, msgspec.UnsetType] = msgspec.UNSET
 
 
-class TracksHeaderRecord(msgspec.Struct, kw_only=True, gc=False):
+class TracksHeaderRecord(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
     """Everything before ``frames``, in file order (a writer streams the frames after it)."""
 
     format: str = TRACKS_FORMAT

@@ -140,3 +140,21 @@ class FakeCamera:
 
     def release(self):
         self.released = True
+
+
+def stream_copy_cut(src, out, first_shown: int, fps: int):
+    """What ``ffmpeg -ss T -i src -c copy out`` writes: the packets from the keyframe before frame
+    ``first_shown``, timestamps shifted so that frame is at 0; the MP4 muxer hides the frames before it
+    with an edit list (the header still counts them)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(out), "w") as o:
+        s = inp.streams.video[0]
+        t = o.add_stream_from_template(s)
+        shift = first_shown * int(round(1 / (fps * s.time_base)))
+        for p in inp.demux(s):
+            if p.dts is None:
+                continue
+            p.pts, p.dts, p.stream = p.pts - shift, p.dts - shift, t
+            o.mux(p)
+    return out
