@@ -51,7 +51,7 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx):
         """Turn library errors into one red line (traceback only with --debug) and Ctrl-C into exit 130."""
-        from ._common import convert_errors
+        from ._errors import convert_errors
 
         _printable_streams()
         with convert_errors(ctx):

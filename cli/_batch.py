@@ -5,7 +5,8 @@ from typing import Dict, Optional
 
 import click
 
-from ._common import FrameProgress, RegistryChoice, stderr_console
+from ._common import RegistryChoice, stderr_console
+from ._progress import FrameProgress
 
 
 def _engines() -> tuple:

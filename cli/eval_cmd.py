@@ -11,7 +11,8 @@ import click
 from posetrack.eval.detect import FORMATS
 
 from ._batch import ENGINE_OPTIONS, engine_options
-from ._common import CONTEXT, fetch_weights, OutputFile, pipeline_options, run_options
+from ._common import CONTEXT, OutputFile, pipeline_options, run_options
+from ._progress import fetch_weights
 
 EPILOG = """\b
 Example:

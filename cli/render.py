@@ -6,7 +6,9 @@ from pathlib import Path
 import click
 
 from . import CONTEXT_SETTINGS
-from ._common import FrameProgress, OutputFile, RegistryChoice, UserError, parse_id_list
+from ._common import OutputFile, RegistryChoice, parse_id_list
+from ._errors import UserError
+from ._progress import FrameProgress
 from ._sources import SourceParam
 
 EPILOG = """

@@ -9,7 +9,9 @@ import click
 
 from . import _posetrack21 as pt21
 from ._batch import engine_options
-from ._common import CONTEXT, fetch_weights, FrameProgress, OutputFile, pipeline_options, run_options, UserError, stderr_console
+from ._common import CONTEXT, OutputFile, pipeline_options, run_options, stderr_console
+from ._errors import UserError
+from ._progress import FrameProgress, fetch_weights
 
 log = logging.getLogger("posetrack")
 

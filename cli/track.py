@@ -7,7 +7,8 @@ from typing import Optional
 import click
 
 from . import _posetrack21 as pt21
-from ._common import CONTEXT, FrameProgress, OutputFile, RegistryChoice, pose_formats
+from ._common import CONTEXT, OutputFile, RegistryChoice, pose_formats
+from ._progress import FrameProgress
 
 EPILOG = """\b
 Examples:

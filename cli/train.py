@@ -6,7 +6,8 @@ from typing import Optional
 
 import click
 
-from ._common import CONTEXT, RegistryChoice, UserError
+from ._common import CONTEXT, RegistryChoice
+from ._errors import UserError
 
 EPILOG = """\b
 Examples:

@@ -309,7 +309,7 @@ def test_cli_modes_and_outputs_are_checked(tmp_path):
 
 
 def test_errors_name_the_argument_and_the_cli_its_flag(tmp_path, monkeypatch):
-    """``err.field`` names the argument at fault; the CLI shows its flag (cli/_common.FIELD_FLAGS)."""
+    """``err.field`` names the argument at fault; the CLI shows its flag (cli/_errors.FIELD_FLAGS)."""
     src, fixed, bad = tmp_path / "t.json", tmp_path / "f.json", tmp_path / "bad.json"
     write_tracks(src, many_tracks())
     assert run(src, "-o", fixed, "merge", 1, 2).exit_code == 0

@@ -54,7 +54,7 @@ def test_a_bad_annotation_file_is_named(tmp_path):
     (["--config", "tiny_synthetic", "--data-is-empty"], "--data"),
 ])
 def test_errors_name_the_flags_to_change(tmp_path, args, flags):
-    """training/ names the settings at fault (``err.fields``); the CLI shows train's flags (cli/_common.FIELD_FLAGS)."""
+    """training/ names the settings at fault (``err.fields``); the CLI shows train's flags (cli/_errors.FIELD_FLAGS)."""
     from posetrack.training.synthetic import make_stick_figures
 
     data = tmp_path / "d"
