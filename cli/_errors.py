@@ -3,6 +3,7 @@ Ctrl-C as exit 130, anything else as a bug (tracebacks only with --debug)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
 from typing import Optional
 
@@ -16,6 +17,11 @@ USER_ERRORS = (PosetrackError, OSError)
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
+
+# Ctrl-C in a command that keeps no work: it writes each output whole at its end (posetrack.io.atomic),
+# so there is nothing half-written, and nothing to continue from.
+INTERRUPTED_WHOLE = ("Interrupted; no output is left half-written (each is written whole, at the end): run the "
+                     "command again (with --force if some outputs were already written).")
 
 
 class UserError(click.ClickException):
@@ -105,9 +111,23 @@ def flag_hint(exc: BaseException, command: Optional[click.Command]) -> str:
     return ", ".join(dict.fromkeys(f for f in flags if f))
 
 
+def _file_in_the_way(path) -> Optional[str]:
+    """The nearest existing parent of ``path`` when it is a file, not a folder (else None)."""
+    import os
+    from pathlib import Path
+
+    for parent in Path(os.fsdecode(path)).parents:
+        if parent.exists():
+            return None if parent.is_dir() else str(parent)
+    return None
+
+
 def _message(exc: BaseException, command: Optional[click.Command]) -> str:
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
+        blocker = _file_in_the_way(exc.filename) if exc.errno in (errno.EEXIST, errno.ENOTDIR) else None
+        if blocker is not None:      # mkdir says "File exists", open says "Not a directory": neither names it
+            return f"{where}: cannot make the folder {blocker}: it is a file"
         return f"{where}: {exc.strerror}"
     if isinstance(exc, MissingWeightsError) and exc.missing:
         flags = [flag_for(m[0], command) or m[0] for m in exc.missing]
@@ -149,7 +169,8 @@ def convert_errors(ctx: click.Context):
         if hint and hint.startswith("Interrupted"):
             click.secho(hint, fg="yellow", err=True)
         else:
-            click.secho("Interrupted; finished work was kept." + (f" {hint}" if hint else ""), fg="yellow", err=True)
+            click.secho((f"Interrupted; finished work was kept. {hint}" if hint else INTERRUPTED_WHOLE),
+                        fg="yellow", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     except Exception as e:
         if debug:

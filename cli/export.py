@@ -1,8 +1,10 @@
 """`posetrack export`: the pose network (and optionally the detector) as ONNX, checked with ONNX Runtime."""
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import click
 
@@ -76,10 +78,11 @@ def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool,
         if weights is None:
             raise ConfigError(f"pose model {cfg.name!r} has no published weights; give --pose-weights or --seeded")
         model = build_pose_model(pose_model, weights=weights)
-    path = export_pose(model, out, fuse_bn=not no_fuse, opset=opset)
-    click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
-    if check:
-        _report("pose", check_pose(model, path))
+    with _checked_file(out) as tmp:
+        path = export_pose(model, tmp, fuse_bn=not no_fuse, opset=opset)
+        if check:
+            _report("pose", check_pose(model, path))
+    click.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
     if detector_out is not None:
         _export_detector(detector_out, detector_name, detector_weights, opset, check)
 
@@ -104,8 +107,29 @@ def _export_detector(out: Path, name: Optional[str], weights: Optional[str], ops
 
     cfg = detector_config(ModelOptions(detector_name=name), RuntimeOptions())
     detector = build_detector(cfg, weights_path=weights)
-    path = export_detector(detector.model, out, opset=opset)
-    click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
-    if check:
-        image = torch.rand(3, 360, 480, generator=torch.Generator().manual_seed(0))
-        _report("detector boxes", check_detector(detector.model, path, image))
+    with _checked_file(out) as tmp:
+        path = export_detector(detector.model, tmp, opset=opset)
+        if check:
+            image = torch.rand(3, 360, 480, generator=torch.Generator().manual_seed(0))
+            _report("detector boxes", check_detector(detector.model, path, image))
+    click.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
+
+
+@contextlib.contextmanager
+def _checked_file(out: Path) -> Iterator[Path]:
+    """The ``.tmp`` path to export to; renamed to ``out`` once the block (export and check) succeeds.
+
+    A failed check, an error or Ctrl-C removes it, so ``out`` is never a file that failed its check
+    or was cut off (and a rerun needs no --force).
+    """
+    from posetrack.io.atomic import named_os_errors, tmp_path
+
+    tmp = tmp_path(out)
+    try:
+        yield tmp
+        with named_os_errors(out):
+            os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

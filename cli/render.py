@@ -100,6 +100,8 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
         start = start or 0           # one of them given: the other is the video's own
     target = frames_dir or out or default_output(video)
     style = DrawStyle(min_score=min_score, boxes=boxes, ids=ids, trails=trails, line_scale=line_scale)
+    click.get_current_context().ensure_object(dict)["interrupt_hint"] = \
+        lambda: _interrupt_advice(Path(target), frames_dir is not None)
     try:
         with FrameProgress("rendering") as bar:
             summary = render_tracks(video, tracks_file, target, style, start=start, end=end, stride=stride,
@@ -110,6 +112,15 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
         raise UserError(f"{tracks_file} does not match {video}:\n{listing}\nRender the tracks with the video they "
                         "came from, or pass --allow-mismatch to draw them anyway.") from e
     _report(summary, target, frames_dir is not None)
+
+
+def _interrupt_advice(target: Path, frames_dir: bool) -> str:
+    """After Ctrl-C: what the stopped render left (the frames drawn so far stay a playable video, or PNGs)."""
+    if not target.exists():
+        return "Interrupted before the first frame was written: nothing to keep; run the command again."
+    what = "the PNG frames drawn so far" if frames_dir else "a playable video of the frames drawn so far"
+    return (f"Interrupted: {target} holds {what}, not the whole render; run the command again with --force to "
+            "draw every frame.")
 
 
 def _report(summary, target: Path, frames_dir: bool) -> None:

@@ -39,6 +39,7 @@ from typing import Dict, Optional, Tuple, Union
 import numpy as np
 
 from posetrack.errors import ConfigError, EncoderError, InputError
+from posetrack.io.atomic import named_os_errors
 
 __all__ = ["EncoderNotFoundError", "Mp4Writer", "PngFramesWriter", "open_writer", "find_encoder", "frame_rate",
            "CODECS", "VIDEO_SUFFIXES"]
@@ -57,6 +58,20 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 # 30000/1001 fps); MPEG-4 Part 2 allows at most 16 bits (65535) there, so it gets 60 kHz.
 TIME_BASE = Fraction(1, 90000)
 TIME_BASES: Dict[str, Fraction] = {"mpeg4": Fraction(1, 60000)}
+
+
+def _check_creatable(path: Path) -> None:
+    """Raise the OSError that creating or writing ``path`` would raise, leaving no new file behind.
+
+    FFmpeg opens the output only when the first encoded packet comes (after the encoder's
+    look-ahead, or at the end of a short video), so an unwritable path would otherwise fail
+    after the frames were drawn.
+    """
+    if path.exists():
+        os.close(os.open(path, os.O_WRONLY))
+        return
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    os.unlink(path)
 
 
 class EncoderNotFoundError(EncoderError):
@@ -114,6 +129,8 @@ class Mp4Writer:
 
     Raises:
         EncoderNotFoundError: no encoder for ``codec``.
+        OSError: ``path`` cannot be created or written (``filename`` is ``path``): raised here, before
+            any frame is drawn, not when FFmpeg first writes to it.
     """
 
     def __init__(self, path: PathLike, fps: float, size: Tuple[int, int], codec: str = "h264", crf: int = 18):
@@ -139,7 +156,9 @@ class Mp4Writer:
         self.time_base = TIME_BASES.get(self.encoder, TIME_BASE)
         self._t0: Optional[float] = None       # time of the first frame written (seconds)
         self._last_pts = -1
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with named_os_errors(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _check_creatable(self.path)
         self._container = av.open(str(self.path), "w", container_options={"movflags": "+faststart"})
         try:
             self._stream = self._add_stream(frame_rate(fps), crf)
@@ -186,8 +205,9 @@ class Mp4Writer:
         frame.pts = self._pts(time)
         frame.time_base = self.time_base
         try:
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
+            with named_os_errors(self.path):       # FFmpeg creates the file at the first packet
+                for packet in self._stream.encode(frame):
+                    self._container.mux(packet)
         except av.FFmpegError as e:
             raise EncoderError(f"{self.path}: encoding frame {self.frames_written} failed ({e})") from e
         self.frames_written += 1
@@ -211,11 +231,12 @@ class Mp4Writer:
         if self._container is None:
             return
         container, self._container = self._container, None
-        try:
-            for packet in self._stream.encode(None):
-                container.mux(packet)
-        finally:
-            container.close()
+        with named_os_errors(self.path):
+            try:
+                for packet in self._stream.encode(None):
+                    container.mux(packet)
+            finally:
+                container.close()
 
     def __enter__(self) -> "Mp4Writer":
         return self
