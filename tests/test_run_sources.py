@@ -111,6 +111,23 @@ def test_a_cut_off_video_keeps_its_frames_and_names_where_it_stopped(d, tmp_path
     assert f"decoding failed at frame {len(done)}" in result.output
 
 
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_a_video_cut_off_before_its_first_frame_fails_and_leaves_nothing(d, tmp_path, ext):
+    """A download that stopped inside the first frame (header intact, no frame decodes): exit 1, one line
+    naming the source and the frame, and no tracks file, journal or render left (before: exit 0 and an empty
+    tracks file marked partial, which a batch counts as a finished video)."""
+    rng = np.random.default_rng(0)
+    full = write_video(tmp_path / f"full.{ext}", n=12, size=(160, 120), fps=10,
+                       image=lambda i, w, h: rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    video = cut(full, 0.04, tmp_path / f"cut.{ext}")       # past the header, inside the first (noise) frame
+    out, render = tmp_path / "cut.json", tmp_path / "cut.render.mp4"
+    result = run(d, video, "--boxes", boxes_json(tmp_path / "b.boxes.json", 12), "--out", out, "--render", render)
+    assert result.exit_code == 1, result.output
+    assert f"cut.{ext}: no frame could be decoded (decoding failed at frame 0)" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.boxes.json", f"cut.{ext}", f"full.{ext}"]
+
+
 @pytest.mark.parametrize("fault", ["odd size", "damaged"])
 def test_a_bad_image_in_a_folder_is_named_and_the_frames_before_it_kept(d, tmp_path, fault):
     """mixed_dir/: one red line naming the image; the frames done before it stay in the (partial) output."""

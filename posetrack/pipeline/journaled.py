@@ -13,6 +13,7 @@ outputs and builds the pipeline first.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
+from posetrack.errors import SourceError
 from posetrack.io.atomic import named_os_errors
 from posetrack.io.background import OrderedWorker
 from posetrack.io.video import open_source
@@ -87,7 +89,22 @@ class JournaledRun:
         except BaseException:
             self._keep_partial(journal)
             raise
+        if self.truncated_at is not None and not self.results:
+            self._nothing_decoded(journal)
         return self._finish(journal)
+
+    def _nothing_decoded(self, journal) -> None:
+        """A source cut off before its first wanted frame: no output is left, and the run fails.
+
+        Raises:
+            SourceError: always, naming the source and the frame where decoding failed.
+        """
+        journal.remove()
+        if self.outputs.render is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.outputs.render.unlink()       # a video without frames
+        raise SourceError(f"{self.source}: no frame could be decoded (decoding failed at frame {self.truncated_at}); "
+                          "nothing was written", field="source")
 
     def _loop(self, journal, writer, renderer) -> None:
         plan, pipeline = self.plan, self.pipeline
