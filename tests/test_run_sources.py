@@ -182,3 +182,25 @@ def test_a_camera_run_records_the_frames_it_saw(d, tmp_path, monkeypatch):
     assert [f["frame"] for f in data["frames"]] == [0, 1, 2, 3, 4]
     times = [f["time"] for f in data["frames"]]
     assert times == sorted(times) and times[0] >= 0
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_second_run_on_an_output_being_written_is_refused(d, tmp_path, resume):
+    """Two runs with one --out started together both wrote one journal (the last file won silently);
+    a --resume of a run still in progress did the same. The output's lock refuses the second run in one
+    line naming the output and the holder, and the holder's files are untouched."""
+    from posetrack.io.lock import lock_path, output_lock
+
+    out = tmp_path / "walk.json"
+    with output_lock(out):              # another run in progress (flock: a second open file conflicts)
+        held = lock_path(out).read_text()
+        args = ["--boxes", d / "walk.boxes.json", "--out", out] + (["--resume"] if resume else [])
+        result = run(d, d / "walk.mp4", *args)
+        assert result.exit_code == 1, result.output
+        assert f"walk.json: another posetrack run (process {held.strip()}) is writing this output now" \
+            in " ".join(result.output.split())
+        assert not out.exists() and lock_path(out).read_text() == held
+    assert not lock_path(out).exists()
+    result = run(d, d / "walk.mp4", "--boxes", d / "walk.boxes.json", "--out", out)      # free again
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["status"] == "complete" and not lock_path(out).exists()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from posetrack.errors import InputError
+from posetrack.io.lock import output_lock
 from posetrack.io.video import check_resumable, is_live, open_source
 from posetrack.pipeline.configs import run_tracking
 from posetrack.pipeline.frames import Pipeline, StageTimes
@@ -196,6 +197,7 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
 
     Raises:
         OutputExistsError: an output exists and neither ``resume`` nor ``force`` is set.
+        InputError: another run is writing the same tracks file now (:func:`posetrack.io.lock.output_lock`).
         PathConflictError: an output is an input (source, boxes file, weights, a config) or
             inside the source folder, or two outputs share a path (no flag overrides this).
         ResumeError: ``resume`` with nothing to resume, or outputs made from another video
@@ -214,13 +216,14 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
     outputs = outputs if isinstance(outputs, Outputs) else Outputs(Path(outputs))
     check_paths(source, outputs, opts, live=is_live(source))
     check_exports(outputs)
-    src = _open(source, opts)
-    try:
-        run, head = _prepare(src, source, outputs, opts, models, resume, force, progress)
-        tracks, notes = run.execute(None if resume else head)
-    finally:
-        src.close()
-    notes += write_exports(outputs, tracks, source)
+    with output_lock(outputs.tracks):     # one run per output: a second is refused, not interleaved
+        src = _open(source, opts)
+        try:
+            run, head = _prepare(src, source, outputs, opts, models, resume, force, progress)
+            tracks, notes = run.execute(None if resume else head)
+        finally:
+            src.close()
+        notes += write_exports(outputs, tracks, source)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     return RunSummary(frames=len(tracks.frames), tracks=len(ids), seconds=time.perf_counter() - t_start,
                       times=run.pipeline.times, notes=tuple(notes), resumed=len(run.plan.done))
