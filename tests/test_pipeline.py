@@ -73,6 +73,7 @@ def sequential(scene: Scene, detect_every: int = 1, preset: str = "flowtrack"):
         dets = Detections(*scene.detections[k]) if k % detect_every == 0 else Detections.empty()
         dets = dets.select(dets.scores >= cfg.box_score)
         kept = unify_boxes(dets, proposals, cfg.nms_iou, cfg.box_score)
+        kept = np.r_[np.sort(kept[kept < len(dets)]), kept[kept >= len(dets)]]     # detections in their own order
         estimator.recovered += int((kept >= len(dets)).sum())
         boxes = Detections.concat([dets, proposals]).select(kept)
         detected = (kept < len(dets)) if k % detect_every == 0 else None
@@ -208,7 +209,7 @@ def test_the_tracker_is_told_which_poses_a_detector_box_supports():
             super().__init__(*args, **kwargs)
             self.seen = []            # per instance: the pipeline's foresight runs copies of the tracker
 
-        def update(self, frame, poses, flow=None, detected=None):
+        def update(self, frame, poses, flow=None, detected=None, image=None, appearance=None):
             self.seen.append((frame, None if detected is None else detected.tolist(), len(poses)))
             return super().update(frame, poses, flow)
 

@@ -2,38 +2,43 @@
 
 Per frame k the tracker
 
-1. **propagates** its queue — the poses of the live tracks seen in the last Q frames —
-   into frame k: with the optical flow F(k-1 -> k) (the paper), or a Kalman prediction, or
+1. **cuts** (optional): at a scene cut (:mod:`posetrack.tracking.cuts`, decided by the
+   caller from the frames) every track ends and nothing carries over;
+2. **propagates** its queue — the poses of the live tracks seen in the last Q frames —
+   into frame k: with the optical flow F(k-1 -> k) (the paper), or its box motion model, or
    not at all (``motion``). Tracks that are *lost* (not seen in frame k-1) or *occluded*
    (their predicted box covered by a track nearer the camera, whose flow would drag them
-   along) move with a track motion model instead (``lost_motion``, :mod:`posetrack.tracking.motion`:
-   constant velocity of the box, compensated for the camera's pan and zoom);
-2. **proposes boxes** from the propagated poses of frame k-1, at most one per live track,
+   along) move with their box motion model instead (:mod:`posetrack.tracking.motion`:
+   constant velocity, compensated for the camera's pan and zoom), and so, in part, do tracks
+   the flow cannot follow (too small, or forward and backward flow disagreeing:
+   :func:`~posetrack.tracking.motion.flow_weights`);
+3. **proposes boxes** from the propagated poses of frame k-1, at most one per live track,
    clipped to the frame (``propagation.propose_boxes``); the pipeline unifies them with the
-   detector's boxes before pose estimation. A track continued by such boxes alone, with no
-   detector box, stops proposing after ``max_propagated`` frames;
-3. **associates** the new poses with the tracks: the similarity of a pose and a track is
-   the largest OKS between the pose and the track's propagated poses in the queue (the
-   paper's multi-frame flow-based pose similarity); a matcher from :mod:`posetrack.tracking.matching`
-   pairs them (greedy, as in the paper). With ``cascade`` the tracks seen in frame k-1 first
-   take the poses they clearly match, then every free track (lost ones included: their OKS
-   tolerance grows with the time they were unseen, and they are gated by predicted
-   position and scale) competes for the rest; poses scoring below ``start_score`` are
-   matched last, to the tracks still free (ByteTrack's two thresholds);
-4. **spawns** a new id for every unmatched pose that may start a track (box score at least
-   ``start_score``, a detector box, not a duplicate of a tracked pose) and **retires**
-   tracks: after Q frames unseen (the paper), or after ``max_lost`` seconds lost.
+   detector's boxes before pose estimation (:mod:`posetrack.tracking.step`);
+4. **associates** the new poses with the tracks: cost terms (:mod:`posetrack.tracking.association`:
+   FlowTrack's flow-based OKS, box IoU, appearance, gates) combined by the weights of
+   ``costs`` into one similarity; near-duplicate poses are merged first (``duplicate_oks``);
+   a matcher from :mod:`posetrack.tracking.matching` pairs them (greedy, as in the paper).
+   Poses scoring below ``start_score`` are matched last, to the tracks still free (ByteTrack's
+   two thresholds);
+5. **spawns** an id for every unmatched pose that may start a track (box score at least
+   ``start_score``, a detector box, not a duplicate of a tracked pose): the id of an ended
+   track it looks like (re-identification, within ``reid_horizon`` seconds), else a new one
+   (never more than ``max_tracks`` ids) — and **retires** tracks: after Q frames unseen (the
+   paper), or after ``max_lost`` seconds lost, when they move to the gallery of ended tracks
+   that re-identification searches.
 
 The ``flowtrack`` preset of ``configs/tracker.yaml`` (and ``TrackerConfig()``) is the paper;
 the default preset adds the rest. Offline refinement of whole files is :mod:`posetrack.tracking.refine`.
 
-Track ids start at 0 and count up per tracker; each :class:`PoseTracker` owns its
-counter, ``reset()`` restarts it, and two trackers never share state. All state can be
-saved and restored exactly (:meth:`PoseTracker.state_dict`).
+Every per-track field lives in one :class:`~posetrack.tracking.state.Table` (the tracks),
+as do the queued poses and the gallery; track ids start at 0 and count up per tracker; each
+:class:`PoseTracker` owns its counter, ``reset()`` restarts it, and two trackers never share
+state. All state can be saved and restored exactly (:meth:`PoseTracker.state_dict`).
 
 Poses whose box score is below ``box_score`` or that have no joint above ``joint_score``
 are not tracked: they are left out of the returned :class:`~posetrack.types.FrameResult`,
-as are poses that may not start a track and matched none.
+as are merged duplicates and poses that may not start a track and matched none.
 
 Example:
     >>> import numpy as np
@@ -49,74 +54,51 @@ Example:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from posetrack.boxes import box_areas, box_centres, box_iou, covered_fraction
 from posetrack.keypoints import KeypointLayout
-from posetrack.tracking.matching import Matches, match
-from posetrack.tracking.motion import MOTIONS, STILL_CAMERA, TRACK_MOTIONS, camera_motion
 from posetrack.oks import oks_matrix
-from posetrack.tracking.propagation import propose_boxes
-from posetrack.types import Detections, FrameResult, Poses
+from posetrack.tracking import appearance as looks
+from posetrack.tracking.association import TrackView, build_terms, similarity as combined_similarity
 from posetrack.tracking.config import (RefineConfig, TrackerConfig, default_preset, load_tracking_config,  # noqa: F401
-                             preset_names)
-from posetrack.tracking.state import check_state
+                                       preset_names)
+from posetrack.tracking.flow import propagate_points, sample_flow
+from posetrack.tracking.matching import Matches, match
+from posetrack.tracking.motion import STILL_CAMERA, TRACK_MOTIONS, camera_motion, flow_weights
+from posetrack.tracking.propagation import propose_boxes
+from posetrack.tracking.state import Column, Table, TrackerState, check_state
+from posetrack.types import Detections, FrameResult, Poses
 
-__all__ = ["TrackerConfig", "RefineConfig", "PoseQueue", "PoseTracker", "load_tracking_config", "preset_names",
-           "default_preset", "check_state"]
+__all__ = ["TrackerConfig", "RefineConfig", "PoseTracker", "load_tracking_config", "preset_names",
+           "default_preset", "check_state", "table_specs"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FPS = 25.0
 
 
-@dataclass(frozen=True)
-class PoseQueue:
-    """The recent poses of the live tracks, moved into the coordinates of the newest frame.
+def table_specs(num_keypoints: int, motion: str = "kalman") -> Dict[str, Dict[str, Column]]:
+    """The columns of a tracker's tables: "queue" (recent poses), "tracks" (live), "gallery" (ended).
 
-    Attributes:
-        keypoints: (E, K, 2) float32 x, y, propagated to the current frame.
-        keypoint_scores: (E, K) float32 scores when observed.
-        areas: (E,) float64 areas of the boxes the poses were estimated in (OKS scale).
-        box_scores: (E,) float32.
-        track_ids: (E,) int64.
-        frames: (E,) int64 frame each pose was observed in.
+    Args:
+        num_keypoints: K of the layout.
+        motion: the box motion model (its state columns are part of each track's row).
     """
-
-    keypoints: np.ndarray
-    keypoint_scores: np.ndarray
-    areas: np.ndarray
-    box_scores: np.ndarray
-    track_ids: np.ndarray
-    frames: np.ndarray
-
-    @classmethod
-    def empty(cls, num_keypoints: int) -> "PoseQueue":
-        return cls(np.zeros((0, num_keypoints, 2), np.float32), np.zeros((0, num_keypoints), np.float32),
-                   np.zeros(0), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
-
-    def __len__(self) -> int:
-        return len(self.track_ids)
-
-    def select(self, mask: np.ndarray) -> "PoseQueue":
-        return PoseQueue(self.keypoints[mask], self.keypoint_scores[mask], self.areas[mask],
-                         self.box_scores[mask], self.track_ids[mask], self.frames[mask])
-
-    def moved(self, keypoints: np.ndarray) -> "PoseQueue":
-        return PoseQueue(np.asarray(keypoints, np.float32), self.keypoint_scores, self.areas, self.box_scores,
-                         self.track_ids, self.frames)
-
-    def appended(self, frame: int, poses: Poses, track_ids: np.ndarray) -> "PoseQueue":
-        n = len(poses)
-        return PoseQueue(np.concatenate([self.keypoints, poses.keypoints]),
-                         np.concatenate([self.keypoint_scores, poses.keypoint_scores]),
-                         np.concatenate([self.areas, box_areas(poses.boxes)]),
-                         np.concatenate([self.box_scores, poses.box_scores]),
-                         np.concatenate([self.track_ids, np.asarray(track_ids, np.int64)]),
-                         np.concatenate([self.frames, np.full(n, frame, np.int64)]))
+    k, parts, ch = num_keypoints, len(looks.PARTS), looks.CHANNELS
+    look = {"look": Column("float32", (parts, ch)), "look_weight": Column("float32", (parts,), 0.0)}
+    queue = {"keypoints": Column("float32", (k, 2)), "keypoint_scores": Column("float32", (k,)),
+             "areas": Column("float64", (), 0.0), "box_scores": Column("float32"),
+             "track_ids": Column("int64", (), 0), "frames": Column("int64", (), 0)}
+    tracks = {"ids": Column("int64", (), 0), "first_seen": Column("int64", (), 0),
+              "last_seen": Column("int64", (), 0), "unsupported": Column("int64", (), 0),
+              "hits": Column("int64", (), 0), "aspect": Column("float64", (), 0.0),
+              "box": Column("float64", (4,)), **TRACK_MOTIONS[motion].columns, **look}
+    gallery = {"ids": Column("int64", (), 0), "last_seen": Column("int64", (), 0), "hits": Column("int64", (), 0),
+               "box": Column("float64", (4,)), "velocity": Column("float64", (2,)), **look}
+    return {"queue": queue, "tracks": tracks, "gallery": gallery}
 
 
 # ---------------------------------------------------------------- the tracker
@@ -127,8 +109,8 @@ class PoseTracker:
     Args:
         layout: the poses' keypoint layout (its OKS sigmas are used).
         config: thresholds and strategies (``TrackerConfig()`` is the paper's FlowTrack).
-        fps: frames per second of the frame indices, to turn seconds (``max_lost``) into
-            frames; None: 25.
+        fps: frames per second of the frame indices, to turn seconds (``max_lost``,
+            ``reid_horizon``) into frames; None: 25.
         frame_size: (width, height) of the frames: proposals are clipped to it, and lost
             tracks predicted wholly outside it end. None: unknown.
     """
@@ -140,25 +122,30 @@ class PoseTracker:
         self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else DEFAULT_FPS
         self.frame_size = None if frame_size is None else (int(frame_size[0]), int(frame_size[1]))
         self._sigmas = layout.sigma_array()
+        self._specs = table_specs(layout.num_keypoints, config.lost_motion)
         self._max_lost = None if config.max_lost is None else max(1, int(round(config.max_lost * self.fps)))
-        self._uses_model = config.max_lost is not None or config.occlusion is not None
+        self._horizon = None if config.reid_horizon is None else max(1, int(round(config.reid_horizon * self.fps)))
+        self._uses_model = config.max_lost is not None or config.occlusion is not None or config.motion == "kalman"
+        self._terms = build_terms(config, self._sigmas)
+        self._motion = TRACK_MOTIONS[config.lost_motion]()
         self.reset()
+
+    @property
+    def uses_appearance(self) -> bool:
+        """Whether :meth:`update` wants colour descriptors of the poses (``appearance=``)."""
+        c = self.config
+        return c.costs.get("appearance", 0) > 0 or c.reid_horizon is not None or c.max_tracks is not None
 
     def reset(self) -> None:
         """Forget every track and restart ids at 0 (call between videos)."""
-        self._queue = PoseQueue.empty(self.layout.num_keypoints)
-        self._motion = MOTIONS[self.config.motion]()
+        self._queue = Table.empty(self._specs["queue"])
+        self._tracks = Table.empty(self._specs["tracks"])
+        self._gallery = Table.empty(self._specs["gallery"])
         self._next_id = 0
         self._last_frame: Optional[int] = None
         self._frame_now: Optional[int] = None
         self._propagated = False
-        # The live tracks, one row each, ascending ids (the columns of similarity()).
-        self._ids = np.zeros(0, np.int64)
-        self._last_seen = np.zeros(0, np.int64)          # frame each track was last matched in
-        self._unsupported = np.zeros(0, np.int64)        # consecutive frames continued by proposals alone
-        self._hits = np.zeros(0, np.int64)               # frames it was matched in
-        self._aspect = np.zeros(0)                       # width / height of its last box
-        self._model = TRACK_MOTIONS[self.config.lost_motion]()
+        self._cuts: List[int] = []
 
     # ------------------------------------------------------------ state
 
@@ -181,8 +168,8 @@ class PoseTracker:
         for r in results:
             if last - r.frame < window and len(r):
                 if self._last_frame is not None and self._uses_model:
-                    self._model.predict(r.frame - self._last_frame, STILL_CAMERA)
-                self._record(r.frame, r.poses, r.track_ids, np.ones(len(r), bool))
+                    self._tracks = self._motion.predict(self._tracks, r.frame - self._last_frame, STILL_CAMERA)
+                self._record(r.frame, r.poses, r.track_ids, np.ones(len(r), bool), None)
         self._next_id = 1 + max((int(r.track_ids.max()) for r in results if len(r)), default=-1)
         self._last_frame = last
 
@@ -192,74 +179,66 @@ class PoseTracker:
         Floats are written as Python floats, which JSON round-trips exactly (float32
         values widen to float64 losslessly), so :meth:`load_state_dict` on a fresh
         tracker with the same layout, config, fps and frame size continues bit for bit as
-        this one would.
+        this one would. The format is :class:`~posetrack.tracking.state.TrackerState`.
         """
-        q = self._queue
-        return {
-            "next_id": self._next_id,
-            "last_frame": self._last_frame,
-            "frame_now": self._frame_now,
-            "propagated": self._propagated,
-            "queue": {"keypoints": q.keypoints.tolist(), "keypoint_scores": q.keypoint_scores.tolist(),
-                      "areas": q.areas.tolist(), "box_scores": q.box_scores.tolist(),
-                      "track_ids": q.track_ids.tolist(), "frames": q.frames.tolist()},
-            "motion": self._motion.state_dict(),
-            "tracks": {"ids": self._ids.tolist(), "last_seen": self._last_seen.tolist(),
-                       "unsupported": self._unsupported.tolist(), "hits": self._hits.tolist(),
-                       "aspect": self._aspect.tolist(),
-                       "model": self._model.state_dict()},
-        }
+        return TrackerState(self._next_id, self._last_frame, self._frame_now, self._propagated, self._queue,
+                            self._tracks, self._gallery, tuple(self._cuts)).encode()
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore a state saved by :meth:`state_dict` (replaces all current tracks).
 
         Raises:
-            FormatError: ``state`` is not a valid state for this tracker's layout
-                (:func:`~posetrack.tracking.state.check_state`: structure, shapes, ranges);
+            FormatError: ``state`` is not a valid state for this tracker
+                (:meth:`~posetrack.tracking.state.TrackerState.decode`: structure, shapes, ranges);
                 the tracker is left as it was.
         """
-        check_state(state, self.layout.num_keypoints)
-        self.reset()
-        q = state["queue"]
-        k = self.layout.num_keypoints
-        self._queue = PoseQueue(np.asarray(q["keypoints"], np.float32).reshape(-1, k, 2),
-                                np.asarray(q["keypoint_scores"], np.float32).reshape(-1, k),
-                                np.asarray(q["areas"], np.float64).reshape(-1),
-                                np.asarray(q["box_scores"], np.float32).reshape(-1),
-                                np.asarray(q["track_ids"], np.int64).reshape(-1),
-                                np.asarray(q["frames"], np.int64).reshape(-1))
-        self._next_id = int(state["next_id"])
-        self._last_frame = None if state["last_frame"] is None else int(state["last_frame"])
-        self._frame_now = None if state.get("frame_now") is None else int(state["frame_now"])
-        self._propagated = bool(state["propagated"])
-        self._motion.load_state_dict(state["motion"])
-        t = state["tracks"]
-        self._ids = np.asarray(t["ids"], np.int64).reshape(-1)
-        self._last_seen = np.asarray(t["last_seen"], np.int64).reshape(-1)
-        self._unsupported = np.asarray(t["unsupported"], np.int64).reshape(-1)
-        self._hits = np.asarray(t["hits"], np.int64).reshape(-1)
-        self._aspect = np.asarray(t["aspect"], np.float64).reshape(-1)
-        self._model.load_state_dict(t["model"])
+        s = TrackerState.decode(state, self._specs)
+        self._queue, self._tracks, self._gallery = s.queue, s.tracks, s.gallery
+        self._next_id, self._last_frame, self._frame_now = s.next_id, s.last_frame, s.frame_now
+        self._propagated, self._cuts = s.propagated, list(s.cuts)
 
     @property
     def active_ids(self) -> np.ndarray:
-        """(T,) int64 ids of the live tracks (active and lost), ascending (the columns of :meth:`similarity`)."""
-        return self._ids.copy()
+        """(T,) int64 ids of the live tracks (active and lost), ascending."""
+        return self._tracks.ids.copy()
 
     @property
     def lost_ids(self) -> np.ndarray:
         """(L,) int64 ids of the live tracks not seen in the latest frame."""
-        return self._ids[self._last_seen != self._last_frame]
+        return self._tracks.ids[self._tracks.last_seen != self._last_frame]
 
     @property
-    def queue(self) -> PoseQueue:
-        """The live tracks' recent poses, in the coordinates of the latest propagated frame."""
+    def queue(self) -> Table:
+        """The live tracks' recent poses (columns keypoints, keypoint_scores, areas, box_scores,
+        track_ids, frames), in the coordinates of the latest propagated frame."""
         return self._queue
+
+    @property
+    def cuts(self) -> Tuple[int, ...]:
+        """Frames at which :meth:`cut` ended every track, ascending."""
+        return tuple(self._cuts)
+
+    # ------------------------------------------------------------ cut
+
+    def cut(self, frame: int) -> None:
+        """A scene cut before ``frame``: every track ends, nothing carries over (ids keep counting).
+
+        The gallery of ended tracks is emptied too: people of another shot are not re-identified
+        across a cut.
+        """
+        if self._last_frame is not None and frame <= self._last_frame:
+            raise ValueError(f"frame {frame}: a cut must come after the last tracked frame ({self._last_frame})")
+        if self._propagated:
+            raise RuntimeError("cut() must come before propagate() for the frame")
+        next_id, cuts = self._next_id, self._cuts + [int(frame)]
+        last = self._last_frame
+        self.reset()
+        self._next_id, self._cuts, self._last_frame = next_id, cuts, last
 
     # ------------------------------------------------------------ predict
 
     def propagate(self, flow: Optional[np.ndarray] = None, frame: Optional[int] = None,
-                  image: Optional[np.ndarray] = None) -> None:
+                  image: Optional[np.ndarray] = None, backward_flow: Optional[np.ndarray] = None) -> None:
         """Move the queue into the coming frame, once per frame, before :meth:`propose_boxes`.
 
         Args:
@@ -268,40 +247,75 @@ class PoseTracker:
                 model's time step.
             image: (H, W, 3) uint8, the previous frame (where the flow starts): the camera's
                 motion is measured only where it has texture. None: everywhere.
+            backward_flow: (H, W, 2) flow from the coming frame back to the previous one, or
+                None: where the two disagree at a track's joints, the track trusts its motion
+                model more (``flow_check``).
         """
         if self._propagated:
             raise RuntimeError("propagate() was already called for this frame; call update() first")
         last = self._last_frame
         self._frame_now = frame if frame is not None else (0 if last is None else last + 1)
         q = self._queue
-        moved = self._motion.predict(q.track_ids, q.keypoints, flow)
-        if self._uses_model and len(self._ids):
+        moved = q.keypoints if flow is None or self.config.motion != "flow" else propagate_points(flow, q.keypoints)
+        if self._uses_model and len(self._tracks):
             dt = max(1, self._frame_now - last) if last is not None else 1
-            moved = self._move_with_model(q, moved, flow, dt, image)
-        self._queue = q.moved(moved)
+            moved = self._move_with_model(q, moved, flow, dt, image, backward_flow)
+        self._queue = q.with_values(keypoints=moved)
         self._propagated = True
 
-    def _move_with_model(self, q: PoseQueue, moved: np.ndarray, flow: Optional[np.ndarray], dt: int,
-                         image: Optional[np.ndarray]) -> np.ndarray:
-        """Predict every track's box; lost and occluded tracks' queued poses follow it, not the flow."""
-        seen = self._last_seen == self._last_frame
+    def _move_with_model(self, q: Table, moved: np.ndarray, flow: Optional[np.ndarray], dt: int,
+                         image: Optional[np.ndarray], backward: Optional[np.ndarray]) -> np.ndarray:
+        """Predict every track's box; lost, occluded and (in part) badly-flowed tracks' queued poses follow it."""
+        cfg = self.config
+        tracks = self._tracks
+        seen = tracks.last_seen == self._last_frame
         camera = STILL_CAMERA
-        if self.config.camera_motion and flow is not None:
-            camera = camera_motion(flow, self._model.boxes(self._aspect)[seen], image=image)
+        if cfg.camera_motion and flow is not None:
+            camera = camera_motion(flow, self._motion.boxes(tracks, tracks.aspect)[seen], image=image)
             if camera is None:                                   # a flat background: ask the people
                 camera = self._camera_from_people(q, moved, seen, dt)
-        before = self._model.x[:, :3].copy()
-        self._model.predict(dt, camera)
-        after = self._model.x[:, :3]
-        use = np.ones(len(self._ids), bool) if flow is None else ~seen | self._occluded(seen)
-        if not use.any():
-            return moved
-        row = np.searchsorted(self._ids, q.track_ids)
+        before = np.c_[self._motion.centres(tracks), self._motion.heights(tracks)]
+        self._tracks = tracks = self._motion.predict(tracks, dt, camera)
+        after = np.c_[self._motion.centres(tracks), self._motion.heights(tracks)]
+        weight = self._flow_weight(q, seen, flow, backward)          # (T,) 1: flow, 0: model
+        row = np.searchsorted(tracks.ids, q.track_ids)
         ratio = np.clip(after[:, 2] / np.maximum(before[:, 2], 1.0), 0.5, 2.0)
         by_model = after[row, None, :2] + (q.keypoints - before[row, None, :2]) * ratio[row, None, None]
-        return np.where(use[row, None, None], by_model, moved).astype(np.float32)
+        w = weight[row, None, None]
+        return (w * moved + (1 - w) * by_model).astype(np.float32)
 
-    def _camera_from_people(self, q: PoseQueue, moved: np.ndarray, seen: np.ndarray, dt: int) -> np.ndarray:
+    def _flow_weight(self, q: Table, seen: np.ndarray, flow: Optional[np.ndarray],
+                     backward: Optional[np.ndarray]) -> np.ndarray:
+        """(T,) how far each track follows the flow (1) rather than its motion model (0)."""
+        cfg = self.config
+        tracks = self._tracks
+        if flow is None or cfg.motion != "flow":
+            return np.zeros(len(tracks))
+        weight = (seen & ~self._occluded(seen)).astype(np.float64)
+        if cfg.flow_min_height is None or not weight.any():
+            return weight
+        errors = self._fb_errors(q, flow, backward) if backward is not None and cfg.flow_check else None
+        return weight * flow_weights(tracks.box[:, 3] - tracks.box[:, 1], errors, cfg.flow_min_height,
+                                     cfg.flow_full_height, cfg.flow_fb_tolerance)
+
+    def _fb_errors(self, q: Table, flow: np.ndarray, backward: np.ndarray) -> np.ndarray:
+        """(T,) median forward-backward flow error (pixels) at each track's newest confident joints."""
+        tracks = self._tracks
+        newest = q.frames == self._last_frame
+        if not newest.any():
+            return np.full(len(tracks), np.nan)
+        kp = q.keypoints[newest]
+        there = kp + sample_flow(flow, kp)
+        back = there + sample_flow(backward, there)
+        err = np.linalg.norm(back - kp, axis=-1)                                          # (S, K)
+        err = np.where(q.keypoint_scores[newest] > self.config.joint_score, err, np.nan)
+        out = np.full(len(tracks), np.nan)
+        with np.errstate(all="ignore"):
+            per_pose = np.nanmedian(err, axis=1)
+        out[np.searchsorted(tracks.ids, q.track_ids[newest])] = per_pose
+        return out
+
+    def _camera_from_people(self, q: Table, moved: np.ndarray, seen: np.ndarray, dt: int) -> np.ndarray:
         """The camera's pan where the background cannot show it: the median, over established
         tracks seen in the previous frame, of their flow displacement minus their own velocity.
 
@@ -309,14 +323,14 @@ class PoseTracker:
         velocity, in camera-compensated coordinates); what they share is the camera's.
         """
         newest = q.frames == self._last_frame
-        row = np.searchsorted(self._ids, q.track_ids[newest])
-        sure = self._hits[row] >= max(self.config.min_hits, 2)
+        row = np.searchsorted(self._tracks.ids, q.track_ids[newest])
+        sure = self._tracks.hits[row] >= max(self.config.min_hits, 2)
         if not sure.any():
             return STILL_CAMERA
         conf = q.keypoint_scores[newest][sure] > self.config.joint_score                  # (S, K)
         shift = np.where(conf[..., None], moved[newest][sure] - q.keypoints[newest][sure], np.nan)
         with np.errstate(all="ignore"):
-            own = np.nanmedian(shift, axis=1) - dt * self._model.x[row[sure], 3:5]          # (S, 2)
+            own = np.nanmedian(shift, axis=1) - dt * self._motion.velocities(self._tracks)[row[sure]]   # (S, 2)
         own = own[np.isfinite(own).all(1)]
         return STILL_CAMERA if not len(own) else np.r_[1.0, np.median(own, axis=0)]
 
@@ -324,11 +338,12 @@ class PoseTracker:
         """(T,) bool: tracks whose predicted box a track seen in the previous frame, nearer the
         camera (its box reaches lower in the frame), covers by at least ``occlusion``."""
         if self.config.occlusion is None or seen.sum() == 0:
-            return np.zeros(len(self._ids), bool)
-        boxes = self._model.boxes(self._aspect)
+            return np.zeros(len(self._tracks), bool)
+        tracks = self._tracks
+        boxes = self._motion.boxes(tracks, tracks.aspect)
         cover = covered_fraction(boxes, boxes[seen])                          # (T, S)
         nearer = boxes[seen][None, :, 3] > boxes[:, None, 3]
-        cover = np.where(nearer & (self._ids[:, None] != self._ids[seen][None]), cover, 0.0)
+        cover = np.where(nearer & (tracks.ids[:, None] != tracks.ids[seen][None]), cover, 0.0)
         return cover.max(1) >= self.config.occlusion
 
     def propose_boxes(self, frame_size: Optional[Tuple[int, int]] = None) -> Detections:
@@ -344,8 +359,8 @@ class PoseTracker:
             raise RuntimeError("call propagate(flow) for the coming frame before propose_boxes()")
         cfg = self.config
         last = self._queue.frames == self._last_frame
-        if cfg.max_propagated is not None and len(self._ids):
-            tired = self._ids[self._unsupported >= cfg.max_propagated]
+        if cfg.max_propagated is not None and len(self._tracks):
+            tired = self._tracks.ids[self._tracks.unsupported >= cfg.max_propagated]
             last &= ~np.isin(self._queue.track_ids, tired)
         q = self._queue.select(last)
         proposals, _ = propose_boxes(q.keypoints, q.keypoint_scores, q.box_scores, cfg.joint_score, cfg.box_expand,
@@ -360,35 +375,48 @@ class PoseTracker:
         FlowTrack (``max_lost`` None): a track with no queued pose left ends. Otherwise a
         track keeps its newest pose while lost, and ends when unseen for more than
         ``max_lost`` seconds (Q frames while it has fewer than ``min_hits`` matches) or
-        predicted wholly outside the frame.
+        predicted wholly outside the frame. An ended track seen in at least ``min_hits``
+        frames joins the gallery (with ``reid_horizon``), where it stays that many seconds.
         """
-        q = self._queue
+        q, tracks = self._queue, self._tracks
         old = frame - q.frames > self.config.queue
-        if self._max_lost is not None and len(self._ids):
-            row = np.searchsorted(self._ids, q.track_ids)
-            old &= q.frames != self._last_seen[row]
-            unseen = frame - self._last_seen
-            gone = (unseen > self._max_lost) | ((self._hits < self.config.min_hits) & (unseen > self.config.queue))
+        gone = np.zeros(len(tracks), bool)
+        if self._max_lost is not None and len(tracks):
+            row = np.searchsorted(tracks.ids, q.track_ids)
+            old &= q.frames != tracks.last_seen[row]
+            unseen = frame - tracks.last_seen
+            gone = (unseen > self._max_lost) | ((tracks.hits < self.config.min_hits) & (unseen > self.config.queue))
             if self.frame_size is not None:
-                gone |= self._outside(self._model.boxes(self._aspect))
+                gone |= self._outside(self._motion.boxes(tracks, tracks.aspect))
             old |= gone[row]
+        self._expire_gallery(frame)
         if not old.any():
             return
-        before = self._ids
         self._queue = q.select(~old)
-        keep = np.isin(self._ids, self._queue.track_ids)
-        self._keep_tracks(keep)
-        self._motion.forget(before[~keep])
+        keep = np.isin(tracks.ids, self._queue.track_ids)
+        self._remember(~keep & (tracks.hits >= max(self.config.min_hits, 1)))
+        self._tracks = tracks.select(keep)
+
+    def _remember(self, ended: np.ndarray) -> None:
+        """Ended tracks (a mask over the tracks) join the gallery for re-identification."""
+        if self._horizon is None or not ended.any():
+            return
+        t = self._tracks.select(ended)
+        seen = t.look_weight.sum(1) > 0
+        t = t.select(seen)
+        if not len(t):
+            return
+        gallery = self._gallery.append(ids=t.ids, last_seen=t.last_seen, hits=t.hits, box=t.box,
+                                       velocity=self._motion.velocities(t), look=t.look, look_weight=t.look_weight)
+        self._gallery = gallery.select(np.argsort(gallery.ids, kind="stable"))
+
+    def _expire_gallery(self, frame: int) -> None:
+        if self._horizon is not None and len(self._gallery):
+            self._gallery = self._gallery.select(frame - self._gallery.last_seen <= self._horizon)
 
     def _outside(self, boxes: np.ndarray) -> np.ndarray:
         w, h = self.frame_size
         return (boxes[:, 2] <= 0) | (boxes[:, 0] >= w) | (boxes[:, 3] <= 0) | (boxes[:, 1] >= h)
-
-    def _keep_tracks(self, keep: np.ndarray) -> None:
-        self._ids, self._last_seen = self._ids[keep], self._last_seen[keep]
-        self._unsupported, self._aspect = self._unsupported[keep], self._aspect[keep]
-        self._hits = self._hits[keep]
-        self._model.select(keep)
 
     # ------------------------------------------------------------ associate
 
@@ -403,48 +431,58 @@ class PoseTracker:
     def _lost_seconds(self) -> np.ndarray:
         """(T,) seconds each track has been unseen, beyond the one frame every step spans."""
         now = self._frame_now if self._frame_now is not None else (self._last_frame or 0) + 1
-        return np.maximum(now - self._last_seen - 1, 0) / self.fps
+        return np.maximum(now - self._tracks.last_seen - 1, 0) / self.fps
 
-    def similarity(self, poses: Poses) -> np.ndarray:
-        """Flow-based pose similarity, shape (N poses, T live tracks), columns as :attr:`active_ids`.
+    def view(self) -> TrackView:
+        """What the cost terms see of the live tracks (in this frame, after :meth:`propagate`)."""
+        tracks, q = self._tracks, self._queue
+        lost = self._lost_seconds() if self._uses_model else np.zeros(len(tracks))
+        boxes = self._motion.boxes(tracks, tracks.aspect) if self._uses_model else tracks.box
+        look = looks.Appearance(tracks.look, tracks.look_weight) if self.uses_appearance else None
+        return TrackView(tracks.ids, q.keypoints, q.keypoint_scores, q.areas, np.searchsorted(tracks.ids, q.track_ids),
+                         boxes, np.maximum(boxes[:, 3] - boxes[:, 1], 1.0), lost,
+                         np.zeros(len(tracks)), look)
 
-        OKS between each pose and each queued (propagated) pose, over the joints confident
-        in both, then the maximum over each track's queued poses. A lost track's tolerance
-        grows with the time it was unseen (``lost_growth``), and a pose outside its gate of
-        predicted position and scale gets similarity 0.
+    def similarity(self, poses: Poses, appearance: Optional[looks.Appearance] = None) -> np.ndarray:
+        """Combined similarity, shape (N poses, T live tracks), columns as :attr:`active_ids`.
+
+        The weighted cost terms of ``costs`` (:mod:`posetrack.tracking.association`); for
+        FlowTrack the largest OKS between each pose and each track's propagated queued poses.
+        An impossible pair (a gate) is -inf.
         """
-        q = self._queue
-        n, t = len(poses), len(self._ids)
-        if n == 0 or len(q) == 0:
-            return np.zeros((n, t))
-        column = np.searchsorted(self._ids, q.track_ids)
-        thr = self.config.joint_score
-        mask = (poses.keypoint_scores > thr)[:, None, :] & (q.keypoint_scores > thr)[None, :, :]   # (N, E, K)
-        extra = None
-        lost = self._lost_seconds() if self._uses_model else np.zeros(t)
-        if self._uses_model and self.config.lost_growth > 0 and lost.any():
-            extra = (self.config.lost_growth * lost * self._model.x[:, 2])[column] ** 2
-        oks = oks_matrix(poses.keypoints, q.keypoints, box_areas(poses.boxes), q.areas, self._sigmas, mask, extra)
-        order = np.argsort(column, kind="stable")
-        starts = np.flatnonzero(np.r_[True, np.diff(column[order]) != 0])
-        sim = np.zeros((n, t))
-        sim[:, column[order][starts]] = np.maximum.reduceat(oks[:, order], starts, axis=1)
-        if lost.any():
-            sim = np.where(self._gate(poses, lost), sim, 0.0)
-        return sim
+        return combined_similarity(self._terms, self.view(), poses, appearance)
 
-    def _gate(self, poses: Poses, lost: np.ndarray) -> np.ndarray:
-        """(N, T) bool: pose within a lost track's predicted position and scale (always True for others)."""
-        cfg = self.config
-        pred = self._model.x
-        h = np.maximum(pred[:, 2], 1.0)
-        dist = np.linalg.norm(box_centres(poses.boxes)[:, None] - pred[None, :, :2], axis=2)
-        reach = (cfg.lost_gate + cfg.lost_growth * lost) * h
-        ph = np.maximum(poses.boxes[:, 3] - poses.boxes[:, 1], 1.0)[:, None]
-        ratio = np.maximum(ph / h[None], h[None] / ph)
-        return (lost[None] == 0) | ((dist <= reach[None]) & (ratio <= cfg.lost_scale))
+    def _unique(self, poses: Poses, sim: np.ndarray) -> np.ndarray:
+        """Indices (ascending) of the poses left after merging near-duplicates (``duplicate_oks``).
 
-    def associate(self, poses: Poses, high: Optional[np.ndarray] = None) -> Matches:
+        Poses whose OKS with each other is at least ``duplicate_oks`` form a cluster; a cluster
+        keeps its best-scoring poses, as many as there are live tracks that match any of its
+        poses (at least one): two people standing close keep both their poses, one person's
+        two poses keep the better one.
+        """
+        n = len(poses)
+        thr = self.config.duplicate_oks
+        if thr is None or n < 2:
+            return np.arange(n)
+        conf = poses.keypoint_scores > self.config.joint_score
+        oks = oks_matrix(poses.keypoints, poses.keypoints, box_areas(poses.boxes), box_areas(poses.boxes),
+                         self._sigmas, conf[:, None] & conf[None])
+        linked = oks >= thr
+        np.fill_diagonal(linked, True)
+        if linked.sum() == n:
+            return np.arange(n)
+        cluster = _components(linked)
+        wanted = sim >= self.config.min_similarity                                   # (N, T)
+        keep = np.zeros(n, bool)
+        for c in np.unique(cluster):
+            members = np.flatnonzero(cluster == c)
+            tracks = int(wanted[members].any(0).sum()) if wanted.size else 0
+            order = members[np.lexsort((members, -poses.box_scores[members]))]
+            keep[order[:max(1, min(len(members), tracks))]] = True
+        return np.flatnonzero(keep)
+
+    def associate(self, poses: Poses, high: Optional[np.ndarray] = None,
+                  appearance: Optional[looks.Appearance] = None, sim: Optional[np.ndarray] = None) -> Matches:
         """Match poses (rows) to live tracks (columns of :meth:`similarity`).
 
         With ``cascade``, the tracks seen in the previous frame first take the poses they
@@ -453,13 +491,13 @@ class PoseTracker:
         matched last, to the tracks still free.
         """
         cfg = self.config
-        sim = self.similarity(poses)
+        sim = self.similarity(poses, appearance) if sim is None else sim
         n, t = sim.shape
         high = np.ones(n, bool) if high is None else high
         everyone = np.ones(t, bool)
         stages = [(high, everyone, cfg.min_similarity)]
         if cfg.cascade is not None:
-            stages.insert(0, (high, self._last_seen == self._last_frame, max(cfg.cascade, cfg.min_similarity)))
+            stages.insert(0, (high, self._tracks.last_seen == self._last_frame, max(cfg.cascade, cfg.min_similarity)))
         if not high.all():
             stages.append((~high, everyone, cfg.min_similarity))
         pairs = []
@@ -481,39 +519,140 @@ class PoseTracker:
         self._next_id += count
         return ids
 
+    # ------------------------------------------------------------ re-identify
+
+    def _new_ids(self, poses: Poses, rows: np.ndarray, appearance: Optional[looks.Appearance],
+                 taken: np.ndarray) -> np.ndarray:
+        """Ids for the unmatched poses ``rows`` that start tracks: re-identified, else new.
+
+        Returns (len(rows),) int64, -1 for a pose that gets none (``max_tracks`` reached and
+        no free identity it could be).
+        """
+        ids = np.full(len(rows), -1, np.int64)
+        if appearance is not None and self._horizon is not None and len(self._gallery) and len(rows):
+            ids = self._reidentify(poses, rows, appearance)
+        fresh = np.flatnonzero(ids < 0)
+        cap = self.config.max_tracks
+        if cap is None:
+            ids[fresh] = self.spawn(len(fresh))
+            return ids
+        room = max(0, cap - self._next_id)
+        ids[fresh[:room]] = self.spawn(min(room, len(fresh)))
+        rest = fresh[room:]
+        if len(rest):
+            ids[rest] = self._reuse(poses, rows[rest], appearance, np.r_[taken, ids[ids >= 0]])
+        return ids
+
+    def _reidentify(self, poses: Poses, rows: np.ndarray, appearance: looks.Appearance) -> np.ndarray:
+        """Gallery ids for the poses ``rows`` that clearly look like an ended track, else -1.
+
+        A pose takes an ended track's id when their colours are at least ``reid_similarity``
+        alike, the next most alike ended track is at least ``reid_margin`` less so, and the
+        track could have walked there since it was last seen (``reid_speed`` body heights per
+        second); pairs are taken most alike first, each id once.
+        """
+        cfg = self.config
+        g = self._gallery
+        sim = looks.similarity(appearance.select(rows), looks.Appearance(g.look, g.look_weight))   # (R, G)
+        sim = np.nan_to_num(sim, nan=0.0)
+        h = np.maximum(g.box[:, 3] - g.box[:, 1], 1.0)
+        gap = (self._frame_now - g.last_seen) / self.fps
+        dist = np.linalg.norm(box_centres(poses.boxes[rows])[:, None] - box_centres(g.box)[None], axis=2) / h
+        sim = np.where(dist <= 1.0 + cfg.reid_speed * gap[None], sim, 0.0)
+        best = sim.argmax(1)
+        top = np.sort(sim, axis=1)
+        first, second = top[:, -1], (top[:, -2] if sim.shape[1] > 1 else np.zeros(len(rows)))
+        ids = np.full(len(rows), -1, np.int64)
+        used = np.zeros(len(g), bool)
+        for flat in np.argsort(-sim, axis=None, kind="stable"):
+            r, c = divmod(int(flat), sim.shape[1])
+            if sim[r, c] < cfg.reid_similarity:
+                break
+            rival = second[r] if c == best[r] else first[r]          # the most alike other ended track
+            if ids[r] < 0 and not used[c] and sim[r, c] - rival >= cfg.reid_margin:
+                ids[r], used[c] = g.ids[c], True
+        if used.any():
+            self._gallery = g.select(~used)
+        return ids
+
+    def _reuse(self, poses: Poses, rows: np.ndarray, appearance: Optional[looks.Appearance],
+               taken: np.ndarray) -> np.ndarray:
+        """With ``max_tracks`` reached: the ids of free identities (lost or ended) the poses ``rows``
+        are most like (appearance, else nearness to where they were last seen), -1 for none."""
+        tracks, g = self._tracks, self._gallery
+        pool_ids = np.r_[tracks.ids, g.ids]
+        pool_box = np.r_[tracks.box.reshape(-1, 4), g.box.reshape(-1, 4)]
+        free = ~np.isin(pool_ids, taken)
+        out = np.full(len(rows), -1, np.int64)
+        if not free.any() or not len(rows):
+            return out
+        pool_ids, pool_box = pool_ids[free], pool_box[free]
+        h = np.maximum(pool_box[:, 3] - pool_box[:, 1], 1.0)
+        dist = np.linalg.norm(box_centres(poses.boxes[rows])[:, None] - box_centres(pool_box)[None], axis=2) / h
+        score = -dist
+        if appearance is not None:
+            pool_look = looks.Appearance(np.r_[tracks.look, g.look][free], np.r_[tracks.look_weight, g.look_weight][free])
+            sim = looks.similarity(appearance.select(rows), pool_look)
+            score = np.where(np.isfinite(sim), 10.0 * sim - dist, score)
+        used = np.zeros(len(pool_ids), bool)
+        for flat in np.argsort(-score, axis=None, kind="stable"):
+            r, c = divmod(int(flat), score.shape[1])
+            if out[r] < 0 and not used[c]:
+                out[r], used[c] = pool_ids[c], True
+        self._drop_reused(out[out >= 0])
+        return out
+
+    def _drop_reused(self, ids: np.ndarray) -> None:
+        """Identities handed to new poses leave the gallery, and a lost track with one ends (its row is reused)."""
+        if not len(ids):
+            return
+        self._gallery = self._gallery.select(~np.isin(self._gallery.ids, ids))
+        lost = np.isin(self._tracks.ids, ids)
+        if lost.any():
+            self._queue = self._queue.select(~np.isin(self._queue.track_ids, ids))
+            self._tracks = self._tracks.select(~lost)
+
     # ------------------------------------------------------------ update
 
-    def _record(self, frame: int, poses: Poses, ids: np.ndarray, detected: np.ndarray) -> None:
-        self._queue = self._queue.appended(frame, poses, ids)
-        self._motion.observe(ids, poses.boxes)
+    def _record(self, frame: int, poses: Poses, ids: np.ndarray, detected: np.ndarray,
+                appearance: Optional[looks.Appearance]) -> None:
+        """Append the frame's tracked poses to the queue and update (or add) their tracks' rows."""
+        self._queue = self._queue.append(keypoints=poses.keypoints, keypoint_scores=poses.keypoint_scores,
+                                         areas=box_areas(poses.boxes), box_scores=poses.box_scores,
+                                         track_ids=np.asarray(ids, np.int64), frames=np.full(len(ids), frame, np.int64))
         b = poses.boxes.astype(np.float64)
         h = np.maximum(b[:, 3] - b[:, 1], 1.0)
         z = np.c_[box_centres(b), h]
         aspect = (b[:, 2] - b[:, 0]) / h
-        row = np.searchsorted(self._ids, ids)
-        old = (row < len(self._ids)) & (self._ids[np.minimum(row, max(len(self._ids) - 1, 0))] == ids) \
-            if len(self._ids) else np.zeros(len(ids), bool)
+        look = appearance if appearance is not None else looks.Appearance.empty(len(ids))
+        tracks = self._tracks
+        row = np.searchsorted(tracks.ids, ids)
+        old = (row < len(tracks)) & (tracks.ids[np.minimum(row, max(len(tracks) - 1, 0))] == ids) \
+            if len(tracks) else np.zeros(len(ids), bool)
         r = row[old]
-        self._last_seen[r] = frame
-        self._hits[r] += 1
-        self._unsupported[r] = np.where(detected[old], 0, self._unsupported[r] + 1)
-        self._aspect[r] = aspect[old]
-        self._model.update(r, z[old])
+        if len(r):
+            mixed = looks.blend(looks.Appearance(tracks.look[r], tracks.look_weight[r]), look.select(old),
+                                self.config.appearance_rate)
+            tracks = tracks.with_values(r, last_seen=frame, hits=tracks.hits[r] + 1, aspect=aspect[old], box=b[old],
+                                        unsupported=np.where(detected[old], 0, tracks.unsupported[r] + 1),
+                                        look=mixed.features, look_weight=mixed.weights)
+            tracks = self._motion.correct(tracks, r, z[old])
         new = np.flatnonzero(~old)
         new = new[np.argsort(ids[new], kind="stable")]
-        self._ids = np.r_[self._ids, ids[new]]
-        self._last_seen = np.r_[self._last_seen, np.full(len(new), frame, np.int64)]
-        self._hits = np.r_[self._hits, np.ones(len(new), np.int64)]
-        self._unsupported = np.r_[self._unsupported, (~detected[new]).astype(np.int64)]
-        self._aspect = np.r_[self._aspect, aspect[new]]
-        self._model.add(z[new])
-        if len(new) and len(self._ids) > len(new) and self._ids[-len(new) - 1] > self._ids[-len(new)]:
-            self._keep_tracks(np.argsort(self._ids, kind="stable"))      # seeded ids out of order
+        if len(new):
+            tracks = tracks.append(ids=ids[new], first_seen=np.full(len(new), frame), last_seen=np.full(len(new), frame),
+                                   unsupported=(~detected[new]).astype(np.int64), hits=np.ones(len(new), np.int64),
+                                   aspect=aspect[new], box=b[new], look=look.features[new],
+                                   look_weight=look.weights[new], **self._motion.start(z[new]))
+            if len(tracks) > len(new) and tracks.ids[-len(new) - 1] > tracks.ids[-len(new)]:
+                tracks = tracks.select(np.argsort(tracks.ids, kind="stable"))        # reused ids out of order
+        self._tracks = tracks
         self._last_frame = frame
         self._propagated = False
 
     def update(self, frame: int, poses: Poses, flow: Optional[np.ndarray] = None,
-               detected: Optional[np.ndarray] = None, image: Optional[np.ndarray] = None) -> FrameResult:
+               detected: Optional[np.ndarray] = None, image: Optional[np.ndarray] = None,
+               appearance: Optional[looks.Appearance] = None) -> FrameResult:
         """Track one frame.
 
         Args:
@@ -525,6 +664,8 @@ class PoseTracker:
                 box): they never start a track unless ``proposals_start_tracks``. None: all
                 detected.
             image: the previous frame, as for :meth:`propagate` (with ``flow``).
+            appearance: colour descriptors of the N poses (:func:`posetrack.tracking.appearance.describe`
+                on this frame), used when :attr:`uses_appearance`; None: no appearance cue.
 
         Returns:
             The tracked poses with their ids, in input order.
@@ -537,6 +678,8 @@ class PoseTracker:
         detected = np.ones(len(poses), bool) if detected is None else np.asarray(detected, bool).reshape(-1)
         if len(detected) != len(poses):
             raise ValueError(f"frame {frame}: {len(poses)} poses but {len(detected)} detected flags")
+        if appearance is not None and len(appearance) != len(poses):
+            raise ValueError(f"frame {frame}: {len(poses)} poses but {len(appearance)} appearance descriptors")
         if not self._propagated:
             self.propagate(flow, frame, image)
         elif flow is not None:
@@ -544,18 +687,26 @@ class PoseTracker:
         self._frame_now = frame
         self.retire(frame)
         keep = self._trackable_mask(poses)
+        if not self.uses_appearance:
+            appearance = None
         kept, detected = poses.select(keep), detected[keep]
+        look = appearance.select(keep) if appearance is not None else None
         if len(kept) < len(poses):
             log.debug("frame %d: %d of %d poses below the score thresholds are not tracked",
                       frame, len(poses) - len(kept), len(poses))
+        sim = self.similarity(kept, look)
+        unique = self._unique(kept, sim)
+        if len(unique) < len(kept):
+            kept, detected, sim = kept.select(unique), detected[unique], sim[unique]
+            look = look.select(unique) if look is not None else None
         high = kept.box_scores >= self.config.start_threshold
-        matches = self.associate(kept, high)
+        matches = self.associate(kept, high, look, sim)
         ids = np.full(len(kept), -1, np.int64)
-        ids[matches.pairs[:, 0]] = self._ids[matches.pairs[:, 1]]
+        ids[matches.pairs[:, 0]] = self._tracks.ids[matches.pairs[:, 1]]
         starts = self._may_start(kept, matches, high, detected)
-        ids[starts] = self.spawn(len(starts))
+        ids[starts] = self._new_ids(kept, starts, look, ids[ids >= 0])
         out = ids >= 0
-        self._record(frame, kept.select(out), ids[out], detected[out])
+        self._record(frame, kept.select(out), ids[out], detected[out], look.select(out) if look is not None else None)
         return FrameResult(frame=frame, poses=kept.select(out), track_ids=ids[out])
 
     def _may_start(self, poses: Poses, matches: Matches, high: np.ndarray, detected: np.ndarray) -> np.ndarray:
@@ -567,3 +718,15 @@ class PoseTracker:
             overlap = box_iou(poses.boxes[rows], poses.boxes[matches.pairs[:, 0]]).max(1)
             rows = rows[overlap <= cfg.duplicate_iou]
         return rows
+
+
+def _components(linked: np.ndarray) -> np.ndarray:
+    """(N,) label of each node's connected component in a symmetric (N, N) bool adjacency."""
+    n = len(linked)
+    label = np.arange(n)
+    for _ in range(n):
+        new = np.where(linked, label[None, :], n).min(1)
+        if np.array_equal(new, label):
+            break
+        label = new
+    return label

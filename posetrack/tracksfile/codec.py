@@ -114,6 +114,8 @@ def frame_to_dict(fr: FrameResult) -> Dict[str, Any]:
     out = {"frame": int(fr.frame)}
     if fr.time is not None:
         out["time"] = _r(fr.time, 6)
+    if fr.cut:
+        out["cut"] = True
     out["people"] = people
     return out
 
@@ -221,7 +223,8 @@ def _frame_of(rec: schema.TrackFrame, num_keypoints: int, path) -> FrameResult:
         _fail(path, f"frame {idx}, track_id", "some people have a track id and some do not")
     poses = Poses(boxes, scores, kps[..., :2].astype(np.float32),
                   np.nan_to_num(kps[..., 2], nan=0.0).astype(np.float32))
-    return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=rec.time, interpolated=interpolated)
+    return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=rec.time, interpolated=interpolated,
+                       cut=rec.cut)
 
 
 def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", where: str = "") -> FrameResult:

@@ -38,6 +38,7 @@ class TrackFrame(msgspec.Struct, gc=False):
     frame: NonNegInt64
     people: List[TrackPerson] = []
     time: Optional[NonNegFinite] = None
+    cut: bool = False                 # a scene cut right before this frame (no track continues across it)
 
 
 class VideoRecord(msgspec.Struct, gc=False):
