@@ -7,9 +7,10 @@ method returning a (T, N) matrix for T live tracks and N poses of the frame:
 * NaN: the term has no opinion on that pair (e.g. no appearance seen yet); the other terms decide;
 * +inf: the pair is impossible (a gate); it is never matched, whatever the other terms say.
 
-:func:`similarity` combines them: one minus the weighted mean of the terms' costs over
-the terms with an opinion, the weights coming from ``TrackerConfig.costs``; a term with
-weight 0 is not computed. Terms are chosen by name from :data:`COST_TERMS`, so a new cue is
+:func:`similarity` combines them: the weighted geometric mean of the terms' similarities
+(one minus their costs) over the terms with an opinion, the weights coming from
+``TrackerConfig.costs`` (cues multiply like independent likelihoods); a term with weight 0
+is not computed. Terms are chosen by name from :data:`COST_TERMS`, so a new cue is
 one new class here and one line in ``configs/tracker.yaml``. The matcher
 (:mod:`posetrack.tracking.matching`) then reads only the combined matrix.
 
@@ -35,6 +36,8 @@ Example:
     >>> costs = [(1.0, np.array([[0.2, 0.9]])), (0.5, np.array([[np.nan, np.inf]]))]
     >>> combine(costs, 1, 2).round(3).tolist()          # (N, T) similarity
     [[0.8], [-inf]]
+    >>> combine([(1.0, np.array([[0.5]])), (1.0, np.array([[0.0]]))], 1, 1).round(3).tolist()   # sqrt(0.5 * 1)
+    [[0.707]]
 """
 from __future__ import annotations
 
@@ -183,21 +186,31 @@ def build_terms(config, sigmas: np.ndarray) -> List[Tuple[float, CostTerm]]:
 
 
 def combine(costs: Sequence[Tuple[float, np.ndarray]], t: int, n: int) -> np.ndarray:
-    """(N, T) similarity: 1 minus the weighted mean over the (T, N) ``costs`` that have an opinion.
+    """(N, T) similarity: the weighted geometric mean of the terms' similarities (1 - cost).
 
-    A weight of 0 makes a term a pure gate (only its +inf counts). Where no weighted term has
-    an opinion the similarity is 0; where any term is +inf it is -inf.
+    Cues multiply like independent likelihoods: a pair must look right on every cue, and a
+    cue on which everyone looks alike (colours, in a crowd dressed in black) changes little,
+    while one that tells people apart (random colours) counts fully. Only the terms with an
+    opinion on a pair count (NaN costs are skipped); a term weighing 0 is a pure gate (only its
+    +inf counts). Where no weighted term has an opinion the similarity is 0; where any term is
+    +inf it is -inf. With a single weighted term the result is exactly 1 minus its cost.
     """
-    total = np.zeros((t, n))
-    weight = np.zeros((t, n))
+    weighted = [(w, c) for w, c in costs if w > 0]
     blocked = np.zeros((t, n), bool)
-    for w, c in costs:
+    for _, c in costs:
         blocked |= np.isposinf(c)
-        if w > 0:
+    if len(weighted) == 1:
+        c = weighted[0][1]
+        sim = np.where(np.isfinite(c), 1.0 - np.nan_to_num(c, nan=1.0, posinf=1.0), 0.0)
+    else:
+        logs = np.zeros((t, n))
+        weight = np.zeros((t, n))
+        for w, c in weighted:
             has = np.isfinite(c)
-            total += np.where(has, w * c, 0.0)
+            s = np.clip(1.0 - np.where(has, c, 0.0), 1e-12, 1.0)
+            logs += np.where(has, w * np.log(s), 0.0)
             weight += np.where(has, w, 0.0)
-    sim = np.where(weight > 0, 1.0 - np.divide(total, weight, out=np.zeros_like(total), where=weight > 0), 0.0)
+        sim = np.where(weight > 0, np.exp(np.divide(logs, weight, out=np.zeros_like(logs), where=weight > 0)), 0.0)
     return np.where(blocked, -np.inf, sim).T
 
 
