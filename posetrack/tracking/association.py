@@ -7,10 +7,9 @@ method returning a (T, N) matrix for T live tracks and N poses of the frame:
 * NaN: the term has no opinion on that pair (e.g. no appearance seen yet); the other terms decide;
 * +inf: the pair is impossible (a gate); it is never matched, whatever the other terms say.
 
-:func:`similarity` combines them: the weighted geometric mean of the terms' similarities
-(one minus their costs) over the terms with an opinion, the weights coming from
-``TrackerConfig.costs`` (cues multiply like independent likelihoods); a term with weight 0
-is not computed. Terms are chosen by name from :data:`COST_TERMS`, so a new cue is
+:func:`similarity` combines them: the product of the terms' similarities (one minus their
+costs), each raised to its weight from ``TrackerConfig.costs`` — cues multiply like
+independent likelihoods; a term with weight 0 is not computed. Terms are chosen by name from :data:`COST_TERMS`, so a new cue is
 one new class here and one line in ``configs/tracker.yaml``. The matcher
 (:mod:`posetrack.tracking.matching`) then reads only the combined matrix.
 
@@ -23,6 +22,8 @@ Terms:
   the variance of its predicted position (``lost_growth`` body heights per second).
 * ``iou`` — 1 minus the IoU of the track's predicted box and the pose's box (SORT's cue;
   it works where OKS cannot, for people a few pixels tall).
+* ``motion`` — how far the pose's box centre lies from where the track's motion model
+  predicts it, in the model's own uncertainty (a soft Mahalanobis gate).
 * ``appearance`` — 1 minus the similarity of the pose's colour descriptor and the track's
   running one (:mod:`posetrack.tracking.appearance`); +inf where they are clearly different
   (below ``appearance_veto``), NaN where either was not seen well enough.
@@ -36,8 +37,8 @@ Example:
     >>> costs = [(1.0, np.array([[0.2, 0.9]])), (0.5, np.array([[np.nan, np.inf]]))]
     >>> combine(costs, 1, 2).round(3).tolist()          # (N, T) similarity
     [[0.8], [-inf]]
-    >>> combine([(1.0, np.array([[0.5]])), (1.0, np.array([[0.0]]))], 1, 1).round(3).tolist()   # sqrt(0.5 * 1)
-    [[0.707]]
+    >>> combine([(1.0, np.array([[0.2]])), (0.5, np.array([[0.36]]))], 1, 1).round(3).tolist()   # 0.8 * 0.64 ** 0.5
+    [[0.64]]
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ from posetrack.tracking.appearance import Appearance
 from posetrack.tracking.appearance import similarity as appearance_similarity
 from posetrack.types import Poses
 
-__all__ = ["TrackView", "CostTerm", "OksCost", "IouCost", "AppearanceCost", "LostGate", "COST_TERMS", "combine",
+__all__ = ["TrackView", "CostTerm", "OksCost", "IouCost", "MotionCost", "AppearanceCost", "LostGate", "COST_TERMS", "combine",
            "similarity", "build_terms"]
 
 
@@ -69,7 +70,8 @@ class TrackView:
         boxes: (T, 4) float64 each track's predicted box in this frame.
         heights: (T,) float64 predicted box heights, pixels.
         lost: (T,) float64 seconds each track has been unseen (0 for tracks seen in the last frame).
-        position_variance: (T,) float64 variance of the predicted position, pixels².
+        position_covariance: (T, 2, 2) float64 covariance of a measured box centre around the
+            predicted one (the motion model's), pixels².
         appearance: the tracks' running colour descriptors, or None (appearance off).
     """
 
@@ -81,7 +83,7 @@ class TrackView:
     boxes: np.ndarray
     heights: np.ndarray
     lost: np.ndarray
-    position_variance: np.ndarray
+    position_covariance: np.ndarray
     appearance: Optional[Appearance] = None
 
     def __len__(self) -> int:
@@ -134,6 +136,22 @@ class IouCost:
 
 
 @dataclass(frozen=True)
+class MotionCost:
+    """1 - exp(-d²/2), d the Mahalanobis distance of a pose's box centre from the track's
+    predicted centre, under the motion model's covariance (DeepSORT's motion cue, Wojke et al.
+    2017, made soft): a pose where the track's own motion puts it costs little, one its motion
+    cannot reach costs 1. Two people who cross keep their directions."""
+
+    def cost(self, tracks: TrackView, poses: Poses, appearance: Optional[Appearance]) -> np.ndarray:
+        if not len(poses) or not len(tracks):
+            return np.ones((len(tracks), len(poses)))
+        d = box_centres(poses.boxes)[None] - box_centres(tracks.boxes)[:, None]          # (T, N, 2)
+        inv = np.linalg.inv(tracks.position_covariance)                                 # (T, 2, 2)
+        m2 = np.einsum("tni,tij,tnj->tn", d, inv, d)
+        return 1.0 - np.exp(-0.5 * m2)
+
+
+@dataclass(frozen=True)
 class AppearanceCost:
     """1 - colour similarity of the track's running descriptor and the pose's; +inf below ``veto``."""
 
@@ -173,6 +191,7 @@ TermFactory = Callable[..., CostTerm]
 COST_TERMS: Dict[str, TermFactory] = {
     "oks": lambda cfg, sigmas: OksCost(sigmas, cfg.joint_score, cfg.oks_floor, cfg.lost_growth),
     "iou": lambda cfg, sigmas: IouCost(),
+    "motion": lambda cfg, sigmas: MotionCost(),
     "appearance": lambda cfg, sigmas: AppearanceCost(cfg.appearance_veto),
 }
 """Cost terms by the name used in ``TrackerConfig.costs``: ``factory(config, sigmas) -> term``."""
@@ -186,31 +205,32 @@ def build_terms(config, sigmas: np.ndarray) -> List[Tuple[float, CostTerm]]:
 
 
 def combine(costs: Sequence[Tuple[float, np.ndarray]], t: int, n: int) -> np.ndarray:
-    """(N, T) similarity: the weighted geometric mean of the terms' similarities (1 - cost).
+    """(N, T) similarity: the product of the terms' similarities (1 - cost), each raised to its weight.
 
-    Cues multiply like independent likelihoods: a pair must look right on every cue, and a
-    cue on which everyone looks alike (colours, in a crowd dressed in black) changes little,
-    while one that tells people apart (random colours) counts fully. Only the terms with an
-    opinion on a pair count (NaN costs are skipped); a term weighing 0 is a pure gate (only its
-    +inf counts). Where no weighted term has an opinion the similarity is 0; where any term is
-    +inf it is -inf. With a single weighted term the result is exactly 1 minus its cost.
+    Cues multiply like independent likelihoods: a pair must look right on every cue. A term
+    weighing 1 (FlowTrack's OKS, by default) sets the scale that ``min_similarity`` is measured
+    in; a term weighing less can only lower a pair's similarity a little (its similarity to a
+    small power), so a cue on which everyone looks alike (colours, in a crowd dressed in black)
+    changes little, and one that tells people apart counts. A term without an opinion on a pair
+    (NaN) leaves it alone; a term weighing 0 is a pure gate (only its +inf counts). Where no
+    weighted term has an opinion the similarity is 0; where any term is +inf it is -inf. With a
+    single weighted term of weight 1 the result is exactly 1 minus its cost.
     """
     weighted = [(w, c) for w, c in costs if w > 0]
     blocked = np.zeros((t, n), bool)
     for _, c in costs:
         blocked |= np.isposinf(c)
-    if len(weighted) == 1:
+    if len(weighted) == 1 and weighted[0][0] == 1.0:
         c = weighted[0][1]
         sim = np.where(np.isfinite(c), 1.0 - np.nan_to_num(c, nan=1.0, posinf=1.0), 0.0)
     else:
         logs = np.zeros((t, n))
-        weight = np.zeros((t, n))
+        opinions = np.zeros((t, n), bool)
         for w, c in weighted:
             has = np.isfinite(c)
-            s = np.clip(1.0 - np.where(has, c, 0.0), 1e-12, 1.0)
-            logs += np.where(has, w * np.log(s), 0.0)
-            weight += np.where(has, w, 0.0)
-        sim = np.where(weight > 0, np.exp(np.divide(logs, weight, out=np.zeros_like(logs), where=weight > 0)), 0.0)
+            logs += np.where(has, w * np.log(np.clip(1.0 - np.where(has, c, 0.0), 1e-300, 1.0)), 0.0)
+            opinions |= has
+        sim = np.where(opinions, np.exp(logs), 0.0)
     return np.where(blocked, -np.inf, sim).T
 
 

@@ -65,7 +65,13 @@ class RefineConfig:
         reentry_appearance: a track that left the frame and one that entered it are stitched
             only when their colours are at least this alike (position and time say nothing
             about who comes back). None: never.
-        reentry_gap: seconds an exit and an entry may lie apart to be stitched on colours.
+        reentry_gap: seconds an exit and an entry (or the end and the new start of a person
+            hidden in place) may lie apart to be stitched on colours: the re-identification
+            horizon of refinement.
+        reentry_margin: such a pair is linked only when its colours are this much more alike
+            than those of any rival pair of the same ends.
+        hidden_distance: a person hidden in place comes back within this many body heights of
+            where they were last seen.
         edge_margin: a track "left" (or "entered") the frame when its last (first) box lies
             within this many body heights of the frame's edge, or beyond it.
         min_track_frames: tracks with fewer observed (not interpolated) poses, counted after
@@ -91,6 +97,8 @@ class RefineConfig:
     stitch_appearance: Optional[float] = None
     reentry_appearance: Optional[float] = None
     reentry_gap: float = 0.0
+    reentry_margin: float = 0.05
+    hidden_distance: float = 1.0
     edge_margin: float = 0.3
     min_track_frames: int = 0
     min_track_score: float = 0.0
@@ -105,7 +113,7 @@ class RefineConfig:
         if self.smooth_beta > 1e3:
             raise ConfigError(f"refine.smooth_beta must be at most 1000, got {self.smooth_beta}")
         for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta", "edge_margin",
-                     "reentry_gap"):
+                     "reentry_gap", "reentry_margin", "hidden_distance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
         if self.stitch_velocity is not None and self.stitch_velocity < 0:
@@ -170,8 +178,11 @@ class TrackerConfig:
             term: a detector's joints are never more precise than that, however small the
             person (without it two estimates of a 12 px person hardly ever reach OKS 0.3).
         duplicate_oks: poses of one frame at least this alike by OKS are near-duplicates: a
-            group keeps its best-scored poses, as many as the tracks that match any of them
-            (at least one). None: no merging.
+            group whose boxes also overlap by ``duplicate_box_iou`` keeps its best-scored poses,
+            as many as the established tracks that match any of them (at least one), before
+            association; after it, a near-duplicate of a tracked pose never starts a track, and
+            takes the track when it scores higher. None: no merging.
+        duplicate_box_iou: see ``duplicate_oks``.
         flow_min_height, flow_full_height: people shorter than ``flow_min_height`` pixels
             move with their box motion model, not the flow; the flow's share rises linearly
             to 1 at ``flow_full_height``. None: the flow is trusted at any size.
@@ -219,6 +230,7 @@ class TrackerConfig:
     costs: Dict[str, float] = field(default_factory=lambda: {"oks": 1.0})
     oks_floor: float = 0.0
     duplicate_oks: Optional[float] = None
+    duplicate_box_iou: float = 0.7
     flow_min_height: Optional[float] = None
     flow_full_height: float = 0.0
     flow_check: bool = False
@@ -264,7 +276,7 @@ class TrackerConfig:
             raise ConfigError(f"costs: unknown cost term {unknown[0]!r}; choose from: {', '.join(COST_TERMS)}")
         if any(w < 0 for w in self.costs.values()) or not any(w > 0 for w in self.costs.values()):
             raise ConfigError(f"costs: weights must be 0 or more, at least one above 0, got {dict(self.costs)}")
-        for name in ("duplicate_oks", "appearance_rate", "appearance_veto", "reid_similarity", "reid_margin"):
+        for name in ("duplicate_oks", "duplicate_box_iou", "appearance_rate", "appearance_veto", "reid_similarity", "reid_margin"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")

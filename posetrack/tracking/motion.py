@@ -210,6 +210,12 @@ class BoxKalman:
         """(T,) predicted box heights, pixels (at least 1)."""
         return np.maximum(tracks.motion_x[:, 2], 1.0)
 
+    def position_covariance(self, tracks: Table) -> np.ndarray:
+        """(T, 2, 2) covariance of a measured box centre around the prediction: the state's
+        position covariance plus the measurement noise, pixels²."""
+        r = (POSITION_NOISE * self.heights(tracks)) ** 2
+        return tracks.motion_P[:, :2, :2] + r[:, None, None] * np.eye(2)
+
     def velocities(self, tracks: Table) -> np.ndarray:
         """(T, 2) the people's own velocities (the camera's motion removed), pixels per frame."""
         return tracks.motion_x[:, 3:5]

@@ -151,16 +151,26 @@ def _alike(a: _End, b: _End) -> float:
 
 def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.ndarray,
             frame_size=None) -> Dict[int, int]:
-    """Which track continues which: {later id: earlier id}, cheapest agreeing pairs first."""
+    """Which track continues which: {later id: earlier id}.
+
+    Three kinds of pairs, linked in this order, each kind cheapest first, each end at most once:
+    nearby continuations (within ``stitch_gap``, on place, time and scale, unless their
+    velocities or colours disagree); people hidden in place (up to ``reentry_gap``: the new
+    start within ``hidden_distance`` body heights of the old end, colours at least
+    ``reentry_appearance`` alike); and a track that left the frame with one that entered it
+    (up to ``reentry_gap``, colours at least ``reentry_appearance`` alike). The last two are
+    linked only when unambiguous: the pair's colours beat any rival pair of the same ends by
+    ``reentry_margin``.
+    """
     max_gap = cfg.stitch_gap * fps
-    reentry_gap = cfg.reentry_gap * fps
+    long_gap = cfg.reentry_gap * fps
     ends = {tid: _end(t, True, frame_size, cfg.edge_margin) for tid, t in tracks.items()}
     starts = {tid: _end(t, False, frame_size, cfg.edge_margin) for tid, t in tracks.items()}
-    regular, reentries = [], []
+    regular, hidden, reentries = [], [], []
     for a, ea in ends.items():
         for b, sb in starts.items():
             gap = sb.frame - ea.frame
-            if a == b or gap <= 0 or gap > max(max_gap, reentry_gap):
+            if a == b or gap <= 0 or gap > max(max_gap, long_gap):
                 continue
             if len(cuts) and ((cuts > ea.frame) & (cuts <= sb.frame)).any():
                 continue                                              # never across a scene cut
@@ -169,24 +179,49 @@ def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.n
             alike = _alike(ea, sb)
             if cfg.stitch_appearance is not None and alike < cfg.stitch_appearance:
                 continue
+            known = cfg.reentry_appearance is not None and alike >= cfg.reentry_appearance and gap <= long_gap
             if ea.outward and sb.outward:                             # left the frame, and someone entered
-                if cfg.reentry_appearance is not None and alike >= cfg.reentry_appearance and gap <= reentry_gap:
+                if known:
                     reentries.append((1.0 - alike, a, b))
                 continue
-            if gap > max_gap or _turned(ea, sb, cfg, fps):
-                continue
             h = (ea.height + sb.height) / 2
-            forward = np.linalg.norm(ea.centre + ea.velocity * gap - sb.centre)
-            backward = np.linalg.norm(sb.centre - sb.velocity * gap - ea.centre)
-            cost = min(forward, backward) / h
-            if cost <= cfg.stitch_distance + cfg.stitch_distance_rate * gap / fps:
-                regular.append((cost, a, b))
+            if gap <= max_gap and not _turned(ea, sb, cfg, fps):
+                forward = np.linalg.norm(ea.centre + ea.velocity * gap - sb.centre)
+                backward = np.linalg.norm(sb.centre - sb.velocity * gap - ea.centre)
+                cost = min(forward, backward) / h
+                if cost <= cfg.stitch_distance + cfg.stitch_distance_rate * gap / fps:
+                    regular.append((cost, a, b))
+                    continue
+            if known and np.linalg.norm(ea.centre - sb.centre) / h <= cfg.hidden_distance:
+                hidden.append((1.0 - alike, a, b))
     after: Dict[int, int] = {}
     before: Dict[int, int] = {}
-    for _, a, b in sorted(regular) + sorted(reentries):
-        if a not in after and b not in before:
-            after[a], before[b] = b, a
+    for kind, pairs in (("regular", regular), ("hidden", hidden), ("reentry", reentries)):
+        if kind != "regular":
+            pairs = _unambiguous(pairs, cfg.reentry_margin)
+        for _, a, b in sorted(pairs):
+            if a not in after and b not in before and not _loops(before, a, b):
+                after[a], before[b] = b, a
     return before
+
+
+def _unambiguous(pairs, margin: float):
+    """The pairs whose colour cost beats every other pair sharing one of their ends by ``margin``."""
+    out = []
+    for cost, a, b in pairs:
+        rivals = [c for c, x, y in pairs if (x == a) != (y == b)]
+        if not rivals or min(rivals) - cost >= margin:
+            out.append((cost, a, b))
+    return out
+
+
+def _loops(before: Dict[int, int], a: int, b: int) -> bool:
+    """Whether linking ``b`` after ``a`` closes a loop (``a`` already descends from ``b``)."""
+    while a in before:
+        a = before[a]
+        if a == b:
+            return True
+    return False
 
 
 def _turned(a: _End, b: _End, cfg: RefineConfig, fps: float) -> bool:

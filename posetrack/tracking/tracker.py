@@ -68,7 +68,7 @@ from posetrack.tracking.config import (RefineConfig, TrackerConfig, default_pres
 from posetrack.tracking.flow import propagate_points, sample_flow
 from posetrack.tracking.matching import Matches, match
 from posetrack.tracking.motion import STILL_CAMERA, TRACK_MOTIONS, camera_motion, flow_weights
-from posetrack.tracking.propagation import propose_boxes
+from posetrack.tracking.propagation import joint_boxes, propose_boxes
 from posetrack.tracking.state import Column, Table, TrackerState, check_state
 from posetrack.types import Detections, FrameResult, Poses
 
@@ -441,7 +441,7 @@ class PoseTracker:
         look = looks.Appearance(tracks.look, tracks.look_weight) if self.uses_appearance else None
         return TrackView(tracks.ids, q.keypoints, q.keypoint_scores, q.areas, np.searchsorted(tracks.ids, q.track_ids),
                          boxes, np.maximum(boxes[:, 3] - boxes[:, 1], 1.0), lost,
-                         np.zeros(len(tracks)), look)
+                         self._motion.position_covariance(tracks), look)
 
     def similarity(self, poses: Poses, appearance: Optional[looks.Appearance] = None) -> np.ndarray:
         """Combined similarity, shape (N poses, T live tracks), columns as :attr:`active_ids`.
@@ -452,34 +452,58 @@ class PoseTracker:
         """
         return combined_similarity(self._terms, self.view(), poses, appearance)
 
-    def _unique(self, poses: Poses, sim: np.ndarray) -> np.ndarray:
-        """Indices (ascending) of the poses left after merging near-duplicates (``duplicate_oks``).
+    def _pose_oks(self, poses: Poses) -> np.ndarray:
+        """(N, N) OKS between the poses of one frame, over the joints confident in both."""
+        conf = poses.keypoint_scores > self.config.joint_score
+        areas = box_areas(poses.boxes)
+        return oks_matrix(poses.keypoints, poses.keypoints, areas, areas, self._sigmas, conf[:, None] & conf[None])
 
-        Poses whose OKS with each other is at least ``duplicate_oks`` form a cluster; a cluster
-        keeps its best-scoring poses, as many as there are live tracks that match any of its
-        poses (at least one): two people standing close keep both their poses, one person's
-        two poses keep the better one.
+    def _unique(self, poses: Poses, sim: np.ndarray, oks: np.ndarray) -> np.ndarray:
+        """Indices (ascending) of the poses left after merging near-duplicates, before association.
+
+        Poses at least ``duplicate_oks`` alike by OKS whose boxes overlap by at least
+        ``duplicate_box_iou`` form a group; a group keeps its best-scored poses, as many as the
+        established tracks (seen ``min_hits`` times) that match any of its poses, and at least
+        one: two people walking into each other keep both their poses, one person's two poses
+        keep the better one. (Boxes overlapping less are never merged here: two detected people
+        standing close overlap by IoU 0.4-0.7; their duplicates are caught after association.)
         """
         n = len(poses)
-        thr = self.config.duplicate_oks
-        if thr is None or n < 2:
+        cfg = self.config
+        if cfg.duplicate_oks is None or n < 2:
             return np.arange(n)
-        conf = poses.keypoint_scores > self.config.joint_score
-        oks = oks_matrix(poses.keypoints, poses.keypoints, box_areas(poses.boxes), box_areas(poses.boxes),
-                         self._sigmas, conf[:, None] & conf[None])
-        linked = oks >= thr
+        linked = (oks >= cfg.duplicate_oks) & (box_iou(poses.boxes, poses.boxes) >= cfg.duplicate_box_iou)
         np.fill_diagonal(linked, True)
         if linked.sum() == n:
             return np.arange(n)
         cluster = _components(linked)
-        wanted = sim >= self.config.min_similarity                                   # (N, T)
+        established = self._tracks.hits >= max(cfg.min_hits, 1)
+        wanted = (sim >= cfg.min_similarity) & established[None] if sim.size else np.zeros((n, 0), bool)
         keep = np.zeros(n, bool)
         for c in np.unique(cluster):
             members = np.flatnonzero(cluster == c)
-            tracks = int(wanted[members].any(0).sum()) if wanted.size else 0
+            people = int(wanted[members].any(0).sum()) if wanted.size else 0
             order = members[np.lexsort((members, -poses.box_scores[members]))]
-            keep[order[:max(1, min(len(members), tracks))]] = True
+            keep[order[:max(1, min(len(members), people))]] = True
         return np.flatnonzero(keep)
+
+    def _best_of_duplicates(self, poses: Poses, matches: Matches, sim: np.ndarray, oks: np.ndarray) -> Matches:
+        """A track whose pose has an unmatched near-duplicate (OKS >= ``duplicate_oks``) with a
+        higher box score takes that one instead (keeping the best one of a person's poses)."""
+        cfg = self.config
+        if cfg.duplicate_oks is None or not len(matches.pairs) or not len(matches.unmatched_rows):
+            return matches
+        pairs = matches.pairs.copy()
+        free = set(matches.unmatched_rows.tolist())
+        for k, (r, c) in enumerate(pairs):
+            better = [u for u in free if oks[u, r] >= cfg.duplicate_oks and poses.box_scores[u] > poses.box_scores[r]
+                      and sim[u, c] >= cfg.min_similarity]
+            if better:
+                u = max(better, key=lambda i: (poses.box_scores[i], -i))
+                free.discard(u)
+                free.add(int(r))
+                pairs[k, 0] = u
+        return Matches.from_pairs(pairs, *sim.shape)
 
     def associate(self, poses: Poses, high: Optional[np.ndarray] = None,
                   appearance: Optional[looks.Appearance] = None, sim: Optional[np.ndarray] = None) -> Matches:
@@ -620,7 +644,7 @@ class PoseTracker:
         self._queue = self._queue.append(keypoints=poses.keypoints, keypoint_scores=poses.keypoint_scores,
                                          areas=box_areas(poses.boxes), box_scores=poses.box_scores,
                                          track_ids=np.asarray(ids, np.int64), frames=np.full(len(ids), frame, np.int64))
-        b = poses.boxes.astype(np.float64)
+        b = self._pose_boxes(poses)
         h = np.maximum(b[:, 3] - b[:, 1], 1.0)
         z = np.c_[box_centres(b), h]
         aspect = (b[:, 2] - b[:, 0]) / h
@@ -649,6 +673,15 @@ class PoseTracker:
         self._tracks = tracks
         self._last_frame = frame
         self._propagated = False
+
+    def _pose_boxes(self, poses: Poses) -> np.ndarray:
+        """(N, 4) float64 the boxes the motion model measures: the box of each pose's confident
+        joints, grown by ``box_expand`` (as FlowTrack boxes them), or the pose's own box where
+        fewer than two joints are confident. A detector's box moves with whatever it caught
+        besides the person (a neighbour, a shadow); the joints move with the person."""
+        cfg = self.config
+        joints, valid = joint_boxes(poses.keypoints, poses.keypoint_scores, cfg.joint_score, cfg.box_expand)
+        return np.where(valid[:, None], joints, poses.boxes).astype(np.float64)
 
     def update(self, frame: int, poses: Poses, flow: Optional[np.ndarray] = None,
                detected: Optional[np.ndarray] = None, image: Optional[np.ndarray] = None,
@@ -695,25 +728,32 @@ class PoseTracker:
             log.debug("frame %d: %d of %d poses below the score thresholds are not tracked",
                       frame, len(poses) - len(kept), len(poses))
         sim = self.similarity(kept, look)
-        unique = self._unique(kept, sim)
+        oks = self._pose_oks(kept) if self.config.duplicate_oks is not None else None
+        unique = self._unique(kept, sim, oks)
         if len(unique) < len(kept):
-            kept, detected, sim = kept.select(unique), detected[unique], sim[unique]
+            kept, detected, sim, oks = kept.select(unique), detected[unique], sim[unique], oks[np.ix_(unique, unique)]
             look = look.select(unique) if look is not None else None
         high = kept.box_scores >= self.config.start_threshold
         matches = self.associate(kept, high, look, sim)
+        if oks is not None:
+            matches = self._best_of_duplicates(kept, matches, sim, oks)
         ids = np.full(len(kept), -1, np.int64)
         ids[matches.pairs[:, 0]] = self._tracks.ids[matches.pairs[:, 1]]
-        starts = self._may_start(kept, matches, high, detected)
+        starts = self._may_start(kept, matches, high, detected, oks)
         ids[starts] = self._new_ids(kept, starts, look, ids[ids >= 0])
         out = ids >= 0
         self._record(frame, kept.select(out), ids[out], detected[out], look.select(out) if look is not None else None)
         return FrameResult(frame=frame, poses=kept.select(out), track_ids=ids[out])
 
-    def _may_start(self, poses: Poses, matches: Matches, high: np.ndarray, detected: np.ndarray) -> np.ndarray:
-        """Indices of unmatched poses that start tracks (score, detector box, not a duplicate)."""
+    def _may_start(self, poses: Poses, matches: Matches, high: np.ndarray, detected: np.ndarray,
+                   oks: Optional[np.ndarray] = None) -> np.ndarray:
+        """Indices of unmatched poses that start tracks (score, detector box, not a duplicate of a
+        tracked pose: by OKS with ``duplicate_oks``, by box overlap with ``duplicate_iou``)."""
         cfg = self.config
         rows = matches.unmatched_rows
         rows = rows[high[rows] & (detected[rows] | cfg.proposals_start_tracks)]
+        if oks is not None and len(rows) and len(matches.pairs):
+            rows = rows[oks[np.ix_(rows, matches.pairs[:, 0])].max(1) < cfg.duplicate_oks]
         if cfg.duplicate_iou is not None and len(rows) and len(matches.pairs):
             overlap = box_iou(poses.boxes[rows], poses.boxes[matches.pairs[:, 0]]).max(1)
             rows = rows[overlap <= cfg.duplicate_iou]
