@@ -38,10 +38,14 @@ def batches(frames, size):
 
 
 def tracker_of(preset: str) -> PoseTracker:
-    """FlowTrack, or the robust preset without camera motion (the scene's "images" are frame numbers)."""
+    """FlowTrack, or the robust preset without the cues that read pixels (the scene's "images" are frame
+    numbers): camera motion, scene cuts and colours."""
     if preset == "flowtrack":
         return PoseTracker(COCO, TrackerConfig())
-    cfg = dataclasses.replace(load_tracking_config(preset=preset)[0], camera_motion=False)
+    from posetrack.tracking.cuts import CutConfig
+
+    cfg = dataclasses.replace(load_tracking_config(preset=preset)[0], camera_motion=False, cuts=CutConfig(),
+                              costs={"oks": 1.0})
     return PoseTracker(COCO, cfg, fps=25, frame_size=(SW, SH))
 
 

@@ -16,7 +16,9 @@ one new class here and one line in ``configs/tracker.yaml``. The matcher
 Terms:
 
 * ``oks`` — FlowTrack's multi-frame flow-based pose similarity (Xiao et al. 2018, Sec. 3.3):
-  the largest OKS between the pose and the track's queued poses, moved into this frame.
+  the largest OKS between the pose and the track's queued poses, moved into this frame;
+  with ``oks_flip`` also of the pose mirrored (left and right swapped: estimators swap them
+  when a person turns round).
   A keypoint's variance gets ``oks_floor``² pixels² added (a detector's joints are never
   more precise than a pixel or two, however small the person), and a lost track's poses
   the variance of its predicted position (``lost_growth`` body heights per second).
@@ -105,6 +107,7 @@ class OksCost:
     joint_score: float
     floor: float = 0.0                 # pixels added (in quadrature) to every keypoint's spread
     lost_growth: float = 0.0           # body heights per second lost added to a lost track's spread
+    flip: Optional[np.ndarray] = None  # (K,) slot permutation swapping left and right: also try the mirrored pose
 
     def cost(self, tracks: TrackView, poses: Poses, appearance: Optional[Appearance]) -> np.ndarray:
         n, t = len(poses), len(tracks)
@@ -116,8 +119,13 @@ class OksCost:
         if self.floor > 0 or (self.lost_growth > 0 and tracks.lost.any()):
             per_track = self.floor ** 2 + (self.lost_growth * tracks.lost * tracks.heights) ** 2
             extra = per_track[tracks.column]
-        oks = oks_matrix(poses.keypoints, tracks.keypoints, box_areas(poses.boxes), tracks.areas, self.sigmas, mask,
-                         extra)                                                                  # (N, E)
+        areas = box_areas(poses.boxes)
+        oks = oks_matrix(poses.keypoints, tracks.keypoints, areas, tracks.areas, self.sigmas, mask, extra)   # (N, E)
+        if self.flip is not None:     # a person turning round: the estimator swaps left and right
+            f = self.flip
+            ok = (poses.keypoint_scores[:, f] > thr)[:, None, :] & (tracks.keypoint_scores > thr)[None, :, :]
+            oks = np.maximum(oks, oks_matrix(poses.keypoints[:, f], tracks.keypoints, areas, tracks.areas,
+                                             self.sigmas, ok, extra))
         order = np.argsort(tracks.column, kind="stable")
         starts = np.flatnonzero(np.r_[True, np.diff(tracks.column[order]) != 0])
         best = np.zeros((n, t))
@@ -189,17 +197,18 @@ class LostGate:
 
 TermFactory = Callable[..., CostTerm]
 COST_TERMS: Dict[str, TermFactory] = {
-    "oks": lambda cfg, sigmas: OksCost(sigmas, cfg.joint_score, cfg.oks_floor, cfg.lost_growth),
-    "iou": lambda cfg, sigmas: IouCost(),
-    "motion": lambda cfg, sigmas: MotionCost(),
-    "appearance": lambda cfg, sigmas: AppearanceCost(cfg.appearance_veto),
+    "oks": lambda cfg, layout: OksCost(layout.sigma_array(), cfg.joint_score, cfg.oks_floor, cfg.lost_growth,
+                                       layout.flip_permutation() if cfg.oks_flip else None),
+    "iou": lambda cfg, layout: IouCost(),
+    "motion": lambda cfg, layout: MotionCost(),
+    "appearance": lambda cfg, layout: AppearanceCost(cfg.appearance_veto),
 }
-"""Cost terms by the name used in ``TrackerConfig.costs``: ``factory(config, sigmas) -> term``."""
+"""Cost terms by the name used in ``TrackerConfig.costs``: ``factory(config, layout) -> term``."""
 
 
-def build_terms(config, sigmas: np.ndarray) -> List[Tuple[float, CostTerm]]:
+def build_terms(config, layout) -> List[Tuple[float, CostTerm]]:
     """(weight, term) for every term with a positive weight in ``config.costs``, then the lost-track gate."""
-    terms = [(float(w), COST_TERMS[name](config, sigmas)) for name, w in config.costs.items() if w > 0]
+    terms = [(float(w), COST_TERMS[name](config, layout)) for name, w in config.costs.items() if w > 0]
     terms.append((0.0, LostGate(config.lost_gate, config.lost_growth, config.lost_scale)))
     return terms
 

@@ -56,9 +56,9 @@ class RefineConfig:
         interpolated_iou: an interpolated pose whose box overlaps an observed pose of the
             same frame (another track's) by more than this IoU is not added: that person is
             already there, and the gap was a fragment's, not a miss. None: always added.
-        stitch_velocity: a pair whose velocities at the seam differ by more than this many
-            body heights per second is never stitched (a person does not turn on the spot
-            while unseen; fragments of two people passing do). None: no such veto.
+        stitch_velocity: a pair whose ends move in opposite directions, both faster than this
+            many body heights per second, is never stitched (fragments of two people passing
+            do; a person stopping or turning on the spot is slower). None: no such veto.
         stitch_appearance: a pair whose colours (:mod:`posetrack.tracking.appearance`) are
             less alike than this is never stitched. None: no such veto (and without the
             video's frames there is nothing to compare).
@@ -177,12 +177,19 @@ class TrackerConfig:
         oks_floor: pixels added (in quadrature) to every keypoint's spread in the ``oks``
             term: a detector's joints are never more precise than that, however small the
             person (without it two estimates of a 12 px person hardly ever reach OKS 0.3).
-        duplicate_oks: poses of one frame at least this alike by OKS are near-duplicates: a
-            group whose boxes also overlap by ``duplicate_box_iou`` keeps its best-scored poses,
-            as many as the established tracks that match any of them (at least one), before
-            association; after it, a near-duplicate of a tracked pose never starts a track, and
-            takes the track when it scores higher. None: no merging.
+        oks_flip: the ``oks`` term also compares each pose mirrored (its left and right joints
+            swapped) and keeps the better: estimators swap left and right when a person turns.
+        duplicate_oks: poses of one frame at least this alike by OKS, or whose boxes overlap by
+            IoU of at least ``duplicate_box_iou``, are near-duplicates. Before association a
+            group of them keeps its best-scored poses, as many as the established tracks that
+            match any of them (at least one); after it, a near-duplicate of a tracked pose never
+            starts a track, and takes the track when it scores higher. None: no merging.
         duplicate_box_iou: see ``duplicate_oks``.
+        fallback_iou: after matching by the cost terms, a track seen in the last Q frames that
+            matched nothing takes a pose that matched nothing when the box of its joints
+            overlaps the track's predicted box by at least this IoU (ByteTrack's second, IoU
+            association: an estimator's odd pose of someone turning round is still where they
+            are). None: no second chance.
         flow_min_height, flow_full_height: people shorter than ``flow_min_height`` pixels
             move with their box motion model, not the flow; the flow's share rises linearly
             to 1 at ``flow_full_height``. None: the flow is trusted at any size.
@@ -229,8 +236,10 @@ class TrackerConfig:
     proposals_start_tracks: bool = True
     costs: Dict[str, float] = field(default_factory=lambda: {"oks": 1.0})
     oks_floor: float = 0.0
+    oks_flip: bool = False
     duplicate_oks: Optional[float] = None
     duplicate_box_iou: float = 0.7
+    fallback_iou: Optional[float] = None
     flow_min_height: Optional[float] = None
     flow_full_height: float = 0.0
     flow_check: bool = False
@@ -276,7 +285,7 @@ class TrackerConfig:
             raise ConfigError(f"costs: unknown cost term {unknown[0]!r}; choose from: {', '.join(COST_TERMS)}")
         if any(w < 0 for w in self.costs.values()) or not any(w > 0 for w in self.costs.values()):
             raise ConfigError(f"costs: weights must be 0 or more, at least one above 0, got {dict(self.costs)}")
-        for name in ("duplicate_oks", "duplicate_box_iou", "appearance_rate", "appearance_veto", "reid_similarity", "reid_margin"):
+        for name in ("duplicate_oks", "duplicate_box_iou", "fallback_iou", "appearance_rate", "appearance_veto", "reid_similarity", "reid_margin"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")

@@ -158,9 +158,9 @@ def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.n
     velocities or colours disagree); people hidden in place (up to ``reentry_gap``: the new
     start within ``hidden_distance`` body heights of the old end, colours at least
     ``reentry_appearance`` alike); and a track that left the frame with one that entered it
-    (up to ``reentry_gap``, colours at least ``reentry_appearance`` alike). The last two are
-    linked only when unambiguous: the pair's colours beat any rival pair of the same ends by
-    ``reentry_margin``.
+    (up to ``reentry_gap``, colours at least ``reentry_appearance`` alike). The last two join
+    only established fragments (``min_track_frames`` poses each) and only when unambiguous:
+    the pair's colours beat any rival pair of the same ends by ``reentry_margin``.
     """
     max_gap = cfg.stitch_gap * fps
     long_gap = cfg.reentry_gap * fps
@@ -179,7 +179,8 @@ def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.n
             alike = _alike(ea, sb)
             if cfg.stitch_appearance is not None and alike < cfg.stitch_appearance:
                 continue
-            known = cfg.reentry_appearance is not None and alike >= cfg.reentry_appearance and gap <= long_gap
+            known = cfg.reentry_appearance is not None and alike >= cfg.reentry_appearance and gap <= long_gap \
+                and min(len(tracks[a].pos), len(tracks[b].pos)) >= cfg.min_track_frames   # both established
             if ea.outward and sb.outward:                             # left the frame, and someone entered
                 if known:
                     reentries.append((1.0 - alike, a, b))
@@ -225,11 +226,15 @@ def _loops(before: Dict[int, int], a: int, b: int) -> bool:
 
 
 def _turned(a: _End, b: _End, cfg: RefineConfig, fps: float) -> bool:
-    """Whether the velocities at the seam differ by more than ``stitch_velocity`` heights per second."""
+    """Whether the two ends move in opposite directions, both faster than ``stitch_velocity``
+    body heights per second (a person seen going one way and then the other, with nobody
+    seeing them turn, is more likely two people passing). Ends measured on fewer than three
+    poses, or slower (people stopping, standing, turning on the spot), never veto."""
     if cfg.stitch_velocity is None or not (a.moving and b.moving):
         return False
     h = (a.height + b.height) / 2
-    return bool(np.linalg.norm(a.velocity - b.velocity) * fps / h > cfg.stitch_velocity)
+    fast = min(np.linalg.norm(a.velocity), np.linalg.norm(b.velocity)) * fps / h > cfg.stitch_velocity
+    return bool(fast and float(np.dot(a.velocity, b.velocity)) < 0)
 
 
 def _weak(t: _Track, cfg: RefineConfig, joint_score: float) -> bool:

@@ -126,7 +126,7 @@ class PoseTracker:
         self._max_lost = None if config.max_lost is None else max(1, int(round(config.max_lost * self.fps)))
         self._horizon = None if config.reid_horizon is None else max(1, int(round(config.reid_horizon * self.fps)))
         self._uses_model = config.max_lost is not None or config.occlusion is not None or config.motion == "kalman"
-        self._terms = build_terms(config, self._sigmas)
+        self._terms = build_terms(config, layout)
         self._motion = TRACK_MOTIONS[config.lost_motion]()
         self.reset()
 
@@ -317,22 +317,32 @@ class PoseTracker:
 
     def _camera_from_people(self, q: Table, moved: np.ndarray, seen: np.ndarray, dt: int) -> np.ndarray:
         """The camera's pan where the background cannot show it: the median, over established
-        tracks seen in the previous frame, of their flow displacement minus their own velocity.
+        tracks seen in the previous frame and not hidden, of their flow displacement minus their
+        own velocity.
 
         Each such person moves by the camera's pan plus their own motion (the filter's
-        velocity, in camera-compensated coordinates); what they share is the camera's.
+        velocity, in camera-compensated coordinates); what they share is the camera's. A
+        hidden person's flow is their occluder's, so they are left out; and where the people
+        disagree by more than a tenth of their height the pan is unknown (taken as still).
         """
         newest = q.frames == self._last_frame
         row = np.searchsorted(self._tracks.ids, q.track_ids[newest])
-        sure = self._tracks.hits[row] >= max(self.config.min_hits, 2)
+        usable = (self._tracks.hits >= max(self.config.min_hits, 2)) & ~self._occluded(seen)
+        sure = usable[row]
         if not sure.any():
             return STILL_CAMERA
         conf = q.keypoint_scores[newest][sure] > self.config.joint_score                  # (S, K)
         shift = np.where(conf[..., None], moved[newest][sure] - q.keypoints[newest][sure], np.nan)
         with np.errstate(all="ignore"):
             own = np.nanmedian(shift, axis=1) - dt * self._motion.velocities(self._tracks)[row[sure]]   # (S, 2)
-        own = own[np.isfinite(own).all(1)]
-        return STILL_CAMERA if not len(own) else np.r_[1.0, np.median(own, axis=0)]
+        finite = np.isfinite(own).all(1)
+        own = own[finite]
+        if not len(own):
+            return STILL_CAMERA
+        spread = np.ptp(own, axis=0).max() if len(own) > 1 else 0.0
+        if spread > 0.1 * np.median(self._motion.heights(self._tracks)[row[sure]][finite]):
+            return STILL_CAMERA
+        return np.r_[1.0, np.median(own, axis=0)]
 
     def _occluded(self, seen: np.ndarray) -> np.ndarray:
         """(T,) bool: tracks whose predicted box a track seen in the previous frame, nearer the
@@ -452,27 +462,32 @@ class PoseTracker:
         """
         return combined_similarity(self._terms, self.view(), poses, appearance)
 
-    def _pose_oks(self, poses: Poses) -> np.ndarray:
-        """(N, N) OKS between the poses of one frame, over the joints confident in both."""
-        conf = poses.keypoint_scores > self.config.joint_score
+    def _duplicates(self, poses: Poses) -> np.ndarray:
+        """(N, N) bool: which poses of one frame are near-duplicates of each other: OKS (over the
+        joints confident in both) of at least ``duplicate_oks``, or boxes overlapping by IoU of at
+        least ``duplicate_box_iou``. Two people standing close overlap by IoU 0.4-0.7 and their
+        poses differ; one person's two poses agree to a few pixels."""
+        cfg = self.config
+        conf = poses.keypoint_scores > cfg.joint_score
         areas = box_areas(poses.boxes)
-        return oks_matrix(poses.keypoints, poses.keypoints, areas, areas, self._sigmas, conf[:, None] & conf[None])
+        oks = oks_matrix(poses.keypoints, poses.keypoints, areas, areas, self._sigmas, conf[:, None] & conf[None])
+        same = (oks >= cfg.duplicate_oks) | (box_iou(poses.boxes, poses.boxes) >= cfg.duplicate_box_iou)
+        np.fill_diagonal(same, False)
+        return same
 
-    def _unique(self, poses: Poses, sim: np.ndarray, oks: np.ndarray) -> np.ndarray:
+    def _unique(self, poses: Poses, sim: np.ndarray, same: np.ndarray) -> np.ndarray:
         """Indices (ascending) of the poses left after merging near-duplicates, before association.
 
-        Poses at least ``duplicate_oks`` alike by OKS whose boxes overlap by at least
-        ``duplicate_box_iou`` form a group; a group keeps its best-scored poses, as many as the
-        established tracks (seen ``min_hits`` times) that match any of its poses, and at least
-        one: two people walking into each other keep both their poses, one person's two poses
-        keep the better one. (Boxes overlapping less are never merged here: two detected people
-        standing close overlap by IoU 0.4-0.7; their duplicates are caught after association.)
+        Near-duplicates (:meth:`_duplicates`) form groups; a group keeps its best-scored poses,
+        as many as the established tracks (seen ``min_hits`` times) that match any of its poses,
+        and at least one: two people walking into each other keep both their poses, one
+        person's two poses keep the better one.
         """
         n = len(poses)
         cfg = self.config
         if cfg.duplicate_oks is None or n < 2:
             return np.arange(n)
-        linked = (oks >= cfg.duplicate_oks) & (box_iou(poses.boxes, poses.boxes) >= cfg.duplicate_box_iou)
+        linked = same.copy()
         np.fill_diagonal(linked, True)
         if linked.sum() == n:
             return np.arange(n)
@@ -487,21 +502,31 @@ class PoseTracker:
             keep[order[:max(1, min(len(members), people))]] = True
         return np.flatnonzero(keep)
 
-    def _best_of_duplicates(self, poses: Poses, matches: Matches, sim: np.ndarray, oks: np.ndarray) -> Matches:
-        """A track whose pose has an unmatched near-duplicate (OKS >= ``duplicate_oks``) with a
-        higher box score takes that one instead (keeping the best one of a person's poses)."""
-        cfg = self.config
-        if cfg.duplicate_oks is None or not len(matches.pairs) or not len(matches.unmatched_rows):
+    def _tracked_duplicates(self, poses: Poses, matches: Matches, sim: np.ndarray, same: np.ndarray) -> np.ndarray:
+        """(N, P) bool: unmatched pose i is a near-duplicate of the pose of match k: by
+        :meth:`_duplicates`, or because the matched track wants it too (similarity at least
+        ``min_similarity``) and its box overlaps the matched pose's by more than ``nms_iou``
+        (FlowTrack's "same person" overlap). Matched rows are all False."""
+        r, c = matches.pairs[:, 0], matches.pairs[:, 1]
+        overlap = box_iou(poses.boxes, poses.boxes[r]) > self.config.nms_iou
+        dup = same[:, r] | ((sim[:, c] >= self.config.min_similarity) & overlap)
+        dup[r] = False
+        return dup
+
+    def _best_of_duplicates(self, poses: Poses, matches: Matches, sim: np.ndarray, dup: np.ndarray) -> Matches:
+        """A track whose pose has an unmatched near-duplicate with a higher box score takes that
+        one instead (keeping the best one of a person's poses)."""
+        if not len(matches.pairs) or not dup.any():
             return matches
         pairs = matches.pairs.copy()
-        free = set(matches.unmatched_rows.tolist())
-        for k, (r, c) in enumerate(pairs):
-            better = [u for u in free if oks[u, r] >= cfg.duplicate_oks and poses.box_scores[u] > poses.box_scores[r]
-                      and sim[u, c] >= cfg.min_similarity]
+        taken = set(pairs[:, 0].tolist())
+        for k, (r, c) in enumerate(matches.pairs):
+            better = [u for u in np.flatnonzero(dup[:, k]) if u not in taken and poses.box_scores[u] > poses.box_scores[r]
+                      and sim[u, c] >= self.config.min_similarity]
             if better:
                 u = max(better, key=lambda i: (poses.box_scores[i], -i))
-                free.discard(u)
-                free.add(int(r))
+                taken.discard(int(r))
+                taken.add(int(u))
                 pairs[k, 0] = u
         return Matches.from_pairs(pairs, *sim.shape)
 
@@ -536,6 +561,26 @@ class PoseTracker:
                 row_free[pairs[-1][:, 0]] = False
                 col_free[pairs[-1][:, 1]] = False
         return Matches.from_pairs(np.concatenate(pairs) if pairs else np.zeros((0, 2)), n, t)
+
+    def _fallback(self, poses: Poses, high: np.ndarray, matches: Matches, sim: np.ndarray) -> Matches:
+        """Second chance for poses no track matched by pose (ByteTrack's IoU stage): a free track
+        seen within the last Q frames takes a free pose whose joints' box overlaps its predicted
+        box by IoU >= ``fallback_iou`` (an estimator's odd pose of someone turning or half hidden
+        is still where that person is). Never a pair any cost term forbids."""
+        rows = matches.unmatched_rows[high[matches.unmatched_rows]]
+        tracks = self._tracks
+        recent = (self._frame_now - tracks.last_seen) <= self.config.queue
+        cols = matches.unmatched_cols[recent[matches.unmatched_cols]]
+        if not len(rows) or not len(cols):
+            return matches
+        predicted = self._motion.boxes(tracks, tracks.aspect)[cols] if self._uses_model else tracks.box[cols]
+        iou = box_iou(self._pose_boxes(poses.select(rows)), predicted)                     # (R, C)
+        iou = np.where(np.isfinite(sim[np.ix_(rows, cols)]), iou, 0.0)
+        extra = match(iou, self.config.fallback_iou, "greedy")
+        if not len(extra.pairs):
+            return matches
+        pairs = np.stack([rows[extra.pairs[:, 0]], cols[extra.pairs[:, 1]]], 1)
+        return Matches.from_pairs(np.concatenate([matches.pairs, pairs]), *sim.shape)
 
     def spawn(self, count: int) -> np.ndarray:
         """``count`` new track ids, (count,) int64."""
@@ -728,32 +773,37 @@ class PoseTracker:
             log.debug("frame %d: %d of %d poses below the score thresholds are not tracked",
                       frame, len(poses) - len(kept), len(poses))
         sim = self.similarity(kept, look)
-        oks = self._pose_oks(kept) if self.config.duplicate_oks is not None else None
-        unique = self._unique(kept, sim, oks)
+        same = self._duplicates(kept) if self.config.duplicate_oks is not None else None
+        unique = self._unique(kept, sim, same)
         if len(unique) < len(kept):
-            kept, detected, sim, oks = kept.select(unique), detected[unique], sim[unique], oks[np.ix_(unique, unique)]
+            kept, detected, sim, same = kept.select(unique), detected[unique], sim[unique], same[np.ix_(unique, unique)]
             look = look.select(unique) if look is not None else None
         high = kept.box_scores >= self.config.start_threshold
         matches = self.associate(kept, high, look, sim)
-        if oks is not None:
-            matches = self._best_of_duplicates(kept, matches, sim, oks)
+        if self.config.fallback_iou is not None:
+            matches = self._fallback(kept, high, matches, sim)
+        dup = None
+        if same is not None and len(matches.pairs):
+            dup = self._tracked_duplicates(kept, matches, sim, same)
+            matches = self._best_of_duplicates(kept, matches, sim, dup)
+            dup = self._tracked_duplicates(kept, matches, sim, same)
         ids = np.full(len(kept), -1, np.int64)
         ids[matches.pairs[:, 0]] = self._tracks.ids[matches.pairs[:, 1]]
-        starts = self._may_start(kept, matches, high, detected, oks)
+        starts = self._may_start(kept, matches, high, detected, dup)
         ids[starts] = self._new_ids(kept, starts, look, ids[ids >= 0])
         out = ids >= 0
         self._record(frame, kept.select(out), ids[out], detected[out], look.select(out) if look is not None else None)
         return FrameResult(frame=frame, poses=kept.select(out), track_ids=ids[out])
 
     def _may_start(self, poses: Poses, matches: Matches, high: np.ndarray, detected: np.ndarray,
-                   oks: Optional[np.ndarray] = None) -> np.ndarray:
+                   dup: Optional[np.ndarray] = None) -> np.ndarray:
         """Indices of unmatched poses that start tracks (score, detector box, not a duplicate of a
-        tracked pose: by OKS with ``duplicate_oks``, by box overlap with ``duplicate_iou``)."""
+        tracked pose: :meth:`_tracked_duplicates`, or by box overlap with ``duplicate_iou``)."""
         cfg = self.config
         rows = matches.unmatched_rows
         rows = rows[high[rows] & (detected[rows] | cfg.proposals_start_tracks)]
-        if oks is not None and len(rows) and len(matches.pairs):
-            rows = rows[oks[np.ix_(rows, matches.pairs[:, 0])].max(1) < cfg.duplicate_oks]
+        if dup is not None and len(rows):
+            rows = rows[~dup[rows].any(1)]
         if cfg.duplicate_iou is not None and len(rows) and len(matches.pairs):
             overlap = box_iou(poses.boxes[rows], poses.boxes[matches.pairs[:, 0]]).max(1)
             rows = rows[overlap <= cfg.duplicate_iou]
