@@ -17,6 +17,7 @@ Examples:
   posetrack track poses.json --video video.mp4 -o t.json --tracker flowtrack   # the paper's tracker
   posetrack track poses.json --out tracks.json --no-refine            # online tracking only
   posetrack track poses.json -o t.json --export-posetrack2018 pred/seq.json
+  posetrack track poses.json --video duet.mp4 -o t.json --max-tracks 2   # never more than two ids
   posetrack track poses.json --out tracks.json --matching hungarian --config my_tracker.yaml
 
 \b
@@ -50,6 +51,8 @@ people are marked "interpolated": true.
               help="Override how queued poses reach the next frame.  [default: flow, as the paper]")
 @click.option("--flow", "flow_method", type=click.Choice(["dis", "raft", "none"]), default=None,
               help="Override the optical flow method (with --video).  [default: dis]")
+@click.option("--max-tracks", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Never more than N identities (you know how many people are in the scene).")
 @click.option("--export-posetrack2017", "export17", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -58,7 +61,7 @@ people are marked "interpolated": true.
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[str], config: str,
           refine: Optional[bool], matching: Optional[str], motion: Optional[str], flow_method: Optional[str],
-          export17: Optional[Path], export18: Optional[Path], force: bool, quiet: bool) -> None:
+          max_tracks: Optional[int], export17: Optional[Path], export18: Optional[Path], force: bool, quiet: bool) -> None:
     """Link the poses of POSES (a tracks.json) into tracks and write them to --out.
 
     Each pose is matched to the track whose recent poses, moved into its frame by optical
@@ -77,7 +80,8 @@ def track(poses_file: Path, out: Path, video: Optional[Path], preset: Optional[s
     check_writes({"tracks": out, "posetrack2017": export17, "posetrack2018": export18},
                  {"poses": poses_file, "video": video, "tracker_config": config}, force=force)
     tracker_cfg, flow_cfg = load_tracking_config(config, preset=preset)
-    tracker_cfg = replace(tracker_cfg, **{k: v for k, v in (("matching", matching), ("motion", motion)) if v})
+    tracker_cfg = replace(tracker_cfg, **{k: v for k, v in (("matching", matching), ("motion", motion),
+                                                            ("max_tracks", max_tracks)) if v})
     if refine is not None:
         tracker_cfg = replace(tracker_cfg, refine=replace(tracker_cfg.refine, enabled=refine))
     if flow_method:

@@ -72,6 +72,8 @@ def resolve_configs(opts: "RunOptions", device: str = "cpu") -> RunConfigs:
     tracker, flow = load_tracking_config(opts.tracker_config, preset=opts.tracker_mode)
     if opts.matching:
         tracker = dataclasses.replace(tracker, matching=opts.matching)
+    if opts.max_tracks is not None:
+        tracker = dataclasses.replace(tracker, max_tracks=opts.max_tracks)
     if opts.flow_method:
         flow = dataclasses.replace(flow, method=opts.flow_method)
     if flow.method == "raft":

@@ -59,6 +59,7 @@ class RunOptions:
     tracker_config: str = "tracker"
     matching: Optional[str] = None
     flow_method: Optional[str] = None
+    max_tracks: Optional[int] = None       # never more than this many identities (the tracker's max_tracks)
     start: int = 0
     end: Optional[int] = None
     stride: int = 1
@@ -124,14 +125,14 @@ _PATH_FIELDS = ("pose_model", "pose_weights", "detector_weights", "boxes_file", 
 _TEXT_FIELDS = ("pose_model", "pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode",
                 "tracker_config", "device")
 _OPTIONAL_FIELDS = ("pose_weights", "detector_name", "detector_weights", "boxes_file", "tracker_mode", "matching",
-                    "flow_method", "end")
+                    "flow_method", "end", "max_tracks")
 _BOOL_FIELDS = ("refine", "half", "compile", "flip", "overlap")
 _INT64_MAX = 2 ** 63 - 1
 #: Crops or frames in one batch: 65536 crops of 384x288 are 86 GB of input; more is a mistake.
 _MAX_BATCH = 65536
 #: (lowest, highest) of the integer fields; strides reach the tracks file's 10 million frame limit
 #: (posetrack.validation.MAX_FRAMES).
-_INT_FIELDS = {"start": (0, _INT64_MAX), "end": (1, _INT64_MAX), "stride": (1, 10_000_000),
+_INT_FIELDS = {"start": (0, _INT64_MAX), "end": (1, _INT64_MAX), "stride": (1, 10_000_000), "max_tracks": (1, _INT64_MAX),
                "detect_every": (1, 10_000_000), "batch_size": (1, _MAX_BATCH), "frame_batch": (1, _MAX_BATCH)}
 
 

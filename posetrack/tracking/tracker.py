@@ -408,12 +408,13 @@ class PoseTracker:
         self._tracks = tracks.select(keep)
 
     def _remember(self, ended: np.ndarray) -> None:
-        """Ended tracks (a mask over the tracks) join the gallery for re-identification."""
-        if self._horizon is None or not ended.any():
+        """Ended tracks (a mask over the tracks) join the gallery: for re-identification
+        (``reid_horizon``), and, with ``max_tracks``, as the identities a newcomer may take."""
+        if (self._horizon is None and self.config.max_tracks is None) or not ended.any():
             return
         t = self._tracks.select(ended)
-        seen = t.look_weight.sum(1) > 0
-        t = t.select(seen)
+        if self.config.max_tracks is None:
+            t = t.select(t.look_weight.sum(1) > 0)                       # re-identification needs colours
         if not len(t):
             return
         gallery = self._gallery.append(ids=t.ids, last_seen=t.last_seen, hits=t.hits, box=t.box,
@@ -646,28 +647,33 @@ class PoseTracker:
 
     def _reuse(self, poses: Poses, rows: np.ndarray, appearance: Optional[looks.Appearance],
                taken: np.ndarray) -> np.ndarray:
-        """With ``max_tracks`` reached: the ids of free identities (lost or ended) the poses ``rows``
-        are most like (appearance, else nearness to where they were last seen), -1 for none."""
+        """With ``max_tracks`` ids handed out: for the poses ``rows``, the ids of free identities
+        (not matched in this frame), -1 for none left. A lost or ended track the pose looks like
+        (colours, else nearness to where it was last seen) is preferred; otherwise the lowest free
+        id (after a scene cut every id is free)."""
         tracks, g = self._tracks, self._gallery
-        pool_ids = np.r_[tracks.ids, g.ids]
-        pool_box = np.r_[tracks.box.reshape(-1, 4), g.box.reshape(-1, 4)]
-        free = ~np.isin(pool_ids, taken)
         out = np.full(len(rows), -1, np.int64)
-        if not free.any() or not len(rows):
+        free = np.setdiff1d(np.arange(self._next_id, dtype=np.int64), taken)
+        if not len(free) or not len(rows):
             return out
-        pool_ids, pool_box = pool_ids[free], pool_box[free]
-        h = np.maximum(pool_box[:, 3] - pool_box[:, 1], 1.0)
-        dist = np.linalg.norm(box_centres(poses.boxes[rows])[:, None] - box_centres(pool_box)[None], axis=2) / h
-        score = -dist
-        if appearance is not None:
-            pool_look = looks.Appearance(np.r_[tracks.look, g.look][free], np.r_[tracks.look_weight, g.look_weight][free])
-            sim = looks.similarity(appearance.select(rows), pool_look)
-            score = np.where(np.isfinite(sim), 10.0 * sim - dist, score)
-        used = np.zeros(len(pool_ids), bool)
+        known_ids = np.r_[tracks.ids, g.ids]
+        known = np.isin(known_ids, free)
+        score = np.full((len(rows), len(free)), -1e9)                        # unknown identities: last resort
+        if known.any():
+            boxes = np.r_[tracks.box.reshape(-1, 4), g.box.reshape(-1, 4)][known]
+            h = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+            near = -np.linalg.norm(box_centres(poses.boxes[rows])[:, None] - box_centres(boxes)[None], axis=2) / h
+            if appearance is not None:
+                pool = looks.Appearance(np.r_[tracks.look, g.look][known], np.r_[tracks.look_weight, g.look_weight][known])
+                sim = looks.similarity(appearance.select(rows), pool)
+                near = np.where(np.isfinite(sim), 10.0 * sim + near, near)
+            score[:, np.searchsorted(free, known_ids[known])] = near
+        score -= 1e-6 * np.arange(len(free))[None]                          # ties: the lowest id
+        used = np.zeros(len(free), bool)
         for flat in np.argsort(-score, axis=None, kind="stable"):
-            r, c = divmod(int(flat), score.shape[1])
+            r, c = divmod(int(flat), len(free))
             if out[r] < 0 and not used[c]:
-                out[r], used[c] = pool_ids[c], True
+                out[r], used[c] = free[c], True
         self._drop_reused(out[out >= 0])
         return out
 
