@@ -49,6 +49,10 @@ class RefineConfig:
             heights per second of gap.
         stitch_distance_rate: body heights per second of gap added to the allowed distance.
         stitch_scale: the two fragments' heights may differ by at most this factor.
+        split_gap: seconds; tracks are first cut at every gap longer than this next to a piece
+            shorter than ``min_track_frames`` (a lost track that took a stranger's pose or two),
+            and stitching decides those links again, knowing what came after. None: tracks stay
+            whole.
         interpolate_gap: gaps inside a track of at most this many frames are filled by
             linear interpolation (people marked ``interpolated``); 0: none.
         interpolated_score: interpolated joints score this times the lower of the two
@@ -93,6 +97,7 @@ class RefineConfig:
     interpolate_gap: int = 0
     interpolated_score: float = 0.8
     interpolated_iou: Optional[float] = None
+    split_gap: Optional[float] = None
     stitch_velocity: Optional[float] = None
     stitch_appearance: Optional[float] = None
     reentry_appearance: Optional[float] = None
@@ -116,6 +121,8 @@ class RefineConfig:
                      "reentry_gap", "reentry_margin", "hidden_distance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
+        if self.split_gap is not None and self.split_gap < 0:
+            raise ConfigError(f"refine.split_gap must be 0 or more, got {self.split_gap}")
         if self.stitch_velocity is not None and self.stitch_velocity < 0:
             raise ConfigError(f"refine.stitch_velocity must be 0 or more, got {self.stitch_velocity}")
         if self.stitch_scale < 1:

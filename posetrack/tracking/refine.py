@@ -251,6 +251,28 @@ def _weak(t: _Track, cfg: RefineConfig, joint_score: float) -> bool:
         if (conf.sum(1) >= 2).any() else True
 
 
+def _split(tracks: Dict[int, _Track], gap: float, established: int) -> Dict[int, _Track]:
+    """Tracks cut at every gap longer than ``gap`` frames where the piece before or after it has
+    fewer than ``established`` poses (the later pieces get fresh ids above every id in use), so
+    that stitching decides those links again with what came after. A link between two long
+    pieces is the online tracker's, made with more to go on, and is kept."""
+    out: Dict[int, _Track] = {}
+    next_id = max(tracks, default=-1) + 1
+    for tid in sorted(tracks):
+        t = tracks[tid]
+        gaps = np.flatnonzero(np.diff(t.frames) > gap) + 1
+        bounds = np.r_[0, gaps, len(t.pos)]
+        sizes = np.diff(bounds)
+        cuts = [g for i, g in enumerate(gaps) if min(sizes[i], sizes[i + 1]) < established]
+        for i, piece in enumerate(np.split(np.arange(len(t.pos)), cuts)):
+            new = tid if i == 0 else next_id
+            next_id += i > 0
+            look = t.look.select(piece) if t.look is not None else None
+            out[new] = _Track(new, t.pos[piece], t.frames[piece], t.boxes[piece], t.box_scores[piece],
+                              t.keypoints[piece], t.keypoint_scores[piece], look)
+    return out
+
+
 def _merge(tracks: Dict[int, _Track], before: Dict[int, int]) -> Dict[int, _Track]:
     """Chains of stitched fragments become one track with the earliest fragment's id."""
     def root(tid: int) -> int:
@@ -363,6 +385,8 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     if appearance is not None and len(appearance) != len(frames):
         raise ValueError(f"{len(appearance)} appearance records for {len(frames)} frames")
     tracks = _tracks(frames, appearance)
+    if config.split_gap is not None:
+        tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
     cuts = np.array([f.frame for f in frames if f.cut], np.int64)
     strong = {tid: t for tid, t in tracks.items() if not _weak(t, config, joint_score)}
     before = _stitch(strong, config, fps, cuts, frame_size) if config.stitch_gap > 0 or config.reentry_gap > 0 else {}
