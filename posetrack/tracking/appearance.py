@@ -19,11 +19,12 @@ Example:
     >>> import numpy as np
     >>> from posetrack.keypoints import COCO
     >>> from posetrack.tracking.appearance import describe, similarity
-    >>> image = np.zeros((200, 200, 3), np.uint8); image[:, 100:] = (200, 30, 30)
-    >>> kp = np.array(COCO_STANDING)                                                # doctest: +SKIP
-    >>> look = describe(image, keypoints, scores, COCO, joint_score=0.4)             # doctest: +SKIP
-    >>> similarity(look, look).round(3)                                             # doctest: +SKIP
-    array([[1.]])
+    >>> red = np.zeros((200, 200, 3), np.uint8); red[:] = (200, 30, 30)
+    >>> blue = red[..., ::-1].copy()
+    >>> kp = np.random.default_rng(0).uniform(60, 140, (1, 17, 2)); scores = np.full((1, 17), 0.9)
+    >>> a, b = describe(red, kp, scores, COCO, 0.4), describe(blue, kp, scores, COCO, 0.4)
+    >>> float(similarity(a, a)[0, 0]), float(similarity(a, b)[0, 0]) < 0.01
+    (1.0, True)
 """
 from __future__ import annotations
 
@@ -126,7 +127,8 @@ def _head(kp: np.ndarray, conf: np.ndarray, index: dict):
         return None, None
     fc = conf[:, face]
     ok = (fc.sum(1) >= 2) & conf[:, shoulders].all(1)
-    centre = np.nanmean(np.where(fc[..., None], kp[:, face], np.nan), 1)    # (N, 2)
+    count = np.maximum(fc.sum(1), 1)[:, None]
+    centre = np.where(fc[..., None], kp[:, face], 0.0).sum(1) / count            # (N, 2)
     span = np.linalg.norm(kp[:, shoulders[0]] - kp[:, shoulders[1]], axis=1)[:, None]
     offsets = np.array([[-0.12, -0.35], [0.0, -0.4], [0.12, -0.35], [-0.08, -0.2], [0.08, -0.2]])
     pts = centre[:, None] + offsets[None] * span[:, None]

@@ -81,6 +81,9 @@ class RefineConfig:
         min_track_frames: tracks with fewer observed (not interpolated) poses, counted after
             stitching, are removed (a file shorter than twice this uses half its length).
         min_track_score: tracks whose mean box score is below this are removed.
+        piece_score: a fragment shorter than ``min_track_frames`` takes part in stitching only
+            when its mean box score is at least this (a person seen in pieces is usually seen
+            well; a false pose that comes and goes is not); pieces left alone are then removed.
         min_joint_extent: tracks whose confident joints span, on average, less than this
             fraction of their boxes' heights are removed (a pose found on a car or a wall
             bunches its joints). None: kept.
@@ -107,6 +110,7 @@ class RefineConfig:
     edge_margin: float = 0.3
     min_track_frames: int = 0
     min_track_score: float = 0.0
+    piece_score: float = 0.0
     min_joint_extent: Optional[float] = None
     smooth: bool = False
     smooth_min_cutoff: float = 1.0
@@ -129,7 +133,7 @@ class RefineConfig:
             raise ConfigError(f"refine.stitch_scale must be at least 1, got {self.stitch_scale}")
         if self.interpolate_gap < 0 or self.min_track_frames < 0:
             raise ConfigError("refine.interpolate_gap and refine.min_track_frames must be 0 or more")
-        for name in ("interpolated_score", "min_track_score", "interpolated_iou", "stitch_appearance",
+        for name in ("interpolated_score", "min_track_score", "piece_score", "interpolated_iou", "stitch_appearance",
                      "reentry_appearance", "min_joint_extent"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"refine.{name} must be in [0, 1], got {getattr(self, name)}")

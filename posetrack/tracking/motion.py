@@ -29,7 +29,7 @@ Example:
     >>> from posetrack.tracking.state import Table
     >>> model = BoxKalman()
     >>> tracks = Table(model.columns, **model.start(np.array([[100.0, 200.0, 80.0]])))
-    >>> for k in range(1, 20):
+    >>> for k in range(1, 40):
     ...     tracks = model.correct(model.predict(tracks, 1, STILL_CAMERA), np.array([0]), np.array([[100 + 4.0 * k, 200, 80]]))
     >>> model.velocities(tracks).round(1).tolist()
     [[4.0, 0.0]]

@@ -150,7 +150,7 @@ def _alike(a: _End, b: _End) -> float:
 
 
 def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.ndarray,
-            frame_size=None) -> Dict[int, int]:
+            frame_size=None, links: Optional[Dict[int, int]] = None) -> Dict[int, int]:
     """Which track continues which: {later id: earlier id}.
 
     Three kinds of pairs, linked in this order, each kind cheapest first, each end at most once:
@@ -161,6 +161,7 @@ def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.n
     (up to ``reentry_gap``, colours at least ``reentry_appearance`` alike). The last two join
     only established fragments (``min_track_frames`` poses each) and only when unambiguous:
     the pair's colours beat any rival pair of the same ends by ``reentry_margin``.
+    ``links`` ({later id: earlier id}) are kept; new ones are added to them.
     """
     max_gap = cfg.stitch_gap * fps
     long_gap = cfg.reentry_gap * fps
@@ -195,8 +196,8 @@ def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.n
                     continue
             if known and np.linalg.norm(ea.centre - sb.centre) / h <= cfg.hidden_distance:
                 hidden.append((1.0 - alike, a, b))
-    after: Dict[int, int] = {}
-    before: Dict[int, int] = {}
+    before: Dict[int, int] = dict(links or {})
+    after: Dict[int, int] = {a: b for b, a in before.items()}
     for kind, pairs in (("regular", regular), ("hidden", hidden), ("reentry", reentries)):
         if kind != "regular":
             pairs = _unambiguous(pairs, cfg.reentry_margin)
@@ -389,7 +390,16 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
     cuts = np.array([f.frame for f in frames if f.cut], np.int64)
     strong = {tid: t for tid, t in tracks.items() if not _weak(t, config, joint_score)}
-    before = _stitch(strong, config, fps, cuts, frame_size) if config.stitch_gap > 0 or config.reentry_gap > 0 else {}
+    before: Dict[int, int] = {}
+    if config.stitch_gap > 0 or config.reentry_gap > 0:
+        # established fragments first, so a short false pose near a person's end cannot take their
+        # continuation; then the short pieces, which chain among themselves or onto free ends
+        shortest = min(config.min_track_frames, max(1, len(frames) // 2))
+        long = {tid: t for tid, t in strong.items() if len(t.pos) >= shortest}
+        pieces = {tid: t for tid, t in strong.items()
+                  if len(t.pos) >= shortest or t.box_scores.mean() >= config.piece_score}
+        before = _stitch(long, config, fps, cuts, frame_size)
+        before = _stitch(pieces, config, fps, cuts, frame_size, before)
     report["stitched"] = len(before)
     merged = _merge(strong, before)
     shortest = min(config.min_track_frames, max(1, len(frames) // 2))     # a short file keeps its people
