@@ -53,8 +53,7 @@ def scene(frames: int, n: int, seed: int = 0):
     return out
 
 
-ASSOCIATION = ("similarity", "_duplicates", "_unique", "associate", "_fallback", "_tracked_duplicates",
-               "_best_of_duplicates", "_may_start", "_new_ids")
+ASSOCIATION = ("_match_frame", "_may_start", "_new_ids")   # _match_frame: similarity, duplicates, associate, fallback
 
 
 def measure(preset: str, frames, flow, image, warmup: int = 20):

@@ -292,7 +292,7 @@ def check_state(state: Any, num_keypoints: int, specs: Optional[Mapping[str, Spe
         FormatError: names the first field that is wrong (``tracker.queue.keypoints: ...``).
     """
     if specs is None:
-        from posetrack.tracking.tracker import table_specs
+        from posetrack.tracking.tables import table_specs
 
         specs = table_specs(num_keypoints)
     TrackerState.decode(state, specs)
