@@ -1,4 +1,5 @@
-"""How fast `posetrack eval` scores a PoseTrack2017-val-sized set, as whole processes, against poseval.
+"""How fast `posetrack eval` scores a PoseTrack2017-val-sized set, as whole processes, against poseval; with
+``--posetrack21``, a PoseTrack21-val-sized set against the official PoseTrack21 kit, run here.
 
 Builds a val-sized synthetic set with our own seeded generator (:func:`posetrack.eval.synthetic.make_posetrack_set`:
 50 sequences of 60-80 frames, 5-7 people, predictions on every frame; about 2,000 evaluated frames,
@@ -19,6 +20,20 @@ Figures printed:
 On a machine shared with other jobs, wall times include waiting for a core; CPU times do not.
 
     python benchmarks/eval_speed.py [--repeats 5] [--baseline 9a01ceb] [--keep DIR]
+
+PoseTrack21 (``--posetrack21``): a set of PoseTrack21-val size (20 sequences of 30-60 frames, 5-7 people;
+our own :func:`posetrack.eval.synthetic.make_posetrack21_set`, or with ``--pt21-generator PATH`` the
+reference generator ``make_pt21_set.py`` with the recipe of its README). Whole ``posetrack eval``
+processes (HOTA and mAP in one) are timed against the kit's two scripts (``run_posetrack_challenge.py``:
+HOTA, ``run_pose_estimation.py``: mAP), each a whole process run from the kit's folder ``--kit PATH``
+(``eval/posetrack21`` of anDoer/PoseTrack21 at 3e61960) with the interpreter ``--kit-python PATH`` of a
+separate environment where the kit runs (numpy < 1.24, scipy, shapely, tqdm). Without ``--kit`` the kit
+is skipped. The numbers are compared too: ``benchmarks/pt21_kit_numbers.py`` (run with the kit's
+interpreter) dumps the kit's values at full precision, and the largest difference to our ``--json``
+(every field, per alpha, joint, sequence, and mAP) is printed.
+
+    python benchmarks/eval_speed.py --posetrack21 --kit /tmp/PoseTrack21/eval/posetrack21 \
+        --kit-python /tmp/kitvenv/bin/python [--kit-repeats 3] [--pt21-generator PATH/make_pt21_set.py]
 """
 from __future__ import annotations
 
@@ -114,7 +129,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--baseline", metavar="REV", default=None, help="also time posetrack at this git revision")
     ap.add_argument("--keep", type=Path, default=None, help="build the set here (reused if present)")
+    ap.add_argument("--posetrack21", action="store_true", help="time a PoseTrack21 set instead (HOTA and mAP)")
+    ap.add_argument("--kit", type=Path, default=None, help="the PoseTrack21 kit's folder (eval/posetrack21)")
+    ap.add_argument("--kit-python", type=Path, default=None, help="the interpreter of the kit's environment")
+    ap.add_argument("--kit-repeats", type=int, default=3)
+    ap.add_argument("--pt21-generator", type=Path, default=None, help="the reference make_pt21_set.py")
     args = ap.parse_args()
+    if args.posetrack21:
+        from eval_speed_pt21 import main_pt21
+
+        return main_pt21(args)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         root = build_set(args.keep or tmp / "val-sized")

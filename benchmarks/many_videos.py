@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from many_videos_data import make_batch, options  # noqa: E402  (the tests' synthetic videos)
+from helpers.many_videos import make_batch, options  # noqa: E402  (the tests' synthetic videos)
 
 
 def timed(label: str, engine, jobs, opts, rows: list) -> float:

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import posetrack.pipeline.frames as pipeline_module
 from posetrack.pipeline.runner import Outputs, load_models, run_video
-from runpath_data import make_clip, run_options
+from helpers.runpath import make_clip, run_options
 
 VARIANTS = {"old": (False, False), "batched": (True, False), "batched+overlap": (True, True)}
 

@@ -20,6 +20,7 @@ stages run one after another within a frame batch, decoding runs ahead in its ow
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import tempfile
@@ -126,7 +127,7 @@ def main() -> None:
             boxes = original(opts, dev, info)
             if det_path is None:
                 return boxes
-            det = original(runner.dataclasses.replace(opts, boxes_file=None, detector_name=det_name,
+            det = original(dataclasses.replace(opts, boxes_file=None, detector_name=det_name,
                                                       detector_weights=str(det_path)), dev, info)
 
             def both(batch):
@@ -143,10 +144,10 @@ def main() -> None:
                 opts = runner.RunOptions(pose_model=pose_model, pose_weights=str(tmp / "pose.pth"),
                                          boxes_file=str(tmp / "boxes.json"), device=device, precision=args.precision,
                                          backend=args.backend, compile=args.compile, batch_size=args.batch_size,
-                                         frame_batch=args.frame_batch, quiet=True)
+                                         frame_batch=args.frame_batch)
                 if cuda:   # warm-up run: cuDNN/cuBLAS handles, compile, allocator
                     runner.run_video(video, tmp / "warm.json",
-                                     runner.dataclasses.replace(opts, end=min(frames, 2 * args.frame_batch)))
+                                     dataclasses.replace(opts, end=min(frames, 2 * args.frame_batch)))
                     torch.cuda.synchronize()
                 t0 = time.perf_counter()
                 summary = runner.run_video(video, tmp / "out.json", opts)

@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from posetrack.tracksfile.journal import journal_path
-from runpath_data import make_clip
-from test_resume import command, decoded_frames, journal_lines, leftovers, next_command, run_and_kill
+from helpers.runpath import make_clip
+from helpers.resume_runs import command, decoded_frames, journal_lines, leftovers, next_command, run_and_kill
 
 
 def main(argv=None) -> None:

@@ -1,6 +1,8 @@
 """The `posetrack` command line: a thin click group; each command lives in its own module.
 
-Commands are imported only when invoked, so `posetrack --help` never imports torch or cv2.
+Commands are imported only when invoked, and each imports the library (and rich) inside the
+function that needs it, so `posetrack --help` never imports torch or cv2 and a command's
+`--help` reads only the registries its choices come from.
 
 Exit codes: 0 success, 1 a user-facing error (bad input, missing weights, ...),
 2 a usage error (click), 130 interrupted with Ctrl-C (partial output is kept).
@@ -19,11 +21,15 @@ from ._common import CONTEXT as CONTEXT_SETTINGS
 # name -> (module, attribute, one-line help shown in `posetrack --help`)
 COMMANDS = {
     "run": ("run", "run", "Detect, estimate and track poses in a video or image folder."),
-    "track": ("track", "track", "Re-track saved poses (a tracks.json) with the FlowTrack tracker."),
-    "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA)."),
+    "track": ("track", "track", "Re-track saved poses (a tracks.json, or mmpose/AlphaPose/OpenPose/Ultralytics output)."),
+    "eval": ("eval_cmd", "eval_cmd", "Score predictions against PoseTrack ground truth (mAP, MOTA; PoseTrack21 HOTA)."),
     "render": ("render", "render", "Draw tracked poses onto a video (H.264 MP4 or PNG frames)."),
+    "convert": ("convert", "convert", "Write tracks (or other tools' poses) as MOT, COCO dataset, SLEAP, NWB, ..."),
     "models": ("models", "models", "List the pose models with parameters and GFLOPs."),
     "export": ("export", "export", "Export the pose network (and detector) to ONNX, checked with ONNX Runtime."),
+    "edit": ("edit", "edit", "Fix track ids by hand: swap, merge, split, delete, relabel (recorded, undoable)."),
+    "review": ("review", "review", "Review tracks on the video in the browser and fix ids with clicks."),
+    "train": ("train", "train", "Train or fine-tune HRNet with the official recipe (COCO, PoseTrack, your own keypoints)."),
 }
 
 
@@ -45,8 +51,9 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx):
         """Turn library errors into one red line (traceback only with --debug) and Ctrl-C into exit 130."""
-        from ._common import convert_errors
+        from ._errors import convert_errors
 
+        _printable_streams()
         with convert_errors(ctx):
             return super().invoke(ctx)
 
@@ -74,9 +81,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    from ._common import setup_logging
+    from ._logging import setup_logging
 
     setup_logging(debug)
+
+
+def _printable_streams() -> None:
+    """Print a file name whose bytes are not UTF-8 (``bad\\xffname.mp4``; Python holds it as U+DCFF) as
+    ``bad\\udcffname.mp4`` on stdout too, as Python already does on stderr, instead of failing to print it."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", None) == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _hoist_debug(argv: list) -> list:

@@ -5,13 +5,20 @@ from typing import Dict, Optional
 
 import click
 
-from ._common import FrameProgress
+from ._common import RegistryChoice, stderr_console
+from ._progress import FrameProgress
+
+
+def _engines() -> tuple:
+    from posetrack.pipeline.engines import ENGINES
+
+    return tuple(ENGINES)
 
 
 def engine_options(command):
     """--engine, --workers, --gpus-per-worker, --cpus-per-worker, --address: batch options of `run` and `eval`."""
     options = [
-        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        click.option("--engine", type=RegistryChoice(_engines), default="local", show_default=True,
                      help="Where the videos of a batch run; ray needs pip install \"posetrack[ray]\"."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
                      help="local: worker processes, one per GPU when there are GPUs [default: 1, in this "
@@ -24,22 +31,27 @@ def engine_options(command):
         click.option("--address", default=None,
                      help="Ray: 'auto' joins this machine's cluster (ray start), HOST:PORT joins that one.  "
                           "[default: start Ray here]"),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="CPU threads each video is computed with, on every engine; the same count gives the same "
+                          "bytes (README: Determinism).  [default: torch's in this process; cores / N for N worker processes; Ray: --cpus-per-worker]"),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-ENGINE_OPTIONS = ("engine", "workers", "gpus_per_worker", "cpus_per_worker", "address")
+ENGINE_OPTIONS = ("engine", "workers", "gpus_per_worker", "cpus_per_worker", "address", "threads")
 
 
-def make_engine(engine: str = "local", workers=None, gpus_per_worker=None, cpus_per_worker=None, address=None):
+def make_engine(engine: str = "local", workers=None, gpus_per_worker=None, cpus_per_worker=None, address=None,
+                threads=None):
     """The engine the options name; a usage error for an option that does not apply to it."""
     from posetrack.pipeline.engines import get_engine
 
-    given = {k: v for k, v in dict(workers=workers, gpus_per_worker=gpus_per_worker,
-                                   cpus_per_worker=cpus_per_worker, address=address).items() if v is not None}
-    allowed = {"local": {"workers"}, "ray": {"workers", "gpus_per_worker", "cpus_per_worker", "address"}}[engine]
+    given = {k: v for k, v in dict(workers=workers, gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker,
+                                   address=address, threads=threads).items() if v is not None}
+    allowed = {"local": {"workers", "threads"},
+               "ray": {"workers", "gpus_per_worker", "cpus_per_worker", "address", "threads"}}[engine]
     wrong = sorted(set(given) - allowed)
     if wrong:
         raise click.UsageError(", ".join("--" + w.replace("_", "-") for w in wrong) + f": not an option of "
@@ -108,13 +120,15 @@ class BatchProgress:
         self._overall = self._bar.add_task("videos", total=1, info="")
 
     def _worker(self, name: str, text: str) -> None:
+        from rich.markup import escape
+
         if not self.enabled or name == "main":
             return
         if self._bar is None:
             self._start()
         if name not in self._workers:
-            self._workers[name] = self._bar.add_task(f"  {name}", total=None, info="")
-        self._bar.update(self._workers[name], info=text)
+            self._workers[name] = self._bar.add_task(f"  {escape(name)}", total=None, info="")
+        self._bar.update(self._workers[name], info=escape(text))     # video names are printed as they are
 
     def frames(self) -> tuple:
         """(frames done, frames expected) over the batch; unstarted videos count the mean length."""
@@ -152,14 +166,15 @@ class BatchProgress:
 
 def print_summary(result, where: Optional[str] = None) -> None:
     """The per-video table (frames, people, tracks, fps, status) and one red line per failure."""
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     ok = sum(v.ok for v in result.videos)
     fps = result.frames_run / result.seconds if result.seconds > 0 else 0.0
     title = (f"{ok} of {len(result.videos)} videos done ({result.engine} engine, {result.seconds:.1f} s, "
              f"{result.frames_run} frames run at {fps:.1f} fps)" + (f" -> {where}" if where else ""))
-    table = Table(title=title)
+    click.echo(title, err=True)              # a plain line: the path is never wrapped, nor read as markup
+    table = Table()
     for name, justify in (("video", "left"), ("frames", "right"), ("people", "right"), ("tracks", "right"),
                           ("fps", "right"), ("status", "left")):
         table.add_column(name, justify=justify)
@@ -167,9 +182,9 @@ def print_summary(result, where: Optional[str] = None) -> None:
     for v in result.videos:
         status = v.status + (f" (attempt {v.attempts})" if v.attempts > 1 else "")
         colour = colours.get(v.status)
-        table.add_row(v.name, str(v.frames), str(v.people), str(v.tracks), "-" if v.fps is None else f"{v.fps:.1f}",
+        table.add_row(Text(v.name), str(v.frames), str(v.people), str(v.tracks), "-" if v.fps is None else f"{v.fps:.1f}",
                       f"[{colour}]{status}[/{colour}]" if colour else status)
-    Console(stderr=True).print(table)
+    stderr_console().print(table)
     for v in result.videos:
         for note in v.notes:
             if not note.startswith("wrote "):

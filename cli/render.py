@@ -6,7 +6,9 @@ from pathlib import Path
 import click
 
 from . import CONTEXT_SETTINGS
-from ._common import FrameProgress, UserError, parse_id_list
+from ._common import OutputFile, RegistryChoice, parse_id_list
+from ._errors import UserError
+from ._progress import FrameProgress
 from ._sources import SourceParam
 
 EPILOG = """
@@ -28,6 +30,12 @@ not browsers) or --frames-dir.
 """
 
 
+def _codecs() -> tuple:
+    from posetrack.io.encode import CODECS
+
+    return tuple(CODECS)
+
+
 def _id_list(ctx, param, value):
     return None if value is None else parse_id_list(value)
 
@@ -44,7 +52,7 @@ def default_output(video) -> Path:
                short_help="Draw tracked poses onto a video (H.264 MP4 or PNG frames).")
 @click.argument("video", type=SourceParam(cameras=False))
 @click.argument("tracks_file", metavar="TRACKS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--out", type=OutputFile(),
               help="Video to write (.mp4, .m4v, .mov or .mkv).  [default: VIDEO_annotated.mp4 next to VIDEO]")
 @click.option("--frames-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write lossless PNG frames (frame_000123.png) into this folder instead of a video.")
@@ -55,13 +63,14 @@ def default_output(video) -> Path:
 @click.option("--boxes/--no-boxes", default=False, help="Draw each person's box.")
 @click.option("--ids/--no-ids", default=True, help="Write each person's track id above their head.")
 @click.option("--only-ids", callback=_id_list, metavar="3,7", help="Draw only these track ids.")
-@click.option("--start", type=click.IntRange(min=0), default=0, help="First frame to render (0-based).")
+@click.option("--start", type=click.IntRange(min=0), default=None,
+              help="First frame to render (0-based).  [default: the first frame TRACKS covers]")
 @click.option("--end", type=click.IntRange(min=1), default=None,
-              help="Stop before this frame (exclusive).  [default: the last frame]")
+              help="Stop before this frame (exclusive).  [default: the end of what TRACKS covers]")
 @click.option("--stride", type=click.IntRange(min=1, max=10_000_000), default=None, metavar="N",
               help="Render every N-th frame; the video plays at fps/N.  [default: the stride of the run "
                    "that made TRACKS, else 1]")
-@click.option("--codec", type=click.Choice(["h264", "mpeg4"]), default="h264",
+@click.option("--codec", type=RegistryChoice(_codecs), default="h264",
               help="h264 plays everywhere; mpeg4 is the fallback for FFmpeg builds without H.264.")
 @click.option("--crf", type=click.IntRange(0, 51), default=18,
               help="H.264 quality: lower is better and bigger; 18 looks like the source.")
@@ -79,30 +88,34 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
     without people are copied unchanged. An existing output is never overwritten without
     --force, and the output may not be the video, the tracks file or inside a folder of frames.
     """
+    from posetrack.errors import MismatchError
     from posetrack.rendering.draw import DrawStyle
-    from posetrack.io.encode import FRAME_FILES
-    from posetrack.io.guard import check_writes
-    from posetrack.tracksfile.codec import read_tracks
-    from posetrack.io.video import open_source
+    from posetrack.rendering.render import render_tracks
 
     if out is not None and frames_dir is not None:
         raise click.UsageError("--out writes a video and --frames-dir writes PNG frames: choose one")
-    if end is not None and end <= start:
-        raise click.BadParameter(f"must be greater than --start ({start})", param_hint="--end")
+    if end is not None and end <= (start or 0):
+        raise click.BadParameter(f"must be greater than --start ({start or 0})", param_hint="--end")
+    if (start is None) != (end is None):
+        start = start or 0           # one of them given: the other is the video's own
     target = frames_dir or out or default_output(video)
-    field = "frames_dir" if frames_dir is not None else "out"
-    check_writes({field: target}, {"source": video if isinstance(video, Path) else None, "tracks": tracks_file},
-                 force=force, patterns={"frames_dir": FRAME_FILES})
-    tracks = read_tracks(tracks_file)
-    _warn_unknown_ids(tracks, only_ids)
-    stride = stride or _run_stride(tracks)
     style = DrawStyle(min_score=min_score, boxes=boxes, ids=ids, trails=trails, line_scale=line_scale)
-    with open_source(video, start=start, end=end, stride=stride) as source:
-        _check_match(source.info, tracks, video, tracks_file, allow_mismatch)
-        summary = _render_with_progress(source, tracks, target, style, only_ids, frames_dir is not None, codec, crf,
-                                        stride)
-        info = source.info
-    what = f"PNG frames into {target}/" if frames_dir is not None else str(target)
+    try:
+        with FrameProgress("rendering") as bar:
+            summary = render_tracks(video, tracks_file, target, style, start=start, end=end, stride=stride,
+                                    only_ids=only_ids, frames_dir=frames_dir is not None, codec=codec, crf=crf,
+                                    force=force, allow_mismatch=allow_mismatch, progress=bar)
+    except MismatchError as e:
+        listing = "\n".join(f"  - {p}" for p in e.problems)
+        raise UserError(f"{tracks_file} does not match {video}:\n{listing}\nRender the tracks with the video they "
+                        "came from, or pass --allow-mismatch to draw them anyway.") from e
+    _report(summary, target, frames_dir is not None)
+
+
+def _report(summary, target: Path, frames_dir: bool) -> None:
+    """What was written, at which size and rate; a warning when the video stopped decoding early."""
+    info, stride = summary.video, summary.stride
+    what = f"PNG frames into {target}/" if frames_dir else str(target)
     rate = f"{info.fps / stride:g} fps (1 frame in {stride} of {info.fps:g} fps)" if stride > 1 else \
         f"{info.fps:g} fps"
     click.echo(f"Wrote {what}: {summary.frames} frames ({summary.frames_with_people} with people), "
@@ -110,47 +123,3 @@ def render(video, tracks_file: Path, out, frames_dir, min_score, trails, boxes, 
     if summary.truncated_at is not None:
         click.secho(f"The video stopped decoding at frame {summary.truncated_at}; the output ends there.",
                     fg="yellow", err=True)
-
-
-def _run_stride(tracks) -> int:
-    """The stride of the run that made the tracks file (its settings), or 1."""
-    stride = tracks.header.settings.get("stride")
-    return stride if isinstance(stride, int) and not isinstance(stride, bool) and stride >= 1 else 1
-
-
-def _warn_unknown_ids(tracks, only_ids) -> None:
-    if not only_ids:
-        return
-    present = {int(t) for f in tracks.frames if f.track_ids is not None for t in f.track_ids}
-    missing = sorted(set(only_ids) - present)
-    if missing:
-        click.secho(f"No person has track id {', '.join(map(str, missing))} in this tracks file.",
-                    fg="yellow", err=True)
-
-
-def _check_match(info, tracks, video, tracks_file, allow_mismatch: bool) -> None:
-    from posetrack.rendering.render import check_tracks_match
-
-    problems = check_tracks_match(info, tracks)
-    if not problems:
-        return
-    listing = "\n".join(f"  - {p}" for p in problems)
-    if not allow_mismatch:
-        raise UserError(f"{tracks_file} does not match {video}:\n{listing}\n"
-                        "Render the tracks with the video they came from, or pass --allow-mismatch to draw them "
-                        "anyway.")
-    click.secho(f"{tracks_file} does not match {video} (rendering anyway, --allow-mismatch):\n{listing}",
-                fg="yellow", err=True)
-
-
-def _render_with_progress(source, tracks, target, style, only_ids, frames_dir: bool, codec: str, crf: int,
-                          stride: int):
-    from posetrack.io.encode import open_writer
-    from posetrack.rendering.render import render_video
-
-    info = source.info
-    writer = open_writer(target, info.fps / stride, (info.width, info.height), frames_dir=frames_dir, codec=codec,
-                         crf=crf)
-    with FrameProgress("rendering", total=source.total) as bar:
-        return render_video(source, tracks, writer, style, only_ids=only_ids,
-                            progress=lambda done, total: bar(done, total))

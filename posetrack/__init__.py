@@ -17,6 +17,9 @@ keyword, see :mod:`posetrack.api`)::
     posetrack.render("video.mp4", "tracks.json", "annotated.mp4", trails=10)
 
 Scores against PoseTrack ground truth: ``posetrack.evaluate("gt/", "pred/").to_json()``.
+Ids fixed by hand (what ``posetrack edit`` and the review page do), recorded in the file and undoable::
+
+    fixed = posetrack.edit.apply(tracks, [posetrack.edit.Swap(3, 5, start=120), posetrack.edit.Merge(3, 8)])
 
 Everything is imported on first use (a module ``__getattr__``): ``import posetrack`` and
 ``posetrack --help`` never import torch or OpenCV.
@@ -24,8 +27,10 @@ Everything is imported on first use (a module ``__getattr__``): ``import posetra
 The package reads like the pipeline, one subpackage per stage (imports only go downward):
 ``io`` (sources, writers, downloads), ``models`` (HRNet, backends), ``pose`` (detector, crops,
 heatmaps, estimator), ``tracking`` (tracker, motion, flow, refinement), ``eval`` (PoseTrack
-scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports) and
-``pipeline`` (options, runner, many videos). The names below are the public API.
+scoring), ``rendering`` (drawing), ``tracksfile`` (the output format, journal, exports, hand edits)
+and ``pipeline`` (options, runner, many videos), with ``review`` (the ``posetrack review`` page) and
+``training`` (``posetrack train``: the official HRNet recipe, :mod:`posetrack.training`) beside it.
+The names below are the public API.
 """
 from __future__ import annotations
 
@@ -46,7 +51,7 @@ _EXPORTS = {
     "evaluate": "posetrack.eval.evaluate",
     "EvalResult": "posetrack.eval.evaluate",
     "Renderer": "posetrack.rendering.render",
-    "RunOptions": "posetrack.pipeline.runner",
+    "RunOptions": "posetrack.pipeline.options",
     "RunSummary": "posetrack.pipeline.runner",
     "read_tracks": "posetrack.tracksfile.codec",
     "write_tracks": "posetrack.tracksfile.codec",
@@ -58,10 +63,17 @@ _EXPORTS = {
     "PosetrackError": "posetrack.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+# Modules exposed under a short name: ``posetrack.edit.swap(tracks, 3, 5, 120)``.
+_MODULES = {"edit": "posetrack.tracksfile.edit"}
+
+__all__ = ["__version__", *_EXPORTS, *_MODULES]
 
 
 def __getattr__(name: str):
+    if name in _MODULES:
+        module = importlib.import_module(_MODULES[name])
+        globals()[name] = module
+        return module
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
@@ -70,4 +82,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))

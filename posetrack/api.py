@@ -8,11 +8,12 @@
   tracker config, with overrides.
 * :func:`load_models` loads the networks once, to reuse them for many videos.
 
-The options of :func:`track`, :func:`run` and :func:`load_models` are the fields of
-:class:`~posetrack.pipeline.runner.RunOptions`, with the meaning of ``posetrack run``'s options of
-the same name (``--pose-model`` is ``pose_model``; four differ: ``--detector`` is
-``detector_name``, ``--boxes`` is ``boxes_file``, ``--tracker`` is ``tracker_mode``,
-``--flow`` is ``flow_method``). An unknown name fails with the closest valid one.
+The options of :func:`track`, :func:`run` and :func:`load_models` are the keywords of
+:class:`~posetrack.pipeline.options.RunOptions`, with the meaning of ``posetrack run``'s options of
+the same name (``--pose-model`` is ``pose_model``; five differ: ``--detector`` is
+``detector_name``, ``--boxes`` is ``boxes_file``, ``--input-format`` is ``boxes_format``,
+``--tracker`` is ``tracker_mode``, ``--flow`` is ``flow_method``). An unknown name fails with the
+closest valid one.
 
 Example:
     >>> import posetrack
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Dict, Iterator, Optional, Tuple, Union
@@ -32,19 +32,27 @@ import numpy as np
 
 from posetrack.errors import ConfigError, InputError
 from posetrack.keypoints import KeypointLayout, get_layout
-from posetrack.pipeline.runner import Models, Outputs, RunOptions, RunSummary
-from posetrack.types import FrameResult, Poses
+from posetrack.pipeline import runner
+from posetrack.pipeline.configs import tracking_configs
+from posetrack.pipeline.loading import Models
+from posetrack.pipeline.options import RunOptions
+from posetrack.pipeline.outputs import Outputs
+from posetrack.pipeline.runner import RunSummary
+from posetrack.rendering.draw import DrawStyle, draw_frame
+from posetrack.rendering.render import RenderSummary, render_tracks
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig
 from posetrack.tracksfile.codec import TrackFile, frame_to_dict
+from posetrack.types import FrameResult, Poses
 
 __all__ = ["TrackResult", "run_options", "track", "run", "load_models", "render", "build_tracker",
            "CLI_NAMES"]
 
-log = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
 
 # `posetrack run` options whose RunOptions field has another name (flag without "--" -> field).
-CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tracker_mode", "flow": "flow_method"}
+CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tracker_mode", "flow": "flow_method",
+             "input-format": "boxes_format"}
 
 
 def _unknown(name: str, valid, what: str) -> ConfigError:
@@ -57,12 +65,12 @@ def _unknown(name: str, valid, what: str) -> ConfigError:
 
 
 def run_options(**options: Any) -> RunOptions:
-    """A :class:`~posetrack.pipeline.runner.RunOptions` from keyword options; unknown names fail with the closest one.
+    """A :class:`~posetrack.pipeline.options.RunOptions` from keyword options; unknown names fail with the closest one.
 
     Raises:
-        ConfigError: an unknown option name.
+        ConfigError: an unknown option name, or a bad value (naming the option).
     """
-    valid = {f.name for f in dataclasses.fields(RunOptions)}
+    valid = set(RunOptions.keywords())
     for name in options:
         if name not in valid:
             raise _unknown(name, valid, "option")
@@ -112,6 +120,32 @@ class TrackResult:
         """This frame as an entry of the tracks file's ``frames`` list (schema in the README)."""
         return frame_to_dict(self.result)
 
+    @property
+    def orig_shape(self) -> Optional[Tuple[int, int]]:
+        """(height, width) of the frame, or None when the result holds no image (Ultralytics' ``orig_shape``)."""
+        return None if self.image is None else (int(self.image.shape[0]), int(self.image.shape[1]))
+
+    @property
+    def keypoints(self):
+        """Ultralytics-style keypoints: ``.xy`` (N, K, 2), ``.conf`` (N, K), ``.xyn``, ``.data`` (posetrack.interop)."""
+        from posetrack.interop import KeypointsView
+
+        return KeypointsView(self.poses, self.orig_shape)
+
+    @property
+    def boxes(self):
+        """Ultralytics-style boxes: ``.xyxy``, ``.xywh``, ``.conf``, ``.cls``, ``.id`` (track ids or None), ``.data``."""
+        from posetrack.interop import BoxesView
+
+        return BoxesView(self.poses, self.track_ids, self.orig_shape)
+
+    def to_supervision(self):
+        """``(supervision.KeyPoints, supervision.Detections)`` of this frame, track ids as ``tracker_id``
+        (needs ``posetrack[supervision]``; see :func:`posetrack.interop.to_supervision`)."""
+        from posetrack.interop import to_supervision
+
+        return to_supervision(self.poses, self.track_ids)
+
     def plot(self, image: Optional[np.ndarray] = None, *, min_score: float = 0.3, boxes: bool = False,
              ids: bool = True, line_scale: float = 1.0) -> np.ndarray:
         """The frame with this result drawn on it, as ``posetrack render`` draws it.
@@ -130,8 +164,6 @@ class TrackResult:
         Raises:
             InputError: no image given and the result holds none.
         """
-        from posetrack.rendering.draw import DrawStyle, draw_frame
-
         if image is None:
             if self.image is None:
                 raise InputError(f"frame {self.frame}: this result holds no image; pass the frame to plot on")
@@ -153,11 +185,9 @@ def load_models(**options: Any) -> Models:
 
     Raises:
         ConfigError: an unknown option.
-        MissingWeightsError, WeightsError, DeviceError: see :func:`posetrack.pipeline.runner.load_models`.
+        MissingWeightsError, WeightsError, DeviceError: see :func:`posetrack.pipeline.loading.load_models`.
     """
-    from posetrack.pipeline.runner import load_models as load
-
-    return load(run_options(**options))
+    return runner.load_models(run_options(**options))
 
 
 def track(source: PathLike, *, models: Optional[Models] = None, **options: Any) -> Iterator[TrackResult]:
@@ -170,7 +200,7 @@ def track(source: PathLike, *, models: Optional[Models] = None, **options: Any) 
     Args:
         source: a video file or a folder of images (natural sort order).
         models: networks from :func:`load_models` to reuse; loaded on the first result when None.
-        **options: :class:`~posetrack.pipeline.runner.RunOptions` fields: ``pose_model``,
+        **options: :class:`~posetrack.pipeline.options.RunOptions` keywords: ``pose_model``,
             ``pose_weights``, ``device``, ``boxes_file``, ``start``, ``end``, ``stride``, ...
 
     Yields:
@@ -186,16 +216,15 @@ def track(source: PathLike, *, models: Optional[Models] = None, **options: Any) 
 
 
 def _track(source: PathLike, opts: RunOptions, models: Optional[Models]) -> Iterator[TrackResult]:
-    from posetrack.pipeline.runner import load_models as load, stream
-
-    models = models or load(opts)
+    models = models or runner.load_models(opts)
     layout = models.estimator.layout
-    for frame, result in stream(source, opts, models):
+    for frame, result in runner.stream(source, opts, models):
         yield TrackResult.from_result(result, layout, frame.image)
 
 
 def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
         posetrack2017: Optional[PathLike] = None, posetrack2018: Optional[PathLike] = None,
+        posetrack21: Optional[PathLike] = None, posetrack21_gt: Optional[PathLike] = None,
         resume: bool = False, force: bool = False, models: Optional[Models] = None,
         progress: Optional[Callable[[int, int, float, int], None]] = None, **options: Any) -> RunSummary:
     """What ``posetrack run`` does: write the tracks file ``out`` (and optional extras) for a video.
@@ -208,34 +237,39 @@ def run(source: PathLike, out: PathLike, *, render: Optional[PathLike] = None,
         out: the tracks file (JSON, schema in the README).
         render: also write an annotated H.264 MP4 here.
         posetrack2017, posetrack2018: also write PoseTrack prediction files here.
+        posetrack21: also write a PoseTrack21 prediction file here, its images copied from the
+            sequence's GT file ``posetrack21_gt`` when given (else PoseTrack's id rule).
         resume: continue an interrupted run of the same ``out``.
         force: overwrite existing outputs (without it an existing output is an
             :class:`~posetrack.errors.OutputExistsError`; no output may be an input or another output).
         models: networks from :func:`load_models` to reuse.
         progress: called after every frame with (frames done, frames total, fps, people in the frame).
-        **options: :class:`~posetrack.pipeline.runner.RunOptions` fields, as for :func:`track`.
+        **options: :class:`~posetrack.pipeline.options.RunOptions` keywords, as for :func:`track`.
 
     Returns:
         A :class:`~posetrack.pipeline.runner.RunSummary` (frames, tracks, seconds, per-stage times).
     """
-    from posetrack.pipeline.runner import run_video
-
-    outputs = Outputs(Path(out), render=render, posetrack2017=posetrack2017, posetrack2018=posetrack2018)
-    return run_video(source, outputs, run_options(**options), models=models, resume=resume, force=force,
+    outputs = Outputs(Path(out), render=render, posetrack2017=posetrack2017, posetrack2018=posetrack2018,
+                      posetrack21=posetrack21, posetrack21_gt=posetrack21_gt)
+    return runner.run_video(source, outputs, run_options(**options), models=models, resume=resume, force=force,
                      progress=progress)
 
 
-def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: int = 0,
-           end: Optional[int] = None, only_ids: Optional[Collection[int]] = None, frames_dir: bool = False,
-           codec: str = "h264", crf: int = 18, force: bool = False, allow_mismatch: bool = False,
-           progress: Optional[Callable[[int, int], None]] = None, **style: Any):
+def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, *, start: Optional[int] = None,
+           end: Optional[int] = None, stride: Optional[int] = None, only_ids: Optional[Collection[int]] = None,
+           frames_dir: bool = False, codec: str = "h264", crf: int = 18, force: bool = False,
+           allow_mismatch: bool = False, progress: Optional[Callable[[int, int], None]] = None,
+           **style: Any) -> RenderSummary:
     """Draw a tracks file onto its video, as ``posetrack render`` does.
 
     Args:
         source: the video file or image folder the tracks were made from.
         tracks: a :class:`~posetrack.tracksfile.codec.TrackFile` or the path of a tracks file.
         out: the video to write (.mp4, .m4v, .mov, .mkv), or a folder for PNG frames with ``frames_dir``.
-        start, end: render source frames ``start <= index < end`` (end None: to the end).
+        start, end: render source frames ``start <= index < end`` (end None: to the end); both None (the
+            default): the frames the tracks cover (:func:`~posetrack.rendering.render.tracks_range`).
+        stride: render every N-th frame (the video plays at fps / N); None: the stride of the
+            run that made the tracks.
         only_ids: draw only these track ids.
         frames_dir: write lossless PNG frames into the folder ``out`` instead of a video.
         codec: "h264" (plays everywhere) or "mpeg4" (for FFmpeg builds without H.264).
@@ -247,41 +281,23 @@ def render(source: PathLike, tracks: Union[TrackFile, PathLike], out: PathLike, 
             ``trails``, ``line_scale``.
 
     Returns:
-        A :class:`~posetrack.rendering.render.RenderSummary` (frames written, frames with people, truncation).
+        A :class:`~posetrack.rendering.render.RenderSummary` (frames written, frames with people, truncation,
+        the video drawn on and the stride).
 
     Raises:
         OutputExistsError: ``out`` exists and ``force`` is not set.
         PathConflictError: ``out`` is the source, the tracks file, or inside the source's folder of frames.
-        InputError: the tracks do not match the video (each difference is listed), unless ``allow_mismatch``.
+        MismatchError: the tracks do not match the video (each difference is listed), unless ``allow_mismatch``.
         ConfigError: an unknown style field.
         EncoderError: no encoder for ``codec`` in this FFmpeg build.
     """
-    from posetrack.rendering.draw import DrawStyle
-    from posetrack.io.encode import FRAME_FILES, open_writer
-    from posetrack.io.guard import check_writes
-    from posetrack.rendering.render import check_tracks_match, render_video
-    from posetrack.tracksfile.codec import read_tracks
-    from posetrack.io.video import open_source
-
     valid = {f.name for f in dataclasses.fields(DrawStyle)}
     for name in style:
         if name not in valid:
             raise _unknown(name, valid, "style field")
-    draw_style = DrawStyle(**style)
-    field = "out"
-    check_writes({field: out}, {"source": source, "tracks": None if isinstance(tracks, TrackFile) else tracks},
-                 force=force, patterns={field: FRAME_FILES} if frames_dir else {})
-    track_file = tracks if isinstance(tracks, TrackFile) else read_tracks(tracks)
-    with open_source(source, start=start, end=end) as src:
-        problems = check_tracks_match(src.info, track_file)
-        if problems and not allow_mismatch:
-            raise InputError(f"the tracks do not match {source}: {'; '.join(problems)} (allow_mismatch=True draws "
-                             "them anyway)")
-        for p in problems:
-            log.warning("the tracks do not match %s: %s (drawing anyway)", source, p)
-        info = src.info
-        writer = open_writer(out, info.fps, (info.width, info.height), frames_dir=frames_dir, codec=codec, crf=crf)
-        return render_video(src, track_file, writer, draw_style, only_ids=only_ids, progress=progress)
+    return render_tracks(source, tracks, out, DrawStyle(**style), start=start, end=end, stride=stride,
+                         only_ids=only_ids, frames_dir=frames_dir, codec=codec, crf=crf, force=force,
+                         allow_mismatch=allow_mismatch, progress=progress)
 
 
 def build_tracker(config: str = "tracker", *, preset: Optional[str] = None,
@@ -308,15 +324,10 @@ def build_tracker(config: str = "tracker", *, preset: Optional[str] = None,
     Raises:
         ConfigError: an unknown config, preset, field or value.
     """
-    from posetrack.config import from_dict
-    from posetrack.tracking.tracker import PoseTracker, TrackerConfig, load_tracking_config
-
     valid = {f.name for f in dataclasses.fields(TrackerConfig)}
     for name in overrides:
         if name not in valid:
             raise _unknown(name, valid, "tracker setting")
-    cfg, _ = load_tracking_config(config, preset=preset)
-    if overrides:
-        cfg = from_dict(TrackerConfig, {**dataclasses.asdict(cfg), **overrides}, where="build_tracker")
+    cfg, _ = tracking_configs(config, preset, overrides)
     return PoseTracker(get_layout(layout) if isinstance(layout, str) else layout, cfg, fps=fps,
                        frame_size=frame_size)

@@ -20,12 +20,40 @@ Example:
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence, Tuple
+
 __all__ = ["PosetrackError", "InputError", "ConfigError", "FormatError", "SourceError", "ResumeError",
-           "OutputExistsError", "PathConflictError", "WeightsError", "MissingWeightsError", "DeviceError", "EncoderError"]
+           "OutputExistsError", "PathConflictError", "MismatchError", "WeightsError", "MissingWeightsError",
+           "DeviceError", "EncoderError", "MissingDependencyError"]
 
 
 class PosetrackError(Exception):
-    """Base class of every error meant for posetrack's user."""
+    """Base class of every error meant for posetrack's user.
+
+    Args:
+        message: one line naming the file, frame or setting at fault.
+        field: the setting the error is about (``stride``, ``pose_weights``, ``out``), set where
+            it is raised, so that a front end can name its own spelling of it (the command line
+            maps settings to flags) without reading the message.
+        fields: more settings the error names: the two sides of a conflict, or the settings
+            that would work instead, each as ``name`` or ``name=value`` (``codec=mpeg4``).
+
+    Attributes:
+        fields: every setting named, ``field`` first; empty when the error is about none.
+        field: the first of ``fields``, or None.
+    """
+
+    def __init__(self, *args, field: Optional[str] = None, fields: Sequence[str] = ()):
+        super().__init__(*args)
+        self.fields: Tuple[str, ...] = ((field,) if field else ()) + tuple(fields)
+
+    @property
+    def field(self) -> Optional[str]:
+        return self.fields[0] if self.fields else None
+
+    @field.setter
+    def field(self, value: Optional[str]) -> None:
+        self.fields = ((value,) if value else ()) + self.fields[1:]
 
 
 class InputError(PosetrackError, ValueError):
@@ -57,11 +85,10 @@ class OutputExistsError(InputError):
         field: the setting that names the output (``tracks``, ``render``, ``json``, ...), or None.
     """
 
-    def __init__(self, message: str, path=None, resumable: bool = False, field=None):
-        super().__init__(message)
+    def __init__(self, message: str, path=None, resumable: bool = False, field: Optional[str] = None):
+        super().__init__(message, field=field)
         self.path = path
         self.resumable = resumable
-        self.field = field
 
 
 class PathConflictError(InputError):
@@ -74,10 +101,9 @@ class PathConflictError(InputError):
         fields: the two settings at fault (the output first), e.g. ``("posetrack2017", "poses")``.
     """
 
-    def __init__(self, message: str, path=None, fields: tuple = ()):
-        super().__init__(message)
+    def __init__(self, message: str, path=None, fields: Sequence[str] = ()):
+        super().__init__(message, fields=fields)
         self.path = path
-        self.fields = tuple(fields)
 
 
 class WeightsError(PosetrackError, RuntimeError):
@@ -92,8 +118,20 @@ class MissingWeightsError(WeightsError):
     """
 
     def __init__(self, message: str, missing: tuple = ()):
-        super().__init__(message)
+        super().__init__(message, fields=tuple(dict.fromkeys(m[0] for m in missing)))
         self.missing = tuple(missing)
+
+
+class MismatchError(InputError):
+    """Tracks drawn onto a video they were not made from (another frame size or frame count).
+
+    Attributes:
+        problems: one readable line per difference (``size: the video is 640x480, ...``).
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = (), field: Optional[str] = None):
+        super().__init__(message, field=field)
+        self.problems = tuple(problems)
 
 
 class DeviceError(PosetrackError, RuntimeError):
@@ -102,3 +140,38 @@ class DeviceError(PosetrackError, RuntimeError):
 
 class EncoderError(PosetrackError, RuntimeError):
     """A video encoder is missing or failed."""
+
+
+class MissingDependencyError(PosetrackError, RuntimeError):
+    """An optional package the job needs is not installed; the message ends with the command that installs it.
+
+    ``MissingDependencyError("plots need matplotlib", "plot", field="plot")`` reads
+    ``plots need matplotlib: pip install "posetrack[plot]"``.
+
+    Args:
+        needs: what needs which package, as the message starts (``"plots need matplotlib"``).
+        extra: the posetrack extra that installs it (setup.cfg's ``[options.extras_require]``; several
+            as pip spells them, ``train,tensorboard``), or None where none does (then ``install``).
+        install: the command to run, where it is not ``pip install "posetrack[extra]"``.
+        field: the setting that asked for the package (``plot``, ``out``), or None.
+
+    Attributes:
+        needs, extra: as given.
+        install: the command the message ends with.
+    """
+
+    def __init__(self, needs: str, extra: Optional[str] = None, *, install: Optional[str] = None,
+                 field: Optional[str] = None):
+        self.needs = needs
+        self.extra = extra
+        self.install = install or (f'pip install "posetrack[{extra}]"' if extra else None)
+        super().__init__(f"{needs}: {self.install}" if self.install else needs, field=field)
+
+    def __reduce__(self):
+        # Worker processes (multiprocessing, Ray) send errors back pickled; the default would pass the
+        # whole message back in as ``needs`` and append the command twice.
+        return _missing_dependency, (type(self), self.needs, self.extra, self.install, self.field)
+
+
+def _missing_dependency(cls, needs, extra, install, field) -> MissingDependencyError:
+    return cls(needs, extra, install=install, field=field)

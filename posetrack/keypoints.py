@@ -7,7 +7,8 @@ Three layouts are used across posetrack:
   (COCO order, but slots 1 and 2 hold ``head_bottom`` and ``head_top`` instead of the
   eyes; the ear slots are never annotated in PoseTrack).
 * ``posetrack17`` — the 15 joints PoseTrack evaluation (poseval) scores, in poseval's
-  joint-id order.
+  joint-id order, named as PoseTrack 2018 files name them (joint 12 is ``head_bottom``).
+  poseval's own reports call joint 12 "neck" (:data:`POSEVAL_JOINT_NAMES`, derived from it).
 
 Every stage (pose estimation, tracking similarity, export, evaluation, drawing) takes a
 :class:`KeypointLayout` instead of assuming one of them.
@@ -15,13 +16,15 @@ Every stage (pose estimation, tracking similarity, export, evaluation, drawing) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Dict, Tuple
 
 from posetrack.errors import ConfigError
 
-__all__ = ["KeypointLayout", "COCO", "POSETRACK18", "POSETRACK17", "LAYOUTS", "get_layout"]
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+__all__ = ["KeypointLayout", "COCO", "POSETRACK18", "POSETRACK17", "LAYOUTS", "get_layout", "POSEVAL_JOINT_NAMES",
+           "POSEVAL_MISSING_SCORE"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,26 @@ class KeypointLayout:
     def num_keypoints(self) -> int:
         return len(self.names)
 
+    def to_dict(self) -> Dict[str, object]:
+        """Plain JSON-able data (lists), as stored in checkpoints; :meth:`from_dict` reads it back."""
+        return {"name": self.name, "names": list(self.names), "skeleton": [list(p) for p in self.skeleton],
+                "flip_pairs": [list(p) for p in self.flip_pairs], "sigmas": [float(s) for s in self.sigmas]}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, object]) -> "KeypointLayout":
+        """The layout :meth:`to_dict` wrote (lists become tuples).
+
+        Raises:
+            ConfigError: a missing field, or pairs out of range.
+        """
+        try:
+            return cls(name=str(data["name"]), names=tuple(str(n) for n in data["names"]),
+                       skeleton=tuple((int(i), int(j)) for i, j in data.get("skeleton", ())),
+                       flip_pairs=tuple((int(i), int(j)) for i, j in data.get("flip_pairs", ())),
+                       sigmas=tuple(float(s) for s in data["sigmas"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"keypoint layout record: {e}") from None
+
     def index(self, name: str) -> int:
         """Slot of a keypoint by name; raises ConfigError listing the valid names."""
         try:
@@ -64,6 +87,8 @@ class KeypointLayout:
 
     def flip_permutation(self) -> np.ndarray:
         """Index array p such that ``flipped[:, p]`` swaps every left/right pair, shape (K,)."""
+        import numpy as np      # imported here: model configs carry layouts and are read without numpy
+
         perm = np.arange(self.num_keypoints)
         for i, j in self.flip_pairs:
             perm[i], perm[j] = j, i
@@ -71,6 +96,8 @@ class KeypointLayout:
 
     def sigma_array(self) -> np.ndarray:
         """OKS sigmas as a float64 array, shape (K,)."""
+        import numpy as np
+
         return np.asarray(self.sigmas, dtype=np.float64)
 
 
@@ -109,7 +136,8 @@ POSETRACK18 = KeypointLayout(
 
 POSETRACK17 = KeypointLayout(
     name="posetrack17",
-    # poseval joint ids 0..14 (its 2018 reader maps head_bottom to id 12, "neck").
+    # poseval joint ids 0..14, named as in PoseTrack 2018 files (poseval's 2018 reader requires these
+    # names and maps head_bottom to id 12, which its evaluator calls "neck").
     names=("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
            "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
            "left_wrist", "head_bottom", "nose", "head_top"),
@@ -120,6 +148,14 @@ POSETRACK17 = KeypointLayout(
     sigmas=(0.089, 0.087, 0.107, 0.107, 0.087, 0.089, 0.062, 0.072, 0.079, 0.079,
             0.072, 0.062, 0.025, 0.026, 0.025),
 )
+
+#: poseval's names of its joint ids 0..14, as its reports (and ours: ``posetrack eval --json``) print them:
+#: the PoseTrack 2018 names of :data:`POSETRACK17`, with joint 12 (head_bottom) called "neck" (poseval's
+#: ``eval_helpers.Joint``; the official evaluator's ``joint_names`` in tests/data/eval-parity).
+POSEVAL_JOINT_NAMES: Tuple[str, ...] = tuple("neck" if n == "head_bottom" else n for n in POSETRACK17.names)
+
+#: poseval's score for a predicted joint that has none: it ranks below every scored joint.
+POSEVAL_MISSING_SCORE = -9999.0
 
 LAYOUTS: Dict[str, KeypointLayout] = {l.name: l for l in (COCO, POSETRACK18, POSETRACK17)}
 

@@ -12,7 +12,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Frame", "Detections", "Poses", "FrameResult", "VideoInfo"]
+__all__ = ["Frame", "Detections", "Poses", "FrameResult", "VideoInfo", "DEFAULT_FPS"]
+
+#: Frames per second assumed where a source does not say: an image folder's playback rate, and the
+#: rate a tracker converts its seconds (lost-track memory) with when given none.
+DEFAULT_FPS = 25.0
 
 
 def _as(a, dtype, shape_tail: Sequence[int], what: str) -> np.ndarray:

@@ -13,7 +13,9 @@ YAML configs in :mod:`posetrack.config`). msgspec decodes and validates in a sin
   (``1e400``, a 400-digit integer) and numbers outside a field's range (:data:`MAX_COORD`,
   int64 track ids);
 * fixed-length arrays must have exactly their length (a box of one value is not four values);
-* invalid UTF-8 anywhere in the file is refused.
+* invalid UTF-8 anywhere in the file is refused;
+* a struct declared with ``forbid_unknown_fields=True`` refuses a key it does not know, and the
+  message names the closest valid key ("unknown key 'peopel' (did you mean 'people'?)").
 
 :func:`decode_json` turns every failure into the format's ``FormatError`` subclass with one
 line ``"FILE: frame 3 (images/.../000003.jpg), annorect 1, point 2, x: expected a number,
@@ -33,6 +35,7 @@ Example:
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -45,7 +48,7 @@ from posetrack.errors import FormatError, InputError
 
 __all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite",
-           "FIELD", "join_label", "encode_json"]
+           "FIELD", "join_label", "encode_json", "loads", "unknown_key_message", "struct_keys", "suggest_key"]
 
 #: Largest absolute pixel coordinate accepted anywhere (keypoints, boxes, ignore regions). No video
 #: frame is within a factor 10 of it (8K is 7680 wide); values beyond come from corrupt files, and
@@ -116,6 +119,9 @@ def message_of(text: str) -> str:
     m = re.match(r"Object missing required field `(\w+)`$", text)
     if m:
         return f"missing required field '{m.group(1)}'"
+    m = re.match(r"Object contains unknown field `(.*)`$", text)
+    if m:
+        return f"unknown key {m.group(1)!r}"
     m = re.match(r"Invalid enum value (.*)$", text)
     if m:
         return f"{m.group(1).strip('`')} is not an allowed value"
@@ -189,21 +195,33 @@ def _get(doc: Any, path: Sequence[Segment]) -> Any:
 
 
 def _validation_error(raw_or_doc: Any, e: msgspec.ValidationError, source: str, labeler: Labeler,
-                      error: Type[InputError]) -> FormatError:
+                      error: Type[InputError], root: Any = None) -> FormatError:
     text = str(e)
     m = _PATH_RE.match(text)
-    if not m:
+    what, path_text = (m.group(1), m.group(2)) if m else (text, "")
+    unknown = _UNKNOWN_RE.match(what)
+    if not m and not unknown:
         return _fail(error, source, "", message_of(text))
     doc = _lenient(raw_or_doc) if isinstance(raw_or_doc, (bytes, bytearray)) else raw_or_doc
-    path = _segments(m.group(2))
+    path = _segments(path_text)
     try:
         where = labeler(path, doc)
     except Exception:  # a labeler must never hide the error itself
         where = path_labeler()(path, None)
-    message = message_of(m.group(1))
+    if unknown:
+        return _fail(error, source, where, unknown_key_message(unknown.group(1), struct_keys(root, path)))
+    message = message_of(what)
     if ", got " not in message:
         message += _value_text(doc, path)
     return _fail(error, source, where, message)
+
+
+_UNKNOWN_RE = re.compile(r"^Object contains unknown field `(.*)`$", re.S)
+
+
+def unknown_key_message(key: str, valid: Sequence[str]) -> str:
+    """"unknown key 'peopel' (did you mean 'people'?)"; without a close valid key, the valid keys are listed."""
+    return f"unknown key {key!r}" + suggest_key(key, valid)
 
 
 def _value_text(doc: Any, path: List[Segment]) -> str:
@@ -240,6 +258,9 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
         invalid: Exception = e
     except msgspec.DecodeError as e:
         invalid = e
+        doc = _with_escaped_surrogates(raw)
+        if doc is not None:          # a file name that is not UTF-8, as encode_json writes it
+            return convert(doc, decoder.type, source, labeler, error)
     except RecursionError:
         raise _fail(error, source, "", "not a valid file: lists or objects nested too deeply") from None
     if isinstance(invalid, msgspec.ValidationError):
@@ -250,7 +271,7 @@ def decode_json(raw: bytes, decoder: "msgspec.json.Decoder[T]", source: str, lab
         except msgspec.DecodeError as d:
             invalid = d
         if isinstance(invalid, msgspec.ValidationError):
-            raise _validation_error(raw, invalid, source, labeler, error) from None
+            raise _validation_error(raw, invalid, source, labeler, error, decoder.type) from None
     check_utf8(raw, source, error)
     raise _decode_error(raw, invalid, source, labeler, error) from None
 
@@ -273,7 +294,7 @@ def convert(obj: Any, tp: Type[T], source: str, labeler: Labeler, error: Type[In
     try:
         return msgspec.convert(obj, tp)
     except msgspec.ValidationError as e:
-        raise _validation_error(obj, e, source, labeler, error) from None
+        raise _validation_error(obj, e, source, labeler, error, tp) from None
     except RecursionError:
         raise _fail(error, source, "", "lists or objects nested too deeply") from None
 
@@ -322,8 +343,64 @@ def join_label(parts: List[str]) -> str:
 
 def encode_json(obj: Any) -> bytes:
     """Compact JSON that is always valid: NaN and infinities become null (msgspec's rule), numpy
-    scalars become numbers, paths and other objects their ``str``."""
-    return msgspec.json.encode(obj, enc_hook=_enc_hook)
+    scalars become numbers, paths and other objects their ``str``.
+
+    A string holding lone surrogates (a file name whose bytes are not UTF-8, as Python's
+    ``os.fsdecode`` gives it: byte 0xFF becomes U+DCFF) is written with ``\\uXXXX`` escapes,
+    which ``json.loads`` and :func:`decode_json` / :func:`loads` read back to the same string, so
+    ``os.fsencode`` gives the original bytes (strict UTF-8 JSON has no other way to hold them).
+    """
+    try:
+        return msgspec.json.encode(obj, enc_hook=_enc_hook)
+    except UnicodeEncodeError:
+        plain = msgspec.to_builtins(obj, enc_hook=_enc_hook)      # structs too, as the encoder writes them
+        return msgspec.json.encode(_escape_surrogates(plain), enc_hook=_enc_hook)
+
+
+def loads(raw: bytes) -> Any:
+    """``msgspec.json.decode(raw)``, also reading the escaped lone surrogates :func:`encode_json` writes.
+
+    Raises:
+        msgspec.DecodeError: not valid JSON.
+    """
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        doc = _with_escaped_surrogates(raw)
+        if doc is None:
+            raise
+        return doc
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _with_escaped_surrogates(raw: bytes) -> Any:
+    """The document, when it is valid JSON apart from escaped lone surrogates (msgspec refuses those); else None."""
+    if _ESCAPED_SURROGATE.search(raw) is None:
+        return None
+    try:
+        return json.loads(raw, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(constant)
+
+
+def _escape_surrogates(obj: Any) -> Any:
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+            return obj
+        except UnicodeEncodeError:
+            return msgspec.Raw(json.dumps(obj).encode("ascii"))
+    if isinstance(obj, dict):
+        return {k: _escape_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_escape_surrogates(v) for v in obj]
+    return obj
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -337,3 +414,48 @@ def _enc_hook(obj: Any) -> Any:
     if callable(tolist):
         return tolist()
     return str(obj)
+
+
+# ----------------------------------------------------------------------------- unknown keys
+
+def struct_keys(root: Any, path: Sequence[Segment]) -> List[str]:
+    """The keys a JSON object may have at ``path`` under the msgspec type ``root`` (its Struct's field
+    names as encoded), or [] where the path leads to no Struct (or ``root`` is None)."""
+    if root is None:
+        return []
+    import msgspec.inspect as mi
+
+    info: Any = mi.type_info(root)
+    for seg in path:
+        info = _member(info, int if isinstance(seg, int) else str)
+        if isinstance(seg, int) and isinstance(info, (mi.ListType, mi.VarTupleType)):
+            info = info.item_type
+        elif isinstance(seg, str) and isinstance(info, mi.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == seg), None)
+        elif isinstance(seg, str) and isinstance(info, mi.DictType):
+            info = info.value_type
+        else:
+            return []
+    info = _member(info, str)
+    return [f.encode_name for f in info.fields] if isinstance(info, mi.StructType) else []
+
+
+def _member(info: Any, step: type) -> Any:
+    """``info`` without Annotated metadata, and the list (``step`` int) or object member of a union."""
+    import msgspec.inspect as mi
+
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    if isinstance(info, mi.UnionType):
+        kinds = (mi.ListType, mi.VarTupleType) if step is int else (mi.StructType, mi.DictType)
+        info = next((t for t in info.types if isinstance(t, kinds)), None)
+    return info
+
+
+def suggest_key(key: str, valid: Sequence[str]) -> str:
+    """' (did you mean 'point'?)' for the closest valid key (case-insensitive), else ' (valid keys: ...)'."""
+    lower = {v.lower(): v for v in valid}
+    close = difflib.get_close_matches(key.lower(), list(lower), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {lower[close[0]]!r}?)"
+    return f" (valid keys: {', '.join(sorted(valid))})" if valid else ""

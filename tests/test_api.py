@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import posetrack
 import posetrack.api as api
-from api_fixtures import N, figure_boxes, make_video, tiny_options
+from helpers.api_data import N, figure_boxes, make_video, tiny_options
 from posetrack.errors import ConfigError, InputError
 from posetrack.tracksfile.codec import frame_to_dict, read_tracks
 
@@ -150,8 +150,6 @@ def test_track_is_lazy_and_checks_options_at_once(tmp_path):
 
 def test_options_are_the_run_command_options():
     """Every pipeline option of `posetrack run` is a keyword of track(), and every keyword is an option of run."""
-    import dataclasses
-
     import click
 
     from posetrack.pipeline.runner import RunOptions
@@ -159,7 +157,7 @@ def test_options_are_the_run_command_options():
 
     command = cli.get_command(click.Context(cli), "run")
     flags = {p.name: max(p.opts, key=len) for p in command.params if isinstance(p, click.Option)}
-    fields = {f.name for f in dataclasses.fields(RunOptions)}
+    fields = set(RunOptions.keywords())
     assert fields <= set(flags)                            # every RunOptions field is settable from `run`
     for field in fields:
         flag = flags[field][2:]
@@ -179,7 +177,9 @@ def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path)
     short = tmp_path / "short.json"
     posetrack.run(data["video"], short, end=4, **tiny_options(data))       # people in frames 0-3 only
     summary = posetrack.render(data["video"], short, tmp_path / "a.mp4", trails=3, boxes=True)
-    assert summary.frames == N and summary.frames_with_people == 4
+    assert summary.frames == 4 and summary.frames_with_people == 4          # the range the run covered (issue 17)
+    summary = posetrack.render(data["video"], short, tmp_path / "a.mp4", trails=3, boxes=True, start=0, force=True)
+    assert summary.frames == N and summary.frames_with_people == 4          # the whole video, when asked for
     with open_source(tmp_path / "a.mp4") as src:
         assert src.info.frames == N and (src.info.width, src.info.height) == (160, 120)
     summary = posetrack.render(data["frames"], short, tmp_path / "png", frames_dir=True, end=3)
@@ -193,7 +193,7 @@ def test_render_draws_the_tracks_file_and_refuses_another_videos(data, tmp_path)
     write_tracks(short, wrong)
     with pytest.raises(InputError, match="size: the video is 160x120, the tracks are for 320x120"):
         posetrack.render(data["video"], short, tmp_path / "b.mp4")
-    assert posetrack.render(data["video"], short, tmp_path / "b.mp4", allow_mismatch=True).frames == N
+    assert posetrack.render(data["video"], short, tmp_path / "b.mp4", allow_mismatch=True).frames == 4
     with pytest.raises(ConfigError, match="did you mean 'trails'"):
         posetrack.render(data["video"], tracks, tmp_path / "c.mp4", trail=3)
 

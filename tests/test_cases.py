@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import CASES
+from helpers.data import CASES
 from posetrack.keypoints import COCO
 from posetrack.types import FrameResult, Poses, VideoInfo
 from posetrack.tracksfile.codec import TrackFile, TracksHeader, read_tracks, write_tracks

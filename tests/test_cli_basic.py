@@ -1,22 +1,17 @@
 """The command-line front end: start-up cost, help on every command, version, models."""
 import json
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
 
+from helpers.startup import fresh_cli
 from posetrack import __version__
 from posetrack_cli import COMMANDS, cli
 
 
 def test_help_does_not_import_heavy_modules():
-    code = ("import sys; from posetrack_cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'cv2', 'torchvision', 'decord', 'av', 'scipy') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "HEAVY []" in out
+    _, out, heavy = fresh_cli(["--help"], ("torch", "cv2", "torchvision", "decord", "av", "scipy"))
+    assert heavy == []
     assert "posetrack run video.mp4" in out
 
 

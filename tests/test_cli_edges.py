@@ -8,8 +8,9 @@ import shlex
 import pytest
 from click.testing import CliRunner
 
-import posetrack_cli._common as common
-from api_fixtures import N, Server, checkpoint_bytes, closed_port_url, make_video, model_config, sha
+import posetrack_cli._errors as errors
+import posetrack_cli._progress as progress
+from helpers.api_data import N, Server, checkpoint_bytes, closed_port_url, make_video, model_config, sha
 from posetrack.tracksfile.journal import journal_path
 from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import _hoist_debug, cli
@@ -20,11 +21,7 @@ def data(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("edges"))
 
 
-@pytest.fixture(autouse=True)
-def isolated_caches(tmp_path, monkeypatch):
-    monkeypatch.delenv("POSETRACK_CACHE", raising=False)
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+pytestmark = pytest.mark.usefixtures("isolated_caches")   # tests/conftest.py
 
 
 def invoke(*args):
@@ -49,8 +46,8 @@ class FakeClock:
 def test_eta_follows_the_current_speed_not_the_average(monkeypatch):
     """The reported case: fast first frames, then 2 s per frame; the ETA must say minutes, not a second."""
     clock = FakeClock()
-    monkeypatch.setattr(common.time, "perf_counter", clock)
-    bar = common.FrameProgress("frames", total=120, enabled=True, window=10.0)
+    monkeypatch.setattr(progress.time, "perf_counter", clock)
+    bar = progress.FrameProgress("frames", total=120, enabled=True, window=10.0)
     bar._start = lambda: None                           # no terminal; the arithmetic is what is tested
     bar._bar = type("Quiet", (), {"update": lambda *a, **k: None, "stop": lambda *a: None})()
     done = 0
@@ -66,32 +63,32 @@ def test_eta_follows_the_current_speed_not_the_average(monkeypatch):
     average_eta = left / (done / (0.4 + 30.0))           # what an average since the start would say
     assert bar.eta() == pytest.approx(left * 2.0, rel=0.05)
     assert average_eta < 0.5 * bar.eta()
-    assert common.FrameProgress._format_eta(bar.eta()) == "eta 0:02:50"
+    assert progress.FrameProgress._format_eta(bar.eta()) == "eta 0:02:50"
 
 
 def test_below_one_frame_per_second_the_rate_is_seconds_per_frame():
-    assert common.FrameProgress._format_rate(0.25).strip() == "4.0 s/frame"
-    assert common.FrameProgress._format_rate(12.5).strip() == "12.5 fps"
-    assert common.FrameProgress._format_rate(None) == ""
-    assert common.FrameProgress._format_eta(None) == "eta -:--:--"
+    assert progress.FrameProgress._format_rate(0.25).strip() == "4.0 s/frame"
+    assert progress.FrameProgress._format_rate(12.5).strip() == "12.5 fps"
+    assert progress.FrameProgress._format_rate(None) == ""
+    assert progress.FrameProgress._format_eta(None) == "eta -:--:--"
 
 
 def test_frames_slower_than_the_window_still_give_a_rate(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(common.time, "perf_counter", clock)
-    bar = common.FrameProgress("frames", total=10, window=10.0)
+    monkeypatch.setattr(progress.time, "perf_counter", clock)
+    bar = progress.FrameProgress("frames", total=10, window=10.0)
     bar._bar = type("Quiet", (), {"update": lambda *a, **k: None, "stop": lambda *a: None})()
     for i in range(1, 5):
         clock.now += 30.0 if i > 1 else 1.0
         bar(i)
-    assert common.FrameProgress._format_rate(bar._rate).strip() == "30.0 s/frame"
+    assert progress.FrameProgress._format_rate(bar._rate).strip() == "30.0 s/frame"
     assert bar.eta() == pytest.approx(6 * 30.0)
 
 
 def test_slow_run_shows_seconds_per_frame_and_an_eta(monkeypatch, capsys):
     clock = FakeClock()
-    monkeypatch.setattr(common.time, "perf_counter", clock)
-    bar = common.FrameProgress("frames", total=10, window=10.0)
+    monkeypatch.setattr(progress.time, "perf_counter", clock)
+    bar = progress.FrameProgress("frames", total=10, window=10.0)
     for i in range(1, 4):
         clock.now += 4.0
         bar(i, extra="2 people")
@@ -130,21 +127,21 @@ def test_debug_after_a_double_dash_is_an_argument():
 def test_ctrl_c_says_how_to_resume_and_that_command_completes_the_run(data, tmp_path, monkeypatch):
     out = tmp_path / "tracks.json"
     calls = {"n": 0}
-    real = common.FrameProgress.__call__
+    real = progress.FrameProgress.__call__
 
-    def interrupt_on_third_frame(self, done, total=None, extra=""):
-        real(self, done, total, extra)
+    def interrupt_on_third_frame(self, done, total=None, extra="", **rate):
+        real(self, done, total, extra, **rate)
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(common.FrameProgress, "__call__", interrupt_on_third_frame)
+    monkeypatch.setattr(progress.FrameProgress, "__call__", interrupt_on_third_frame)
     result = invoke("run", *tiny_args(data, out))
     assert result.exit_code == 130
     hint = re.search(r"Continue with: (posetrack run .* --resume)", result.output)
     assert hint, result.output
     assert read_tracks(out).complete is False and journal_path(out).exists()
-    monkeypatch.setattr(common.FrameProgress, "__call__", real)
+    monkeypatch.setattr(progress.FrameProgress, "__call__", real)
     command = shlex.split(hint.group(1))
     assert command[:2] == ["posetrack", "run"]
     resumed = invoke(*command[1:], "--pose-model", "hrnet_tiny_128x96", "--pose-weights", data["weights"],
@@ -198,13 +195,18 @@ def test_downloads_show_a_progress_bar(data, tmp_path):
 # ---------------------------------------------------------------- library messages, CLI flags
 
 def test_flag_hint_maps_settings_named_by_the_library_to_the_commands_flags():
+    """The settings an error carries (``err.fields``, set where it is raised) become the command's flags."""
     import click
+
+    from posetrack.errors import EncoderError, InputError, WeightsError
 
     ctx = click.Context(cli)
     render, run = cli.get_command(ctx, "render"), cli.get_command(ctx, "run")
-    message = 'no h264 encoder in this FFmpeg; use codec="mpeg4" (plays in VLC) or frames_dir (PNG frames)'
-    assert common.flag_hint(message, render) == "--codec mpeg4, --frames-dir"
-    assert common.flag_hint(message, run) == ""                       # `run` has neither option
-    assert common.flag_hint("give pose_weights (a file or URL)", run) == "--pose-weights"
-    assert common.flag_hint("nothing to resume (resume=False runs it again)", run) == "without --resume"
-    assert common.flag_hint("flip=False", run) == "--no-flip"
+    encoder = EncoderError("no h264 encoder in this FFmpeg; use codec=mpeg4 or frames_dir", fields=("codec=mpeg4",
+                                                                                                      "frames_dir"))
+    assert errors.flag_hint(encoder, render) == "--codec mpeg4, --frames-dir"
+    assert errors.flag_hint(encoder, run) == ""                       # `run` has neither option
+    assert errors.flag_hint(WeightsError("give the weights", field="pose_weights"), run) == "--pose-weights"
+    assert errors.flag_hint(InputError("nothing to resume", field="resume=False"), run) == "without --resume"
+    assert errors.flag_hint(InputError("no flip", field="flip=False"), run) == "--no-flip"
+    assert errors.flag_hint(InputError("no setting named"), run) == ""

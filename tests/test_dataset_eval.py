@@ -1,33 +1,16 @@
 """`posetrack eval --dataset-root`: predict every GT sequence with the real pipeline, then score."""
 import json
 
-import cv2
-import numpy as np
 import torch
 from click.testing import CliRunner
 
 from posetrack.pipeline.dataset_eval import find_gt_dir, plan_sequences
 from posetrack.models.registry import build_pose_model
 from posetrack_cli import cli
+from helpers.posetrack_files import make_dataset, make_posetrack21_root
+from helpers.weights import write_tiny_weights
 
 import pytest
-
-
-def make_dataset(root, frames=4):
-    """A PoseTrack-2017-shaped root: posetrack_data/annotations/val/seq.json + its JPEG folder."""
-    ann = root / "posetrack_data" / "annotations" / "val"
-    ann.mkdir(parents=True)
-    img_dir = root / "posetrack_data" / "images" / "bonn" / "000001_bonn"
-    img_dir.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    annolist = []
-    for t in range(frames):
-        cv2.imwrite(str(img_dir / f"{t:08d}.jpg"), rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
-        points = [{"id": [j], "x": [40.0 + j], "y": [30.0 + j]} for j in range(15)]
-        rect = {"x1": [30.0], "y1": [10.0], "x2": [50.0], "y2": [30.0], "track_id": [0],
-                "annopoints": [{"point": points}]}
-        annolist.append({"image": [{"name": f"images/bonn/000001_bonn/{t:08d}.jpg"}], "annorect": [rect]})
-    (ann / "000001_bonn.json").write_text(json.dumps({"annolist": annolist}))
 
 
 def test_plan_finds_gt_and_images(tmp_path):
@@ -60,3 +43,26 @@ def test_dataset_root_predicts_then_scores(tmp_path):
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert set(scores) >= {"joints", "ap", "mota", "motp", "precision", "recall"}
     assert "total" in scores["mota"] and "MOTA" in result.output
+
+
+def test_dataset_root_posetrack21(tmp_path):
+    """The PoseTrack21 layout: predictions copy the GT's image ids and are scored with keypoint HOTA."""
+    seq = make_posetrack21_root(tmp_path / "pt21")
+    boxes = tmp_path / "boxes"
+    boxes.mkdir()
+    (boxes / f"{seq}.json").write_text(json.dumps([{"image_id": t, "bbox": [25.0, 5.0, 50.0, 70.0], "score": 0.9,
+                                                    "category_id": 1} for t in range(4)]))
+    write_tiny_weights(tmp_path / "pose.pth", seed=0, bias=0.0)
+    assert find_gt_dir(tmp_path / "pt21", "val") == tmp_path / "pt21" / "posetrack_data" / "val"
+    out = tmp_path / "preds"
+    result = CliRunner().invoke(cli, [
+        "eval", "--dataset-root", str(tmp_path / "pt21"), "--out-dir", str(out), "--boxes-dir", str(boxes),
+        "--pose-model", "hrnet_tiny_128x96", "--pose-weights", str(tmp_path / "pose.pth"), "--device", "cpu",
+        "--quiet", "--json", str(tmp_path / "scores.json")], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    pred = json.loads((out / f"{seq}.json").read_text())
+    assert [im["id"] for im in pred["images"]] == [10000070000 + t for t in range(4)]
+    assert {a["image_id"] for a in pred["annotations"]} <= {im["id"] for im in pred["images"]}
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["benchmark"] == "posetrack21" and scores["evaluated_frames"] == 3
+    assert "HOTA" in result.output and "DetA" in result.output

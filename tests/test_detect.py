@@ -1,14 +1,10 @@
 """posetrack.pose.detector: the torchvision person detector (random weights, no internet) and fixed boxes files."""
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 import logging
 import shutil
-import socket
-import threading
 
 import numpy as np
 import pytest
@@ -21,16 +17,14 @@ from posetrack.config import ConfigError, load_yaml
 from posetrack.pose.detector import (BoxesFileError, DetectorConfig, PersonDetector, build_detector, load_boxes,
                               person_label)
 from posetrack.io.download import CheckpointError
+from helpers.server import Server, closed_port_url
 
 MOBILE = "fasterrcnn_mobilenet_v3_large_fpn"
 # Small inputs so a forward pass takes a fraction of a second on 2 CPU cores.
 SMALL = dict(name=MOBILE, min_size=128, max_size=160)
 
 
-@pytest.fixture(autouse=True)
-def isolated_caches(tmp_path, monkeypatch):
-    monkeypatch.delenv("POSETRACK_CACHE", raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+pytestmark = pytest.mark.usefixtures("isolated_caches")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -200,22 +194,14 @@ def test_config_typo_gets_a_suggestion(tmp_path):
 
 # --- fetching torchvision's weights: loopback server only, never the internet ---
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def served(tmp_path):
-    """Serve a folder over http://127.0.0.1:<free port>/."""
+    """Serve a folder over http://127.0.0.1:<free port>/ (helpers.server)."""
     root = tmp_path / "www"
     root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    server = Server(root=root)
+    yield root, server.base
+    server.stop()
 
 
 def _point_weights_at(monkeypatch, url):
@@ -244,10 +230,7 @@ def test_weights_whose_hash_differs_from_their_name_are_refused(weights_file, se
 
 
 def test_no_network_and_no_weights_says_where_to_put_them(monkeypatch, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _point_weights_at(monkeypatch, f"http://127.0.0.1:{port}/{MOBILE}-fb6a3cc7.pth")
+    _point_weights_at(monkeypatch, closed_port_url(f"{MOBILE}-fb6a3cc7.pth"))
     where = tmp_path / "torch_home" / "posetrack" / f"{MOBILE}-fb6a3cc7.pth"
     with pytest.raises(CheckpointError) as err:
         build_detector(DetectorConfig(**SMALL))

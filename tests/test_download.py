@@ -3,32 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from api_fixtures import Server
+from helpers.server import closed_port_url
 from posetrack.models.checkpoint import load_checkpoint
 from posetrack.io.download import (CheckpointError, cache_path, cache_root, download_url, file_sha256,
                                 hash_from_name, verify_sha256)
 
 
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    s.stop()
-
-
-@pytest.fixture(autouse=True)
-def isolated_caches(tmp_path, monkeypatch):
-    """Keep every cache (ours and torch.hub's) inside the test's folder."""
-    monkeypatch.delenv("POSETRACK_CACHE", raising=False)
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+pytestmark = pytest.mark.usefixtures("isolated_caches")   # tests/conftest.py
 
 
 class Net(nn.Module):
@@ -44,13 +31,6 @@ def _checkpoint_bytes() -> tuple:
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
     return model, buf.getvalue()
-
-
-def _closed_port_url(name: str) -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/{name}"
 
 
 def test_good_file_is_downloaded_cached_and_reused_without_the_server(server, tmp_path):
@@ -93,7 +73,7 @@ def test_wrong_hash_is_reported_and_leaves_no_file(server, tmp_path):
 
 
 def test_server_gone_says_where_to_put_the_file(tmp_path):
-    url = _closed_port_url("hrnet_w32-c78dce93_20200708.pth")
+    url = closed_port_url("hrnet_w32-c78dce93_20200708.pth")
     with pytest.raises(CheckpointError) as err:
         download_url(url, cache_dir=tmp_path / "cache", timeout=5)
     message = str(err.value)
@@ -105,7 +85,7 @@ def test_server_gone_says_where_to_put_the_file(tmp_path):
 
 
 def test_load_checkpoint_from_unreachable_url_names_the_default_cache_path(tmp_path):
-    url = _closed_port_url("w.pth")
+    url = closed_port_url("w.pth")
     with pytest.raises(CheckpointError, match=str(tmp_path / "torch_home" / "posetrack" / "w.pth")):
         load_checkpoint(Net(), url)
 
@@ -117,7 +97,7 @@ def test_http_error_is_reported(server, tmp_path):
 
 
 def test_corrupted_cache_is_removed_with_a_message(tmp_path, caplog):
-    url = _closed_port_url("w-0123abcd.pth")
+    url = closed_port_url("w-0123abcd.pth")
     cached = cache_path(url, tmp_path)
     cached.write_bytes(b"truncated")
     with pytest.raises(CheckpointError, match=r"could not download .*the cached file was removed"):
@@ -156,7 +136,7 @@ def test_url_named_with_a_hash_is_verified_without_being_told(server, tmp_path):
 
 
 def test_offline_mode_only_looks_in_the_cache(tmp_path):
-    url = _closed_port_url("w.pth")
+    url = closed_port_url("w.pth")
     with pytest.raises(CheckpointError, match="downloading is turned off.*put it at " + str(tmp_path / "w.pth")):
         download_url(url, cache_dir=tmp_path, allow_download=False)
     (tmp_path / "w.pth").write_bytes(b"abc")
@@ -168,7 +148,7 @@ def test_file_already_in_torch_hub_cache_is_reused(tmp_path):
     hub = tmp_path / "torch_home" / "hub" / "checkpoints"
     hub.mkdir(parents=True)
     (hub / "det-1234abcd.pth").write_bytes(body)
-    url = _closed_port_url("det-1234abcd.pth")
+    url = closed_port_url("det-1234abcd.pth")
     assert download_url(url, sha256=hashlib.sha256(body).hexdigest()[:10]) == hub / "det-1234abcd.pth"
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 ray = pytest.importorskip("ray")
 
-from many_videos_data import make_batch, options, write_boxes  # noqa: E402
+from helpers.many_videos import make_batch, options, write_boxes  # noqa: E402
 from posetrack.pipeline.batch import FramesDone, plan_jobs  # noqa: E402
 from posetrack.pipeline.engines import get_engine  # noqa: E402
 from posetrack.pipeline.runner import Outputs, run_video  # noqa: E402
@@ -105,7 +105,7 @@ def test_corrupt_video_is_reported_and_the_rest_complete(cluster, data, tmp_path
 
 
 def test_eval_dataset_root_predicts_on_ray(cluster, data, tmp_path):
-    from test_dataset_eval import make_dataset
+    from helpers.posetrack_files import make_dataset
 
     make_dataset(tmp_path / "pt", frames=4)
     boxes = tmp_path / "boxes"

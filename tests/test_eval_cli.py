@@ -143,16 +143,12 @@ def test_missing_folder_is_a_usage_error(tmp_path):
 
 def test_scoring_never_imports_torch_or_opencv(tmp_path):
     """`eval --gt --pred` is pure scoring: importing torch alone would triple its time (benchmarks/eval_speed.py)."""
-    import subprocess
-    import sys
+    from helpers.startup import fresh_cli
 
-    code = ("import sys; from posetrack_cli import main\n"
-            f"try:\n    main(['eval', '--gt', {str(PUBLIC / 'gt')!r}, '--pred', {str(PUBLIC / 'pred')!r}, "
-            f"'--json', {str(tmp_path / 's.json')!r}, '--score-workers', '1'])\n"
-            "except SystemExit as e:\n    print('EXIT', e.code)\n"
-            "print('HEAVY', [m for m in ('torch', 'cv2', 'torchvision', 'scipy.optimize') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "EXIT 0" in out and "HEAVY []" in out, out
+    code, out, heavy = fresh_cli(["eval", "--gt", PUBLIC / "gt", "--pred", PUBLIC / "pred",
+                                  "--json", tmp_path / "s.json", "--score-workers", "1"],
+                                 ("torch", "cv2", "torchvision", "scipy.optimize"))
+    assert code == 0 and heavy == [], out
 
 
 def test_repeated_gt_track_ids_and_joints_are_warned_not_silent(tmp_path):

@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 from posetrack.eval.report import ap_row, mot_row, poseval_row
 from posetrack.eval.evaluate import evaluate
 from posetrack.eval.formats import read_posetrack, to_posetrack18, write_json
-from test_eval_units import naive_inside  # exact rational point-in-polygon, boundary excluded
+from helpers.geometry import naive_inside  # exact rational point-in-polygon, boundary excluded
 
 ROOT = Path(__file__).resolve().parents[1]
 PARITY = ROOT / "tests" / "data" / "eval-parity"     # origins: tests/data/README.md

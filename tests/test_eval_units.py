@@ -12,7 +12,6 @@ import json
 import math
 import subprocess
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from posetrack.eval.mot import JointTracker, MotCounts, mot_figures, solve_assig
 from posetrack.eval.report import ap_row, group_means, mot_row, nan_total
 from posetrack.eval.evaluate import evaluate, score_filter
 from posetrack.eval.formats import parse_posetrack, to_posetrack18
+from helpers.geometry import naive_inside
 
 NAN = float("nan")
 
@@ -78,20 +78,6 @@ def run(tmp_path, gt, pred, **kw):
 
 
 # ----------------------------------------------------------------------------- vectorised vs naive
-
-def naive_inside(x, y, poly):
-    """Exact rational even-odd test, boundary excluded (the textbook x-intersection form)."""
-    px, py = Fraction(x), Fraction(y)
-    inside = False
-    for i in range(len(poly)):
-        (ax, ay), (bx, by) = map(Fraction, poly[i]), map(Fraction, poly[(i + 1) % len(poly)])
-        if (bx - ax) * (py - ay) == (by - ay) * (px - ax) and min(ax, bx) <= px <= max(ax, bx) \
-                and min(ay, by) <= py <= max(ay, by):
-            return False
-        if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
-            inside = not inside
-    return inside
-
 
 def test_strictly_inside_matches_naive_on_random_and_boundary_points():
     rng = np.random.default_rng(0)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import HRNET_REF
+from helpers.data import HRNET_REF
 from posetrack.models.bn_folding import count_batchnorm, fold_batchnorm, fold_conv_bn
 from posetrack.models.registry import build_pose_model, seeded_state_dict
 from posetrack.models.random_weights import make_state_dict

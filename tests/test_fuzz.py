@@ -20,18 +20,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from pathlib import Path
-from typing import Any, List, Tuple
 
 import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import CASES
+from helpers.data import CASES
 from posetrack.config import ConfigError, config_path, from_dict
 from posetrack.pose.detector import load_boxes
 from posetrack.errors import FormatError
@@ -39,69 +37,8 @@ from posetrack.eval.formats import read_posetrack, to_annolist, to_posetrack18, 
 from posetrack.tracking.tracker import TrackerConfig, load_tracking_config
 from posetrack.tracksfile.codec import read_tracks, write_tracks
 from posetrack_cli import cli
-from test_posetrack_format import semantic
-
-_SCALE = int(os.environ.get("POSETRACK_FUZZ_EXAMPLES", "60")) / 60
-FUZZ = settings(max_examples=max(1, round(60 * _SCALE)), deadline=None,
-                derandomize=not os.environ.get("POSETRACK_FUZZ_RANDOM"), database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-FUZZ_CLI = settings(FUZZ, max_examples=max(1, round(12 * _SCALE)))
-
-# ----------------------------------------------------------------------------- mutations
-
-ODD_NUMBERS = st.sampled_from([10 ** 400, -10 ** 400, 2 ** 63, 2 ** 64, -2 ** 63 - 1, 1e308, -1e308, 5e-324,
-                               float("inf"), float("-inf"), float("nan"), 0, -1, 0.5, 1e5, 1.0])
-SCALARS = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats() | ODD_NUMBERS
-           | st.text(max_size=4))
-JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
-
-
-def _paths(doc: Any, here: Tuple = ()) -> List[Tuple]:
-    out = [here]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out.extend(_paths(v, here + (k,)))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out.extend(_paths(v, here + (i,)))
-    return out
-
-
-def _parent(doc: Any, path: Tuple):
-    for step in path[:-1]:
-        doc = doc[step]
-    return doc
-
-
-@st.composite
-def mutated(draw, seed_doc: Any) -> bytes:
-    """The JSON bytes of ``seed_doc`` after one to three random mutations."""
-    doc = json.loads(json.dumps(seed_doc))
-    for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(doc) if p]
-        if not paths:
-            break
-        op = draw(st.sampled_from(["renumber", "renumber", "replace", "replace", "delete", "repeat"]))
-        numbers = [p for p in paths if type(_parent(doc, p)[p[-1]]) in (int, float)]
-        path = draw(st.sampled_from(numbers if op == "renumber" and numbers else paths))
-        parent, key = _parent(doc, path), path[-1]
-        if op == "renumber":    # another plausible number: most such files are valid, and must round-trip
-            parent[key] = draw(st.integers(-3, 10 ** 4) | st.floats(-1e4, 1e4))
-        elif op == "replace":
-            parent[key] = draw(JSON_VALUES)
-        elif op == "delete":
-            del parent[key]
-        elif isinstance(parent, list):
-            parent.insert(key, json.loads(json.dumps(parent[key])))
-    raw = json.dumps(doc).encode()          # Infinity / NaN tokens and 400-digit integers included
-    tail = draw(st.sampled_from(["", "", "", "", "truncate", "bad-utf8"]))
-    if tail == "truncate":
-        raw = raw[:draw(st.integers(0, max(0, len(raw) - 1)))]
-    elif tail == "bad-utf8":
-        at = draw(st.integers(0, len(raw)))
-        raw = raw[:at] + b"\xff" + raw[at:]
-    return raw
+from helpers.fuzz import FUZZ_SCALE, FUZZ, FUZZ_CLI, mutated
+from helpers.posetrack_files import semantic
 
 
 def refused_cleanly(error: Exception, path: Path) -> None:
@@ -282,7 +219,7 @@ def test_track_end_to_end(tmp_path_factory):
 
 
 def test_render_end_to_end(tmp_path_factory):
-    @settings(FUZZ_CLI, max_examples=max(1, round(8 * _SCALE)))
+    @settings(FUZZ_CLI, max_examples=max(1, round(8 * FUZZ_SCALE)))
     @given(raw=mutated(TRACKS))
     def check(raw):
         root = tmp_path_factory.mktemp("rd")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import HRNET_REF
+from helpers.data import HRNET_REF
 from posetrack.config import ConfigError
 from posetrack.models.registry import build_pose_model, count_gflops, count_parameters, list_pose_models
 from posetrack.models.random_weights import make_state_dict

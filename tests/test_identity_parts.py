@@ -172,7 +172,7 @@ def test_two_detected_people_overlapping_are_both_posed_and_tracked_in_every_fra
     detector boxes overlap by IoU 0.4-0.7."""
     from posetrack.boxes import box_iou
     from posetrack.pipeline.frames import Pipeline
-    from runpath_data import Person, Scene, SimEstimator
+    from helpers.runpath import Person, Scene, SimEstimator
     from test_pipeline import batches, frames_of, tracker_of
 
     scene = Scene([Person(0, 100, 300, 2.0, 120), Person(0, 114, 300, 2.0, 120)], 30, seed=3)

@@ -6,7 +6,7 @@ import signal
 import pytest
 from click.testing import CliRunner
 
-from many_videos_data import make_batch
+from helpers.many_videos import make_batch
 from posetrack.tracksfile.journal import journal_path
 from posetrack_cli import cli
 
@@ -64,7 +64,7 @@ def test_folder_batch_equals_single_runs_and_rerun_skips(data, tmp_path):
 
 def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tmp_path):
     """Two spawn workers (one thread each) write the same bytes; SIGKILL of one mid-video is retried."""
-    from many_videos_data import options
+    from helpers.many_videos import options
     from posetrack.pipeline.batch import FramesDone, plan_jobs
     from posetrack.pipeline.engines import get_engine
 
@@ -82,9 +82,39 @@ def test_worker_processes_equal_single_runs_and_survive_a_killed_worker(data, tm
     # Progress events reach this process late, so the killed worker may already be on its next
     # video: what must hold is that some video ran twice and every video ended with its bytes.
     assert killed and all(v.status in ("done", "resumed") for v in result.videos)
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    assert all(f"{threads} thread" in v.worker for v in result.videos)     # the cores split between two
     retried = [v for v in result.videos if v.attempts == 2]
     assert retried, result.videos
     assert_identical(data, tmp_path / "out")
+
+
+def test_a_batch_in_this_process_uses_the_thread_count_it_is_given(data, tmp_path):
+    """threads=1 in this process: each video says so, the bytes equal the other runs', torch's count is restored."""
+    import torch
+
+    from helpers.many_videos import options
+    from posetrack.pipeline.batch import plan_jobs
+    from posetrack.pipeline.engines import get_engine
+
+    before = torch.get_num_threads()
+    jobs = plan_jobs(data["sources"], tmp_path / "out", boxes_dir=data["boxes"])
+    result = get_engine("local", threads=1).run(jobs, options(data["weights"]))
+    assert all(v.status == "done" and v.worker.endswith(", 1 thread)") for v in result.videos), result.videos
+    assert_identical(data, tmp_path / "out")
+    assert torch.get_num_threads() == before
+
+
+def test_thread_counts():
+    from posetrack.errors import ConfigError
+    from posetrack.pipeline.engines import thread_count
+
+    assert thread_count(3, 8, workers=4) == 3 and thread_count(None, 2) == 2
+    assert thread_count(None, None, workers=10 ** 6) == 1
+    assert thread_count(None, None, workers=2) == max(1, (os.cpu_count() or 1) // 2)
+    assert thread_count(None, None, workers=1) is None           # this process: torch's own default
+    with pytest.raises(ConfigError, match="threads must be at least 1, got 0"):
+        thread_count(0)
 
 
 def test_interrupted_batch_keeps_finished_videos_and_rerun_completes(data, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from posetrack.errors import OutputExistsError, PathConflictError
 from posetrack.io.guard import check_distinct, check_writes, refuse_existing, same_file
 from posetrack_cli import cli
-from runpath_data import cli_args, make_clip, run_options
+from helpers.runpath import cli_args, make_clip, run_options
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "tests" / "data" / "eval-parity" / "public"     # origin: tests/data/README.md
@@ -182,7 +182,7 @@ def test_a_batch_never_writes_over_its_sources_or_itself(clip, tmp_path):
 
 @pytest.fixture
 def poses(tmp_path):
-    from test_track_cli import poses_file
+    from helpers.poses import poses_file
 
     return poses_file(tmp_path / "t.json", speed=3)
 
@@ -215,8 +215,8 @@ def test_track_needs_force_to_overwrite(poses, tmp_path):
 @pytest.fixture(scope="module")
 def render_inputs(tmp_path_factory):
     from posetrack.tracksfile.codec import write_tracks
-    from test_render import make_clip as make_render_clip
-    from test_render import make_tracks
+    from helpers.render_data import make_clip as make_render_clip
+    from helpers.render_data import make_tracks
 
     d = tmp_path_factory.mktemp("render")
     video = make_render_clip(d / "clip.mp4", n=4)

@@ -13,7 +13,7 @@ from posetrack.tracksfile.journal import journal_path
 from posetrack.pipeline.runner import Outputs, load_models, run_video
 from posetrack.tracksfile.codec import read_tracks
 from posetrack_cli import cli
-from runpath_data import cli_args, make_clip, run_options
+from helpers.runpath import cli_args, make_clip, run_options
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_a_journal_without_finished_frames_is_not_in_the_way(clip, models, tmp_p
 
 
 def test_a_failed_start_leaves_nothing_behind(clip, models, tmp_path, monkeypatch):
-    import posetrack.pipeline.runner as runner
+    import posetrack.pipeline.journaled as runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("the encoder broke")

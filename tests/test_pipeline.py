@@ -18,7 +18,7 @@ from posetrack.tracking.propagation import propose_boxes, unify_boxes
 from posetrack.pipeline.recovered import carry_scores
 from posetrack.types import Detections, Frame, Poses
 from posetrack.tracking.tracker import PoseTracker, TrackerConfig, load_tracking_config
-from runpath_data import SH, SW, Person, Scene, SimEstimator
+from helpers.runpath import SH, SW, Person, Scene, SimEstimator
 
 
 def walkers(frames: int = 40, seed: int = 0) -> Scene:

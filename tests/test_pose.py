@@ -157,3 +157,23 @@ def test_estimator_rejects_unknown_options():
         PoseEstimator(model, crop="cuda-magic")
     with pytest.raises(ValueError, match="decod"):
         PoseEstimator(model, decode="soft-argmax")
+
+
+def test_pose_estimates_do_not_depend_on_the_thread_count():
+    """The guarantee README "Many videos" states: only the detector's numbers move with the thread count."""
+    from posetrack.models.registry import seeded_state_dict
+
+    model = build_pose_model("hrnet_tiny_128x96")
+    model.load_state_dict(seeded_state_dict(model, 1))
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[10, 20, 150, 230], [100, 40, 300, 235], [50, 50, 120, 200]], np.float32)
+    before = torch.get_num_threads()
+    try:
+        got = []
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            got.append(PoseEstimator(model, device="cpu")(frame, boxes))
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(got[0], got[1]) and np.array_equal(got[0], got[2])

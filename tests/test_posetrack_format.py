@@ -10,30 +10,11 @@ import pytest
 from posetrack.keypoints import POSETRACK18
 from posetrack.eval.formats import (JOINT_NAMES, parse_posetrack, read_posetrack, to_annolist,
                                         to_posetrack18, write_json)
+from helpers.posetrack_files import semantic
 
 ROOT = Path(__file__).resolve().parents[1]
 PARITY = ROOT / "tests" / "data" / "eval-parity"     # origins: tests/data/README.md
 PUBLIC = PARITY / "public"
-
-
-def semantic(seq):
-    """What the evaluator reads, independent of point order: per frame, per person, joints by id."""
-    frames = []
-    for f in range(seq.num_frames):
-        persons = []
-        for n in range(seq.frame_start[f], seq.frame_start[f + 1]):
-            joints = {}
-            for k in range(seq.point_start[n], seq.point_start[n + 1]):
-                if seq.point_is_joint[k] and int(seq.point_joint[k]) not in joints:
-                    joints[int(seq.point_joint[k])] = (float(seq.point_xy[k, 0]), float(seq.point_xy[k, 1]),
-                                                       float(seq.point_score[k]) if seq.point_has_score[k] else None)
-            persons.append((int(seq.track_id[n]) if seq.has_track_id[n] else None,
-                            tuple(np.round(seq.head_box[n], 9).tolist()) if seq.has_head_box[n] else None,
-                            float(seq.box_score[n]) if seq.has_box_score[n] else None,
-                            bool(seq.has_annopoints[n]), joints))
-        regions = [np.asarray(p).tolist() for p in seq.ignore_regions[f]]
-        frames.append((seq.image_names[f], persons, regions))
-    return frames
 
 
 # ----------------------------------------------------------------------------- 2017
@@ -103,9 +84,12 @@ def test_unreadable_files(tmp_path):
     (tmp_path / "list.json").write_text("[]")
     with pytest.raises(ValueError, match=r"list\.json: expected a JSON object"):
         read_posetrack(tmp_path / "list.json")
-    (tmp_path / "other.json").write_text('{"frames": []}')
-    with pytest.raises(ValueError, match=r"neither 'annolist'.*found"):
+    (tmp_path / "other.json").write_text('{"frames": []}')      # an unknown top-level key names the valid ones
+    with pytest.raises(ValueError, match=r"other\.json: unknown key 'frames' \(valid keys: annolist, annotations"):
         read_posetrack(tmp_path / "other.json")
+    (tmp_path / "empty.json").write_text('{}')
+    with pytest.raises(ValueError, match=r"neither 'annolist'.*found"):
+        read_posetrack(tmp_path / "empty.json")
     with pytest.raises(OSError):
         read_posetrack(tmp_path / "missing.json")
 

@@ -10,7 +10,7 @@ from posetrack.tracking.refine import one_euro, refine
 from posetrack.types import FrameResult, Poses, VideoInfo
 from posetrack.tracking.config import RefineConfig
 from posetrack.tracksfile.codec import TrackFile, TracksHeader, read_tracks, write_tracks
-from test_tracker import people
+from helpers.poses import people
 
 FPS = 25.0
 ON = RefineConfig(enabled=True, stitch_gap=2.0, interpolate_gap=3, min_track_frames=5, min_track_score=0.6)

@@ -12,7 +12,8 @@ from posetrack.io import encode
 from posetrack.tracksfile.codec import write_tracks
 from posetrack.io.video import open_source
 from posetrack_cli import cli
-from test_render import EMPTY_FRAME, FPS, H, N, W, decode, make_clip, make_tracks
+from helpers.render_data import EMPTY_FRAME, FPS, H, N, W, make_clip, make_tracks
+from helpers.videos import VFR_TIMES, decode, decoded_times, write_video
 
 
 def invoke(*args):
@@ -167,7 +168,6 @@ def test_image_folder_input(inputs, tmp_path):
 # ---------------------------------------------------------------- timing, stride and sources
 
 def test_stride_renders_play_at_fps_over_n(inputs, tmp_path):
-    from test_render import decoded_times
 
     _, clip, tracks = inputs
     result = invoke(clip, tracks, "-o", tmp_path / "s3.mp4", "--stride", 3)
@@ -179,7 +179,6 @@ def test_stride_renders_play_at_fps_over_n(inputs, tmp_path):
 
 def test_the_stride_defaults_to_the_runs(inputs, tmp_path):
     """Tracks made with --stride 2 are drawn on every 2nd frame: no flicker of empty frames in between."""
-    from test_render import decoded_times
 
     _, clip, _ = inputs
     t = make_tracks()
@@ -191,8 +190,6 @@ def test_the_stride_defaults_to_the_runs(inputs, tmp_path):
 
 
 def test_a_variable_frame_rate_video_keeps_its_timing(tmp_path):
-    from test_render import decoded_times
-    from videos import VFR_TIMES, write_video
 
     clip = write_video(tmp_path / "vfr.mp4", n=len(VFR_TIMES), size=(W, H), fps=30, times=VFR_TIMES)
     with open_source(clip) as src:

@@ -16,7 +16,6 @@ import errno
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +23,12 @@ import numpy as np
 import pytest
 
 from posetrack.errors import ResumeError
-from posetrack.tracksfile.journal import journal_path, read_journal
+from posetrack.pipeline.checked_journal import read_journal
+from posetrack.tracksfile.journal import journal_path
 from posetrack.pipeline.runner import Outputs, load_models, run_video
-from runpath_data import cli_args, make_clip, run_options
+from helpers.resume_runs import command, decoded_frames, journal_lines, leftovers, next_command, run_and_kill
+from helpers.runpath import make_clip, run_options
+from helpers.videos import write_video
 
 N = 16
 KILL_TRIALS = int(os.environ.get("POSETRACK_KILL_TRIALS", "3"))
@@ -35,60 +37,6 @@ KILL_TRIALS = int(os.environ.get("POSETRACK_KILL_TRIALS", "3"))
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("clip"), frames=N)
-
-
-def leftovers(folder: Path):
-    return sorted(p.name for p in folder.rglob("*.tmp"))
-
-
-def decoded_frames(path: Path) -> np.ndarray:
-    import av
-
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
-
-
-# ---------------------------------------------------------------- real SIGKILLs
-
-def command(clip, out: Path, *extra):
-    return [sys.executable, "-m", "posetrack_cli", "run", *cli_args(clip, "mp4"), "--out", str(out),
-            "--frame-batch", "4", "--render", str(out.with_suffix(".mp4")), *extra]
-
-
-def journal_lines(out: Path) -> int:
-    try:
-        return journal_path(out).read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
-def run_and_kill(cmd, out: Path, rng, reference_seconds: float, frames: int = N) -> bool:
-    """Start ``cmd`` and SIGKILL it at a random moment; True if it was killed before finishing.
-
-    Half the kills wait for a random number of journal lines (plus up to 30 ms), so they
-    land while frames are being journaled; the others at a random time of a whole run,
-    which also hits start-up and the writing of the tracks file.
-    """
-    by_lines = rng.random() < 0.5
-    target = int(rng.integers(0, frames + frames // 4 + 2))
-    deadline = time.monotonic() + rng.uniform(0.3, 1.1) * reference_seconds
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while proc.poll() is None:
-        if (by_lines and journal_lines(out) >= target) or (not by_lines and time.monotonic() >= deadline):
-            time.sleep(rng.uniform(0, 0.03) if by_lines else 0)
-            proc.kill()
-            break
-        time.sleep(0.002)
-    return proc.wait() != 0
-
-
-def next_command(clip, out: Path):
-    """What a user does after a kill: resume if a journal exists, else start over."""
-    if journal_path(out).exists():
-        return command(clip, out, "--resume")
-    if out.exists() and json.loads(out.read_text())["status"] == "complete":
-        return None
-    return command(clip, out, "--force")
 
 
 @pytest.fixture(scope="module")
@@ -478,13 +426,10 @@ def _reencode(src: Path, dst: Path, fps: float, shift: int = 0) -> None:
     frames = []
     ok, img = cap.read()
     while ok:
-        frames.append(img)
+        frames.append(np.clip(img[..., ::-1].astype(int) + shift, 0, 255).astype(np.uint8))
         ok, img = cap.read()
     cap.release()
-    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames[0].shape[1::-1])
-    for img in frames:
-        out.write(np.clip(img.astype(int) + shift, 0, 255).astype(np.uint8))
-    out.release()
+    write_video(dst, frames=frames, fps=fps, codec="mpeg4")
 
 
 def test_resume_refuses_another_video_and_accepts_the_same_one_elsewhere(clip, inprocess, tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 from posetrack.keypoints import COCO
 from posetrack.types import Detections, FrameResult, Poses
 from posetrack.tracking.tracker import PoseTracker, load_tracking_config
-from test_tracker import H, W, body_flow, box_of, crossing, ids, joints, people, uniform_flow
+from helpers.poses import H, W, body_flow, crossing, ids, people, uniform_flow
 
 DATA = Path(__file__).parent / "data" / "cases" / "tracking"
 FPS = 25.0

@@ -1,69 +1,12 @@
 """`posetrack run` end to end: a synthetic video, test-made weights through the real loaders."""
 import json
 
-import cv2
-import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
-from posetrack.models.registry import build_pose_model
 from posetrack.tracksfile.journal import journal_path
 from posetrack.tracksfile.codec import read_tracks
-from posetrack_cli import cli
-
-W, H, N = 192, 144, 12
-
-
-def figure_boxes():
-    """A 40x80 figure moving smoothly right and down; another standing still."""
-    boxes = []
-    for t in range(N):
-        x, y = 20 + 6 * t, 30 + 2 * t
-        boxes.append([[x, y, x + 40, y + 80], [140, 40, 180, 120]])
-    return np.array(boxes, np.float32)
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    """Two textured sprites moving over a flat background, as an MP4 and a lossless PNG folder.
-
-    In the PNG frames each crop is an exact translation of the first, so a deterministic
-    pose net gives the same pose relative to the box in every frame.
-    """
-    d = tmp_path_factory.mktemp("video")
-    path = d / "walk.mp4"
-    (d / "frames").mkdir()
-    rng = np.random.default_rng(0)
-    sprites = [rng.integers(0, 255, (80, 40, 3), dtype=np.uint8) for _ in range(2)]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (W, H))
-    for t, frame_boxes in enumerate(figure_boxes()):
-        img = np.full((H, W, 3), 90, np.uint8)
-        for sprite, (x1, y1, _, _) in zip(sprites, frame_boxes):
-            x, y = int(round(x1)), int(round(y1))
-            img[y:y + 80, x:x + 40] = sprite
-        writer.write(img)
-        cv2.imwrite(str(d / "frames" / f"{t}.png"), img)
-    writer.release()
-    boxes = [{"image_id": t, "bbox": [float(b[0]), float(b[1]), 40.0, 80.0], "score": 0.95, "category_id": 1}
-             for t, fb in enumerate(figure_boxes()) for b in fb]
-    (d / "dets.json").write_text(json.dumps(boxes))
-    torch.manual_seed(0)
-    state = build_pose_model("hrnet_tiny_128x96").state_dict()
-    state["final_layer.bias"] += 1.0   # heatmap maxima near 1, like a trained net's, so joints pass 0.4
-    torch.save(state, d / "pose.pth")
-    return d
-
-
-def run_cli(args):
-    result = CliRunner().invoke(cli, ["run", *args], terminal_width=100)
-    return result
-
-
-def base_args(video, out, source="frames"):
-    return [str(video / source), "--out", str(out), "--pose-model", "hrnet_tiny_128x96",
-            "--pose-weights", str(video / "pose.pth"), "--boxes", str(video / "dets.json"), "--quiet",
-            "--device", "cpu"]
+from helpers.e2e import H, N, W, base_args, run_cli
 
 
 def test_run_writes_schema_with_stable_ids(video, tmp_path):

@@ -1,10 +1,10 @@
-"""`posetrack run --tracker PRESET --refine` end to end (the synthetic video of test_run_e2e)."""
+"""`posetrack run --tracker PRESET --refine` end to end (the synthetic video of helpers.e2e, the `video` fixture)."""
 import json
 
-from test_run_e2e import N, base_args, run_cli, video  # noqa: F401  (video is a fixture)
+from helpers.e2e import N, base_args, run_cli
 
 
-def test_run_with_a_preset_refines_the_finished_file_and_records_it(video, tmp_path):  # noqa: F811
+def test_run_with_a_preset_refines_the_finished_file_and_records_it(video, tmp_path):
     out = tmp_path / "tracks.json"
     result = run_cli(base_args(video, out) + ["--tracker", "flowtrack", "--refine"])
     assert result.exit_code == 0, result.output

@@ -7,21 +7,18 @@ a faststart H.264 MP4 cut in half (with boxes for every frame the header promise
 folder with one odd-sized image.
 """
 import csv
-import functools
-import http.server
 import json
-import threading
 from fractions import Fraction
 
 import cv2
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
-from posetrack.models.registry import build_pose_model
 from posetrack_cli import cli
-from videos import cut, write_video
+from helpers.server import Server
+from helpers.videos import FakeCamera, cut, decoded_times, write_video
+from helpers.weights import write_tiny_weights
 
 W, H, N, FPS = 96, 64, 10, 10
 
@@ -44,10 +41,7 @@ def boxes_json(path, frames: int, box=(10, 10, 20, 40)):
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
     d = tmp_path_factory.mktemp("runsrc")
-    torch.manual_seed(0)
-    state = build_pose_model("hrnet_tiny_128x96").state_dict()
-    state["final_layer.bias"] += 1.0   # heatmap maxima near 1, like a trained net's
-    torch.save(state, d / "pose.pth")
+    write_tiny_weights(d / "pose.pth", seed=0, bias=1.0)     # heatmap maxima near 1, like a trained net's
     write_video(d / "walk.mp4", n=N, size=(W, H), fps=FPS, image=sprite_frame)
     boxes_json(d / "walk.boxes.json", N)
     return d
@@ -62,8 +56,7 @@ def run(d, source, *args):
 def test_frames_carry_their_time_and_exports_are_written(d, tmp_path):
     """A variable-frame-rate clip (33 ms, then 200 ms gaps): tracks.json has each frame's true time, the
     render shows frame 10 at its true time, and the COCO and CSV exports list the same people."""
-    from test_render import decoded_times
-    from videos import VFR_TIMES
+    from helpers.videos import VFR_TIMES
 
     n = len(VFR_TIMES)
     video = write_video(tmp_path / "vfr.mp4", n=n, size=(W, H), fps=30, times=VFR_TIMES, image=sprite_frame)
@@ -139,18 +132,12 @@ def test_a_bad_image_in_a_folder_is_named_and_the_frames_before_it_kept(d, tmp_p
 
 @pytest.fixture(scope="module")
 def served(d):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(d))
-    handler.log_message = lambda *a, **k: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    server = Server(root=d)
+    yield server.base
+    server.stop()
 
 
 def test_a_stream_url_runs_and_cannot_be_resumed(d, served, tmp_path):
-    from test_render import decoded_times
-
     url, out = f"{served}/walk.mp4", tmp_path / "stream.json"
     result = run(d, url, "--boxes", d / "walk.boxes.json", "--out", out, "--stride", 2,
                  "--render", tmp_path / "s2.mp4")
@@ -169,8 +156,6 @@ def test_a_stream_url_runs_and_cannot_be_resumed(d, served, tmp_path):
 
 def test_a_camera_run_records_the_frames_it_saw(d, tmp_path, monkeypatch):
     """A live source of unknown length: the tracks file's frame count is the frames seen."""
-    from test_sources import FakeCamera
-
     monkeypatch.setattr(cv2, "VideoCapture", lambda index: FakeCamera(index, frames=5))
     out = tmp_path / "cam.json"
     result = run(d, "0", "--boxes", boxes_json(tmp_path / "b.json", 5), "--out", out, "--tracker", "none")

@@ -6,10 +6,7 @@ loopback HTTP server, and a fake camera (nothing is read from outside the checko
 fault stand for the project's reference video cases (a 1x1 MJPEG AVI, a faststart MP4 cut in half, a
 folder of mixed-size images).
 """
-import functools
-import http.server
 import logging
-import threading
 import time
 
 import cv2
@@ -19,7 +16,8 @@ import pytest
 from posetrack.io.decoders import Selection
 from posetrack.errors import ResumeError, SourceError
 from posetrack.io.video import check_resumable, is_live, open_source
-from videos import VFR_TIMES, coded_frame, cut, which, write_video
+from helpers.server import Server, closed_port_url
+from helpers.videos import VFR_TIMES, FakeCamera, coded_frame, cut, which, write_video, write_frames
 
 N = 28
 BACKENDS = ("pyav", "opencv", "decord")
@@ -161,10 +159,7 @@ def test_decoders_print_nothing_of_their_own(tmp_path, capfd):
 # ---------------------------------------------------------------- image folders
 
 def write_folder(folder, n=8, suffix=".png", size=(96, 64)):
-    folder.mkdir()
-    for i in range(n):
-        cv2.imwrite(str(folder / f"{i:03d}{suffix}"), coded_frame(i, *size))
-    return folder
+    return write_frames(folder, [coded_frame(i, *size) for i in range(n)], lambda i: f"{i:03d}{suffix}")
 
 
 @pytest.mark.parametrize("damage", ["text", "half a png", "empty"])
@@ -252,14 +247,9 @@ def http_clip(tmp_path_factory):
     """A faststart MP4 served over HTTP on the loopback interface."""
     d = tmp_path_factory.mktemp("www")
     write_video(d / "clip.mp4", n=N, fps=25)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(d))
-    handler.log_message = lambda *a, **k: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
-    server.shutdown()
-    server.server_close()
+    server = Server(root=d)
+    yield f"{server.base}/clip.mp4"
+    server.stop()
 
 
 def test_an_http_stream_is_read_once_front_to_back(http_clip):
@@ -282,12 +272,7 @@ def test_live_sources_cannot_be_resumed(http_clip):
 
 
 def test_a_stream_that_is_not_there_is_one_line(tmp_path):
-    import socket
-
-    with socket.socket() as s:   # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/nothing.mp4"
+    url = closed_port_url("nothing.mp4")   # a port nobody listens on
     t0 = time.perf_counter()
     with pytest.raises(SourceError) as e:
         open_source(url)
@@ -297,33 +282,6 @@ def test_a_stream_that_is_not_there_is_one_line(tmp_path):
 
 
 # ---------------------------------------------------------------- live sources: cameras
-
-class FakeCamera:
-    """cv2.VideoCapture stand-in: camera 0 delivers `frames` coded frames, then stops; others do not exist."""
-
-    opened = []
-
-    def __init__(self, index, frames=7):
-        self.index, self.left, self.i = index, frames, 0
-        FakeCamera.opened.append(self)
-        self.released = False
-
-    def isOpened(self):
-        return self.index == 0
-
-    def read(self):
-        if self.left <= 0:
-            return False, None
-        self.left -= 1
-        self.i += 1
-        return True, coded_frame(self.i - 1, 96, 64)[..., ::-1].copy()
-
-    def get(self, prop):
-        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
-
-    def release(self):
-        self.released = True
-
 
 @pytest.fixture
 def camera(monkeypatch):

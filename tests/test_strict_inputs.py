@@ -22,7 +22,7 @@ from posetrack.pipeline.runner import RunOptions
 from posetrack.io.source_list import expand_sources
 from posetrack.tracksfile.codec import TracksFormatError, read_tracks, write_tracks
 from posetrack_cli import cli
-from test_render import make_clip, make_tracks
+from helpers.render_data import make_clip, make_tracks
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "tests" / "data" / "eval-parity" / "public"       # origin: tests/data/README.md
@@ -243,7 +243,7 @@ def test_boxes_outside_the_frame_or_under_a_pixel_are_dropped_with_one_warning(t
 
 
 def test_a_run_gives_no_pose_for_boxes_outside_the_frame(tmp_path):
-    from api_fixtures import H, W, make_video, tiny_options
+    from helpers.api_data import H, W, make_video, tiny_options
 
     data = make_video(tmp_path / "v")
     entries = json.loads(Path(data["boxes"]).read_text())

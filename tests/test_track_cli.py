@@ -7,28 +7,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from posetrack.keypoints import COCO
-from posetrack.types import FrameResult, VideoInfo
-from posetrack.tracksfile.codec import TrackFile, TracksHeader, read_tracks, write_tracks
+from posetrack.tracksfile.codec import TrackFile, read_tracks
 from posetrack_cli import cli
-from test_tracker import people
+from helpers.poses import poses_file
 
 W, H, N = 320, 240, 8
 
 
 def invoke(*args):
     return CliRunner().invoke(cli, ["track", *map(str, args)], terminal_width=100)
-
-
-def poses_file(path, speed, n=N, ids=None):
-    """Two people walking right at ``speed`` px/frame, saved untracked (or with bogus ids)."""
-    frames = []
-    for k in range(n):
-        p = people((40 + speed * k, 200), (120 + speed * k, 230))
-        frames.append(FrameResult(k, p, None if ids is None else np.array(ids)))
-    header = TracksHeader(VideoInfo("clip", 25.0, W, H, n), COCO, {"pose_model": "test"})
-    write_tracks(path, TrackFile(header, tuple(frames)))
-    return path
 
 
 def panning_frames(folder, speed, n=N):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import tracking_cases
+from helpers import tracking_cases
 from posetrack.pipeline.retrack import retrack
 from posetrack.tracking.tracker import load_tracking_config
 from posetrack.tracksfile.codec import read_tracks

@@ -13,62 +13,19 @@ import pytest
 
 from posetrack.types import Frame
 from posetrack.io.video import natural_key, open_source
+from helpers.videos import coded_frame, which, write_frames, write_video
 
 W, H, N, FPS = 160, 120, 20, 25.0
-BITS = 6
-BAR = W // BITS
-
-
-def coded_frame(i: int, w=W, h=H) -> np.ndarray:
-    img = np.zeros((h, w, 3), np.uint8)
-    for b in range(BITS):
-        if i >> b & 1:
-            img[:, b * BAR:(b + 1) * BAR] = 255
-    return img
 
 
 def grey_frames(n=N, w=W, h=H):
     return [coded_frame(i, w, h) for i in range(n)]
 
 
-def write_mp4v(path, frames, fps=FPS):
-    h, w = frames[0].shape[:2]
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    assert out.isOpened()
-    for f in frames:
-        out.write(f[..., ::-1].copy())
-    out.release()
-    return path
-
-
-def write_h264(path, frames, fps=25):
-    """H.264 with the index at the front (faststart), keyframe every 5 frames."""
-    import av
-
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w", container_options={"movflags": "+faststart"}) as c:
-        s = c.add_stream("libx264", rate=fps)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.codec_context.gop_size = 5
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
-
-
-def which(frame: Frame) -> int:
-    """The source frame index a decoded frame shows."""
-    centres = frame.image[:, [b * BAR + BAR // 2 for b in range(BITS)]].mean(axis=(0, 2))
-    return int(sum(1 << b for b, v in enumerate(centres) if v > 128))
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    return write_mp4v(tmp_path_factory.mktemp("v") / "clip.mp4", grey_frames())
+    return write_video(tmp_path_factory.mktemp("v") / "clip.mp4", frames=grey_frames(), fps=FPS, codec="mpeg4",
+                       faststart=False)
 
 
 @pytest.mark.parametrize("backend", ["auto", "pyav", "decord", "opencv"])
@@ -229,7 +186,7 @@ def test_garbage_file_names_the_file_and_every_backend_tried(tmp_path):
 
 
 def test_file_cut_in_half_warns_at_the_frame_and_keeps_what_was_read(tmp_path, caplog):
-    path = write_h264(tmp_path / "whole.mp4", grey_frames(40))
+    path = write_video(tmp_path / "whole.mp4", frames=grey_frames(40), fps=25, gop=5)   # H.264, index first
     data = path.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
@@ -278,10 +235,7 @@ def test_natural_key_orders_numbers_by_value():
 
 
 def write_folder(folder, n=12, names=lambda i: f"frame{i}.jpg"):
-    folder.mkdir()
-    for i, img in enumerate(grey_frames(n)):
-        cv2.imwrite(str(folder / names(i)), img)
-    return folder
+    return write_frames(folder, grey_frames(n), names)
 
 
 def test_image_folder_in_natural_order_with_default_fps(tmp_path):

@@ -4,26 +4,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from api_fixtures import Server, checkpoint_bytes, closed_port_url, model_config, sha
+from helpers.server import closed_port_url, sha
+from helpers.weights import checkpoint_bytes, model_config
 from posetrack.io.download import cache_path
 from posetrack.errors import MissingWeightsError, PosetrackError, WeightsError
 from posetrack.pipeline.runner import RunOptions, load_models
 from posetrack.pipeline.weights import fetch_weights, missing_weights, required_weights
 
 
-@pytest.fixture(autouse=True)
-def isolated_caches(tmp_path, monkeypatch):
-    """Every cache (ours and torch.hub's) inside the test's folder: nothing is cached yet."""
-    monkeypatch.delenv("POSETRACK_CACHE", raising=False)
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-
-
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    s.stop()
+pytestmark = pytest.mark.usefixtures("isolated_caches")   # tests/conftest.py
 
 
 def test_required_files_follow_the_options(tmp_path):

@@ -26,11 +26,12 @@ import numpy as np
 from posetrack.eval.frames import EvalPersons
 from posetrack.eval.matching import FrameMatches
 from posetrack.eval.formats import NUM_JOINTS
+from posetrack.keypoints import POSEVAL_MISSING_SCORE
 
 __all__ = ["MIN_SCORE", "ApEntries", "ap_entries", "concat_entries", "joint_ap", "voc_ap", "average_precision"]
 
 #: poseval's score for a predicted point that has none.
-MIN_SCORE = -9999.0
+MIN_SCORE = POSEVAL_MISSING_SCORE
 
 
 @dataclass(frozen=True)

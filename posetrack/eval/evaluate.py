@@ -45,37 +45,39 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
-import errno
-import gc
+import functools
 import logging
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from posetrack.errors import ConfigError, FormatError, InputError
+from posetrack.errors import ConfigError, InputError
 from posetrack.eval.ap import MIN_SCORE, ApEntries, ap_entries, average_precision, concat_entries
-from posetrack.eval.frames import EvalPersons, eval_persons, evaluated_frames, pair_frames
-from posetrack.eval.matching import head_sizes, match_frames
-from posetrack.eval.mot import MotCounts, mot_figures, track_counts
-from posetrack.eval.report import nan_total
+from posetrack.eval.checks import (check_head_boxes, check_pred_track_ids, check_scored_persons, check_track_id_range,
+                                   warn_repeats)
+from posetrack.eval.detect import POSETRACK21, POSEVAL, benchmark_of
+from posetrack.eval.files import Files, Pair, collapse_warnings, sequence_files
 from posetrack.eval.formats import JOINT_NAMES, PoseTrackFile, empty_posetrack, load_posetrack, pack_posetrack
+from posetrack.eval.frames import eval_persons, evaluated_frames, pair_frames
+from posetrack.eval.matching import match_frames
+from posetrack.eval.mot import MotCounts, mot_figures, track_counts
+from posetrack.eval.order import out_of_order
+from posetrack.eval.report import json_float, nan_total, result_json
+from posetrack.eval.workers import score_all
 
-__all__ = ["Scores", "EvalResult", "evaluate", "score_filter", "sequence_files"]
+if TYPE_CHECKING:
+    from posetrack.eval.posetrack21.result import PoseTrack21Result
+
+__all__ = ["Scores", "EvalResult", "evaluate", "score_filter", "sequence_files", "check_threshold"]
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, os.PathLike]
-Files = Union[PathLike, Iterable[PathLike], Mapping[str, PathLike]]
 
 #: metric names of :class:`Scores` in the --json layout (MOT precision / recall are the table's Prec / Rec).
 METRICS = ("ap", "ap_precision", "ap_recall", "mota", "motp", "precision", "recall")
-POSEVAL_MAX_TRACK_ID = 10000
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,8 @@ class Scores:
         out: Dict[str, Any] = {}
         for metric in METRICS:
             values = getattr(self, metric)
-            row = {name: _json_float(v) for name, v in zip(JOINT_NAMES, values.tolist())}
-            row["total"] = _json_float(self.total(metric))
+            row = {name: json_float(v) for name, v in zip(JOINT_NAMES, values.tolist())}
+            row["total"] = json_float(self.total(metric))
             out[metric] = row
         c = self.counts
         out["mot_counts"] = {k: dict(zip(JOINT_NAMES, getattr(c, k).tolist())) for k in
@@ -142,82 +144,14 @@ class EvalResult:
     joint_thr: Optional[float] = None
     box_thr: Optional[float] = None
     warnings: Tuple[str, ...] = field(default=())
+    benchmark: str = POSEVAL
 
     def to_json(self, per_sequence: bool = False) -> Dict[str, Any]:
         """The ``--json`` document: joints, ap, mota, motp, precision, recall (+ extras), NaN as null."""
-        out: Dict[str, Any] = {"joints": list(self.joints)}
-        out.update(self.overall.to_json())
-        out["filters"] = {"joint_thr": self.joint_thr, "box_thr": self.box_thr}
-        out["warnings"] = list(self.warnings)
-        if per_sequence:
-            out["per_sequence"] = {name: s.to_json() for name, s in self.sequences.items()}
-        return out
-
-
-def _json_float(v: float) -> Optional[float]:
-    return None if v != v else float(v)
+        return result_json(self, {"benchmark": self.benchmark, "joints": list(self.joints)}, per_sequence)
 
 
 # ----------------------------------------------------------------------------- inputs
-
-def _json_files(where: Files, what: str) -> Dict[str, Path]:
-    """name (file name without .json) -> path, from a directory, one file, a list of files or a mapping."""
-    if isinstance(where, Mapping):
-        return {str(k)[:-5] if str(k).endswith(".json") else str(k): Path(v) for k, v in where.items()}
-    if isinstance(where, (str, os.PathLike)):
-        folder = Path(where)
-        if folder.is_file():          # one sequence's file
-            return {folder.name[:-5] if folder.name.endswith(".json") else folder.name: folder}
-        if not folder.is_dir():
-            raise FileNotFoundError(errno.ENOENT, f"no such {what} folder or file", str(folder))
-        return {p.name[:-5]: p for p in sorted(folder.glob("*.json"))}
-    out: Dict[str, Path] = {}
-    for p in map(Path, where):
-        name = p.name[:-5] if p.name.endswith(".json") else p.name
-        if name in out:
-            raise InputError(f"two {what} files are both named {p.name}: {out[name]} and {p}")
-        out[name] = p
-    return out
-
-
-def sequence_files(gt: Files, pred: Files) -> Tuple[List[Tuple[str, Path, Optional[Path]]], List[str]]:
-    """Pair GT and prediction files by name.
-
-    Returns:
-        (name, gt path, prediction path or None) in sorted name order, and warnings.
-    """
-    gt_files = _json_files(gt, "GT")
-    pred_files = _json_files(pred, "prediction")
-    if _is_file(gt) and _is_file(pred):     # one GT file and one prediction file: a pair, whatever their names
-        pred_files = {name: p for name, p in zip(gt_files, pred_files.values())}
-    elif _is_dir(gt) and _is_file(pred):    # every other sequence would silently score as unpredicted
-        raise InputError(f"{pred}: a single prediction file for the GT folder {gt}; give the prediction folder "
-                         f"(one file per GT file), or one GT file with one prediction file")
-    if not gt_files:
-        raise OSError(f"no *.json GT files in {gt}")
-    warnings = []
-    extra = sorted(set(pred_files) - set(gt_files))
-    if extra:
-        warnings.append(f"{len(extra)} prediction file(s) without a GT file ignored: "
-                        f"{', '.join(n + '.json' for n in extra[:5])}{' ...' if len(extra) > 5 else ''}")
-    pairs = []
-    for name in sorted(gt_files):
-        p = pred_files.get(name)
-        if p is not None and not p.exists():
-            p = None
-        if p is None:
-            warnings.append(f"no prediction file for {gt_files[name]} (expected {name}.json in the prediction "
-                            f"folder); scored as a sequence without predictions")
-        pairs.append((name, gt_files[name], p))
-    return pairs, warnings
-
-
-def _is_file(where: Files) -> bool:
-    return isinstance(where, (str, os.PathLike)) and Path(where).is_file()
-
-
-def _is_dir(where: Files) -> bool:
-    return isinstance(where, (str, os.PathLike)) and Path(where).is_dir()
 
 
 #: Largest absolute score threshold: scores in tracks files are bounded by the same value
@@ -234,28 +168,16 @@ def check_threshold(name: str, value: Optional[float]) -> Optional[float]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name}={value!r}: expected a number")
+        raise ConfigError(f"{name}={value!r}: expected a number", field=name)
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if not -MAX_THRESHOLD <= number <= MAX_THRESHOLD:     # NaN fails both comparisons
         raise ConfigError(f"{name}={number!r} is out of range: a score threshold is a finite number "
-                          f"within +-{MAX_THRESHOLD:g}")
+                          f"within +-{MAX_THRESHOLD:g}", field=name)
     return number
 
-
-@contextlib.contextmanager
-def _gc_paused():
-    """Pause the cyclic GC while large JSON files are decoded (the collector would rescan the
-    hundreds of thousands of fresh, acyclic containers over and over: ~30% of the load time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def score_filter(seq: PoseTrackFile, joint_thr: Optional[float] = None,
@@ -281,84 +203,6 @@ def score_filter(seq: PoseTrackFile, joint_thr: Optional[float] = None,
     return keep_person, keep_point
 
 
-# ----------------------------------------------------------------------------- checks
-
-def _check_pred_track_ids(pred: PoseTrackFile) -> None:
-    """Prediction track ids must be unique within a frame (poseval raises otherwise)."""
-    has = pred.has_track_id
-    if not has.any():
-        return
-    frame = pred.person_frame[has]
-    tid = pred.track_id[has]
-    order = np.lexsort((tid, frame))
-    same = (np.diff(frame[order]) == 0) & (np.diff(tid[order]) == 0)
-    if same.any():
-        k = int(order[np.flatnonzero(same)[0] + 1])
-        n = int(np.flatnonzero(has)[k])
-        f = int(frame[k])
-        raise FormatError(f"{pred.where(f, n)}: 'track_id' {int(tid[k])} is used by two persons of this frame; "
-                         f"prediction track ids must be unique per frame")
-
-
-def _first_repeat(group: np.ndarray, key: np.ndarray) -> Tuple[int, int]:
-    """(how many rows repeat an earlier row's (group, key), the index of the first such row)."""
-    order = np.lexsort((key, group))
-    same = (np.diff(group[order]) == 0) & (np.diff(key[order]) == 0)
-    return int(same.sum()), (int(order[np.flatnonzero(same)[0] + 1]) if same.any() else -1)
-
-
-def _warn_repeats(seq: PoseTrackFile, what: str, warnings: List[str]) -> None:
-    """Warn (numbers unchanged: poseval accepts these) about a track id used twice in one frame
-    and a joint listed twice for one person."""
-    has = seq.has_track_id
-    if what == "GT" and has.any():
-        count, k = _first_repeat(seq.person_frame[has], seq.track_id[has])
-        if count:
-            n = int(np.flatnonzero(has)[k])
-            warnings.append(f"{seq.where(int(seq.person_frame[n]), n)}: GT 'track_id' {int(seq.track_id[n])} is "
-                            f"used by two persons of this frame ({count} such repeats in the file); scored as "
-                            f"poseval scores it")
-    joint = seq.point_is_joint
-    if joint.any():
-        count, k = _first_repeat(seq.point_person[joint], seq.point_joint[joint])
-        if count:
-            m = int(np.flatnonzero(joint)[k])
-            n = int(seq.point_person[m])
-            warnings.append(f"{seq.where(int(seq.person_frame[n]), n)}: joint {int(seq.point_joint[m])} "
-                            f"({JOINT_NAMES[int(seq.point_joint[m])]}) is listed twice for one {what} person "
-                            f"({count} such repeats in the file); scored as poseval scores it")
-
-
-def _check_scored_persons(seq: PoseTrackFile, persons: EvalPersons, what: str) -> None:
-    missing = persons.valid & ~persons.has_track_id
-    if missing.any():
-        f, s = (int(v[0]) for v in np.nonzero(missing))
-        raise FormatError(f"{seq.where(int(persons.frames[f]), int(persons.person[f, s]))}: no 'track_id' "
-                         f"({what} persons need one for the tracking metrics)")
-
-
-def _check_head_boxes(gt_file: PoseTrackFile, gt: EvalPersons, pred: EvalPersons, warnings: List[str]) -> None:
-    """GT persons need a head box where predictions are matched against them (Case A frames)."""
-    scored = gt.valid & (pred.counts > 0)[:, None]
-    missing = scored & ~gt.has_head_box
-    if missing.any():
-        f, s = (int(v[0]) for v in np.nonzero(missing))
-        raise FormatError(f"{gt_file.where(int(gt.frames[f]), int(gt.person[f, s]))}: no head box "
-                         f"(x1, y1, x2, y2 / bbox_head); PCKh needs it")
-    degenerate = scored & ~(head_sizes(gt.head_box) > 0)
-    if degenerate.any():
-        f, s = (int(v[0]) for v in np.nonzero(degenerate))
-        warnings.append(f"{gt_file.where(int(gt.frames[f]), int(gt.person[f, s]))}: head box of size 0; "
-                        f"this person can never be matched ({int(degenerate.sum())} such person(s) in the file)")
-
-
-def _check_track_id_range(seq: PoseTrackFile, warnings: List[str]) -> None:
-    big = seq.has_track_id & (seq.track_id >= POSEVAL_MAX_TRACK_ID)
-    if big.any():
-        warnings.append(f"{seq.source}: {int(big.sum())} person(s) with track_id >= {POSEVAL_MAX_TRACK_ID} "
-                        f"(e.g. {int(seq.track_id[big][0])}); poseval rejects these, we score them normally")
-
-
 # ----------------------------------------------------------------------------- evaluation
 
 @dataclass(frozen=True)
@@ -370,29 +214,38 @@ class _SequenceScore:
     warnings: Tuple[str, ...] = ()
 
 
-def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_thr, box_thr) -> _SequenceScore:
+def _score_sequence(joint_thr, box_thr, pair: Pair) -> _SequenceScore:
+    name, gt_path, pred_path = pair
     warnings: List[str] = []
     gt_src = load_posetrack(gt_path)
     gt_file = pack_posetrack(gt_src)
     frames = evaluated_frames(gt_file)
+    warnings.extend(gt_file.warnings)
+    order_warning = out_of_order(gt_file.source, gt_src.image_names, gt_src.image_ids)
+    if order_warning:
+        warnings.append(order_warning)
     if pred_path is None:
         pred_file = empty_posetrack(gt_file.num_frames, f"<no predictions for {name}>")
     else:
         pred_src = load_posetrack(pred_path)
-        order, _ = pair_frames(gt_src, pred_src, frames)
+        order, how = pair_frames(gt_src, pred_src, frames)
         pred_file = pack_posetrack(pred_src, order)
-    warnings.extend(gt_file.warnings + pred_file.warnings)
-    _check_pred_track_ids(pred_file)
-    _warn_repeats(gt_file, "GT", warnings)
-    _warn_repeats(pred_file, "predicted", warnings)
-    _check_track_id_range(gt_file, warnings)
-    _check_track_id_range(pred_file, warnings)
+        warnings.extend(pred_file.warnings)
+        if how != "position" and (np.diff(order[frames]) < 0).any():
+            warnings.append(f"{pred_src.source}: the frames are listed in another order than in the GT file; they "
+                            f"are paired by {how} (poseval pairs frames by position, so it would score them against "
+                            f"other frames)")
+    check_pred_track_ids(pred_file)
+    warn_repeats(gt_file, "GT", warnings)
+    warn_repeats(pred_file, "predicted", warnings)
+    check_track_id_range(gt_file, warnings)
+    check_track_id_range(pred_file, warnings)
     keep_person, keep_point = score_filter(pred_file, joint_thr, box_thr)
     gt = eval_persons(gt_file, frames, gt_file.ignore_regions)
     pred = eval_persons(pred_file, frames, gt_file.ignore_regions, keep_person, keep_point)
-    _check_scored_persons(gt_file, gt, "GT")
-    _check_scored_persons(pred_file, pred, "predicted")
-    _check_head_boxes(gt_file, gt, pred, warnings)
+    check_scored_persons(gt_file, gt, "GT")
+    check_scored_persons(pred_file, pred, "predicted")
+    check_head_boxes(gt_file, gt, pred, warnings)
     if len(frames) == 0:
         warnings.append(f"{gt_path}: no frame with GT annotations; the sequence is not scored")
     elif len(frames) == 1:
@@ -404,49 +257,15 @@ def _score_sequence(name: str, gt_path: Path, pred_path: Optional[Path], joint_t
                           tuple(warnings))
 
 
-Pair = Tuple[str, Path, Optional[Path]]
 
-
-def _score_many(pairs: List[Pair], joint_thr, box_thr) -> List[_SequenceScore]:
-    with _gc_paused():
-        return [_score_sequence(name, g, p, joint_thr, box_thr) for name, g, p in pairs]
-
-
-def _fork_context():
-    """multiprocessing's fork context where forking is safe and cheap (POSIX, no torch threads), else None."""
-    import multiprocessing
-    import sys
-
-    if "fork" not in multiprocessing.get_all_start_methods() or "torch" in sys.modules:
-        return None
-    return multiprocessing.get_context("fork")
-
-
-def _score_all(pairs: List[Pair], joint_thr, box_thr, workers: Optional[int]) -> List[_SequenceScore]:
-    """Score every sequence, in ``pairs`` order; with ``workers`` > 1 the tail of the list goes to
-    forked worker processes while this process scores the head (files are split by size)."""
-    if workers is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        workers = min(cores, 2) if len(pairs) >= 8 else 1
-    context = _fork_context() if workers > 1 and len(pairs) > 1 else None
-    if context is None:
-        return _score_many(pairs, joint_thr, box_thr)
-    from concurrent.futures import ProcessPoolExecutor
-
-    sizes = np.array([g.stat().st_size + (p.stat().st_size if p is not None else 0) for _, g, p in pairs], float)
-    bounds = np.searchsorted(np.cumsum(sizes) / sizes.sum(), np.arange(1, workers) / workers) + 1
-    chunks = [c for c in np.split(np.arange(len(pairs)), np.minimum(bounds, len(pairs))) if len(c)]
-    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
-        futures = [pool.submit(_score_many, [pairs[i] for i in c], joint_thr, box_thr) for c in chunks[1:]]
-        try:
-            out = _score_many([pairs[i] for i in chunks[0]], joint_thr, box_thr)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-        for f in futures:
-            out.extend(f.result())
-    return out
+def _unscored_warning(parts: Mapping[str, _SequenceScore]) -> List[str]:
+    unscored = {name: p.unscored for name, p in parts.items() if p.unscored}
+    if not unscored:
+        return []
+    return [f"{sum(unscored.values())} predicted joint(s) in {len(unscored)} file(s) "
+            f"({', '.join(n + '.json' for n in list(unscored)[:3])}{' ...' if len(unscored) > 3 else ''}) "
+            f"have no score; they get poseval's {MIN_SCORE:g}, so they rank below every scored joint "
+            f"and tie with each other in AP"]
 
 
 def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
@@ -457,9 +276,14 @@ def _scores(entries: ApEntries, counts: MotCounts, frames: int) -> Scores:
                   frames=frames)
 
 
-def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
-             box_thr: Optional[float] = None, workers: Optional[int] = 1) -> EvalResult:
-    """PoseTrack mAP and per-joint MOTA / MOTP / precision / recall, identical to poseval.
+def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None, box_thr: Optional[float] = None,
+             workers: Optional[int] = 1, format: str = "auto") -> Union[EvalResult, "PoseTrack21Result"]:
+    """Score predictions against PoseTrack ground truth, identical to the benchmark's official evaluator.
+
+    PoseTrack 2017/2018 ground truth gets poseval's mAP and per-joint MOTA / MOTP / precision / recall
+    (an :class:`EvalResult`); PoseTrack21 ground truth gets the official kit's keypoint HOTA and pose
+    mAP (a :class:`posetrack.eval.posetrack21.result.PoseTrack21Result`). Which one is decided from
+    the GT files (:mod:`posetrack.eval.detect`) unless ``format`` names it.
 
     Args:
         gt: the GT folder (``*.json``, one per sequence), one GT file, a list of GT files, or {name: path}.
@@ -470,9 +294,11 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
         workers: processes that score sequences (1: this one only; None: two where the machine
             has two cores and there are at least 8 sequences). Extra processes are forked, and
             only where that is safe (POSIX, torch not loaded); the result is the same either way.
+        format: ``"auto"``, or the GT's benchmark: ``"posetrack2017"`` / ``"posetrack2018"``
+            (poseval; each file is read in its own format, as poseval does) or ``"posetrack21"``.
 
     Returns:
-        an :class:`EvalResult`; its ``warnings`` are also logged.
+        an :class:`EvalResult` or a ``PoseTrack21Result``; its ``warnings`` are also logged.
 
     Raises:
         OSError: a folder or file cannot be read (FileNotFoundError: ``gt`` or ``pred`` does not exist).
@@ -482,22 +308,21 @@ def evaluate(gt: Files, pred: Files, joint_thr: Optional[float] = None,
     joint_thr = check_threshold("joint_thr", joint_thr)
     box_thr = check_threshold("box_thr", box_thr)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ConfigError(f"workers={workers!r}: expected an integer >= 1, or None")
+        raise ConfigError(f"workers={workers!r}: expected an integer >= 1, or None", field="workers")
     pairs, warnings = sequence_files(gt, pred)
+    if benchmark_of([g for _, g, _ in pairs], format) == POSETRACK21:
+        from posetrack.eval.posetrack21.evaluate import evaluate_posetrack21
+
+        return evaluate_posetrack21(gt, pred, joint_thr, box_thr, workers, pairs=pairs, warnings=warnings)
     parts: Dict[str, _SequenceScore] = dict(zip([name for name, _, _ in pairs],
-                                                _score_all(pairs, joint_thr, box_thr, workers)))
+                                                score_all(functools.partial(_score_sequence, joint_thr, box_thr), pairs, workers)))
     for p in parts.values():
         warnings.extend(p.warnings)
     total_frames = sum(p.frames for p in parts.values())
     if total_frames == 0:
         raise InputError(f"none of the {len(parts)} GT file(s) has a frame with annotations (a non-empty "
                          f"'annorect' / annotations of an image); nothing to evaluate")
-    unscored = {name: p.unscored for name, p in parts.items() if p.unscored}
-    if unscored:
-        warnings.append(f"{sum(unscored.values())} predicted joint(s) in {len(unscored)} file(s) "
-                        f"({', '.join(n + '.json' for n in list(unscored)[:3])}{' ...' if len(unscored) > 3 else ''}) "
-                        f"have no score; they get poseval's {MIN_SCORE:g}, so they rank below every scored joint "
-                        f"and tie with each other in AP")
+    warnings = collapse_warnings(warnings) + _unscored_warning(parts)
     for w in warnings:
         logger.warning(w)
     counts = MotCounts.zeros()

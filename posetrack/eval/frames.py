@@ -25,7 +25,7 @@ import numpy as np
 
 from posetrack.eval.formats import NUM_JOINTS, PoseTrackFile, PoseTrackFormatError, PoseTrackSource
 
-__all__ = ["EvalPersons", "evaluated_frames", "eval_persons", "pair_frames", "strictly_inside"]
+__all__ = ["EvalPersons", "evaluated_frames", "eval_persons", "pair_frames", "strictly_inside", "inside_regions"]
 
 _CHUNK = 1 << 20   # point-edge pairs per vectorised step
 
@@ -155,7 +155,7 @@ def _apply_ignore_regions(seq, frames, regions, person_frame, point_person, poin
     candidates = point_alive & region_frame[point_frame]
     idx = np.flatnonzero(candidates)
     if len(idx):
-        inside = _inside_any(seq.point_xy[idx], point_frame[idx], regions)
+        inside = inside_regions(seq.point_xy[idx], point_frame[idx], regions)
         point_alive = point_alive.copy()
         point_alive[idx[inside]] = False
     left = np.bincount(point_person[point_alive], minlength=seq.num_persons)
@@ -163,8 +163,13 @@ def _apply_ignore_regions(seq, frames, regions, person_frame, point_person, poin
     return point_alive & alive[point_person], alive
 
 
-def _inside_any(xy: np.ndarray, frame_of: np.ndarray, regions) -> np.ndarray:
-    """(M,) bool: point m lies strictly inside one of the polygons of frame ``frame_of[m]``.
+def inside_regions(xy: np.ndarray, frame_of: np.ndarray, regions) -> np.ndarray:
+    """(M,) bool: point m lies strictly inside one of the polygons of frame ``frame_of[m]`` (shapely's
+    ``contains``: the boundary is outside; polygons with fewer than 3 vertices contain nothing).
+
+    Args:
+        xy: (M, 2) points; frame_of: (M,) int index into ``regions``; regions: per frame, a tuple of
+            (K, 2) float64 polygons.
 
     Vectorised over frames: the k-th polygon of every frame is padded to a common vertex count.
     """

@@ -14,11 +14,11 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["PAPER_GROUPS", "group_means", "nan_total", "ap_row", "mot_row", "poseval_row"]
+__all__ = ["PAPER_GROUPS", "group_means", "nan_total", "ap_row", "mot_row", "poseval_row", "json_float", "result_json"]
 
 #: (column title, poseval joint ids) in the order of the papers' tables.
 PAPER_GROUPS: Tuple[Tuple[str, Tuple[int, ...]], ...] = (
@@ -55,3 +55,24 @@ def poseval_row(row: Mapping[str, float]) -> str:
     """A row as poseval prints it: ``& 63.3 & ... & 62.2 \\\\`` (``%1.1f`` right-aligned to 5)."""
     cells: Sequence[str] = ["%5s" % ("%1.1f" % v) for v in row.values()]
     return "&" + " &".join(cells) + " \\\\"
+
+
+def json_float(v: float) -> Optional[float]:
+    """``v`` as the ``--json`` documents write it: NaN becomes None (null)."""
+    return None if v != v else float(v)
+
+
+def result_json(result: Any, head: Dict[str, Any], per_sequence: bool) -> Dict[str, Any]:
+    """The ``--json`` document of an evaluation result, poseval's or PoseTrack21's: ``head`` (benchmark,
+    joints, ...), the overall figures, the filters, the warnings and, with ``per_sequence``, each sequence's.
+
+    ``result`` has ``overall`` and ``sequences`` (figures with a ``to_json()``), ``joint_thr``, ``box_thr``
+    and ``warnings``.
+    """
+    out = dict(head)
+    out.update(result.overall.to_json())
+    out["filters"] = {"joint_thr": result.joint_thr, "box_thr": result.box_thr}
+    out["warnings"] = list(result.warnings)
+    if per_sequence:
+        out["per_sequence"] = {name: s.to_json() for name, s in result.sequences.items()}
+    return out

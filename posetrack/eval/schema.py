@@ -10,7 +10,9 @@ from typing import Annotated, Any, List, Optional, Tuple, Union
 import msgspec
 from msgspec import Meta
 
-from posetrack.validation import (FIELD, Coord, Finite, Int64, Segment, join_label)
+from posetrack.tracksfile.posetrack21 import (NOTHING, Unused, UnusedAnnotationKeys, UnusedImageKeys, annotation_label,
+                                              image_label)
+from posetrack.validation import FIELD, Coord, Finite, Int64, Segment, join_label
 
 # ----------------------------------------------------------------------------- PoseTrack 2017 / 2018
 # What poseval reads (its written specification, SPEC.md section 2). Unknown fields (is_visible, imgnum,
@@ -35,11 +37,18 @@ class Point17(msgspec.Struct, gc=False):
     score: Optional[Finite17] = None
 
 
-class AnnoPoints17(msgspec.Struct, gc=False):
+# Container levels (the document, a 2017 frame, rect, annopoints entry and ignore region; a 2018 image and
+# annotation) forbid unknown keys, so that a misspelled container key (``opint``, ``annotation``) is an error
+# naming the closest valid key rather than an empty list. Keys that PoseTrack, poseval's inputs and COCO write
+# there but poseval never reads are declared as ``Unused`` (any value). Points and categories accept any
+# other key, as poseval does.
+
+
+class AnnoPoints17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     point: Optional[List[Point17]] = None
 
 
-class Rect17(msgspec.Struct, gc=False):
+class Rect17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     x1: Optional[Coord17] = None
     y1: Optional[Coord17] = None
     x2: Optional[Coord17] = None
@@ -47,6 +56,8 @@ class Rect17(msgspec.Struct, gc=False):
     track_id: Optional[Int17] = None
     score: Optional[Finite17] = None
     annopoints: Optional[List[AnnoPoints17]] = None
+    scale: Unused = NOTHING        # MPII's person scale and position (the annolist format comes from MPII)
+    objpos: Unused = NOTHING
 
 
 class Image17(msgspec.Struct, gc=False):
@@ -58,27 +69,31 @@ class RegionPoint17(msgspec.Struct, gc=False):
     y: Coord17
 
 
-class Region17(msgspec.Struct, gc=False):
+class Region17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     point: List[RegionPoint17] = []
 
 
-class Frame17(msgspec.Struct, gc=False):
+class Frame17(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     image: Optional[List[Image17]] = None
     annorect: Optional[List[Rect17]] = None
     ignore_regions: Optional[List[Region17]] = None
+    imgnum: Unused = NOTHING
+    is_labeled: Unused = NOTHING
 
 
 ImageId = Union[Int64, str]
 
 
-class Image18(msgspec.Struct, gc=False):
+class Image18(UnusedImageKeys, forbid_unknown_fields=True):
     id: ImageId
     file_name: str = ""
     ignore_regions_x: Optional[List[List[Coord]]] = None
     ignore_regions_y: Optional[List[List[Coord]]] = None
+    is_labeled: Unused = NOTHING
+    has_labeled_person: Unused = NOTHING
 
 
-class Annotation18(msgspec.Struct, gc=False):
+class Annotation18(UnusedAnnotationKeys, forbid_unknown_fields=True):
     """``keypoints`` holds x, y, v per category keypoint; ``scores`` one value per keypoint (or empty)."""
 
     image_id: ImageId
@@ -87,6 +102,7 @@ class Annotation18(msgspec.Struct, gc=False):
     score: Optional[Finite] = None
     keypoints: Optional[List[Coord]] = None
     scores: Optional[List[Finite]] = None
+    person_id: Unused = NOTHING
 
 
 class Category18(msgspec.Struct, gc=False):
@@ -94,13 +110,15 @@ class Category18(msgspec.Struct, gc=False):
     keypoints: List[str] = []
 
 
-class PoseTrackDocument(msgspec.Struct, gc=False):
+class PoseTrackDocument(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A PoseTrack file of either format: 2017 when ``annolist`` is present (poseval's rule)."""
 
     annolist: Union[List[Frame17], msgspec.UnsetType] = msgspec.UNSET
     images: List[Image18] = []
     annotations: List[Annotation18] = []
     categories: Union[List[Category18], msgspec.UnsetType] = msgspec.UNSET
+    info: Unused = NOTHING
+    licenses: Unused = NOTHING
 
 
 
@@ -139,9 +157,9 @@ def posetrack_labeler(path: List[Segment], doc: Any) -> str:
         elif seg in ("point", "ignore_regions") and isinstance(nxt, int):
             parts.append(f"{'ignore region' if seg == 'ignore_regions' else 'point'} {nxt}")
         elif seg == "annotations" and isinstance(nxt, int):
-            parts.append(_annotation_label(doc, nxt))
+            parts.append(annotation_label(doc, nxt))
         elif seg == "images" and isinstance(nxt, int):
-            parts.append(_image_label(doc, nxt))
+            parts.append(image_label(doc, nxt, "image"))
         elif seg in ("keypoints", "scores") and isinstance(nxt, int) and parts and "annotation" in parts[-1]:
             per = 3 if seg == "keypoints" else 1
             parts.append(f"'{seg}' value {nxt} (keypoint {nxt // per})")
@@ -157,25 +175,6 @@ def posetrack_labeler(path: List[Segment], doc: Any) -> str:
             continue
         i += 2 if isinstance(nxt, int) else 1
     return join_label(parts)
-
-
-def _image_label(doc: Any, i: int) -> str:
-    try:
-        name = doc["images"][i].get("file_name")
-    except (KeyError, IndexError, TypeError, AttributeError):
-        name = None
-    return f"image {i} ({name})" if isinstance(name, str) and name else f"image {i}"
-
-
-def _annotation_label(doc: Any, a: int) -> str:
-    """'annotation 5 (image 10000000003, frame 3)' where the image can be found."""
-    try:
-        image_id = doc["annotations"][a]["image_id"]
-        ids = [im.get("id") for im in doc["images"]]
-        f = ids.index(image_id)
-        return f"frame {f} ({doc['images'][f].get('file_name')}), annotation {a}"
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-        return f"annotation {a}"
 
 
 #: Decoders are built on first use (PEP 562 module ``__getattr__``): building one inspects its

@@ -23,14 +23,16 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-__all__ = ["make_posetrack_set"]
+from posetrack.keypoints import POSETRACK17, POSETRACK18
+
+__all__ = ["make_posetrack_set", "make_posetrack21_set"]
 
 WIDTH, HEIGHT = 1280.0, 720.0
-NUM_JOINTS = 15
+NUM_JOINTS = POSETRACK17.num_keypoints
 #: A standing person in body heights, origin at the pelvis, y down; poseval joint order
 #: (r/l ankle, knee, hip, wrist, elbow, shoulder; neck, nose, head top).
 _BODY = np.array([[-0.08, 0.45], [-0.08, 0.23], [-0.07, 0.0], [0.07, 0.0], [0.08, 0.23], [0.08, 0.45],
@@ -40,7 +42,8 @@ _BODY = np.array([[-0.08, 0.45], [-0.08, 0.23], [-0.07, 0.0], [0.07, 0.0], [0.08
 _SWING = np.array([[0.1, 0.02], [0.05, 0.01], [0, 0], [0, 0], [-0.05, 0.01], [-0.1, 0.02],
                    [-0.08, 0.02], [-0.04, 0.01], [0, 0], [0, 0], [0.04, 0.01], [0.08, 0.02],
                    [0, 0], [0.01, 0], [0, 0]])
-_MIRROR = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13, 14]
+#: Joint j of a mirrored person is joint _MIRROR[j] (left and right swapped).
+_MIRROR = POSETRACK17.flip_permutation().tolist()
 
 
 class _Walker:
@@ -143,13 +146,12 @@ def _sequence(rng: np.random.Generator, number: int, frames: Tuple[int, int], pe
         return next_id[0]
 
     pred_ids = [fresh() for _ in walkers]
-    crowd_ids = [fresh() for _ in crowd]
-    ghosts = []
-    for _ in range(int(rng.poisson(1.0))):
+    others = [(w, fresh(), 0.6, 0.7) for w in crowd]              # (walker, id, quality, detected share)
+    for _ in range(int(rng.poisson(1.0))):                       # short-lived false tracks
         g = _Walker(rng, n_frames)
         g.start = int(rng.integers(0, n_frames))
         g.end = int(min(n_frames - 1, g.start + rng.integers(1, max(2, n_frames // 3))))
-        ghosts.append((g, fresh()))
+        others.append((g, fresh(), 0.1, None))
     gt_frames, pred_frames = [], []
     for t in range(n_frames):
         here = [k for k, w in enumerate(walkers) if w.present(t)]
@@ -160,41 +162,57 @@ def _sequence(rng: np.random.Generator, number: int, frames: Tuple[int, int], pe
             if rng.random() < 0.005:                        # a track fragments
                 pred_ids[k] = fresh()
         name = f"images/val/{folder}/{t:06d}.jpg"
-        gt = {"image": [{"name": name}], "imgnum": [t + 1], "is_labeled": [int(labeled[t])], "annorect": []}
-        if labeled[t]:
-            if polygons:
-                gt["ignore_regions"] = [{"point": [{"x": [_r(x)], "y": [_r(y)]} for x, y in poly + drift * t]}
-                                        for poly, drift in polygons]
-            for k in here:
-                joints = walkers[k].joints(t)
-                box = walkers[k].head_box(joints)
-                inside = (joints[:, 0] >= 0) & (joints[:, 0] < WIDTH) & (joints[:, 1] >= 0) & (joints[:, 1] < HEIGHT)
-                keep = inside & (rng.random(NUM_JOINTS) >= 0.08)
-                rect = {"x1": [_r(box[0])], "y1": [_r(box[1])], "x2": [_r(box[2])], "y2": [_r(box[3])],
-                        "track_id": [gt_ids[k]]}
-                if keep.any():
-                    rect["annopoints"] = [{"point": [{"id": [j], "x": [_r(joints[j, 0])], "y": [_r(joints[j, 1])],
-                                                      "is_visible": [1]} for j in np.flatnonzero(keep).tolist()]}]
-                gt["annorect"].append(rect)
-        gt_frames.append(gt)
+        gt_people = [(walkers[k], gt_ids[k]) for k in here]
+        gt_frames.append(_gt_frame(rng, name, t, bool(labeled[t]), polygons, gt_people))
         pred = {"image": [{"name": name}], "annorect": []}
         if labeled[t] or predict_unlabeled:
-            rects = []
-            for k in here:
-                if rng.random() < 0.05:
-                    continue
-                rects.append(_prediction(rng, walkers[k], t, pred_ids[k], 1.0))
-                if rng.random() < 0.03:                     # a duplicate detection
-                    rects.append(_prediction(rng, walkers[k], t, fresh(), 0.4, jitter=0.24))
-            for c, w in enumerate(crowd):
-                if rng.random() < 0.7:
-                    rects.append(_prediction(rng, w, t, crowd_ids[c], 0.6))
-            for g, gid in ghosts:
-                if g.present(t):
-                    rects.append(_prediction(rng, g, t, gid, 0.1, jitter=0.18))
+            rects = _predicted(rng, t, [(walkers[k], pred_ids[k]) for k in here], others, fresh)
             pred["annorect"] = [rects[i] for i in rng.permutation(len(rects)).tolist()]
         pred_frames.append(pred)
     return folder, gt_frames, pred_frames
+
+
+def _gt_frame(rng: np.random.Generator, name: str, t: int, labeled: bool, polygons: list,
+              people: List[Tuple[_Walker, int]]) -> dict:
+    """Frame ``t`` of the GT: on a labeled frame, every walker present (joints in the image, 8% dropped)."""
+    gt = {"image": [{"name": name}], "imgnum": [t + 1], "is_labeled": [int(labeled)], "annorect": []}
+    if not labeled:
+        return gt
+    if polygons:
+        gt["ignore_regions"] = [{"point": [{"x": [_r(x)], "y": [_r(y)]} for x, y in poly + drift * t]}
+                                for poly, drift in polygons]
+    for walker, track_id in people:
+        joints = walker.joints(t)
+        box = walker.head_box(joints)
+        inside = (joints[:, 0] >= 0) & (joints[:, 0] < WIDTH) & (joints[:, 1] >= 0) & (joints[:, 1] < HEIGHT)
+        keep = inside & (rng.random(NUM_JOINTS) >= 0.08)
+        rect = {"x1": [_r(box[0])], "y1": [_r(box[1])], "x2": [_r(box[2])], "y2": [_r(box[3])],
+                "track_id": [track_id]}
+        if keep.any():
+            rect["annopoints"] = [{"point": [{"id": [j], "x": [_r(joints[j, 0])], "y": [_r(joints[j, 1])],
+                                              "is_visible": [1]} for j in np.flatnonzero(keep).tolist()]}]
+        gt["annorect"].append(rect)
+    return gt
+
+
+def _predicted(rng: np.random.Generator, t: int, people: List[Tuple[_Walker, int]], others: list,
+               fresh) -> List[dict]:
+    """Frame ``t``'s predicted rects: the walkers (5% missed, 3% detected twice), then the crowd in ignore
+    regions (``others`` with a detected share) and the short-lived false tracks (present frames only)."""
+    rects = []
+    for walker, track_id in people:
+        if rng.random() < 0.05:
+            continue
+        rects.append(_prediction(rng, walker, t, track_id, 1.0))
+        if rng.random() < 0.03:                     # a duplicate detection
+            rects.append(_prediction(rng, walker, t, fresh(), 0.4, jitter=0.24))
+    for walker, track_id, quality, share in others:
+        if share is None:                           # a false track, while it lasts
+            if walker.present(t):
+                rects.append(_prediction(rng, walker, t, track_id, quality, jitter=0.18))
+        elif rng.random() < share:
+            rects.append(_prediction(rng, walker, t, track_id, quality))
+    return rects
 
 
 def make_posetrack_set(out: Union[str, os.PathLike], seed: int = 0, sequences: int = 3,
@@ -214,17 +232,96 @@ def make_posetrack_set(out: Union[str, os.PathLike], seed: int = 0, sequences: i
     """
     from posetrack.eval.formats import parse_posetrack, to_posetrack18
 
+    def documents(number: int, folder: str, gt: List[dict], pred: List[dict]) -> Tuple[Any, Any]:
+        docs = ({"annolist": gt}, {"annolist": pred})
+        if fmt == "2018":
+            docs = tuple(to_posetrack18(parse_posetrack(doc, f"{side}/{folder}.json"))
+                         for side, doc in zip(("gt", "pred"), docs))
+        return docs
+
+    return _write_set(out, seed, sequences, frames, people, predict_unlabeled, documents)
+
+
+def _write_set(out: Union[str, os.PathLike], seed: int, sequences: int, frames: Tuple[int, int],
+               people: Tuple[int, int], predict_unlabeled: bool,
+               documents: Callable[[int, str, List[dict], List[dict]], Tuple[Any, Any]]) -> List[str]:
+    """What both set writers share: draw each sequence, write ``documents(number, folder, gt, pred)``
+    (the GT file's JSON and the prediction's) as ``out/gt/<folder>.json`` and ``out/pred/<folder>.json``."""
     rng = np.random.default_rng(seed)
     out = Path(out)
     for side in ("gt", "pred"):
         (out / side).mkdir(parents=True, exist_ok=True)
     names = []
     for s in range(sequences):
-        folder, gt, pred = _sequence(rng, 1000 + 7 * s + seed % 1000, frames, people, predict_unlabeled)
-        for side, doc in (("gt", {"annolist": gt}), ("pred", {"annolist": pred})):
-            if fmt == "2018":
-                doc = to_posetrack18(parse_posetrack(doc, f"{side}/{folder}.json"))
+        number = 1000 + 7 * s + seed % 1000
+        folder, gt, pred = _sequence(rng, number, frames, people, predict_unlabeled)
+        for side, doc in zip(("gt", "pred"), documents(number, folder, gt, pred)):
             with open(out / side / f"{folder}.json", "w") as f:
                 json.dump(doc, f, separators=(",", ":"))
         names.append(f"{folder}.json")
     return names
+
+
+# ----------------------------------------------------------------------------- PoseTrack21
+
+#: poseval joint id (0..14) of each PoseTrack21 keypoint slot (None: the ears, placeholders in PoseTrack21).
+_SLOT_JOINT = tuple(POSETRACK17.names.index(n) if n in POSETRACK17.names else None for n in POSETRACK18.names)
+
+
+def _keypoints21(rect: Dict[str, Any], scores: bool) -> Tuple[List[float], List[float]]:
+    """17 x (x, y, v) and 17 scores of a 2017-style rect (missing joints and ears: 0, 0, 0 / score 0)."""
+    points = {p["id"][0]: p for p in (rect.get("annopoints") or [{"point": []}])[0]["point"]}
+    kps: List[float] = []
+    conf: List[float] = []
+    for j in _SLOT_JOINT:
+        p = points.get(j) if j is not None else None
+        kps += [p["x"][0], p["y"][0], 1] if p is not None else [0, 0, 0]
+        conf.append(p["score"][0] if p is not None and scores else 0.0)
+    return kps, conf
+
+
+def _to_posetrack21(frames: List[dict], number: int, gt: bool, labeled: List[bool]) -> Dict[str, Any]:
+    """A 2017-style frame list as a PoseTrack21 document (GT: is_labeled, ignore regions, person_id)."""
+    images, annotations = [], []
+    base = 10_000_000_000 + number * 10_000
+    for t, frame in enumerate(frames):
+        image: Dict[str, Any] = {"file_name": frame["image"][0]["name"], "id": base + t, "frame_id": base + t}
+        if gt:
+            regions = frame.get("ignore_regions", [])
+            image.update(vid_id=f"{number:06d}", nframes=len(frames),
+                         is_labeled=bool(labeled[t] and frame["annorect"]),     # the kit needs a GT person there
+                         has_labeled_person=bool(frame["annorect"]),
+                         ignore_regions_x=[[p["x"][0] for p in r["point"]] for r in regions],
+                         ignore_regions_y=[[p["y"][0] for p in r["point"]] for r in regions])
+        images.append(image)
+        for rect in frame["annorect"]:
+            kps, conf = _keypoints21(rect, scores=not gt)
+            ann: Dict[str, Any] = {"image_id": base + t, "track_id": rect["track_id"][0], "keypoints": kps,
+                                   "category_id": 1, "id": len(annotations)}
+            x1, y1, x2, y2 = (rect[k][0] for k in ("x1", "y1", "x2", "y2"))
+            if gt:
+                ann.update(bbox_head=[x1, y1, _r(x2 - x1), _r(y2 - y1)], person_id=number * 100 + rect["track_id"][0])
+            else:
+                ann.update(scores=conf, score=rect["score"][0])
+            annotations.append(ann)
+    categories = [{"supercategory": "person", "id": 1, "name": "person",
+                   "keypoints": list(POSETRACK18.names)}]
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def make_posetrack21_set(out: Union[str, os.PathLike], seed: int = 0, sequences: int = 3,
+                         frames: Tuple[int, int] = (30, 60), people: Tuple[int, int] = (5, 7),
+                         predict_unlabeled: bool = False) -> List[str]:
+    """Write ``out/gt/<seq>.json`` and ``out/pred/<seq>.json`` in PoseTrack21 format (the same synthetic
+    people as :func:`make_posetrack_set`, labeled frames marked with ``is_labeled``, ignore regions per
+    image, ``bbox_head``, ``person_id``; predictions with 17 ``scores``). GT persons appear on labeled
+    frames only (PoseTrack21 also boxes people on the others; the kit ignores them).
+
+    Returns:
+        the file names written (one per sequence, the same in gt/ and pred/).
+    """
+    def documents(number: int, folder: str, gt: List[dict], pred: List[dict]) -> Tuple[Any, Any]:
+        labeled = [bool(f["is_labeled"][0]) for f in gt]
+        return _to_posetrack21(gt, number, True, labeled), _to_posetrack21(pred, number, False, labeled)
+
+    return _write_set(out, seed, sequences, frames, people, predict_unlabeled, documents)

@@ -80,7 +80,7 @@ def find_encoder(codec: str = "h264") -> str:
     import av
 
     if codec not in CODECS:
-        raise ConfigError(f"unknown codec {codec!r}; choose one of: {', '.join(CODECS)}")
+        raise ConfigError(f"unknown codec {codec!r}; choose one of: {', '.join(CODECS)}", field="codec")
     for name in CODECS[codec]:
         try:
             av.codec.Codec(name, "w")
@@ -90,7 +90,8 @@ def find_encoder(codec: str = "h264") -> str:
     raise EncoderNotFoundError(
         f"no {codec} encoder in this FFmpeg (PyAV {av.__version__}; tried {', '.join(CODECS[codec])}). "
         "Install a PyAV wheel that bundles libx264 (pip install --force-reinstall av), "
-        'or use codec="mpeg4" (plays in VLC, not in browsers) or frames_dir (PNG frames)')
+        'or use codec="mpeg4" (plays in VLC, not in browsers) or frames_dir (PNG frames)',
+        fields=("codec=mpeg4", "frames_dir"))
 
 
 def _encoder_options(encoder: str, crf: int, width: int, height: int, fps: float) -> Tuple[Dict[str, str], int]:
@@ -289,5 +290,6 @@ def open_writer(target: PathLike, fps: float, size: Tuple[int, int], *, frames_d
     suffix = Path(target).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise InputError(f"{target}: unknown video extension {suffix or '(none)'!r}; use "
-                         f"{', '.join(VIDEO_SUFFIXES)}, or frames_dir (PNG frames)")
+                         f"{', '.join(VIDEO_SUFFIXES)}, or frames_dir (PNG frames)", field="out",
+                         fields=("frames_dir",))
     return Mp4Writer(target, fps, size, codec=codec, crf=crf)

@@ -1,6 +1,6 @@
 """No command destroys a user's file: outputs are checked against the inputs and each other before any work.
 
-Two checks, used by every entry point that writes (``run`` for one source and for a
+Three checks, used by every entry point that writes (``run`` for one source and for a
 batch, ``track``, ``render``, ``export``, ``eval``):
 
 * :func:`check_distinct`: an output may not be an input (the same path after resolving
@@ -11,6 +11,8 @@ batch, ``track``, ``render``, ``export``, ``eval``):
 * :func:`refuse_existing`: an existing output is never replaced unless the call says
   ``force``; :class:`~posetrack.errors.OutputExistsError` names the file and its setting.
   (:func:`posetrack.tracksfile.resume.check_outputs` adds the interrupted-run rule on top of it.)
+* :func:`check_writable`: a file output is not an existing folder, and its folder exists (or is
+  made) and takes new files, so a read-only folder fails before the work, not after it.
 
 Settings are named as fields (``tracks``, ``posetrack2017``, ``boxes_file``), never as
 command-line flags; a command maps the fields of the error to its flags.
@@ -22,6 +24,7 @@ Example:
 """
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
@@ -29,7 +32,8 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Uni
 from posetrack.io.atomic import tmp_path
 from posetrack.errors import OutputExistsError, PathConflictError
 
-__all__ = ["same_file", "check_distinct", "refuse_existing", "check_writes", "existing_inputs"]
+__all__ = ["same_file", "check_distinct", "refuse_existing", "check_writes", "check_writable", "writable_folder",
+           "existing_inputs"]
 
 PathLike = Union[str, os.PathLike]
 PathMap = Mapping[str, Optional[PathLike]]
@@ -96,50 +100,83 @@ def check_distinct(outputs: PathPairs, inputs: PathPairs = ()) -> None:
             or a hard link) or lies inside an input folder, or two outputs (or an output and
             another output's temporary file) share a path; names the path and both settings.
     """
-    by_path: Dict[Path, Tuple[str, Path]] = {}
-    by_inode: Dict[Tuple[int, int], Tuple[str, Path]] = {}
-    folders: Dict[Path, Tuple[str, Path]] = {}
-    for field, path in existing_inputs(inputs):
-        resolved = _resolved(path)
-        by_path.setdefault(resolved, (field, path))
-        inode = _inode(path)
-        if inode is not None:
-            by_inode.setdefault(inode, (field, path))
-        if path.is_dir():
-            folders.setdefault(resolved, (field, path))
-    written: Dict[Path, str] = {}          # resolved output path -> what writes it
-    written_inode: Dict[Tuple[int, int], str] = {}
-    temporary: Dict[Path, str] = {}        # resolved temporary files of the outputs so far
+    read = _Inputs(inputs)
+    written = _Outputs()
     for field, value in _items(outputs):
         if value is None:
             continue
         path = Path(value).expanduser()
         for kind, probe in ((field, path), (f"{field} (its temporary file)", tmp_path(path))):
             resolved, inode = _resolved(probe), _inode(probe)
-            hit = by_path.get(resolved) or (by_inode.get(inode) if inode is not None else None)
-            if hit is not None:
-                in_field, in_path = hit
-                also = "" if resolved == _resolved(in_path) else f" (the same file as {in_path})"
-                raise PathConflictError(f"{probe}: the output {kind} would overwrite the input {in_field}{also}; "
-                                        f"choose another path for {field}", probe, (field, in_field))
-            other = written.get(resolved) or (written_inode.get(inode) if inode is not None else None)
-            if other is None and probe is path:
-                other = temporary.get(resolved)
-            if other is not None:
-                raise PathConflictError(f"{probe}: both the output {other} and the output {kind} would be "
-                                        "written there; give them different paths", probe,
-                                        (field, other.split(" (")[0]))
-        resolved = _resolved(path)
-        for parent in resolved.parents:
-            if parent in folders:
-                in_field, in_path = folders[parent]
+            read.check(field, kind, probe, resolved, inode)
+            written.check(field, kind, probe, resolved, inode, temporary_too=probe is path)
+        read.check_outside_folders(field, path)
+        written.add(field, path)
+
+
+_Named = Tuple[str, Path]      # (setting, path as given)
+_Inode = Tuple[int, int]
+
+
+class _Inputs:
+    """The inputs of :func:`check_distinct`, by resolved path, by inode and (folders) by path."""
+
+    def __init__(self, inputs: PathPairs):
+        self.by_path: Dict[Path, _Named] = {}
+        self.by_inode: Dict[_Inode, _Named] = {}
+        self.folders: Dict[Path, _Named] = {}
+        for field, path in existing_inputs(inputs):
+            resolved = _resolved(path)
+            self.by_path.setdefault(resolved, (field, path))
+            inode = _inode(path)
+            if inode is not None:
+                self.by_inode.setdefault(inode, (field, path))
+            if path.is_dir():
+                self.folders.setdefault(resolved, (field, path))
+
+    def check(self, field: str, kind: str, probe: Path, resolved: Path, inode: Optional[_Inode]) -> None:
+        """Output ``probe`` (written by ``kind``) must not be an input."""
+        hit = self.by_path.get(resolved) or (self.by_inode.get(inode) if inode is not None else None)
+        if hit is None:
+            return
+        in_field, in_path = hit
+        also = "" if resolved == _resolved(in_path) else f" (the same file as {in_path})"
+        raise PathConflictError(f"{probe}: the output {kind} would overwrite the input {in_field}{also}; "
+                                f"choose another path for {field}", probe, (field, in_field))
+
+    def check_outside_folders(self, field: str, path: Path) -> None:
+        """Output ``path`` must not lie inside an input folder."""
+        for parent in _resolved(path).parents:
+            if parent in self.folders:
+                in_field, in_path = self.folders[parent]
                 raise PathConflictError(f"{path}: the output {field} is inside the input folder {in_field} "
                                         f"({in_path}); write it elsewhere", path, (field, in_field))
-        written[resolved] = field
+
+
+class _Outputs:
+    """The outputs :func:`check_distinct` has accepted so far, and their temporary files."""
+
+    def __init__(self):
+        self.by_path: Dict[Path, str] = {}          # resolved output path -> what writes it
+        self.by_inode: Dict[_Inode, str] = {}
+        self.temporary: Dict[Path, str] = {}        # resolved temporary files of the outputs so far
+
+    def check(self, field: str, kind: str, probe: Path, resolved: Path, inode: Optional[_Inode],
+              temporary_too: bool) -> None:
+        """``probe`` (written by ``kind``) must not be another output (nor, ``temporary_too``, its temporary file)."""
+        other = self.by_path.get(resolved) or (self.by_inode.get(inode) if inode is not None else None)
+        if other is None and temporary_too:
+            other = self.temporary.get(resolved)
+        if other is not None:
+            raise PathConflictError(f"{probe}: both the output {other} and the output {kind} would be "
+                                    "written there; give them different paths", probe, (field, other.split(" (")[0]))
+
+    def add(self, field: str, path: Path) -> None:
+        self.by_path[_resolved(path)] = field
         inode = _inode(path)
         if inode is not None:
-            written_inode[inode] = field
-        temporary[_resolved(tmp_path(path))] = f"{field} (its temporary file)"
+            self.by_inode[inode] = field
+        self.temporary[_resolved(tmp_path(path))] = f"{field} (its temporary file)"
 
 
 def refuse_existing(outputs: PathMap, *, force: bool, patterns: Mapping[str, str] = {}) -> None:
@@ -186,3 +223,43 @@ def check_writes(outputs: PathMap, inputs: PathPairs = (), *, force: bool, patte
             pairs += [(field, match) for match in sorted(Path(value).expanduser().glob(pattern))]
     check_distinct(pairs, inputs)
     refuse_existing(outputs, force=force, patterns=patterns)
+    check_writable(outputs, patterns=patterns)
+
+
+def check_writable(outputs: PathMap, *, patterns: Mapping[str, str] = {}) -> None:
+    """Before any work: every output can be written where it is asked for.
+
+    Args:
+        outputs: setting -> path (None: not written).
+        patterns: settings whose output is a folder of files (as for :func:`refuse_existing`); the
+            others are files.
+
+    Raises:
+        IsADirectoryError: a file output is an existing folder (``filename`` is the path).
+        OSError: the output's folder cannot be made, or does not take new files (read-only, no
+            permission); ``filename`` is the output, the message names the folder.
+    """
+    for field, value in outputs.items():
+        if value is None:
+            continue
+        path = Path(value).expanduser()
+        if field in patterns:
+            writable_folder(path, path)
+            continue
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder; a file name is expected here", str(path))
+        writable_folder(path.parent, path)
+
+
+def writable_folder(folder: Path, path: PathLike) -> None:
+    """Make ``folder`` (and its parents) if needed and check that it takes new files.
+
+    Raises:
+        OSError: it cannot be made, or is read-only or not writable by this user; ``filename`` is ``path``.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(path)) from e
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"cannot write into the folder {folder}", str(path))

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Dict, Optional, Union
 
-from posetrack.errors import ConfigError, DeviceError
+from posetrack.errors import ConfigError, DeviceError, MissingDependencyError
 
 __all__ = ["PRECISIONS", "DEFAULT_PRECISION", "BACKENDS", "resolve_precision", "TorchBackend",
            "OnnxRuntimeBackend", "TensorRTBackend", "build_backend"]
@@ -144,7 +144,7 @@ def check_opset(opset: int) -> None:
 
         upper = f" to {top}" if top is not None else " and up"
         raise ConfigError(f"opset={opset!r} is out of range: the ONNX exporter of torch {torch.__version__} writes opsets "
-                          f"{MIN_OPSET}{upper}")
+                          f"{MIN_OPSET}{upper}", field=f"opset={opset!r}")
 
 
 def export_target(path: Union[str, os.PathLike], opset: int) -> Path:
@@ -152,13 +152,13 @@ def export_target(path: Union[str, os.PathLike], opset: int) -> Path:
     present; then the output's folder is made. Returns ``path`` as a Path.
 
     Raises:
-        ConfigError: an opset out of range, or no onnx package.
+        ConfigError: an opset out of range. MissingDependencyError: no onnx package.
     """
     check_opset(opset)
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:
-        raise ConfigError("ONNX export needs the onnx package: pip install 'posetrack[onnx]'") from None
+        raise MissingDependencyError("ONNX export needs the onnx package", "onnx") from None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
@@ -217,8 +217,7 @@ class OnnxRuntimeBackend:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise ConfigError("backend 'onnxruntime' needs the onnxruntime package: "
-                              "pip install 'posetrack[onnx]'") from None
+            raise MissingDependencyError("backend 'onnxruntime' needs the onnxruntime package", "onnx") from None
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, "cpu")
         if self.precision != "fp32":
@@ -275,8 +274,8 @@ class TensorRTBackend:
         try:
             import torch_tensorrt
         except ImportError:
-            raise ConfigError("backend 'tensorrt' needs the torch_tensorrt package (pip install torch-tensorrt "
-                              "matching your torch)") from None
+            raise MissingDependencyError("backend 'tensorrt' needs the torch_tensorrt package",
+                                         install="pip install torch-tensorrt (the build that matches your torch)") from None
         self.precision = resolve_precision(precision, "cuda")
         self.max_batch = int(max_batch or 64)
         h, w = input_size or model.config.input_size
@@ -303,7 +302,7 @@ def build_backend(name: str, model, *, device, precision: str = "fp32", channels
     """The backend called ``name`` for ``model``; an unknown name lists the valid ones.
 
     Raises:
-        ConfigError: unknown backend or precision, or a backend's package is missing.
+        ConfigError: unknown backend or precision. MissingDependencyError: a backend's package is missing.
         DeviceError: the backend cannot run on ``device``.
     """
     if name not in BACKENDS:

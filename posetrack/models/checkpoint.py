@@ -27,7 +27,8 @@ from torch import Tensor, nn
 
 from posetrack.io.download import CheckpointError, Progress, download_url, hash_from_name, is_url, verify_sha256
 
-__all__ = ["CheckpointError", "read_state_dict", "adapt_keys", "load_checkpoint"]
+__all__ = ["CheckpointError", "read_state_dict", "read_training_meta", "adapt_keys", "load_checkpoint",
+           "TRAINING_META_FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,38 @@ def read_state_dict(source: Source) -> Dict[str, Tensor]:
         raise CheckpointError(f"{path}: no such checkpoint file")
     raw = _load_safetensors(path) if path.suffix == ".safetensors" else _load_pickle(path)
     return _unwrap(raw, path)
+
+
+#: The ``format`` of the ``meta`` record that ``posetrack train`` stores next to ``state_dict``.
+TRAINING_META_FORMAT = "posetrack-train"
+
+
+def read_training_meta(source: Source) -> Optional[Dict[str, object]]:
+    """The training record of a checkpoint written by ``posetrack train``, or None for any other file.
+
+    ``posetrack train`` saves ``{"state_dict": ..., "meta": {"format": "posetrack-train", ...}}``:
+    the weights in the official key layout, and beside them the keypoint layout, the model
+    config, the training config and the data hash (see :mod:`posetrack.training.checkpoints`).
+    Only the small ``meta`` entry is read into memory (the file is memory-mapped).
+
+    Raises:
+        CheckpointError: as :func:`read_state_dict` for a missing, corrupt or unsafe file.
+    """
+    path = Path(source).expanduser()
+    if path.suffix == ".safetensors" or not path.is_file():
+        return None
+    try:
+        with contextlib.ExitStack() as stack:
+            allow = getattr(torch.serialization, "safe_globals", None)
+            if allow:
+                stack.enter_context(allow(_numpy_globals()))
+            raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:           # not a zip-format checkpoint (legacy pickle): read it the ordinary way
+        raw = _load_pickle(path)
+    meta = raw.get("meta") if isinstance(raw, Mapping) else None
+    if isinstance(meta, Mapping) and meta.get("format") == TRAINING_META_FORMAT:
+        return dict(meta)
+    return None
 
 
 def _strip(prefixes: Tuple[str, ...]) -> Callable[[str], str]:

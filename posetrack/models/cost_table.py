@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from posetrack.config import list_configs
+from posetrack.models import DEFAULT_POSE_MODEL
 from posetrack.models.registry import load_model_config
 
 __all__ = ["ModelSummary", "hrnet_cost", "model_summary", "model_summaries", "DEFAULT_POSE_MODEL"]
 
-# `posetrack run`'s default pose model (RunOptions.pose_model); a test keeps the two equal.
-DEFAULT_POSE_MODEL = "w48_384x288"
 
 _EXPANSION = {"basic": 1, "bottleneck": 4}
 
@@ -102,11 +101,8 @@ def hrnet_cost(stages: Sequence, input_size: Tuple[int, int], num_joints: int = 
     Returns:
         ``(params, macs)``: trainable parameters, and multiply-accumulates of all convolutions.
     """
-    h, w = _half(input_size[0]), _half(input_size[1])
     c = stem_channels
-    params, macs = 27 * c + 2 * c, h * w * 27 * c            # conv1 (3x3, stride 2) + bn1
-    h, w = _half(h), _half(w)
-    params, macs = params + 9 * c * c + 2 * c, macs + h * w * 9 * c * c   # conv2 + bn2
+    params, macs, (h, w) = _stem_cost(c, input_size)
     sizes = [(h, w)]                                          # branch i runs at 1/(4 * 2^i)
     for _ in range(1, max(len(s.channels) for s in stages)):
         sizes.append((_half(sizes[-1][0]), _half(sizes[-1][1])))
@@ -117,39 +113,68 @@ def hrnet_cost(stages: Sequence, input_size: Tuple[int, int], num_joints: int = 
     params, macs = params + p, macs + area[0] * m
     prev = [first.channels[0] * _EXPANSION[first.block]]
     for n, stage in enumerate(stages[1:], start=1):
-        e = _EXPANSION[stage.block]
-        cur = [ch * e for ch in stage.channels]
-        for i, ch in enumerate(cur):                           # transition
-            if i < len(prev):
-                if prev[i] != ch:
-                    params, macs = params + 9 * prev[i] * ch + 2 * ch, macs + area[i] * 9 * prev[i] * ch
-                continue
-            cin = prev[-1]
-            for k in range(i + 1 - len(prev)):
-                cout = ch if k == i - len(prev) else prev[-1]
-                level = len(prev) + k
-                params, macs = params + 9 * cin * cout + 2 * cout, macs + area[level] * 9 * cin * cout
-        last_stage = n == len(stages) - 1
-        for mod in range(stage.modules):                       # exchange modules
-            for i, ch in enumerate(stage.channels):
-                p, m = _layer_cost(stage.block, cur[i], ch, stage.blocks[i])
-                params, macs = params + p, macs + area[i] * m
-            if len(cur) == 1:
-                continue
-            outs = 1 if last_stage and mod == stage.modules - 1 else len(cur)
-            for i in range(outs):
-                for j in range(len(cur)):
-                    if j > i:    # 1x1 conv + BN at the low resolution, then upsample
-                        params, macs = params + cur[j] * cur[i] + 2 * cur[i], macs + area[j] * cur[j] * cur[i]
-                    elif j < i:  # stride-2 3x3 convs down to branch i
-                        for k in range(i - j):
-                            cout = cur[i] if k == i - j - 1 else cur[j]
-                            params += 9 * cur[j] * cout + 2 * cout
-                            macs += area[j + k + 1] * 9 * cur[j] * cout
+        cur = [ch * _EXPANSION[stage.block] for ch in stage.channels]
+        p, m = _transition_cost(prev, cur, area)
+        p2, m2 = _stage_cost(stage, cur, area, last_stage=n == len(stages) - 1)
+        params, macs = params + p + p2, macs + m + m2
         prev = cur
     k2 = final_conv_kernel * final_conv_kernel
     params += num_joints * prev[0] * k2 + num_joints            # head, with bias
     macs += area[0] * num_joints * prev[0] * k2
+    return params, macs
+
+
+def _stem_cost(c: int, input_size: Tuple[int, int]) -> Tuple[int, int, Tuple[int, int]]:
+    """(params, MACs, output (h, w)) of the stem: two stride-2 3x3 convolutions with BN."""
+    h, w = _half(input_size[0]), _half(input_size[1])
+    params, macs = 27 * c + 2 * c, h * w * 27 * c            # conv1 (3x3, stride 2) + bn1
+    h, w = _half(h), _half(w)
+    return params + 9 * c * c + 2 * c, macs + h * w * 9 * c * c, (h, w)   # conv2 + bn2
+
+
+def _transition_cost(prev: List[int], cur: List[int], area: List[int]) -> Tuple[int, int]:
+    """A stage's transition: a 3x3 conv where a branch changes width, stride-2 3x3 convs down to each new branch."""
+    params = macs = 0
+    for i, ch in enumerate(cur):
+        if i < len(prev):
+            if prev[i] != ch:
+                params, macs = params + 9 * prev[i] * ch + 2 * ch, macs + area[i] * 9 * prev[i] * ch
+            continue
+        cin = prev[-1]
+        for k in range(i + 1 - len(prev)):
+            cout = ch if k == i - len(prev) else prev[-1]
+            level = len(prev) + k
+            params, macs = params + 9 * cin * cout + 2 * cout, macs + area[level] * 9 * cin * cout
+    return params, macs
+
+
+def _stage_cost(stage, cur: List[int], area: List[int], last_stage: bool) -> Tuple[int, int]:
+    """A stage's exchange modules: residual units per branch, then the fusion (the last module of the
+    last stage fuses into the high-resolution branch only)."""
+    params = macs = 0
+    for mod in range(stage.modules):
+        for i, ch in enumerate(stage.channels):
+            p, m = _layer_cost(stage.block, cur[i], ch, stage.blocks[i])
+            params, macs = params + p, macs + area[i] * m
+        if len(cur) > 1:
+            p, m = _fuse_cost(cur, area, outs=1 if last_stage and mod == stage.modules - 1 else len(cur))
+            params, macs = params + p, macs + m
+    return params, macs
+
+
+def _fuse_cost(cur: List[int], area: List[int], outs: int) -> Tuple[int, int]:
+    """Fusion into the first ``outs`` branches: 1x1 conv + BN (then upsampling) from lower resolutions,
+    stride-2 3x3 convs + BN from higher ones."""
+    params = macs = 0
+    for i in range(outs):
+        for j in range(len(cur)):
+            if j > i:    # 1x1 conv + BN at the low resolution, then upsample
+                params, macs = params + cur[j] * cur[i] + 2 * cur[i], macs + area[j] * cur[j] * cur[i]
+            elif j < i:  # stride-2 3x3 convs down to branch i
+                for k in range(i - j):
+                    cout = cur[i] if k == i - j - 1 else cur[j]
+                    params += 9 * cur[j] * cout + 2 * cout
+                    macs += area[j + k + 1] * 9 * cur[j] * cout
     return params, macs
 
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from posetrack.config import ConfigError, list_configs, load_yaml
+from posetrack.keypoints import KeypointLayout
 from posetrack.models.hrnet_spec import HRNetSpec, StageSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from posetrack.models.hrnet import HRNet
-    from posetrack.keypoints import KeypointLayout
 
 __all__ = ["WeightsSpec", "PoseModelConfig", "load_model_config", "build_pose_model", "list_pose_models",
            "count_parameters", "count_gflops", "seeded_state_dict"]
@@ -44,6 +44,8 @@ class PoseModelConfig:
         keypoints: layout name of the heatmap channels.
         mean, std: per-channel normalisation of RGB in [0, 1].
         weights: named published weights; ``default_weights`` names the one ``run`` uses.
+        custom_layout: a keypoint layout that is not one of the named ones (a user's own, from
+            ``posetrack train``); when set it is the model's layout and ``keypoints`` is its name.
     """
 
     name: str
@@ -57,6 +59,7 @@ class PoseModelConfig:
     std: Tuple[float, float, float] = (0.229, 0.224, 0.225)
     default_weights: Optional[str] = None
     weights: Dict[str, WeightsSpec] = field(default_factory=dict)
+    custom_layout: Optional[KeypointLayout] = None
 
     def __post_init__(self) -> None:
         h, w = self.input_size
@@ -70,8 +73,10 @@ class PoseModelConfig:
         return self.input_size[0] // 4, self.input_size[1] // 4
 
     @property
-    def layout(self) -> "KeypointLayout":
-        from posetrack.keypoints import get_layout     # numpy: not needed to read or list configs
+    def layout(self) -> KeypointLayout:
+        if self.custom_layout is not None:
+            return self.custom_layout
+        from posetrack.keypoints import get_layout
 
         return get_layout(self.keypoints)
 
@@ -110,10 +115,12 @@ def build_pose_model(name: str, *, weights: Optional[str] = None, keypoints: Opt
     """
     cfg = load_model_config(name)
     spec: Optional[WeightsSpec] = None
+    changes: Dict[str, object] = {}
     if weights is not None and weights in cfg.weights:
         spec = cfg.weights[weights]
         keypoints = keypoints or spec.keypoints
-    changes = {}
+    elif weights is not None and keypoints is None and num_joints is None:
+        changes = _trained_layout(cfg, weights)
     if keypoints is not None:
         from posetrack.keypoints import get_layout
 
@@ -138,6 +145,37 @@ def build_pose_model(name: str, *, weights: Optional[str] = None, keypoints: Opt
         source = spec.url if spec is not None else weights
         load_checkpoint(model, source, sha256=spec.sha256 if spec is not None else None, progress=progress)
     return model.eval()
+
+
+def _trained_layout(cfg: PoseModelConfig, weights: str) -> Dict[str, object]:
+    """Config changes a ``posetrack train`` checkpoint asks for: its keypoint layout (a named one, or its
+    own); {} for any other weights. A checkpoint trained for another input size or architecture is
+    refused, naming the model it was trained as (its weights could load and still predict nonsense)."""
+    from posetrack.io.download import is_url
+
+    if is_url(weights):
+        return {}
+    from posetrack.models.checkpoint import read_training_meta
+
+    meta = read_training_meta(weights)
+    if meta is None:
+        return {}
+    trained = meta.get("model") or {}
+    size = tuple(trained.get("input_size") or ())
+    stages = trained.get("stages")
+    ours = [[s.modules, list(s.blocks), list(s.channels), s.block] for s in cfg.stages]
+    if size != tuple(cfg.input_size) or (stages is not None and [list(x) for x in stages] != ours):
+        raise ConfigError(f"{weights} was trained as pose model {trained.get('name')!r} "
+                          f"({'x'.join(map(str, size))} input); pose model {cfg.name!r} has another "
+                          f"{'input size' if size != tuple(cfg.input_size) else 'architecture'}: use "
+                          f"{trained.get('name')!r} (or its YAML)")
+    layout = KeypointLayout.from_dict(meta.get("layout") or {})
+    from posetrack.keypoints import LAYOUTS
+
+    named = LAYOUTS.get(layout.name)
+    if named is not None and named.names == layout.names:
+        return {"keypoints": named.name, "num_joints": named.num_keypoints}
+    return {"keypoints": layout.name, "num_joints": layout.num_keypoints, "custom_layout": layout}
 
 
 def count_parameters(model) -> int:

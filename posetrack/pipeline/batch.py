@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -34,14 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from urllib.parse import urlsplit
+
 from posetrack.errors import InputError, PosetrackError
-from posetrack.pipeline.runner import Models, Outputs, RunOptions
+from posetrack.io.guard import check_distinct
 from posetrack.io.source_list import is_url
+from posetrack.pipeline.loading import Models
+from posetrack.pipeline.options import RunOptions
+from posetrack.pipeline.outputs import Outputs
+from posetrack.pipeline.runner import run_video
+from posetrack.tracksfile.codec import read_tracks, tracks_status
 from posetrack.tracksfile.journal import journal_path
 
 __all__ = ["Job", "VideoResult", "BatchResult", "VideoStarted", "FramesDone", "VideoFinished", "Event",
            "source_stem", "default_tracks_path", "output_names", "plan_jobs", "job_state", "run_job",
-           "skipped_result", "interrupted_result", "models_options", "check_jobs", "STATUSES"]
+           "skipped_result", "interrupted_result", "models_options", "check_jobs", "STATUSES", "split_done", "in_order"]
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +179,6 @@ Listener = Callable[[Event], None]
 def _parts(source: str) -> Tuple[Tuple[str, ...], str, str]:
     """(parent folder names, stem, suffix) of a source; URLs use their path."""
     if is_url(source):
-        from urllib.parse import urlsplit
-
         u = urlsplit(source)
         p = PurePosixPath(u.netloc + "/" + u.path.strip("/")) if u.path.strip("/") else PurePosixPath(u.netloc)
         return tuple(p.parts[:-1]), p.stem or p.name, p.suffix
@@ -282,26 +286,31 @@ def _numbered(names: List[str]) -> List[str]:
 def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequence[str]] = None,
               render_dir: Optional[PathLike] = None, posetrack2017_dir: Optional[PathLike] = None,
               posetrack2018_dir: Optional[PathLike] = None, coco_dir: Optional[PathLike] = None,
-              csv_dir: Optional[PathLike] = None, boxes_dir: Optional[PathLike] = None) -> List[Job]:
+              csv_dir: Optional[PathLike] = None, boxes_dir: Optional[PathLike] = None,
+              render_trails: int = 0, posetrack21_dir: Optional[PathLike] = None,
+              posetrack21_gt_dir: Optional[PathLike] = None) -> List[Job]:
     """One :class:`Job` per source, every output named ``<name>.<kind>`` in its folder.
 
     Tracks files are ``out_dir/<name>.tracks.json`` (journal ``<name>.tracks.json.journal``),
     renders ``render_dir/<name>.mp4``, PoseTrack exports ``<dir>/<name>.json`` (the file
     name ``posetrack eval`` pairs with the GT file of the same sequence), COCO results
     ``coco_dir/<name>.json``, CSVs ``csv_dir/<name>.csv``; boxes files are read from
-    ``boxes_dir/<name>.json``.
+    ``boxes_dir/<name>.json``, the PoseTrack21 GT files whose images the PoseTrack21 exports
+    copy from ``posetrack21_gt_dir/<name>.json``.
 
     Args:
         sources: sources as given, in batch order.
         out_dir: the folder for tracks files and journals.
         names: output names to use instead of :func:`output_names` (must be unique).
-        render_dir, posetrack2017_dir, posetrack2018_dir, coco_dir, csv_dir: folders for the
-            optional outputs.
+        render_dir, posetrack2017_dir, posetrack2018_dir, coco_dir, csv_dir, posetrack21_dir: folders
+            for the optional outputs.
         boxes_dir: a folder of COCO detection-results files, one per source.
+        render_trails: motion trails drawn in the renders (:class:`~posetrack.pipeline.outputs.Outputs`).
+        posetrack21_gt_dir: a folder of PoseTrack21 GT files, one per source (with ``posetrack21_dir``).
 
     Raises:
-        InputError: names that are not unique, or boxes files missing from ``boxes_dir``
-            (every missing one is named).
+        InputError: names that are not unique, or boxes or GT files missing from ``boxes_dir`` or
+            ``posetrack21_gt_dir`` (every missing one is named).
     """
     names = list(names) if names is not None else output_names(sources)
     if len({n.casefold() for n in names}) != len(names) or len(names) != len(sources):
@@ -315,44 +324,43 @@ def plan_jobs(sources: Sequence[str], out_dir: PathLike, *, names: Optional[Sequ
                 outputs=Outputs(out_dir / f"{n}.tracks.json", render=where(render_dir, n, ".mp4"),
                                 posetrack2017=where(posetrack2017_dir, n, ".json"),
                                 posetrack2018=where(posetrack2018_dir, n, ".json"),
-                                coco=where(coco_dir, n, ".json"), csv=where(csv_dir, n, ".csv")),
+                                coco=where(coco_dir, n, ".json"), csv=where(csv_dir, n, ".csv"),
+                                render_trails=render_trails, posetrack21=where(posetrack21_dir, n, ".json"),
+                                posetrack21_gt=where(posetrack21_gt_dir, n, ".json")),
                 boxes_file=None if boxes_dir is None else str(Path(boxes_dir) / f"{n}.json"))
             for i, (s, n) in enumerate(zip(sources, names))]
-    missing = [j.boxes_file for j in jobs if j.boxes_file is not None and not Path(j.boxes_file).is_file()]
-    if missing:
-        raise InputError(f"{boxes_dir}: no boxes file for {len(missing)} of {len(jobs)} sources "
-                         f"(expected <name>.json per source): " + ", ".join(missing[:5])
-                         + (", ..." if len(missing) > 5 else ""))
+    _check_present(boxes_dir, [j.boxes_file for j in jobs], "boxes", "boxes_dir")
+    _check_present(posetrack21_gt_dir, [j.outputs.posetrack21_gt for j in jobs], "PoseTrack21 GT", "posetrack21_gt_dir")
     check_jobs(jobs)
     return jobs
+
+
+def _check_present(folder: Optional[PathLike], files: Sequence[Optional[PathLike]], what: str, field: str) -> None:
+    """Every per-source input file of ``folder`` exists; the error names each missing one (up to 5)."""
+    missing = [str(f) for f in files if f is not None and not Path(f).is_file()]
+    if missing:
+        raise InputError(f"{folder}: no {what} file for {len(missing)} of {len(files)} sources "
+                         f"(expected <name>.json per source): " + ", ".join(missing[:5])
+                         + (", ..." if len(missing) > 5 else ""), field=field)
 
 
 def check_jobs(jobs: Sequence[Job], inputs: Mapping[str, Optional[PathLike]] = {}) -> None:
     """Refuse a batch whose outputs would overwrite one of its inputs or each other, before any video runs.
 
     Every output of every job (tracks files and their journals, renders, exports) is
-    compared with every other and with every source and boxes file of the batch, and with
-    ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.pipeline.runner.run_inputs`).
+    compared with every other and with every source, boxes file and PoseTrack21 GT file of the batch, and with
+    ``inputs`` (files all jobs read: weights, configs; see :func:`posetrack.pipeline.outputs.run_inputs`).
     A batch overwrites its own finished outputs when asked (a rerun resumes them), so
     this is the check that keeps it off everything else.
 
     Raises:
         PathConflictError: names the path and both settings (:func:`posetrack.io.guard.check_distinct`).
     """
-    from posetrack.io.guard import check_distinct
-
     outputs = [(field, path) for job in jobs for field, path in job.outputs.fields().items()]
     outputs += [("tracks journal", journal_path(job.outputs.tracks)) for job in jobs]
     sources = [("source", job.source) for job in jobs] + [("boxes_file", job.boxes_file) for job in jobs]
+    sources += [(field, path) for job in jobs for field, path in job.outputs.inputs().items()]
     check_distinct(outputs, sources + list(inputs.items()))
-
-
-def _status(path: Path) -> Optional[str]:
-    """The ``status`` field of a tracks file ("complete"/"partial"), or None when unreadable."""
-    try:
-        return json.loads(path.read_text()).get("status", "complete")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def job_state(job: Job) -> str:
@@ -366,7 +374,7 @@ def job_state(job: Job) -> str:
     tracks = job.outputs.tracks
     if journal_path(tracks).exists():
         return "partial"
-    status = _status(tracks) if tracks.exists() else None
+    status = tracks_status(tracks) if tracks.exists() else None
     if status == "partial":
         return "partial"
     others = job.outputs.paths()[1:]
@@ -387,11 +395,11 @@ def models_options(opts: RunOptions, jobs: Sequence[Job]) -> RunOptions:
 def _counts(path: Path) -> Tuple[int, int, int]:
     """(frames, person poses, distinct track ids) of a tracks file (0s when unreadable)."""
     try:
-        frames = json.loads(path.read_text())["frames"]
-        people = [p for f in frames for p in f["people"]]
-        return len(frames), len(people), len({p["track_id"] for p in people if p.get("track_id") is not None})
-    except (OSError, ValueError, KeyError, TypeError):
+        frames = read_tracks(path).frames
+    except (OSError, PosetrackError):
         return 0, 0, 0
+    ids = {int(t) for f in frames if f.track_ids is not None for t in f.track_ids}
+    return len(frames), sum(len(f) for f in frames), len(ids)
 
 
 def skipped_result(job: Job) -> VideoResult:
@@ -418,7 +426,7 @@ def run_job(job: Job, opts: RunOptions, models: Optional[Models] = None, *, work
         job: the source and its outputs.
         opts: pipeline choices shared by the batch (the job's boxes file replaces
             ``opts.boxes_file``).
-        models: loaded networks to reuse (:func:`posetrack.pipeline.runner.load_models`).
+        models: loaded networks to reuse (:func:`posetrack.pipeline.loading.load_models`).
         worker, attempt: recorded in the result.
         progress: called after every frame with (frames done, frames to do, fps).
         force: run from scratch even when the outputs are finished or partial.
@@ -428,8 +436,6 @@ def run_job(job: Job, opts: RunOptions, models: Optional[Models] = None, *, work
         "failed" with the error's message. KeyboardInterrupt is not caught (the partial
         output and journal are kept by :func:`posetrack.pipeline.runner.run_video`).
     """
-    from posetrack.pipeline.runner import run_video
-
     state = "new" if force else job_state(job)
     if state == "done":
         return dataclasses.replace(skipped_result(job), worker=worker, attempts=attempt)
@@ -459,3 +465,25 @@ def _one_line(e: BaseException) -> str:
         return f"{e.filename}: {e.strerror}"
     text = str(e) or type(e).__name__
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- what every engine shares
+
+def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
+               ) -> Tuple[Dict[int, VideoResult], List[Job]]:
+    """Records of jobs an earlier run finished (reported at once) and the jobs left to run."""
+    done: Dict[int, VideoResult] = {}
+    todo: List[Job] = []
+    for job in jobs:
+        if not force and job_state(job) == "done":
+            done[job.index] = skipped_result(job)
+            if on_event is not None:
+                on_event(VideoFinished(done[job.index]))
+        else:
+            todo.append(job)
+    return done, todo
+
+
+def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
+    """Every job's record in job order; a job without one is "not run"."""
+    return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)

@@ -5,26 +5,36 @@ Layouts searched under ``root`` (the official downloads):
 * PoseTrack 2017: ``posetrack_data/annotations/<split>/*.json`` (or ``annotations/<split>``),
   image names relative to ``posetrack_data/`` (``images/bonn/000001_bonn/00000001.jpg``);
 * PoseTrack 2018: ``annotations/<split>/*.json``, file names relative to ``root``
-  (``images/val/000342_mpii_test/000000.jpg``).
+  (``images/val/000342_mpii_test/000000.jpg``);
+* PoseTrack21: ``posetrack_data/<split>/*.json``, file names relative to ``root`` (the same
+  ``images/val/...`` folders).
 
 Predictions are written in the GT file's own format, with the same file name, one entry per
-GT image (poseval matches frames by position). Model keypoints are mapped to the 15
-PoseTrack joints as :mod:`posetrack.tracksfile.exports` documents.
+GT image (poseval matches frames by position; PoseTrack21 files copy the GT's image ids, which the
+kit checks). Model keypoints are mapped to the 15 PoseTrack joints as
+:mod:`posetrack.tracksfile.exports` documents.
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
+
+import msgspec
 
 from posetrack.io.atomic import write_atomic
 from posetrack.pipeline.batch import BatchResult, Job, Listener, plan_jobs
 from posetrack.errors import FormatError, SourceError
-from posetrack.tracksfile.exports import export_posetrack2017, export_posetrack2018
+from posetrack.eval.detect import file_format
 from posetrack.eval.formats import read_posetrack
-from posetrack.pipeline.runner import RunOptions
+from posetrack.eval.posetrack21.read import load_sequence21
+from posetrack.io.video import list_images
+from posetrack.pipeline.engines import get_engine
+from posetrack.pipeline.options import RunOptions
+from posetrack.tracksfile.exports import export_posetrack2017, export_posetrack2018
+from posetrack.tracksfile.posetrack21 import export_posetrack21, gt_images
 from posetrack.tracksfile.codec import read_tracks
 
 __all__ = ["find_gt_dir", "SequenceJob", "plan_sequences", "sequence_jobs", "write_predictions", "check_batch",
@@ -35,7 +45,8 @@ log = logging.getLogger(__name__)
 
 def find_gt_dir(root: Path, split: str) -> Path:
     """The annotation folder of ``split`` under a PoseTrack root; the error lists where it looked."""
-    tried = [root / "posetrack_data" / "annotations" / split, root / "annotations" / split, root / split]
+    tried = [root / "posetrack_data" / "annotations" / split, root / "annotations" / split,
+             root / "posetrack_data" / split, root / split]
     for d in tried:
         if d.is_dir() and any(d.glob("*.json")):
             return d
@@ -44,7 +55,8 @@ def find_gt_dir(root: Path, split: str) -> Path:
 
 @dataclass(frozen=True)
 class SequenceJob:
-    """One sequence to predict: its GT file, image folder and GT image names (frame order)."""
+    """One sequence to predict: its GT file, image folder, GT image names (frame order) and format
+    ("2017", "2018" or "posetrack21")."""
 
     gt_file: Path
     images: Path
@@ -66,11 +78,14 @@ def plan_sequences(root: Path, split: str) -> List[SequenceJob]:
     gt_dir = find_gt_dir(root, split)
     jobs = []
     for gt_file in sorted(gt_dir.glob("*.json")):
-        seq = read_posetrack(gt_file)
-        names = tuple(seq.image_names)
+        if file_format(gt_file) == "posetrack21":
+            names, fmt = load_sequence21(gt_file, gt=True).image_names, "posetrack21"
+        else:
+            seq = read_posetrack(gt_file)
+            names, fmt = tuple(seq.image_names), seq.format
         if not names or not names[0]:
             raise FormatError(f"{gt_file}: frames carry no image names, so their images cannot be found")
-        jobs.append(SequenceJob(gt_file, _image_folder(root, gt_dir, names[0]), names, seq.format))
+        jobs.append(SequenceJob(gt_file, _image_folder(root, gt_dir, names[0]), names, fmt))
     return jobs
 
 
@@ -94,9 +109,13 @@ def write_predictions(sequences: Sequence[SequenceJob], jobs: Sequence[Job], out
         if missing:
             log.warning("%s: %d GT images are not in %s (first: %s); they get no predictions",
                         seq.gt_file.name, len(missing), seq.images, missing[0])
-        export = export_posetrack2017 if seq.format == "2017" else export_posetrack2018
-        doc = export(_reindexed(tracks, by_gt_order), list(seq.image_names))
-        write_atomic(Path(out_dir) / seq.gt_file.name, [json.dumps(doc, allow_nan=False)])
+        tracks = _reindexed(tracks, by_gt_order)
+        if seq.format == "posetrack21":
+            data = msgspec.json.encode(export_posetrack21(tracks, gt_images(seq.gt_file)))
+        else:
+            export = export_posetrack2017 if seq.format == "2017" else export_posetrack2018
+            data = json.dumps(export(tracks, list(seq.image_names)), allow_nan=False).encode()
+        write_atomic(Path(out_dir) / seq.gt_file.name, [data])
 
 
 def check_batch(result: BatchResult) -> None:
@@ -138,8 +157,6 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
     Raises:
         SourceError: a sequence failed (see :func:`check_batch`).
     """
-    from posetrack.pipeline.engines import get_engine
-
     sequences = plan_sequences(root, split)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -150,15 +167,11 @@ def predict_dataset(root: Path, split: str, out_dir: Path, opts: RunOptions = Ru
 
 
 def _folder_names(folder: Path) -> List[str]:
-    from posetrack.io.video import list_images
-
     return [p.name for p in list_images(folder)]
 
 
 def _reindexed(tracks, order: List[Optional[int]]):
     """The tracks with frame i = the folder frame of GT image i (None: no frame)."""
-    from dataclasses import replace
-
     by_frame = tracks.by_frame()
     frames = [replace(by_frame[k], frame=i) for i, k in enumerate(order) if k is not None and k in by_frame]
     return replace(tracks, frames=tuple(frames))

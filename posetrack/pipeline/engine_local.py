@@ -5,8 +5,9 @@ models loaded once. ``workers=N`` starts N worker processes (``spawn``, so CUDA 
 from the standard library's :class:`concurrent.futures.ProcessPoolExecutor`; each loads
 the models once. With GPUs, worker k runs on ``cuda:(k mod GPUs)``, one per GPU when N
 equals the GPU count. The N workers split the CPU cores (OpenMP, torch and OpenCV
-threads = cores // N each), which is also what keeps them from slowing each other down
-on CPU.
+threads = cores // N each, or ``threads``), which is also what keeps them from slowing each
+other down on CPU; a video run in this process uses the same count (see
+:mod:`posetrack.pipeline.engines` on why).
 
 A worker that dies (SIGKILL, out of memory) breaks the pool, which also stops the other
 workers: the engine starts a new pool and submits again every video that was not
@@ -22,15 +23,17 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Sequence
 
 from posetrack.pipeline.batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
-                    interrupted_result, models_options, run_job)
-from posetrack.pipeline.engines import in_order, split_done
+                    in_order, interrupted_result, models_options, run_job, split_done)
+from posetrack.pipeline.engines import thread_count, use_threads
 from posetrack.errors import ConfigError, PosetrackError
-from posetrack.pipeline.runner import RunOptions
+from posetrack.pipeline.loading import load_models
+from posetrack.pipeline.options import RunOptions
 
 __all__ = ["LocalEngine"]
 
@@ -45,15 +48,19 @@ class LocalEngine:
     Args:
         workers: 1 runs in this process; N > 1 starts N worker processes.
         max_retries: how many times a video whose worker died is started again.
+        threads: CPU threads per video, in this process or a worker; None: cores // workers (this
+            process's default count when it runs the videos itself).
     """
 
     name = "local"
 
-    def __init__(self, workers: int = 1, max_retries: int = 2):
+    def __init__(self, workers: int = 1, max_retries: int = 2, threads: Optional[int] = None):
         if workers < 1 or max_retries < 0:
-            raise ConfigError(f"workers must be at least 1 and max_retries at least 0, got {workers}, {max_retries}")
+            raise ConfigError(f"workers must be at least 1 and max_retries at least 0, got {workers}, {max_retries}",
+                              field="workers")
         self.workers = workers
         self.max_retries = max_retries
+        self.threads = thread_count(threads, workers=workers)
 
     def run(self, jobs: Sequence[Job], opts: RunOptions, on_event: Optional[Listener] = None,
             force: bool = False) -> BatchResult:
@@ -68,18 +75,19 @@ class LocalEngine:
         results, todo = split_done(jobs, force, on_event)
         interrupted = False
         if todo and (self.workers == 1 or len(todo) == 1):
-            interrupted = self._in_process(todo, opts, emit, force, results)
+            with use_threads(self.threads):
+                interrupted = self._in_process(todo, opts, emit, force, results)
         elif todo:
-            interrupted = _Pool(min(self.workers, len(todo)), self.max_retries, opts, emit, force).run(todo, results)
+            interrupted = _Pool(min(self.workers, len(todo)), self.max_retries, opts, emit, force,
+                                self.threads).run(todo, results)
         return BatchResult(in_order(jobs, results), self.name, time.perf_counter() - t0, interrupted)
 
-    @staticmethod
-    def _in_process(todo: List[Job], opts: RunOptions, emit: Listener, force: bool,
+    def _in_process(self, todo: List[Job], opts: RunOptions, emit: Listener, force: bool,
                     results: Dict[int, VideoResult]) -> bool:
-        from posetrack.pipeline.runner import load_models
-
         models = load_models(models_options(opts, todo))
-        worker = f"main (pid {os.getpid()})"
+        import torch
+
+        worker = f"main (pid {os.getpid()}, {_threads_label(torch.get_num_threads())})"
         for job in todo:
             emit(VideoStarted(job.index, job.name, "main", 1))
             progress = _throttled(lambda d, t, f, job=job: emit(
@@ -92,6 +100,10 @@ class LocalEngine:
             results[job.index] = result
             emit(VideoFinished(result))
         return False
+
+
+def _threads_label(threads: int) -> str:
+    return f"{threads} thread" + ("s" if threads != 1 else "")
 
 
 def _throttled(fn, every: float = _PROGRESS_EVERY):
@@ -111,8 +123,9 @@ def _throttled(fn, every: float = _PROGRESS_EVERY):
 class _Pool:
     """One batch on a process pool, rebuilt when a worker dies."""
 
-    def __init__(self, workers: int, max_retries: int, opts: RunOptions, emit: Listener, force: bool):
+    def __init__(self, workers: int, max_retries: int, opts: RunOptions, emit: Listener, force: bool, threads: int):
         self.workers, self.max_retries, self.opts, self.emit, self.force = workers, max_retries, opts, emit, force
+        self.threads = threads
         self.ctx = mp.get_context("spawn")
         self.events = self.ctx.Queue()
         self.stop = self.ctx.Event()
@@ -139,7 +152,7 @@ class _Pool:
         for k in range(self.workers):
             slots.put(k)
         return cf.ProcessPoolExecutor(self.workers, mp_context=self.ctx, initializer=_init_worker,
-                                      initargs=(models_options(self.opts, self._jobs), self.workers, slots,
+                                      initargs=(models_options(self.opts, self._jobs), self.threads, slots,
                                                 self.events, self.stop))
 
     def _round(self, jobs: List[Job], results: Dict[int, VideoResult]) -> List[Job]:
@@ -214,16 +227,11 @@ class _Pool:
 _WORKER: dict = {}
 
 
-def _init_worker(opts: RunOptions, workers: int, slots, events, stop) -> None:
-    import signal
-
-    # The workers split the cores; OpenMP reads its thread count when torch is first imported.
-    threads = max(1, (os.cpu_count() or 1) // workers)
+def _init_worker(opts: RunOptions, threads: int, slots, events, stop) -> None:
+    # OpenMP reads its thread count when torch is first imported.
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    import cv2
-    import torch
-
-    from posetrack.pipeline.runner import load_models
+    import cv2   # reason: imports OpenCV, after OMP_NUM_THREADS is set
+    import torch   # reason: imports torch, after OMP_NUM_THREADS is set
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the parent decides when to stop
     torch.set_num_threads(threads)
@@ -238,7 +246,7 @@ def _init_worker(opts: RunOptions, workers: int, slots, events, stop) -> None:
         _WORKER["models"] = load_models(_replace_device(opts, device))
     except (PosetrackError, OSError) as e:      # raised by every job, so the parent sees it
         _WORKER["error"] = e
-    _WORKER["name"] = f"worker {slot} (pid {os.getpid()}, {device})"
+    _WORKER["name"] = f"worker {slot} (pid {os.getpid()}, {device}, {_threads_label(threads)})"
 
 
 def _replace_device(opts: RunOptions, device: str) -> RunOptions:

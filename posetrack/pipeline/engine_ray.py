@@ -21,31 +21,32 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections import deque
 from typing import Dict, List, Optional, Sequence
 
 from posetrack.pipeline.batch import (BatchResult, FramesDone, Job, Listener, VideoFinished, VideoResult, VideoStarted,
-                    interrupted_result, models_options, run_job)
-from posetrack.pipeline.engines import in_order, split_done
-from posetrack.errors import ConfigError, PosetrackError
-from posetrack.pipeline.runner import RunOptions
+                    in_order, interrupted_result, models_options, run_job, split_done)
+from posetrack.pipeline.engines import thread_count
+from posetrack.errors import ConfigError, MissingDependencyError, PosetrackError
+from posetrack.pipeline.loading import load_models
+from posetrack.pipeline.options import RunOptions
 
 __all__ = ["RayEngine", "import_ray"]
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = 'the "ray" engine needs Ray, which is not installed here: pip install "posetrack[ray]"'
 _POLL = 0.5          # seconds between progress polls of busy actors
 
 
 def import_ray():
-    """The ``ray`` module, or a ConfigError saying how to install it."""
+    """The ``ray`` module, or a MissingDependencyError saying how to install it."""
     try:
-        import ray
+        import ray   # reason: an optional dependency (posetrack[ray]), heavy to import
     except ImportError:
-        raise ConfigError(INSTALL_HINT) from None
+        raise MissingDependencyError('the "ray" engine needs Ray, which is not installed here', "ray") from None
     return ray
 
 
@@ -64,26 +65,29 @@ class RayEngine:
         cpus_per_worker: cores each actor reserves (decoding, flow, CPU inference).
         num_cpus: cores a Ray started here may use (None: all).
         max_retries: how many times a video whose actor died is started again.
+        threads: CPU threads each actor computes a video with; None: ``cpus_per_worker``.
     """
 
     name = "ray"
 
     def __init__(self, address: Optional[str] = None, workers: Optional[int] = None,
                  gpus_per_worker: Optional[float] = None, cpus_per_worker: int = 1, num_cpus: Optional[int] = None,
-                 max_retries: int = 2):
+                 max_retries: int = 2, threads: Optional[int] = None):
         if workers is not None and workers < 1:
-            raise ConfigError(f"workers must be at least 1, got {workers}")
+            raise ConfigError(f"workers must be at least 1, got {workers}", field="workers")
         if (gpus_per_worker is not None and gpus_per_worker < 0) or cpus_per_worker < 1 or max_retries < 0:
-            raise ConfigError("gpus_per_worker must be >= 0, cpus_per_worker >= 1 and max_retries >= 0")
+            raise ConfigError("gpus_per_worker must be >= 0, cpus_per_worker >= 1 and max_retries >= 0",
+                              fields=("gpus_per_worker", "cpus_per_worker"))
         self.address, self.workers, self.gpus_per_worker = address, workers, gpus_per_worker
         self.cpus_per_worker, self.num_cpus, self.max_retries = cpus_per_worker, num_cpus, max_retries
+        self.threads = thread_count(threads, cpus_per_worker)
 
     def run(self, jobs: Sequence[Job], opts: RunOptions, on_event: Optional[Listener] = None,
             force: bool = False) -> BatchResult:
         """Run every job not finished by an earlier run; see the module docstring.
 
         Raises:
-            ConfigError: Ray is not installed, or the cluster cannot be reached.
+            MissingDependencyError: Ray is not installed. ConfigError: the cluster cannot be reached.
             WeightsError, DeviceError: an actor cannot load the models (no video can run).
         """
         t0 = time.perf_counter()
@@ -121,7 +125,7 @@ class RayEngine:
         if share is None:
             share = 1.0 if gpus and opts.device != "cpu" else 0.0
         if share > 0 and not gpus:
-            raise ConfigError(f"gpus_per_worker is {share} but the Ray cluster has no GPUs")
+            raise ConfigError(f"gpus_per_worker is {share} but the Ray cluster has no GPUs", field="gpus_per_worker")
         if self.workers is not None:
             count = self.workers
         elif share > 0:
@@ -141,19 +145,16 @@ class _VideoWorker:
     """The actor: loaded models, one video at a time, its progress readable at any time."""
 
     def __init__(self, slot: int, opts: RunOptions, cwd: str, threads: int):
-        import socket
-
-        import cv2
-        import torch
-
-        from posetrack.pipeline.runner import load_models
+        import cv2   # reason: imports OpenCV
+        import torch   # reason: imports torch
 
         if os.path.isdir(cwd):
             os.chdir(cwd)
         torch.set_num_threads(threads)
         cv2.setNumThreads(threads)
         self.slot = f"worker {slot}"
-        self.label = f"worker {slot} ({socket.gethostname()}, pid {os.getpid()})"
+        self.label = f"worker {slot} ({socket.gethostname()}, pid {os.getpid()}, {threads} thread" + \
+            ("s)" if threads != 1 else ")")
         self._lock = threading.Lock()
         self._status: Optional[FramesDone] = None
         self._stop = threading.Event()
@@ -206,7 +207,7 @@ class _Driver:
         cls = self.ray.remote(_VideoWorker).options(
             num_cpus=self.engine.cpus_per_worker, num_gpus=share, max_restarts=-1, max_concurrency=3)
         load_opts = models_options(self.opts, todo)
-        actors = [cls.remote(k, load_opts, os.getcwd(), self.engine.cpus_per_worker) for k in range(count)]
+        actors = [cls.remote(k, load_opts, os.getcwd(), self.engine.threads) for k in range(count)]
         for label in self.ray.get([a.ready.remote() for a in actors]):
             if isinstance(label, BaseException):
                 raise label

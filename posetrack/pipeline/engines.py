@@ -13,6 +13,17 @@ worker died (it resumes from its journal, so no finished frame is done again), r
 video that fails for its own reasons and goes on, and on Ctrl-C returns with the
 finished videos kept and the rest marked "interrupted" or "not run".
 
+Thread count: torchvision's detector gives slightly different numbers with different CPU thread
+counts (its input resize and box-head matrix products split their work by thread; measured with
+1 and 2 threads: boxes 2e-4 px apart, scores 2e-7), so every engine computes each video with a
+stated number of threads (:func:`thread_count`): ``threads`` when given, else the cores shared
+among the workers (this process's own default when it runs the videos itself). The same ``threads``
+gives the same bytes on every engine and worker count.
+The pose network, crops, optical flow and tracking give identical bits with any thread count.
+
+What every engine shares (skipping finished jobs, results in job order) is in
+:mod:`posetrack.pipeline.batch`.
+
 Example:
     >>> from posetrack.pipeline.batch import plan_jobs
     >>> from posetrack.pipeline.engines import get_engine
@@ -21,14 +32,18 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
-from typing import Dict, List, Optional, Protocol, Sequence, Tuple
+import os
+from typing import TYPE_CHECKING, Dict, Optional, Protocol, Sequence
 
-from posetrack.pipeline.batch import BatchResult, Job, Listener, VideoFinished, VideoResult, job_state, skipped_result
 from posetrack.errors import ConfigError
-from posetrack.pipeline.runner import RunOptions
 
-__all__ = ["ENGINES", "Engine", "get_engine", "split_done"]
+if TYPE_CHECKING:  # pragma: no cover   (annotations only: the CLI lists ENGINES without loading the pipeline)
+    from posetrack.pipeline.batch import BatchResult, Job, Listener
+    from posetrack.pipeline.options import RunOptions
+
+__all__ = ["ENGINES", "Engine", "get_engine", "thread_count", "use_threads"]
 
 # name -> "module:class"; modules are imported only when their engine is chosen.
 ENGINES: Dict[str, str] = {
@@ -64,21 +79,37 @@ def get_engine(name: str, **options) -> Engine:
         raise ConfigError(f"engine {name!r}: {e}") from None
 
 
-def split_done(jobs: Sequence[Job], force: bool, on_event: Optional[Listener]
-               ) -> Tuple[Dict[int, VideoResult], List[Job]]:
-    """Records of jobs an earlier run finished (reported at once) and the jobs left to run."""
-    done: Dict[int, VideoResult] = {}
-    todo: List[Job] = []
-    for job in jobs:
-        if not force and job_state(job) == "done":
-            done[job.index] = skipped_result(job)
-            if on_event is not None:
-                on_event(VideoFinished(done[job.index]))
-        else:
-            todo.append(job)
-    return done, todo
+def thread_count(threads: Optional[int], cores_each: Optional[int] = None, workers: int = 1) -> Optional[int]:
+    """The CPU threads each video is computed with: ``threads`` when given, else ``cores_each``, else this
+    machine's cores divided among ``workers`` (at least 1); None for one worker, which is this process:
+    torch's own default count then.
+
+    Raises:
+        ConfigError: ``threads`` is given and below 1.
+    """
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {threads}")
+        return int(threads)
+    if cores_each:
+        return int(cores_each)
+    return None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
 
 
-def in_order(jobs: Sequence[Job], results: Dict[int, VideoResult]) -> Tuple[VideoResult, ...]:
-    """Every job's record in job order; a job without one is "not run"."""
-    return tuple(results.get(j.index) or VideoResult(j.index, j.name, j.source, "not run") for j in jobs)
+@contextlib.contextmanager
+def use_threads(threads: Optional[int]):
+    """torch's and OpenCV's CPU thread counts set to ``threads`` inside the block, restored after (None: kept)."""
+    if threads is None:
+        yield
+        return
+    import cv2
+    import torch
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])

@@ -40,6 +40,7 @@ import numpy as np
 
 from posetrack.errors import ConfigError
 from posetrack.pipeline.recovered import RecoveredPoses, carry_scores
+from posetrack.tracking.config import TrackerConfig
 from posetrack.tracking.step import FrameInput, FrameStep
 from posetrack.types import Detections, Frame, FrameResult, Poses
 
@@ -87,8 +88,9 @@ class Pipeline:
         tracker: a :class:`~posetrack.tracking.tracker.PoseTracker`, or None for untracked poses.
         flow: an optical-flow estimator ``(prev_rgb, next_rgb) -> (H, W, 2)``, or None
             (no flow: no box proposals, pose-only similarity).
-        box_score: detections below this score are dropped before pose estimation.
-        nms_iou: IoU above which a proposal and a detection are the same person.
+        box_score: detections below this score are dropped before pose estimation; None: the
+            tracker's (:class:`~posetrack.tracking.config.TrackerConfig`'s default without a tracker).
+        nms_iou: IoU above which a proposal and a detection are the same person; None: as ``box_score``.
         propagate_boxes: recover people the detector missed from flow-moved poses.
         detect_every: run the detector on every N-th frame of the run (positions 0, N,
             2N, ...); propagated boxes carry the people in between. Needs a tracker and flow.
@@ -101,20 +103,21 @@ class Pipeline:
         ConfigError: ``detect_every`` below 1, or above 1 without a tracker and flow.
     """
 
-    def __init__(self, estimator, boxes: BoxSource, tracker=None, flow=None, box_score: float = 0.5,
-                 nms_iou: float = 0.5, propagate_boxes: bool = True, detect_every: int = 1,
+    def __init__(self, estimator, boxes: BoxSource, tracker=None, flow=None, box_score: Optional[float] = None,
+                 nms_iou: Optional[float] = None, propagate_boxes: bool = True, detect_every: int = 1,
                  speculate: bool = True, overlap: bool = True):
         if int(detect_every) < 1:
-            raise ConfigError(f"detect_every must be at least 1, got {detect_every}")
+            raise ConfigError(f"detect_every must be at least 1, got {detect_every}", field="detect_every")
         if detect_every > 1 and (tracker is None or flow is None or not propagate_boxes):
             raise ConfigError(f"detect_every = {detect_every} needs tracking with optical flow: between detector "
-                              "runs only the flow-propagated boxes carry the people")
+                              "runs only the flow-propagated boxes carry the people", field="detect_every")
         self.estimator = estimator
         self.boxes = boxes
         self.tracker = tracker
         self.flow = flow
-        self.box_score = box_score
-        self.nms_iou = nms_iou
+        config = getattr(tracker, "config", None)
+        self.box_score = box_score if box_score is not None else getattr(config, "box_score", TrackerConfig.box_score)
+        self.nms_iou = nms_iou if nms_iou is not None else getattr(config, "nms_iou", TrackerConfig.nms_iou)
         self.propagate_boxes = propagate_boxes and tracker is not None
         self.detect_every = int(detect_every)
         # Foresight follows the flow-motion proposals; other motion models would only waste crops.

@@ -24,6 +24,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from posetrack.boxes import box_iou
 from posetrack.tracking.propagation import joint_boxes
 from posetrack.types import Detections, Poses
 
@@ -99,8 +100,6 @@ def carry_scores(proposals: Detections, sources: Poses, joint_score: float, expa
         return Detections(proposals.boxes, scores)
     if not len(boxes):
         return proposals
-    from posetrack.boxes import box_iou
-
     iou = box_iou(proposals.boxes, boxes)                               # (P, S)
     best = iou.argmax(1)
     hit = iou[np.arange(len(proposals)), best] >= 0.5

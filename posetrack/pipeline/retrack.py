@@ -1,4 +1,4 @@
-"""Re-track saved poses: a tracks file in, the same poses with new track ids out.
+"""Re-track saved poses: a tracks file (or another tool's poses) in, the same poses with new track ids out.
 
 The input's track ids are ignored. With the video's frames, optical flow between
 consecutive saved frames moves the queued poses (FlowTrack); without them the tracker
@@ -7,34 +7,49 @@ proposals need new pose estimates, so online tracking never adds people; offline
 refinement (when the preset enables it) may fill short gaps with interpolated people,
 marked as such, and drops tracks too short or too weak to be people.
 
+:func:`retrack_file` is what ``posetrack track`` does: a tracks file, or another tool's poses
+(:func:`posetrack.tracksfile.foreign.read_poses_file`), in; a re-tracked file (and optional
+exports: PoseTrack, MOTChallenge, COCO dataset, SLEAP/NWB) out, never over an existing file
+unless forced.
+
 Example:
     >>> from posetrack.tracksfile.codec import read_tracks, write_tracks
     >>> from posetrack.tracking.tracker import load_tracking_config
-    >>> from posetrack.pipeline.retrack import retrack
+    >>> from posetrack.pipeline.retrack import retrack, retrack_file
     >>> config, flow = load_tracking_config()                                 # the default preset
     >>> tracks = retrack(read_tracks("poses.json"), config)                    # doctest: +SKIP
     >>> write_tracks("tracks.json", tracks)                                    # doctest: +SKIP
+    >>> tracks, notes = retrack_file("poses.json", "tracks.json", video="video.mp4",
+    ...                              overrides={"matching": "hungarian"})      # doctest: +SKIP
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import replace
-from typing import Callable, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from posetrack.errors import InputError
+from posetrack.io.guard import check_writes
+from posetrack.io.video import open_source
+from posetrack.pipeline.configs import tracking_configs
+from posetrack.pipeline.outputs import Outputs, check_exports, write_exports
 from posetrack.tracking.appearance import Appearance, describe
 from posetrack.tracking.cuts import CutDetector
 from posetrack.tracking.flow import FlowConfig, FlowEstimator, build_flow
 from posetrack.tracking.refine import refine
 from posetrack.tracking.step import FrameInput, step
-from posetrack.tracking.tracker import DEFAULT_FPS, PoseTracker, TrackerConfig
-from posetrack.tracksfile.codec import TrackFile
-from posetrack.types import Detections, Frame, FrameResult
+from posetrack.tracking.tracker import PoseTracker, TrackerConfig
+from posetrack.tracksfile.codec import TrackFile, write_tracks
+from posetrack.tracksfile.foreign import read_poses_file
+from posetrack.types import DEFAULT_FPS, Detections, Frame, FrameResult
 
-__all__ = ["retrack", "refine_file"]
+__all__ = ["retrack", "refine_file", "retrack_file"]
+
+PathLike = Union[str, os.PathLike]
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +98,8 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
 
     Returns:
         A new :class:`TrackFile`: the header with the tracker and flow settings added
-        under ``settings``, and the tracked poses of every frame with their ids (poses
-        below ``config.box_score``, without a joint above ``config.joint_score``, merged as
+        under ``settings``, and the tracked poses of every frame, at its input ``time``, with their ids
+        (poses below ``config.box_score``, without a joint above ``config.joint_score``, merged as
         duplicates or unable to start a track are left out, as in a tracked run); refined by
         :func:`refine_file` when ``config.refine.enabled``.
     """
@@ -92,6 +107,37 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
     video = track_file.header.video
     size = (video.width, video.height) if video.width > 0 and video.height > 0 else None
     tracker = PoseTracker(track_file.layout, config, fps=video.fps, frame_size=size)
+    use_flow = video_frames is not None and config.motion == "flow"
+    wants_looks = _refine_wants_appearance(config)
+    results, looks, dropped = [], [], 0
+    for saved, inp in _frame_inputs(track_file, config, tracker, video_frames, flow, flow_estimator):
+        result = replace(step(tracker, inp, saved.poses), time=saved.time)
+        dropped += len(saved) - len(result)
+        results.append(result)
+        if inp.image is not None and wants_looks:
+            looks.append(describe(inp.image, result.poses.keypoints, result.poses.keypoint_scores, track_file.layout,
+                                  config.joint_score, result.poses.boxes[:, 3] - result.poses.boxes[:, 1]))
+        if progress is not None:
+            progress(result)
+    if dropped:
+        log.info("%d poses were left out (below box_score %.2f, no joint above joint_score %.2f, merged as "
+                 "duplicates or unable to start a track)", dropped, config.box_score, config.joint_score)
+    settings = {**track_file.header.settings, "tracker": dataclasses.asdict(config),
+                "flow": dataclasses.asdict(flow) if use_flow else None, "cuts": [r.frame for r in results if r.cut]}
+    tracked = TrackFile(header=replace(track_file.header, settings=settings), frames=tuple(results),
+                        complete=track_file.complete)
+    if not config.refine.enabled:
+        return tracked
+    return refine_file(tracked, config, appearance=looks if len(looks) == len(results) else None)
+
+
+def _frame_inputs(track_file: TrackFile, config: TrackerConfig, tracker: PoseTracker,
+                  video_frames: Optional[Iterable[Frame]], flow: FlowConfig,
+                  flow_estimator: Optional[FlowEstimator]) -> Iterator[Tuple[FrameResult, FrameInput]]:
+    """Each saved frame with what the tracker's step needs of it: its detector boxes (the saved
+    poses' boxes), and, when a cue needs the video, the image, the flow from the previous image
+    (both ways with ``flow_check``) and whether a scene cut comes before it. Without the video
+    the file's own ``cut`` marks are the cuts."""
     use_flow = video_frames is not None and config.motion == "flow"
     read = video_frames is not None and (use_flow or config.cuts.enabled or tracker.uses_appearance
                                          or _refine_wants_appearance(config))
@@ -101,34 +147,15 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
     backward = config.flow_check and config.flow_min_height is not None and use_flow
     cuts = CutDetector(config.cuts) if read and config.cuts.enabled else None
     images = _images(track_file, video_frames) if read else None
-    results, looks, previous, dropped = [], [], None, 0
+    previous = None
     for saved in track_file.frames:
         image = next(images) if images is not None else None
         cut = saved.cut if images is None else (previous is not None and cuts is not None and cuts(previous, image))
         field = estimator(previous, image) if estimator is not None and previous is not None and not cut else None
         back = estimator(image, previous) if backward and field is not None else None
-        inp = FrameInput(saved.frame, Detections(saved.poses.boxes, saved.poses.box_scores), field, image, previous,
-                         back, cut=bool(cut))
-        result = step(tracker, inp, saved.poses)
-        result = replace(result, time=saved.time)
-        dropped += len(saved) - len(result)
-        results.append(result)
-        if image is not None and _refine_wants_appearance(config):
-            looks.append(describe(image, result.poses.keypoints, result.poses.keypoint_scores, track_file.layout,
-                                  config.joint_score, result.poses.boxes[:, 3] - result.poses.boxes[:, 1]))
+        yield saved, FrameInput(saved.frame, Detections(saved.poses.boxes, saved.poses.box_scores), field, image,
+                                previous, back, cut=bool(cut))
         previous = image
-        if progress is not None:
-            progress(result)
-    if dropped:
-        log.info("%d poses were left out (below box_score %.2f, no joint above joint_score %.2f, merged as "
-                 "duplicates or unable to start a track)", dropped, config.box_score, config.joint_score)
-    settings = {**track_file.header.settings, "tracker": dataclasses.asdict(config),
-                "flow": dataclasses.asdict(flow) if use_flow else None}
-    tracked = TrackFile(header=replace(track_file.header, settings=settings), frames=tuple(results),
-                        complete=track_file.complete)
-    if not config.refine.enabled:
-        return tracked
-    return refine_file(tracked, config, appearance=looks if len(looks) == len(results) else None)
 
 
 def _refine_wants_appearance(config: TrackerConfig) -> bool:
@@ -158,3 +185,64 @@ def refine_file(tracks: TrackFile, config: TrackerConfig,
     log.info("refined: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.items()))
     settings = {**tracks.header.settings, "refined": {**dataclasses.asdict(config.refine), "enabled": True, **report}}
     return TrackFile(header=replace(tracks.header, settings=settings), frames=tuple(frames), complete=tracks.complete)
+
+
+def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = None, config: str = "tracker",
+                 preset: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None,
+                 flow_method: Optional[str] = None, posetrack2017: Optional[PathLike] = None,
+                 posetrack2018: Optional[PathLike] = None, force: bool = False,
+                 progress: Optional[Callable[[int, int], None]] = None, input_format: Optional[str] = None,
+                 mot: Optional[PathLike] = None, coco_dataset: Optional[PathLike] = None,
+                 sleap: Optional[PathLike] = None, posetrack21: Optional[PathLike] = None,
+                 posetrack21_gt: Optional[PathLike] = None) -> Tuple[TrackFile, List[str]]:
+    """Re-track saved poses and write the result: what ``posetrack track`` does.
+
+    Args:
+        poses: a tracks file, or another tool's poses (file or folder; :mod:`posetrack.io.formats`);
+            track ids in it are ignored.
+        out: the tracks file to write.
+        video: the poses' video or folder of frames, for optical flow; None: no flow (poses
+            move with the tracker's motion model). Another tool's poses need it: their frame
+            size, rate and count come from it.
+        config, preset, overrides, flow_method: the tracker settings
+            (:func:`posetrack.pipeline.configs.tracking_configs`; ``overrides`` such as
+            ``{"matching": "hungarian", "refine.enabled": False}``).
+        posetrack2017, posetrack2018: also write PoseTrack prediction files here.
+        input_format: the format of ``poses`` (:data:`posetrack.io.formats.INPUT_FORMATS`); None: from its content.
+        mot, coco_dataset, sleap: also write MOTChallenge text, a COCO keypoints dataset, a SLEAP
+            ``.slp`` / NWB ``.nwb`` file here (:class:`~posetrack.pipeline.outputs.Outputs`).
+        posetrack21: also write a PoseTrack21 prediction file here; its images are copied from
+            the GT file ``posetrack21_gt`` when given (else PoseTrack's id rule, from the video's name).
+        force: overwrite existing outputs.
+        progress: called as ``progress(frames done, frames total)`` after every frame.
+
+    Returns:
+        The tracks written, and one note per export written.
+
+    Raises:
+        OutputExistsError: an output exists and ``force`` is not set.
+        PathConflictError: an output is an input (the poses, the video, the tracker config) or another output.
+        ConfigError: an unknown preset, setting or value.
+        FormatError, SourceError, InputError: the poses file or the video cannot be read, or do not fit
+            (another tool's poses without a video: ``field`` is ``video``); the PoseTrack21 GT file
+            is read before any tracking.
+    """
+    outputs = Outputs(tracks=out, posetrack2017=posetrack2017, posetrack2018=posetrack2018, mot=mot,
+                      coco_dataset=coco_dataset, sleap=sleap, posetrack21=posetrack21, posetrack21_gt=posetrack21_gt)
+    check_writes(outputs.fields(), {"poses": poses, "video": video, "tracker_config": config, **outputs.inputs()},
+                 force=force)
+    check_exports(outputs)
+    tracker, flow = tracking_configs(config, preset, overrides, flow_method)
+    track_file = read_poses_file(poses, input_format, video=video)
+    total = len(track_file.frames)
+    done = iter(range(1, total + 1))
+    report = None if progress is None else (lambda result: progress(next(done), total))
+    if video is not None and tracker.motion == "flow":
+        with open_source(video) as source:
+            tracks = retrack(track_file, tracker, source, flow, report)
+    else:
+        if tracker.motion == "flow":
+            log.info("no video: no optical flow; poses move with the tracker's motion model")
+        tracks = retrack(track_file, tracker, None, flow, report)
+    write_tracks(out, tracks)
+    return tracks, write_exports(outputs, tracks, video if video is not None else tracks.header.video.path)

@@ -11,7 +11,7 @@ After the first failed download the remaining files are not tried (the network i
 down; each try could wait for a timeout) but are listed all the same.
 
 Example:
-    >>> from posetrack.pipeline.runner import RunOptions
+    >>> from posetrack.pipeline.options import RunOptions
     >>> from posetrack.pipeline.weights import required_weights
     >>> [w.setting for w in required_weights(RunOptions(boxes_file="dets.json"))]   # doctest: +SKIP
     ['pose_weights']
@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from posetrack.errors import MissingWeightsError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from posetrack.pipeline.runner import RunOptions
+from posetrack.io.download import DownloadError, cache_path, download_url, hash_from_name, is_url
+from posetrack.models.registry import load_model_config
+from posetrack.pipeline.configs import detector_config, run_tracking
+from posetrack.pipeline.options import RunOptions, RuntimeOptions
 
 __all__ = ["WeightFile", "DownloadProgress", "required_weights", "missing_weights", "fetch_weights"]
 
@@ -41,7 +42,7 @@ class WeightFile:
     """One weights file a run reads.
 
     Attributes:
-        setting: the :class:`~posetrack.pipeline.runner.RunOptions` field (or config key) that chooses
+        setting: the :class:`~posetrack.pipeline.options.RunOptions` keyword (or config key) that chooses
             the file: ``pose_weights``, ``detector_weights`` or ``flow.raft_weights``.
         what: which network it is for, in words.
         path: where it is read from: the local file given, or its place in the download cache.
@@ -71,27 +72,23 @@ def _found(wf: WeightFile) -> Optional[Path]:
         return wf.path
     if wf.url is None:
         return None
-    import torch.hub  # torchvision's own downloads land here; posetrack.io.download reuses them in place
+    import torch.hub  # reason: imports torch. torchvision's own downloads land here and are reused in place
 
     hub = Path(torch.hub.get_dir()) / "checkpoints" / wf.path.name
     return hub if hub.is_file() else None
 
 
 def _remote(setting: str, what: str, url: str, sha256: Optional[str]) -> WeightFile:
-    from posetrack.io.download import cache_path
-
     return WeightFile(setting=setting, what=what, path=cache_path(url), url=url, sha256=sha256)
 
 
 def _local_or_remote(setting: str, what: str, source: str, sha256: Optional[str]) -> WeightFile:
-    from posetrack.io.download import hash_from_name, is_url
-
     if is_url(source):
         return _remote(setting, what, source, sha256 if sha256 is not None else hash_from_name(source))
     return WeightFile(setting=setting, what=what, path=Path(source).expanduser(), url=None, sha256=sha256)
 
 
-def required_weights(opts: "RunOptions") -> Tuple[WeightFile, ...]:
+def required_weights(opts: RunOptions) -> Tuple[WeightFile, ...]:
     """Every weights file a run with ``opts`` reads, in the order the run loads them.
 
     A pose model without published weights and no ``pose_weights`` needs no file here
@@ -100,48 +97,51 @@ def required_weights(opts: "RunOptions") -> Tuple[WeightFile, ...]:
     Raises:
         ConfigError: a config or override is invalid (unknown model, detector, flow method).
     """
-    from posetrack.models.registry import load_model_config
-    from posetrack.pipeline.configs import resolve_configs
-
-    files: List[WeightFile] = []
-    cfg = load_model_config(opts.pose_model)
-    weights = opts.pose_weights or cfg.default_weights
-    if weights is not None:
-        what = f"HRNet {cfg.name}"
-        if weights in cfg.weights:
-            spec = cfg.weights[weights]
-            files.append(_remote("pose_weights", f"{what}, {weights} weights", spec.url, spec.sha256))
-        else:
-            files.append(_local_or_remote("pose_weights", what, weights, None))
-    configs = resolve_configs(opts)
-    if configs.detector is not None:
-        what = f"person detector {configs.detector.name}"
-        if opts.detector_weights:
-            files.append(_local_or_remote("detector_weights", what, opts.detector_weights, None))
-        else:
-            from torchvision.models import get_model_weights
-
-            from posetrack.io.download import hash_from_name
-
-            url = get_model_weights(configs.detector.name).DEFAULT.url
-            files.append(_remote("detector_weights", what, url, hash_from_name(url)))
-    flow = configs.flow
-    if flow is not None and flow.method == "raft":
-        what = f"RAFT {flow.raft_model} optical flow"
-        if flow.raft_weights:
-            files.append(_local_or_remote("flow.raft_weights", what, flow.raft_weights, None))
-        else:
-            from torchvision.models import optical_flow
-
-            from posetrack.io.download import hash_from_name
-
-            enum = {"small": optical_flow.Raft_Small_Weights, "large": optical_flow.Raft_Large_Weights}
-            url = enum[flow.raft_model].DEFAULT.url
-            files.append(_remote("flow.raft_weights", what, url, hash_from_name(url)))
-    return tuple(files)
+    pose = _pose_weights(opts.models.pose_model, opts.models.pose_weights)
+    detector = detector_config(opts.models, RuntimeOptions())    # its name; the precision does not matter here
+    _, flow = run_tracking(opts.tracking)
+    files = [pose, _detector_weights(detector, opts.models.detector_weights), _raft_weights(flow)]
+    return tuple(wf for wf in files if wf is not None)
 
 
-def missing_weights(opts: "RunOptions") -> Tuple[WeightFile, ...]:
+def _pose_weights(pose_model: str, pose_weights: Optional[str]) -> Optional[WeightFile]:
+    cfg = load_model_config(pose_model)
+    weights = pose_weights or cfg.default_weights
+    if weights is None:
+        return None
+    what = f"HRNet {cfg.name}"
+    if weights in cfg.weights:
+        spec = cfg.weights[weights]
+        return _remote("pose_weights", f"{what}, {weights} weights", spec.url, spec.sha256)
+    return _local_or_remote("pose_weights", what, weights, None)
+
+
+def _detector_weights(detector, detector_weights: Optional[str]) -> Optional[WeightFile]:
+    if detector is None:
+        return None
+    what = f"person detector {detector.name}"
+    if detector_weights:
+        return _local_or_remote("detector_weights", what, detector_weights, None)
+    from torchvision.models import get_model_weights   # reason: imports torch
+
+    url = get_model_weights(detector.name).DEFAULT.url
+    return _remote("detector_weights", what, url, hash_from_name(url))
+
+
+def _raft_weights(flow) -> Optional[WeightFile]:
+    if flow is None or flow.method != "raft":
+        return None
+    what = f"RAFT {flow.raft_model} optical flow"
+    if flow.raft_weights:
+        return _local_or_remote("flow.raft_weights", what, flow.raft_weights, None)
+    from torchvision.models import optical_flow   # reason: imports torch
+
+    enum = {"small": optical_flow.Raft_Small_Weights, "large": optical_flow.Raft_Large_Weights}
+    url = enum[flow.raft_model].DEFAULT.url
+    return _remote("flow.raft_weights", what, url, hash_from_name(url))
+
+
+def missing_weights(opts: RunOptions) -> Tuple[WeightFile, ...]:
     """The files of :func:`required_weights` that are not here yet (nothing is downloaded)."""
     return tuple(wf for wf in required_weights(opts) if not wf.present)
 
@@ -170,7 +170,7 @@ def missing_error(files, reason: str) -> MissingWeightsError:
     return MissingWeightsError(message, tuple((wf.setting, wf.url, str(wf.path), wf.sha256) for wf in files))
 
 
-def fetch_weights(opts: "RunOptions", *, download: bool = True,
+def fetch_weights(opts: RunOptions, *, download: bool = True,
                   progress: Optional[DownloadProgress] = None) -> Tuple[Path, ...]:
     """Make sure every weights file of a run is here, downloading the missing ones; call before building models.
 
@@ -189,8 +189,6 @@ def fetch_weights(opts: "RunOptions", *, download: bool = True,
         WeightsError: a download arrived with the wrong SHA-256 (it was deleted).
         ConfigError: see :func:`required_weights`.
     """
-    from posetrack.io.download import DownloadError, download_url
-
     files = required_weights(opts)
     failed: List[WeightFile] = []
     reason: Optional[str] = None

@@ -6,34 +6,34 @@ model's input size. The same geometry maps heatmap coordinates back to the frame
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ["PIXEL_STD", "PADDING", "boxes_to_center_scale", "affine_matrices", "crop_opencv", "crop_torch",
+__all__ = ["PIXEL_STD", "PADDING", "xywh_to_center_scale", "boxes_to_center_scale", "affine_matrices", "crop_opencv", "crop_torch",
            "crop_thetas", "apply_affine"]
 
 PIXEL_STD = 200.0
 PADDING = 1.25
 
 
-def boxes_to_center_scale(boxes: np.ndarray, aspect_ratio: float, padding: float = PADDING
-                          ) -> Tuple[np.ndarray, np.ndarray]:
-    """Centres and scales of x1, y1, x2, y2 boxes, as the official ``_xywh2cs``.
+def xywh_to_center_scale(boxes: np.ndarray, aspect_ratio: float, padding: float = PADDING
+                         ) -> Tuple[np.ndarray, np.ndarray]:
+    """Centres and scales of x, y, width, height boxes: the official ``_xywh2cs``.
 
     The shorter side is grown to the model's aspect ratio (width / height), the result is
-    divided by 200 and padded by ``padding``. As in the official code, the padding is
-    skipped for a box whose centre x is exactly -1 (its "no box" marker).
+    divided by 200 and padded by ``padding``. As in the official code, the arithmetic is in
+    float64 and the results are stored as float32, and the padding is skipped for a box whose
+    centre x is exactly -1 (its "no box" marker).
 
     Args:
-        boxes: (N, 4) x1, y1, x2, y2 in pixels.
+        boxes: (N, 4) x, y, width, height in pixels.
 
     Returns:
         center (N, 2) and scale (N, 2), float32 like the official arrays.
     """
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    w = b[:, 2] - b[:, 0]
-    h = b[:, 3] - b[:, 1]
+    w, h = b[:, 2], b[:, 3]
     center = np.stack([b[:, 0] + w * 0.5, b[:, 1] + h * 0.5], axis=1).astype(np.float32)
     wide = w > aspect_ratio * h
     narrow = w < aspect_ratio * h
@@ -44,36 +44,67 @@ def boxes_to_center_scale(boxes: np.ndarray, aspect_ratio: float, padding: float
     return center, scale * pad[:, None]
 
 
-def affine_matrices(center: np.ndarray, scale: np.ndarray, output_size: Tuple[int, int],
-                    inverse: bool = False) -> np.ndarray:
-    """The official ``get_affine_transform`` (no rotation) for every box.
+def boxes_to_center_scale(boxes: np.ndarray, aspect_ratio: float, padding: float = PADDING
+                          ) -> Tuple[np.ndarray, np.ndarray]:
+    """Centres and scales of x1, y1, x2, y2 boxes (:func:`xywh_to_center_scale` of their x, y, w, h).
 
-    Three point pairs (centre, a point half a width above it, and the point at a right
-    angle) are cast to float32 and solved with ``cv2.getAffineTransform``, exactly as
-    the official code does, so rounding matches too.
+    Args:
+        boxes: (N, 4) x1, y1, x2, y2 in pixels.
+
+    Returns:
+        center (N, 2) and scale (N, 2), float32 like the official arrays.
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return xywh_to_center_scale(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1), aspect_ratio, padding)
+
+
+def _third_points(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
+    """The official ``get_3rd_point``: ``p0 - p1`` turned by 90 degrees around ``p1``, in float32."""
+    d = p0 - p1
+    return p1 + np.stack([-d[:, 1], d[:, 0]], axis=1)
+
+
+def affine_matrices(center: np.ndarray, scale: np.ndarray, output_size: Tuple[int, int],
+                    inverse: bool = False, rotation: Optional[np.ndarray] = None) -> np.ndarray:
+    """The official ``get_affine_transform`` for every box.
+
+    Three point pairs (the centre, a point half a box width above it turned by the rotation,
+    and the point at a right angle) are built with the official code's dtypes (float32
+    points, the turned offset in float64) and solved with ``cv2.getAffineTransform``, so
+    rounding matches too. Only ``scale[:, 0]`` (the width) sets the zoom, as officially.
 
     Args:
         center: (N, 2); scale: (N, 2) in units of 200 px.
         output_size: (width, height) of the crop (or heatmap, for the inverse map).
         inverse: map output coordinates back to the frame.
+        rotation: (N,) or a scalar, degrees; positive turns the content counter-clockwise as
+            displayed (training augmentation). None: no rotation.
 
     Returns:
         (N, 2, 3) float64 affine matrices.
     """
     import cv2
 
-    center = np.asarray(center, dtype=np.float32).reshape(-1, 2).astype(np.float64)
-    src_w = np.asarray(scale, dtype=np.float32).reshape(-1, 2)[:, 0].astype(np.float64) * PIXEL_STD
-    dst_w, dst_h = float(output_size[0]), float(output_size[1])
-    out = np.empty((len(center), 2, 3))
-    for i, (c, sw) in enumerate(zip(center, src_w)):
-        src = np.array([c, c + [0.0, -sw * 0.5], [0.0, 0.0]])
-        dst = np.array([[dst_w * 0.5, dst_h * 0.5], [dst_w * 0.5, dst_h * 0.5 - dst_w * 0.5], [0.0, 0.0]])
-        for pts in (src, dst):  # third point: rotate (p0 - p1) by 90 degrees around p1
-            d = pts[0] - pts[1]
-            pts[2] = pts[1] + [-d[1], d[0]]
-        a, b = (dst, src) if inverse else (src, dst)
-        out[i] = cv2.getAffineTransform(a.astype(np.float32), b.astype(np.float32))
+    c = np.asarray(center, dtype=np.float32).reshape(-1, 2)
+    n = len(c)
+    src_w = np.asarray(scale, dtype=np.float32).reshape(-1, 2)[:, 0] * np.float32(PIXEL_STD)
+    rot = np.zeros(n) if rotation is None else np.broadcast_to(np.asarray(rotation, dtype=np.float64), (n,))
+    rad = np.pi * rot / 180
+    half = (src_w * np.float32(-0.5)).astype(np.float64)       # the official [0, src_w * -0.5], turned
+    turned = np.stack([0.0 - half * np.sin(rad), half * np.cos(rad)], axis=1)
+    src = np.empty((n, 3, 2), np.float32)
+    src[:, 0] = c
+    src[:, 1] = c.astype(np.float64) + turned
+    src[:, 2] = _third_points(src[:, 0], src[:, 1])
+    dst_w, dst_h = output_size[0], output_size[1]
+    dst = np.empty((n, 3, 2), np.float32)
+    dst[:, 0] = [dst_w * 0.5, dst_h * 0.5]
+    dst[:, 1] = np.array([dst_w * 0.5, dst_h * 0.5]) + np.array([0, dst_w * -0.5], np.float32)
+    dst[:, 2] = _third_points(dst[:, 0], dst[:, 1])
+    out = np.empty((n, 2, 3))
+    for i in range(n):
+        a, b = (dst[i], src[i]) if inverse else (src[i], dst[i])
+        out[i] = cv2.getAffineTransform(a, b)
     return out
 
 

@@ -35,6 +35,7 @@ from posetrack.errors import ConfigError, FormatError
 from posetrack.types import Detections
 
 __all__ = ["DETECTORS", "DetectorConfig", "PersonDetector", "build_detector", "person_label", "load_boxes",
+           "boxes_file_format",
            "BoxesFileError"]
 
 log = logging.getLogger(__name__)
@@ -254,11 +255,16 @@ class BoxesFileError(FormatError):
 
 
 def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, category_id: int = 1, *,
-               min_score: float = 0.0, frame_size: Optional[Tuple[int, int]] = None) -> Dict[int, Detections]:
-    """Read fixed person boxes from a COCO detection-results JSON list.
+               min_score: float = 0.0, frame_size: Optional[Tuple[int, int]] = None,
+               input_format: Optional[str] = None, image_names: Optional[Sequence[str]] = None) -> Dict[int, Detections]:
+    """Read fixed person boxes from a COCO detection-results JSON list, or another tool's file.
 
     Each entry is ``{"image_id": 0-based frame index, "bbox": [x, y, w, h], "score": s,
-    "category_id": c}``; ``category_id`` may be left out (the entry is then a person).
+    "category_id": c}``; ``category_id`` may be left out (the entry is then a person). Other
+    tools' files (:mod:`posetrack.io.formats`: mmpose, AlphaPose, OpenPose, Ultralytics poses
+    give their people's boxes; MOTChallenge ``det.txt`` / ``gt.txt``) are told apart by their
+    content, or named by ``input_format``; ``image_names`` (an image folder's files in frame
+    order) places files that name their frames by image.
 
     Args:
         path: the JSON file.
@@ -268,6 +274,9 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
         min_score: drop boxes scoring below this.
         frame_size: (width, height) of the frames in pixels: boxes wholly outside the frame are
             dropped (a box that overlaps it is kept whole). None: not checked.
+        input_format: a boxes format of :data:`posetrack.io.formats.INPUT_FORMATS` ("coco": COCO
+            detection results); None: told from the content.
+        image_names: an image folder's file names in frame order, or None.
 
     Returns:
         frame index -> :class:`Detections` (x1, y1, x2, y2, highest score first); frames without
@@ -281,6 +290,31 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             [0, 1], a frame index beyond ``num_frames`` or 10 million); the message names the entry and field.
     """
     path = Path(path)
+    fmt = input_format or boxes_file_format(path)
+    if fmt != "coco":
+        return _foreign_boxes(path, fmt, num_frames, min_score, frame_size, image_names)
+    entries = _read_entries(path)
+    per_frame: Dict[int, list] = {}
+    tiny = outside = 0
+    for i, entry in enumerate(entries):
+        _check_entry(path, i, entry, num_frames)
+        if (entry.category_id is not None and entry.category_id != category_id) or entry.score < min_score:
+            continue
+        x, y, w, h = entry.bbox
+        if w < 1 or h < 1:
+            tiny += 1
+            continue
+        if frame_size is not None and (x + w <= 0 or y + h <= 0 or x >= frame_size[0] or y >= frame_size[1]):
+            outside += 1
+            continue
+        per_frame.setdefault(entry.image_id, []).append((entry.score, [x, y, x + w, y + h]))
+    _warn_dropped(path, tiny, outside, frame_size)
+    count = num_frames if num_frames is not None else max((e.image_id for e in entries), default=-1) + 1
+    return {f: _detections(per_frame.get(f, [])) for f in range(count)}
+
+
+def _read_entries(path: Path) -> list:
+    """The validated entries of a boxes file (:mod:`posetrack.io.boxes_file`)."""
     raw = path.read_bytes()
     validation.check_utf8(raw, str(path), BoxesFileError)
     if not raw.lstrip()[:1] == b"[":
@@ -290,30 +324,93 @@ def load_boxes(path: Union[str, os.PathLike], num_frames: Optional[int] = None, 
             kind = None
         if kind is not None:
             raise BoxesFileError(f"{path}: expected a JSON list of detections, got a {kind}")
-    entries = validation.decode_json(raw, boxes_file.BOXES_DECODER, str(path), boxes_file.BOXES_LABELER, BoxesFileError)
-    per_frame: Dict[int, list] = {}
-    tiny = outside = 0
-    for i, entry in enumerate(entries):
-        x, y, w, h = entry.bbox
-        if w < 0 or h < 0:
-            raise BoxesFileError(f"{path}: entry {i}, bbox: width and height must not be negative, got {entry.bbox}")
-        if num_frames is not None and entry.image_id >= num_frames:
-            raise BoxesFileError(f"{path}: entry {i}, image_id: {entry.image_id} is past the last frame "
-                                 f"({num_frames} frames)")
-        if (entry.category_id is not None and entry.category_id != category_id) or entry.score < min_score:
-            continue
-        if w < 1 or h < 1:
-            tiny += 1
-            continue
-        if frame_size is not None and (x + w <= 0 or y + h <= 0 or x >= frame_size[0] or y >= frame_size[1]):
-            outside += 1
-            continue
-        per_frame.setdefault(entry.image_id, []).append((entry.score, [x, y, x + w, y + h]))
+    return boxes_file.decode_boxes(raw, str(path), BoxesFileError)
+
+
+def _check_entry(path: Path, i: int, entry, num_frames: Optional[int]) -> None:
+    """What the schema cannot say: a box of negative size, a frame past the video's end."""
+    if entry.bbox[2] < 0 or entry.bbox[3] < 0:
+        raise BoxesFileError(f"{path}: entry {i}, bbox: width and height must not be negative, got {entry.bbox}")
+    if num_frames is not None and entry.image_id >= num_frames:
+        raise BoxesFileError(f"{path}: entry {i}, image_id: {entry.image_id} is past the last frame "
+                             f"({num_frames} frames)")
+
+
+def _warn_dropped(path: Path, tiny: int, outside: int, frame_size: Optional[Tuple[int, int]]) -> None:
     if tiny or outside:
         parts = ([f"{tiny} less than 1 px wide or high"] if tiny else []) + \
             ([f"{outside} wholly outside the {frame_size[0]}x{frame_size[1]} frame"] if outside else [])
         log.warning("%s: dropped %d boxes (%s)", path, tiny + outside, ", ".join(parts))
-    count = num_frames if num_frames is not None else max((e.image_id for e in entries), default=-1) + 1
+
+
+def boxes_file_format(path: Union[str, os.PathLike]) -> str:
+    """The boxes file's format by content, a name of :data:`posetrack.io.formats.INPUT_FORMATS`: "coco"
+    when it is none of the others (that reader names what is wrong).
+
+    COCO results may carry ``keypoints`` (an allowed key, :mod:`posetrack.io.boxes_file`), which
+    :func:`~posetrack.io.formats.detect_format` takes for AlphaPose; see :func:`_coco_with_keypoints`.
+
+    Raises:
+        BoxesFileError: a folder or text file of no format read here.
+        OSError: the file cannot be read.
+    """
+    from posetrack.io.formats import ForeignFormatError, detect_format
+
+    path = Path(path)
+    try:
+        fmt = detect_format(path)
+    except ForeignFormatError as e:
+        if path.is_dir() or path.read_bytes()[:4096].lstrip()[:1] not in (b"[", b"{"):
+            raise BoxesFileError(str(e)) from None
+        return "coco"
+    if fmt == "alphapose" and _coco_with_keypoints(path.read_bytes()):
+        return "coco"
+    return "coco" if fmt == "posetrack" else fmt
+
+
+def _coco_with_keypoints(raw: bytes) -> bool:
+    """Whether a list of ``image_id`` + ``keypoints`` entries is COCO results rather than AlphaPose's.
+
+    AlphaPose writes ``image_id``, ``category_id``, ``keypoints``, ``score``, ``box`` and ``idx``
+    (``alphapose/utils/pPose_nms.py``). The first entry is read as COCO results, so that their strict
+    keys and scores apply, when it has ``bbox`` (COCO's box), a key AlphaPose does not write that is a
+    near miss of a COCO entry key (``scores``, ``bbx``), or no ``box`` but a key AlphaPose does not
+    write (``bobx``, ``area``). A COCO file whose ``bbox`` is spelled ``box`` is AlphaPose's by every
+    key, and is read as such.
+    """
+    from posetrack.io.formats.alphapose import Person
+
+    try:
+        items = msgspec.json.decode(raw, type=List[msgspec.Raw])
+        keys = set(msgspec.json.decode(items[0], type=Dict[str, msgspec.Raw])) if items else set()
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return False
+    other = keys - set(Person.__struct_fields__)
+    return "bbox" in keys or any(boxes_file.near_miss(k) for k in other) or (bool(other) and "box" not in keys)
+
+
+def _foreign_boxes(path: Path, fmt: str, num_frames: Optional[int], min_score: float,
+                   frame_size: Optional[Tuple[int, int]], image_names) -> Dict[int, Detections]:
+    """Boxes of another tool's file (:func:`posetrack.io.formats.read_boxes`), filtered as COCO results are."""
+    from posetrack.io.formats import Placement, read_boxes
+
+    frames = read_boxes(path, fmt, Placement(frame_size=frame_size, image_names=image_names))
+    if num_frames is not None and frames and frames[-1][0] >= num_frames:
+        raise BoxesFileError(f"{path}: frame {frames[-1][0]} (0-based) is past the last frame ({num_frames} frames)")
+    per_frame: Dict[int, list] = {}
+    tiny = outside = 0
+    for f, dets in frames:
+        for (x1, y1, x2, y2), score in zip(dets.boxes.tolist(), dets.scores.tolist()):
+            if score < min_score:
+                continue
+            if x2 - x1 < 1 or y2 - y1 < 1:
+                tiny += 1
+            elif frame_size is not None and (x2 <= 0 or y2 <= 0 or x1 >= frame_size[0] or y1 >= frame_size[1]):
+                outside += 1
+            else:
+                per_frame.setdefault(f, []).append((score, [x1, y1, x2, y2]))
+    _warn_dropped(path, tiny, outside, frame_size)
+    count = num_frames if num_frames is not None else (frames[-1][0] + 1 if frames else 0)
     return {f: _detections(per_frame.get(f, [])) for f in range(count)}
 
 

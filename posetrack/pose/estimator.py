@@ -17,6 +17,7 @@ import numpy as np
 
 from posetrack.pose.heatmaps import decode_argmax_torch, decode_heatmaps, flip_back_torch
 from posetrack.errors import ConfigError
+from posetrack.models import DEFAULT_BATCH_SIZE
 from posetrack.types import Detections, Poses
 from posetrack.pose.crops import affine_matrices, apply_affine, boxes_to_center_scale, crop_opencv, crop_torch
 
@@ -55,7 +56,7 @@ class PoseEstimator:
     """
 
     def __init__(self, model, flip_test: bool = True, decode: Literal["argmax", "dark"] = "argmax",
-                 device=None, batch_size: int = 64, crop: Literal["auto", "opencv", "torch"] = "opencv",
+                 device=None, batch_size: int = DEFAULT_BATCH_SIZE, crop: Literal["auto", "opencv", "torch"] = "opencv",
                  half: bool = False, *, precision: str = "fp32", fuse_bn: bool = True,
                  channels_last: Optional[bool] = None, compile: bool = False, backend: str = "torch",
                  static_batch: bool = False):
@@ -129,24 +130,42 @@ class PoseEstimator:
         Returns:
             one (N_i, K, 3) array per frame.
         """
-        centers, scales, matrices, owners = [], [], [], []
         ar = self.input_wh[0] / self.input_wh[1]
-        for f, b in enumerate(boxes):
-            b = np.asarray(b, dtype=np.float32).reshape(-1, 4)
-            if len(b) == 0:
-                continue
-            c, s = boxes_to_center_scale(b, ar)
+        centers, scales = [], []
+        for b in boxes:
+            c, s = boxes_to_center_scale(np.asarray(b, dtype=np.float32).reshape(-1, 4), ar)
             centers.append(c)
             scales.append(s)
-            matrices.append(affine_matrices(c, s, self.input_wh))
-            owners.append(np.full(len(b), f))
+        return self.estimate_regions(images, centers, scales)
+
+    def estimate_regions(self, images: Sequence[np.ndarray], centers: Sequence[np.ndarray],
+                         scales: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """Keypoints in regions given as the official centre and scale (what boxes become).
+
+        Training-time validation passes the official ``_xywh2cs`` regions of ground-truth or
+        detected boxes here, so it runs the very path ``run`` uses from this point on.
+
+        Args:
+            images: F frames, each (H, W, 3) uint8 RGB.
+            centers: F arrays (N_i, 2) float32, region centres in frame pixels.
+            scales: F arrays (N_i, 2) float32, region width and height / 200 (padding included).
+
+        Returns:
+            one (N_i, K, 3) float32 array per frame: x, y in frame pixels and the heatmap score.
+        """
+        matrices, owners = [], []
+        for f, (c, s) in enumerate(zip(centers, scales)):
+            if len(c):
+                matrices.append(affine_matrices(c, s, self.input_wh))
+                owners.append(np.full(len(c), f))
         k = self.layout.num_keypoints
-        if not centers:
+        if not matrices:
             return [np.zeros((0, k, 3), np.float32) for _ in images]
         frames = np.unique(np.concatenate(owners))
         crops = self.crops([images[f] for f in frames], matrices)
         coords, maxvals = self.keypoints_from_crops(crops)
-        c, s = np.concatenate(centers), np.concatenate(scales)
+        c = np.concatenate([np.asarray(c, np.float32).reshape(-1, 2) for c in centers])
+        s = np.concatenate([np.asarray(s, np.float32).reshape(-1, 2) for s in scales])
         xy = apply_affine(coords, affine_matrices(c, s, self.heatmap_wh, inverse=True))
         result = np.concatenate([xy, maxvals[..., None]], axis=-1).astype(np.float32)
         owner = np.concatenate(owners)

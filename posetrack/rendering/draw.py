@@ -67,11 +67,12 @@ class DrawStyle:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.min_score) and self.min_score >= 0):
-            raise ConfigError(f"DrawStyle.min_score must be a number >= 0, got {self.min_score}")
+            raise ConfigError(f"DrawStyle.min_score must be a number >= 0, got {self.min_score}", field="min_score")
         if self.trails < 0:
-            raise ConfigError(f"DrawStyle.trails must be >= 0, got {self.trails}")
+            raise ConfigError(f"DrawStyle.trails must be >= 0, got {self.trails}", field="trails")
         if not (0 < self.line_scale <= MAX_LINE_SCALE):
-            raise ConfigError(f"DrawStyle.line_scale must be > 0 and <= {MAX_LINE_SCALE:g}, got {self.line_scale}")
+            raise ConfigError(f"DrawStyle.line_scale must be > 0 and <= {MAX_LINE_SCALE:g}, got {self.line_scale}",
+                              field="line_scale")
 
 
 # ---------------------------------------------------------------- colours and sizes

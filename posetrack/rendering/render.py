@@ -24,20 +24,24 @@ plays at fps / N (open the writer with ``fps / N``, or pass ``stride=N`` to
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Callable, Collection, List, Optional
+from typing import Callable, Collection, List, Optional, Tuple
 
 import numpy as np
 
-from posetrack.rendering.draw import DrawStyle, Trails, draw_frame
-from posetrack.errors import InputError
+from posetrack.errors import InputError, MismatchError
+from posetrack.io.encode import FRAME_FILES, open_writer
+from posetrack.io.guard import check_writes
+from posetrack.io.video import FrameSource, is_live, open_source
 from posetrack.keypoints import KeypointLayout
+from posetrack.rendering.draw import DrawStyle, Trails, draw_frame
+from posetrack.tracksfile.codec import TrackFile, read_tracks
 from posetrack.types import Frame, FrameResult, VideoInfo
-from posetrack.tracksfile.codec import TrackFile
-from posetrack.io.video import FrameSource
 
-__all__ = ["Renderer", "RenderSummary", "render_video", "check_tracks_match", "select_ids"]
+__all__ = ["Renderer", "RenderSummary", "render_video", "render_tracks", "check_tracks_match", "select_ids",
+           "run_stride", "tracks_range"]
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +56,15 @@ class RenderSummary:
         frames: frames written.
         frames_with_people: of those, frames that had someone to draw.
         truncated_at: the frame at which the source stopped decoding, or None.
+        video: the source drawn on (size, frame rate), when known.
+        stride: every N-th frame was drawn; the output plays at ``video.fps / stride``.
     """
 
     frames: int
     frames_with_people: int
     truncated_at: Optional[int]
+    video: Optional[VideoInfo] = None
+    stride: int = 1
 
 
 def select_ids(result: FrameResult, only_ids: Optional[Collection[int]]) -> FrameResult:
@@ -77,8 +85,9 @@ def check_tracks_match(info: VideoInfo, tracks: TrackFile) -> List[str]:
     """How a tracks file disagrees with the video it is drawn on; empty when they match.
 
     Compares the frame size, the frame count and the frame indices used by the tracks. A
-    partial tracks file may count fewer frames than the video states (a run on a cut-off
-    video stops where decoding did); a live source of unknown length is not counted.
+    tracks file may cover part of the video (a run with an end frame, poses saved for the first
+    frames only, a run on a cut-off video that stopped where decoding did), so it may count fewer
+    frames than the video, never more; a live source of unknown length is not counted.
 
     Returns:
         One readable line per difference, e.g. "size: the video is 640x480, the tracks are for 1280x720".
@@ -89,7 +98,7 @@ def check_tracks_match(info: VideoInfo, tracks: TrackFile) -> List[str]:
         problems.append(f"size: the video is {info.width}x{info.height}, the tracks are for {t.width}x{t.height}")
     if info.frames is None or t.frames is None:
         return problems
-    if info.frames != t.frames and (tracks.complete or t.frames > info.frames):
+    if t.frames > info.frames:
         problems.append(f"frame count: the video has {info.frames} frames, the tracks file says {t.frames}")
     beyond = [f.frame for f in tracks.frames if f.frame >= info.frames]
     if beyond:
@@ -133,8 +142,6 @@ class Renderer:
         Raises:
             EncoderNotFoundError: no encoder for ``codec`` (see posetrack.io.encode).
         """
-        from posetrack.io.encode import open_writer
-
         if stride < 1:
             raise InputError(f"stride must be at least 1, got {stride}")
         writer = open_writer(target, info.fps / stride, (info.width, info.height), frames_dir=frames_dir,
@@ -204,3 +211,109 @@ def render_video(source: FrameSource, tracks: TrackFile, writer, style: DrawStyl
             if progress is not None:
                 progress(done, total)
     return RenderSummary(renderer.frames, renderer.frames_with_people, source.truncated_at)
+
+
+def run_stride(tracks: TrackFile) -> int:
+    """The stride of the run that made ``tracks`` (its header's settings), or 1."""
+    return _setting(tracks.header.settings, "stride", 1) or 1
+
+
+def _setting(settings, name: str, low: int) -> Optional[int]:
+    value = settings.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= low else None
+
+
+def tracks_range(tracks: TrackFile, source_frames: Optional[int] = None) -> Tuple[int, Optional[int]]:
+    """The frames a tracks file covers, as (start, end): what a render draws by default.
+
+    The range of the run that made the file (``settings.start`` and ``settings.end``), else the whole
+    file; without a recorded end, a file counting fewer frames than the source (``video.frames`` <
+    ``source_frames``) ends there. ``end`` is exclusive, None: the source's end.
+    """
+    settings = tracks.header.settings
+    start, end = _setting(settings, "start", 0) or 0, _setting(settings, "end", 1)
+    counted = tracks.header.video.frames
+    if end is None and counted is not None and source_frames is not None and counted < source_frames:
+        end = counted
+    return start, end
+
+
+def _covered(source, tracks: TrackFile) -> Tuple[int, Optional[int]]:
+    """:func:`tracks_range` against the source's length (a live source is read once: from its start)."""
+    if is_live(source):
+        return 0, None
+    with open_source(source) as whole:
+        return tracks_range(tracks, whole.info.frames)
+
+
+def _warn_unknown_ids(tracks: TrackFile, only_ids: Optional[Collection[int]]) -> None:
+    if not only_ids:
+        return
+    present = {int(t) for f in tracks.frames if f.track_ids is not None for t in f.track_ids}
+    missing = sorted(set(map(int, only_ids)) - present)
+    if missing:
+        log.warning("No person has track id %s in this tracks file.", ", ".join(map(str, missing)))
+
+
+def _check_match(info: VideoInfo, tracks: TrackFile, source, name: str, allow_mismatch: bool) -> None:
+    """Refuse (or, allowed, warn about) tracks that do not fit the video."""
+    problems = check_tracks_match(info, tracks)
+    if problems and not allow_mismatch:
+        raise MismatchError(f"{name} does not match {source}: {'; '.join(problems)} (allow_mismatch=True draws "
+                            "them anyway)", problems, field="allow_mismatch=True")
+    if problems:
+        log.warning("%s does not match %s (drawing anyway): %s", name, source, "; ".join(problems))
+
+
+def render_tracks(source, tracks, out, style: DrawStyle = DrawStyle(), *, start: Optional[int] = None,
+                  end: Optional[int] = None,
+                  stride: Optional[int] = None, only_ids: Optional[Collection[int]] = None, frames_dir: bool = False,
+                  codec: str = "h264", crf: int = 18, force: bool = False, allow_mismatch: bool = False,
+                  progress: Optional[Progress] = None) -> RenderSummary:
+    """Draw a tracks file onto its video and write the result: what ``posetrack render`` and
+    :func:`posetrack.render` do.
+
+    Args:
+        source: the video file, image folder or stream URL the tracks were made from.
+        tracks: a :class:`~posetrack.tracksfile.codec.TrackFile` or the path of a tracks file.
+        out: the video to write (.mp4, .m4v, .mov, .mkv), or a folder for PNG frames with ``frames_dir``.
+        style: what to draw.
+        start, end: render source frames ``start <= index < end`` (end None: to the end). Both None: the
+            frames the tracks cover (:func:`tracks_range`: a ``run --end 60`` file draws frames 0-59).
+        stride: render every N-th frame; the video plays at fps / N. None: the stride of the run
+            that made the tracks (their settings), so a strided run's file is drawn without
+            empty frames in between.
+        only_ids: draw only these track ids (ids no person has are warned about).
+        frames_dir: write lossless PNG frames into the folder ``out`` (the setting ``frames_dir``) instead of a video.
+        codec: "h264" (plays everywhere) or "mpeg4" (for FFmpeg builds without H.264).
+        crf: H.264 quality (lower is better and bigger; 18 looks like the source).
+        force: overwrite ``out`` (a folder counts when it holds frame PNGs).
+        allow_mismatch: draw even if the tracks do not match the video (a warning lists how).
+        progress: called as ``progress(done, total)`` after every frame.
+
+    Returns:
+        A :class:`RenderSummary`, with the video drawn on and the stride used.
+
+    Raises:
+        OutputExistsError: ``out`` exists and ``force`` is not set.
+        PathConflictError: ``out`` is the source, the tracks file, or inside the source's folder of frames.
+        MismatchError: the tracks do not match the video (``problems`` lists each difference),
+            unless ``allow_mismatch``.
+        EncoderError: no encoder for ``codec`` in this FFmpeg build.
+    """
+    field = "frames_dir" if frames_dir else "out"
+    given = None if isinstance(tracks, TrackFile) else tracks
+    check_writes({field: out}, {"source": source, "tracks": given}, force=force,
+                 patterns={field: FRAME_FILES} if frames_dir else {})
+    track_file = tracks if given is None else read_tracks(given)
+    _warn_unknown_ids(track_file, only_ids)
+    stride = run_stride(track_file) if stride is None else stride
+    if start is None and end is None:
+        start, end = _covered(source, track_file)
+    with open_source(source, start=start or 0, end=end, stride=stride) as src:
+        info = src.info
+        _check_match(info, track_file, source, "the tracks" if given is None else str(given), allow_mismatch)
+        writer = open_writer(out, info.fps / stride, (info.width, info.height), frames_dir=frames_dir, codec=codec,
+                             crf=crf)
+        summary = render_video(src, track_file, writer, style, only_ids=only_ids, progress=progress)
+    return dataclasses.replace(summary, video=info, stride=stride)

@@ -390,19 +390,10 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
     cuts = np.array([f.frame for f in frames if f.cut], np.int64)
     strong = {tid: t for tid, t in tracks.items() if not _weak(t, config, joint_score)}
-    before: Dict[int, int] = {}
-    if config.stitch_gap > 0 or config.reentry_gap > 0:
-        # established fragments first, so a short false pose near a person's end cannot take their
-        # continuation; then the short pieces, which chain among themselves or onto free ends
-        shortest = min(config.min_track_frames, max(1, len(frames) // 2))
-        long = {tid: t for tid, t in strong.items() if len(t.pos) >= shortest}
-        pieces = {tid: t for tid, t in strong.items()
-                  if len(t.pos) >= shortest or t.box_scores.mean() >= config.piece_score}
-        before = _stitch(long, config, fps, cuts, frame_size)
-        before = _stitch(pieces, config, fps, cuts, frame_size, before)
+    shortest = min(config.min_track_frames, max(1, len(frames) // 2))     # a short file keeps its people
+    before = _stitch_in_order(strong, config, fps, cuts, frame_size, shortest)
     report["stitched"] = len(before)
     merged = _merge(strong, before)
-    shortest = min(config.min_track_frames, max(1, len(frames) // 2))     # a short file keeps its people
     keep = {tid: t for tid, t in merged.items() if len(t.pos) >= shortest}
     report["removed_tracks"] = len(tracks) - len(before) - len(keep)
     merged = keep
@@ -421,6 +412,18 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     if config.interpolated_iou is not None:
         report["interpolated"] -= _drop_duplicates(merged, flagged, len(frames), config.interpolated_iou)
     return _assemble(frames, merged, flagged), report
+
+
+def _stitch_in_order(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.ndarray, frame_size,
+                     shortest: int) -> Dict[int, int]:
+    """{later id: earlier id}: established fragments (``shortest`` poses or more) stitched first, so
+    a short false pose near a person's end cannot take their continuation; then the short pieces
+    whose mean box score reaches ``piece_score``, which chain among themselves or onto free ends."""
+    if not (cfg.stitch_gap > 0 or cfg.reentry_gap > 0):
+        return {}
+    long = {tid: t for tid, t in tracks.items() if len(t.pos) >= shortest}
+    pieces = {tid: t for tid, t in tracks.items() if len(t.pos) >= shortest or t.box_scores.mean() >= cfg.piece_score}
+    return _stitch(pieces, cfg, fps, cuts, frame_size, _stitch(long, cfg, fps, cuts, frame_size))
 
 
 def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], num_frames: int,

@@ -46,14 +46,12 @@ from posetrack.tracking.prediction import move_queue
 from posetrack.tracking.propagation import propose_boxes
 from posetrack.tracking.state import Table, TrackerState, check_state
 from posetrack.tracking.tables import pose_boxes, record, table_specs
-from posetrack.types import Detections, FrameResult, Poses
+from posetrack.types import DEFAULT_FPS, Detections, FrameResult, Poses
 
 __all__ = ["TrackerConfig", "RefineConfig", "PoseTracker", "load_tracking_config", "preset_names",
            "default_preset", "check_state", "table_specs"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FPS = 25.0
 
 
 class PoseTracker:

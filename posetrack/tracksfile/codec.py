@@ -26,6 +26,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import msgspec
 import numpy as np
+from msgspec import UNSET
 
 from posetrack import validation
 from posetrack.tracksfile import schema
@@ -34,10 +35,10 @@ from posetrack.keypoints import KeypointLayout, get_layout
 from posetrack.types import FrameResult, Poses, VideoInfo
 
 __all__ = ["FORMAT", "VERSION", "TracksHeader", "TrackFile", "TracksFormatError", "read_tracks",
-           "write_tracks", "frame_to_dict", "frame_from_dict"]
+           "write_tracks", "frame_record", "frame_to_dict", "frame_from_dict", "tracks_status"]
 
-FORMAT = "posetrack-tracks"
-VERSION = 1
+FORMAT = schema.TRACKS_FORMAT
+VERSION = schema.TRACKS_VERSION
 
 PathLike = Union[str, os.PathLike]
 
@@ -71,53 +72,64 @@ class TrackFile:
         return {f.frame: f for f in self.frames}
 
 
-# ---------------------------------------------------------------- encoding
-
-def _dumps(obj: Any) -> str:
-    """Compact JSON that is always valid (non-finite numbers become null, see :func:`posetrack.validation.encode_json`)."""
-    return validation.encode_json(obj).decode()
-
+# ---------------------------------------------------------------- encoding: a pose becomes a tracks-file person
 
 def _r(x: float, nd: int = 3) -> Optional[float]:
     x = float(x)
     return None if not math.isfinite(x) else round(x, nd)
 
 
-def _header_dict(h: TracksHeader) -> Dict[str, Any]:
+def _listed(a: np.ndarray) -> list:
+    """Nested lists of Python floats (float32 widens to float64 exactly); non-finite values become None."""
+    if np.isfinite(a).all():
+        return a.tolist()
+    return np.where(np.isfinite(a), a.astype(object), None).tolist()
+
+
+def _rounded_values(p: Poses) -> Tuple[list, list, list]:
+    """Boxes, box scores and ``[x, y, score]`` keypoint rows, rounded as the tracks file keeps them:
+    0.01 px for coordinates, 1e-4 for scores (Python's correctly rounded ``round``)."""
+    boxes = [[_r(c, 2) for c in box] for box in p.boxes.tolist()]
+    scores = [_r(s, 4) for s in p.box_scores.tolist()]
+    keypoints = [[[_r(x, 2), _r(y, 2), _r(s, 4)] for (x, y), s in zip(xy, sc)]
+                 for xy, sc in zip(p.keypoints.tolist(), p.keypoint_scores.tolist())]
+    return boxes, scores, keypoints
+
+
+def _exact_values(p: Poses) -> Tuple[list, list, list]:
+    """As :func:`_rounded_values`, unrounded: every float32 as the float64 it widens to (exact through JSON)."""
+    keypoints = _listed(np.concatenate([p.keypoints, p.keypoint_scores[..., None]], axis=2))
+    return _listed(p.boxes), _listed(p.box_scores), keypoints
+
+
+def frame_record(result: FrameResult, exact: bool = False) -> schema.TrackFrame:
+    """One frame as the schema's ``frames`` entry: where a pose becomes a tracks-file person.
+
+    ``exact``: floats unrounded (the journal's frame lines, read back bit for bit by
+    :func:`frame_from_dict`); otherwise rounded as in the tracks file (0.01 px, scores to 1e-4,
+    times to 1 us). Non-finite values become null (a joint not located).
+    """
+    boxes, scores, keypoints = (_exact_values if exact else _rounded_values)(result.poses)
+    ids, interpolated = result.track_ids, result.interpolated
+    people = [schema.TrackPerson(track_id=None if ids is None else int(ids[i]), bbox=boxes[i], score=scores[i],
+                                 keypoints=keypoints[i],
+                                 interpolated=True if interpolated is not None and interpolated[i] else UNSET)
+              for i in range(len(boxes))]
+    time = UNSET if result.time is None else float(result.time) if exact else _r(result.time, 6)
+    return schema.TrackFrame(frame=int(result.frame), time=time, cut=True if result.cut else UNSET, people=people)
+
+
+def frame_to_dict(result: FrameResult) -> Dict[str, Any]:
+    """One frame in the schema's ``frames`` entry form, as Python objects (rounded as in the file)."""
+    return msgspec.to_builtins(frame_record(result))
+
+
+def _header_record(h: TracksHeader, complete: bool) -> schema.TracksHeaderRecord:
     v = h.video
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "video": {"path": v.path, "fps": v.fps, "width": v.width, "height": v.height, "frames": v.frames},
-        "keypoint_layout": h.layout.name,
-        "keypoints": list(h.layout.names),
-        "skeleton": [list(p) for p in h.layout.skeleton],
-        "settings": h.settings,
-    }
-
-
-def frame_to_dict(fr: FrameResult) -> Dict[str, Any]:
-    """One frame in the schema's ``frames`` entry form."""
-    p = fr.poses
-    people = []
-    for i in range(len(p)):
-        kps = [[_r(x, 2), _r(y, 2), _r(s, 4)] for (x, y), s in zip(p.keypoints[i].tolist(), p.keypoint_scores[i].tolist())]
-        person = {
-            "track_id": None if fr.track_ids is None else int(fr.track_ids[i]),
-            "bbox": [_r(c, 2) for c in p.boxes[i].tolist()],
-            "score": _r(p.box_scores[i], 4),
-            "keypoints": kps,
-        }
-        if fr.interpolated is not None and fr.interpolated[i]:
-            person["interpolated"] = True
-        people.append(person)
-    out = {"frame": int(fr.frame)}
-    if fr.time is not None:
-        out["time"] = _r(fr.time, 6)
-    if fr.cut:
-        out["cut"] = True
-    out["people"] = people
-    return out
+    return schema.TracksHeaderRecord(
+        video=schema.VideoRecord(path=v.path, fps=v.fps, width=v.width, height=v.height, frames=v.frames),
+        keypoint_layout=h.layout.name, keypoints=list(h.layout.names), skeleton=[list(p) for p in h.layout.skeleton],
+        settings=h.settings, status="complete" if complete else "partial")
 
 
 # ---------------------------------------------------------------- decoding
@@ -146,7 +158,7 @@ def _check_head(d: Any, path) -> None:
         _fail(path, "version", f"this posetrack reads version {VERSION}, the file has {version!r}")
 
 
-def _header_of(rec: Union[schema.TracksDocument, schema.TracksHeaderRecord], path) -> TracksHeader:
+def _header_of(rec: schema.TracksHeaderRecord, path) -> TracksHeader:
     v = rec.video
     video = VideoInfo(path=v.path, fps=v.fps, width=v.width, height=v.height, frames=v.frames)
     names = rec.keypoints
@@ -184,13 +196,6 @@ def _check_run_range(settings: Dict[str, Any], path) -> None:
         _fail(path, "settings.end", f"must be greater than settings.start ({rng.start}), got {rng.end}")
 
 
-def _header_from(d: Dict[str, Any], path) -> TracksHeader:
-    """The header of a tracks document or journal line given as Python objects."""
-    _check_head(d, path)
-    rec = validation.convert(d, schema.TracksHeaderRecord, str(path), schema.tracks_labeler, TracksFormatError)
-    return _header_of(rec, path)
-
-
 def _frame_of(rec: schema.TrackFrame, num_keypoints: int, path) -> FrameResult:
     """One validated ``frames`` entry as a :class:`FrameResult`.
 
@@ -213,7 +218,7 @@ def _frame_of(rec: schema.TrackFrame, num_keypoints: int, path) -> FrameResult:
     scores = np.asarray([1.0 if p.score is None else p.score for p in people], dtype=np.float32).reshape(n)
     kps = np.asarray([p.keypoints for p in people], dtype=np.float64).reshape(n, num_keypoints, 3)
     ids = [p.track_id for p in people]
-    interpolated = np.asarray([p.interpolated for p in people], dtype=bool).reshape(n)
+    interpolated = np.asarray([p.interpolated is True for p in people], dtype=bool).reshape(n)
     track_ids = None
     if n and all(t is not None for t in ids):
         track_ids = np.asarray(ids, dtype=np.int64)
@@ -223,8 +228,8 @@ def _frame_of(rec: schema.TrackFrame, num_keypoints: int, path) -> FrameResult:
         _fail(path, f"frame {idx}, track_id", "some people have a track id and some do not")
     poses = Poses(boxes, scores, kps[..., :2].astype(np.float32),
                   np.nan_to_num(kps[..., 2], nan=0.0).astype(np.float32))
-    return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=rec.time, interpolated=interpolated,
-                       cut=rec.cut)
+    return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=None if rec.time is UNSET else rec.time,
+                       interpolated=interpolated, cut=rec.cut is True)
 
 
 def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", where: str = "") -> FrameResult:
@@ -280,11 +285,28 @@ def read_tracks(path: PathLike) -> TrackFile:
     raw = path.read_bytes()
     validation.check_utf8(raw, str(path), TracksFormatError)
     head = validation.decode_json(raw, schema.TRACKS_HEAD_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
-    _check_head(head, path)
+    try:
+        _check_head(head, path)
+    except TracksFormatError:
+        posetrack_file = any(getattr(head, k) is not msgspec.UNSET for k in _POSETRACK_KEYS)
+        if head.version is None and not posetrack_file:   # a misspelled "version" reads as none: name the key
+            validation.decode_json(raw, schema.TRACKS_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
+        raise
     doc = validation.decode_json(raw, schema.TRACKS_DECODER, str(path), schema.tracks_labeler, TracksFormatError)
     header = _header_of(doc, path)
     frames = _frames_from(doc.frames, header, path, duplicates=False)
     return TrackFile(header=header, frames=frames, complete=doc.status == "complete")
+
+
+def tracks_status(path: PathLike) -> Optional[str]:
+    """The ``status`` of a tracks file ("complete" or "partial"; left out reads as "complete"), read
+    from its head alone, without validating its frames; None when the file is not a readable JSON object.
+    """
+    try:
+        head = schema.TRACKS_HEAD_DECODER.decode(Path(path).read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
+    return head.status if isinstance(head.status, str) else None
 
 
 def write_tracks(path: PathLike, tracks: TrackFile) -> None:
@@ -293,15 +315,15 @@ def write_tracks(path: PathLike, tracks: TrackFile) -> None:
     Raises:
         OSError: the file cannot be written; ``filename`` names ``path``.
     """
-    body = _header_dict(tracks.header)
-    body["status"] = "complete" if tracks.complete else "partial"
     from posetrack.io.atomic import write_atomic
+
+    head = validation.encode_json(_header_record(tracks.header, tracks.complete)).decode()
 
     def lines():
         # One frame per line: small diffs, easy to grep, still one JSON document.
-        yield _dumps(body)[:-1] + ', "frames": [\n'
+        yield head[:-1] + ', "frames": [\n'
         for i, fr in enumerate(tracks.frames):
-            yield ("," if i else "") + _dumps(frame_to_dict(fr)) + "\n"
+            yield ("," if i else "") + validation.encode_json(frame_record(fr)).decode() + "\n"
         yield "]}\n"
 
     write_atomic(path, lines())

@@ -9,7 +9,8 @@
   whole — its finished frames only to reproduce the batch, never written twice — and every
   frame after it comes out exactly as in the uninterrupted run.
 * :func:`check_head`: the resumed run must use the same video, model, tracker and every
-  option that changes the numbers; the message lists what differs. Input files (boxes,
+  option that changes the numbers (the versioned :class:`~posetrack.pipeline.options.ResumeIdentity`
+  the journal head records under ``run``); the message lists what differs. Input files (boxes,
   weights, tracker config; :func:`file_identity`) are compared by contents (SHA-256), not
   by path, as the video is compared by what it holds: the same file spelled another way
   (relative, absolute, moved) is accepted, a file whose bytes changed is refused, naming it.
@@ -21,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -28,16 +30,16 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from posetrack.errors import OutputExistsError, PosetrackError, ResumeError
-from posetrack.tracksfile.journal import journal_path, read_journal
+from posetrack.tracksfile.journal import TrackerCheck, validate_head, journal_path, read_journal
 from posetrack.types import FrameResult, VideoInfo
 
 __all__ = ["ResumePlan", "check_outputs", "plan_resume", "check_head", "file_identity", "source_identity",
            "BY_CONTENTS"]
 
-# Settings and run options that name an input file: a resume compares the journal head's
-# ``inputs`` (the files' contents) instead of these spellings of their paths.
-BY_CONTENTS = {"run": ("boxes_file", "pose_weights", "detector_weights", "tracker_config"),
-               "settings": ("pose_weights", "detector")}
+# Settings that name an input file: a resume compares the journal head's ``inputs`` (the files'
+# contents) instead of these spellings of their paths. The run options (``run``, the resume
+# identity) name no file.
+BY_CONTENTS = {"run": (), "settings": ("pose_weights", "detector")}
 
 
 @functools.lru_cache(maxsize=64)
@@ -52,12 +54,19 @@ def file_identity(path: os.PathLike) -> Dict[str, Any]:
 
     The SHA-256 of the whole file is computed once per process for a file of the same
     path, size, modification time and inode (a pose weights file of 250 MB takes about a
-    second), so many videos run with the same weights hash them once.
+    second), so many videos run with the same weights hash them once. A folder (another
+    tool's per-frame files given as boxes, e.g. OpenPose's) is identified by its files: their
+    total size and the SHA-256 of each file's name and SHA-256.
 
     Raises:
         OSError: the file cannot be read (``filename`` names it).
     """
     p = Path(path).expanduser().resolve()
+    if p.is_dir():
+        files = [file_identity(f) for f in sorted(p.iterdir()) if f.is_file()]
+        listing = "\n".join(f"{Path(f['path']).name}\t{f['sha256']}" for f in files)
+        return {"path": str(p), "bytes": sum(f["bytes"] for f in files),
+                "sha256": hashlib.sha256(listing.encode("utf-8", "surrogateescape")).hexdigest()}
     st = p.stat()
     return {"path": str(p), "bytes": st.st_size, "sha256": _digest(str(p), st.st_size, st.st_mtime_ns, st.st_ino)}
 
@@ -166,7 +175,8 @@ def _no_journal(out: Path) -> ResumeError:
                        "continued exactly; overwrite it with force")
 
 
-def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch: int) -> ResumePlan:
+def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch: int,
+                check_tracker: Optional[TrackerCheck] = None) -> ResumePlan:
     """The finished frames and the restart point of an interrupted run of output ``out``.
 
     Args:
@@ -174,14 +184,17 @@ def plan_resume(out: Path, video: VideoInfo, indices: Sequence[int], frame_batch
         video: the source as opened now.
         indices: the run's frame list (start, end and stride applied).
         frame_batch: frames per batch (the journal's states sit at its multiples).
+        check_tracker: validates the journaled tracker states (:func:`~posetrack.tracksfile.journal.read_journal`);
+            a refused one is skipped and the run restarts from an earlier state.
 
     Raises:
         ResumeError: no journal, an old or damaged one, or one made from another video.
     """
     out = Path(out)
-    contents = read_journal(out)
+    contents = read_journal(out, check_tracker)
     if contents is None:
         raise _no_journal(out)
+    validate_head(contents.head, contents.path)
     v = contents.head["video"]
     if (v["width"], v["height"], v["frames"]) != (video.width, video.height, video.frames):
         raise ResumeError(f"{contents.path}: it was made from a different video ({v['width']}x{v['height']}, "
@@ -230,6 +243,20 @@ def _changed_input(old: Dict[str, Any], new: Dict[str, Any]) -> Optional[str]:
     return None
 
 
+def _check_identity_version(plan: ResumePlan, old: Dict[str, Any], new: Dict[str, Any]) -> None:
+    """The run options (``run``: :class:`~posetrack.pipeline.options.ResumeIdentity`) must be recorded alike.
+
+    A journal of a posetrack before the versioned identity recorded every option instead,
+    without a ``version``; their fields cannot be compared one to one.
+    """
+    if old.get("version") == new.get("version"):
+        return
+    then = "no version" if old.get("version") is None else f"version {old.get('version')!r}"
+    raise ResumeError(f"{plan.journal}: a journal from another posetrack (its run options are recorded with {then}, "
+                      f"this one records version {new.get('version')!r}), so the run cannot be continued exactly; "
+                      "overwrite the output to start over")
+
+
 def check_head(plan: ResumePlan, head: Dict[str, Any]) -> None:
     """The resumed run (journal ``head``) must agree with the interrupted one on everything that changes the numbers.
 
@@ -245,6 +272,7 @@ def check_head(plan: ResumePlan, head: Dict[str, Any]) -> None:
     if changed is not None:
         raise ResumeError(f"{changed}; the journal {plan.journal} cannot be continued with other input files: resume "
                           "with the same files, or overwrite the output with force")
+    _check_identity_version(plan, old.get("run") or {}, new["run"])
     diffs: List[str] = []
     if old.get("layout") != new["layout"]:
         diffs.append(f"keypoint layout {old.get('layout')!r} -> {new['layout']!r}")
