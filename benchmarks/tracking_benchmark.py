@@ -11,6 +11,12 @@ preset has it), the result is exported as PoseTrack 2017 predictions
 (poseval's per-joint MOTA, ID switches and mAP). The optical flow of a scene is computed
 once and shared by all trackers (it does not depend on the tracker).
 
+Besides the three difficulties, ``--kinds`` adds scene kinds (``tracking_scenes.KINDS``, on the
+medium difficulty): crowds with overlapping boxes, hard cuts, people leaving and others (or
+the same) entering, tiny people, duplicate poses and plain crossings. After the scores, the
+scene cuts the default preset found are printed per scene group: the cut kind has one true
+cut per scene; everywhere else (panning, zooming and shaking cameras) any cut is false.
+
 Trackers: the ``flowtrack`` preset (the paper), the shipped default preset, an **oracle**
 (the poses FlowTrack tracks, those scoring above its thresholds, with their true ids: what
 perfect association of them would score), and
@@ -22,6 +28,7 @@ any ``--variant`` (a preset with overrides, for measuring a setting).
     python benchmarks/tracking_benchmark.py --variant "no-refine:refine.enabled=false" \\
         --variant "lost1s:max_lost_seconds=1.0"                      # measure settings
     python benchmarks/tracking_benchmark.py --cli                    # also run the posetrack CLI once per scene
+    python benchmarks/tracking_benchmark.py --kinds all --difficulties ""   # the situation kinds only
 
 Printed: one row per tracker and difficulty with MOTA, ID switches (joint level), mAP,
 misses and false positives (joint level), and tracking time per frame (flow excluded; the
@@ -148,6 +155,8 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", default=None, help="e.g. 0-7 or 0,3,5  [default: 0-7, quick: 0-2]")
     ap.add_argument("--frames", type=int, default=None, help="frames per scene  [default: 150, quick: 100]")
     ap.add_argument("--difficulties", default="easy,medium,hard")
+    ap.add_argument("--kinds", default="", help="scene kinds, each on the medium difficulty: "
+                    "crowd,cut,reentry,tiny,duplicates,crossing (tracking_scenes.KINDS), or 'all'")
     ap.add_argument("--style", default="textured", choices=["textured", "flat"],
                     help="background: textured, or flat grey (the camera's motion is invisible in the flow)")
     ap.add_argument("--variant", action="append", default=[],
@@ -158,7 +167,11 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     seeds = parse_seeds(args.seeds or ("0-2" if args.quick else "0-7"))
     frames = args.frames or (100 if args.quick else 150)
-    difficulties = args.difficulties.split(",")
+    from tracking_scenes import KINDS
+
+    kinds = list(KINDS) if args.kinds == "all" else [k for k in args.kinds.split(",") if k]
+    groups = [(d, "") for d in args.difficulties.split(",") if d] + [("medium", k) for k in kinds]
+    difficulties = [kind or diff for diff, kind in groups]
     configs = tracker_configs(args.variant)
     names = [c[0] for c in configs] + ["oracle"]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tracking_benchmark_"))
@@ -168,19 +181,23 @@ def main(argv=None) -> None:
     print(f"{len(seeds)} seeds ({args.seeds or ('0-2' if args.quick else '0-7')}) x {frames} frames per difficulty, "
           f"{W}x{H} at {FPS:g} fps; scored by posetrack eval (per-joint MOTA, ID switches, mAP)\n", flush=True)
     rows = []
+    cut_rows = []
     flow_seconds, flow_calls = 0.0, 0
-    for diff in difficulties:
+    for diff, kind in groups:
         preds: Dict[str, Dict[str, dict]] = {n: {} for n in names}
         seconds = {n: 0.0 for n in names}
         n_frames = 0
+        cuts = {"true": 0, "found": 0, "false": 0}
         for seed in seeds:
-            prep = prepare(make_scene(diff, seed, frames, args.style), folder)
+            prep = prepare(make_scene(diff, seed, frames, args.style, kind), folder)
             image_names = [prep.scene.image_name(k) for k in range(frames)]
             n_frames += frames
             flow = CachedFlow(build_flow(configs[0][2]))
             for name, tcfg, fcfg in configs:
                 out, sec = run_tracker(prep, tcfg, fcfg, flow)
                 seconds[name] += sec
+                if name.endswith("(default)"):
+                    _count_cuts(prep.scene, out, cuts)
                 preds[name][prep.scene.name] = export_posetrack2017(out, image_names)
                 if args.cli and name.endswith("(default)"):
                     cli_out = run_cli(prep, folder)
@@ -192,22 +209,43 @@ def main(argv=None) -> None:
             flow_seconds += flow.seconds
             flow_calls += flow.calls
             del prep, flow
+        cut_rows.append((kind or diff, cuts, n_frames))
         for name in names:
-            r = _score(folder, diff, name, preds[name])
+            r = _score(folder, kind or diff, name, preds[name])
             c = r.overall.counts
-            rows.append((name, diff, r.overall.total("mota"), int(c.switches.sum()), r.overall.total("ap"),
+            rows.append((name, kind or diff, r.overall.total("mota"), int(c.switches.sum()), r.overall.total("ap"),
                          int(c.misses.sum()), int(c.false_positives.sum()), 1000 * seconds[name] / n_frames))
             print(_row(rows[-1]), flush=True)
     print("\n| tracker | difficulty | MOTA | ID switches | mAP | misses | false pos. | ms/frame |")
     print("|---|---|---|---|---|---|---|---|")
     for row in sorted(rows, key=lambda r: (names.index(r[0]), difficulties.index(r[1]))):
         print(_row(row))
+    print("\nScene cuts found by the default preset (a cut scene has one; the others have none):\n")
+    print("| scenes | frames | true cuts | found | false cuts | false cuts per 1000 frames |")
+    print("|---|---|---|---|---|---|")
+    for group, c, n in cut_rows:
+        print(f"| {group} | {n} | {c['true']} | {c['found']} | {c['false']} | {1000 * c['false'] / max(n, 1):.2f} |")
     print(f"\nDIS flow ({configs[0][2].dis_preset}): {1000 * flow_seconds / max(flow_calls, 1):.1f} ms/frame, "
           f"excluded above (computed once per scene); ms/frame of the oracle is 0 (no tracking).")
     if args.keep is None:
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _count_cuts(scene: Scene, tracks: TrackFile, cuts: Dict[str, int]) -> None:
+    """Add a tracked scene's true cuts, cuts found and false cuts to ``cuts``.
+
+    A true cut is a frame whose people share no id with the frame before (the cut kind
+    renumbers everybody); a found cut is a frame the tracker marked ``cut``.
+    """
+    true = {k for k in range(1, len(scene.truth)) if len(scene.truth[k].ids) and len(scene.truth[k - 1].ids)
+            and not set(scene.truth[k].ids.tolist()) & set(scene.truth[k - 1].ids.tolist())
+            and min(scene.truth[k].ids) >= 1_000 > max(scene.truth[k - 1].ids)}
+    found = {f.frame for f in tracks.frames if f.cut}
+    cuts["true"] += len(true)
+    cuts["found"] += len(true & found)
+    cuts["false"] += len(found - true)
 
 
 def _score(folder: Path, diff: str, name: str, files: Dict[str, dict]):

@@ -28,7 +28,7 @@ difficulty.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -67,6 +67,8 @@ class Difficulty:
     false_positives: float               # false poses per frame
     duplicates: float                    # chance of a second pose for a detected person
     score_noise: float                   # std of box-score noise
+    depth: Tuple[float, float] = (4.5, 16.0)   # where people are placed, metres from the camera
+    duplicate_shift: float = 0.08        # std of a duplicate's offset, fraction of body height
 
 
 DIFFICULTIES: Dict[str, Difficulty] = {
@@ -98,6 +100,8 @@ class Person:
     start: int = 0           # first frame
     gone: bool = False       # left the view
     steady: bool = False     # keeps its heading (scripted occlusion pairs)
+    comeback: float = 0.0    # seconds after leaving the view that they walk back in (0: never)
+    depth: Tuple[float, float] = (4.2, 18.0)   # depth range they stay within, metres
 
     def step(self, rng, dt: float) -> None:
         if self.activity in ("walk", "run"):
@@ -115,7 +119,7 @@ class Person:
             self.phase += 2 * np.pi * 0.3 * dt
             self.vx = self.vz = 0.0
         self.x += self.vx * dt
-        self.z = float(np.clip(self.z + self.vz * dt, 4.2, 18.0))
+        self.z = float(np.clip(self.z + self.vz * dt, *self.depth))
 
     def joints(self) -> np.ndarray:
         """(K, 2) joints in body heights, feet at (0, 0), for the current phase."""
@@ -361,14 +365,19 @@ class Scene:
         return f"images/{self.name}/{k:06d}.jpg"
 
 
-def make_scene(difficulty: str, seed: int, frames: int = 150, style: str = "textured") -> Scene:
-    """Render one scene of the given difficulty; deterministic in (difficulty, seed, frames).
+def make_scene(difficulty: str, seed: int, frames: int = 150, style: str = "textured", kind: str = "") -> Scene:
+    """Render one scene of the given difficulty; deterministic in (difficulty, seed, frames, kind).
 
     ``style`` "flat" draws the same scene on a plain grey background (like
     ``../shared/cases/tracking``): the camera's motion is then invisible in the flow.
+    ``kind`` (:data:`KINDS`) adds a situation trackers get wrong on top of the difficulty.
     """
+    if kind == "cut":
+        return _cut_scene(difficulty, seed, frames, style)
     d = DIFFICULTIES[difficulty]
-    rng = np.random.default_rng([seed, list(DIFFICULTIES).index(difficulty)])
+    if kind:
+        d = replace(d, **KINDS[kind])
+    rng = np.random.default_rng([seed, list(DIFFICULTIES).index(difficulty)] + ([sorted(KINDS).index(kind) + 1] if kind else []))
     pan_pref = rng.uniform(-d.pan, d.pan)
     zoom_pref = rng.uniform(-d.zoom, d.zoom)
     background = _texture(rng, int(abs(pan_pref) * frames * 1.5) + 3 * W, 2 * H)
@@ -383,20 +392,27 @@ def make_scene(difficulty: str, seed: int, frames: int = 150, style: str = "text
     def add(activity: str, frame_u: float, z: float, start: int, direction: float = 0.0) -> Person:
         scene_u = (frame_u - W / 2) / camera.scale + camera.cx
         q = _new_person(rng, len(people), activity, (scene_u - W / 2) * z / FOCAL, z, start, direction)
+        q.depth = (min(4.2, d.depth[0]), max(18.0, d.depth[1]))
         people.append(q)
         return q
 
     for _ in range(int(rng.integers(d.people[0], d.people[1] + 1))):
-        add(str(rng.choice(ACTIVITIES, p=activities)), rng.uniform(40, W - 40), rng.uniform(4.5, 16), 0)
+        add(str(rng.choice(ACTIVITIES, p=activities)), rng.uniform(40, W - 40), rng.uniform(*d.depth), 0)
+    if kind in SCRIPTS:
+        SCRIPTS[kind](rng, add, frames)
     pending = _occlusion_events(rng, d, frames)
+    returns: List[Tuple[int, Person]] = []
     images, truth = [], []
     for k in range(frames):
         while pending and pending[0][0] <= k:
             _add_occlusion_pair(rng, add, k, pending.pop(0)[1])
+        for when, q in [r for r in returns if r[0] <= k]:
+            returns.remove((when, q))
+            _walk_back(q, camera)
         if rng.random() < d.arrivals / FPS:
             left = rng.random() < 0.5
             run = d.activities[1] > 0 and rng.random() < 0.2
-            add("run" if run else "walk", -30.0 if left else W + 30.0, rng.uniform(4.5, 16), k, 1.0 if left else -1.0)
+            add("run" if run else "walk", -30.0 if left else W + 30.0, rng.uniform(*d.depth), k, 1.0 if left else -1.0)
         live = [q for q in people if q.start <= k and not q.gone]
         image, t = render(background, camera, live)
         images.append(image)
@@ -404,6 +420,9 @@ def make_scene(difficulty: str, seed: int, frames: int = 150, style: str = "text
         for q in live:
             q.step(rng, 1.0 / FPS)
             q.gone = not _in_view(q, camera, margin=0.8)
+            if q.gone and q.comeback > 0:
+                returns.append((k + max(1, int(round(q.comeback * FPS))), q))
+                q.comeback = 0.0
         camera.vx = 0.9 * camera.vx + 0.1 * pan_pref + rng.normal(0, 0.04 * d.pan)
         camera.cx += camera.vx / camera.scale
         camera.zoom_rate = 0.95 * camera.zoom_rate + 0.05 * zoom_pref
@@ -412,8 +431,103 @@ def make_scene(difficulty: str, seed: int, frames: int = 150, style: str = "text
             zoom_pref, camera.zoom_rate = -zoom_pref, -camera.zoom_rate
         camera.shake = tuple(rng.normal(0, d.shake, 2)) if d.shake else (0.0, 0.0)
     poses, pose_ids = _estimate_poses(rng, d, truth)
-    name = f"{difficulty}_{seed:03d}" + ("" if style == "textured" else f"_{style}")
+    name = f"{difficulty}_{seed:03d}" + (f"_{kind}" if kind else "") + ("" if style == "textured" else f"_{style}")
     return Scene(name, difficulty, images, truth, poses, pose_ids)
+
+
+# ---------------------------------------------------------------- scene kinds
+
+KINDS: Dict[str, Dict[str, object]] = {
+    "crowd": {"occlusions": (0, 0), "arrivals": 0.1},
+    "cut": {},
+    "reentry": {"occlusions": (0, 0), "arrivals": 0.0, "people": (1, 2)},
+    "tiny": {"depth": (40.0, 70.0), "occlusions": (0, 0), "arrivals": 0.0, "people": (5, 7),
+             "activities": (0.8, 0.0, 0.0, 0.2), "jitter": 0.03},
+    "duplicates": {"duplicates": 0.5, "duplicate_shift": 0.03},
+    "crossing": {"occlusions": (0, 0), "arrivals": 0.05},
+}
+"""Scene kinds (``make_scene(kind=...)``), each a situation trackers get wrong, on a difficulty:
+
+* ``crowd``: groups of two or three people walking side by side, boxes overlapping by IoU 0.3-0.7;
+* ``cut``: a hard cut, part-way, to another shot with other people;
+* ``reentry``: people walk out of the view; one comes back after 2-8 s, and where another left,
+  someone else walks in the other way 1-2 s later;
+* ``tiny``: people 40-70 m away, 12-25 pixels tall;
+* ``duplicates``: half of the detected people have a near-duplicate pose (3% of their height off);
+* ``crossing``: pairs of people at nearly the same depth walk into each other and cross, in view.
+"""
+
+
+def _crowd(rng, add, frames: int) -> None:
+    for _ in range(int(rng.integers(2, 4))):
+        z = rng.uniform(6, 12)
+        direction = float(rng.choice([-1.0, 1.0]))
+        u0 = rng.uniform(0.25, 0.75) * W
+        gap = rng.uniform(0.3, 0.45) * FOCAL / z                # people 0.3-0.45 m apart (boxes overlap)
+        lead = add("walk", u0, z, 0, direction)
+        lead.vx, lead.vz, lead.turn, lead.steady = direction * lead.pref, 0.0, 0.0, True
+        for i in range(1, int(rng.integers(2, 4))):
+            q = add("walk", u0 + i * gap, z + rng.uniform(-0.3, 0.3), 0, direction)
+            q.pref = lead.pref
+            q.vx, q.vz, q.turn, q.steady = direction * q.pref, 0.0, 0.0, True
+
+
+def _reentry(rng, add, frames: int) -> None:
+    for i in range(2):
+        z = rng.uniform(5, 8)
+        direction = float(rng.choice([-1.0, 1.0]))
+        start = int(rng.integers(0, max(1, frames // 8)))
+        u_start = W / 2 + direction * rng.uniform(0.3, 0.4) * W
+        leaver = add("walk", u_start, z, start, direction)
+        leaver.vx, leaver.vz, leaver.turn, leaver.steady = direction * leaver.pref, 0.0, 0.0, True
+        if i == 0:
+            leaver.comeback = float(rng.uniform(1.5, 4.0))       # the same person walks back in
+        else:                                                     # someone else, the other way
+            h = FOCAL * leaver.size / z
+            edge = -0.5 * h if direction < 0 else W + 0.5 * h
+            eta = start + int(abs(edge - u_start) / (leaver.pref * FOCAL / z / FPS))
+            other = add("walk", edge, z, eta + int(rng.integers(25, 50)), -direction)
+            other.vx, other.vz, other.turn, other.steady = -direction * other.pref, 0.0, 0.0, True
+
+
+def _crossing(rng, add, frames: int) -> None:
+    for _ in range(int(rng.integers(2, 4))):
+        z = rng.uniform(6, 12)
+        meet = rng.uniform(0.3, 0.7) * W
+        when = rng.uniform(0.3, 0.7) * frames / FPS                  # seconds until they meet
+        for direction, dz in ((1.0, 0.0), (-1.0, rng.uniform(0.3, 1.0))):
+            q = add("walk", meet, z + dz, 0, direction)
+            speed_px = q.pref * FOCAL / (z + dz) / FPS
+            scene_u = (meet - direction * speed_px * when * FPS)
+            q.x = (scene_u - W / 2) * (z + dz) / FOCAL
+            q.vx, q.vz, q.turn, q.steady = direction * q.pref, 0.0, 0.0, True
+
+
+SCRIPTS = {"crowd": _crowd, "reentry": _reentry, "crossing": _crossing}
+
+
+def _walk_back(q: Person, camera: Camera) -> None:
+    """A person who left the view turns round and walks back in where they left (at its edge)."""
+    u, _, h = project(np.array([q.x]), np.array([q.z]), np.array([q.size]))
+    left = camera.to_frame(np.array([[u[0], 0.0]]))[0, 0] < W / 2
+    frame_u = -0.5 * h[0] * camera.scale if left else W + 0.5 * h[0] * camera.scale
+    scene_u = (frame_u - W / 2) / camera.scale + camera.cx
+    q.x = (scene_u - W / 2) * q.z / FOCAL
+    q.vx, q.vz = (abs(q.vx) if left else -abs(q.vx)), 0.0
+    q.gone = False
+
+
+def _cut_scene(difficulty: str, seed: int, frames: int, style: str) -> Scene:
+    """Two shots of one difficulty (other seeds, backgrounds and people), cut part-way."""
+    rng = np.random.default_rng([seed, 7919])
+    cut = int(rng.integers(int(0.3 * frames), int(0.7 * frames)))
+    a = make_scene(difficulty, seed, frames, style)
+    b = make_scene(difficulty, seed + 10_000, frames - cut, style)
+    shift = 1_000
+    truth = a.truth[:cut] + [replace(t, ids=t.ids + shift) for t in b.truth]
+    pose_ids = a.pose_ids[:cut] + [ids + shift for ids in b.pose_ids]
+    return Scene(f"{difficulty}_{seed:03d}_cut" + ("" if style == "textured" else f"_{style}"), difficulty,
+                 a.images[:cut] + b.images, truth, a.poses[:cut] + b.poses, pose_ids)
 
 
 def _in_view(q: Person, camera: Camera, margin: float) -> bool:
@@ -468,7 +582,7 @@ def _estimate_poses(rng, d: Difficulty, truth: List[FrameTruth]) -> Tuple[List[P
             box_scores.append(np.clip(rng.normal(0.88, d.score_noise) * (0.55 + 0.45 * t.visible[p]), 0.05, 1.0))
             pose_ids.append(int(t.ids[p]))
             if rng.random() < d.duplicates:
-                shift = rng.normal(0, 0.08 * t.heights[p], 2)
+                shift = rng.normal(0, d.duplicate_shift * t.heights[p], 2)
                 kps.append(kp + shift + rng.normal(0, 0.03 * t.heights[p], kp.shape))
                 scores.append(ks * rng.uniform(0.5, 0.9))
                 boxes.append(_noisy_box(rng, kps[-1], t.heights[p]))

@@ -24,6 +24,7 @@ Examples:
   posetrack run video.mp4 --out tracks.json --resume      # after an interrupted run
   posetrack run video.mp4 --out tracks.json --force       # overwrite an earlier run's outputs
   posetrack run video.mp4 --detect-every 2                # detector on every 2nd frame
+  posetrack run duet.mp4 --max-tracks 2                   # two dancers: never more than two ids
   posetrack run video.mp4 --export-coco results.json --export-csv people.csv
   posetrack run 000342_mpii_test/ --export-posetrack21 pred/000342_mpii_test.json --gt gt/000342_mpii_test.json
   posetrack run video.mp4 --export-mot mot.txt --export-coco-dataset cvat.json --export-sleap clip.slp
@@ -94,6 +95,9 @@ def frame_range_options(command):
 @click.option("--boxes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="With --out-dir: precomputed boxes, one COCO detection-results file <name>.json per source.")
 @engine_options
+@click.option("--max-tracks", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Never more than N identities (you know how many people are in the scene): a newcomer then "
+                   "takes the id of the free identity it looks most like.")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run (same options): finished frames are kept, the result is the file an "
                    "uninterrupted run writes (not for cameras and streams; with --out-dir a rerun always resumes).")

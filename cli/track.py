@@ -17,6 +17,7 @@ Examples:
   posetrack track poses.json --out tracks.json --no-refine            # online tracking only
   posetrack track poses.json -o t.json --export-posetrack2018 pred/seq.json
   posetrack track poses.json -o t.json --export-posetrack21 pred/seq.json --gt gt/seq.json
+  posetrack track poses.json --video duet.mp4 -o t.json --max-tracks 2   # never more than two ids
   posetrack track poses.json --out tracks.json --matching hungarian --config my_tracker.yaml
   posetrack track alphapose-results.json --video video.mp4 -o tracks.json   # another tool's poses
   posetrack track openpose_json/ --video video.mp4 -o t.json --export-mot mot.txt
@@ -77,6 +78,8 @@ def _track_options(command):
               help="The poses' video (or folder of frames), for optical flow; another tool's poses take their "
                    "frame size, rate and count from it.")
 @_track_options
+@click.option("--max-tracks", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Never more than N identities (you know how many people are in the scene).")
 @click.option("--export-posetrack2017", "export17", type=OutputFile(), default=None,
               help="Also write a PoseTrack 2017 (annolist) prediction file.")
 @click.option("--export-posetrack2018", "export18", type=OutputFile(), default=None,
@@ -92,8 +95,9 @@ def _track_options(command):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(poses_file: Path, input_format: Optional[str], out: Path, video: Optional[Path], preset: Optional[str],
           config: str, refine: Optional[bool], matching: Optional[str], motion: Optional[str],
-          flow_method: Optional[str], export17: Optional[Path], export18: Optional[Path], export_mot: Optional[Path],
-          export_coco_dataset: Optional[Path], export_sleap: Optional[Path], force: bool, quiet: bool,
+          flow_method: Optional[str], max_tracks: Optional[int], export17: Optional[Path], export18: Optional[Path],
+          export_mot: Optional[Path], export_coco_dataset: Optional[Path], export_sleap: Optional[Path], force: bool,
+          quiet: bool,
           **posetrack21) -> None:
     """Link the poses of POSES (a tracks.json, or another tool's poses) into tracks and write them to --out.
 
@@ -106,8 +110,8 @@ def track(poses_file: Path, input_format: Optional[str], out: Path, video: Optio
 
     export21, gt21 = pt21.pop_options(posetrack21)
     pt21.check_single(gt21)
-    overrides = {k: v for k, v in (("matching", matching), ("motion", motion), ("refine.enabled", refine))
-                 if v is not None}
+    overrides = {k: v for k, v in (("matching", matching), ("motion", motion), ("refine.enabled", refine),
+                                   ("max_tracks", max_tracks)) if v is not None}
     with FrameProgress("tracking", enabled=not quiet) as bar:
         tracks, notes = retrack_file(poses_file, out, video=video, config=config, preset=preset, overrides=overrides,
                                      flow_method=flow_method, posetrack2017=export17, posetrack2018=export18,

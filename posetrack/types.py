@@ -191,6 +191,7 @@ class FrameResult:
             (the container's timestamp), or None when unknown.
         interpolated: (N,) bool, True for people filled in by offline refinement (not
             estimated in this frame), or None when nobody is.
+        cut: a scene cut comes right before this frame: no track continues across it.
     """
 
     frame: int
@@ -198,6 +199,7 @@ class FrameResult:
     track_ids: Optional[np.ndarray] = field(default=None)
     time: Optional[float] = None
     interpolated: Optional[np.ndarray] = None
+    cut: bool = False
 
     def __post_init__(self) -> None:
         if self.track_ids is not None:

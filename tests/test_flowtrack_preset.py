@@ -4,9 +4,13 @@
 that the FlowTrack tracker of commit 9a01ceb (the last one before presets, lost tracks and
 occlusion-aware motion) gave on the seeded scenes below, for `posetrack track`'s path
 (``update`` with flow, Kalman or no motion) and for `posetrack run`'s path (propagated box
-proposals unified with the detections, poses "estimated" in them). The scenes are generated
-here, so the file holds only outputs. Regenerate (only on purpose, stating why) with
-``POSETRACK_REGENERATE=1 pytest tests/test_flowtrack_preset.py``.
+proposals unified with the detections, poses "estimated" in them). Regenerated once, on
+purpose, for issue 16: the `run` path now keeps every detector box (only proposals are
+suppressed) and the Kalman motion is the one box filter of the robust tracker (measuring the
+box of the confident joints); the
+flow and no-motion outputs of the `track` path were checked unchanged before. The scenes
+are generated here, so the file holds only outputs. Regenerate (only on purpose, stating
+why) with ``POSETRACK_REGENERATE=1 pytest tests/test_flowtrack_preset.py``.
 """
 from __future__ import annotations
 

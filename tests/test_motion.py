@@ -53,35 +53,77 @@ def test_textured_cells_match_a_naive_loop():
     assert got.any() and not got.all()
 
 
+def _tracks(model, z):
+    from posetrack.tracking.state import Table
+
+    return Table(model.columns, **model.start(np.asarray(z, np.float64)))
+
+
 def test_box_kalman_learns_a_constant_velocity_and_follows_the_camera():
     kf = BoxKalman()
-    kf.add(np.array([[100.0, 200.0, 80.0], [300.0, 150.0, 120.0]]))
+    t = _tracks(kf, [[100.0, 200.0, 80.0], [300.0, 150.0, 120.0]])
     for k in range(1, 30):
-        kf.predict(1, np.array([1.0, 0.0, 0.0]))
-        kf.update(np.array([0, 1]), np.array([[100 + 4.0 * k, 200.0, 80.0], [300.0, 150.0 - 2.0 * k, 120.0]]))
-    np.testing.assert_allclose(kf.x[:, 3:5], [[4.0, 0.0], [0.0, -2.0]], atol=0.15)
-    before = kf.x.copy()
-    kf.predict(3, np.array([1.1, 5.0, -2.0]))                           # zoom in 10%, pan
-    np.testing.assert_allclose(kf.x[0, :2], 1.1 * before[0, :2] + [5.0, -2.0] + 3 * 1.1 * before[0, 3:5])
-    np.testing.assert_allclose(kf.x[:, 2], 1.1 * before[:, 2] + 3 * 1.1 * before[:, 5])
-    assert np.all(np.linalg.eigvalsh(kf.P) > 0)                          # covariances stay positive definite
-    kf.select(np.array([1]))
-    assert len(kf) == 1 and kf.x[0, 0] == pytest.approx(1.1 * before[1, 0] + 5.0 + 3 * 1.1 * before[1, 3])
-    restored = BoxKalman()
-    restored.load_state_dict(kf.state_dict())
-    np.testing.assert_array_equal(restored.x, kf.x)
-    np.testing.assert_array_equal(restored.P, kf.P)
+        t = kf.predict(t, 1, np.array([1.0, 0.0, 0.0]))
+        t = kf.correct(t, np.array([0, 1]), np.array([[100 + 4.0 * k, 200.0, 80.0], [300.0, 150.0 - 2.0 * k, 120.0]]))
+    np.testing.assert_allclose(kf.velocities(t), [[4.0, 0.0], [0.0, -2.0]], atol=0.15)
+    before = t.motion_x.copy()
+    t = kf.predict(t, 3, np.array([1.1, 5.0, -2.0]))                    # zoom in 10%, pan
+    np.testing.assert_allclose(kf.centres(t)[0], 1.1 * before[0, :2] + [5.0, -2.0] + 3 * 1.1 * before[0, 3:5])
+    np.testing.assert_allclose(kf.heights(t), 1.1 * before[:, 2] + 3 * 1.1 * before[:, 5])
+    assert np.all(np.linalg.eigvalsh(t.motion_P) > 0)                   # covariances stay positive definite
+    one = t.select(np.array([1]))
+    assert len(one) == 1 and kf.centres(one)[0, 0] == pytest.approx(1.1 * before[1, 0] + 5.0 + 3 * 1.1 * before[1, 3])
+    np.testing.assert_allclose(kf.boxes(one, np.array([0.5]))[0, [0, 2]] - kf.centres(one)[0, 0],
+                               [-0.25 * kf.heights(one)[0], 0.25 * kf.heights(one)[0]])
+
+
+def test_box_kalman_matches_the_textbook_filter_written_out():
+    """The vectorised filter against a plain one-track Kalman filter (F, H, Q, R written out)."""
+    from posetrack.tracking.motion import POSITION_NOISE, VELOCITY_NOISE
+
+    kf = BoxKalman()
+    z0 = np.array([50.0, 80.0, 60.0])
+    t = _tracks(kf, [z0])
+    x, P = t.motion_x[0].copy(), t.motion_P[0].copy()
+    rng = np.random.default_rng(3)
+    for k in range(1, 12):
+        dt = 1 + k % 2
+        F = np.eye(6)
+        F[:3, 3:] = dt * np.eye(3)
+        x = F @ x
+        h = max(x[2], 1.0)
+        Q = np.diag(np.r_[np.full(3, (POSITION_NOISE * h) ** 2), np.full(3, (VELOCITY_NOISE * h) ** 2)]) * dt
+        P = F @ P @ F.T + Q
+        t = kf.predict(t, dt, np.array([1.0, 0.0, 0.0]))
+        np.testing.assert_allclose(t.motion_x[0], x, rtol=1e-9)
+        z = z0 + [3.0 * k, -1.0 * k, 0.5 * k] + rng.normal(0, 1, 3)
+        Hm = np.eye(3, 6)
+        R = np.eye(3) * (POSITION_NOISE * max(x[2], 1.0)) ** 2
+        K = P @ Hm.T @ np.linalg.inv(Hm @ P @ Hm.T + R)
+        x, P = x + K @ (z - Hm @ x), (np.eye(6) - K @ Hm) @ P
+        t = kf.correct(t, np.array([0]), z[None])
+        np.testing.assert_allclose(t.motion_x[0], x, rtol=1e-9)
+        np.testing.assert_allclose(t.motion_P[0], P, rtol=1e-7, atol=1e-9)
 
 
 def test_still_boxes_only_follow_the_camera():
     model = StillBoxes()
-    model.add(np.array([[100.0, 200.0, 80.0]]))
-    model.update(np.array([0]), np.array([[110.0, 200.0, 80.0]]))
-    model.predict(5, np.array([1.0, -3.0, 0.0]))
-    assert model.x[0, 3:].tolist() == [0.0, 0.0, 0.0]
-    before = model.x[0, 0]
-    model.predict(5, np.array([1.0, -3.0, 0.0]))
-    assert model.x[0, 0] == pytest.approx(before - 3.0)
+    t = _tracks(model, [[100.0, 200.0, 80.0]])
+    t = model.correct(t, np.array([0]), np.array([[110.0, 200.0, 80.0]]))
+    t = model.predict(t, 5, np.array([1.0, -3.0, 0.0]))
+    assert model.velocities(t)[0].tolist() == [0.0, 0.0]
+    before = model.centres(t)[0, 0]
+    t = model.predict(t, 5, np.array([1.0, -3.0, 0.0]))
+    assert model.centres(t)[0, 0] == pytest.approx(before - 3.0)
+
+
+def test_flow_weights_fall_with_size_and_forward_backward_error():
+    from posetrack.tracking.motion import flow_weights
+
+    w = flow_weights(np.array([10.0, 30.0, 50.0, 80.0]), None, min_height=20, full_height=60, fb_tolerance=2.0)
+    np.testing.assert_allclose(w, [0.0, 0.25, 0.75, 1.0])
+    w = flow_weights(np.array([80.0, 80.0, 80.0]), np.array([0.0, 2.0, np.nan]), 20, 60, 2.0)
+    np.testing.assert_allclose(w, [1.0, np.exp(-0.5), 1.0])
 
 
 def test_covered_fraction_matches_a_naive_loop():

@@ -38,10 +38,14 @@ def batches(frames, size):
 
 
 def tracker_of(preset: str) -> PoseTracker:
-    """FlowTrack, or the robust preset without camera motion (the scene's "images" are frame numbers)."""
+    """FlowTrack, or the robust preset without the cues that read pixels (the scene's "images" are frame
+    numbers): camera motion, scene cuts and colours."""
     if preset == "flowtrack":
         return PoseTracker(COCO, TrackerConfig())
-    cfg = dataclasses.replace(load_tracking_config(preset=preset)[0], camera_motion=False)
+    from posetrack.tracking.cuts import CutConfig
+
+    cfg = dataclasses.replace(load_tracking_config(preset=preset)[0], camera_motion=False, cuts=CutConfig(),
+                              costs={"oks": 1.0})
     return PoseTracker(COCO, cfg, fps=25, frame_size=(SW, SH))
 
 
@@ -73,6 +77,7 @@ def sequential(scene: Scene, detect_every: int = 1, preset: str = "flowtrack"):
         dets = Detections(*scene.detections[k]) if k % detect_every == 0 else Detections.empty()
         dets = dets.select(dets.scores >= cfg.box_score)
         kept = unify_boxes(dets, proposals, cfg.nms_iou, cfg.box_score)
+        kept = np.r_[np.sort(kept[kept < len(dets)]), kept[kept >= len(dets)]]     # detections in their own order
         estimator.recovered += int((kept >= len(dets)).sum())
         boxes = Detections.concat([dets, proposals]).select(kept)
         detected = (kept < len(dets)) if k % detect_every == 0 else None
@@ -208,7 +213,7 @@ def test_the_tracker_is_told_which_poses_a_detector_box_supports():
             super().__init__(*args, **kwargs)
             self.seen = []            # per instance: the pipeline's foresight runs copies of the tracker
 
-        def update(self, frame, poses, flow=None, detected=None):
+        def update(self, frame, poses, flow=None, detected=None, image=None, appearance=None):
             self.seen.append((frame, None if detected is None else detected.tolist(), len(poses)))
             return super().update(frame, poses, flow)
 

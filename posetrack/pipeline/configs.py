@@ -100,7 +100,7 @@ def run_tracking(tracking: TrackingOptions, device: str = "cpu"
     """
     if not tracking.tracked:
         return None, None
-    overrides = {"matching": tracking.matching} if tracking.matching else {}
+    overrides = {k: v for k, v in (("matching", tracking.matching), ("max_tracks", tracking.max_tracks)) if v}
     tracker, flow = tracking_configs(tracking.tracker_config, tracking.tracker_mode, overrides, tracking.flow_method,
                                      device)
     return tracker, None if flow.method == "none" else flow

@@ -41,10 +41,10 @@ import numpy as np
 from posetrack.errors import ConfigError
 from posetrack.pipeline.recovered import RecoveredPoses, carry_scores
 from posetrack.tracking.config import TrackerConfig
-from posetrack.tracking.propagation import unify_boxes
+from posetrack.tracking.step import FrameInput, FrameStep
 from posetrack.types import Detections, Frame, FrameResult, Poses
 
-__all__ = ["StageTimes", "Pipeline", "BatchStart"]
+__all__ = ["StageTimes", "Pipeline", "BatchStart", "Motion"]
 
 
 @dataclass
@@ -126,6 +126,14 @@ class Pipeline:
         self.times = StageTimes()
         self._prev_image: Optional[np.ndarray] = None
         self._k = estimator.layout.num_keypoints
+        cfg = getattr(tracker, "config", None)
+        self._cuts = None
+        if cfg is not None and cfg.cuts.enabled:
+            from posetrack.tracking.cuts import CutDetector
+
+            self._cuts = CutDetector(cfg.cuts)
+        self._backward = bool(cfg is not None and flow is not None and cfg.flow_check
+                              and cfg.flow_min_height is not None)
 
     # ---------------------------------------------------------------- resume
 
@@ -192,19 +200,25 @@ class Pipeline:
         finally:
             self.times.decode += time.perf_counter() - t
 
-    def _flows_later(self, pool, prev: Optional[np.ndarray], frames: List[Frame]) -> Callable[[], list]:
-        """A callable returning the flows into each frame (computed now on the pool, or when called)."""
-        if self.flow is None or self.tracker is None:
-            return lambda: [None] * len(frames)
+    def _flows_later(self, pool, prev: Optional[np.ndarray], frames: List[Frame]) -> Callable[[], List["Motion"]]:
+        """A callable returning each frame's :class:`Motion` (computed now on the pool, or when called)."""
+        if self.tracker is None or (self.flow is None and self._cuts is None):
+            return lambda: [Motion()] * len(frames)
         if pool is None:
             return lambda: self._flows(prev, frames)
         return pool.submit(self._flows, prev, frames).result
 
-    def _flows(self, prev: Optional[np.ndarray], frames: List[Frame]) -> List[Optional[np.ndarray]]:
+    def _flows(self, prev: Optional[np.ndarray], frames: List[Frame]) -> List["Motion"]:
+        """Scene cut, flow and (for ``flow_check``) backward flow into each frame; no flow across a cut."""
         t = time.perf_counter()
         out = []
         for f in frames:
-            out.append(None if prev is None else self.flow(prev, f.image))
+            cut = prev is not None and self._cuts is not None and self._cuts(prev, f.image)
+            flow = backward = None
+            if prev is not None and self.flow is not None and not cut:
+                flow = self.flow(prev, f.image)
+                backward = self.flow(f.image, prev) if self._backward else None
+            out.append(Motion(flow, backward, cut))
             prev = f.image
         self.times.flow += time.perf_counter() - t
         return out
@@ -240,81 +254,69 @@ class Pipeline:
                 self._count(poses)
                 yield frame, FrameResult(frame=frame.index, poses=poses, time=frame.time)
             return
-        flows = flows_later()
+        motions = flows_later()
         t = time.perf_counter()
         images = [f.image for f in frames]
         befores = [previous] + images[:-1]        # where each frame's flow starts
-        self._propagate(frames[0], flows[0], befores[0])
-        first = self._unified(dets[0], self._proposals(flows[0], detect[0]))
+        start = copy.deepcopy(self.tracker) if self.speculate and len(frames) > 1 else None
+        first = self._frame_step(self.tracker, frames[0], dets[0], motions[0], befores[0], detect[0])
         self.times.track += time.perf_counter() - t
         boxes = list(dets)
         if self.speculate:   # the first frame's recovered boxes are known: estimate them with the detections
-            boxes[0] = Detections.concat([dets[0], first[1]])
+            boxes[0] = Detections.concat([dets[0], first.recovered])
         estimated = self._estimate(images, boxes)
         det_poses = [p.select(np.arange(len(d))) for d, p in zip(dets, estimated)]
         cache = RecoveredPoses(len(frames), self._k)
         if self.speculate:
             cache.add(0, estimated[0].select(np.arange(len(dets[0]), len(estimated[0]))))
-            self._foresee(frames, images, befores, dets, det_poses, first, flows, detect, cache)
+            if start is not None:
+                self._foresee(start, frames, befores, dets, det_poses, motions, detect, cache)
         for i, frame in enumerate(frames):
-            yield frame, self._track(i, images, frame, dets[i], det_poses[i], flows[i], cache, detect[i],
+            yield frame, self._track(i, images, frame, dets[i], det_poses[i], motions[i], cache, detect[i],
                                      first if i == 0 else None, befores[i])
 
-    def _propagate(self, frame: Frame, flow: Optional[np.ndarray], before: Optional[np.ndarray]) -> None:
-        """Move the tracker into ``frame``; ``before`` is the image the flow starts from (camera motion)."""
-        self.tracker.propagate(flow, frame.index, before if flow is not None else None)
+    def _frame_step(self, tracker, frame: Frame, dets: Detections, motion: "Motion", before: Optional[np.ndarray],
+                    detected_frame: bool) -> FrameStep:
+        """The tracker's per-frame step (:class:`~posetrack.tracking.step.FrameStep`) for ``frame``:
+        cut, propagate, propose and unify. ``before`` is the image the flow starts from."""
+        inp = FrameInput(frame.index, dets, motion.flow, frame.image, before if motion.flow is not None else None,
+                         motion.backward, motion.cut, detected_frame)
+        rescore = None if detected_frame else (lambda proposals: self._carry(tracker, proposals))
+        return FrameStep(tracker, inp, propose=self.propagate_boxes, nms_iou=self.nms_iou, box_score=self.box_score,
+                         proposals=rescore)
 
-    def _proposals(self, flow: Optional[np.ndarray], detected_frame: bool, tracker=None) -> Detections:
-        """The tracker's box proposals for the coming frame (after ``propagate``).
-
-        ``tracker``: the one to ask (default: the pipeline's; :meth:`_foresee` passes its copy).
-
-        On a frame the detector does not run on, they keep their source poses' box scores
-        (:func:`posetrack.pipeline.recovered.carry_scores`).
-        """
-        if not self.propagate_boxes or flow is None:
-            return Detections.empty()
-        tracker = self.tracker if tracker is None else tracker
-        proposals = tracker.propose_boxes()     # clipped to the tracker's frame_size
-        if detected_frame or not len(proposals):
-            return proposals
+    @staticmethod
+    def _carry(tracker, proposals: Detections) -> Detections:
+        """On a frame the detector does not run on, proposals keep their source poses' box scores
+        (:func:`posetrack.pipeline.recovered.carry_scores`)."""
         q = tracker.queue
         cfg = tracker.config
         return carry_scores(proposals, q.select(q.frames == q.frames.max()), cfg.joint_score, cfg.box_expand)
 
-    def _unified(self, dets: Detections, proposals: Detections) -> Tuple[np.ndarray, Detections]:
-        """Unify by NMS: (indices of the kept detections, the kept proposals), in unify order."""
-        kept = unify_boxes(dets, proposals, iou=self.nms_iou, min_score=self.box_score)
-        return kept[kept < len(dets)], proposals.select(kept[kept >= len(dets)] - len(dets))
-
-    def _foresee(self, frames: List[Frame], images, befores, dets: List[Detections], det_poses: List[Poses], first,
-                 flows, detect: List[bool], cache: RecoveredPoses) -> None:
+    def _foresee(self, start, frames: List[Frame], befores, dets: List[Detections], det_poses: List[Poses],
+                 motions, detect: List[bool], cache: RecoveredPoses) -> None:
         """Estimate ahead the recovered boxes of frames 1.. of the batch, one call per round of foresight.
 
-        Each round runs a copy of the tracker through the batch on the poses known so far —
-        the same propagate / propose / unify / update calls :meth:`_track` makes, so its
+        Each round runs a copy of the tracker (``start``: as it was before the batch) through the
+        batch on the poses known so far — the same per-frame step :meth:`_track` makes, so its
         proposals are the real ones wherever the poses before them are known — and collects
         the recovered boxes that have no pose yet; one call estimates them all. A frame whose
         boxes were unknown makes the frames after it uncertain until the next round.
         """
         n = len(frames)
-        if n < 2 or all(f is None for f in flows[1:]):
+        if n < 2 or all(m.flow is None for m in motions[1:]):
             return
         t = time.perf_counter()
-        start = copy.deepcopy(self.tracker)          # moved into frame 0, not yet updated
+        images = [f.image for f in frames]
         for _round in range(n - 1):
             sim = copy.deepcopy(start)
             wanted: Dict[int, Detections] = {}
             for i in range(n):
-                if i:
-                    sim.propagate(flows[i], frames[i].index, befores[i] if flows[i] is not None else None)
-                unified = first if i == 0 else self._unified(dets[i], self._proposals(flows[i], detect[i], sim))
-                missing = cache.missing(i, unified[1].boxes)
+                st = self._frame_step(sim, frames[i], dets[i], motions[i], befores[i], detect[i])
+                missing = cache.missing(i, st.recovered.boxes)
                 if missing.any():
-                    wanted[i] = unified[1].select(missing)
-                    unified = (unified[0], unified[1].select(~missing))
-                poses, detected = self._combined(det_poses[i], unified, cache, i, detect[i])
-                sim.update(frames[i].index, poses, detected=detected)
+                    wanted[i] = st.recovered.select(missing)
+                st.finish(det_poses[i], cache.poses(i, st.recovered.select(~missing)))
             if not wanted:
                 break
             self.times.track += time.perf_counter() - t
@@ -322,49 +324,36 @@ class Pipeline:
             t = time.perf_counter()
         self.times.track += time.perf_counter() - t
 
-    def _combined(self, det_poses: Poses, unified, cache: RecoveredPoses, i: int,
-                  detected_frame: bool) -> Tuple[Poses, Optional[np.ndarray]]:
-        """A frame's poses in unify order (kept detections, then recovered boxes) and which a
-        detector box supports (None on a frame the detector did not run on)."""
-        kept_dets, recovered = unified
-        poses = Poses.concat([det_poses.select(kept_dets), cache.poses(i, recovered)], self._k)
-        detected = None
-        if detected_frame:
-            detected = np.r_[np.ones(len(kept_dets), bool), np.zeros(len(recovered), bool)]
-        return poses, detected
-
-    def _track(self, i: int, images, frame: Frame, dets: Detections, det_poses: Poses, flow,
-               cache: RecoveredPoses, detected_frame: bool, first, before: Optional[np.ndarray]) -> FrameResult:
+    def _track(self, i: int, images, frame: Frame, dets: Detections, det_poses: Poses, motion: "Motion",
+               cache: RecoveredPoses, detected_frame: bool, first: Optional[FrameStep],
+               before: Optional[np.ndarray]) -> FrameResult:
         t = time.perf_counter()
-        if first is None:
-            self._propagate(frame, flow, before)
-            first = self._unified(dets, self._proposals(flow, detected_frame))
-        kept_dets, recovered = first
-        missing = cache.missing(i, recovered.boxes)
+        st = first if first is not None else self._frame_step(self.tracker, frame, dets, motion, before, detected_frame)
+        missing = cache.missing(i, st.recovered.boxes)
         if missing.any():   # a box no round foresaw: a small call of its own
             self.times.track += time.perf_counter() - t
-            cache.estimate(self._estimate, images, {i: recovered.select(missing)})
+            cache.estimate(self._estimate, images, {i: st.recovered.select(missing)})
             t = time.perf_counter()
-        poses, detected = self._combined(det_poses, (kept_dets, recovered), cache, i, detected_frame)
-        result = self._update(frame.index, poses, detected)
+        result = st.finish(det_poses, cache.poses(i, st.recovered))
         if frame.time is not None:
             result = dataclasses.replace(result, time=frame.time)
         self.times.track += time.perf_counter() - t
         self._count(result.poses)
         return result
 
-    def _update(self, index: int, poses: Poses, detected: Optional[np.ndarray]) -> FrameResult:
-        """``tracker.update``, telling it which poses a detector box supports.
-
-        None on a frame the detector did not run on (``detect_every`` > 1): every pose counts as
-        supported there, so the frames between detections do not count against the tracker's
-        ``max_propagated``.
-        """
-        return self.tracker.update(index, poses, detected=detected)
-
     def _count(self, poses: Poses) -> None:
         self.times.frames += 1
         self.times.people += len(poses)
+
+
+@dataclass(frozen=True)
+class Motion:
+    """What moves a frame's tracks: the optical flow into it (None: none, or across a cut), the
+    backward flow out of it (``flow_check``), and whether a scene cut comes right before it."""
+
+    flow: Optional[np.ndarray] = None
+    backward: Optional[np.ndarray] = None
+    cut: bool = False
 
 
 def _above(d: Detections, thr: float) -> Detections:

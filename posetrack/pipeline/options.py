@@ -87,6 +87,8 @@ class TrackingOptions:
         refine: offline refinement of the finished file, with the preset's refine settings.
         detect_every: run the detector on every N-th frame of the run; FlowTrack's propagated
             boxes carry the people in between (``benchmarks/detect_every.py`` measures the cost).
+        max_tracks: never more than this many identities (the tracker's ``max_tracks``); None:
+            the preset's (no limit).
     """
 
     tracker_mode: Optional[str] = None
@@ -95,6 +97,7 @@ class TrackingOptions:
     flow_method: Optional[str] = None
     refine: bool = False
     detect_every: int = 1
+    max_tracks: Optional[int] = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -261,7 +264,7 @@ _PATH_FIELDS = ("pose_model", "pose_weights", "detector_weights", "boxes_file", 
 _TEXT_FIELDS = ("pose_model", "pose_weights", "detector_name", "detector_weights", "boxes_file", "boxes_format",
                 "tracker_mode", "tracker_config", "device")
 _OPTIONAL_FIELDS = ("pose_weights", "detector_name", "detector_weights", "boxes_file", "boxes_format", "tracker_mode",
-                    "matching", "flow_method", "end")
+                    "matching", "flow_method", "end", "max_tracks")
 _BOOL_FIELDS = ("refine", "compile", "flip", "overlap")
 _INT64_MAX = 2 ** 63 - 1
 #: Crops or frames in one batch: 65536 crops of 384x288 are 86 GB of input; more is a mistake.
@@ -269,7 +272,7 @@ _MAX_BATCH = 65536
 #: (lowest, highest) of the integer fields; strides reach the tracks file's frame limit.
 INT_RANGES: Dict[str, Tuple[int, int]] = {
     "start": (0, _INT64_MAX), "end": (1, _INT64_MAX), "stride": (1, MAX_FRAMES), "detect_every": (1, MAX_FRAMES),
-    "batch_size": (1, _MAX_BATCH), "frame_batch": (1, _MAX_BATCH)}
+    "max_tracks": (1, _INT64_MAX), "batch_size": (1, _MAX_BATCH), "frame_batch": (1, _MAX_BATCH)}
 
 
 def defaults() -> Dict[str, Any]:
@@ -367,7 +370,7 @@ def _problem(name: str, value: Any, choices: Optional[Tuple[str, ...]]) -> Optio
 
 #: Version of :class:`ResumeIdentity`; a journal recording another version (or none: posetrack
 #: before it existed) cannot be resumed.
-RESUME_IDENTITY_VERSION = 2      # 2: boxes_format (the boxes file's format, issue 20)
+RESUME_IDENTITY_VERSION = 3      # 2: boxes_format (the boxes file's format, issue 20); 3: max_tracks (issue 16)
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,7 @@ class ResumeIdentity:
     flow_method: Optional[str]
     refine: bool
     detect_every: int
+    max_tracks: Optional[int]
     start: int
     end: Optional[int]
     stride: int

@@ -28,7 +28,7 @@ import dataclasses
 import logging
 import os
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -37,12 +37,15 @@ from posetrack.io.guard import check_writes
 from posetrack.io.video import open_source
 from posetrack.pipeline.configs import tracking_configs
 from posetrack.pipeline.outputs import Outputs, check_exports, write_exports
+from posetrack.tracking.appearance import Appearance, describe
+from posetrack.tracking.cuts import CutDetector
 from posetrack.tracking.flow import FlowConfig, FlowEstimator, build_flow
 from posetrack.tracking.refine import refine
+from posetrack.tracking.step import FrameInput, step
 from posetrack.tracking.tracker import PoseTracker, TrackerConfig
 from posetrack.tracksfile.codec import TrackFile, write_tracks
 from posetrack.tracksfile.foreign import read_poses_file
-from posetrack.types import DEFAULT_FPS, Frame, FrameResult
+from posetrack.types import DEFAULT_FPS, Detections, Frame, FrameResult
 
 __all__ = ["retrack", "refine_file", "retrack_file"]
 
@@ -77,11 +80,17 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
             flow_estimator: Optional[FlowEstimator] = None) -> TrackFile:
     """Assign new track ids to the poses of a tracks file.
 
+    Each saved frame goes through the tracker's one per-frame step
+    (:func:`posetrack.tracking.step.step`, as `posetrack run` does): scene cuts, motion,
+    duplicate merging, association, re-identification.
+
     Args:
         track_file: saved poses (track ids, if any, are ignored).
         config: tracker settings.
         video_frames: the video's frames (:class:`Frame` with ``index`` and RGB ``image``),
-            ascending; used for optical flow when ``config.motion`` is "flow".
+            ascending; used for optical flow when ``config.motion`` is "flow", for scene
+            cuts (``config.cuts``) and for colour descriptors (appearance). Without them the
+            file's own ``cut`` marks, if any, are scene cuts.
         flow: how to compute the flow (default: :class:`FlowConfig`, DIS).
         progress: called with each frame's result as it is tracked.
         flow_estimator: a ready estimator ``(prev_rgb, next_rgb) -> (H, W, 2)`` to use
@@ -89,51 +98,90 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
 
     Returns:
         A new :class:`TrackFile`: the header with the tracker and flow settings added
-        under ``settings``, and the tracked poses of every frame, at its input ``time``, with their ids (poses
-        below ``config.box_score``, without a joint above ``config.joint_score``, or unable
-        to start a track are left out, as in a tracked run); refined by
+        under ``settings``, and the tracked poses of every frame, at its input ``time``, with their ids
+        (poses below ``config.box_score``, without a joint above ``config.joint_score``, merged as
+        duplicates or unable to start a track are left out, as in a tracked run); refined by
         :func:`refine_file` when ``config.refine.enabled``.
     """
     flow = flow or FlowConfig()
-    use_flow = video_frames is not None and config.motion == "flow"
-    if video_frames is not None and not use_flow:
-        log.info("motion is %r: the video's frames are not needed and are not read", config.motion)
-    estimator = (flow_estimator or build_flow(flow)) if use_flow else None
-    images = _images(track_file, video_frames) if use_flow else None
     video = track_file.header.video
     size = (video.width, video.height) if video.width > 0 and video.height > 0 else None
     tracker = PoseTracker(track_file.layout, config, fps=video.fps, frame_size=size)
-    results, previous, dropped = [], None, 0
-    for saved in track_file.frames:
-        field, start = None, None
-        if images is not None:
-            image = next(images)
-            field = estimator(previous, image) if previous is not None else None
-            start, previous = previous, image
-        result = replace(tracker.update(saved.frame, saved.poses, field, image=start), time=saved.time)
+    use_flow = video_frames is not None and config.motion == "flow"
+    wants_looks = _refine_wants_appearance(config)
+    results, looks, dropped = [], [], 0
+    for saved, inp in _frame_inputs(track_file, config, tracker, video_frames, flow, flow_estimator):
+        result = replace(step(tracker, inp, saved.poses), time=saved.time)
         dropped += len(saved) - len(result)
         results.append(result)
+        if inp.image is not None and wants_looks:
+            looks.append(describe(inp.image, result.poses.keypoints, result.poses.keypoint_scores, track_file.layout,
+                                  config.joint_score, result.poses.boxes[:, 3] - result.poses.boxes[:, 1]))
         if progress is not None:
             progress(result)
     if dropped:
-        log.info("%d poses were left out (below box_score %.2f, no joint above joint_score %.2f, or "
-                 "unable to start a track)", dropped, config.box_score, config.joint_score)
+        log.info("%d poses were left out (below box_score %.2f, no joint above joint_score %.2f, merged as "
+                 "duplicates or unable to start a track)", dropped, config.box_score, config.joint_score)
     settings = {**track_file.header.settings, "tracker": dataclasses.asdict(config),
-                "flow": dataclasses.asdict(flow) if use_flow else None}
+                "flow": dataclasses.asdict(flow) if use_flow else None, "cuts": [r.frame for r in results if r.cut]}
     tracked = TrackFile(header=replace(track_file.header, settings=settings), frames=tuple(results),
                         complete=track_file.complete)
-    return refine_file(tracked, config) if config.refine.enabled else tracked
+    if not config.refine.enabled:
+        return tracked
+    return refine_file(tracked, config, appearance=looks if len(looks) == len(results) else None)
 
 
-def refine_file(tracks: TrackFile, config: TrackerConfig) -> TrackFile:
+def _frame_inputs(track_file: TrackFile, config: TrackerConfig, tracker: PoseTracker,
+                  video_frames: Optional[Iterable[Frame]], flow: FlowConfig,
+                  flow_estimator: Optional[FlowEstimator]) -> Iterator[Tuple[FrameResult, FrameInput]]:
+    """Each saved frame with what the tracker's step needs of it: its detector boxes (the saved
+    poses' boxes), and, when a cue needs the video, the image, the flow from the previous image
+    (both ways with ``flow_check``) and whether a scene cut comes before it. Without the video
+    the file's own ``cut`` marks are the cuts."""
+    use_flow = video_frames is not None and config.motion == "flow"
+    read = video_frames is not None and (use_flow or config.cuts.enabled or tracker.uses_appearance
+                                         or _refine_wants_appearance(config))
+    if video_frames is not None and not read:
+        log.info("motion is %r and no cue needs the frames: the video's frames are not read", config.motion)
+    estimator = (flow_estimator or build_flow(flow)) if use_flow else None
+    backward = config.flow_check and config.flow_min_height is not None and use_flow
+    cuts = CutDetector(config.cuts) if read and config.cuts.enabled else None
+    images = _images(track_file, video_frames) if read else None
+    previous = None
+    for saved in track_file.frames:
+        image = next(images) if images is not None else None
+        cut = saved.cut if images is None else (previous is not None and cuts is not None and cuts(previous, image))
+        field = estimator(previous, image) if estimator is not None and previous is not None and not cut else None
+        back = estimator(image, previous) if backward and field is not None else None
+        yield saved, FrameInput(saved.frame, Detections(saved.poses.boxes, saved.poses.box_scores), field, image,
+                                previous, back, cut=bool(cut))
+        previous = image
+
+
+def _refine_wants_appearance(config: TrackerConfig) -> bool:
+    r = config.refine
+    return r.enabled and (r.stitch_appearance is not None or r.reentry_appearance is not None)
+
+
+def refine_file(tracks: TrackFile, config: TrackerConfig,
+                appearance: Optional[Sequence[Appearance]] = None) -> TrackFile:
     """Offline refinement of a tracked file with ``config.refine``'s settings (:mod:`posetrack.tracking.refine`).
 
     Runs whether or not ``config.refine.enabled`` is set (the caller decides); the header's
     settings record the refinement settings and what was done under ``"refined"``.
+
+    Args:
+        tracks: the tracked file.
+        config: the tracker settings (``refine`` and ``joint_score`` are used).
+        appearance: colour descriptors of every frame's people (one per frame, in order), for
+            the appearance rules of stitching; None: no appearance evidence (an exit and an
+            entry are then never stitched).
     """
     video = tracks.header.video
     fps = video.fps if video.fps and video.fps > 0 else DEFAULT_FPS
-    frames, report = refine(tracks.frames, replace(config.refine, enabled=True), fps, config.joint_score)
+    size = (video.width, video.height) if video.width > 0 and video.height > 0 else None
+    frames, report = refine(tracks.frames, replace(config.refine, enabled=True), fps, config.joint_score,
+                            appearance=appearance, frame_size=size)
     log.info("refined: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.items()))
     settings = {**tracks.header.settings, "refined": {**dataclasses.asdict(config.refine), "enabled": True, **report}}
     return TrackFile(header=replace(tracks.header, settings=settings), frames=tuple(frames), complete=tracks.complete)

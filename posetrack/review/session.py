@@ -35,18 +35,22 @@ class SaveConflictError(InputError):
 
 
 def read_cuts(path: Path, tracks: TrackFile) -> List[int]:
-    """Scene-cut frames recorded in a tracks file's ``settings.cuts``; [] when none.
+    """Scene-cut frames of a tracks file: its frames marked ``"cut": true`` and the list in
+    ``settings.cuts``; [] when none.
 
-    Issue 16's tracker records the frames where a hard cut ends every track; older files have
-    no such field. ``settings`` is the one free-form part of the file: a top-level ``cuts`` is an
-    unknown key, which the tracks-file reader refuses (issue 17). A malformed list is ignored with a
-    warning naming ``path`` (it only marks the timeline).
+    Issue 16's tracker marks the frames where a hard cut ends every track (``posetrack track``
+    also lists them in ``settings.cuts``); older files have neither. ``settings`` is the one
+    free-form part of the file: a top-level ``cuts`` is an unknown key, which the tracks-file
+    reader refuses (issue 17). A malformed list is ignored with a warning naming ``path`` (it
+    only marks the timeline).
     """
+    marked = {f.frame for f in tracks.frames if f.cut}
     try:
-        return sorted(set(msgspec.convert(tracks.header.settings.get("cuts") or [], List[validation.NonNegInt64])))
+        listed = msgspec.convert(tracks.header.settings.get("cuts") or [], List[validation.NonNegInt64])
     except msgspec.ValidationError as e:
         log.warning("%s: cuts: %s (not shown)", path, e)
-        return []
+        listed = []
+    return sorted(marked.union(listed))
 
 
 def parse_operations(items: Any) -> List[edit.Operation]:

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from posetrack.errors import ConfigError
+from posetrack.tracking.cuts import CutConfig
 from posetrack.tracking.flow import FlowConfig
 from posetrack.tracking.matching import MATCHERS
 from posetrack.tracking.motion import MOTIONS, TRACK_MOTIONS
 
-__all__ = ["RefineConfig", "TrackerConfig", "load_tracking_config", "preset_names", "default_preset",
+__all__ = ["RefineConfig", "TrackerConfig", "CutConfig", "load_tracking_config", "preset_names", "default_preset",
            "apply_overrides"]
 
 
@@ -48,6 +49,10 @@ class RefineConfig:
             heights per second of gap.
         stitch_distance_rate: body heights per second of gap added to the allowed distance.
         stitch_scale: the two fragments' heights may differ by at most this factor.
+        split_gap: seconds; tracks are first cut at every gap longer than this next to a piece
+            shorter than ``min_track_frames`` (a lost track that took a stranger's pose or two),
+            and stitching decides those links again, knowing what came after. None: tracks stay
+            whole.
         interpolate_gap: gaps inside a track of at most this many frames are filled by
             linear interpolation (people marked ``interpolated``); 0: none.
         interpolated_score: interpolated joints score this times the lower of the two
@@ -55,9 +60,33 @@ class RefineConfig:
         interpolated_iou: an interpolated pose whose box overlaps an observed pose of the
             same frame (another track's) by more than this IoU is not added: that person is
             already there, and the gap was a fragment's, not a miss. None: always added.
-        min_track_frames: tracks with fewer observed (not interpolated) poses are removed
-            (a file shorter than twice this uses half its length).
+        stitch_velocity: a pair whose ends move in opposite directions, both faster than this
+            many body heights per second, is never stitched (fragments of two people passing
+            do; a person stopping or turning on the spot is slower). None: no such veto.
+        stitch_appearance: a pair whose colours (:mod:`posetrack.tracking.appearance`) are
+            less alike than this is never stitched. None: no such veto (and without the
+            video's frames there is nothing to compare).
+        reentry_appearance: a track that left the frame and one that entered it are stitched
+            only when their colours are at least this alike (position and time say nothing
+            about who comes back). None: never.
+        reentry_gap: seconds an exit and an entry (or the end and the new start of a person
+            hidden in place) may lie apart to be stitched on colours: the re-identification
+            horizon of refinement.
+        reentry_margin: such a pair is linked only when its colours are this much more alike
+            than those of any rival pair of the same ends.
+        hidden_distance: a person hidden in place comes back within this many body heights of
+            where they were last seen.
+        edge_margin: a track "left" (or "entered") the frame when its last (first) box lies
+            within this many body heights of the frame's edge, or beyond it.
+        min_track_frames: tracks with fewer observed (not interpolated) poses, counted after
+            stitching, are removed (a file shorter than twice this uses half its length).
         min_track_score: tracks whose mean box score is below this are removed.
+        piece_score: a fragment shorter than ``min_track_frames`` takes part in stitching only
+            when its mean box score is at least this (a person seen in pieces is usually seen
+            well; a false pose that comes and goes is not); pieces left alone are then removed.
+        min_joint_extent: tracks whose confident joints span, on average, less than this
+            fraction of their boxes' heights are removed (a pose found on a car or a wall
+            bunches its joints). None: kept.
         smooth: One-Euro filtering of every track's keypoints (Casiez et al., CHI 2012).
         smooth_min_cutoff: One-Euro minimum cutoff frequency, Hz.
         smooth_beta: One-Euro speed coefficient, per (pixels per second).
@@ -71,8 +100,18 @@ class RefineConfig:
     interpolate_gap: int = 0
     interpolated_score: float = 0.8
     interpolated_iou: Optional[float] = None
+    split_gap: Optional[float] = None
+    stitch_velocity: Optional[float] = None
+    stitch_appearance: Optional[float] = None
+    reentry_appearance: Optional[float] = None
+    reentry_gap: float = 0.0
+    reentry_margin: float = 0.05
+    hidden_distance: float = 1.0
+    edge_margin: float = 0.3
     min_track_frames: int = 0
     min_track_score: float = 0.0
+    piece_score: float = 0.0
+    min_joint_extent: Optional[float] = None
     smooth: bool = False
     smooth_min_cutoff: float = 1.0
     smooth_beta: float = 0.01
@@ -82,14 +121,20 @@ class RefineConfig:
             raise ConfigError(f"refine.smooth_min_cutoff must be above 0 and at most 1000 Hz, got {self.smooth_min_cutoff}")
         if self.smooth_beta > 1e3:
             raise ConfigError(f"refine.smooth_beta must be at most 1000, got {self.smooth_beta}")
-        for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta"):
+        for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta", "edge_margin",
+                     "reentry_gap", "reentry_margin", "hidden_distance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
+        if self.split_gap is not None and self.split_gap < 0:
+            raise ConfigError(f"refine.split_gap must be 0 or more, got {self.split_gap}")
+        if self.stitch_velocity is not None and self.stitch_velocity < 0:
+            raise ConfigError(f"refine.stitch_velocity must be 0 or more, got {self.stitch_velocity}")
         if self.stitch_scale < 1:
             raise ConfigError(f"refine.stitch_scale must be at least 1, got {self.stitch_scale}")
         if self.interpolate_gap < 0 or self.min_track_frames < 0:
             raise ConfigError("refine.interpolate_gap and refine.min_track_frames must be 0 or more")
-        for name in ("interpolated_score", "min_track_score", "interpolated_iou"):
+        for name in ("interpolated_score", "min_track_score", "piece_score", "interpolated_iou", "stitch_appearance",
+                     "reentry_appearance", "min_joint_extent"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"refine.{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -137,6 +182,44 @@ class TrackerConfig:
         max_propagated: frames a track may be continued by poses from propagated boxes alone
             (no detector box); after that it proposes no box. None: no limit (FlowTrack).
         proposals_start_tracks: whether a pose from a propagated box may start a track.
+        costs: the association's cost terms and their weights, by name
+            (:data:`posetrack.tracking.association.COST_TERMS`: ``oks``, ``iou``,
+            ``appearance``); a weight of 0 leaves a term out.
+        oks_floor: pixels added (in quadrature) to every keypoint's spread in the ``oks``
+            term: a detector's joints are never more precise than that, however small the
+            person (without it two estimates of a 12 px person hardly ever reach OKS 0.3).
+        oks_flip: the ``oks`` term also compares each pose mirrored (its left and right joints
+            swapped) and keeps the better: estimators swap left and right when a person turns.
+        duplicate_oks: poses of one frame at least this alike by OKS, or whose boxes overlap by
+            IoU of at least ``duplicate_box_iou``, are near-duplicates. Before association a
+            group of them keeps its best-scored poses, as many as the established tracks that
+            match any of them (at least one); after it, a near-duplicate of a tracked pose never
+            starts a track, and takes the track when it scores higher. None: no merging.
+        duplicate_box_iou: see ``duplicate_oks``.
+        fallback_iou: after matching by the cost terms, a track seen in the last Q frames that
+            matched nothing takes a pose that matched nothing when the box of its joints
+            overlaps the track's predicted box by at least this IoU (ByteTrack's second, IoU
+            association: an estimator's odd pose of someone turning round is still where they
+            are). None: no second chance.
+        flow_min_height, flow_full_height: people shorter than ``flow_min_height`` pixels
+            move with their box motion model, not the flow; the flow's share rises linearly
+            to 1 at ``flow_full_height``. None: the flow is trusted at any size.
+        flow_check: with the backward flow (frame k to k-1) given, a track whose joints'
+            forward-backward error is large trusts its motion model more
+            (:func:`posetrack.tracking.motion.flow_weights`, ``flow_fb_tolerance`` pixels).
+        appearance_rate: how fast a track's colour descriptor follows its new poses (0-1).
+        appearance_veto: a track and a pose whose colours are less alike than this never match.
+            None: no veto.
+        reid_horizon: seconds an ended track (lost beyond ``max_lost``) stays in the gallery,
+            where a newcomer that looks like it takes its id back. None: no re-identification.
+        reid_similarity: colours at least this alike re-identify...
+        reid_margin: ...and at least this much more alike than any other ended track.
+        reid_speed: ...and only if the person could have walked there: within one body
+            height plus this many per second since last seen.
+        max_tracks: never more than this many identities: once reached, a newcomer takes the
+            id of the free identity (lost or ended) it looks most like, or is left out. None:
+            no limit.
+        cuts: scene-cut detection (:class:`~posetrack.tracking.cuts.CutConfig`).
         refine: offline refinement of whole files (:class:`RefineConfig`).
     """
 
@@ -162,6 +245,24 @@ class TrackerConfig:
     duplicate_iou: Optional[float] = None
     max_propagated: Optional[int] = None
     proposals_start_tracks: bool = True
+    costs: Dict[str, float] = field(default_factory=lambda: {"oks": 1.0})
+    oks_floor: float = 0.0
+    oks_flip: bool = False
+    duplicate_oks: Optional[float] = None
+    duplicate_box_iou: float = 0.7
+    fallback_iou: Optional[float] = None
+    flow_min_height: Optional[float] = None
+    flow_full_height: float = 0.0
+    flow_check: bool = False
+    flow_fb_tolerance: float = 2.0
+    appearance_rate: float = 0.2
+    appearance_veto: Optional[float] = None
+    reid_horizon: Optional[float] = None
+    reid_similarity: float = 0.8
+    reid_margin: float = 0.1
+    reid_speed: float = 2.0
+    max_tracks: Optional[int] = None
+    cuts: CutConfig = field(default_factory=CutConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
 
     def __post_init__(self) -> None:
@@ -188,6 +289,27 @@ class TrackerConfig:
             raise ConfigError(f"min_hits must be 0 or more, got {self.min_hits}")
         if self.max_propagated is not None and self.max_propagated < 0:
             raise ConfigError(f"max_propagated must be 0 or more, got {self.max_propagated}")
+        from posetrack.tracking.association import COST_TERMS
+
+        unknown = [name for name in self.costs if name not in COST_TERMS]
+        if unknown:
+            raise ConfigError(f"costs: unknown cost term {unknown[0]!r}; choose from: {', '.join(COST_TERMS)}")
+        if any(w < 0 for w in self.costs.values()) or not any(w > 0 for w in self.costs.values()):
+            raise ConfigError(f"costs: weights must be 0 or more, at least one above 0, got {dict(self.costs)}")
+        for name in ("duplicate_oks", "duplicate_box_iou", "fallback_iou", "appearance_rate", "appearance_veto", "reid_similarity", "reid_margin"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {value}")
+        for name in ("oks_floor", "flow_min_height", "flow_full_height", "flow_fb_tolerance", "reid_horizon",
+                     "reid_speed"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {value}")
+        if self.flow_min_height is not None and self.flow_full_height <= self.flow_min_height:
+            raise ConfigError(f"flow_full_height ({self.flow_full_height}) must be above flow_min_height "
+                              f"({self.flow_min_height})")
+        if self.max_tracks is not None and self.max_tracks < 1:
+            raise ConfigError(f"max_tracks must be at least 1, got {self.max_tracks}")
         if self.start_score is not None and self.start_score < self.box_score:
             raise ConfigError(f"start_score ({self.start_score}) must be at least box_score ({self.box_score})")
 

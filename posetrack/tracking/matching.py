@@ -19,13 +19,13 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict
+from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
 
 from posetrack.errors import ConfigError
 
-__all__ = ["Matches", "match", "greedy_match", "hungarian_match", "MATCHERS"]
+__all__ = ["Matches", "match", "match_in_stages", "extend_matches", "greedy_match", "hungarian_match", "MATCHERS"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,42 @@ def match(similarity: np.ndarray, min_similarity: float, method: str = "greedy")
     if sim.size == 0:
         return Matches.from_pairs(np.zeros((0, 2)), *sim.shape)
     return matcher(np.nan_to_num(sim, nan=-np.inf), float(min_similarity))
+
+
+def match_in_stages(similarity: np.ndarray, stages: Sequence[Tuple[np.ndarray, np.ndarray, float]],
+                    method: str = "greedy") -> Matches:
+    """Match in stages: each stage matches its free rows to its free columns (ByteTrack's cascade).
+
+    Args:
+        similarity: (N, M) similarities.
+        stages: (rows, cols, min_similarity) per stage, in order: (N,) and (M,) bool masks of
+            the rows and columns taking part; what a stage matches is no longer free.
+        method: the matcher (:data:`MATCHERS`).
+
+    Returns:
+        :class:`Matches` over the whole matrix.
+    """
+    n, m = similarity.shape
+    pairs = []
+    row_free, col_free = np.ones(n, bool), np.ones(m, bool)
+    for rows, cols, threshold in stages:
+        r, c = np.flatnonzero(rows & row_free), np.flatnonzero(cols & col_free)
+        if not len(r) or not len(c):
+            continue
+        found = match(similarity if len(r) == n and len(c) == m else similarity[np.ix_(r, c)], threshold, method)
+        if len(found.pairs):
+            pairs.append(np.stack([r[found.pairs[:, 0]], c[found.pairs[:, 1]]], 1))
+            row_free[pairs[-1][:, 0]] = False
+            col_free[pairs[-1][:, 1]] = False
+    return Matches.from_pairs(np.concatenate(pairs) if pairs else np.zeros((0, 2)), n, m)
+
+
+def extend_matches(matches: Matches, similarity: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                   min_similarity: float, shape: Tuple[int, int]) -> Matches:
+    """``matches`` plus a greedy second matching of free ``rows`` to free ``cols`` by another
+    ``similarity`` ((len(rows), len(cols)); ByteTrack's IoU stage), over a matrix of ``shape``."""
+    extra = match(similarity, min_similarity, "greedy")
+    if not len(extra.pairs):
+        return matches
+    pairs = np.stack([rows[extra.pairs[:, 0]], cols[extra.pairs[:, 1]]], 1)
+    return Matches.from_pairs(np.concatenate([matches.pairs, pairs]), *shape)

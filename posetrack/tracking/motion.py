@@ -1,161 +1,52 @@
-"""Motion models: where a track's queued poses are expected in the coming frame.
+"""Motion: where a track is expected in the coming frame, and how far the optical flow can be trusted.
 
-A motion model is a small strategy object chosen by name from :data:`MOTIONS`. The
-tracker hands it the queued poses (the recent poses of its live tracks) and, when
-there is one, the optical flow to the coming frame; the model returns the queued
-keypoints moved into that frame. It learns from the boxes the tracker assigns each
-frame (:meth:`NoMotion.observe`) and forgets retired tracks.
+The tracker moves its queued poses into the coming frame (:meth:`PoseTracker.propagate`)
+in one of three ways, chosen by name (:data:`MOTIONS`):
 
 * ``"flow"``: FlowTrack (Xiao et al. 2018, Sec. 3.3): each keypoint moves by the optical
-  flow sampled where it is.
-* ``"kalman"``: a constant-velocity Kalman filter per track on its box (DeepSORT's
-  noise model); ignores flow.
+  flow sampled where it is;
+* ``"kalman"``: each track's poses move with its box's motion model (below), flow unused;
 * ``"none"``: queued poses stay where they were seen (pose-only similarity).
 
-Tracks that are lost (unseen) or hidden behind a nearer track must not follow the flow
-where they were, which belongs to whoever covers them now. They move with a *track motion
-model* chosen by name from :data:`TRACK_MOTIONS`, vectorised over all tracks:
+Every track also has a **box motion model**, a small strategy object chosen by name from
+:data:`TRACK_MOTIONS` and called only through its methods. Its per-track state lives in
+columns of the tracker's track table (:mod:`posetrack.tracking.state`), so the model itself
+holds nothing; it moves tracks the flow cannot: lost ones (unseen), hidden ones (covered by
+a nearer person, whose flow would drag them along) and, in part, those the flow cannot
+follow (:func:`flow_weights`: people too small for the flow, or whose forward and backward
+flow disagree):
 
 * ``"kalman"``: :class:`BoxKalman`, a constant-velocity Kalman filter of each track's box
   centre and height, in coordinates compensated for the camera's pan and zoom
-  (:func:`camera_motion`, fitted to the flow of the background);
+  (:func:`camera_motion`, fitted to the flow of the background). It is the only Kalman
+  filter in posetrack; its noise constants are :data:`POSITION_NOISE` and
+  :data:`VELOCITY_NOISE`.
 * ``"still"``: :class:`StillBoxes`, the box stays where the background it was seen on goes.
-
-Every model can save and restore its state exactly (``state_dict``), so a resumed run
-continues as if it had never stopped.
 
 Example:
     >>> import numpy as np
-    >>> from posetrack.tracking.motion import MOTIONS
-    >>> model = MOTIONS["flow"]()
-    >>> flow = np.zeros((4, 4, 2), np.float32); flow[..., 0] = 1.5
-    >>> model.predict(np.array([7]), np.array([[[1.0, 2.0]]]), flow).tolist()
-    [[[2.5, 2.0]]]
+    >>> from posetrack.tracking.motion import BoxKalman
+    >>> from posetrack.tracking.state import Table
+    >>> model = BoxKalman()
+    >>> tracks = Table(model.columns, **model.start(np.array([[100.0, 200.0, 80.0]])))
+    >>> for k in range(1, 40):
+    ...     tracks = model.correct(model.predict(tracks, 1, STILL_CAMERA), np.array([0]), np.array([[100 + 4.0 * k, 200, 80]]))
+    >>> model.velocities(tracks).round(1).tolist()
+    [[4.0, 0.0]]
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from posetrack.tracking.flow import propagate_points
+from posetrack.tracking.state import Column, Table
 
-__all__ = ["NoMotion", "FlowMotion", "KalmanMotion", "MOTIONS", "textured", "STILL_CAMERA", "camera_motion", "BoxKalman",
-           "StillBoxes", "TRACK_MOTIONS"]
+__all__ = ["MOTIONS", "textured", "STILL_CAMERA", "camera_motion", "BoxKalman", "StillBoxes", "TRACK_MOTIONS",
+           "POSITION_NOISE", "VELOCITY_NOISE", "flow_weights"]
 
-
-class NoMotion:
-    """Queued poses stay where they were seen: similarity is pose-only."""
-
-    def predict(self, track_ids: np.ndarray, keypoints: np.ndarray, flow: Optional[np.ndarray]) -> np.ndarray:
-        """Positions in the coming frame of queued keypoints.
-
-        Args:
-            track_ids: (E,) int64 track of each queued pose.
-            keypoints: (E, K, 2) float32 x, y in the current frame, pixels.
-            flow: (H, W, 2) optical flow to the coming frame, or None.
-
-        Returns:
-            (E, K, 2) float32 x, y in the coming frame.
-        """
-        return keypoints
-
-    def observe(self, track_ids: np.ndarray, boxes: np.ndarray) -> None:
-        """Learn from the boxes (P, 4) matched or spawned for ``track_ids`` (P,) in this frame."""
-
-    def forget(self, track_ids: np.ndarray) -> None:
-        """Drop whatever is kept for retired tracks."""
-
-    def state_dict(self) -> Dict[str, Any]:
-        """The model's state as JSON-ready data (lossless: floats are exact)."""
-        return {}
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Restore a state from :meth:`state_dict`."""
-
-
-class FlowMotion(NoMotion):
-    """FlowTrack: every queued keypoint moves by the flow sampled where it is (zero without flow)."""
-
-    def predict(self, track_ids: np.ndarray, keypoints: np.ndarray, flow: Optional[np.ndarray]) -> np.ndarray:
-        if flow is None:
-            return keypoints
-        return propagate_points(flow, keypoints)
-
-
-class KalmanMotion(NoMotion):
-    """A constant-velocity Kalman filter per track on its box centre and size; ignores flow.
-
-    State (cx, cy, w, h, vx, vy, vw, vh); each prediction moves a track's queued poses by
-    the predicted centre shift and scales them about the centre by the size change.
-    Noise grows with the box height, with DeepSORT's weights (Wojke et al. 2017,
-    ``kalman_filter.py``: position 1/20, velocity 1/160 of the height).
-    """
-
-    _POS, _VEL = 1.0 / 20, 1.0 / 160
-
-    def __init__(self) -> None:
-        self._filters: Dict[int, object] = {}
-
-    def _new_filter(self, z: np.ndarray):
-        from filterpy.kalman import KalmanFilter
-
-        kf = KalmanFilter(dim_x=8, dim_z=4)
-        kf.F = np.eye(8) + np.eye(8, k=4)
-        kf.H = np.eye(4, 8)
-        kf.x = np.r_[z, np.zeros(4)][:, None]
-        h = max(z[3], 1.0)
-        kf.P = np.diag(np.r_[np.full(4, 2 * self._POS * h), np.full(4, 10 * self._VEL * h)] ** 2)
-        return kf
-
-    def _noise(self, kf) -> None:
-        h = max(float(kf.x[3, 0]), 1.0)
-        kf.Q = np.diag(np.r_[np.full(4, self._POS * h), np.full(4, self._VEL * h)] ** 2)
-        kf.R = np.diag(np.full(4, self._POS * h) ** 2)
-
-    def predict(self, track_ids: np.ndarray, keypoints: np.ndarray, flow: Optional[np.ndarray]) -> np.ndarray:
-        ids, inverse = np.unique(track_ids, return_inverse=True)
-        before, after = np.zeros((len(ids), 4)), np.zeros((len(ids), 4))
-        for i, tid in enumerate(ids.tolist()):
-            kf = self._filters[tid]
-            before[i] = kf.x[:4, 0]
-            self._noise(kf)
-            kf.predict()
-            after[i] = kf.x[:4, 0]
-        scale = np.clip(after[:, 2:] / np.maximum(before[:, 2:], 1e-6), 0.5, 2.0)        # (T, 2)
-        moved = after[inverse, None, :2] + (keypoints - before[inverse, None, :2]) * scale[inverse, None]
-        return moved.astype(np.float32)
-
-    def observe(self, track_ids: np.ndarray, boxes: np.ndarray) -> None:
-        b = np.asarray(boxes, np.float64)
-        z = np.concatenate([(b[:, :2] + b[:, 2:]) / 2, b[:, 2:] - b[:, :2]], axis=1)      # (P, 4) cx, cy, w, h
-        for tid, zi in zip(np.asarray(track_ids).tolist(), z):
-            kf = self._filters.get(tid)
-            if kf is None:
-                self._filters[tid] = self._new_filter(zi)
-            else:
-                self._noise(kf)
-                kf.update(zi[:, None])
-
-    def forget(self, track_ids: np.ndarray) -> None:
-        for tid in np.asarray(track_ids).tolist():
-            self._filters.pop(tid, None)
-
-    def state_dict(self) -> Dict[str, Any]:
-        return {"filters": {str(tid): {"x": kf.x[:, 0].tolist(), "P": kf.P.tolist()}
-                            for tid, kf in sorted(self._filters.items())}}
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self._filters = {}
-        for tid, f in state.get("filters", {}).items():
-            x = np.asarray(f["x"], np.float64)
-            kf = self._new_filter(x[:4])
-            kf.x = x[:, None].copy()
-            kf.P = np.asarray(f["P"], np.float64)
-            self._filters[int(tid)] = kf
-
-
-MOTIONS: Dict[str, Callable[[], NoMotion]] = {"flow": FlowMotion, "kalman": KalmanMotion, "none": NoMotion}
+MOTIONS = ("flow", "kalman", "none")
+"""How queued poses reach the coming frame (``TrackerConfig.motion``)."""
 
 
 # ---------------------------------------------------------------- camera motion
@@ -245,87 +136,95 @@ def camera_motion(flow: Optional[np.ndarray], exclude: Optional[np.ndarray] = No
     return fit
 
 
-# ---------------------------------------------------------------- track motion models
+# ---------------------------------------------------------------- box motion models
+
+POSITION_NOISE = 1.0 / 20
+"""Standard deviation of a box's position (and of a measurement of it), per frame, as a fraction
+of the box height: DeepSORT's weight (Wojke et al. 2017, ``kalman_filter.py``)."""
+VELOCITY_NOISE = 1.0 / 160
+"""Standard deviation of a box's velocity change per frame, as a fraction of its height (DeepSORT)."""
+
 
 class BoxKalman:
     """Constant-velocity Kalman filters of many tracks' boxes, vectorised over tracks.
 
-    State per track (cx, cy, h, vx, vy, vh): box centre and height in pixels and their
-    change per frame. Noise grows with the height, with DeepSORT's weights (Wojke et al.
-    2017, ``kalman_filter.py``: position 1/20, velocity 1/160 of the height per frame). A
-    prediction first moves the state with the camera (:func:`camera_motion`: positions and
-    velocities scale with the zoom, positions shift with the pan), so the velocity is the
-    person's own motion; then it adds ``dt`` times the velocity.
-
-    Rows are tracks, in the order the caller keeps them (:meth:`add`, :meth:`select`).
+    State per track, in the track table's columns ``motion_x`` (cx, cy, h, vx, vy, vh: box
+    centre and height in pixels and their change per frame) and ``motion_P`` (its 6x6
+    covariance). Noise grows with the height (:data:`POSITION_NOISE`,
+    :data:`VELOCITY_NOISE`). A prediction first moves the state with the camera
+    (:func:`camera_motion`: positions and velocities scale with the zoom, positions shift
+    with the pan), so the velocity is the person's own motion; then it adds ``dt`` times the
+    velocity. Every method takes the table and returns a new one (or arrays): the model keeps
+    no state of its own.
     """
 
-    _POS, _VEL = 1.0 / 20, 1.0 / 160
+    columns = {"motion_x": Column("float64", (6,)), "motion_P": Column("float64", (6, 6))}
     moves = True
 
-    def __init__(self) -> None:
-        self.x = np.zeros((0, 6))
-        self.P = np.zeros((0, 6, 6))
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def add(self, z: np.ndarray) -> None:
-        """Start filters at measurements ``z`` (n, 3) cx, cy, h, with zero velocity."""
+    def start(self, z: np.ndarray) -> Dict[str, np.ndarray]:
+        """The columns of new tracks measured at ``z`` (n, 3) cx, cy, h, with zero velocity."""
         z = np.asarray(z, np.float64).reshape(-1, 3)
         h = np.maximum(z[:, 2], 1.0)
-        std = np.concatenate([np.repeat(2 * self._POS * h[:, None], 3, 1), np.repeat(10 * self._VEL * h[:, None], 3, 1)], 1)
+        std = np.concatenate([np.repeat(2 * POSITION_NOISE * h[:, None], 3, 1),
+                              np.repeat(10 * VELOCITY_NOISE * h[:, None], 3, 1)], 1)
         P = np.zeros((len(z), 6, 6))
         P[:, np.arange(6), np.arange(6)] = std ** 2
-        self.x = np.concatenate([self.x, np.c_[z, np.zeros((len(z), 3))]])
-        self.P = np.concatenate([self.P, P])
+        return {"motion_x": np.c_[z, np.zeros((len(z), 3))], "motion_P": P}
 
-    def select(self, rows: np.ndarray) -> None:
-        """Keep only ``rows`` (indices or a mask), in that order."""
-        self.x, self.P = self.x[rows], self.P[rows]
-
-    def predict(self, dt: float, camera: np.ndarray) -> None:
-        """Move every filter ``dt`` frames ahead, after the camera motion ``(scale, tx, ty)``."""
-        if not len(self.x):
-            return
+    def predict(self, tracks: Table, dt: float, camera: np.ndarray) -> Table:
+        """Every track ``dt`` frames ahead, after the camera motion ``(scale, tx, ty)``."""
+        if not len(tracks):
+            return tracks
         s = float(camera[0])
-        x = self.x * s
+        x = tracks.motion_x * s
         x[:, :2] += camera[1:]
         x[:, :3] += dt * x[:, 3:]
         x[:, 2] = np.maximum(x[:, 2], 4.0)                                  # a shrinking box stops at 4 px
         F = np.eye(6) * s
         F[:3, 3:] = dt * s * np.eye(3)
         h = np.maximum(x[:, 2], 1.0)
-        q = np.concatenate([np.repeat((self._POS * h)[:, None], 3, 1), np.repeat((self._VEL * h)[:, None], 3, 1)], 1)
-        P = F @ self.P @ F.T
+        q = np.concatenate([np.repeat((POSITION_NOISE * h)[:, None], 3, 1),
+                            np.repeat((VELOCITY_NOISE * h)[:, None], 3, 1)], 1)
+        P = F @ tracks.motion_P @ F.T
         P[:, np.arange(6), np.arange(6)] += dt * q ** 2
-        self.x, self.P = x, P
+        return tracks.with_values(motion_x=x, motion_P=P)
 
-    def update(self, rows: np.ndarray, z: np.ndarray) -> None:
-        """Correct the filters of ``rows`` with measurements ``z`` (n, 3)."""
+    def correct(self, tracks: Table, rows: np.ndarray, z: np.ndarray) -> Table:
+        """The filters of ``rows`` corrected with measurements ``z`` (n, 3) cx, cy, h."""
         rows = np.asarray(rows, np.int64)
         if not len(rows):
-            return
+            return tracks
         z = np.asarray(z, np.float64).reshape(-1, 3)
-        x, P = self.x[rows], self.P[rows]
-        r = (self._POS * np.maximum(x[:, 2], 1.0)) ** 2
+        x, P = tracks.motion_x[rows], tracks.motion_P[rows]
+        r = (POSITION_NOISE * np.maximum(x[:, 2], 1.0)) ** 2
         S = P[:, :3, :3] + r[:, None, None] * np.eye(3)
         gain = np.linalg.solve(S, P[:, :3, :]).transpose(0, 2, 1)          # (n, 6, 3) = P H^T S^-1
-        self.x[rows] = x + (gain @ (z - x[:, :3])[..., None])[..., 0]
-        self.P[rows] = P - gain @ P[:, :3, :]
+        return tracks.with_values(rows, motion_x=x + (gain @ (z - x[:, :3])[..., None])[..., 0],
+                                  motion_P=P - gain @ P[:, :3, :])
 
-    def boxes(self, widths: np.ndarray) -> np.ndarray:
-        """Predicted boxes (T, 4) from the state and each track's width-to-height ratio (T,)."""
-        c, h = self.x[:, :2], self.x[:, 2]
-        half = np.stack([np.asarray(widths) * h, h], 1) / 2
+    def centres(self, tracks: Table) -> np.ndarray:
+        """(T, 2) predicted box centres, pixels."""
+        return tracks.motion_x[:, :2]
+
+    def heights(self, tracks: Table) -> np.ndarray:
+        """(T,) predicted box heights, pixels (at least 1)."""
+        return np.maximum(tracks.motion_x[:, 2], 1.0)
+
+    def position_covariance(self, tracks: Table) -> np.ndarray:
+        """(T, 2, 2) covariance of a measured box centre around the prediction: the state's
+        position covariance plus the measurement noise, pixels²."""
+        r = (POSITION_NOISE * self.heights(tracks)) ** 2
+        return tracks.motion_P[:, :2, :2] + r[:, None, None] * np.eye(2)
+
+    def velocities(self, tracks: Table) -> np.ndarray:
+        """(T, 2) the people's own velocities (the camera's motion removed), pixels per frame."""
+        return tracks.motion_x[:, 3:5]
+
+    def boxes(self, tracks: Table, aspect: np.ndarray) -> np.ndarray:
+        """(T, 4) predicted boxes from the state and each track's width-to-height ratio (T,)."""
+        c, h = tracks.motion_x[:, :2], tracks.motion_x[:, 2]
+        half = np.stack([np.asarray(aspect) * h, h], 1) / 2
         return np.concatenate([c - half, c + half], 1)
-
-    def state_dict(self) -> Dict[str, Any]:
-        return {"x": self.x.tolist(), "P": self.P.tolist()}
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self.x = np.asarray(state["x"], np.float64).reshape(-1, 6)
-        self.P = np.asarray(state["P"], np.float64).reshape(-1, 6, 6)
 
 
 class StillBoxes(BoxKalman):
@@ -333,9 +232,40 @@ class StillBoxes(BoxKalman):
 
     moves = False
 
-    def predict(self, dt: float, camera: np.ndarray) -> None:
-        super().predict(0.0, camera)
-        self.x[:, 3:] = 0.0
+    def predict(self, tracks: Table, dt: float, camera: np.ndarray) -> Table:
+        out = super().predict(tracks, 0.0, camera)
+        x = out.motion_x.copy()
+        x[:, 3:] = 0.0
+        return out.with_values(motion_x=x)
 
 
 TRACK_MOTIONS: Dict[str, Callable[[], BoxKalman]] = {"kalman": BoxKalman, "still": StillBoxes}
+
+
+def flow_weights(heights: np.ndarray, fb_errors: Optional[np.ndarray], min_height: float, full_height: float,
+                 fb_tolerance: float) -> np.ndarray:
+    """How far each track may follow the optical flow rather than its box motion model, in [0, 1].
+
+    Two things make the flow at a person untrustworthy: the person is too small for it (DIS
+    works on 8-12 px patches, so a 12 px walker's own motion is averaged with the background's
+    and comes out far too slow), and the forward and backward flow disagree at the person's
+    joints (an occlusion, a motion blur, a texture the flow cannot lock onto). The weight is
+    the product of a size term, 0 at ``min_height`` rising linearly to 1 at ``full_height``,
+    and an agreement term ``exp(-(e / fb_tolerance)^2 / 2)`` of the median forward-backward
+    error ``e`` (pixels) over the track's confident joints.
+
+    Args:
+        heights: (T,) box heights, pixels.
+        fb_errors: (T,) median forward-backward errors, pixels (NaN: not measured), or None.
+        min_height, full_height: pixels; ``full_height`` above ``min_height``.
+        fb_tolerance: pixels.
+
+    Returns:
+        (T,) float64 weights: 1 follows the flow alone, 0 the motion model alone.
+    """
+    span = max(full_height - min_height, 1e-6)
+    w = np.clip((np.asarray(heights, np.float64) - min_height) / span, 0.0, 1.0)
+    if fb_errors is not None:
+        e = np.nan_to_num(np.asarray(fb_errors, np.float64), nan=0.0)
+        w = w * np.exp(-0.5 * (e / max(fb_tolerance, 1e-6)) ** 2)
+    return w

@@ -11,7 +11,7 @@ Pipeline order for one frame::
     tracker.propagate(flow)                                   # queue -> frame k
     proposals = tracker.propose_boxes((width, height))        # the moved poses' boxes, in the frame
     kept = unify_boxes(detections, proposals,                 # indices into [detections; proposals]
-                       iou=cfg.nms_iou, min_score=cfg.box_score)
+                       iou=cfg.nms_iou, min_score=cfg.box_score)  # every detection; proposals where none is
     boxes = Detections.concat([detections, proposals]).select(kept)
     poses = estimator.estimate(image, boxes)                  # HRNet on the unified boxes
     result = tracker.update(k, poses, detected=...)           # which poses a detector box supports
@@ -24,6 +24,9 @@ Example:
     >>> props = Detections(np.array([[1, 1, 11, 11], [50, 50, 60, 60]]), np.array([0.95, 0.8]))
     >>> unify_boxes(dets, props, iou=0.5).tolist()      # detection 0 and proposal 1 (index 1 + 1)
     [0, 2]
+    >>> two = Detections(np.array([[0, 0, 10, 10], [3, 0, 13, 10]]), np.array([0.9, 0.8]))   # IoU 0.54
+    >>> unify_boxes(two, Detections.empty(), iou=0.4).tolist()    # detections never suppress each other
+    [0, 1]
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ import numpy as np
 
 from typing import Optional, Tuple
 
-from posetrack.boxes import clip_boxes, nms
+from posetrack.boxes import box_iou, clip_boxes
 from posetrack.types import Detections
 
 __all__ = ["joint_boxes", "pose_scores", "propose_boxes", "unify_boxes"]
@@ -111,19 +114,21 @@ def propose_boxes(keypoints: np.ndarray, keypoint_scores: np.ndarray, box_scores
 
 
 def unify_boxes(detections: Detections, propagated: Detections, iou: float, min_score: float = 0.0) -> np.ndarray:
-    """Which of the detector and propagated boxes survive NMS, as indices (like ``torchvision.ops.nms``).
+    """Which of the detector and propagated boxes survive, as indices (like ``torchvision.ops.nms``).
 
     Boxes scoring below ``min_score`` are dropped first (FlowTrack keeps detections with
-    score 0.5 and up). NMS then ranks every detector box above every propagated box,
-    each group by score: where both cover a person the detector's box, measured in this
-    frame, is kept, and a propagated box survives only where no kept box overlaps it by
-    more than ``iou`` — the detector miss it exists for. (The paper says only "unified
-    by NMS"; this order is our choice.)
+    score 0.5 and up). Every remaining detector box is kept: the detector has already
+    suppressed its own duplicates (torchvision's Faster R-CNN runs NMS at IoU 0.5), and two
+    people standing close overlap by IoU 0.4-0.7 — suppressing either would leave a person
+    never posed (near-duplicate *poses* are merged later, by the tracker, knowing the poses).
+    A propagated box is kept only where no kept box — a detection, or a better-scored
+    proposal — overlaps it by more than ``iou``: the detector miss it exists for. (The paper
+    says only "unified by NMS"; keeping the detector's boxes is our choice.)
 
     Args:
         detections: the detector's boxes of frame k (D boxes).
         propagated: box proposals of frame k (P boxes), from ``PoseTracker.propose_boxes``.
-        iou: NMS overlap threshold.
+        iou: NMS overlap threshold for proposals.
         min_score: minimum box score.
 
     Returns:
@@ -131,9 +136,18 @@ def unify_boxes(detections: Detections, propagated: Detections, iou: float, min_
         boxes: detector boxes first, each group by descending score. An index ``>= D``
         is the propagated box ``index - D``.
     """
-    boxes = np.concatenate([detections.boxes, propagated.boxes])
-    scores = np.concatenate([detections.scores, propagated.scores])
-    source = np.r_[np.zeros(len(detections)), np.ones(len(propagated))]       # 0 = detector
-    candidates = np.flatnonzero(scores >= min_score)
-    order = candidates[np.lexsort((-scores[candidates], source[candidates]))]
-    return order[nms(boxes[order], iou)].astype(np.int64)
+    d = len(detections)
+    dets = np.flatnonzero(detections.scores >= min_score)
+    dets = dets[np.argsort(-detections.scores[dets], kind="stable")]
+    props = np.flatnonzero(propagated.scores >= min_score)
+    props = props[np.argsort(-propagated.scores[props], kind="stable")]
+    if not len(props):
+        return dets.astype(np.int64)
+    boxes = np.concatenate([detections.boxes[dets], propagated.boxes[props]])
+    overlap = box_iou(boxes[len(dets):], boxes)                                   # (P, D + P)
+    kept = np.ones(len(boxes), bool)
+    for i in range(len(props)):
+        row = len(dets) + i
+        if (overlap[i, :row][kept[:row]] > iou).any():
+            kept[row] = False
+    return np.r_[dets, d + props[kept[len(dets):]]].astype(np.int64)

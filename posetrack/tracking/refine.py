@@ -1,16 +1,24 @@
-"""Offline refinement of a whole tracked file: drop, stitch, interpolate, smooth.
+"""Offline refinement of a whole tracked file: stitch, prune, interpolate, smooth.
 
 An online tracker decides each frame with what it has seen; a file can be improved with
 what comes later. In order:
 
-1. **Drop** tracks with fewer than ``min_track_frames`` observed poses (at most half the
-   file's frames, so a short clip keeps its people) or a mean box score below
-   ``min_track_score`` (a false pose on the background rarely lasts or scores well).
-2. **Stitch** fragments: a track that starts at most ``stitch_gap`` seconds after another
-   ended takes over its id when they agree in time (no frame in common), place (each end,
-   moved on with its fragment's velocity, lands within ``stitch_distance`` body heights of
-   the other's start, plus ``stitch_distance_rate`` heights per second of gap) and scale
-   (heights within ``stitch_scale``). Pairs are linked cheapest first, each end at most once.
+1. **Stitch** fragments (before pruning, so a person seen in pieces survives as one
+   track): a track that starts at most ``stitch_gap`` seconds after another ended takes over
+   its id when they agree in time (no frame in common, no scene cut between), place (each
+   end, moved on with its fragment's velocity, lands within ``stitch_distance`` body heights
+   of the other's start, plus ``stitch_distance_rate`` heights per second of gap) and scale
+   (heights within ``stitch_scale``), unless their velocities at the seam disagree
+   (``stitch_velocity``) or their colours do (``stitch_appearance``). A track that **left**
+   the frame (its last box at the frame's edge, moving out) and one that **entered** it (its
+   first box at the edge, moving in) are never stitched on place and time: only colours
+   at least ``reentry_appearance`` alike join them, up to ``reentry_gap`` seconds apart.
+   Pairs are linked cheapest first, each end at most once. Fragments too weak to be a
+   person (mean box score below ``min_track_score``, joints bunched in a small part of their
+   boxes: ``min_joint_extent``) take no part.
+2. **Prune** by evidence: tracks with fewer than ``min_track_frames`` observed poses after
+   stitching (at most half the file's frames, so a short clip keeps its people), a mean box
+   score below ``min_track_score`` or bunched joints are removed.
 3. **Interpolate** gaps of at most ``interpolate_gap`` frames inside a track: joints and box
    move linearly between the two ends; joint scores are ``interpolated_score`` times the
    lower end's (0 for joints not confident at both ends); the people are marked ``interpolated``.
@@ -27,14 +35,15 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from posetrack.boxes import box_centres
-from posetrack.types import FrameResult, Poses
+from posetrack.tracking import appearance as looks
 from posetrack.tracking.config import RefineConfig
+from posetrack.types import FrameResult, Poses
 
 __all__ = ["refine", "one_euro"]
 
@@ -50,6 +59,7 @@ class _Track:
     box_scores: np.ndarray   # (n,)
     keypoints: np.ndarray    # (n, K, 2)
     keypoint_scores: np.ndarray   # (n, K)
+    look: Optional[looks.Appearance] = field(default=None, compare=False)   # (n) colour descriptors
 
     def centres(self) -> np.ndarray:
         return box_centres(self.boxes)
@@ -58,7 +68,7 @@ class _Track:
         return np.maximum(self.boxes[:, 3] - self.boxes[:, 1], 1.0)
 
 
-def _tracks(frames: Sequence[FrameResult]) -> Dict[int, _Track]:
+def _tracks(frames: Sequence[FrameResult], appearance: Optional[Sequence[looks.Appearance]] = None) -> Dict[int, _Track]:
     rows = [(pos, i, int(tid)) for pos, f in enumerate(frames) if f.track_ids is not None
             for i, tid in enumerate(f.track_ids)]
     out: Dict[int, _Track] = {}
@@ -66,11 +76,15 @@ def _tracks(frames: Sequence[FrameResult]) -> Dict[int, _Track]:
         mine = [(pos, i) for pos, i, t in rows if t == tid]
         pos = np.array([p for p, _ in mine], np.int64)
         sel = [frames[p].poses.select([i]) for p, i in mine]
+        look = None
+        if appearance is not None:
+            look = looks.Appearance(np.stack([appearance[p].features[i] for p, i in mine]),
+                                    np.stack([appearance[p].weights[i] for p, i in mine]))
         out[tid] = _Track(tid, pos, np.array([frames[p].frame for p in pos], np.int64),
                           np.concatenate([s.boxes for s in sel]).astype(np.float64),
                           np.concatenate([s.box_scores for s in sel]).astype(np.float64),
                           np.concatenate([s.keypoints for s in sel]).astype(np.float64),
-                          np.concatenate([s.keypoint_scores for s in sel]).astype(np.float64))
+                          np.concatenate([s.keypoint_scores for s in sel]).astype(np.float64), look)
     return out
 
 
@@ -84,34 +98,180 @@ def _velocity(frames: np.ndarray, centres: np.ndarray, heights: np.ndarray) -> T
     return v, float(heights.mean())
 
 
-def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float) -> Dict[int, int]:
-    """Which track continues which: {later id: earlier id}, cheapest agreeing pairs first."""
+@dataclass(frozen=True)
+class _End:
+    """One end (first or last poses) of a fragment."""
+
+    frame: int
+    centre: np.ndarray          # (2,) pixels
+    velocity: np.ndarray        # (2,) pixels per frame (zero when not measured)
+    height: float
+    moving: bool                # velocity measured from at least three poses
+    at_edge: bool               # within edge_margin heights of the frame's edge, or beyond
+    outward: bool               # ... moving towards it (last end) / away from it (first end)
+    look: Optional[looks.Appearance]
+
+
+def _end(t: _Track, last: bool, frame_size, margin: float) -> _End:
+    sl = slice(-8, None) if last else slice(0, 8)
+    frames, c, h = t.frames[sl], t.centres()[sl], t.heights()[sl]
+    v, height = _velocity(frames, c, h)
+    box = t.boxes[-1] if last else t.boxes[0]
+    at_edge, outward = False, False
+    if frame_size is not None:
+        w, hh = frame_size
+        reach = margin * height
+        gaps = np.array([box[0], w - box[2], box[1], hh - box[3]])           # left, right, top, bottom
+        at_edge = bool((gaps <= reach).any())
+        direction = np.array([-v[0], v[0], -v[1], v[1]]) * (1 if last else -1)  # towards each edge
+        near = gaps <= reach
+        outward = bool(at_edge and (direction[near] > 0).any())
+    look = None
+    if t.look is not None:
+        look = _mean_look(t.look.select(sl))
+    return _End(int(t.frames[-1] if last else t.frames[0]), c[-1] if last else c[0], v, height,
+                len(frames) >= 3, at_edge, outward, look)
+
+
+def _mean_look(a: looks.Appearance) -> looks.Appearance:
+    """One descriptor: the weighted mean of several, part by part."""
+    w = a.weights.astype(np.float64)
+    total = w.sum(0)
+    mean = np.divide((w[..., None] * a.features).sum(0), total[:, None], out=np.zeros(a.features.shape[1:]),
+                     where=total[:, None] > 0)
+    return looks.Appearance(mean[None].astype(np.float32), np.clip(total / max(len(w), 1), 0, 1)[None].astype(np.float32))
+
+
+def _alike(a: _End, b: _End) -> float:
+    """Colour similarity of two ends, NaN when unknown."""
+    if a.look is None or b.look is None:
+        return float("nan")
+    return float(looks.similarity(a.look, b.look)[0, 0])
+
+
+def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.ndarray,
+            frame_size=None, links: Optional[Dict[int, int]] = None) -> Dict[int, int]:
+    """Which track continues which: {later id: earlier id}.
+
+    Three kinds of pairs, linked in this order, each kind cheapest first, each end at most once:
+    nearby continuations (within ``stitch_gap``, on place, time and scale, unless their
+    velocities or colours disagree); people hidden in place (up to ``reentry_gap``: the new
+    start within ``hidden_distance`` body heights of the old end, colours at least
+    ``reentry_appearance`` alike); and a track that left the frame with one that entered it
+    (up to ``reentry_gap``, colours at least ``reentry_appearance`` alike). The last two join
+    only established fragments (``min_track_frames`` poses each) and only when unambiguous:
+    the pair's colours beat any rival pair of the same ends by ``reentry_margin``.
+    ``links`` ({later id: earlier id}) are kept; new ones are added to them.
+    """
     max_gap = cfg.stitch_gap * fps
-    ends, starts = {}, {}
-    for tid, t in tracks.items():
-        c, h = t.centres(), t.heights()
-        ends[tid] = (t.frames[-1], c[-1], *_velocity(t.frames[-8:], c[-8:], h[-8:]))
-        starts[tid] = (t.frames[0], c[0], *_velocity(t.frames[:8], c[:8], h[:8]))
-    candidates = []
-    for a, (fa, ca, va, ha) in ends.items():
-        for b, (fb, cb, vb, hb) in starts.items():
-            gap = fb - fa
-            if a == b or gap <= 0 or gap > max_gap:
+    long_gap = cfg.reentry_gap * fps
+    ends = {tid: _end(t, True, frame_size, cfg.edge_margin) for tid, t in tracks.items()}
+    starts = {tid: _end(t, False, frame_size, cfg.edge_margin) for tid, t in tracks.items()}
+    regular, hidden, reentries = [], [], []
+    for a, ea in ends.items():
+        for b, sb in starts.items():
+            gap = sb.frame - ea.frame
+            if a == b or gap <= 0 or gap > max(max_gap, long_gap):
                 continue
-            if max(ha, hb) / min(ha, hb) > cfg.stitch_scale:
+            if len(cuts) and ((cuts > ea.frame) & (cuts <= sb.frame)).any():
+                continue                                              # never across a scene cut
+            if max(ea.height, sb.height) / min(ea.height, sb.height) > cfg.stitch_scale:
                 continue
-            h = (ha + hb) / 2
-            forward = np.linalg.norm(ca + va * gap - cb)
-            backward = np.linalg.norm(cb - vb * gap - ca)
-            cost = min(forward, backward) / h
-            if cost <= cfg.stitch_distance + cfg.stitch_distance_rate * gap / fps:
-                candidates.append((cost, a, b))
-    after: Dict[int, int] = {}
-    before: Dict[int, int] = {}
-    for _, a, b in sorted(candidates):
-        if a not in after and b not in before:
-            after[a], before[b] = b, a
+            alike = _alike(ea, sb)
+            if cfg.stitch_appearance is not None and alike < cfg.stitch_appearance:
+                continue
+            known = cfg.reentry_appearance is not None and alike >= cfg.reentry_appearance and gap <= long_gap \
+                and min(len(tracks[a].pos), len(tracks[b].pos)) >= cfg.min_track_frames   # both established
+            if ea.outward and sb.outward:                             # left the frame, and someone entered
+                if known:
+                    reentries.append((1.0 - alike, a, b))
+                continue
+            h = (ea.height + sb.height) / 2
+            if gap <= max_gap and not _turned(ea, sb, cfg, fps):
+                forward = np.linalg.norm(ea.centre + ea.velocity * gap - sb.centre)
+                backward = np.linalg.norm(sb.centre - sb.velocity * gap - ea.centre)
+                cost = min(forward, backward) / h
+                if cost <= cfg.stitch_distance + cfg.stitch_distance_rate * gap / fps:
+                    regular.append((cost, a, b))
+                    continue
+            if known and np.linalg.norm(ea.centre - sb.centre) / h <= cfg.hidden_distance:
+                hidden.append((1.0 - alike, a, b))
+    before: Dict[int, int] = dict(links or {})
+    after: Dict[int, int] = {a: b for b, a in before.items()}
+    for kind, pairs in (("regular", regular), ("hidden", hidden), ("reentry", reentries)):
+        if kind != "regular":
+            pairs = _unambiguous(pairs, cfg.reentry_margin)
+        for _, a, b in sorted(pairs):
+            if a not in after and b not in before and not _loops(before, a, b):
+                after[a], before[b] = b, a
     return before
+
+
+def _unambiguous(pairs, margin: float):
+    """The pairs whose colour cost beats every other pair sharing one of their ends by ``margin``."""
+    out = []
+    for cost, a, b in pairs:
+        rivals = [c for c, x, y in pairs if (x == a) != (y == b)]
+        if not rivals or min(rivals) - cost >= margin:
+            out.append((cost, a, b))
+    return out
+
+
+def _loops(before: Dict[int, int], a: int, b: int) -> bool:
+    """Whether linking ``b`` after ``a`` closes a loop (``a`` already descends from ``b``)."""
+    while a in before:
+        a = before[a]
+        if a == b:
+            return True
+    return False
+
+
+def _turned(a: _End, b: _End, cfg: RefineConfig, fps: float) -> bool:
+    """Whether the two ends move in opposite directions, both faster than ``stitch_velocity``
+    body heights per second (a person seen going one way and then the other, with nobody
+    seeing them turn, is more likely two people passing). Ends measured on fewer than three
+    poses, or slower (people stopping, standing, turning on the spot), never veto."""
+    if cfg.stitch_velocity is None or not (a.moving and b.moving):
+        return False
+    h = (a.height + b.height) / 2
+    fast = min(np.linalg.norm(a.velocity), np.linalg.norm(b.velocity)) * fps / h > cfg.stitch_velocity
+    return bool(fast and float(np.dot(a.velocity, b.velocity)) < 0)
+
+
+def _weak(t: _Track, cfg: RefineConfig, joint_score: float) -> bool:
+    """Too little evidence of a person, whatever the track's length: low scores or bunched joints."""
+    if t.box_scores.mean() < cfg.min_track_score:
+        return True
+    if cfg.min_joint_extent is None:
+        return False
+    conf = t.keypoint_scores > joint_score
+    y = np.where(conf, t.keypoints[..., 1], np.nan)
+    with np.errstate(all="ignore"):
+        extent = (np.nanmax(y, 1) - np.nanmin(y, 1)) / t.heights()
+    return bool(np.nanmean(np.where(conf.sum(1) >= 2, extent, np.nan)) < cfg.min_joint_extent) \
+        if (conf.sum(1) >= 2).any() else True
+
+
+def _split(tracks: Dict[int, _Track], gap: float, established: int) -> Dict[int, _Track]:
+    """Tracks cut at every gap longer than ``gap`` frames where the piece before or after it has
+    fewer than ``established`` poses (the later pieces get fresh ids above every id in use), so
+    that stitching decides those links again with what came after. A link between two long
+    pieces is the online tracker's, made with more to go on, and is kept."""
+    out: Dict[int, _Track] = {}
+    next_id = max(tracks, default=-1) + 1
+    for tid in sorted(tracks):
+        t = tracks[tid]
+        gaps = np.flatnonzero(np.diff(t.frames) > gap) + 1
+        bounds = np.r_[0, gaps, len(t.pos)]
+        sizes = np.diff(bounds)
+        cuts = [g for i, g in enumerate(gaps) if min(sizes[i], sizes[i + 1]) < established]
+        for i, piece in enumerate(np.split(np.arange(len(t.pos)), cuts)):
+            new = tid if i == 0 else next_id
+            next_id += i > 0
+            look = t.look.select(piece) if t.look is not None else None
+            out[new] = _Track(new, t.pos[piece], t.frames[piece], t.boxes[piece], t.box_scores[piece],
+                              t.keypoints[piece], t.keypoint_scores[piece], look)
+    return out
 
 
 def _merge(tracks: Dict[int, _Track], before: Dict[int, int]) -> Dict[int, _Track]:
@@ -197,16 +357,23 @@ def one_euro(times: np.ndarray, values: np.ndarray, min_cutoff: float, beta: flo
     return out
 
 
-def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float,
-           joint_score: float = 0.4) -> Tuple[List[FrameResult], Dict]:
+def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, joint_score: float = 0.4,
+           appearance: Optional[Sequence[looks.Appearance]] = None,
+           frame_size: Optional[Tuple[int, int]] = None) -> Tuple[List[FrameResult], Dict]:
     """Refine tracked frames (one video, ascending frames) as ``config`` says.
 
     Args:
-        frames: tracked results (untracked frames, without ids, pass through unchanged).
+        frames: tracked results (untracked frames, without ids, pass through unchanged);
+            a frame marked ``cut`` starts a new shot: nothing is stitched across it.
         config: what to do; with ``enabled`` False the frames come back as they are.
         fps: frames per second of the frame indices (seconds in ``config`` become frames).
         joint_score: interpolated joints not above this at both ends score 0 (the tracker's
-            ``joint_score``).
+            ``joint_score``); joints above it count for ``min_joint_extent``.
+        appearance: the colour descriptors of every frame's people, one
+            :class:`~posetrack.tracking.appearance.Appearance` per frame, for the appearance
+            rules of stitching; None: no appearance evidence (an exit and an entry are then
+            never stitched).
+        frame_size: (width, height), to tell tracks that left or entered the frame; None: unknown.
 
     Returns:
         The refined frames (the same frames, in order; each frame's observed people by id,
@@ -216,14 +383,20 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float,
     report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False}
     if not config.enabled or not frames:
         return list(frames), report
-    tracks = _tracks(frames)
+    if appearance is not None and len(appearance) != len(frames):
+        raise ValueError(f"{len(appearance)} appearance records for {len(frames)} frames")
+    tracks = _tracks(frames, appearance)
+    if config.split_gap is not None:
+        tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
+    cuts = np.array([f.frame for f in frames if f.cut], np.int64)
+    strong = {tid: t for tid, t in tracks.items() if not _weak(t, config, joint_score)}
     shortest = min(config.min_track_frames, max(1, len(frames) // 2))     # a short file keeps its people
-    keep = {tid: t for tid, t in tracks.items()
-            if len(t.pos) >= shortest and t.box_scores.mean() >= config.min_track_score}
-    report["removed_tracks"] = len(tracks) - len(keep)
-    before = _stitch(keep, config, fps) if config.stitch_gap > 0 else {}
+    before = _stitch_in_order(strong, config, fps, cuts, frame_size, shortest)
     report["stitched"] = len(before)
-    merged = _merge(keep, before)
+    merged = _merge(strong, before)
+    keep = {tid: t for tid, t in merged.items() if len(t.pos) >= shortest}
+    report["removed_tracks"] = len(tracks) - len(before) - len(keep)
+    merged = keep
     frame_index = np.array([f.frame for f in frames], np.int64)
     flagged = {}
     for tid, t in merged.items():
@@ -239,6 +412,18 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float,
     if config.interpolated_iou is not None:
         report["interpolated"] -= _drop_duplicates(merged, flagged, len(frames), config.interpolated_iou)
     return _assemble(frames, merged, flagged), report
+
+
+def _stitch_in_order(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.ndarray, frame_size,
+                     shortest: int) -> Dict[int, int]:
+    """{later id: earlier id}: established fragments (``shortest`` poses or more) stitched first, so
+    a short false pose near a person's end cannot take their continuation; then the short pieces
+    whose mean box score reaches ``piece_score``, which chain among themselves or onto free ends."""
+    if not (cfg.stitch_gap > 0 or cfg.reentry_gap > 0):
+        return {}
+    long = {tid: t for tid, t in tracks.items() if len(t.pos) >= shortest}
+    pieces = {tid: t for tid, t in tracks.items() if len(t.pos) >= shortest or t.box_scores.mean() >= cfg.piece_score}
+    return _stitch(pieces, cfg, fps, cuts, frame_size, _stitch(long, cfg, fps, cuts, frame_size))
 
 
 def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], num_frames: int,
@@ -288,5 +473,5 @@ def _assemble(frames: Sequence[FrameResult], tracks: Dict[int, _Track], flagged:
                       np.array([e[2].keypoints[e[3]] for e in people]).reshape(-1, k, 2),
                       np.array([e[2].keypoint_scores[e[3]] for e in people]).reshape(-1, k))
         out.append(FrameResult(f.frame, poses, np.array([e[1] for e in people], np.int64), time=f.time,
-                               interpolated=np.array([e[0] for e in people], bool)))
+                               interpolated=np.array([e[0] for e in people], bool), cut=f.cut))
     return out

@@ -1,14 +1,19 @@
-"""Validation of a saved tracker state (:meth:`~posetrack.tracking.tracker.PoseTracker.state_dict`) before it is loaded.
+"""The tracker's state: tables of named columns, and the saved-state schema that checks itself.
 
-A state comes back from a crash journal, a file anyone can edit or damage. Loading a
-wrong one would not fail: a ragged or misshapen array could only fail later with an
-internal error, and a negative ``next_id`` or a string where the queue belongs would give
-a result that matches no uninterrupted run. :func:`check_state` checks the structure
-(types through :mod:`msgspec`: whole numbers where the tracker keeps integers, no
-booleans for numbers), the shapes (every per-pose array has the queue's length ``E``,
-every per-track array the tracks' length ``T``, keypoints ``(E, K, 2)``), and the ranges
-(finite floats, frame indices and counts of 0 or more, ascending track ids, ``next_id``
-above every id in use).
+Everything a :class:`~posetrack.tracking.tracker.PoseTracker` knows lives in a few
+:class:`Table` s — the queue of recent poses, the live tracks, the gallery of ended tracks
+kept for re-identification — each a set of named numpy columns with one row per item. A
+table selects, appends, saves and restores all its columns at once, so a new per-track
+field is one line in its :class:`Column` spec, not an array kept in step by hand.
+
+:class:`TrackerState` is the saved state (what the crash journal holds and a resume
+loads): :meth:`TrackerState.encode` turns a tracker's tables into JSON-ready data and
+:meth:`TrackerState.decode` checks such data — types through :mod:`msgspec` (whole numbers
+where the tracker keeps integers, no booleans for numbers), the shapes (every column of a
+table has the table's length, trailing shapes as the spec says), the ranges (finite
+floats, counts and frame indices of 0 or more, ascending track ids, ``next_id`` above every
+id in use) — before anything is loaded. A state comes back from a file anyone can edit or
+damage; loading a wrong one must fail at once, naming the field.
 
 Example:
     >>> from posetrack.tracking.state import check_state
@@ -19,130 +24,282 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import msgspec
 import numpy as np
 
 from posetrack.errors import FormatError
 
-__all__ = ["check_state"]
+__all__ = ["Column", "Table", "TrackerState", "check_state"]
 
 
-class _Queue(msgspec.Struct):
-    keypoints: List[List[List[float]]]
-    keypoint_scores: List[List[float]]
-    areas: List[float]
-    box_scores: List[float]
-    track_ids: List[int]
-    frames: List[int]
+@dataclass(frozen=True)
+class Column:
+    """One column of a :class:`Table`.
+
+    Attributes:
+        dtype: numpy dtype name: "float32", "float64", "int64" or "bool".
+        shape: the trailing shape of one row (``()`` for a scalar per row).
+        minimum: values below this are refused when a saved table is loaded (None: any).
+    """
+
+    dtype: str
+    shape: Tuple[int, ...] = ()
+    minimum: Optional[float] = None
 
 
-class _Filter(msgspec.Struct):
-    x: List[float]
-    P: List[List[float]]
+Spec = Mapping[str, Column]
 
 
-class _Motion(msgspec.Struct):
-    filters: Dict[int, _Filter] = {}
+class Table:
+    """Named columns with one row per item (a track, a queued pose); immutable.
 
+    Args:
+        spec: the columns, name -> :class:`Column`.
+        columns: an array per column, all with the same first dimension.
 
-class _BoxModel(msgspec.Struct):
-    x: List[List[float]]
-    P: List[List[List[float]]]
+    Columns are read as attributes (``table.ids``); a table never changes in place:
+    :meth:`select`, :meth:`append` and :meth:`with_values` return new tables.
+    """
 
+    __slots__ = ("spec", "_data")
 
-class _Tracks(msgspec.Struct):
-    ids: List[int]
-    last_seen: List[int]
-    unsupported: List[int]
-    hits: List[int]
-    aspect: List[float]
-    model: _BoxModel
+    def __init__(self, spec: Spec, **columns: np.ndarray):
+        if set(columns) != set(spec):
+            missing, extra = set(spec) - set(columns), set(columns) - set(spec)
+            raise ValueError(f"table columns: missing {sorted(missing)}, unknown {sorted(extra)}")
+        data = {}
+        n = None
+        for name, col in spec.items():
+            a = np.asarray(columns[name], dtype=col.dtype)
+            if a.ndim == 0 or a.shape[1:] != tuple(col.shape):
+                raise ValueError(f"column {name}: rows of shape {tuple(col.shape)} expected, got {a.shape}")
+            n = len(a) if n is None else n
+            if len(a) != n:
+                raise ValueError(f"column {name}: {len(a)} rows, the table has {n}")
+            data[name] = a
+        object.__setattr__(self, "spec", dict(spec))
+        object.__setattr__(self, "_data", data)
 
+    @classmethod
+    def empty(cls, spec: Spec) -> "Table":
+        return cls(spec, **{n: np.zeros((0, *c.shape), c.dtype) for n, c in spec.items()})
 
-class _State(msgspec.Struct):
-    queue: _Queue
-    next_id: int
-    last_frame: Optional[int]
-    propagated: bool
-    motion: _Motion
-    tracks: _Tracks
-    frame_now: Optional[int] = None
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"the table has no column {name!r}") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Table is immutable: use with_values(), select() or append()")
+
+    def __len__(self) -> int:
+        return len(next(iter(self._data.values()))) if self._data else 0
+
+    def __deepcopy__(self, memo) -> "Table":
+        return self                                  # immutable: a copy is the table itself
+
+    def columns(self) -> Dict[str, np.ndarray]:
+        """The columns (the arrays themselves: do not modify them)."""
+        return dict(self._data)
+
+    def select(self, rows) -> "Table":
+        """The rows ``rows`` (indices or a boolean mask), in that order."""
+        return Table(self.spec, **{n: a[rows] for n, a in self._data.items()})
+
+    def append(self, **rows: np.ndarray) -> "Table":
+        """This table with ``rows`` (one array per column, equal lengths) added at the end."""
+        new = Table(self.spec, **rows)
+        return Table(self.spec, **{n: np.concatenate([a, new._data[n]]) for n, a in self._data.items()})
+
+    def with_values(self, rows=None, **values) -> "Table":
+        """A copy with the named columns replaced: whole columns, or only at ``rows`` when given."""
+        data = dict(self._data)
+        for name, value in values.items():
+            if name not in data:
+                raise AttributeError(f"the table has no column {name!r}")
+            if rows is None:
+                data[name] = value
+            else:
+                column = data[name].copy()
+                column[rows] = value
+                data[name] = column
+        return Table(self.spec, **data)
+
+    def state_dict(self) -> Dict[str, list]:
+        """Every column as nested lists (JSON-ready; floats widen to Python floats losslessly)."""
+        return {n: a.tolist() for n, a in self._data.items()}
+
+    @classmethod
+    def from_state(cls, spec: Spec, state: Mapping[str, Any], where: str) -> "Table":
+        """A table from :meth:`state_dict` data, checked column by column.
+
+        Raises:
+            FormatError: ``tracker.<where>.<column>: ...`` for a missing column, a value of the
+                wrong type, a wrong shape, a non-finite float or a value below the minimum.
+        """
+        if not isinstance(state, Mapping):
+            raise _fail(where, f"expected an object, got {type(state).__name__}")
+        unknown = sorted(set(state) - set(spec))
+        if unknown:
+            raise _fail(f"{where}.{unknown[0]}", "unknown column")
+        columns, n = {}, None
+        for name, col in spec.items():
+            here = f"{where}.{name}"
+            if name not in state:
+                raise _fail(here, "missing")
+            values = _typed(state[name], col, here)
+            n = len(values) if n is None else n
+            columns[name] = _array(values, col, n, here)
+        return cls(spec, **columns)
 
 
 def _fail(where: str, message: str) -> FormatError:
-    return FormatError(f"tracker.{where}: {message}")
+    return FormatError(f"tracker.{where}: {message}" if where else f"tracker: {message}")
 
 
-def _array(values: list, dtype, shape: Tuple[int, ...], where: str) -> np.ndarray:
-    """``values`` as an array of ``shape`` (an empty list fits any shape with a 0 in it)."""
+_BASE = {"float32": float, "float64": float, "int64": int, "bool": bool}
+
+
+def _typed(values: Any, col: Column, where: str) -> list:
+    """``values`` checked to be nested lists of the column's Python type (msgspec, strict)."""
+    tp: Any = _BASE[col.dtype]
+    for _ in range(len(col.shape) + 1):
+        tp = List[tp]
     try:
-        a = np.asarray(values, dtype)
+        return msgspec.convert(values, tp, strict=True)
+    except msgspec.ValidationError as e:
+        text = str(e)
+        raise _fail(where, text.rsplit(" - at `$", 1)[0]) from None
+
+
+def _array(values: list, col: Column, n: int, where: str) -> np.ndarray:
+    shape = (n, *col.shape)
+    try:
+        a = np.asarray(values, col.dtype)
     except ValueError:
         raise _fail(where, "rows of different lengths") from None
     if a.size == 0 and 0 in shape:
-        return np.zeros(shape, dtype)
+        return np.zeros(shape, col.dtype)
     if a.shape != shape:
         raise _fail(where, f"expected shape {shape}, got {a.shape}")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise _fail(where, "values must be finite")
+    if col.minimum is not None and a.size and a.min() < col.minimum:
+        raise _fail(where, f"values must be {col.minimum:g} or more, got {a.min()}")
     return a
 
 
-def _non_negative(a: np.ndarray, where: str) -> None:
-    if a.size and a.min() < 0:
-        raise _fail(where, f"values must be 0 or more, got {a.min()}")
+class _Scalars(msgspec.Struct):
+    """The tracker's scalar fields; its tables are checked by :meth:`Table.from_state`."""
+
+    queue: Dict[str, Any]
+    tracks: Dict[str, Any]
+    next_id: int
+    last_frame: Optional[int]
+    propagated: bool
+    frame_now: Optional[int] = None
+    gallery: Optional[Dict[str, Any]] = None
+    cuts: List[int] = []
 
 
-def check_state(state: Any, num_keypoints: int) -> None:
-    """Raise unless ``state`` is a tracker state a :class:`~posetrack.tracking.tracker.PoseTracker` with
-    ``num_keypoints`` joints can continue from.
+@dataclass(frozen=True)
+class TrackerState:
+    """A tracker's whole state: its tables and counters (the payload of a journal's state record).
+
+    Attributes:
+        next_id: the next track id to hand out.
+        last_frame: the last frame tracked (None before the first).
+        frame_now: the frame the queue was last moved into (None before the first).
+        propagated: whether the queue was moved into the coming frame already.
+        queue, tracks, gallery: the tracker's tables.
+        cuts: frames at which a scene cut ended every track, ascending.
+    """
+
+    next_id: int
+    last_frame: Optional[int]
+    frame_now: Optional[int]
+    propagated: bool
+    queue: Table
+    tracks: Table
+    gallery: Table
+    cuts: Tuple[int, ...] = ()
+
+    def encode(self) -> Dict[str, Any]:
+        """JSON-ready data; :meth:`decode` of it gives this state back exactly."""
+        return {"next_id": self.next_id, "last_frame": self.last_frame, "frame_now": self.frame_now,
+                "propagated": self.propagated, "queue": self.queue.state_dict(),
+                "tracks": self.tracks.state_dict(), "gallery": self.gallery.state_dict(),
+                "cuts": list(self.cuts)}
+
+    @classmethod
+    def decode(cls, data: Any, specs: Mapping[str, Spec]) -> "TrackerState":
+        """Check ``data`` (as :meth:`encode` writes it) against the table ``specs`` and build the state.
+
+        Args:
+            data: the saved state.
+            specs: the column specs of the "queue", "tracks" and "gallery" tables.
+
+        Raises:
+            FormatError: names the first field that is wrong (``tracker.queue.keypoints: ...``).
+        """
+        if not isinstance(data, dict):
+            raise FormatError(f"tracker: expected an object, got {type(data).__name__}")
+        try:
+            s = msgspec.convert(data, _Scalars, str_keys=True)
+        except msgspec.ValidationError as e:
+            text = str(e)
+            where = text.rsplit(" - at `$", 1)[1].rstrip("`").lstrip(".") if " - at `$" in text else ""
+            reason = text.rsplit(" - at `$", 1)[0]
+            if reason.startswith("Object missing required field"):
+                raise _fail(f"{where}.{reason.split('`')[1]}".lstrip("."), "missing") from None
+            raise _fail(where, reason) from None
+        queue = Table.from_state(specs["queue"], s.queue, "queue")
+        tracks = Table.from_state(specs["tracks"], s.tracks, "tracks")
+        gallery = Table.from_state(specs["gallery"], s.gallery, "gallery") if s.gallery is not None \
+            else Table.empty(specs["gallery"])
+        _check_ids(tracks.ids, "tracks.ids")
+        _check_ids(gallery.ids, "gallery.ids")
+        used = [int(a.max()) for a in (queue.track_ids, tracks.ids, gallery.ids) if len(a)]
+        if s.next_id < 0 or (used and s.next_id <= max(used)):
+            raise _fail("next_id", f"must be above every track id in use ({max(used, default=-1)}), got {s.next_id}")
+        for name in ("last_frame", "frame_now"):
+            value = getattr(s, name)
+            if value is not None and value < 0:
+                raise _fail(name, f"must be 0 or more, got {value}")
+        if any(c < 0 for c in s.cuts) or list(s.cuts) != sorted(set(s.cuts)):
+            raise _fail("cuts", "must be distinct frame indices of 0 or more, ascending")
+        return cls(s.next_id, s.last_frame, s.frame_now, s.propagated, queue, tracks, gallery, tuple(s.cuts))
+
+
+def _check_ids(ids: np.ndarray, where: str) -> None:
+    if len(ids) > 1 and (np.diff(ids) <= 0).any():
+        raise _fail(where, "must be distinct and ascending")
+
+
+def check_state(state: Any, num_keypoints: int, specs: Optional[Mapping[str, Spec]] = None) -> None:
+    """Raise unless ``state`` is a tracker state a tracker with ``num_keypoints`` joints can continue from.
 
     Args:
         state: JSON-ready data as :meth:`~posetrack.tracking.tracker.PoseTracker.state_dict` writes it.
         num_keypoints: K of the tracker's keypoint layout.
+        specs: the table specs (None: those of a default tracker for K joints).
 
     Raises:
         FormatError: names the first field that is wrong (``tracker.queue.keypoints: ...``).
     """
-    if not isinstance(state, dict):
-        raise FormatError(f"tracker: expected an object, got {type(state).__name__}")
-    try:
-        s = msgspec.convert(state, _State, str_keys=True)
-    except msgspec.ValidationError as e:
-        text = str(e)
-        where = text.rsplit(" - at `$", 1)[1].rstrip("`").lstrip(".") if " - at `$" in text else ""
-        reason = text.rsplit(" - at `$", 1)[0]
-        if reason.startswith("Object missing required field"):
-            field = reason.split("`")[1]
-            raise _fail(f"{where}.{field}".lstrip("."), "missing") from None
-        raise (_fail(where, reason) if where else FormatError(f"tracker: {reason}")) from None
-    q, t = s.queue, s.tracks
-    e, k, n = len(q.track_ids), num_keypoints, len(t.ids)
-    _array(q.keypoints, np.float32, (e, k, 2), "queue.keypoints")
-    _array(q.keypoint_scores, np.float32, (e, k), "queue.keypoint_scores")
-    _non_negative(_array(q.areas, np.float64, (e,), "queue.areas"), "queue.areas")
-    _array(q.box_scores, np.float32, (e,), "queue.box_scores")
-    queued = _array(q.track_ids, np.int64, (e,), "queue.track_ids")
-    _non_negative(queued, "queue.track_ids")
-    _non_negative(_array(q.frames, np.int64, (e,), "queue.frames"), "queue.frames")
-    ids = _array(t.ids, np.int64, (n,), "tracks.ids")
-    _non_negative(ids, "tracks.ids")
-    if n > 1 and (np.diff(ids) <= 0).any():
-        raise _fail("tracks.ids", "must be distinct and ascending")
-    for name in ("last_seen", "unsupported", "hits"):
-        _non_negative(_array(getattr(t, name), np.int64, (n,), f"tracks.{name}"), f"tracks.{name}")
-    _non_negative(_array(t.aspect, np.float64, (n,), "tracks.aspect"), "tracks.aspect")
-    _array(t.model.x, np.float64, (n, 6), "tracks.model.x")
-    _array(t.model.P, np.float64, (n, 6, 6), "tracks.model.P")
-    for tid, f in s.motion.filters.items():
-        _array(f.x, np.float64, (8,), f"motion.filters.{tid}.x")
-        _array(f.P, np.float64, (8, 8), f"motion.filters.{tid}.P")
-    used = [int(a.max()) for a in (queued, ids) if a.size] + [int(i) for i in s.motion.filters]
-    if s.next_id < 0 or (used and s.next_id <= max(used)):
-        raise _fail("next_id", f"must be above every track id in use ({max(used, default=-1)}), got {s.next_id}")
-    for name in ("last_frame", "frame_now"):
-        value = getattr(s, name)
-        if value is not None and value < 0:
-            raise _fail(name, f"must be 0 or more, got {value}")
+    if specs is None:
+        from posetrack.tracking.tables import table_specs
+
+        specs = table_specs(num_keypoints)
+    TrackerState.decode(state, specs)
+
+
+def stack_rows(rows: Sequence[Mapping[str, np.ndarray]], spec: Spec) -> Dict[str, np.ndarray]:
+    """Columns from a list of single-row mappings (an empty list gives empty columns)."""
+    if not rows:
+        return {n: np.zeros((0, *c.shape), c.dtype) for n, c in spec.items()}
+    return {n: np.stack([np.asarray(r[n], c.dtype) for r in rows]) for n, c in spec.items()}

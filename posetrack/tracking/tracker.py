@@ -1,39 +1,17 @@
 """Pose tracking: FlowTrack (Xiao et al., ECCV 2018, Sec. 3) and what we added to it.
 
-Per frame k the tracker
+Per frame the tracker cuts (at a scene cut), propagates its queue, proposes boxes, associates
+the new poses with its tracks, spawns ids and retires tracks: the steps and the module that owns
+each are listed in :mod:`posetrack.tracking`. This module holds the state and runs the steps.
 
-1. **propagates** its queue — the poses of the live tracks seen in the last Q frames —
-   into frame k: with the optical flow F(k-1 -> k) (the paper), or a Kalman prediction, or
-   not at all (``motion``). Tracks that are *lost* (not seen in frame k-1) or *occluded*
-   (their predicted box covered by a track nearer the camera, whose flow would drag them
-   along) move with a track motion model instead (``lost_motion``, :mod:`posetrack.tracking.motion`:
-   constant velocity of the box, compensated for the camera's pan and zoom);
-2. **proposes boxes** from the propagated poses of frame k-1, at most one per live track,
-   clipped to the frame (``propagation.propose_boxes``); the pipeline unifies them with the
-   detector's boxes before pose estimation. A track continued by such boxes alone, with no
-   detector box, stops proposing after ``max_propagated`` frames;
-3. **associates** the new poses with the tracks: the similarity of a pose and a track is
-   the largest OKS between the pose and the track's propagated poses in the queue (the
-   paper's multi-frame flow-based pose similarity); a matcher from :mod:`posetrack.tracking.matching`
-   pairs them (greedy, as in the paper). With ``cascade`` the tracks seen in frame k-1 first
-   take the poses they clearly match, then every free track (lost ones included: their OKS
-   tolerance grows with the time they were unseen, and they are gated by predicted
-   position and scale) competes for the rest; poses scoring below ``start_score`` are
-   matched last, to the tracks still free (ByteTrack's two thresholds);
-4. **spawns** a new id for every unmatched pose that may start a track (box score at least
-   ``start_score``, a detector box, not a duplicate of a tracked pose) and **retires**
-   tracks: after Q frames unseen (the paper), or after ``max_lost`` seconds lost.
-
-The ``flowtrack`` preset of ``configs/tracker.yaml`` (and ``TrackerConfig()``) is the paper;
-the default preset adds the rest. Offline refinement of whole files is :mod:`posetrack.tracking.refine`.
-
-Track ids start at 0 and count up per tracker; each :class:`PoseTracker` owns its
-counter, ``reset()`` restarts it, and two trackers never share state. All state can be
-saved and restored exactly (:meth:`PoseTracker.state_dict`).
+Every per-track field lives in one :class:`~posetrack.tracking.state.Table` (the tracks),
+as do the queued poses and the gallery; track ids start at 0 and count up per tracker; each
+:class:`PoseTracker` owns its counter, ``reset()`` restarts it, and two trackers never share
+state. All state can be saved and restored exactly (:meth:`PoseTracker.state_dict`).
 
 Poses whose box score is below ``box_score`` or that have no joint above ``joint_score``
 are not tracked: they are left out of the returned :class:`~posetrack.types.FrameResult`,
-as are poses that may not start a track and matched none.
+as are merged duplicates and poses that may not start a track and matched none.
 
 Example:
     >>> import numpy as np
@@ -49,75 +27,32 @@ Example:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from posetrack.boxes import box_areas, box_centres, box_iou, covered_fraction
+from posetrack.boxes import box_iou
 from posetrack.keypoints import KeypointLayout
-from posetrack.tracking.matching import Matches, match
-from posetrack.tracking.motion import MOTIONS, STILL_CAMERA, TRACK_MOTIONS, camera_motion
-from posetrack.oks import oks_matrix
-from posetrack.tracking.propagation import propose_boxes
-from posetrack.types import DEFAULT_FPS, Detections, FrameResult, Poses
+from posetrack.tracking import appearance as looks
+from posetrack.tracking.association import TrackView, build_terms, similarity as combined_similarity
 from posetrack.tracking.config import (RefineConfig, TrackerConfig, default_preset, load_tracking_config,  # noqa: F401
-                             preset_names)
-from posetrack.tracking.state import check_state
+                                       preset_names)
+from posetrack.tracking.duplicates import best_of_duplicates, duplicate_pairs, tracked_duplicates, unique_poses
+from posetrack.tracking.flow import propagate_points
+from posetrack.tracking.identities import expired, reidentify, remember, reuse
+from posetrack.tracking.matching import Matches, extend_matches, match_in_stages
+from posetrack.tracking.motion import STILL_CAMERA, TRACK_MOTIONS
+from posetrack.tracking.prediction import move_queue
+from posetrack.tracking.propagation import propose_boxes
+from posetrack.tracking.state import Table, TrackerState, check_state
+from posetrack.tracking.tables import pose_boxes, record, table_specs
+from posetrack.types import DEFAULT_FPS, Detections, FrameResult, Poses
 
-__all__ = ["TrackerConfig", "RefineConfig", "PoseQueue", "PoseTracker", "load_tracking_config", "preset_names",
-           "default_preset", "check_state"]
+__all__ = ["TrackerConfig", "RefineConfig", "PoseTracker", "load_tracking_config", "preset_names",
+           "default_preset", "check_state", "table_specs"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class PoseQueue:
-    """The recent poses of the live tracks, moved into the coordinates of the newest frame.
-
-    Attributes:
-        keypoints: (E, K, 2) float32 x, y, propagated to the current frame.
-        keypoint_scores: (E, K) float32 scores when observed.
-        areas: (E,) float64 areas of the boxes the poses were estimated in (OKS scale).
-        box_scores: (E,) float32.
-        track_ids: (E,) int64.
-        frames: (E,) int64 frame each pose was observed in.
-    """
-
-    keypoints: np.ndarray
-    keypoint_scores: np.ndarray
-    areas: np.ndarray
-    box_scores: np.ndarray
-    track_ids: np.ndarray
-    frames: np.ndarray
-
-    @classmethod
-    def empty(cls, num_keypoints: int) -> "PoseQueue":
-        return cls(np.zeros((0, num_keypoints, 2), np.float32), np.zeros((0, num_keypoints), np.float32),
-                   np.zeros(0), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
-
-    def __len__(self) -> int:
-        return len(self.track_ids)
-
-    def select(self, mask: np.ndarray) -> "PoseQueue":
-        return PoseQueue(self.keypoints[mask], self.keypoint_scores[mask], self.areas[mask],
-                         self.box_scores[mask], self.track_ids[mask], self.frames[mask])
-
-    def moved(self, keypoints: np.ndarray) -> "PoseQueue":
-        return PoseQueue(np.asarray(keypoints, np.float32), self.keypoint_scores, self.areas, self.box_scores,
-                         self.track_ids, self.frames)
-
-    def appended(self, frame: int, poses: Poses, track_ids: np.ndarray) -> "PoseQueue":
-        n = len(poses)
-        return PoseQueue(np.concatenate([self.keypoints, poses.keypoints]),
-                         np.concatenate([self.keypoint_scores, poses.keypoint_scores]),
-                         np.concatenate([self.areas, box_areas(poses.boxes)]),
-                         np.concatenate([self.box_scores, poses.box_scores]),
-                         np.concatenate([self.track_ids, np.asarray(track_ids, np.int64)]),
-                         np.concatenate([self.frames, np.full(n, frame, np.int64)]))
-
-
-# ---------------------------------------------------------------- the tracker
 
 class PoseTracker:
     """Pose tracker over one video; feed frames in increasing order.
@@ -125,8 +60,8 @@ class PoseTracker:
     Args:
         layout: the poses' keypoint layout (its OKS sigmas are used).
         config: thresholds and strategies (``TrackerConfig()`` is the paper's FlowTrack).
-        fps: frames per second of the frame indices, to turn seconds (``max_lost``) into
-            frames; None: 25.
+        fps: frames per second of the frame indices, to turn seconds (``max_lost``,
+            ``reid_horizon``) into frames; None: 25.
         frame_size: (width, height) of the frames: proposals are clipped to it, and lost
             tracks predicted wholly outside it end. None: unknown.
     """
@@ -138,25 +73,30 @@ class PoseTracker:
         self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else DEFAULT_FPS
         self.frame_size = None if frame_size is None else (int(frame_size[0]), int(frame_size[1]))
         self._sigmas = layout.sigma_array()
+        self._specs = table_specs(layout.num_keypoints, config.lost_motion)
         self._max_lost = None if config.max_lost is None else max(1, int(round(config.max_lost * self.fps)))
-        self._uses_model = config.max_lost is not None or config.occlusion is not None
+        self._horizon = None if config.reid_horizon is None else max(1, int(round(config.reid_horizon * self.fps)))
+        self._uses_model = config.max_lost is not None or config.occlusion is not None or config.motion == "kalman"
+        self._terms = build_terms(config, layout)
+        self._motion = TRACK_MOTIONS[config.lost_motion]()
         self.reset()
+
+    @property
+    def uses_appearance(self) -> bool:
+        """Whether :meth:`update` wants colour descriptors of the poses (``appearance=``)."""
+        c = self.config
+        return c.costs.get("appearance", 0) > 0 or c.reid_horizon is not None or c.max_tracks is not None
 
     def reset(self) -> None:
         """Forget every track and restart ids at 0 (call between videos)."""
-        self._queue = PoseQueue.empty(self.layout.num_keypoints)
-        self._motion = MOTIONS[self.config.motion]()
+        self._queue = Table.empty(self._specs["queue"])
+        self._tracks = Table.empty(self._specs["tracks"])
+        self._gallery = Table.empty(self._specs["gallery"])
         self._next_id = 0
         self._last_frame: Optional[int] = None
         self._frame_now: Optional[int] = None
         self._propagated = False
-        # The live tracks, one row each, ascending ids (the columns of similarity()).
-        self._ids = np.zeros(0, np.int64)
-        self._last_seen = np.zeros(0, np.int64)          # frame each track was last matched in
-        self._unsupported = np.zeros(0, np.int64)        # consecutive frames continued by proposals alone
-        self._hits = np.zeros(0, np.int64)               # frames it was matched in
-        self._aspect = np.zeros(0)                       # width / height of its last box
-        self._model = TRACK_MOTIONS[self.config.lost_motion]()
+        self._cuts: List[int] = []
 
     # ------------------------------------------------------------ state
 
@@ -179,8 +119,8 @@ class PoseTracker:
         for r in results:
             if last - r.frame < window and len(r):
                 if self._last_frame is not None and self._uses_model:
-                    self._model.predict(r.frame - self._last_frame, STILL_CAMERA)
-                self._record(r.frame, r.poses, r.track_ids, np.ones(len(r), bool))
+                    self._tracks = self._motion.predict(self._tracks, r.frame - self._last_frame, STILL_CAMERA)
+                self._record(r.frame, r.poses, r.track_ids, np.ones(len(r), bool), None)
         self._next_id = 1 + max((int(r.track_ids.max()) for r in results if len(r)), default=-1)
         self._last_frame = last
 
@@ -190,74 +130,66 @@ class PoseTracker:
         Floats are written as Python floats, which JSON round-trips exactly (float32
         values widen to float64 losslessly), so :meth:`load_state_dict` on a fresh
         tracker with the same layout, config, fps and frame size continues bit for bit as
-        this one would.
+        this one would. The format is :class:`~posetrack.tracking.state.TrackerState`.
         """
-        q = self._queue
-        return {
-            "next_id": self._next_id,
-            "last_frame": self._last_frame,
-            "frame_now": self._frame_now,
-            "propagated": self._propagated,
-            "queue": {"keypoints": q.keypoints.tolist(), "keypoint_scores": q.keypoint_scores.tolist(),
-                      "areas": q.areas.tolist(), "box_scores": q.box_scores.tolist(),
-                      "track_ids": q.track_ids.tolist(), "frames": q.frames.tolist()},
-            "motion": self._motion.state_dict(),
-            "tracks": {"ids": self._ids.tolist(), "last_seen": self._last_seen.tolist(),
-                       "unsupported": self._unsupported.tolist(), "hits": self._hits.tolist(),
-                       "aspect": self._aspect.tolist(),
-                       "model": self._model.state_dict()},
-        }
+        return TrackerState(self._next_id, self._last_frame, self._frame_now, self._propagated, self._queue,
+                            self._tracks, self._gallery, tuple(self._cuts)).encode()
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore a state saved by :meth:`state_dict` (replaces all current tracks).
 
         Raises:
-            FormatError: ``state`` is not a valid state for this tracker's layout
-                (:func:`~posetrack.tracking.state.check_state`: structure, shapes, ranges);
+            FormatError: ``state`` is not a valid state for this tracker
+                (:meth:`~posetrack.tracking.state.TrackerState.decode`: structure, shapes, ranges);
                 the tracker is left as it was.
         """
-        check_state(state, self.layout.num_keypoints)
-        self.reset()
-        q = state["queue"]
-        k = self.layout.num_keypoints
-        self._queue = PoseQueue(np.asarray(q["keypoints"], np.float32).reshape(-1, k, 2),
-                                np.asarray(q["keypoint_scores"], np.float32).reshape(-1, k),
-                                np.asarray(q["areas"], np.float64).reshape(-1),
-                                np.asarray(q["box_scores"], np.float32).reshape(-1),
-                                np.asarray(q["track_ids"], np.int64).reshape(-1),
-                                np.asarray(q["frames"], np.int64).reshape(-1))
-        self._next_id = int(state["next_id"])
-        self._last_frame = None if state["last_frame"] is None else int(state["last_frame"])
-        self._frame_now = None if state.get("frame_now") is None else int(state["frame_now"])
-        self._propagated = bool(state["propagated"])
-        self._motion.load_state_dict(state["motion"])
-        t = state["tracks"]
-        self._ids = np.asarray(t["ids"], np.int64).reshape(-1)
-        self._last_seen = np.asarray(t["last_seen"], np.int64).reshape(-1)
-        self._unsupported = np.asarray(t["unsupported"], np.int64).reshape(-1)
-        self._hits = np.asarray(t["hits"], np.int64).reshape(-1)
-        self._aspect = np.asarray(t["aspect"], np.float64).reshape(-1)
-        self._model.load_state_dict(t["model"])
+        s = TrackerState.decode(state, self._specs)
+        self._queue, self._tracks, self._gallery = s.queue, s.tracks, s.gallery
+        self._next_id, self._last_frame, self._frame_now = s.next_id, s.last_frame, s.frame_now
+        self._propagated, self._cuts = s.propagated, list(s.cuts)
 
     @property
     def active_ids(self) -> np.ndarray:
-        """(T,) int64 ids of the live tracks (active and lost), ascending (the columns of :meth:`similarity`)."""
-        return self._ids.copy()
+        """(T,) int64 ids of the live tracks (active and lost), ascending."""
+        return self._tracks.ids.copy()
 
     @property
     def lost_ids(self) -> np.ndarray:
         """(L,) int64 ids of the live tracks not seen in the latest frame."""
-        return self._ids[self._last_seen != self._last_frame]
+        return self._tracks.ids[self._tracks.last_seen != self._last_frame]
 
     @property
-    def queue(self) -> PoseQueue:
-        """The live tracks' recent poses, in the coordinates of the latest propagated frame."""
+    def queue(self) -> Table:
+        """The live tracks' recent poses (columns keypoints, keypoint_scores, areas, box_scores,
+        track_ids, frames), in the coordinates of the latest propagated frame."""
         return self._queue
+
+    @property
+    def cuts(self) -> Tuple[int, ...]:
+        """Frames at which :meth:`cut` ended every track, ascending."""
+        return tuple(self._cuts)
+
+    # ------------------------------------------------------------ cut
+
+    def cut(self, frame: int) -> None:
+        """A scene cut before ``frame``: every track ends, nothing carries over (ids keep counting).
+
+        The gallery of ended tracks is emptied too: people of another shot are not re-identified
+        across a cut.
+        """
+        if self._last_frame is not None and frame <= self._last_frame:
+            raise ValueError(f"frame {frame}: a cut must come after the last tracked frame ({self._last_frame})")
+        if self._propagated:
+            raise RuntimeError("cut() must come before propagate() for the frame")
+        next_id, cuts = self._next_id, self._cuts + [int(frame)]
+        last = self._last_frame
+        self.reset()
+        self._next_id, self._cuts, self._last_frame = next_id, cuts, last
 
     # ------------------------------------------------------------ predict
 
     def propagate(self, flow: Optional[np.ndarray] = None, frame: Optional[int] = None,
-                  image: Optional[np.ndarray] = None) -> None:
+                  image: Optional[np.ndarray] = None, backward_flow: Optional[np.ndarray] = None) -> None:
         """Move the queue into the coming frame, once per frame, before :meth:`propose_boxes`.
 
         Args:
@@ -266,68 +198,22 @@ class PoseTracker:
                 model's time step.
             image: (H, W, 3) uint8, the previous frame (where the flow starts): the camera's
                 motion is measured only where it has texture. None: everywhere.
+            backward_flow: (H, W, 2) flow from the coming frame back to the previous one, or
+                None: where the two disagree at a track's joints, the track trusts its motion
+                model more (``flow_check``).
         """
         if self._propagated:
             raise RuntimeError("propagate() was already called for this frame; call update() first")
         last = self._last_frame
         self._frame_now = frame if frame is not None else (0 if last is None else last + 1)
         q = self._queue
-        moved = self._motion.predict(q.track_ids, q.keypoints, flow)
-        if self._uses_model and len(self._ids):
+        moved = q.keypoints if flow is None or self.config.motion != "flow" else propagate_points(flow, q.keypoints)
+        if self._uses_model and len(self._tracks):
             dt = max(1, self._frame_now - last) if last is not None else 1
-            moved = self._move_with_model(q, moved, flow, dt, image)
-        self._queue = q.moved(moved)
+            self._tracks, moved = move_queue(q, moved, self._tracks, self._motion, self.config, self._last_frame,
+                                             flow, dt, image, backward_flow)
+        self._queue = q.with_values(keypoints=moved)
         self._propagated = True
-
-    def _move_with_model(self, q: PoseQueue, moved: np.ndarray, flow: Optional[np.ndarray], dt: int,
-                         image: Optional[np.ndarray]) -> np.ndarray:
-        """Predict every track's box; lost and occluded tracks' queued poses follow it, not the flow."""
-        seen = self._last_seen == self._last_frame
-        camera = STILL_CAMERA
-        if self.config.camera_motion and flow is not None:
-            camera = camera_motion(flow, self._model.boxes(self._aspect)[seen], image=image)
-            if camera is None:                                   # a flat background: ask the people
-                camera = self._camera_from_people(q, moved, seen, dt)
-        before = self._model.x[:, :3].copy()
-        self._model.predict(dt, camera)
-        after = self._model.x[:, :3]
-        use = np.ones(len(self._ids), bool) if flow is None else ~seen | self._occluded(seen)
-        if not use.any():
-            return moved
-        row = np.searchsorted(self._ids, q.track_ids)
-        ratio = np.clip(after[:, 2] / np.maximum(before[:, 2], 1.0), 0.5, 2.0)
-        by_model = after[row, None, :2] + (q.keypoints - before[row, None, :2]) * ratio[row, None, None]
-        return np.where(use[row, None, None], by_model, moved).astype(np.float32)
-
-    def _camera_from_people(self, q: PoseQueue, moved: np.ndarray, seen: np.ndarray, dt: int) -> np.ndarray:
-        """The camera's pan where the background cannot show it: the median, over established
-        tracks seen in the previous frame, of their flow displacement minus their own velocity.
-
-        Each such person moves by the camera's pan plus their own motion (the filter's
-        velocity, in camera-compensated coordinates); what they share is the camera's.
-        """
-        newest = q.frames == self._last_frame
-        row = np.searchsorted(self._ids, q.track_ids[newest])
-        sure = self._hits[row] >= max(self.config.min_hits, 2)
-        if not sure.any():
-            return STILL_CAMERA
-        conf = q.keypoint_scores[newest][sure] > self.config.joint_score                  # (S, K)
-        shift = np.where(conf[..., None], moved[newest][sure] - q.keypoints[newest][sure], np.nan)
-        with np.errstate(all="ignore"):
-            own = np.nanmedian(shift, axis=1) - dt * self._model.x[row[sure], 3:5]          # (S, 2)
-        own = own[np.isfinite(own).all(1)]
-        return STILL_CAMERA if not len(own) else np.r_[1.0, np.median(own, axis=0)]
-
-    def _occluded(self, seen: np.ndarray) -> np.ndarray:
-        """(T,) bool: tracks whose predicted box a track seen in the previous frame, nearer the
-        camera (its box reaches lower in the frame), covers by at least ``occlusion``."""
-        if self.config.occlusion is None or seen.sum() == 0:
-            return np.zeros(len(self._ids), bool)
-        boxes = self._model.boxes(self._aspect)
-        cover = covered_fraction(boxes, boxes[seen])                          # (T, S)
-        nearer = boxes[seen][None, :, 3] > boxes[:, None, 3]
-        cover = np.where(nearer & (self._ids[:, None] != self._ids[seen][None]), cover, 0.0)
-        return cover.max(1) >= self.config.occlusion
 
     def propose_boxes(self, frame_size: Optional[Tuple[int, int]] = None) -> Detections:
         """Boxes of the previous frame's poses, propagated and expanded (FlowTrack, Sec. 3.2).
@@ -342,8 +228,8 @@ class PoseTracker:
             raise RuntimeError("call propagate(flow) for the coming frame before propose_boxes()")
         cfg = self.config
         last = self._queue.frames == self._last_frame
-        if cfg.max_propagated is not None and len(self._ids):
-            tired = self._ids[self._unsupported >= cfg.max_propagated]
+        if cfg.max_propagated is not None and len(self._tracks):
+            tired = self._tracks.ids[self._tracks.unsupported >= cfg.max_propagated]
             last &= ~np.isin(self._queue.track_ids, tired)
         q = self._queue.select(last)
         proposals, _ = propose_boxes(q.keypoints, q.keypoint_scores, q.box_scores, cfg.joint_score, cfg.box_expand,
@@ -358,35 +244,24 @@ class PoseTracker:
         FlowTrack (``max_lost`` None): a track with no queued pose left ends. Otherwise a
         track keeps its newest pose while lost, and ends when unseen for more than
         ``max_lost`` seconds (Q frames while it has fewer than ``min_hits`` matches) or
-        predicted wholly outside the frame.
+        predicted wholly outside the frame. An ended track seen in at least ``min_hits``
+        frames joins the gallery (with ``reid_horizon``), where it stays that many seconds.
         """
-        q = self._queue
-        old = frame - q.frames > self.config.queue
-        if self._max_lost is not None and len(self._ids):
-            row = np.searchsorted(self._ids, q.track_ids)
-            old &= q.frames != self._last_seen[row]
-            unseen = frame - self._last_seen
-            gone = (unseen > self._max_lost) | ((self._hits < self.config.min_hits) & (unseen > self.config.queue))
-            if self.frame_size is not None:
-                gone |= self._outside(self._model.boxes(self._aspect))
-            old |= gone[row]
+        q, tracks = self._queue, self._tracks
+        boxes = self._motion.boxes(tracks, tracks.aspect) if self._max_lost is not None and len(tracks) else None
+        old = expired(q, tracks, boxes, frame, self.config.queue, self._max_lost, self.config.min_hits, self.frame_size)
+        if self._horizon is not None and len(self._gallery):
+            self._gallery = self._gallery.select(frame - self._gallery.last_seen <= self._horizon)
         if not old.any():
             return
-        before = self._ids
         self._queue = q.select(~old)
-        keep = np.isin(self._ids, self._queue.track_ids)
-        self._keep_tracks(keep)
-        self._motion.forget(before[~keep])
-
-    def _outside(self, boxes: np.ndarray) -> np.ndarray:
-        w, h = self.frame_size
-        return (boxes[:, 2] <= 0) | (boxes[:, 0] >= w) | (boxes[:, 3] <= 0) | (boxes[:, 1] >= h)
-
-    def _keep_tracks(self, keep: np.ndarray) -> None:
-        self._ids, self._last_seen = self._ids[keep], self._last_seen[keep]
-        self._unsupported, self._aspect = self._unsupported[keep], self._aspect[keep]
-        self._hits = self._hits[keep]
-        self._model.select(keep)
+        keep = np.isin(tracks.ids, self._queue.track_ids)
+        ended = ~keep & (tracks.hits >= max(self.config.min_hits, 1))
+        if (self._horizon is not None or self.config.max_tracks is not None) and ended.any():
+            # for re-identification, and, with max_tracks, as the identities a newcomer may take
+            self._gallery = remember(self._gallery, tracks.select(ended), self._motion,
+                                     needs_looks=self.config.max_tracks is None)
+        self._tracks = tracks.select(keep)
 
     # ------------------------------------------------------------ associate
 
@@ -401,48 +276,29 @@ class PoseTracker:
     def _lost_seconds(self) -> np.ndarray:
         """(T,) seconds each track has been unseen, beyond the one frame every step spans."""
         now = self._frame_now if self._frame_now is not None else (self._last_frame or 0) + 1
-        return np.maximum(now - self._last_seen - 1, 0) / self.fps
+        return np.maximum(now - self._tracks.last_seen - 1, 0) / self.fps
 
-    def similarity(self, poses: Poses) -> np.ndarray:
-        """Flow-based pose similarity, shape (N poses, T live tracks), columns as :attr:`active_ids`.
+    def view(self) -> TrackView:
+        """What the cost terms see of the live tracks (in this frame, after :meth:`propagate`)."""
+        tracks, q = self._tracks, self._queue
+        lost = self._lost_seconds() if self._uses_model else np.zeros(len(tracks))
+        boxes = self._motion.boxes(tracks, tracks.aspect) if self._uses_model else tracks.box
+        look = looks.Appearance(tracks.look, tracks.look_weight) if self.uses_appearance else None
+        return TrackView(tracks.ids, q.keypoints, q.keypoint_scores, q.areas, np.searchsorted(tracks.ids, q.track_ids),
+                         boxes, np.maximum(boxes[:, 3] - boxes[:, 1], 1.0), lost,
+                         self._motion.position_covariance(tracks), look)
 
-        OKS between each pose and each queued (propagated) pose, over the joints confident
-        in both, then the maximum over each track's queued poses. A lost track's tolerance
-        grows with the time it was unseen (``lost_growth``), and a pose outside its gate of
-        predicted position and scale gets similarity 0.
+    def similarity(self, poses: Poses, appearance: Optional[looks.Appearance] = None) -> np.ndarray:
+        """Combined similarity, shape (N poses, T live tracks), columns as :attr:`active_ids`.
+
+        The weighted cost terms of ``costs`` (:mod:`posetrack.tracking.association`); for
+        FlowTrack the largest OKS between each pose and each track's propagated queued poses.
+        An impossible pair (a gate) is -inf.
         """
-        q = self._queue
-        n, t = len(poses), len(self._ids)
-        if n == 0 or len(q) == 0:
-            return np.zeros((n, t))
-        column = np.searchsorted(self._ids, q.track_ids)
-        thr = self.config.joint_score
-        mask = (poses.keypoint_scores > thr)[:, None, :] & (q.keypoint_scores > thr)[None, :, :]   # (N, E, K)
-        extra = None
-        lost = self._lost_seconds() if self._uses_model else np.zeros(t)
-        if self._uses_model and self.config.lost_growth > 0 and lost.any():
-            extra = (self.config.lost_growth * lost * self._model.x[:, 2])[column] ** 2
-        oks = oks_matrix(poses.keypoints, q.keypoints, box_areas(poses.boxes), q.areas, self._sigmas, mask, extra)
-        order = np.argsort(column, kind="stable")
-        starts = np.flatnonzero(np.r_[True, np.diff(column[order]) != 0])
-        sim = np.zeros((n, t))
-        sim[:, column[order][starts]] = np.maximum.reduceat(oks[:, order], starts, axis=1)
-        if lost.any():
-            sim = np.where(self._gate(poses, lost), sim, 0.0)
-        return sim
+        return combined_similarity(self._terms, self.view(), poses, appearance)
 
-    def _gate(self, poses: Poses, lost: np.ndarray) -> np.ndarray:
-        """(N, T) bool: pose within a lost track's predicted position and scale (always True for others)."""
-        cfg = self.config
-        pred = self._model.x
-        h = np.maximum(pred[:, 2], 1.0)
-        dist = np.linalg.norm(box_centres(poses.boxes)[:, None] - pred[None, :, :2], axis=2)
-        reach = (cfg.lost_gate + cfg.lost_growth * lost) * h
-        ph = np.maximum(poses.boxes[:, 3] - poses.boxes[:, 1], 1.0)[:, None]
-        ratio = np.maximum(ph / h[None], h[None] / ph)
-        return (lost[None] == 0) | ((dist <= reach[None]) & (ratio <= cfg.lost_scale))
-
-    def associate(self, poses: Poses, high: Optional[np.ndarray] = None) -> Matches:
+    def associate(self, poses: Poses, high: Optional[np.ndarray] = None,
+                  appearance: Optional[looks.Appearance] = None, sim: Optional[np.ndarray] = None) -> Matches:
         """Match poses (rows) to live tracks (columns of :meth:`similarity`).
 
         With ``cascade``, the tracks seen in the previous frame first take the poses they
@@ -451,27 +307,32 @@ class PoseTracker:
         matched last, to the tracks still free.
         """
         cfg = self.config
-        sim = self.similarity(poses)
+        sim = self.similarity(poses, appearance) if sim is None else sim
         n, t = sim.shape
         high = np.ones(n, bool) if high is None else high
         everyone = np.ones(t, bool)
         stages = [(high, everyone, cfg.min_similarity)]
         if cfg.cascade is not None:
-            stages.insert(0, (high, self._last_seen == self._last_frame, max(cfg.cascade, cfg.min_similarity)))
+            stages.insert(0, (high, self._tracks.last_seen == self._last_frame, max(cfg.cascade, cfg.min_similarity)))
         if not high.all():
             stages.append((~high, everyone, cfg.min_similarity))
-        pairs = []
-        row_free, col_free = np.ones(n, bool), np.ones(t, bool)
-        for rows, cols, threshold in stages:
-            r, c = np.flatnonzero(rows & row_free), np.flatnonzero(cols & col_free)
-            if not len(r) or not len(c):
-                continue
-            m = match(sim if len(r) == n and len(c) == t else sim[np.ix_(r, c)], threshold, cfg.matching)
-            if len(m.pairs):
-                pairs.append(np.stack([r[m.pairs[:, 0]], c[m.pairs[:, 1]]], 1))
-                row_free[pairs[-1][:, 0]] = False
-                col_free[pairs[-1][:, 1]] = False
-        return Matches.from_pairs(np.concatenate(pairs) if pairs else np.zeros((0, 2)), n, t)
+        return match_in_stages(sim, stages, cfg.matching)
+
+    def _fallback(self, poses: Poses, high: np.ndarray, matches: Matches, sim: np.ndarray) -> Matches:
+        """Second chance for poses no track matched by pose (ByteTrack's IoU stage): a free track
+        seen within the last Q frames takes a free pose whose joints' box overlaps its predicted
+        box by IoU >= ``fallback_iou`` (an estimator's odd pose of someone turning or half hidden
+        is still where that person is). Never a pair any cost term forbids."""
+        rows = matches.unmatched_rows[high[matches.unmatched_rows]]
+        tracks = self._tracks
+        recent = (self._frame_now - tracks.last_seen) <= self.config.queue
+        cols = matches.unmatched_cols[recent[matches.unmatched_cols]]
+        if not len(rows) or not len(cols):
+            return matches
+        predicted = self._motion.boxes(tracks, tracks.aspect)[cols] if self._uses_model else tracks.box[cols]
+        iou = box_iou(pose_boxes(poses.select(rows), self.config.box_expand), predicted)     # (R, C)
+        iou = np.where(np.isfinite(sim[np.ix_(rows, cols)]), iou, 0.0)
+        return extend_matches(matches, iou, rows, cols, self.config.fallback_iou, sim.shape)
 
     def spawn(self, count: int) -> np.ndarray:
         """``count`` new track ids, (count,) int64."""
@@ -479,39 +340,62 @@ class PoseTracker:
         self._next_id += count
         return ids
 
+    # ------------------------------------------------------------ re-identify
+
+    def _new_ids(self, poses: Poses, rows: np.ndarray, appearance: Optional[looks.Appearance],
+                 taken: np.ndarray) -> np.ndarray:
+        """Ids for the unmatched poses ``rows`` that start tracks: re-identified
+        (:func:`~posetrack.tracking.identities.reidentify`; the ids taken leave the gallery), else
+        new; with ``max_tracks`` ids handed out, free identities not ``taken`` in this frame
+        (:func:`~posetrack.tracking.identities.reuse`).
+
+        Returns (len(rows),) int64, -1 for a pose that gets none (``max_tracks`` reached and
+        no free identity it could be).
+        """
+        ids = np.full(len(rows), -1, np.int64)
+        look = None if appearance is None else appearance.select(rows)
+        if look is not None and self._horizon is not None and len(self._gallery) and len(rows):
+            ids, used = reidentify(poses.boxes[rows], look, self._gallery, self._frame_now, self.fps, self.config)
+            if used.any():
+                self._gallery = self._gallery.select(~used)
+        fresh = np.flatnonzero(ids < 0)
+        cap = self.config.max_tracks
+        if cap is None:
+            ids[fresh] = self.spawn(len(fresh))
+            return ids
+        room = max(0, cap - self._next_id)
+        ids[fresh[:room]] = self.spawn(min(room, len(fresh)))
+        rest = fresh[room:]
+        if len(rest):
+            free = np.setdiff1d(np.arange(self._next_id, dtype=np.int64), np.r_[taken, ids[ids >= 0]])
+            ids[rest] = reuse(poses.boxes[rows[rest]], None if look is None else look.select(rest), self._tracks,
+                              self._gallery, free)
+            self._drop_reused(ids[rest][ids[rest] >= 0])
+        return ids
+
+    def _drop_reused(self, ids: np.ndarray) -> None:
+        """Identities handed to new poses leave the gallery, and a lost track with one ends (its row is reused)."""
+        if not len(ids):
+            return
+        self._gallery = self._gallery.select(~np.isin(self._gallery.ids, ids))
+        lost = np.isin(self._tracks.ids, ids)
+        if lost.any():
+            self._queue = self._queue.select(~np.isin(self._queue.track_ids, ids))
+            self._tracks = self._tracks.select(~lost)
+
     # ------------------------------------------------------------ update
 
-    def _record(self, frame: int, poses: Poses, ids: np.ndarray, detected: np.ndarray) -> None:
-        self._queue = self._queue.appended(frame, poses, ids)
-        self._motion.observe(ids, poses.boxes)
-        b = poses.boxes.astype(np.float64)
-        h = np.maximum(b[:, 3] - b[:, 1], 1.0)
-        z = np.c_[box_centres(b), h]
-        aspect = (b[:, 2] - b[:, 0]) / h
-        row = np.searchsorted(self._ids, ids)
-        old = (row < len(self._ids)) & (self._ids[np.minimum(row, max(len(self._ids) - 1, 0))] == ids) \
-            if len(self._ids) else np.zeros(len(ids), bool)
-        r = row[old]
-        self._last_seen[r] = frame
-        self._hits[r] += 1
-        self._unsupported[r] = np.where(detected[old], 0, self._unsupported[r] + 1)
-        self._aspect[r] = aspect[old]
-        self._model.update(r, z[old])
-        new = np.flatnonzero(~old)
-        new = new[np.argsort(ids[new], kind="stable")]
-        self._ids = np.r_[self._ids, ids[new]]
-        self._last_seen = np.r_[self._last_seen, np.full(len(new), frame, np.int64)]
-        self._hits = np.r_[self._hits, np.ones(len(new), np.int64)]
-        self._unsupported = np.r_[self._unsupported, (~detected[new]).astype(np.int64)]
-        self._aspect = np.r_[self._aspect, aspect[new]]
-        self._model.add(z[new])
-        if len(new) and len(self._ids) > len(new) and self._ids[-len(new) - 1] > self._ids[-len(new)]:
-            self._keep_tracks(np.argsort(self._ids, kind="stable"))      # seeded ids out of order
+    def _record(self, frame: int, poses: Poses, ids: np.ndarray, detected: np.ndarray,
+                appearance: Optional[looks.Appearance]) -> None:
+        """Append the frame's tracked poses to the queue and update (or add) their tracks' rows."""
+        self._queue, self._tracks = record(self._queue, self._tracks, frame, poses, ids, detected, appearance,
+                                           self._motion, self.config.box_expand, self.config.appearance_rate)
         self._last_frame = frame
         self._propagated = False
 
     def update(self, frame: int, poses: Poses, flow: Optional[np.ndarray] = None,
-               detected: Optional[np.ndarray] = None, image: Optional[np.ndarray] = None) -> FrameResult:
+               detected: Optional[np.ndarray] = None, image: Optional[np.ndarray] = None,
+               appearance: Optional[looks.Appearance] = None) -> FrameResult:
         """Track one frame.
 
         Args:
@@ -523,10 +407,36 @@ class PoseTracker:
                 box): they never start a track unless ``proposals_start_tracks``. None: all
                 detected.
             image: the previous frame, as for :meth:`propagate` (with ``flow``).
+            appearance: colour descriptors of the N poses (:func:`posetrack.tracking.appearance.describe`
+                on this frame), used when :attr:`uses_appearance`; None: no appearance cue.
 
         Returns:
             The tracked poses with their ids, in input order.
         """
+        detected = self._checked(frame, poses, detected, appearance)
+        if not self._propagated:
+            self.propagate(flow, frame, image)
+        elif flow is not None:
+            raise ValueError(f"frame {frame}: flow given to update() after propagate() already moved the queue")
+        self._frame_now = frame
+        self.retire(frame)
+        keep = self._trackable_mask(poses)
+        if len(keep) - keep.sum():
+            log.debug("frame %d: %d of %d poses below the score thresholds are not tracked",
+                      frame, len(poses) - keep.sum(), len(poses))
+        look = appearance.select(keep) if appearance is not None and self.uses_appearance else None
+        kept, detected, look, high, matches, dup = self._match_frame(poses.select(keep), detected[keep], look)
+        ids = np.full(len(kept), -1, np.int64)
+        ids[matches.pairs[:, 0]] = self._tracks.ids[matches.pairs[:, 1]]
+        starts = self._may_start(kept, matches, high, detected, dup)
+        ids[starts] = self._new_ids(kept, starts, look, ids[ids >= 0])
+        out = ids >= 0
+        self._record(frame, kept.select(out), ids[out], detected[out], look.select(out) if look is not None else None)
+        return FrameResult(frame=frame, poses=kept.select(out), track_ids=ids[out])
+
+    def _checked(self, frame: int, poses: Poses, detected: Optional[np.ndarray],
+                 appearance: Optional[looks.Appearance]) -> np.ndarray:
+        """(N,) bool ``detected`` (None: all), after checking that :meth:`update`'s inputs agree."""
         if self._last_frame is not None and frame <= self._last_frame:
             raise ValueError(f"frame {frame}: frames must come in increasing order (the last was {self._last_frame})")
         if poses.num_keypoints != self.layout.num_keypoints:
@@ -535,33 +445,51 @@ class PoseTracker:
         detected = np.ones(len(poses), bool) if detected is None else np.asarray(detected, bool).reshape(-1)
         if len(detected) != len(poses):
             raise ValueError(f"frame {frame}: {len(poses)} poses but {len(detected)} detected flags")
-        if not self._propagated:
-            self.propagate(flow, frame, image)
-        elif flow is not None:
-            raise ValueError(f"frame {frame}: flow given to update() after propagate() already moved the queue")
-        self._frame_now = frame
-        self.retire(frame)
-        keep = self._trackable_mask(poses)
-        kept, detected = poses.select(keep), detected[keep]
-        if len(kept) < len(poses):
-            log.debug("frame %d: %d of %d poses below the score thresholds are not tracked",
-                      frame, len(poses) - len(kept), len(poses))
-        high = kept.box_scores >= self.config.start_threshold
-        matches = self.associate(kept, high)
-        ids = np.full(len(kept), -1, np.int64)
-        ids[matches.pairs[:, 0]] = self._ids[matches.pairs[:, 1]]
-        starts = self._may_start(kept, matches, high, detected)
-        ids[starts] = self.spawn(len(starts))
-        out = ids >= 0
-        self._record(frame, kept.select(out), ids[out], detected[out])
-        return FrameResult(frame=frame, poses=kept.select(out), track_ids=ids[out])
+        if appearance is not None and len(appearance) != len(poses):
+            raise ValueError(f"frame {frame}: {len(poses)} poses but {len(appearance)} appearance descriptors")
+        return detected
 
-    def _may_start(self, poses: Poses, matches: Matches, high: np.ndarray, detected: np.ndarray) -> np.ndarray:
-        """Indices of unmatched poses that start tracks (score, detector box, not a duplicate)."""
+    def _match_frame(self, poses: Poses, detected: np.ndarray, look: Optional[looks.Appearance]):
+        """Near-duplicates merged (:mod:`posetrack.tracking.duplicates`), then the poses matched to
+        the tracks (:meth:`associate`, the IoU fallback) and each track given the best of its
+        pose's duplicates.
+
+        Returns:
+            (poses, detected, look, high, matches, dup): the poses left after merging and their
+            flags and descriptors, which of them may start tracks by score, the matches, and
+            (N, P) bool, unmatched poses duplicating matched ones (None without duplicate merging).
+        """
+        cfg = self.config
+        sim = self.similarity(poses, look)
+        same = None
+        if cfg.duplicate_oks is not None:
+            same = duplicate_pairs(poses, self._sigmas, cfg.joint_score, cfg.duplicate_oks, cfg.duplicate_box_iou)
+            unique = unique_poses(poses, sim, same, self._tracks.hits >= max(cfg.min_hits, 1), cfg.min_similarity)
+            if len(unique) < len(poses):
+                poses, detected, sim, same = poses.select(unique), detected[unique], sim[unique], same[np.ix_(unique, unique)]
+                look = look.select(unique) if look is not None else None
+        high = poses.box_scores >= cfg.start_threshold
+        matches = self.associate(poses, high, look, sim)
+        if cfg.fallback_iou is not None:
+            matches = self._fallback(poses, high, matches, sim)
+        dup = None
+        if same is not None and len(matches.pairs):
+            dup = tracked_duplicates(poses, matches, sim, same, cfg.min_similarity, cfg.nms_iou)
+            matches = best_of_duplicates(poses, matches, sim, dup, cfg.min_similarity)
+            dup = tracked_duplicates(poses, matches, sim, same, cfg.min_similarity, cfg.nms_iou)
+        return poses, detected, look, high, matches, dup
+
+    def _may_start(self, poses: Poses, matches: Matches, high: np.ndarray, detected: np.ndarray,
+                   dup: Optional[np.ndarray] = None) -> np.ndarray:
+        """Indices of unmatched poses that start tracks (score, detector box, not a duplicate of a
+        tracked pose: :meth:`_tracked_duplicates`, or by box overlap with ``duplicate_iou``)."""
         cfg = self.config
         rows = matches.unmatched_rows
         rows = rows[high[rows] & (detected[rows] | cfg.proposals_start_tracks)]
+        if dup is not None and len(rows):
+            rows = rows[~dup[rows].any(1)]
         if cfg.duplicate_iou is not None and len(rows) and len(matches.pairs):
             overlap = box_iou(poses.boxes[rows], poses.boxes[matches.pairs[:, 0]]).max(1)
             rows = rows[overlap <= cfg.duplicate_iou]
         return rows
+

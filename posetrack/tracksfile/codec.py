@@ -116,7 +116,7 @@ def frame_record(result: FrameResult, exact: bool = False) -> schema.TrackFrame:
                                  interpolated=True if interpolated is not None and interpolated[i] else UNSET)
               for i in range(len(boxes))]
     time = UNSET if result.time is None else float(result.time) if exact else _r(result.time, 6)
-    return schema.TrackFrame(frame=int(result.frame), time=time, people=people)
+    return schema.TrackFrame(frame=int(result.frame), time=time, cut=True if result.cut else UNSET, people=people)
 
 
 def frame_to_dict(result: FrameResult) -> Dict[str, Any]:
@@ -229,7 +229,7 @@ def _frame_of(rec: schema.TrackFrame, num_keypoints: int, path) -> FrameResult:
     poses = Poses(boxes, scores, kps[..., :2].astype(np.float32),
                   np.nan_to_num(kps[..., 2], nan=0.0).astype(np.float32))
     return FrameResult(frame=idx, poses=poses, track_ids=track_ids, time=None if rec.time is UNSET else rec.time,
-                       interpolated=interpolated)
+                       interpolated=interpolated, cut=rec.cut is True)
 
 
 def frame_from_dict(d: Dict[str, Any], num_keypoints: int, path="<tracks>", where: str = "") -> FrameResult:

@@ -57,10 +57,12 @@ class TrackPerson(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=
 
 
 class TrackFrame(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
-    """One ``frames`` entry (also one frame line of the journal); ``time`` written only when known."""
+    """One ``frames`` entry (also one frame line of the journal); ``time`` written only when known,
+    ``cut`` only when true (a scene cut right before this frame: no track continues across it)."""
 
     frame: NonNegInt64
     time: Union[NonNegFinite, None, UnsetType] = UNSET
+    cut: Union[bool, UnsetType] = UNSET
     people: List[TrackPerson] = []
 
 

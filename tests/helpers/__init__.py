@@ -11,6 +11,8 @@
   :mod:`helpers.runpath` (run path clips and the simulated world), :mod:`helpers.many_videos` (batches),
   :mod:`helpers.render_data` (rendering: gradient clip, stick figures, known tracks).
   :mod:`helpers.review_data` (edit and review: two people crossing with a planted id swap, and its video).
+  :mod:`helpers.tracking_cases` (siblings of the tracking3 cases: scene cut, exit and re-entry,
+  duplicates, tiny people, crossings, with other geometry and seeds).
 * :mod:`helpers.posetrack_files` and :mod:`helpers.geometry`: naive references shared by eval tests, and
   tiny PoseTrack 2017 / PoseTrack21 dataset roots (``eval --dataset-root``).
 * :mod:`helpers.fuzz`: the Hypothesis settings and JSON mutations of the fuzz tests.
