@@ -332,18 +332,18 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
         raise UserError(f"{len(result.failed)} of {len(jobs)} videos failed (listed above); the others are done")
 
 
-def _print_summary(summary, out: Path, loop_fps: Optional[float] = None, opts=None) -> None:
+def _print_summary(summary, out: Path, loop_fps: Optional[float], opts) -> None:
     """The stage table. Its "frames" row is the rate the progress bar ended on (frames computed per second
     from the first frame on); "with start-up" adds opening the source and loading the models."""
     from rich.table import Table
 
     t = summary.times
     resumed = f" ({summary.resumed} kept from the interrupted run, {t.frames} computed now)" if summary.resumed else ""
-    tracked = opts is None or opts.tracking.tracked
+    tracked = opts.tracking.tracked
     people = f"{summary.tracks} tracks" if tracked else f"{summary.poses} poses (untracked)"
     # Plain lines, not the table's title and caption: a path is never wrapped, nor read as markup.
     click.echo(f"{summary.frames} frames{resumed}, {people} -> {out}", err=True)
-    dropped = _all_dropped(summary, opts) if tracked and opts is not None else None
+    dropped = _all_dropped(summary, opts) if tracked else None
     if dropped:
         click.secho(dropped, fg="yellow", err=True)
     table = Table()
