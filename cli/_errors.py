@@ -132,7 +132,10 @@ def _message(exc: BaseException, command: Optional[click.Command]) -> str:
     if isinstance(exc, MissingWeightsError) and exc.missing:
         flags = [flag_for(m[0], command) or m[0] for m in exc.missing]
         given = [f + " PATH" if f.startswith("--") else f for f in flags]
-        return f"{exc}\nOn the command line: {'; '.join(dict.fromkeys(given))}."
+        boxes = flag_for("boxes_file", command)        # run, eval: boxes from a file replace the detector
+        instead = (f", or {boxes} FILE in place of the detector"
+                   if boxes and any(m[0] == "detector_weights" for m in exc.missing) else "")
+        return f"{exc}\nOn the command line: {'; '.join(dict.fromkeys(given))}{instead}."
     return str(exc) or type(exc).__name__
 
 

@@ -54,6 +54,14 @@ def fetch_weights(opts, quiet: bool = False) -> None:
         fetch(opts, progress=bar)
 
 
+def fetch_files(files, quiet: bool = False) -> None:
+    """:func:`fetch_weights` for a list of :class:`~posetrack.pipeline.weights.WeightFile` (``export``'s)."""
+    from posetrack.pipeline.weights import fetch_files as fetch
+
+    with DownloadBar(enabled=not quiet) as bar:
+        fetch(files, progress=bar)
+
+
 class FrameProgress:
     """One progress bar on stderr for frame-by-frame work, fed by a library callback.
 

@@ -70,6 +70,7 @@ def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool,
                  {"pose_weights": pose_weights, "detector_weights": detector_weights, "pose_model": pose_model},
                  force=force)
     cfg = load_model_config(pose_model)
+    _fetch_weights(None if seeded else pose_model, pose_weights, detector_out, detector_name, detector_weights)
     if seeded:
         model = build_pose_model(pose_model)
         model.load_state_dict(seeded_state_dict(model, 0))
@@ -85,6 +86,22 @@ def export(fmt: str, pose_model: str, pose_weights: Optional[str], seeded: bool,
     click.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
     if detector_out is not None:
         _export_detector(detector_out, detector_name, detector_weights, opset, check)
+
+
+def _fetch_weights(pose_model: Optional[str], pose_weights: Optional[str], detector_out: Optional[Path],
+                   detector_name: Optional[str], detector_weights: Optional[str]) -> None:
+    """Every weights file the export reads, downloaded up front, or all missing ones named with their flags."""
+    from posetrack.pipeline.configs import detector_config
+    from posetrack.pipeline.options import ModelOptions, RuntimeOptions
+    from posetrack.pipeline.weights import detector_weights_file, pose_weights_file
+
+    from ._progress import fetch_files
+
+    files = [] if pose_model is None else [pose_weights_file(pose_model, pose_weights)]
+    if detector_out is not None:
+        cfg = detector_config(ModelOptions(detector_name=detector_name), RuntimeOptions())
+        files.append(detector_weights_file(cfg, detector_weights))
+    fetch_files([f for f in files if f is not None])
 
 
 def _report(what: str, result) -> None:

@@ -175,9 +175,9 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
     threads = opts.pop("threads", None)
     run_opts = run_options(opts)
     _check_boxes([(source, run_opts.models.boxes_file)], run_opts.models.boxes_format)
-    if not quiet:
-        _cpu_warning(source, run_opts)
     fetch_weights(run_opts, quiet)     # every missing weights file at once, before anything is written
+    if not quiet:                      # after the weights: a run that cannot start says so, not how long it takes
+        _cpu_warning(source, run_opts)
     ctx = click.get_current_context()
     if isinstance(source, Path):  # cameras and streams cannot be resumed
         ctx.ensure_object(dict)["interrupt_hint"] = lambda: _interrupt_advice(ctx, source, out)
@@ -195,7 +195,7 @@ def _run_one(source, out: Optional[Path], render_out, export17, export18, export
             raise UserError(f"{e.path}: an interrupted run's output; continue it with --resume "
                             "(same options) or overwrite it with --force") from e
         raise UserError(f"{e.path}: already exists; overwrite it with --force or choose another name") from e
-    _print_summary(summary, out, loop["fps"])
+    _print_summary(summary, out, loop["fps"], run_opts)
 
 
 def _cpu_warning(source, opts) -> None:
@@ -336,15 +336,20 @@ def _run_many(items, out_dir: Path, render_dir, export17, export18, coco_dir, cs
         raise UserError(f"{len(result.failed)} of {len(jobs)} videos failed (listed above); the others are done")
 
 
-def _print_summary(summary, out: Path, loop_fps: Optional[float] = None) -> None:
+def _print_summary(summary, out: Path, loop_fps: Optional[float], opts) -> None:
     """The stage table. Its "frames" row is the rate the progress bar ended on (frames computed per second
     from the first frame on); "with start-up" adds opening the source and loading the models."""
     from rich.table import Table
 
     t = summary.times
     resumed = f" ({summary.resumed} kept from the interrupted run, {t.frames} computed now)" if summary.resumed else ""
+    tracked = opts.tracking.tracked
+    people = f"{summary.tracks} tracks" if tracked else f"{summary.poses} poses (untracked)"
     # Plain lines, not the table's title and caption: a path is never wrapped, nor read as markup.
-    click.echo(f"{summary.frames} frames{resumed}, {summary.tracks} tracks -> {out}", err=True)
+    click.echo(f"{summary.frames} frames{resumed}, {people} -> {out}", err=True)
+    dropped = _all_dropped(summary, opts) if tracked else None
+    if dropped:
+        click.secho(dropped, fg="yellow", err=True)
     table = Table()
     table.add_column("stage")
     table.add_column("seconds", justify="right")
@@ -361,3 +366,25 @@ def _print_summary(summary, out: Path, loop_fps: Optional[float] = None) -> None
     click.echo(f"this call: {t.people} poses, {t.pose_calls} pose calls", err=True)
     for line in summary.notes:
         click.secho(line, fg="yellow", err=True)
+
+
+def _all_dropped(summary, opts) -> Optional[str]:
+    """Why a run that estimated poses wrote no track: the tracker's score thresholds left every one out.
+
+    Counted from the summary alone. Boxes scoring below ``box_score`` are dropped before pose
+    estimation (:class:`posetrack.pipeline.frames.Pipeline`), so every estimated pose (``pose_crops``)
+    passed it; with no track in the file and no refinement (which may remove tracks), each was left
+    out by the tracker for having no joint above ``joint_score``, or a box score below ``start_score``
+    where a track must start (:meth:`posetrack.tracking.tracker.PoseTracker.update`).
+    """
+    from posetrack.pipeline.configs import run_tracking
+
+    found = summary.times.pose_crops
+    if summary.tracks or not found or opts.tracking.refine:
+        return None
+    cfg, _ = run_tracking(opts.tracking)
+    start = (f" or a box score below {cfg.start_score:g} (start_score, needed to start a track)"
+             if cfg.start_score is not None and cfg.start_score > cfg.box_score else "")
+    return (f"All {found} poses estimated{' this call' if summary.resumed else ''} were dropped by the tracker "
+            f"({cfg.preset or 'custom'} preset): each had no joint above {cfg.joint_score:g} (joint_score){start}. "
+            "Change these in the tracker: section of a --tracker-config YAML, or keep every pose with --tracker none.")

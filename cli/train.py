@@ -15,7 +15,7 @@ Examples:
   posetrack train --config posetrack18_w32_256x192 --data data/PoseTrack --out runs/pt18
   posetrack train --config my_layout.yaml --data data/mice --out runs/mice --weights coco
   posetrack train --config coco_w32_256x192 --data data/coco --out runs/w32 --resume
-  posetrack train --config tiny_synthetic --data toy --out runs/toy --make-synthetic   # a demo, about a minute
+  posetrack train --config tiny_synthetic --data toy --out runs/toy --make-synthetic   # a demo: minutes on a CPU
   torchrun --nproc_per_node 4 -m posetrack_cli train --config coco_w32_256x192 --data data/coco --out runs/w32
 
 \b

@@ -56,12 +56,16 @@ CLI_NAMES = {"detector": "detector_name", "boxes": "boxes_file", "tracker": "tra
 
 
 def _unknown(name: str, valid, what: str) -> ConfigError:
+    """The error for an unknown keyword ``name``: its ``field`` is ``name`` itself, the setting the
+    caller got wrong (the README's "every error names its setting in ``err.field``"); the suggested
+    keyword, when there is one, follows in ``fields``."""
     if name in CLI_NAMES and CLI_NAMES[name] in valid:   # the command line's short name for the field
         close = [CLI_NAMES[name]]
     else:
         close = difflib.get_close_matches(name, list(valid), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(f"unknown {what} {name!r}{hint}; valid: {', '.join(sorted(valid))}")
+    return ConfigError(f"unknown {what} {name!r}{hint}; valid: {', '.join(sorted(valid))}", field=name,
+                       fields=tuple(close))
 
 
 def run_options(**options: Any) -> RunOptions:

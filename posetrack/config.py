@@ -15,7 +15,7 @@ import re
 import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Type, TypeVar, Union
+from typing import Any, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 import msgspec
 import yaml
@@ -147,15 +147,20 @@ def _looks_like_path(name: str) -> bool:
         Path(name).suffix.lower() in (".yaml", ".yml")
 
 
-def config_path(name: str) -> Path:
+def config_path(name: str, kind: str = "config", names: Optional[Sequence[str]] = None) -> Path:
     """Path of a shipped config (``name`` without ``.yaml``), or of a user's config file.
 
     A name with a folder separator or a ``.yaml``/``.yml`` suffix is a file path; any other name
     is a shipped config's, else an existing file of that name (whatever its suffix).
 
+    Args:
+        kind: what the config is, in words, for the error (``"pose model config"``).
+        names: the shipped configs of that kind, listed (and suggested from) when ``name`` is
+            none of them; None: every shipped config.
+
     Raises:
         ConfigError: a path that names no file ("no such file", or a folder), or a name that is
-            neither a shipped config nor a file (the shipped configs are listed).
+            neither a shipped config nor a file (the shipped configs of ``kind`` are listed).
     """
     p = Path(name)
     if _looks_like_path(name):
@@ -167,8 +172,9 @@ def config_path(name: str) -> Path:
         return Path(str(shipped))
     if p.is_file():
         return p
-    raise ConfigError(f"no config named {name!r}{_suggest(name, list_configs())}; "
-                      f"shipped configs: {', '.join(list_configs())} (or give a YAML file's path)")
+    names = list_configs() if names is None else list(names)
+    raise ConfigError(f"no {kind} named {name!r}{_suggest(name, names)}; "
+                      f"shipped {kind}s: {', '.join(names)} (or give a YAML file's path)")
 
 
 def list_configs(prefix: str = "") -> list:
@@ -204,13 +210,16 @@ def yaml_load(text: Union[str, bytes]) -> Any:
     return yaml.load(text, Loader=YamlLoader)
 
 
-def load_yaml(cls: Type[T], name: str, section: Union[str, None] = None) -> T:
+def load_yaml(cls: Type[T], name: str, section: Union[str, None] = None, kind: str = "config",
+              names: Optional[Sequence[str]] = None) -> T:
     """Read a shipped config by name (or a YAML path) into dataclass ``cls``.
 
     Args:
         section: read only this top-level key of the file.
+        kind, names: what the config is and the shipped ones of its kind, for an unknown name
+            (:func:`config_path`).
     """
-    path = config_path(name)
+    path = config_path(name, kind, names)
     try:
         data = yaml_load(path.read_bytes()) or {}
     except yaml.YAMLError as e:

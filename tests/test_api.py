@@ -140,10 +140,12 @@ def test_result_carries_the_frames_time(results):
 
 def test_track_is_lazy_and_checks_options_at_once(tmp_path):
     gen = posetrack.track(tmp_path / "missing.mp4", pose_model="no_such_model")   # nothing happens yet
-    with pytest.raises(ConfigError, match="no config named 'no_such_model'"):
+    with pytest.raises(ConfigError, match="no pose model named 'no_such_model'") as err:
         next(gen)
-    with pytest.raises(ConfigError, match=r"unknown option 'pose_modle' \(did you mean 'pose_model'\?\)"):
+    assert "w48_384x288" in str(err.value) and "detector" not in str(err.value)   # pose models only
+    with pytest.raises(ConfigError, match=r"unknown option 'pose_modle' \(did you mean 'pose_model'\?\)") as err:
         posetrack.track("video.mp4", pose_modle="w32_256x192")
+    assert err.value.field == "pose_modle" and err.value.fields == ("pose_modle", "pose_model")
     with pytest.raises(ConfigError, match=r"unknown option 'flow' \(did you mean 'flow_method'\?\)"):
         posetrack.track("video.mp4", flow="dis")
 

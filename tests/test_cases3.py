@@ -472,13 +472,15 @@ def test_a_torch_torchvision_build_mismatch_is_named_as_an_install_problem(clip,
 
 def test_on_a_cpu_run_prints_its_expected_time_and_the_faster_settings_first(clip, tmp_path, monkeypatch):
     """A newcomer's first run (default W48 and detector on a laptop) said nothing about taking hours."""
+    import posetrack.pipeline.runner as runner
     import posetrack.pipeline.weights as weights
     from posetrack.errors import WeightsError
 
     def stop(*args, **kwargs):
-        raise WeightsError("stopped where the weights would be fetched")
+        raise WeightsError("stopped where the models would be loaded")
 
-    monkeypatch.setattr(weights, "fetch_weights", stop)
+    monkeypatch.setattr(weights, "fetch_weights", lambda *args, **kwargs: ())      # the weights are here
+    monkeypatch.setattr(runner, "load_models", stop)
     video, _ = clip                                       # 6 frames
     result = invoke("run", video, "--device", "cpu", "--out", tmp_path / "t.json")
     lines = result.output.splitlines()
@@ -488,10 +490,24 @@ def test_on_a_cpu_run_prints_its_expected_time_and_the_faster_settings_first(cli
                                       "this run's 6 frames, about ")
     assert lines[estimate + 1].startswith("Faster: --pose-model w32_256x192 --no-flip --detector "
                                           "fasterrcnn_mobilenet_v3_large_fpn --detect-every 4 (about 0.43 s per frame")
-    assert estimate < next(i for i, line in enumerate(lines) if "stopped where the weights would be fetched" in line)
+    assert estimate < next(i for i, line in enumerate(lines) if "stopped where the models would be loaded" in line)
     for quick in (["--pose-model", "w32_256x192", "--no-flip", "--detector", "fasterrcnn_mobilenet_v3_large_fpn"],
                   ["--boxes", clip[1][1]], ["--quiet"]):
         assert "On the CPU" not in invoke("run", video, "--device", "cpu", *quick, "--out", tmp_path / "u.json").output
+
+
+def test_a_run_that_cannot_get_its_weights_fails_without_an_estimate_first(clip, tmp_path, monkeypatch):
+    """A newcomer offline: `run` printed how long the run would take, then failed for missing weights."""
+    import posetrack.pipeline.weights as weights
+    from posetrack.errors import WeightsError
+
+    def missing(*args, **kwargs):
+        raise WeightsError("stopped where the weights are fetched")
+
+    monkeypatch.setattr(weights, "fetch_weights", missing)
+    result = invoke("run", clip[0], "--device", "cpu", "--out", tmp_path / "t.json")
+    assert result.exit_code == 1 and "stopped where the weights are fetched" in result.output
+    assert "On the CPU" not in result.output and "Faster:" not in result.output
 
 
 def test_cpu_estimates_follow_the_measured_costs():

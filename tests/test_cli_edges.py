@@ -162,7 +162,9 @@ def test_offline_run_lists_every_missing_file_with_its_flag(data, tmp_path):
     assert "2 weight files missing" in out and url in out and "abcdef12" in out
     assert str(tmp_path / "torch_home" / "posetrack" / "tiny-abcdef12_2024.pth") in out
     assert "fasterrcnn_resnet50_fpn_v2" in out and "dd69338a" in out
-    assert "On the command line: --pose-weights PATH; --detector-weights PATH." in out
+    assert ("On the command line: --pose-weights PATH; --detector-weights PATH, or --boxes FILE in place of the "
+            "detector.") in out
+    assert "boxes_file" in out and "settings named first" not in out      # the library's words: a boxes file
     assert "internal error" not in out and not (tmp_path / "t.json").exists()
 
 
@@ -174,6 +176,18 @@ def test_only_the_missing_files_flags_are_named(data, tmp_path):
     assert result.exit_code == 1
     assert "1 weight file missing" in result.output and "--pose-weights PATH" in result.output
     assert "--detector-weights" not in result.output
+    assert "--boxes FILE" not in result.output and "boxes_file" not in result.output    # boxes given already
+
+
+def test_export_without_weights_names_the_flag(tmp_path):
+    """`export` offline said "...or load a local copy instead" without naming --pose-weights."""
+    url = closed_port_url("tiny-abcdef12_2024.pth")
+    config = model_config(tmp_path, url, "abcdef12")
+    result = invoke("export", "--pose-model", config, "--out", tmp_path / "x.onnx")
+    assert result.exit_code == 1
+    assert "1 weight file missing" in result.output and url in result.output
+    assert result.output.rstrip().endswith("On the command line: --pose-weights PATH.  (--debug shows the traceback)")
+    assert "--boxes" not in result.output and not (tmp_path / "x.onnx").exists()
 
 
 def test_downloads_show_a_progress_bar(data, tmp_path):

@@ -31,6 +31,7 @@ def test_run_writes_schema_with_stable_ids(video, tmp_path):
     still = {row[1][1] for row in ids}
     assert len(moving) == 1 and len(still) == 1 and moving != still
     assert not journal_path(out).exists()
+    assert f"{N} frames, 2 tracks -> {out}" in result.output and "dropped by the tracker" not in result.output
 
 
 def test_untracked_and_exports(video, tmp_path):
@@ -40,10 +41,25 @@ def test_untracked_and_exports(video, tmp_path):
     assert result.exit_code == 0, result.output
     tracks = read_tracks(out)
     assert all(f.track_ids is None for f in tracks.frames)
+    assert f"{N} frames, {2 * N} poses (untracked) -> {out}" in result.output and "0 tracks" not in result.output
     p17 = json.loads((tmp_path / "p17.json").read_text())
     assert len(p17["annolist"]) == N and len(p17["annolist"][0]["annorect"]) == 2
     p18 = json.loads((tmp_path / "p18.json").read_text())
     assert len(p18["images"]) == N and len(p18["categories"][0]["keypoints"]) == 17
+
+
+def test_a_run_whose_poses_the_tracker_all_drops_says_which_settings(video, tmp_path):
+    # every box scores 0.95 (dets.json): above box_score, below this start_score, so no track can start
+    config = tmp_path / "strict.yaml"
+    config.write_text("tracker:\n  start_score: 0.99\n")
+    out = tmp_path / "tracks.json"
+    result = run_cli(base_args(video, out) + ["--tracker-config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert all(len(f.poses) == 0 for f in read_tracks(out).frames)
+    assert f"{N} frames, 0 tracks" in result.output
+    line = next(x for x in result.output.splitlines() if "dropped by the tracker" in x)
+    assert line.startswith(f"All {2 * N} poses estimated were dropped")
+    assert "0.99 (start_score" in line and "0.4 (joint_score)" in line and "--tracker none" in line
 
 
 def test_interrupted_run_leaves_valid_file_and_resume_completes(video, tmp_path, monkeypatch):

@@ -169,3 +169,27 @@ def test_shipped_train_configs_load_and_unknown_keys_are_refused(tmp_path):
         load_train_config(str(bad))
     with pytest.raises(ConfigError, match="did you mean 'coco_w32_256x192'"):
         load_train_config("coco_w32_256x19")
+
+
+def test_stick_clip_has_a_frame_folder_and_the_boxes_of_its_walking_figures(tmp_path):
+    """The README's "Trying it without pretrained weights" clip: frames posetrack run reads, and their boxes."""
+    import cv2
+
+    from posetrack.pose.detector import load_boxes
+    from posetrack.training.synthetic import make_stick_clip
+
+    root = make_stick_clip(tmp_path / "clip", frames=5, people=2, seed=3)
+    names = sorted(p.name for p in (root / "frames").iterdir())
+    assert names == [f"{t:06d}.png" for t in range(5)]
+    first = cv2.imread(str(root / "frames" / names[0]))
+    assert first.shape == (128, 160, 3)
+    table = load_boxes(root / "dets.json", num_frames=5, frame_size=(160, 128))
+    assert sorted(table) == list(range(5)) and all(len(table[t].boxes) == 2 for t in range(5))
+    x = np.array([table[t].boxes[:, 0] for t in range(5)])                  # (frames, people) left edges
+    steps = np.diff(x, axis=0)
+    assert (np.abs(steps) > 1).all() and (np.sign(steps[:, 0]) != np.sign(steps[:, 1])).all()   # walk, opposite ways
+    x0, y0, x1, y1 = table[0].boxes[0].astype(int)
+    background = np.median(first.reshape(-1, 3), axis=0)
+    assert np.abs(first[y0:y1, x0:x1].astype(float) - background).max() > 100          # a figure is drawn in its box
+    with pytest.raises(ValueError, match="at least one frame"):
+        make_stick_clip(tmp_path / "none", frames=0)

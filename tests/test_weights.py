@@ -44,6 +44,12 @@ def test_offline_lists_every_missing_file_in_one_error(tmp_path):
         assert wf.url in message and str(wf.path) in message and wf.sha256 in message
     assert message.startswith("3 weight files missing (downloading is turned off)")
     assert "--" not in message                      # the library names settings, never flags
+    assert "pass its path in the setting its line starts with (pose_weights, detector_weights, flow.raft_weights)" \
+        in message
+    assert "Precomputed person boxes (boxes_file" in message       # the way round the detector's weights
+    with pytest.raises(MissingWeightsError) as err:
+        fetch_weights(RunOptions(boxes_file="d.json"), download=False)
+    assert "boxes_file" not in str(err.value)                        # no detector: nothing to say about it
     assert isinstance(e, WeightsError) and isinstance(e, PosetrackError)
 
 

@@ -86,8 +86,12 @@ class PoseModelConfig:
 
 
 def load_model_config(name: str) -> PoseModelConfig:
-    """Read ``configs/<name>.yaml`` (or a YAML path) into a :class:`PoseModelConfig`."""
-    return load_yaml(PoseModelConfig, name)
+    """Read ``configs/<name>.yaml`` (or a YAML path) into a :class:`PoseModelConfig`.
+
+    Raises:
+        ConfigError: an unknown name (the shipped pose models are listed, not the other configs), or a bad file.
+    """
+    return load_yaml(PoseModelConfig, name, kind="pose model", names=list_pose_models())
 
 
 def list_pose_models() -> List[str]:

@@ -60,6 +60,7 @@ class RunSummary:
     Attributes:
         frames: frames in the tracks file (a resumed run counts the earlier ones too).
         tracks: distinct track ids in the file.
+        poses: people in the file, over all its frames (untracked ones too: ``tracker_mode="none"``).
         seconds: wall time of this call.
         times: per-stage seconds of this call (:class:`~posetrack.pipeline.frames.StageTimes`).
         notes: things the user should know (truncation, files written).
@@ -73,6 +74,7 @@ class RunSummary:
     times: StageTimes
     notes: Tuple[str, ...] = ()
     resumed: int = 0
+    poses: int = 0
 
 
 def _box_source(opts: RunOptions, models: Models, info: VideoInfo, frames_exact: bool = True):
@@ -226,7 +228,8 @@ def run_video(source: Union[str, Path], outputs: Union[Outputs, str, Path], opts
         notes += write_exports(outputs, tracks, source)
     ids = {int(i) for f in tracks.frames if f.track_ids is not None for i in f.track_ids}
     return RunSummary(frames=len(tracks.frames), tracks=len(ids), seconds=time.perf_counter() - t_start,
-                      times=run.pipeline.times, notes=tuple(notes), resumed=len(run.plan.done))
+                      times=run.pipeline.times, notes=tuple(notes), resumed=len(run.plan.done),
+                      poses=sum(len(f.poses) for f in tracks.frames))
 
 
 def _prepare(src, source, outputs: Outputs, opts: RunOptions, models: Optional[Models], resume: bool, force: bool,

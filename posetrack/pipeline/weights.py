@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Mapping, Optional, Tuple
 
 from posetrack.errors import MissingWeightsError
 from posetrack.io.download import DownloadError, cache_path, download_url, hash_from_name, is_url
@@ -29,7 +29,8 @@ from posetrack.models.registry import load_model_config
 from posetrack.pipeline.configs import detector_config, run_tracking
 from posetrack.pipeline.options import RunOptions, RuntimeOptions
 
-__all__ = ["WeightFile", "DownloadProgress", "required_weights", "missing_weights", "fetch_weights"]
+__all__ = ["WeightFile", "DownloadProgress", "required_weights", "missing_weights", "fetch_weights",
+           "pose_weights_file", "detector_weights_file", "fetch_files"]
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +98,22 @@ def required_weights(opts: RunOptions) -> Tuple[WeightFile, ...]:
     Raises:
         ConfigError: a config or override is invalid (unknown model, detector, flow method).
     """
-    pose = _pose_weights(opts.models.pose_model, opts.models.pose_weights)
+    pose = pose_weights_file(opts.models.pose_model, opts.models.pose_weights)
     detector = detector_config(opts.models, RuntimeOptions())    # its name; the precision does not matter here
     _, flow = run_tracking(opts.tracking)
-    files = [pose, _detector_weights(detector, opts.models.detector_weights), _raft_weights(flow)]
+    files = [pose, detector_weights_file(detector, opts.models.detector_weights), _raft_weights(flow)]
     return tuple(wf for wf in files if wf is not None)
 
 
-def _pose_weights(pose_model: str, pose_weights: Optional[str]) -> Optional[WeightFile]:
+def pose_weights_file(pose_model: str, pose_weights: Optional[str]) -> Optional[WeightFile]:
+    """The weights file of pose model ``pose_model`` (a config name or YAML path) with ``pose_weights``.
+
+    ``pose_weights`` is a name from the model config (``coco``), a path or a URL; None: the
+    config's default weights. None when there is neither (the model has no published weights).
+
+    Raises:
+        ConfigError: an unknown model config (the shipped pose models are listed).
+    """
     cfg = load_model_config(pose_model)
     weights = pose_weights or cfg.default_weights
     if weights is None:
@@ -116,7 +125,11 @@ def _pose_weights(pose_model: str, pose_weights: Optional[str]) -> Optional[Weig
     return _local_or_remote("pose_weights", what, weights, None)
 
 
-def _detector_weights(detector, detector_weights: Optional[str]) -> Optional[WeightFile]:
+def detector_weights_file(detector, detector_weights: Optional[str]) -> Optional[WeightFile]:
+    """The weights file of ``detector`` (a :class:`~posetrack.pose.detector.DetectorConfig`, or None: no detector).
+
+    ``detector_weights`` is a local path or URL; None: torchvision's published weights for its name.
+    """
     if detector is None:
         return None
     what = f"person detector {detector.name}"
@@ -159,15 +172,28 @@ def _listing(files) -> str:
     return "\n".join(lines)
 
 
-def missing_error(files, reason: str) -> MissingWeightsError:
-    """The error listing ``files`` (:class:`WeightFile`), with why they could not be had."""
+def missing_error(files, reason: str, notes: Optional[Mapping[str, str]] = None) -> MissingWeightsError:
+    """The error listing ``files`` (:class:`WeightFile`), with why they could not be had.
+
+    ``notes`` maps a setting to a sentence added when one of ``files`` is chosen by it (another
+    way round that file).
+    """
     n = len(files)
     remote = any(wf.url is not None for wf in files)
+    settings = ", ".join(dict.fromkeys(wf.setting for wf in files))
     advice = ("Download each file on a machine with internet access and put it at the path after '->' "
-              "(or in the folder $POSETRACK_CACHE names), or give local files in the settings named first."
-              if remote else "Give existing files in the settings named first.")
-    message = (f"{n} weight file{'s' if n > 1 else ''} missing ({reason}):\n{_listing(files)}\n{advice}")
+              "(or in the folder $POSETRACK_CACHE names), or, if you already have a copy, pass its path in the "
+              f"setting its line starts with ({settings})." if remote else
+              f"Pass the path of an existing file in the setting its line starts with ({settings}).")
+    extra = [notes[wf.setting] for wf in files if notes and wf.setting in notes]
+    message = (f"{n} weight file{'s' if n > 1 else ''} missing ({reason}):\n{_listing(files)}\n{advice}"
+               + "".join(" " + line for line in dict.fromkeys(extra)))
     return MissingWeightsError(message, tuple((wf.setting, wf.url, str(wf.path), wf.sha256) for wf in files))
+
+
+# A run can do without the detector's weights: boxes from a file replace the detector.
+_RUN_NOTES = {"detector_weights": "Precomputed person boxes (boxes_file: a COCO detection-results JSON, MOTChallenge "
+                                  "det.txt, ...) need no detector, so no detector weights."}
 
 
 def fetch_weights(opts: RunOptions, *, download: bool = True,
@@ -190,6 +216,24 @@ def fetch_weights(opts: RunOptions, *, download: bool = True,
         ConfigError: see :func:`required_weights`.
     """
     files = required_weights(opts)
+    return fetch_files(files, download=download, progress=progress, notes=_RUN_NOTES)
+
+
+def fetch_files(files, *, download: bool = True, progress: Optional[DownloadProgress] = None,
+                notes: Optional[Mapping[str, str]] = None) -> Tuple[Path, ...]:
+    """:func:`fetch_weights` for any :class:`WeightFile` list (``posetrack export``'s pose and detector weights).
+
+    Args:
+        files: the files to make sure of.
+        download, progress: as :func:`fetch_weights`.
+        notes: sentences added to the missing-files error, by setting (see :func:`missing_error`).
+
+    Returns:
+        The local path of each file, in order.
+
+    Raises:
+        MissingWeightsError, WeightsError: as :func:`fetch_weights`.
+    """
     failed: List[WeightFile] = []
     reason: Optional[str] = None
     offline = False     # no connection at all: do not wait for each remaining download to time out
@@ -210,5 +254,5 @@ def fetch_weights(opts: RunOptions, *, download: bool = True,
     if failed:
         if reason is None:
             reason = "downloading is turned off" if any(wf.url for wf in failed) and not download else "not found"
-        raise missing_error(failed, reason)
+        raise missing_error(failed, reason, notes)
     return tuple(_found(wf) for wf in files)

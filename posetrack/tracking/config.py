@@ -332,7 +332,7 @@ class _TrackingFile:
 def _read(name: str) -> _TrackingFile:
     from posetrack.config import load_yaml
 
-    return load_yaml(_TrackingFile, name)
+    return load_yaml(_TrackingFile, name, kind="tracker config", names=("tracker",))
 
 
 def preset_names() -> Tuple[str, ...]:

@@ -10,6 +10,7 @@ Example:
     >>> from posetrack.training.synthetic import make_stick_figures
     >>> root = make_stick_figures("toy", train=64, val=16, seed=0)   # doctest: +SKIP
     >>> # posetrack train --config tiny_synthetic --data toy --out runs/toy
+    >>> clip = make_stick_clip("toy_clip")      # frames/ and dets.json: `posetrack run toy_clip/frames --boxes ...`
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import List, Tuple, Union
 
 import numpy as np
 
-__all__ = ["make_stick_figures", "stick_figure"]
+__all__ = ["make_stick_figures", "make_stick_clip", "stick_figure"]
 
 # limbs drawn (COCO slots) and their colours (RGB); a left limb and its right twin share a colour
 _LIMBS = (((5, 7), (200, 60, 60)), ((7, 9), (230, 150, 40)), ((6, 8), (200, 60, 60)), ((8, 10), (230, 150, 40)),
@@ -134,4 +135,69 @@ def make_stick_figures(root: Union[str, Path], train: int = 64, val: int = 16, s
     rng = np.random.default_rng(seed)
     _split(root, "train", train, size, rng, 1)
     _split(root, "val", val, size, rng, 100_000)
+    return root
+
+
+def _box(kp: np.ndarray, height: float, size: Tuple[int, int]) -> Tuple[float, float, float, float]:
+    """The figure's box as the training sets draw it: its joints, padded by a tenth of its height, clipped."""
+    pad = 0.1 * height
+    x0, y0 = np.maximum(kp.min(0) - pad, 0.0)
+    x1, y1 = np.minimum(kp.max(0) + pad, (size[0] - 1.0, size[1] - 1.0))
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def _clip_background(rng: np.random.Generator, size: Tuple[int, int]) -> np.ndarray:
+    w, h = size
+    return np.clip(rng.integers(40, 120, 3) + rng.normal(0, 18, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def make_stick_clip(root: Union[str, Path], frames: int = 24, size: Tuple[int, int] = (160, 128), people: int = 2,
+                    seed: int = 0) -> Path:
+    """Write a short clip in the stick-figure sets' drawing style, with its person boxes, to try ``posetrack run``.
+
+    ``people`` figures (each keeps the pose its seed draws) walk across a fixed noise background,
+    one step of 2-3 px per frame. Written: ``ROOT/frames/000000.png ...`` (an image folder,
+    a source ``posetrack run`` reads) and ``ROOT/dets.json``, the figures' boxes as COCO detection
+    results (``image_id`` the 0-based frame, score 0.95: the README's boxes file), so no person
+    detector or its weights are needed.
+
+    Args:
+        frames: number of frames.
+        size: (width, height) of the frames, as :func:`make_stick_figures` draws them by default.
+        people: number of figures (1 or more).
+
+    Returns:
+        ``root``.
+
+    Raises:
+        ValueError: ``frames`` or ``people`` below 1.
+    """
+    import cv2
+
+    if frames < 1 or people < 1:
+        raise ValueError(f"make_stick_clip needs at least one frame and one figure, got frames={frames}, "
+                         f"people={people}")
+    root = Path(root)
+    folder = root / "frames"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    w, h = size
+    background = _clip_background(rng, size)
+    walkers = []
+    for n in range(people):
+        height = float(rng.uniform(0.6, 0.8) * h)
+        start = float(rng.uniform(0.2, 0.4) * w) if n % 2 == 0 else float(rng.uniform(0.6, 0.8) * w)
+        step = float(rng.uniform(2.0, 3.0)) * (1.0 if n % 2 == 0 else -1.0)     # towards the other side
+        walkers.append((int(rng.integers(2**31)), height, start, step, float(h - 2 - rng.uniform(0, 0.1 * h))))
+    boxes = []
+    for t in range(frames):
+        image = background.copy()
+        for figure_seed, height, start, step, feet in walkers:
+            kp = stick_figure(np.random.default_rng(figure_seed), height, start + step * t, feet)
+            _draw(image, kp, height)
+            x0, y0, x1, y1 = _box(kp, height, size)
+            boxes.append({"image_id": t, "bbox": [round(v, 2) for v in (x0, y0, x1 - x0, y1 - y0)], "score": 0.95,
+                          "category_id": 1})
+        cv2.imwrite(str(folder / f"{t:06d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    (root / "dets.json").write_text(json.dumps(boxes))
     return root
