@@ -35,7 +35,7 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -423,8 +423,9 @@ def _stitch_in_order(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, c
     """{later id: earlier id}: established fragments (``shortest`` poses or more) stitched first, so
     a short false pose near a person's end cannot take their continuation; then the short pieces
     whose mean box score reaches ``piece_score``, which chain among themselves or onto free ends;
-    then, once more, the chains so made, so a person who comes back seen in pieces is
-    established by the length of the chain (the returns need ``min_track_frames`` poses)."""
+    then, once more, the chains so made, for the long-gap rules only (hidden in place, left and
+    re-entered), so a person who comes back seen in pieces is established by the length of the
+    chain (those rules need ``min_track_frames`` poses)."""
     if not (cfg.stitch_gap > 0 or cfg.reentry_gap > 0):
         return {}
     long = {tid: t for tid, t in tracks.items() if len(t.pos) >= shortest}
@@ -433,7 +434,8 @@ def _stitch_in_order(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, c
     if not cfg.restitch_chains:
         return before
     chains = _merge(pieces, before)                  # keyed by each chain's first fragment's id
-    return {**before, **_stitch(chains, cfg, fps, cuts, frame_size)}
+    long_gaps_only = replace(cfg, stitch_gap=0.0)    # the short gaps were all decided above
+    return {**before, **_stitch(chains, long_gaps_only, fps, cuts, frame_size)}
 
 
 def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], num_frames: int,
