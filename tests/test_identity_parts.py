@@ -351,6 +351,34 @@ def test_a_person_seen_in_pieces_survives_and_bunched_joints_do_not():
     assert sum(len(f) for f in out) >= 58
 
 
+def test_someone_hidden_in_place_who_comes_back_in_pieces_keeps_their_id_and_a_stranger_does_not():
+    from posetrack.tracking.appearance import PARTS, Appearance
+    from posetrack.tracking.refine import refine
+
+    cfg = load_tracking_config()[0].refine
+    items = walk(0, range(0, 40), 300, 0)                                # standing, then hidden for 7 s
+    for i, start in enumerate(range(215, 255, 10)):                      # back in 4-pose pieces (new ids each)
+        items += walk(1 + i, range(start, start + 4), 300, 0)
+    for i, start in enumerate(range(330, 370, 10)):                      # later someone else, also in pieces
+        items += walk(10 + i, range(start, start + 4), 300, 0)
+    frames = frames_of(items, 370)
+    red, blue = np.zeros((len(PARTS), 4), np.float32), np.zeros((len(PARTS), 4), np.float32)
+    red[:, :3], blue[:, :3] = (80, 100, 200), (60, 200, 90)
+    looks = [Appearance(np.array([red if i < 10 else blue for i in f.track_ids]).reshape(-1, len(PARTS), 4),
+                        np.ones((len(f), len(PARTS)), np.float32)) for f in frames]
+
+    def observed_ids(out, lo, hi):
+        return {int(i) for f in out[lo:hi] for i in f.track_ids}
+
+    out, _ = refine(frames, cfg, 25.0, appearance=looks, frame_size=(640, 360))
+    assert observed_ids(out, 215, 255) == {0}                            # the same person, one id
+    assert len(observed_ids(out, 330, 370)) == 1 and 0 not in observed_ids(out, 330, 370)
+    # without stitching the chains once more, each returning piece is too short to be re-identified
+    out, _ = refine(frames, dataclasses.replace(cfg, restitch_chains=False), 25.0, appearance=looks,
+                    frame_size=(640, 360))
+    assert 0 not in observed_ids(out, 215, 255)
+
+
 # ---------------------------------------------------------------- ID-F1
 
 def test_idf1_and_switches_match_a_brute_force_assignment():

@@ -81,6 +81,9 @@ class RefineConfig:
         min_track_frames: tracks with fewer observed (not interpolated) poses, counted after
             stitching, are removed (a file shorter than twice this uses half its length).
         min_track_score: tracks whose mean box score is below this are removed.
+        restitch_chains: after stitching, the chains of fragments so made are stitched once
+            more as wholes, so people who come back seen in pieces count as established
+            (``min_track_frames``) for the long-gap rules (hidden in place, left and re-entered).
         piece_score: a fragment shorter than ``min_track_frames`` takes part in stitching only
             when its mean box score is at least this (a person seen in pieces is usually seen
             well; a false pose that comes and goes is not); pieces left alone are then removed.
@@ -111,6 +114,7 @@ class RefineConfig:
     min_track_frames: int = 0
     min_track_score: float = 0.0
     piece_score: float = 0.0
+    restitch_chains: bool = False
     min_joint_extent: Optional[float] = None
     smooth: bool = False
     smooth_min_cutoff: float = 1.0

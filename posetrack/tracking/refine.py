@@ -35,7 +35,7 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -289,7 +289,11 @@ def _merge(tracks: Dict[int, _Track], before: Dict[int, int]) -> Dict[int, _Trac
         parts = sorted(parts, key=lambda p: p.frames[0])
         cat = {name: np.concatenate([getattr(p, name) for p in parts])
                for name in ("pos", "frames", "boxes", "box_scores", "keypoints", "keypoint_scores")}
-        out[tid] = _Track(tid, **cat)
+        look = None
+        if all(p.look is not None for p in parts):
+            look = looks.Appearance(np.concatenate([p.look.features for p in parts]),
+                                    np.concatenate([p.look.weights for p in parts]))
+        out[tid] = _Track(tid, **cat, look=look)
     return out
 
 
@@ -418,12 +422,20 @@ def _stitch_in_order(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, c
                      shortest: int) -> Dict[int, int]:
     """{later id: earlier id}: established fragments (``shortest`` poses or more) stitched first, so
     a short false pose near a person's end cannot take their continuation; then the short pieces
-    whose mean box score reaches ``piece_score``, which chain among themselves or onto free ends."""
+    whose mean box score reaches ``piece_score``, which chain among themselves or onto free ends;
+    then, once more, the chains so made, for the long-gap rules only (hidden in place, left and
+    re-entered), so a person who comes back seen in pieces is established by the length of the
+    chain (those rules need ``min_track_frames`` poses)."""
     if not (cfg.stitch_gap > 0 or cfg.reentry_gap > 0):
         return {}
     long = {tid: t for tid, t in tracks.items() if len(t.pos) >= shortest}
     pieces = {tid: t for tid, t in tracks.items() if len(t.pos) >= shortest or t.box_scores.mean() >= cfg.piece_score}
-    return _stitch(pieces, cfg, fps, cuts, frame_size, _stitch(long, cfg, fps, cuts, frame_size))
+    before = _stitch(pieces, cfg, fps, cuts, frame_size, _stitch(long, cfg, fps, cuts, frame_size))
+    if not cfg.restitch_chains:
+        return before
+    chains = _merge(pieces, before)                  # keyed by each chain's first fragment's id
+    long_gaps_only = replace(cfg, stitch_gap=0.0)    # the short gaps were all decided above
+    return {**before, **_stitch(chains, long_gaps_only, fps, cuts, frame_size)}
 
 
 def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], num_frames: int,
