@@ -236,3 +236,38 @@ def test_seed_restores_tracks_for_an_approximate_resume():
     t.seed(done)
     assert ids(t.update(6, people((130, 300), (400, 300), (250, 300)))) == [0, 1, 2]
     assert isinstance(done[0], FrameResult)
+
+
+# ---------------------------------------------------------------- people hidden in place
+
+def _walk_then_hide(stop_after, hidden=40, v=5.0, x0=150.0):
+    """A walks right at ``v`` px/frame for 20 frames, vanishes for ``hidden`` frames (behind a sign),
+    and comes back standing where walking on for ``stop_after`` frames (then stopping) puts them."""
+    frames = [people((x0 + v * k, 300)) for k in range(20)]
+    frames += [Poses.empty(17)] * hidden
+    back = x0 + v * (19 + stop_after)
+    return frames + [people((back, 300))] * 5
+
+
+def test_a_person_who_stopped_while_hidden_keeps_their_id():
+    """Lost 1.6 s, A is back where walking on for 0.5 s would put them: the constant-velocity
+    prediction (walking on for 1.6 s, 200 px = two heights on) is out of reach, the held one is not."""
+    frames = _walk_then_hide(stop_after=int(0.5 * FPS))
+    assert ids(run(robust(), frames)[-1]) == [0]
+    assert ids(run(robust(lost_hold=None), frames)[-1]) == [1]
+    # who walked on all the while keeps their id either way
+    assert ids(run(robust(), _walk_then_hide(stop_after=41))[-1]) == [0]
+
+
+def test_a_pose_two_lost_people_could_be_starts_a_new_track():
+    """A and B walk towards each other and both vanish for 1.2 s where they would meet; one pose
+    comes back halfway between where each would be had they stopped: neither lost track takes it
+    online (refinement decides, on whole fragments)."""
+    v, hidden = 4.0, 30
+    frames = [people((200 + v * k, 300), (440 - v * k, 300)) for k in range(20)]
+    frames += [Poses.empty(17)] * hidden
+    cap = int(0.5 * FPS)
+    middle = ((200 + v * (19 + cap)) + (440 - v * (19 + cap))) / 2
+    frames += [people((middle, 300))] * 3
+    assert ids(run(robust(), frames)[-1]) == [2]
+    assert ids(run(robust(lost_margin=None), frames)[-1]) in ([0], [1])

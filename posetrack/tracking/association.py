@@ -31,7 +31,9 @@ Terms:
   (below ``appearance_veto``), NaN where either was not seen well enough.
 * ``lost_gate`` (always on, a gate) — a lost track never takes a pose farther from its
   predicted position than ``lost_gate`` body heights (plus ``lost_growth`` per second lost)
-  or whose height differs by more than ``lost_scale``.
+  or whose height differs by more than ``lost_scale``. With ``lost_hold`` a lost track also
+  stands where it would be had it stopped (``TrackView.held_boxes``, and copies of its queued
+  poses moved there): the nearer of the two places counts.
 
 Example:
     >>> import numpy as np
@@ -75,6 +77,9 @@ class TrackView:
         position_covariance: (T, 2, 2) float64 covariance of a measured box centre around the
             predicted one (the motion model's), pixels².
         appearance: the tracks' running colour descriptors, or None (appearance off).
+        held_boxes: (T, 4) float64 where each track's box would be had it stopped after
+            ``lost_hold`` seconds unseen (the queued poses also hold copies moved there, in
+            ``column``), or None: only the prediction.
     """
 
     ids: np.ndarray
@@ -87,6 +92,7 @@ class TrackView:
     lost: np.ndarray
     position_covariance: np.ndarray
     appearance: Optional[Appearance] = None
+    held_boxes: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -189,6 +195,9 @@ class LostGate:
             return np.zeros((t, n))
         h = tracks.heights
         dist = np.linalg.norm(box_centres(tracks.boxes)[:, None] - box_centres(poses.boxes)[None], axis=2)
+        if tracks.held_boxes is not None:     # or where the track would be had it stopped (``lost_hold``)
+            dist = np.minimum(dist, np.linalg.norm(box_centres(tracks.held_boxes)[:, None]
+                                                   - box_centres(poses.boxes)[None], axis=2))
         ph = np.maximum(poses.boxes[:, 3] - poses.boxes[:, 1], 1.0)[None]
         ratio = np.maximum(ph / h[:, None], h[:, None] / ph)
         ok = (dist <= ((self.reach + self.growth * tracks.lost) * h)[:, None]) & (ratio <= self.scale)

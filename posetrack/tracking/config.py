@@ -176,6 +176,12 @@ class TrackerConfig:
             heights apart (plus ``lost_growth`` per second) never match.
         lost_scale: a lost track and a pose whose heights differ by more than this factor
             never match.
+        lost_hold: a lost track may also have stopped where it was hidden: its queued poses
+            are also compared (and gated) where its motion would have put them after this many
+            seconds unseen, and the better of the two places counts; None: constant velocity only.
+        lost_margin: a pose that two or more lost tracks resemble (similarity above 0) goes to
+            none of them unless the most similar beats the next by this much: it starts a new
+            track, and refinement, seeing whole fragments, decides; None: no such rule.
         min_hits: a track matched in fewer frames is tentative: it is not kept lost, it
             ends after Q frames unseen (a one-frame false positive leaves no lost track).
         cascade: the tracks seen in the previous frame first take the poses they match with
@@ -244,6 +250,8 @@ class TrackerConfig:
     lost_growth: float = 0.0
     lost_gate: float = 1.0
     lost_scale: float = 1.5
+    lost_hold: Optional[float] = None
+    lost_margin: Optional[float] = None
     min_hits: int = 0
     cascade: Optional[float] = None
     duplicate_iou: Optional[float] = None
@@ -283,7 +291,7 @@ class TrackerConfig:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")
-        for name in ("box_expand", "max_lost", "lost_growth", "lost_gate"):
+        for name in ("box_expand", "max_lost", "lost_growth", "lost_gate", "lost_hold", "lost_margin"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {value}")

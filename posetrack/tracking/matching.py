@@ -25,7 +25,7 @@ import numpy as np
 
 from posetrack.errors import ConfigError
 
-__all__ = ["Matches", "match", "match_in_stages", "extend_matches", "greedy_match", "hungarian_match", "MATCHERS"]
+__all__ = ["Matches", "match", "contested", "match_in_stages", "extend_matches", "greedy_match", "hungarian_match", "MATCHERS"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,36 @@ def match(similarity: np.ndarray, min_similarity: float, method: str = "greedy")
     if sim.size == 0:
         return Matches.from_pairs(np.zeros((0, 2)), *sim.shape)
     return matcher(np.nan_to_num(sim, nan=-np.inf), float(min_similarity))
+
+
+def contested(similarity: np.ndarray, columns: np.ndarray, margin: float) -> np.ndarray:
+    """``similarity`` with the pairs of contested rows and ``columns`` forbidden (-inf).
+
+    A row is contested where two or more of the chosen columns have a positive similarity and
+    the best beats the second by less than ``margin``: the evidence does not say which it is
+    (two people lost near one another, one of them back), so none of them takes it online.
+
+    Args:
+        similarity: (N, M) similarities (NaN or -inf: impossible pairs).
+        columns: (M,) bool, the columns that compete (the lost tracks).
+        margin: how much the best must beat the second.
+
+    Returns:
+        (N, M) float64, a copy where anything changes.
+    """
+    sim = np.asarray(similarity, dtype=np.float64)
+    if sim.size == 0 or np.count_nonzero(columns) < 2:
+        return sim
+    part = np.where(np.nan_to_num(sim[:, columns], nan=-np.inf) > 0, sim[:, columns], 0.0)
+    if part.shape[1] < 2:
+        return sim
+    top = -np.sort(-part, axis=1)[:, :2]
+    rows = (top[:, 1] > 0) & (top[:, 0] - top[:, 1] < margin)
+    if not rows.any():
+        return sim
+    sim = sim.copy()
+    sim[np.ix_(rows, np.flatnonzero(columns))] = -np.inf
+    return sim
 
 
 def match_in_stages(similarity: np.ndarray, stages: Sequence[Tuple[np.ndarray, np.ndarray, float]],
