@@ -31,6 +31,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from posetrack.boxes import covered_fraction
+from posetrack.tracking.association import TrackView
 from posetrack.tracking.config import TrackerConfig
 from posetrack.tracking.flow import sample_flow
 from posetrack.tracking.motion import STILL_CAMERA, camera_motion, flow_weights
@@ -165,3 +166,40 @@ def occluded(boxes: np.ndarray, ids: np.ndarray, seen: np.ndarray, occlusion: Op
     nearer = boxes[seen][None, :, 3] > boxes[:, None, 3]
     cover = np.where(nearer & (ids[:, None] != ids[seen][None]), cover, 0.0)
     return cover.max(1) >= occlusion
+
+
+def held_shift(tracks: Table, motion, lost_hold: Optional[float], fps: float, now: int) -> Optional[np.ndarray]:
+    """(T, 2) pixels from each track's prediction back to where it would be had its motion
+    stopped ``lost_hold`` seconds after it was last seen (zero for tracks lost no longer, and
+    for those seen in the previous frame); None where there is none (``lost_hold`` None, a
+    motion model that does not move, no track lost so long).
+
+    The constant-velocity prediction of a track unseen for seconds assumes the person walked on
+    behind what hid them; a person hidden behind a sign or a passer-by as often stood still
+    there. Both are kept as hypotheses (the cost terms take the better; ``lost_hold`` in
+    configs/tracker.yaml has the measurement).
+    """
+    if lost_hold is None or not motion.moves or not len(tracks):
+        return None
+    beyond = np.maximum(now - tracks.last_seen - max(1, int(round(lost_hold * fps))), 0)
+    if not beyond.any():
+        return None
+    return -motion.velocities(tracks) * beyond[:, None]
+
+
+def track_view(tracks: Table, queue: Table, boxes: np.ndarray, lost: np.ndarray, shift: Optional[np.ndarray],
+               look, position_covariance: np.ndarray) -> TrackView:
+    """The live tracks as the cost terms see them: their queued poses (moved into this frame),
+    predicted ``boxes`` (T, 4), seconds ``lost`` (T,), and, where ``shift`` (T, 2, from
+    :func:`held_shift`) moves a lost track, a copy of its queued poses and box held there too."""
+    column = np.searchsorted(tracks.ids, queue.track_ids)
+    keypoints, scores, areas = queue.keypoints, queue.keypoint_scores, queue.areas
+    held_boxes = None
+    if shift is not None:
+        held_boxes = boxes + np.tile(shift, 2)
+        extra = np.flatnonzero(np.any(shift[column] != 0, axis=1))
+        keypoints = np.concatenate([keypoints, keypoints[extra] + shift[column[extra], None].astype(np.float32)])
+        scores, areas = np.concatenate([scores, scores[extra]]), np.concatenate([areas, areas[extra]])
+        column = np.concatenate([column, column[extra]])
+    return TrackView(tracks.ids, keypoints, scores, areas, column, boxes, np.maximum(boxes[:, 3] - boxes[:, 1], 1.0),
+                     lost, position_covariance, look, held_boxes)

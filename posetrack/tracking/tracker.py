@@ -42,7 +42,7 @@ from posetrack.tracking.flow import propagate_points
 from posetrack.tracking.identities import expired, reidentify, remember, reuse
 from posetrack.tracking.matching import Matches, contested, extend_matches, match_in_stages
 from posetrack.tracking.motion import STILL_CAMERA, TRACK_MOTIONS
-from posetrack.tracking.prediction import move_queue
+from posetrack.tracking.prediction import held_shift, move_queue, track_view
 from posetrack.tracking.propagation import propose_boxes
 from posetrack.tracking.state import Table, TrackerState, check_state
 from posetrack.tracking.tables import pose_boxes, record, table_specs
@@ -280,41 +280,15 @@ class PoseTracker:
 
     def view(self) -> TrackView:
         """What the cost terms see of the live tracks (in this frame, after :meth:`propagate`)."""
-        tracks, q = self._tracks, self._queue
-        lost = self._lost_seconds() if self._uses_model else np.zeros(len(tracks))
-        boxes = self._motion.boxes(tracks, tracks.aspect) if self._uses_model else tracks.box
+        tracks = self._tracks
         look = looks.Appearance(tracks.look, tracks.look_weight) if self.uses_appearance else None
-        column = np.searchsorted(tracks.ids, q.track_ids)
-        keypoints, scores, areas = q.keypoints, q.keypoint_scores, q.areas
-        held_boxes = None
-        shift = self._held_shift() if self._uses_model else None
-        if shift is not None:                  # each lost track also where it would be had it stopped
-            held_boxes = boxes + np.tile(shift, 2)
-            extra = np.flatnonzero(np.any(shift[column] != 0, axis=1))
-            keypoints = np.concatenate([keypoints, keypoints[extra] + shift[column[extra], None].astype(np.float32)])
-            scores, areas = np.concatenate([scores, scores[extra]]), np.concatenate([areas, areas[extra]])
-            column = np.concatenate([column, column[extra]])
-        return TrackView(tracks.ids, keypoints, scores, areas, column,
-                         boxes, np.maximum(boxes[:, 3] - boxes[:, 1], 1.0), lost,
-                         self._motion.position_covariance(tracks), look, held_boxes)
-
-    def _held_shift(self) -> Optional[np.ndarray]:
-        """(T, 2) pixels from each track's prediction back to where it would be had its motion
-        stopped ``lost_hold`` seconds after it was last seen (zero for tracks lost no longer, and
-        for those seen in the previous frame); None where there is none (``lost_hold`` None, a
-        motion model that does not move, no track lost so long).
-
-        The constant-velocity prediction of a track unseen for seconds assumes the person
-        walked on behind what hid them; a person hidden behind a sign or a passer-by as often
-        stood still there. Both are kept as hypotheses (the cost terms take the better)."""
-        cap = self.config.lost_hold
-        if cap is None or not self._motion.moves or not len(self._tracks):
-            return None
+        if not self._uses_model:
+            return track_view(tracks, self._queue, tracks.box, np.zeros(len(tracks)), None, look,
+                              self._motion.position_covariance(tracks))
         now = self._frame_now if self._frame_now is not None else (self._last_frame or 0) + 1
-        beyond = np.maximum(now - self._tracks.last_seen - max(1, int(round(cap * self.fps))), 0)
-        if not beyond.any():
-            return None
-        return -self._motion.velocities(self._tracks) * beyond[:, None]
+        shift = held_shift(tracks, self._motion, self.config.lost_hold, self.fps, now)
+        return track_view(tracks, self._queue, self._motion.boxes(tracks, tracks.aspect), self._lost_seconds(),
+                          shift, look, self._motion.position_covariance(tracks))
 
     def similarity(self, poses: Poses, appearance: Optional[looks.Appearance] = None) -> np.ndarray:
         """Combined similarity, shape (N poses, T live tracks), columns as :attr:`active_ids`.
