@@ -34,6 +34,7 @@ interpreter) dumps the kit's values at full precision, and the largest differenc
 
     python benchmarks/eval_speed.py --posetrack21 --kit /tmp/PoseTrack21/eval/posetrack21 \
         --kit-python /tmp/kitvenv/bin/python [--kit-repeats 3] [--pt21-generator PATH/make_pt21_set.py]
+        [--pt21-sequences 80]
 """
 from __future__ import annotations
 
@@ -134,6 +135,8 @@ def main() -> None:
     ap.add_argument("--kit-python", type=Path, default=None, help="the interpreter of the kit's environment")
     ap.add_argument("--kit-repeats", type=int, default=3)
     ap.add_argument("--pt21-generator", type=Path, default=None, help="the reference make_pt21_set.py")
+    ap.add_argument("--pt21-sequences", type=int, default=20,
+                    help="sequences in the PoseTrack21 set (20: val-sized; more for a large set)")
     args = ap.parse_args()
     if args.posetrack21:
         from eval_speed_pt21 import main_pt21

@@ -27,17 +27,19 @@ KIT_SCRIPTS = {"kit HOTA (run_posetrack_challenge.py)": "scripts/run_posetrack_c
                "kit mAP (run_pose_estimation.py)": "scripts/run_pose_estimation.py"}
 
 
-def build(out: Path, generator) -> str:
-    """Write the set into ``out`` (gt/, pred/); returns how it was made."""
+def build(out: Path, generator, sequences: int = 20) -> str:
+    """Write the set into ``out`` (gt/, pred/), ``sequences`` long (20: val-sized); returns how it was made."""
     if (out / "gt").is_dir():
         return f"reused {out}"
     if generator is not None:
-        subprocess.run([sys.executable, str(generator), "--out", str(out), *RECIPE], check=True, capture_output=True)
-        return f"{generator.name} {' '.join(RECIPE)}"
+        recipe = [str(sequences) if k and RECIPE[k - 1] == "--sequences" else a for k, a in enumerate(RECIPE)]
+        subprocess.run([sys.executable, str(generator), "--out", str(out), *recipe], check=True, capture_output=True)
+        return f"{generator.name} {' '.join(recipe)}"
     from posetrack.eval.synthetic import make_posetrack21_set
 
-    make_posetrack21_set(out, **OWN_SET)
-    return f"posetrack.eval.synthetic.make_posetrack21_set({OWN_SET})"
+    own = dict(OWN_SET, sequences=sequences)
+    make_posetrack21_set(out, **own)
+    return f"posetrack.eval.synthetic.make_posetrack21_set({own})"
 
 
 def time_kit(kit: Path, python: Path, script: str, root: Path, repeats: int):
@@ -89,7 +91,7 @@ def main_pt21(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         root = args.keep or tmp / "pt21-val-sized"
-        how = build(root, args.pt21_generator)
+        how = build(root, args.pt21_generator, args.pt21_sequences)
         gt_files = list((root / "gt").glob("*.json"))
         mb = sum(p.stat().st_size for p in root.glob("*/*.json")) / 1e6
         ours = [sys.executable, "-m", "posetrack_cli", "eval", "--gt", str(root / "gt"), "--pred", str(root / "pred")]
