@@ -43,12 +43,7 @@ def score_files(case: Path, out: Path) -> dict:
             s = p.get("score") or 0
             if (fr["frame"], t) not in best or s > best[(fr["frame"], t)][0]:
                 best[(fr["frame"], t)] = (s, p["track_id"])
-    ids_of, owners = {}, {}
-    for (_, t), (_, tid) in best.items():
-        ids_of.setdefault(t, set()).add(tid)
-        owners.setdefault(tid, set()).add(t)
-    return {"split": sum(len(v) > 1 for v in ids_of.values()), "shared": sum(len(v) > 1 for v in owners.values()),
-            "dropped": real - len(best), "real": real, "people": len(ids_of)}
+    return tracking_cases.identity_counts(best, real)
 
 
 def track_case(case: Path, tmp_path: Path, *extra: str) -> Path:

@@ -7,13 +7,12 @@ makes it once per session.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
 
-from helpers.videos import write_frames, write_video
+from helpers.videos import write_sprite_clip
 from helpers.weights import write_tiny_weights
 
 W, H, N = 192, 144, 12
@@ -30,20 +29,7 @@ def figure_boxes():
 
 def make_walk(d: Path) -> Path:
     """``walk.mp4`` (10 fps), ``frames/`` (PNG), ``dets.json`` (COCO boxes) and ``pose.pth`` in ``d``."""
-    rng = np.random.default_rng(0)
-    sprites = [rng.integers(0, 255, (80, 40, 3), dtype=np.uint8) for _ in range(2)]
-    images = []
-    for frame_boxes in figure_boxes():
-        img = np.full((H, W, 3), 90, np.uint8)
-        for sprite, (x1, y1, _, _) in zip(sprites, frame_boxes):
-            x, y = int(round(x1)), int(round(y1))
-            img[y:y + 80, x:x + 40] = sprite
-        images.append(img[..., ::-1])      # drawn in OpenCV's BGR order, as the PNG frames have always held them
-    write_video(d / "walk.mp4", frames=images, fps=10, codec="mpeg4")
-    write_frames(d / "frames", images, "{}.png".format)
-    boxes = [{"image_id": t, "bbox": [float(b[0]), float(b[1]), 40.0, 80.0], "score": 0.95, "category_id": 1}
-             for t, fb in enumerate(figure_boxes()) for b in fb]
-    (d / "dets.json").write_text(json.dumps(boxes))
+    write_sprite_clip(d, figure_boxes(), (W, H), "walk.mp4", "{}.png".format)
     write_tiny_weights(d / "pose.pth", seed=0, bias=1.0)
     return d
 

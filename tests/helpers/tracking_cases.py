@@ -275,12 +275,17 @@ def score(case: Case, tracks: TrackFile) -> Dict[str, int]:
             s = float(f.poses.box_scores[i])
             if (f.frame, t) not in best or s > best[(f.frame, t)][0]:
                 best[(f.frame, t)] = (s, int(f.track_ids[i]))
+    return identity_counts(best, sum(len(set(t)) for t in case.truth))
+
+
+def identity_counts(best: Dict[Tuple[int, int], Tuple[float, int]], real: int) -> Dict[str, int]:
+    """The counts of :func:`score` from ``best``: (frame, true person) -> (score, track id) of the
+    best-scored pose kept for that person in that frame; ``real`` true (frame, person) pairs."""
     ids_of: Dict[int, set] = {}
     owners: Dict[int, set] = {}
     for (_, t), (_, tid) in best.items():
         ids_of.setdefault(t, set()).add(tid)
         owners.setdefault(tid, set()).add(t)
-    real = sum(len(set(t)) for t in case.truth)
     return {"split": sum(len(v) > 1 for v in ids_of.values()), "shared": sum(len(v) > 1 for v in owners.values()),
             "dropped": real - len(best), "real": real, "people": len(ids_of)}
 

@@ -158,3 +158,28 @@ def stream_copy_cut(src, out, first_shown: int, fps: int):
             p.pts, p.dts, p.stream = p.pts - shift, p.dts - shift, t
             o.mux(p)
     return out
+
+
+def write_sprite_clip(folder: Path, boxes: np.ndarray, size, video: str, frame_name: Callable[[int], str]) -> None:
+    """A clip of textured sprites over a flat grey background: ``folder/video`` (MPEG-4, 10 fps), ``folder/frames/``
+    (lossless PNG, each crop an exact translation of the first) and ``folder/dets.json`` (COCO boxes, score 0.95).
+
+    ``boxes``: (N frames, people, 4) integral x1, y1, x2, y2, one sprite size per person for the whole clip.
+    """
+    import json
+
+    w, h = size
+    rng = np.random.default_rng(0)
+    sprites = [rng.integers(0, 255, (int(y2 - y1), int(x2 - x1), 3), dtype=np.uint8) for x1, y1, x2, y2 in boxes[0]]
+    images = []
+    for frame_boxes in boxes:
+        img = np.full((h, w, 3), 90, np.uint8)
+        for sprite, (x1, y1, _, _) in zip(sprites, frame_boxes):
+            x, y = int(round(x1)), int(round(y1))
+            img[y:y + sprite.shape[0], x:x + sprite.shape[1]] = sprite
+        images.append(img[..., ::-1])      # drawn in OpenCV's BGR order, as the PNG frames have always held them
+    write_video(folder / video, frames=images, fps=10, codec="mpeg4")
+    write_frames(folder / "frames", images, frame_name)
+    dets = [{"image_id": t, "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])], "score": 0.95,
+             "category_id": 1} for t, fb in enumerate(boxes) for b in fb]
+    (folder / "dets.json").write_text(json.dumps(dets))
