@@ -13,11 +13,13 @@ every tracker under test. Printed per tracker:
   0.8 or more): one person tracked twice;
 * **cuts**: frames marked as scene cuts (the video has none);
 * **ID-F1**, **IDP**, **IDR** and **ID switches** against the identities labelled by hand in
-  ``tests/data/real/vtest_0-299.truth.json`` (:func:`posetrack.eval.identity.identity_scores`;
+  ``tests/data/real/vtest_0-299.truth.json`` (``--segment 300-794``: the poses and labels of frames
+  300-794 in ``tests/data/real``, where six people leave the view and come back 3-18 s later) (:func:`posetrack.eval.identity.identity_scores`;
   false and duplicate poses count against a tracker that keeps them);
 * **ms/frame**: tracking (and refinement) time, the optical flow excluded (printed once).
 
     python benchmarks/real_video.py                                   # flowtrack and the default preset
+    python benchmarks/real_video.py --segment 300-794                 # frames 300-794: people leave and come back
     python benchmarks/real_video.py --variant "no-reid:refine.reentry_gap=0"
     python benchmarks/real_video.py --poses my.poses.json --video my.mp4 --truth none
 
@@ -45,7 +47,10 @@ from posetrack.eval.identity import IdentityScores, identity_scores  # noqa: E40
 from posetrack.tracksfile.codec import TrackFile, read_tracks  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "real"
-TRUTH = ROOT / "tests" / "data" / "real" / "vtest_0-299.truth.json"
+DATA = ROOT / "tests" / "data" / "real"
+TRUTH = DATA / "vtest_0-299.truth.json"
+SEGMENTS = {"0-299": (SHARED / "vtest_0-299.poses.json", TRUTH),
+            "300-794": (DATA / "vtest_300-794.poses.json", DATA / "vtest_300-794.truth.json")}
 
 
 def box_key(frame: int, box: np.ndarray) -> Tuple[int, Tuple[float, ...]]:
@@ -95,13 +100,17 @@ def counts(tracks: TrackFile, layout) -> Dict[str, int]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--poses", type=Path, default=SHARED / "vtest_0-299.poses.json")
+    ap.add_argument("--segment", choices=sorted(SEGMENTS), default="0-299",
+                    help="a labelled segment of vtest.avi: its poses and truth (300-794: six people leave and come back)")
+    ap.add_argument("--poses", type=Path, help="poses to track [default: the segment's]")
     ap.add_argument("--video", type=Path, default=SHARED / "vtest.avi")
-    ap.add_argument("--truth", default=str(TRUTH), help="hand-labelled identities, or 'none'")
+    ap.add_argument("--truth", help="hand-labelled identities, or 'none' [default: the segment's]")
     ap.add_argument("--no-video", action="store_true", help="track without the frames (no flow, cuts, colours)")
     ap.add_argument("--variant", action="append", default=[],
                     help="NAME[@PRESET]:key=value,... a preset with overrides (dotted keys for sections)")
     args = ap.parse_args(argv)
+    args.poses = args.poses or SEGMENTS[args.segment][0]
+    args.truth = args.truth or str(SEGMENTS[args.segment][1])
     from posetrack.io.video import open_source
     from posetrack.pipeline.retrack import retrack
     from posetrack.tracking.flow import build_flow

@@ -151,6 +151,44 @@ def test_colour_descriptors_match_a_naive_sampling_and_tell_colours_apart():
     assert (tiny.weights == 0).all() and np.isnan(similarity(tiny, tiny)).all()
 
 
+def test_colour_histograms_share_samples_between_bins_and_tell_dark_clothes_apart():
+    from posetrack.tracking.appearance import (CHROMA_BINS, CHROMA_RANGE, HIST_SIZE, PARTS, Y_BINS, _ycbcr, describe,
+                                               histogram_similarity)
+
+    p = people((100, 220), (220, 220), h=150)
+    grey = np.full((240, 320, 3), 64, np.uint8)
+    a = describe(grey, p.keypoints, p.keypoint_scores, COCO, 0.4)
+    assert a.histograms.shape == (2, len(PARTS), HIST_SIZE)
+    np.testing.assert_allclose(a.histograms[..., :Y_BINS].sum(-1), 1.0, rtol=1e-5)    # each group sums to 1
+    np.testing.assert_allclose(a.histograms[..., Y_BINS:].sum(-1), 1.0, rtol=1e-5)
+    # Y = 64 lies at 64 / 256 * Y_BINS - 0.5 bin centres: shared linearly between the two nearest bins
+    y = (64 / 256 * Y_BINS - 0.5)
+    want = np.zeros(Y_BINS)
+    want[int(np.floor(y))], want[min(int(np.floor(y)) + 1, Y_BINS - 1)] = 1 - (y % 1), y % 1
+    np.testing.assert_allclose(a.histograms[0, 0, :Y_BINS], want, atol=1e-6)
+    # neutral chroma (128) lies halfway between the two middle bins' centres when the count is even, in the
+    # middle bin when odd: written out for the configured bins
+    u = (128 - CHROMA_RANGE[0]) / (CHROMA_RANGE[1] - CHROMA_RANGE[0]) * CHROMA_BINS - 0.5
+    lo, f = int(np.floor(u)), u - np.floor(u)
+    cb = np.zeros(CHROMA_BINS)
+    cb[lo] += 1 - f
+    cb[min(lo + 1, CHROMA_BINS - 1)] += f
+    np.testing.assert_allclose(a.histograms[0, 0, Y_BINS:].reshape(CHROMA_BINS, CHROMA_BINS), np.outer(cb, cb), atol=1e-6)
+    # two people in dark clothes, one black, one navy: their mean colours are close, their histograms far apart
+    black, navy = np.full((240, 320, 3), 30, np.uint8), np.zeros((240, 320, 3), np.uint8)
+    navy[:] = (25, 30, 70)
+    assert abs(_ycbcr(np.float32([25, 30, 70]))[0] - 30) < 6
+    d = {name: describe(img, p.keypoints[:1], p.keypoint_scores[:1], COCO, 0.4) for name, img in
+         (("black", black), ("navy", navy))}
+    shifted = describe(black, p.keypoints[:1] + 4, p.keypoint_scores[:1], COCO, 0.4)
+    assert histogram_similarity(d["black"], shifted)[0, 0] > 0.99
+    assert histogram_similarity(d["black"], d["navy"])[0, 0] < 0.7
+    # a fragment's look is the weighted mean of its poses': the histogram of all their samples
+    both = a.mean()
+    np.testing.assert_allclose(both.histograms[0], a.histograms.mean(0), rtol=1e-5)
+    assert np.isnan(histogram_similarity(d["black"].select([0]), type(a)(a.features[:1], a.weights[:1]))).all()
+
+
 # ---------------------------------------------------------------- unification (crowds)
 
 def test_detector_boxes_never_suppress_each_other_only_proposals_are_dropped():

@@ -21,14 +21,14 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from posetrack.errors import SourceError
+from posetrack.errors import PosetrackError, SourceError
 from posetrack.io.atomic import named_os_errors
 from posetrack.io.background import OrderedWorker
 from posetrack.io.video import open_source
 from posetrack.pipeline.frames import Pipeline
 from posetrack.pipeline.options import RunOptions
 from posetrack.pipeline.outputs import Outputs
-from posetrack.pipeline.retrack import refine_file
+from posetrack.pipeline.retrack import describe_people, refine_file, refine_wants_appearance
 from posetrack.rendering.draw import DrawStyle
 from posetrack.rendering.render import Renderer
 from posetrack.tracksfile.codec import TrackFile, TracksHeader, write_tracks
@@ -209,6 +209,20 @@ class JournaledRun:
         frames = tuple(self.results[k] for k in sorted(self.results))
         return TrackFile(header=header, frames=frames, complete=complete)
 
+    def _appearance(self, tracks: TrackFile, config) -> Optional[list]:
+        """Every frame's colour descriptors for refinement's re-identification, from the source decoded
+        once more (so frames finished before a resume have them too); None for a live source (read
+        once), when refinement does not use colours, or when the source cannot be read again."""
+        if self.live is not None or not refine_wants_appearance(config) or not tracks.frames:
+            return None
+        try:
+            with self._open_from(0) as src:
+                return describe_people(tracks, src, config.joint_score)
+        except (PosetrackError, OSError, RuntimeError) as e:
+            log.warning("%s: could not read the frames again for re-identification (%s); refining without "
+                        "colours (people who leave and come back keep new ids)", self.source, e)
+            return None
+
     def _keep_partial(self, journal) -> None:
         """After an error: a partial tracks file with every finished frame, the journal kept for a resume."""
         try:
@@ -226,7 +240,7 @@ class JournaledRun:
         tracks = self._tracks(complete)
         tracker = self.pipeline.tracker
         if complete and self.opts.tracking.refine and tracker is not None:   # before the one final write
-            tracks = refine_file(tracks, tracker.config)
+            tracks = refine_file(tracks, tracker.config, appearance=self._appearance(tracks, tracker.config))
         try:
             write_tracks(self.outputs.tracks, tracks)
         except BaseException:

@@ -47,7 +47,7 @@ from posetrack.tracksfile.codec import TrackFile, write_tracks
 from posetrack.tracksfile.foreign import read_poses_file
 from posetrack.types import DEFAULT_FPS, Detections, Frame, FrameResult
 
-__all__ = ["retrack", "refine_file", "retrack_file"]
+__all__ = ["retrack", "refine_file", "retrack_file", "describe_people", "refine_wants_appearance"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -108,15 +108,14 @@ def retrack(track_file: TrackFile, config: TrackerConfig, video_frames: Optional
     size = (video.width, video.height) if video.width > 0 and video.height > 0 else None
     tracker = PoseTracker(track_file.layout, config, fps=video.fps, frame_size=size)
     use_flow = video_frames is not None and config.motion == "flow"
-    wants_looks = _refine_wants_appearance(config)
+    wants_looks = refine_wants_appearance(config)
     results, looks, dropped = [], [], 0
     for saved, inp in _frame_inputs(track_file, config, tracker, video_frames, flow, flow_estimator):
         result = replace(step(tracker, inp, saved.poses), time=saved.time)
         dropped += len(saved) - len(result)
         results.append(result)
         if inp.image is not None and wants_looks:
-            looks.append(describe(inp.image, result.poses.keypoints, result.poses.keypoint_scores, track_file.layout,
-                                  config.joint_score, result.poses.boxes[:, 3] - result.poses.boxes[:, 1]))
+            looks.append(_describe(inp.image, result, track_file, config.joint_score))
         if progress is not None:
             progress(result)
     if dropped:
@@ -140,7 +139,7 @@ def _frame_inputs(track_file: TrackFile, config: TrackerConfig, tracker: PoseTra
     the file's own ``cut`` marks are the cuts."""
     use_flow = video_frames is not None and config.motion == "flow"
     read = video_frames is not None and (use_flow or config.cuts.enabled or tracker.uses_appearance
-                                         or _refine_wants_appearance(config))
+                                         or refine_wants_appearance(config))
     if video_frames is not None and not read:
         log.info("motion is %r and no cue needs the frames: the video's frames are not read", config.motion)
     estimator = (flow_estimator or build_flow(flow)) if use_flow else None
@@ -158,9 +157,39 @@ def _frame_inputs(track_file: TrackFile, config: TrackerConfig, tracker: PoseTra
         previous = image
 
 
-def _refine_wants_appearance(config: TrackerConfig) -> bool:
+def _describe(image: np.ndarray, result: FrameResult, tracks: TrackFile, joint_score: float) -> Appearance:
+    p = result.poses
+    return describe(image, p.keypoints, p.keypoint_scores, tracks.layout, joint_score, p.boxes[:, 3] - p.boxes[:, 1])
+
+
+def describe_people(tracks: TrackFile, video_frames: Iterable[Frame], joint_score: float) -> List[Appearance]:
+    """The colour descriptors of every frame's people in ``tracks``, from the video's frames.
+
+    What refinement's appearance rules (re-identification after long gaps) need when the
+    tracker's own descriptors were not kept: ``posetrack run`` computes them again at the end
+    from the source, so a resumed run has them for every frame too.
+
+    Args:
+        tracks: the tracked file (its frames in ascending order).
+        video_frames: the source's decoded frames, ascending; frames not in ``tracks`` are skipped.
+        joint_score: the tracker's joint threshold.
+
+    Returns:
+        One :class:`~posetrack.tracking.appearance.Appearance` per frame of ``tracks``, in order.
+
+    Raises:
+        InputError: the frames ran out before every tracked frame was seen (the video
+            changed since the run, or is shorter than the file says).
+    """
+    return [_describe(image, result, tracks, joint_score)
+            for image, result in zip(_images(tracks, video_frames), tracks.frames)]
+
+
+def refine_wants_appearance(config: TrackerConfig) -> bool:
+    """Whether refinement with ``config`` uses colour descriptors (its appearance rules are on)."""
     r = config.refine
-    return r.enabled and (r.stitch_appearance is not None or r.reentry_appearance is not None)
+    return r.enabled and (r.stitch_appearance is not None or r.reentry_appearance is not None
+                          or r.relink_margin is not None)
 
 
 def refine_file(tracks: TrackFile, config: TrackerConfig,

@@ -15,6 +15,16 @@ channel scaled by :data:`CHANNEL_SCALE` (brightness counts less than colour: sha
 light change it; colour changes less). A track keeps a running average of its poses'
 descriptors (:func:`blend`), so one bad pose moves it only a little.
 
+Each part also gets a soft colour **histogram** of its samples (:data:`Y_BINS` brightness
+bins and :data:`CHROMA_BINS` x :data:`CHROMA_BINS` bins of Cb and Cr over
+:data:`CHROMA_RANGE`, each sample shared linearly between its two nearest bins per axis).
+One pose's dozen samples make a noisy histogram, but a fragment's poses averaged make a
+good one: :func:`histogram_similarity` (the Bhattacharyya coefficient, part by part) is
+what refinement uses to re-identify people after long gaps. Measured on the hand-labelled
+real poses (``tests/data/real``, chunks of 10 poses of one person compared with chunks of
+every person at least 3 s away): the means and spreads tell the same person from another
+with an ROC AUC of 0.856, the histograms with 0.946.
+
 Example:
     >>> import numpy as np
     >>> from posetrack.keypoints import COCO
@@ -30,13 +40,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
 from posetrack.keypoints import KeypointLayout
 
-__all__ = ["Appearance", "PARTS", "CHANNEL_SCALE", "describe", "similarity", "blend", "MIN_HEIGHT"]
+__all__ = ["Appearance", "PARTS", "CHANNEL_SCALE", "describe", "similarity", "histogram_similarity", "blend",
+           "MIN_HEIGHT", "Y_BINS", "CHROMA_BINS", "CHROMA_RANGE"]
 
 # Body parts: (name, joint pairs sampled along, or "torso"/"head" for the special shapes).
 PARTS: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = (
@@ -52,6 +63,16 @@ CHANNEL_SCALE = np.array([48.0, 14.0, 14.0, 24.0])
 """Grey levels per unit of difference for each channel (Y, Cb, Cr, spread of Y): a
 difference of this much counts one unit. Colour is scaled tighter than brightness, which
 light and shadow change (measured, ``benchmarks/real_video.py --appearance``)."""
+Y_BINS = 6
+CHROMA_BINS = 5
+CHROMA_RANGE = (96.0, 160.0)
+"""Histogram bins: brightness over 0-255 in ``Y_BINS``; Cb and Cr over ``CHROMA_RANGE``
+(clothes in daylight are rarely more colourful; beyond it counts as the edge bin) in
+``CHROMA_BINS`` each. Chosen on the real poses' re-identification AUC (``tests/data/real``
+frames 0-299): 6 x 5 x 5 over 96-160: 0.945; 6 x 4 x 4: 0.926, 6 x 8 x 8: 0.940; over
+64-192: 0.917 / 0.937 / 0.923 (4 / 5 / 8 chroma bins); without the soft sharing between bins,
+sensitive to where the grey of dark clothes falls (0.880-0.944)."""
+HIST_SIZE = Y_BINS + CHROMA_BINS * CHROMA_BINS
 MIN_HEIGHT = 24.0
 """People shorter than this (pixels) get no descriptor: too few pixels to sample."""
 _ALONG = np.linspace(0.15, 0.85, 5)          # sample positions along a limb
@@ -65,20 +86,48 @@ class Appearance:
     Attributes:
         features: (N, P, 4) float32 per part: mean Y, mean Cb, mean Cr, std of Y (grey levels).
         weights: (N, P) float32 in [0, 1]: how much each part can be trusted (0: absent).
+        histograms: (N, P, :data:`HIST_SIZE`) float32 per part: the share of its samples in each
+            brightness bin, then in each (Cb, Cr) bin (each group sums to 1 where the part was
+            seen); None where not computed (a track's running average keeps none).
     """
 
     features: np.ndarray
     weights: np.ndarray
+    histograms: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.features)
 
     @classmethod
     def empty(cls, n: int = 0) -> "Appearance":
-        return cls(np.zeros((n, len(PARTS), CHANNELS), np.float32), np.zeros((n, len(PARTS)), np.float32))
+        return cls(np.zeros((n, len(PARTS), CHANNELS), np.float32), np.zeros((n, len(PARTS)), np.float32),
+                   np.zeros((n, len(PARTS), HIST_SIZE), np.float32))
 
     def select(self, index) -> "Appearance":
-        return Appearance(self.features[index], self.weights[index])
+        return Appearance(self.features[index], self.weights[index],
+                          None if self.histograms is None else self.histograms[index])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["Appearance"]) -> "Appearance":
+        """One descriptor set from several, in order (histograms kept only if every part has them)."""
+        hist = None
+        if parts and all(p.histograms is not None for p in parts):
+            hist = np.concatenate([p.histograms for p in parts])
+        return cls(np.concatenate([p.features for p in parts]), np.concatenate([p.weights for p in parts]), hist)
+
+    def mean(self) -> "Appearance":
+        """One descriptor: the weight-weighted mean of these N, part by part (a fragment's look)."""
+        w = self.weights.astype(np.float64)
+        total = w.sum(0)                                                           # (P,)
+
+        def average(values: np.ndarray) -> np.ndarray:
+            out = np.zeros(values.shape[1:])
+            np.divide((w[..., None] * values).sum(0), total[:, None], out=out, where=total[:, None] > 0)
+            return out[None].astype(np.float32)
+
+        hist = None if self.histograms is None else average(self.histograms)
+        return Appearance(average(self.features), np.clip(total / max(len(w), 1), 0, 1)[None].astype(np.float32),
+                          hist)
 
 
 @lru_cache(maxsize=8)
@@ -169,6 +218,7 @@ def describe(image: np.ndarray, keypoints: np.ndarray, keypoint_scores: np.ndarr
             shapes.append(_segments(kp, conf, pairs, index))
     h, w = image.shape[:2]
     features = np.zeros((n, len(PARTS), CHANNELS), np.float32)
+    histograms = np.zeros((n, len(PARTS), HIST_SIZE), np.float32)
     weights = np.zeros((n, len(PARTS)), np.float32)
     for p, (pts, ok) in enumerate(shapes):
         if pts is None:
@@ -185,10 +235,40 @@ def describe(image: np.ndarray, keypoints: np.ndarray, keypoint_scores: np.ndarr
         var = (np.where(m[..., 0], (ycc[..., 0] - mean[:, None, 0]) ** 2, 0)).sum(1) / np.maximum(count, 1)
         features[:, p, :3] = mean
         features[:, p, 3] = np.sqrt(var)
+        histograms[:, p] = _histogram(ycc, inside)
         weights[:, p] = np.where(has, ok * count / pts.shape[1], 0.0)
     if heights is not None:
         weights[np.asarray(heights) < MIN_HEIGHT] = 0.0
-    return Appearance(features, weights)
+    return Appearance(features, weights, histograms)
+
+
+def _soft_bins(values: np.ndarray, low: float, high: float, bins: int):
+    """Each value's two nearest bins over [low, high] and its share in each (linear)."""
+    u = np.clip((values - low) / (high - low) * bins - 0.5, 0, bins - 1)
+    first = np.floor(u).astype(np.int64)
+    share = u - first
+    return first, np.minimum(first + 1, bins - 1), 1.0 - share, share
+
+
+def _histogram(ycc: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """(N, HIST_SIZE) soft histograms of N rows of S YCbCr samples (N, S, 3); ``inside`` (N, S) the samples to count."""
+    n, s = inside.shape
+    count = np.maximum(inside.sum(1), 1).astype(np.float64)
+    row = np.arange(n)[:, None] * HIST_SIZE
+    keep = inside.astype(np.float64)
+    index, weight = [], []
+    y0, y1, wy0, wy1 = _soft_bins(ycc[..., 0], 0.0, 256.0, Y_BINS)
+    index += [row + y0, row + y1]
+    weight += [wy0 * keep, wy1 * keep]
+    b0, b1, wb0, wb1 = _soft_bins(ycc[..., 1], *CHROMA_RANGE, CHROMA_BINS)
+    r0, r1, wr0, wr1 = _soft_bins(ycc[..., 2], *CHROMA_RANGE, CHROMA_BINS)
+    for b, wb in ((b0, wb0), (b1, wb1)):
+        for r, wr in ((r0, wr0), (r1, wr1)):
+            index.append(row + Y_BINS + b * CHROMA_BINS + r)
+            weight.append(wb * wr * keep)
+    flat = np.bincount(np.concatenate([i.ravel() for i in index]), np.concatenate([w.ravel() for w in weight]),
+                       minlength=n * HIST_SIZE)
+    return (flat.reshape(n, HIST_SIZE) / count[:, None]).astype(np.float32)
 
 
 def _ycbcr(rgb: np.ndarray) -> np.ndarray:
@@ -214,6 +294,28 @@ def similarity(a: Appearance, b: Appearance, min_weight: float = 0.25) -> np.nda
     total = w.sum(-1)
     d = np.divide((w * d2).sum(-1), total, out=np.zeros_like(total), where=total > 0)
     return np.where(total >= min_weight, np.exp(-d / 2), np.nan)
+
+
+def histogram_similarity(a: Appearance, b: Appearance, min_weight: float = 0.25) -> np.ndarray:
+    """How alike the colour histograms of ``a`` and ``b`` are, (A, B) in [0, 1]; NaN where unknown.
+
+    Per part, the mean of the Bhattacharyya coefficients (sum of sqrt(p * q)) of the
+    brightness and the chroma histograms; parts are averaged weighing each by the smaller of
+    its two weights. NaN where either side has no histograms or the shared weight is below
+    ``min_weight`` parts' worth. Meant for fragments (:meth:`Appearance.mean` over many poses):
+    one pose's histogram is noisy.
+    """
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    if a.histograms is None or b.histograms is None:
+        return np.full((len(a), len(b)), np.nan)
+    ha, hb = np.sqrt(a.histograms.astype(np.float64)), np.sqrt(b.histograms.astype(np.float64))
+    bright = np.einsum("apk,bpk->abp", ha[..., :Y_BINS], hb[..., :Y_BINS])
+    colour = np.einsum("apk,bpk->abp", ha[..., Y_BINS:], hb[..., Y_BINS:])
+    w = np.minimum(a.weights[:, None], b.weights[None]).astype(np.float64)           # (A, B, P)
+    total = w.sum(-1)
+    s = np.divide((w * (bright + colour) / 2).sum(-1), total, out=np.zeros_like(total), where=total > 0)
+    return np.where(total >= min_weight, s, np.nan)
 
 
 def blend(old: Appearance, new: Appearance, rate: float) -> Appearance:

@@ -76,6 +76,20 @@ class RefineConfig:
             than those of any rival pair of the same ends.
         hidden_distance: a person hidden in place comes back within this many body heights of
             where they were last seen.
+        end_poses: the colours of a fragment's end (for ``stitch_appearance``, re-entries and
+            people hidden in place) are the mean of its last (first) this many poses' colour
+            histograms.
+        relink_margin: at every encounter (two tracks within ``relink_distance`` body heights, or
+            a track ending or starting within ``relink_reach`` seconds and
+            ``relink_reach_distance`` body heights of another), the tracks are cut and the pairing
+            of heads and tails is decided again on colours (:mod:`posetrack.tracking.encounters`);
+            a new pairing must beat the tracker's by this much (summed similarities). None: off.
+        relink_distance: body heights between box centres that make an encounter.
+        relink_similarity: a link between colours less alike than this lowers a pairing's score.
+        relink_window: poses on each side of an encounter whose colours are compared.
+        relink_reach: seconds before and after an encounter in which other tracks' ends and
+            starts take part.
+        relink_reach_distance: ... within this many body heights of the encounter.
         edge_margin: a track "left" (or "entered") the frame when its last (first) box lies
             within this many body heights of the frame's edge, or beyond it.
         min_track_frames: tracks with fewer observed (not interpolated) poses, counted after
@@ -110,6 +124,13 @@ class RefineConfig:
     reentry_gap: float = 0.0
     reentry_margin: float = 0.05
     hidden_distance: float = 1.0
+    end_poses: int = 8
+    relink_margin: Optional[float] = None
+    relink_distance: float = 0.5
+    relink_similarity: float = 0.9
+    relink_window: int = 20
+    relink_reach: float = 1.0
+    relink_reach_distance: float = 1.0
     edge_margin: float = 0.3
     min_track_frames: int = 0
     min_track_score: float = 0.0
@@ -126,7 +147,8 @@ class RefineConfig:
         if self.smooth_beta > 1e3:
             raise ConfigError(f"refine.smooth_beta must be at most 1000, got {self.smooth_beta}")
         for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta", "edge_margin",
-                     "reentry_gap", "reentry_margin", "hidden_distance"):
+                     "reentry_gap", "reentry_margin", "hidden_distance", "relink_distance", "relink_reach",
+                     "relink_reach_distance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
         if self.split_gap is not None and self.split_gap < 0:
@@ -135,10 +157,14 @@ class RefineConfig:
             raise ConfigError(f"refine.stitch_velocity must be 0 or more, got {self.stitch_velocity}")
         if self.stitch_scale < 1:
             raise ConfigError(f"refine.stitch_scale must be at least 1, got {self.stitch_scale}")
+        if self.relink_margin is not None and self.relink_margin < 0:
+            raise ConfigError(f"refine.relink_margin must be 0 or more, got {self.relink_margin}")
+        if self.end_poses < 1 or self.relink_window < 1:
+            raise ConfigError("refine.end_poses and refine.relink_window must be at least 1")
         if self.interpolate_gap < 0 or self.min_track_frames < 0:
             raise ConfigError("refine.interpolate_gap and refine.min_track_frames must be 0 or more")
         for name in ("interpolated_score", "min_track_score", "piece_score", "interpolated_iou", "stitch_appearance",
-                     "reentry_appearance", "min_joint_extent"):
+                     "reentry_appearance", "min_joint_extent", "relink_similarity"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"refine.{name} must be in [0, 1], got {getattr(self, name)}")
 

@@ -29,63 +29,29 @@ what comes later. In order:
 Example:
     >>> from posetrack.tracking.refine import refine
     >>> from posetrack.tracking.config import RefineConfig
+from posetrack.tracking.encounters import RelinkSettings, relink
     >>> frames, report = refine(tracked_frames, RefineConfig(enabled=True, interpolate_gap=4), fps=25.0)  # doctest: +SKIP
     >>> report                                                                               # doctest: +SKIP
     {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False}
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from posetrack.boxes import box_centres
 from posetrack.tracking import appearance as looks
 from posetrack.tracking.config import RefineConfig
+from posetrack.tracking.encounters import RelinkSettings, relink
+from posetrack.tracking.fragments import Fragment, fragments_of, join
 from posetrack.types import FrameResult, Poses
 
 __all__ = ["refine", "one_euro"]
 
+RELINK_MIN_POSES = 5
+"""Fewest poses on a side of an encounter whose colours are judged (one pose's histogram is noisy)."""
 
-@dataclass
-class _Track:
-    """One track's observations: positions in the frame list, frame indices, poses."""
-
-    tid: int
-    pos: np.ndarray          # (n,) int64 positions in the file's frame list, ascending
-    frames: np.ndarray       # (n,) int64 frame indices
-    boxes: np.ndarray        # (n, 4)
-    box_scores: np.ndarray   # (n,)
-    keypoints: np.ndarray    # (n, K, 2)
-    keypoint_scores: np.ndarray   # (n, K)
-    look: Optional[looks.Appearance] = field(default=None, compare=False)   # (n) colour descriptors
-
-    def centres(self) -> np.ndarray:
-        return box_centres(self.boxes)
-
-    def heights(self) -> np.ndarray:
-        return np.maximum(self.boxes[:, 3] - self.boxes[:, 1], 1.0)
-
-
-def _tracks(frames: Sequence[FrameResult], appearance: Optional[Sequence[looks.Appearance]] = None) -> Dict[int, _Track]:
-    rows = [(pos, i, int(tid)) for pos, f in enumerate(frames) if f.track_ids is not None
-            for i, tid in enumerate(f.track_ids)]
-    out: Dict[int, _Track] = {}
-    for tid in sorted({r[2] for r in rows}):
-        mine = [(pos, i) for pos, i, t in rows if t == tid]
-        pos = np.array([p for p, _ in mine], np.int64)
-        sel = [frames[p].poses.select([i]) for p, i in mine]
-        look = None
-        if appearance is not None:
-            look = looks.Appearance(np.stack([appearance[p].features[i] for p, i in mine]),
-                                    np.stack([appearance[p].weights[i] for p, i in mine]))
-        out[tid] = _Track(tid, pos, np.array([frames[p].frame for p in pos], np.int64),
-                          np.concatenate([s.boxes for s in sel]).astype(np.float64),
-                          np.concatenate([s.box_scores for s in sel]).astype(np.float64),
-                          np.concatenate([s.keypoints for s in sel]).astype(np.float64),
-                          np.concatenate([s.keypoint_scores for s in sel]).astype(np.float64), look)
-    return out
 
 
 def _velocity(frames: np.ndarray, centres: np.ndarray, heights: np.ndarray) -> Tuple[np.ndarray, float]:
@@ -112,7 +78,7 @@ class _End:
     look: Optional[looks.Appearance]
 
 
-def _end(t: _Track, last: bool, frame_size, margin: float) -> _End:
+def _end(t: Fragment, last: bool, frame_size, margin: float, look_poses: int) -> _End:
     sl = slice(-8, None) if last else slice(0, 8)
     frames, c, h = t.frames[sl], t.centres()[sl], t.heights()[sl]
     v, height = _velocity(frames, c, h)
@@ -128,28 +94,22 @@ def _end(t: _Track, last: bool, frame_size, margin: float) -> _End:
         outward = bool(at_edge and (direction[near] > 0).any())
     look = None
     if t.look is not None:
-        look = _mean_look(t.look.select(sl))
+        look = t.mean_look(slice(-look_poses, None) if last else slice(0, look_poses))
     return _End(int(t.frames[-1] if last else t.frames[0]), c[-1] if last else c[0], v, height,
                 len(frames) >= 3, at_edge, outward, look)
 
 
-def _mean_look(a: looks.Appearance) -> looks.Appearance:
-    """One descriptor: the weighted mean of several, part by part."""
-    w = a.weights.astype(np.float64)
-    total = w.sum(0)
-    mean = np.divide((w[..., None] * a.features).sum(0), total[:, None], out=np.zeros(a.features.shape[1:]),
-                     where=total[:, None] > 0)
-    return looks.Appearance(mean[None].astype(np.float32), np.clip(total / max(len(w), 1), 0, 1)[None].astype(np.float32))
-
-
 def _alike(a: _End, b: _End) -> float:
-    """Colour similarity of two ends, NaN when unknown."""
+    """Colour similarity of two ends (their colour histograms where known, else the colour
+    means: :mod:`posetrack.tracking.appearance`), NaN when unknown."""
     if a.look is None or b.look is None:
         return float("nan")
+    if a.look.histograms is not None and b.look.histograms is not None:
+        return float(looks.histogram_similarity(a.look, b.look)[0, 0])
     return float(looks.similarity(a.look, b.look)[0, 0])
 
 
-def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.ndarray,
+def _stitch(tracks: Dict[int, Fragment], cfg: RefineConfig, fps: float, cuts: np.ndarray,
             frame_size=None, links: Optional[Dict[int, int]] = None) -> Dict[int, int]:
     """Which track continues which: {later id: earlier id}.
 
@@ -165,8 +125,8 @@ def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.n
     """
     max_gap = cfg.stitch_gap * fps
     long_gap = cfg.reentry_gap * fps
-    ends = {tid: _end(t, True, frame_size, cfg.edge_margin) for tid, t in tracks.items()}
-    starts = {tid: _end(t, False, frame_size, cfg.edge_margin) for tid, t in tracks.items()}
+    ends = {tid: _end(t, True, frame_size, cfg.edge_margin, cfg.end_poses) for tid, t in tracks.items()}
+    starts = {tid: _end(t, False, frame_size, cfg.edge_margin, cfg.end_poses) for tid, t in tracks.items()}
     regular, hidden, reentries = [], [], []
     for a, ea in ends.items():
         for b, sb in starts.items():
@@ -175,14 +135,15 @@ def _stitch(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.n
                 continue
             if len(cuts) and ((cuts > ea.frame) & (cuts <= sb.frame)).any():
                 continue                                              # never across a scene cut
-            if max(ea.height, sb.height) / min(ea.height, sb.height) > cfg.stitch_scale:
+            left_and_entered = ea.outward and sb.outward      # seen again elsewhere: any size (perspective)
+            if not left_and_entered and max(ea.height, sb.height) / min(ea.height, sb.height) > cfg.stitch_scale:
                 continue
             alike = _alike(ea, sb)
             if cfg.stitch_appearance is not None and alike < cfg.stitch_appearance:
                 continue
             known = cfg.reentry_appearance is not None and alike >= cfg.reentry_appearance and gap <= long_gap \
                 and min(len(tracks[a].pos), len(tracks[b].pos)) >= cfg.min_track_frames   # both established
-            if ea.outward and sb.outward:                             # left the frame, and someone entered
+            if left_and_entered:
                 if known:
                     reentries.append((1.0 - alike, a, b))
                 continue
@@ -238,7 +199,7 @@ def _turned(a: _End, b: _End, cfg: RefineConfig, fps: float) -> bool:
     return bool(fast and float(np.dot(a.velocity, b.velocity)) < 0)
 
 
-def _weak(t: _Track, cfg: RefineConfig, joint_score: float) -> bool:
+def _weak(t: Fragment, cfg: RefineConfig, joint_score: float) -> bool:
     """Too little evidence of a person, whatever the track's length: low scores or bunched joints."""
     if t.box_scores.mean() < cfg.min_track_score:
         return True
@@ -252,12 +213,12 @@ def _weak(t: _Track, cfg: RefineConfig, joint_score: float) -> bool:
         if (conf.sum(1) >= 2).any() else True
 
 
-def _split(tracks: Dict[int, _Track], gap: float, established: int) -> Dict[int, _Track]:
+def _split(tracks: Dict[int, Fragment], gap: float, established: int) -> Dict[int, Fragment]:
     """Tracks cut at every gap longer than ``gap`` frames where the piece before or after it has
     fewer than ``established`` poses (the later pieces get fresh ids above every id in use), so
     that stitching decides those links again with what came after. A link between two long
     pieces is the online tracker's, made with more to go on, and is kept."""
-    out: Dict[int, _Track] = {}
+    out: Dict[int, Fragment] = {}
     next_id = max(tracks, default=-1) + 1
     for tid in sorted(tracks):
         t = tracks[tid]
@@ -268,37 +229,25 @@ def _split(tracks: Dict[int, _Track], gap: float, established: int) -> Dict[int,
         for i, piece in enumerate(np.split(np.arange(len(t.pos)), cuts)):
             new = tid if i == 0 else next_id
             next_id += i > 0
-            look = t.look.select(piece) if t.look is not None else None
-            out[new] = _Track(new, t.pos[piece], t.frames[piece], t.boxes[piece], t.box_scores[piece],
-                              t.keypoints[piece], t.keypoint_scores[piece], look)
+            out[new] = t.select(piece, new)
     return out
 
 
-def _merge(tracks: Dict[int, _Track], before: Dict[int, int]) -> Dict[int, _Track]:
+def _merge(tracks: Dict[int, Fragment], before: Dict[int, int]) -> Dict[int, Fragment]:
     """Chains of stitched fragments become one track with the earliest fragment's id."""
     def root(tid: int) -> int:
         while tid in before:
             tid = before[tid]
         return tid
 
-    groups: Dict[int, List[_Track]] = {}
+    groups: Dict[int, List[Fragment]] = {}
     for tid in sorted(tracks):
         groups.setdefault(root(tid), []).append(tracks[tid])
-    out = {}
-    for tid, parts in groups.items():
-        parts = sorted(parts, key=lambda p: p.frames[0])
-        cat = {name: np.concatenate([getattr(p, name) for p in parts])
-               for name in ("pos", "frames", "boxes", "box_scores", "keypoints", "keypoint_scores")}
-        look = None
-        if all(p.look is not None for p in parts):
-            look = looks.Appearance(np.concatenate([p.look.features for p in parts]),
-                                    np.concatenate([p.look.weights for p in parts]))
-        out[tid] = _Track(tid, **cat, look=look)
-    return out
+    return {tid: join(parts, tid) for tid, parts in groups.items()}
 
 
-def _interpolate(t: _Track, frame_index: np.ndarray, max_gap: int, factor: float,
-                 joint_score: float) -> Tuple[_Track, np.ndarray]:
+def _interpolate(t: Fragment, frame_index: np.ndarray, max_gap: int, factor: float,
+                 joint_score: float) -> Tuple[Fragment, np.ndarray]:
     """The track with its short gaps filled (positions missing between two observations).
 
     A joint confident (score above ``joint_score``) at both ends scores ``factor`` times
@@ -325,7 +274,7 @@ def _interpolate(t: _Track, frame_index: np.ndarray, max_gap: int, factor: float
     order = np.argsort(allpos, kind="stable")
     flags = np.r_[np.zeros(len(t.pos), bool), np.ones(len(allpos) - len(t.pos), bool)][order]
     cat = {name: np.concatenate(v)[order] for name, v in new.items()}
-    return _Track(t.tid, allpos[order], frame_index[allpos[order]], **cat), flags
+    return Fragment(t.tid, allpos[order], frame_index[allpos[order]], **cat), flags
 
 
 def one_euro(times: np.ndarray, values: np.ndarray, min_cutoff: float, beta: float, d_cutoff: float = 1.0) -> np.ndarray:
@@ -389,7 +338,7 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         return list(frames), report
     if appearance is not None and len(appearance) != len(frames):
         raise ValueError(f"{len(appearance)} appearance records for {len(frames)} frames")
-    tracks = _tracks(frames, appearance)
+    tracks = fragments_of(frames, appearance)
     if config.split_gap is not None:
         tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
     cuts = np.array([f.frame for f in frames if f.cut], np.int64)
@@ -398,6 +347,8 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     before = _stitch_in_order(strong, config, fps, cuts, frame_size, shortest)
     report["stitched"] = len(before)
     merged = _merge(strong, before)
+    if config.relink_margin is not None and appearance is not None:
+        merged, report["relinked"] = relink(merged, _relink_settings(config, fps))
     keep = {tid: t for tid, t in merged.items() if len(t.pos) >= shortest}
     report["removed_tracks"] = len(tracks) - len(before) - len(keep)
     merged = keep
@@ -418,7 +369,13 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     return _assemble(frames, merged, flagged), report
 
 
-def _stitch_in_order(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, cuts: np.ndarray, frame_size,
+def _relink_settings(cfg: RefineConfig, fps: float) -> RelinkSettings:
+    return RelinkSettings(distance=cfg.relink_distance, margin=cfg.relink_margin, link_similarity=cfg.relink_similarity,
+                          window=cfg.relink_window, min_poses=RELINK_MIN_POSES,
+                          reach=int(round(cfg.relink_reach * fps)), reach_distance=cfg.relink_reach_distance)
+
+
+def _stitch_in_order(tracks: Dict[int, Fragment], cfg: RefineConfig, fps: float, cuts: np.ndarray, frame_size,
                      shortest: int) -> Dict[int, int]:
     """{later id: earlier id}: established fragments (``shortest`` poses or more) stitched first, so
     a short false pose near a person's end cannot take their continuation; then the short pieces
@@ -438,7 +395,7 @@ def _stitch_in_order(tracks: Dict[int, _Track], cfg: RefineConfig, fps: float, c
     return {**before, **_stitch(chains, long_gaps_only, fps, cuts, frame_size)}
 
 
-def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], num_frames: int,
+def _drop_duplicates(tracks: Dict[int, Fragment], flagged: Dict[int, np.ndarray], num_frames: int,
                      max_iou: float) -> int:
     """Remove interpolated poses overlapping another track's observed pose of their frame by IoU > ``max_iou``.
 
@@ -459,14 +416,13 @@ def _drop_duplicates(tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray], 
                 drop[j] = True
         if drop.any():
             keep = ~drop
-            tracks[tid] = _Track(tid, t.pos[keep], t.frames[keep], t.boxes[keep], t.box_scores[keep],
-                                 t.keypoints[keep], t.keypoint_scores[keep])
+            tracks[tid] = t.select(keep)
             flagged[tid] = flagged[tid][keep]
             removed += int(drop.sum())
     return removed
 
 
-def _assemble(frames: Sequence[FrameResult], tracks: Dict[int, _Track], flagged: Dict[int, np.ndarray]) -> List[FrameResult]:
+def _assemble(frames: Sequence[FrameResult], tracks: Dict[int, Fragment], flagged: Dict[int, np.ndarray]) -> List[FrameResult]:
     """Frames rebuilt from the tracks: observed people by id, then interpolated ones by id."""
     k = next((f.poses.num_keypoints for f in frames if len(f.poses) or f.poses.keypoints.ndim == 3), 0)
     per_frame: List[list] = [[] for _ in frames]
