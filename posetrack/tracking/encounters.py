@@ -117,40 +117,102 @@ def find_handovers(tracks: Dict[int, Fragment], reach: int, reach_distance: floa
     return sorted(out, key=lambda e: (e.first, e.a))
 
 
+class _Pieces:
+    """Tracks as fragments (cut at gaps longer than ``gap`` frames, and where re-linked) chained by links."""
+
+    def __init__(self, tracks: Dict[int, Fragment], gap: int):
+        self.frag: Dict[int, Fragment] = {}
+        self.next: Dict[int, int] = {}
+        self.prev: Dict[int, int] = {}
+        self.first_of: Dict[int, int] = {}      # fragment -> the track whose first pose it holds
+        fid = 0
+        for tid in sorted(tracks):
+            t = tracks[tid]
+            previous = None
+            for i, idx in enumerate(np.split(np.arange(len(t)), np.flatnonzero(np.diff(t.frames) > gap) + 1)):
+                self.frag[fid] = t.select(idx, fid)
+                if i == 0:
+                    self.first_of[fid] = tid
+                else:
+                    self.link(previous, fid)
+                previous, fid = fid, fid + 1
+        self.fresh = fid
+
+    def link(self, a: int, b: int) -> None:
+        self.next[a], self.prev[b] = b, a
+
+    def unlink(self, a: Optional[int] = None, b: Optional[int] = None) -> None:
+        """Drop the link after ``a`` or before ``b``."""
+        if a is not None and a in self.next:
+            del self.prev[self.next.pop(a)]
+        if b is not None and b in self.prev:
+            del self.next[self.prev.pop(b)]
+
+    def cut(self, fid: int, at: float) -> Tuple[int, int]:
+        """Fragment ``fid`` as a head (frames up to ``at``) linked to a tail (after it); their new ids."""
+        t = self.frag.pop(fid)
+        head, tail = self.fresh, self.fresh + 1
+        self.fresh += 2
+        self.frag[head] = t.select(t.frames <= at, head)
+        self.frag[tail] = t.select(t.frames > at, tail)
+        before, after = self.prev.get(fid), self.next.get(fid)
+        self.unlink(a=fid)
+        self.unlink(b=fid)
+        if before is not None:
+            self.link(before, head)
+        if after is not None:
+            self.link(tail, after)
+        self.link(head, tail)
+        if fid in self.first_of:
+            self.first_of[head] = self.first_of.pop(fid)
+        return head, tail
+
+    def tracks(self) -> Dict[int, Fragment]:
+        """The chains as tracks: the id of the track whose first pose they hold, else a fresh id."""
+        roots = sorted((f for f in self.frag if f not in self.prev), key=lambda f: self.frag[f].frames[0])
+        used = set(self.first_of[f] for f in roots if f in self.first_of)
+        fresh = max(list(self.first_of.values()) + [-1]) + 1
+        out: Dict[int, Fragment] = {}
+        for root in roots:
+            chain = [root]
+            while chain[-1] in self.next:
+                chain.append(self.next[chain[-1]])
+            tid = self.first_of.get(root)
+            if tid is None:
+                while fresh in used:
+                    fresh += 1
+                tid, fresh = fresh, fresh + 1
+            out[tid] = join([self.frag[f] for f in chain], tid)
+        return out
+
+
 @dataclass
 class _Side:
-    """A candidate head (to be continued) or tail (to continue one): its poses and colours."""
+    """A candidate head (to be continued) or tail (to continue one) at an encounter."""
 
-    key: Tuple[str, int]       # ("head", id) / ("tail", id) of the track it comes from
-    part: Fragment
+    fid: int                   # the fragment it is (all of it), or is cut from
+    cut: Optional[float]       # None: the whole fragment; else the frame it is cut after
     look: Optional[looks.Appearance]
     first: int
     last: int
 
 
-def _head(t: Fragment, cut: float, clean: float, s: RelinkSettings, key) -> Optional[_Side]:
-    """The poses up to ``cut``, judged on colours of up to ``window`` of them before ``clean``."""
-    keep = np.flatnonzero(t.frames <= cut)
-    judge = np.flatnonzero(t.frames < min(clean, cut + 1))[-s.window:]
+def _side(t: Fragment, fid: int, cut: Optional[float], head: bool, clean: float, s: RelinkSettings) -> Optional[_Side]:
+    """One side of fragment ``t``: its poses up to ``cut`` (head) or after it (tail), judged on the colours of
+    up to ``window`` of them before (after) ``clean``; None when that side has no pose."""
+    at = np.inf if cut is None and head else -np.inf if cut is None else cut
+    keep = np.flatnonzero(t.frames <= at) if head else np.flatnonzero(t.frames > at)
     if not len(keep):
         return None
+    judge = np.flatnonzero(t.frames < min(clean, at + 1))[-s.window:] if head else \
+        np.flatnonzero(t.frames > max(clean, at))[:s.window]
     look = t.mean_look(judge) if len(judge) >= s.min_poses else None
-    return _Side(key, t.select(keep), look, int(t.frames[keep[0]]), int(t.frames[keep[-1]]))
-
-
-def _tail(t: Fragment, cut: float, clean: float, s: RelinkSettings, key) -> Optional[_Side]:
-    """The poses after ``cut``, judged on colours of up to ``window`` of them after ``clean``."""
-    keep = np.flatnonzero(t.frames > cut)
-    judge = np.flatnonzero(t.frames > max(clean, cut))[:s.window]
-    if not len(keep):
-        return None
-    look = t.mean_look(judge) if len(judge) >= s.min_poses else None
-    return _Side(key, t.select(keep), look, int(t.frames[keep[0]]), int(t.frames[keep[-1]]))
+    return _Side(fid, cut, look, int(t.frames[keep[0]]), int(t.frames[keep[-1]]))
 
 
 def _change_point(t: Fragment, cut: float, lo: int, hi: int, before: looks.Appearance,
                   after: looks.Appearance) -> float:
-    """Where in frames ``lo``..``hi`` the track's poses stop resembling ``before`` and start resembling
+    """Where in frames ``lo``..``hi`` the fragment's poses stop resembling ``before`` and start resembling
     ``after`` (the cut that best separates them, pose by pose); ``cut`` when they do not tell."""
     idx = np.flatnonzero((t.frames >= lo) & (t.frames <= hi))
     if len(idx) < 2:
@@ -159,44 +221,61 @@ def _change_point(t: Fragment, cut: float, lo: int, hi: int, before: looks.Appea
     lean = np.nan_to_num(looks.histogram_similarity(part, before)[:, 0] - looks.histogram_similarity(part, after)[:, 0])
     score = np.r_[0.0, np.cumsum(lean)] * 2 - lean.sum()          # poses before j go with `before`
     j = int(np.argmax(score))
-    if score[j] <= 0 or np.isclose(score[j], score[np.searchsorted(t.frames[idx], cut, side="right")]):
-        return cut
     f = t.frames[idx]
-    return float(f[0] - 0.5 if j == 0 else f[-1] + 0.5 if j == len(idx) else (f[j - 1] + f[j]) / 2)
+    if score[j] <= 0 or np.isclose(score[j], score[np.searchsorted(f, cut, side="right")]):
+        return cut
+    at = float(f[0] - 0.5 if j == 0 else f[-1] + 0.5 if j == len(idx) else (f[j - 1] + f[j]) / 2)
+    return at if t.frames[0] <= at < t.frames[-1] else cut
 
 
-def _sides(tracks: Dict[int, Fragment], e: Encounter, s: RelinkSettings):
-    """The heads and tails of one encounter, or None when the two tracks cannot be judged."""
+def _sides(p: _Pieces, e: Encounter, s: RelinkSettings):
+    """Heads and tails of one encounter (the cut fragments' first, in order), the links between them now
+    ({head index: tail index}), or None when a cut fragment's side cannot be judged."""
     cut = (e.first + e.last) / 2 if e.b is not None else e.first + 0.5
-    cut_ids = [e.a] if e.b is None else [e.a, e.b]
     clean_head, clean_tail = (e.first, e.last) if e.b is not None else (e.first + 1, e.last)
-    heads, tails = [], []
-    for tid in cut_ids:
-        t = tracks[tid]
-        h, tl = _head(t, cut, clean_head, s, ("head", tid)), _tail(t, cut, clean_tail, s, ("tail", tid))
-        if h is not None and tl is not None and h.look is not None and tl.look is not None:
-            at = _change_point(t, cut, e.first - s.reach, e.last + s.reach, h.look, tl.look)
-            if at != cut:
-                h, tl = _head(t, at, clean_head, s, ("head", tid)), _tail(t, at, clean_tail, s, ("tail", tid))
+    heads: List[_Side] = []
+    tails: List[_Side] = []
+    for fid in ([e.a] if e.b is None else [e.a, e.b]):
+        t = p.frag[fid]
+        h, tl = _side(t, fid, cut, True, clean_head, s), _side(t, fid, cut, False, clean_tail, s)
+        if h is None or tl is None or h.look is None or tl.look is None:
+            return None
+        at = _change_point(t, cut, e.first - s.reach, e.last + s.reach, h.look, tl.look)
+        if at != cut:
+            h, tl = _side(t, fid, at, True, clean_head, s), _side(t, fid, at, False, clean_tail, s)
+            if h is None or tl is None or h.look is None or tl.look is None:
+                return None
         heads.append(h)
         tails.append(tl)
-    if any(x is None or x.look is None for x in heads + tails):
-        return None                                        # a side too short to judge: leave the meeting alone
+    cut_ids = {h.fid for h in heads}
     place, reach = np.array(e.place), s.reach_distance * e.height
-    for tid, t in tracks.items():
-        if tid in cut_ids:
+    for fid, t in p.frag.items():
+        if fid in cut_ids:
             continue
-        if e.first - s.reach <= t.frames[-1] <= e.last + s.reach and \
-                np.linalg.norm(t.centres()[-1] - place) <= reach:
-            side = _head(t, np.inf, int(t.frames[-1]) + 1, s, ("head", tid))
-            if side is not None and side.look is not None:
-                heads.append(side)
-        if e.first - s.reach <= t.frames[0] <= e.last + s.reach and \
-                np.linalg.norm(t.centres()[0] - place) <= reach:
-            side = _tail(t, -np.inf, int(t.frames[0]) - 1, s, ("tail", tid))
-            if side is not None and side.look is not None:
-                tails.append(side)
-    return heads, tails
+        if e.first - s.reach <= t.frames[-1] <= e.last + s.reach and np.linalg.norm(t.centres()[-1] - place) <= reach:
+            heads.append(_side(t, fid, None, True, np.inf, s))
+        if e.first - s.reach <= t.frames[0] <= e.last + s.reach and np.linalg.norm(t.centres()[0] - place) <= reach:
+            tails.append(_side(t, fid, None, False, -np.inf, s))
+    # whoever continues a candidate head now, and whoever a candidate tail continues, take part too
+    for h in list(heads[len(cut_ids):]):
+        after = p.next.get(h.fid)
+        if after is not None and after not in cut_ids and all(t.fid != after for t in tails):
+            tails.append(_side(p.frag[after], after, None, False, -np.inf, s))
+    for t in list(tails[len(cut_ids):]):
+        before = p.prev.get(t.fid)
+        if before is not None and before not in cut_ids and all(h.fid != before for h in heads):
+            heads.append(_side(p.frag[before], before, None, True, np.inf, s))
+    now = {i: i for i in range(len(cut_ids))}
+    for i, h in enumerate(heads[len(cut_ids):], len(cut_ids)):
+        for j, t in enumerate(tails[len(cut_ids):], len(cut_ids)):
+            if p.next.get(h.fid) == t.fid:
+                now[i] = j
+    if any(heads[i].look is None or tails[j].look is None for i, j in now.items()):
+        return None                                  # a link in play that cannot be judged
+    keep_h = [i for i, h in enumerate(heads) if h.look is not None]
+    keep_t = [j for j, t in enumerate(tails) if t.look is not None]
+    now = {keep_h.index(i): keep_t.index(j) for i, j in now.items()}
+    return [heads[i] for i in keep_h], [tails[j] for j in keep_t], now
 
 
 def _pairing(heads: List[_Side], tails: List[_Side], s: RelinkSettings, bound: int) -> Tuple[Dict[int, int], float]:
@@ -220,19 +299,26 @@ def _pairing(heads: List[_Side], tails: List[_Side], s: RelinkSettings, bound: i
     return links, float(sum(gain[r, c] for r, c in links.items()))
 
 
-def _apply(tracks: Dict[int, Fragment], heads, tails, links, next_id: int):
-    out = {tid: t for tid, t in tracks.items() if tid not in {h.key[1] for h in heads} | {t.key[1] for t in tails}}
-    linked = set()
+def _score(heads, tails, links, s: RelinkSettings) -> float:
+    return float(sum(looks.histogram_similarity(heads[i].look, tails[j].look)[0, 0] - s.link_similarity
+                     for i, j in links.items()))
+
+
+def _apply(p: _Pieces, heads: List[_Side], tails: List[_Side], links: Dict[int, int], bound: int) -> None:
+    """Cut the encounter's fragments and set the links chosen."""
+    head_id, tail_id = {}, {}
+    for i in range(bound):
+        head_id[i], tail_id[i] = p.cut(heads[i].fid, heads[i].cut)
     for i, h in enumerate(heads):
-        parts = [h.part] + ([tails[links[i]].part] if i in links else [])
-        linked |= {links[i]} if i in links else set()
-        out[h.key[1]] = join(parts, h.key[1])
+        head_id.setdefault(i, h.fid)
     for j, t in enumerate(tails):
-        if j not in linked:
-            tid = t.key[1] if t.key[1] not in out else next_id
-            next_id += tid == next_id
-            out[tid] = t.part.select(slice(None), tid)
-    return out, next_id
+        tail_id.setdefault(j, t.fid)
+    for i in head_id:
+        p.unlink(a=head_id[i])
+    for j in tail_id:
+        p.unlink(b=tail_id[j])
+    for i, j in links.items():
+        p.link(head_id[i], tail_id[j])
 
 
 def relink(tracks: Dict[int, Fragment], s: RelinkSettings) -> Tuple[Dict[int, Fragment], int]:
@@ -243,35 +329,32 @@ def relink(tracks: Dict[int, Fragment], s: RelinkSettings) -> Tuple[Dict[int, Fr
         s: the settings.
 
     Returns:
-        The tracks (unchanged ones are the same objects; a tail left without its head gets
-        a fresh id above every id in use) and how many encounters were re-linked.
+        The tracks (a chain keeps the id of the track whose first pose it holds; others get
+        fresh ids above every id in use) and how many encounters were re-linked.
     """
     if not tracks or any(t.look is None for t in tracks.values()):
         return tracks, 0
-    next_id = max(tracks) + 1
+    p = _Pieces(tracks, s.reach)
     changed, seen = 0, set()
-    events = _events(tracks, s, -1)
+    events = _events(p.frag, s, -1)
     while events and changed <= len(tracks):
         e = events.pop(0)
         key = (frozenset((e.a, e.b)), e.first)
-        if key in seen or e.a not in tracks or (e.b is not None and e.b not in tracks):
+        if key in seen or e.a not in p.frag or (e.b is not None and e.b not in p.frag):
             continue
         seen.add(key)
-        sides = _sides(tracks, e, s)
+        sides = _sides(p, e, s)
         if sides is None:
             continue
-        heads, tails = sides
-        bound = 1 if e.b is None else 2                    # the cut tracks' heads: linked now, kept linked
-        current = {i: i for i in range(bound)}              # heads and tails of the cut tracks come first, in order
-        kept = sum(looks.histogram_similarity(heads[i].look, tails[i].look)[0, 0] - s.link_similarity
-                   for i in range(bound))
+        heads, tails, now = sides
+        bound = 1 if e.b is None else 2                    # the cut fragments' heads: linked now, kept linked
         links, best = _pairing(heads, tails, s, bound)
-        if not np.isfinite(kept) or best - kept <= s.margin or links == current:
+        if best - _score(heads, tails, now, s) <= s.margin or links == now:
             continue
-        tracks, next_id = _apply(tracks, heads, tails, links, next_id)
+        _apply(p, heads, tails, links, bound)
         changed += 1
-        events = _events(tracks, s, e.first - 1)           # the tracks changed from here on: look again
-    return tracks, changed
+        events = _events(p.frag, s, e.first - 1)           # the fragments changed from here on: look again
+    return (p.tracks() if changed else tracks), changed
 
 
 def _events(tracks: Dict[int, Fragment], s: RelinkSettings, since: int) -> List[Encounter]:
