@@ -146,3 +146,18 @@ def test_someone_who_leaves_far_away_and_comes_back_near_the_camera_is_recognise
     out, _ = refine(frames, config(), FPS, appearance=[Appearance(a.features, a.weights) for a in looks],
                     frame_size=(640, 480))
     assert {int(t) for f in out for t, b in zip(f.track_ids, f.poses.boxes) if b[3] > 400} == {0}
+
+
+def test_people_too_small_to_sample_are_never_relinked():
+    """No colours (every part's weight 0, as for people under appearance.MIN_HEIGHT): no similarity, no change,
+    even where the ids were swapped."""
+    n = 60
+    red = [0 if k <= 30 else 1 for k in range(n)]
+    blue = [1 if k <= 30 else 0 for k in range(n)]
+    frames, looks = scene([("red", red, 200, 4), ("blue", blue, 440, -4)], n)
+    blank = [Appearance(a.features, np.zeros_like(a.weights), a.histograms) for a in looks]
+    tracks = fragments_of(frames, blank)
+    settings = RelinkSettings(distance=0.5, margin=0.1, link_similarity=0.9, window=20, min_poses=5, reach=10,
+                              reach_distance=1.0)
+    again, changed = relink(tracks, settings)
+    assert changed == 0 and again is tracks

@@ -207,6 +207,8 @@ def _side(t: Fragment, fid: int, cut: Optional[float], head: bool, clean: float,
     judge = np.flatnonzero(t.frames < min(clean, at + 1))[-s.window:] if head else \
         np.flatnonzero(t.frames > max(clean, at))[:s.window]
     look = t.mean_look(judge) if len(judge) >= s.min_poses else None
+    if look is not None and not (look.weights > 0).any():
+        look = None                                        # nothing seen (people too small to sample)
     return _Side(fid, cut, look, int(t.frames[keep[0]]), int(t.frames[keep[-1]]))
 
 
@@ -349,7 +351,8 @@ def relink(tracks: Dict[int, Fragment], s: RelinkSettings) -> Tuple[Dict[int, Fr
         heads, tails, now = sides
         bound = 1 if e.b is None else 2                    # the cut fragments' heads: linked now, kept linked
         links, best = _pairing(heads, tails, s, bound)
-        if best - _score(heads, tails, now, s) <= s.margin or links == now:
+        kept = _score(heads, tails, now, s)
+        if not np.isfinite(kept) or best - kept <= s.margin or links == now:
             continue
         _apply(p, heads, tails, links, bound)
         changed += 1
