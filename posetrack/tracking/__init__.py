@@ -38,5 +38,7 @@ The pipeline's one per-frame ``step`` (:mod:`posetrack.tracking.step`) calls the
 its foresight and ``track``. Near-duplicate poses: :mod:`posetrack.tracking.duplicates`; where
 queued poses go (flow, motion model, occlusion, camera): :mod:`posetrack.tracking.prediction`;
 ids of newcomers (gallery, re-identification, ``max_tracks``): :mod:`posetrack.tracking.identities`;
-the tracker's tables: :mod:`posetrack.tracking.tables`; offline refinement: :mod:`posetrack.tracking.refine`.
+the tracker's tables: :mod:`posetrack.tracking.tables`; offline refinement: :mod:`posetrack.tracking.refine`,
+on fragments (:mod:`posetrack.tracking.fragments`), with the pairings at encounters decided again on
+colour histograms (:mod:`posetrack.tracking.encounters`).
 """
