@@ -160,8 +160,10 @@ def _pipeline_options() -> list:
         click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none", cls=LazyHelpOption,
                      lazy_help=_tracker_help),
         click.option("--refine", is_flag=True, default=d["refine"],
-                     help="Refine each finished file offline: stitch fragments, interpolate short gaps (marked "
-                          "\"interpolated\"), drop short tracks (the preset's refine settings; README \"Tracking\")."),
+                     help="Refine each finished file offline: stitch fragments, re-identify people who leave and "
+                          "come back and undo id swaps where people meet (on colours: the video is read once more "
+                          "at the end), interpolate short gaps (marked \"interpolated\"), drop short tracks (the "
+                          "preset's refine settings; README \"Tracking\")."),
         click.option("--tracker-config", default=d["tracker_config"], show_default=True,
                      help="Tracker settings: a config name or a YAML path."),
         click.option("--matching", type=RegistryChoice(_choices("matching")), default=None, cls=LazyHelpOption,

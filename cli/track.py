@@ -53,7 +53,9 @@ def _track_options(command):
                      metavar="NAME|YAML", help="Tracker settings: a shipped config name or a YAML path (presets:, "
                                                "preset:, tracker:, flow:)."),
         click.option("--refine/--no-refine", default=None,
-                     help="Offline refinement of the whole file (stitch, interpolate, drop short tracks).  "
+                     help="Offline refinement of the whole file: stitch, re-identify people who leave and come "
+                          "back and undo id swaps where people meet (these two need --video: colours), "
+                          "interpolate, drop short tracks.  "
                           f"[default: as the preset says; {presets[0]}: {'on' if tracker.refine.enabled else 'off'}]"),
         click.option("--matching", type=RegistryChoice(lambda: choices["matching"]), default=None,
                      help=f"Override the preset's matching.  [default: {tracker.matching}, from the preset]"),

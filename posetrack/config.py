@@ -190,7 +190,27 @@ class YamlLoader(yaml.SafeLoader):
     written without one stays a string; YAML 1.2 (2009, the JSON-compatible core schema) reads it
     as a float. Nothing else changes: ints, booleans and ``.inf``/``.nan`` resolve as before
     (sexagesimal ``1:30.0`` floats, dropped by YAML 1.2, stay strings).
+
+    A key given twice in one mapping is an error (YAML 1.2 requires keys to be unique; PyYAML
+    would keep the last one silently, so a setting written twice would be half ignored).
     """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line)
+                except TypeError:                          # an unhashable key: PyYAML's own error follows
+                    continue
+                if first != key_node.start_mark.line:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found the key {key!r} twice (first on line {first + 1})", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 _FLOAT_TAG = "tag:yaml.org,2002:float"

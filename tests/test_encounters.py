@@ -161,3 +161,54 @@ def test_people_too_small_to_sample_are_never_relinked():
                               reach_distance=1.0)
     again, changed = relink(tracks, settings)
     assert changed == 0 and again is tracks
+
+
+def test_refinement_refuses_frames_out_of_order_and_colours_that_do_not_fit_them():
+    import pytest
+
+    n = 20
+    frames, looks = scene([("red", [0] * n, 200, 4)], n)
+    with pytest.raises(ValueError, match="frame 3 comes after frame 5"):
+        refine(frames[:4] + [frames[5], frames[3]] + frames[6:], config(), FPS)
+    wrong = list(looks)
+    wrong[7] = Appearance.concatenate([looks[7], looks[7]])
+    with pytest.raises(ValueError, match="frame 7: 2 appearance records for 1 people"):
+        refine(frames, config(), FPS, appearance=wrong, frame_size=(640, 480))
+
+
+def test_a_reach_under_one_frame_still_relinks_at_the_gap_of_one_frame():
+    n = 60
+    red = [0 if k <= 30 else 1 for k in range(n)]
+    blue = [1 if k <= 30 else 0 for k in range(n)]
+    frames, looks = scene([("red", red, 200, 4), ("blue", blue, 440, -4)], n)
+    out, report = refine(frames, config(relink_reach=0.0), FPS, appearance=looks, frame_size=(640, 480))
+    assert report["relinked"] == 1 and colour_ids(out, frames, looks) == {"red": {0}, "blue": {1}}
+
+
+def test_track_reads_the_video_for_colours_whatever_the_motion(tmp_path):
+    """`--motion kalman` needs no flow, but re-identification and re-linking need the frames' colours."""
+    from pathlib import Path
+
+    from posetrack.pipeline.retrack import retrack_file
+
+    data = Path(__file__).parent / "data" / "real"
+    tracks, _ = retrack_file(data / "vtest_540-619.poses.json", tmp_path / "t.json",
+                             video=data / "vtest_540-619.mp4", overrides={"motion": "kalman"})
+    assert tracks.header.settings["refined"]["relinked"] >= 1
+    blind, _ = retrack_file(data / "vtest_540-619.poses.json", tmp_path / "b.json", overrides={"motion": "kalman"})
+    assert blind.header.settings["refined"]["relinked"] == 0
+
+
+def test_a_setting_written_twice_in_a_config_is_refused_not_half_ignored(tmp_path):
+    import pytest
+
+    from posetrack.config import ConfigError
+    from posetrack.tracking.config import load_tracking_config
+
+    path = tmp_path / "dup.yaml"
+    path.write_text("tracker:\n  refine: {relink_margin: null}\n  refine: {smooth: true}\n")
+    with pytest.raises(ConfigError, match="found the key 'refine' twice"):
+        load_tracking_config(str(path))
+    path.write_text("tracker:\n  refine: {relink_margin: null, smooth: true}\n")
+    config, _ = load_tracking_config(str(path))
+    assert config.refine.relink_margin is None and config.refine.smooth

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from posetrack.errors import PosetrackError, SourceError
+from posetrack.errors import SourceError
 from posetrack.io.atomic import named_os_errors
 from posetrack.io.background import OrderedWorker
 from posetrack.io.video import open_source
@@ -218,7 +218,7 @@ class JournaledRun:
         try:
             with self._open_from(0) as src:
                 return describe_people(tracks, src, config.joint_score)
-        except (PosetrackError, OSError, RuntimeError) as e:
+        except Exception as e:             # the run's work is done: never lose it to the second reading
             log.warning("%s: could not read the frames again for re-identification (%s); refining without "
                         "colours (people who leave and come back keep new ids)", self.source, e)
             return None
@@ -252,7 +252,9 @@ class JournaledRun:
         else:
             journal.close()
             notes.append(f"{self.source}: decoding failed at frame {self.truncated_at}; the tracks file holds the "
-                         f"{len(tracks.frames)} frames before it (status partial)")
+                         f"{len(tracks.frames)} frames before it (status partial)"
+                         + ("; it is not refined (`posetrack track` it with --video to refine what was read)"
+                            if self.opts.tracking.refine else ""))
         if self.mismatches:
             notes.append(f"{len(self.mismatches)} recomputed frames differed from the journal (first: frame "
                          f"{self.mismatches[0]}); the journaled results were kept")

@@ -266,12 +266,12 @@ def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = 
     total = len(track_file.frames)
     done = iter(range(1, total + 1))
     report = None if progress is None else (lambda result: progress(next(done), total))
-    if video is not None and tracker.motion == "flow":
+    if video is not None:               # retrack reads the frames only if a cue needs them (flow, cuts, colours)
         with open_source(video) as source:
             tracks = retrack(track_file, tracker, source, flow, report)
     else:
-        if tracker.motion == "flow":
-            log.info("no video: no optical flow; poses move with the tracker's motion model")
+        log.info("no video: no optical flow, scene cuts or colours; poses move with the tracker's motion model, "
+                 "and refinement re-identifies nobody who leaves and comes back")
         tracks = retrack(track_file, tracker, None, flow, report)
     write_tracks(out, tracks)
     return tracks, write_exports(outputs, tracks, video if video is not None else tracks.header.video.path)

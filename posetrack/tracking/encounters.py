@@ -4,23 +4,32 @@ Where two people pass close by (one behind the other, or side by side with the d
 missing one of them) the online tracker can hand one track the other person's poses from
 then on: the tracks **swap**, or one track takes over the other person while that
 person's own track ends and they come back under a new id a moment later. Refinement sees
-the whole meeting. At every **encounter** (a run of frames in which two tracks are both
-seen with their box centres within ``distance`` mean body heights) it cuts both tracks in
-the middle of the meeting and gathers, as candidates to continue them, those two tails and
-every track starting near the place within ``reach`` seconds; as candidates to be
-continued, the two heads and every track ending there then. The colours of each side
-(:meth:`~posetrack.tracking.fragments.Fragment.mean_look` over up to ``window`` poses away
-from the meeting, compared by :func:`~posetrack.tracking.appearance.histogram_similarity`)
-score every pairing: a link is worth its similarity minus ``link_similarity`` (a link
-between colours less alike than that costs), and the best pairing
-(:func:`scipy.optimize.linear_sum_assignment`) replaces the tracker's when it is better
-by more than ``margin``. The two heads always keep a continuation; heads that ended there
-may stay ended, tails may stay new tracks.
+the whole meeting.
+
+The tracks are first cut at every gap longer than ``reach`` frames into fragments, chained
+by links (so a person's later fragment, already linked to someone else's track, can be
+handed back too). An **encounter** is either a run of frames in which two fragments are
+both seen with their box centres within ``distance`` mean body heights (both are cut in
+the middle of the meeting), or the moment a fragment ends or starts within ``reach`` frames
+and ``reach_distance`` body heights of another that goes on through it (that one is cut
+there). Each cut is then moved to where the fragment's poses stop resembling its colours
+before the meeting and start resembling those after it (pose by pose, within ``reach``
+frames). The heads (a cut fragment up to the cut; a fragment that ended near the place
+within ``reach`` frames; whoever a tail in play continues now) and the tails (after the
+cut; a fragment that started there; whoever continues a head in play) are compared by
+their colours: the mean histogram (:meth:`~posetrack.tracking.fragments.Fragment.mean_look`,
+:func:`~posetrack.tracking.appearance.histogram_similarity`) of up to ``window`` poses away
+from the meeting, at least ``min_poses`` of them. A link is worth its similarity minus
+``link_similarity``; the best pairing (:func:`scipy.optimize.linear_sum_assignment`; the cut
+fragments' heads must go on, others may end) replaces the present one when it is better by
+more than ``margin``. A side without colours (too few poses, or people too small to sample)
+leaves the encounter alone.
 
 This is the offline tracklet re-association of multi-target tracking (tracks cut where
 they may be confused, then joined again on appearance; e.g. Wang et al., "Exploit the
 Connectivity: Multi-Object Tracking with TrackletNet", ACM MM 2019), with the colour
-histograms of :mod:`posetrack.tracking.appearance` as the cue.
+histograms of :mod:`posetrack.tracking.appearance` as the cue. Refinement's settings
+(``refine.relink_*`` in ``configs/tracker.yaml``) give ``reach`` in seconds; here it is frames.
 """
 from __future__ import annotations
 
@@ -28,7 +37,6 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from posetrack.tracking import appearance as looks
 from posetrack.tracking.fragments import Fragment, join
@@ -67,11 +75,12 @@ def find_encounters(tracks: Dict[int, Fragment], distance: float, since: int = -
     mean body heights of each other, in order of their first frame. Frames at most 5 apart are one run."""
     out: List[Encounter] = []
     ids = sorted(tracks)
-    spans = {t: (tracks[t].frames[0], tracks[t].frames[-1]) for t in ids}
+    first = np.array([tracks[t].frames[0] for t in ids])
+    last = np.array([tracks[t].frames[-1] for t in ids])
     for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
-            if spans[a][1] < spans[b][0] or spans[b][1] < spans[a][0] or min(spans[a][1], spans[b][1]) <= since:
-                continue
+        overlap = np.flatnonzero((first[i + 1:] <= last[i]) & (last[i + 1:] >= first[i])
+                                 & (np.minimum(last[i + 1:], last[i]) > since)) + i + 1
+        for b in (ids[k] for k in overlap):
             ta, tb = tracks[a], tracks[b]
             common, ia, ib = np.intersect1d(ta.frames, tb.frames, return_indices=True)
             if not len(common):
@@ -95,13 +104,17 @@ def find_handovers(tracks: Dict[int, Fragment], reach: int, reach_distance: floa
     its id, and its own person under a new one): an encounter with ``b`` None, ``a`` to be cut
     between the end (start) and the frame after it."""
     out: List[Encounter] = []
+    ids = list(tracks)
+    first = np.array([tracks[t].frames[0] for t in ids])
+    last = np.array([tracks[t].frames[-1] for t in ids])
     for c, tc in tracks.items():
         for at_end in (True, False):
             f = int(tc.frames[-1] if at_end else tc.frames[0])
             if f <= since:
                 continue
             where, h = tc.centres()[-1 if at_end else 0], float(tc.heights()[-1 if at_end else 0])
-            for a, ta in tracks.items():
+            for k in np.flatnonzero((first <= f) & (last > f)):      # seen before and after: the only candidates
+                a, ta = ids[k], tracks[ids[k]]
                 if a == c:
                     continue
                 before, after = int((ta.frames <= f).sum()), int((ta.frames > f).sum())
@@ -289,6 +302,8 @@ def _pairing(heads: List[_Side], tails: List[_Side], s: RelinkSettings, bound: i
                 sim = looks.histogram_similarity(h.look, t.look)[0, 0]
                 if np.isfinite(sim):
                     gain[i, j] = sim - s.link_similarity
+    from scipy.optimize import linear_sum_assignment     # imported here: `import posetrack` stays light
+
     big = 1e6
     cost = np.where(np.isfinite(gain), -gain, big)
     free = np.full((len(heads), len(heads)), big)           # a head left unlinked: only those that had ended
@@ -336,7 +351,7 @@ def relink(tracks: Dict[int, Fragment], s: RelinkSettings) -> Tuple[Dict[int, Fr
     """
     if not tracks or any(t.look is None for t in tracks.values()):
         return tracks, 0
-    p = _Pieces(tracks, s.reach)
+    p = _Pieces(tracks, max(s.reach, 1))           # a gap of a frame at least (a pose each is no fragment)
     changed, seen = 0, set()
     events = _events(p.frag, s, -1)
     while events and changed <= len(tracks):

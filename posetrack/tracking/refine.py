@@ -16,6 +16,10 @@ what comes later. In order:
    Pairs are linked cheapest first, each end at most once. Fragments too weak to be a
    person (mean box score below ``min_track_score``, joints bunched in a small part of their
    boxes: ``min_joint_extent``) take no part.
+   Then **re-link at encounters** (:mod:`posetrack.tracking.encounters`, ``relink_*``):
+   where two tracks meet, or one ends or starts next to another, the tracks are cut where
+   their colours change and heads and tails are paired again on colour histograms, undoing
+   the online tracker's swaps.
 2. **Prune** by evidence: tracks with fewer than ``min_track_frames`` observed poses after
    stitching (at most half the file's frames, so a short clip keeps its people), a mean box
    score below ``min_track_score`` or bunched joints are removed.
@@ -29,10 +33,9 @@ what comes later. In order:
 Example:
     >>> from posetrack.tracking.refine import refine
     >>> from posetrack.tracking.config import RefineConfig
-from posetrack.tracking.encounters import RelinkSettings, relink
     >>> frames, report = refine(tracked_frames, RefineConfig(enabled=True, interpolate_gap=4), fps=25.0)  # doctest: +SKIP
     >>> report                                                                               # doctest: +SKIP
-    {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False}
+    {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False, 'relinked': 1}
 """
 from __future__ import annotations
 
@@ -323,21 +326,34 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         joint_score: interpolated joints not above this at both ends score 0 (the tracker's
             ``joint_score``); joints above it count for ``min_joint_extent``.
         appearance: the colour descriptors of every frame's people, one
-            :class:`~posetrack.tracking.appearance.Appearance` per frame, for the appearance
-            rules of stitching; None: no appearance evidence (an exit and an entry are then
-            never stitched).
+            :class:`~posetrack.tracking.appearance.Appearance` per frame (one row per person), for
+            the appearance rules of stitching and re-linking at encounters; None: no appearance
+            evidence (an exit and an entry are then never stitched, and nothing is re-linked).
         frame_size: (width, height), to tell tracks that left or entered the frame; None: unknown.
 
     Returns:
         The refined frames (the same frames, in order; each frame's observed people by id,
-        then its interpolated ones by id) and a report of what was done: removed tracks,
-        stitched pairs, interpolated people, smoothing.
+        then its interpolated ones by id) and a report of what was done: ``removed_tracks``
+        (too weak or, after stitching, too short), ``stitched`` (links made), ``interpolated``
+        (people added), ``smoothed``, ``relinked`` (encounters whose pairing was changed).
+
+    Raises:
+        ValueError: frames not in ascending order (naming the frame), or appearance records
+            that do not match the frames or their people.
     """
-    report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False}
+    report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False, "relinked": 0}
     if not config.enabled or not frames:
         return list(frames), report
+    order = np.array([f.frame for f in frames])
+    if (np.diff(order) <= 0).any():
+        k = int(np.flatnonzero(np.diff(order) <= 0)[0]) + 1
+        raise ValueError(f"frame {order[k]} comes after frame {order[k - 1]}: refinement needs ascending frames")
     if appearance is not None and len(appearance) != len(frames):
         raise ValueError(f"{len(appearance)} appearance records for {len(frames)} frames")
+    if appearance is not None:
+        for f, a in zip(frames, appearance):
+            if len(a) != len(f):
+                raise ValueError(f"frame {f.frame}: {len(a)} appearance records for {len(f)} people")
     tracks = fragments_of(frames, appearance)
     if config.split_gap is not None:
         tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
@@ -350,7 +366,7 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     if config.relink_margin is not None and appearance is not None:
         merged, report["relinked"] = relink(merged, _relink_settings(config, fps))
     keep = {tid: t for tid, t in merged.items() if len(t.pos) >= shortest}
-    report["removed_tracks"] = len(tracks) - len(before) - len(keep)
+    report["removed_tracks"] = (len(tracks) - len(strong)) + (len(merged) - len(keep))   # weak, then short
     merged = keep
     frame_index = np.array([f.frame for f in frames], np.int64)
     flagged = {}
