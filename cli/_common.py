@@ -137,6 +137,12 @@ def _tracker_help() -> str:
             f"`none` saves untracked poses.  [default: {presets[0]}]")
 
 
+_REFINE_HELP = ("Refine each finished file offline: stitch fragments, re-identify people who leave and come back "
+                "and undo id swaps where people meet (on colours: the video is read once more at the end), "
+                "interpolate short gaps (marked \"interpolated\"), drop short tracks (the preset's refine settings; "
+                "README \"Tracking\").")
+
+
 def _pipeline_options() -> list:
     from posetrack.pipeline.options import INT_RANGES, defaults
 
@@ -160,10 +166,7 @@ def _pipeline_options() -> list:
         click.option("--tracker", "tracker_mode", default=None, metavar="PRESET|none", cls=LazyHelpOption,
                      lazy_help=_tracker_help),
         click.option("--refine", is_flag=True, default=d["refine"],
-                     help="Refine each finished file offline: stitch fragments, re-identify people who leave and "
-                          "come back and undo id swaps where people meet (on colours: the video is read once more "
-                          "at the end), interpolate short gaps (marked \"interpolated\"), drop short tracks (the "
-                          "preset's refine settings; README \"Tracking\")."),
+                     help=_REFINE_HELP),
         click.option("--tracker-config", default=d["tracker_config"], show_default=True,
                      help="Tracker settings: a config name or a YAML path."),
         click.option("--matching", type=RegistryChoice(_choices("matching")), default=None, cls=LazyHelpOption,

@@ -338,22 +338,12 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         (people added), ``smoothed``, ``relinked`` (encounters whose pairing was changed).
 
     Raises:
-        ValueError: frames not in ascending order (naming the frame), or appearance records
-            that do not match the frames or their people.
+        ValueError: frames not ascending, or appearance records not matching them (naming the frame).
     """
     report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False, "relinked": 0}
     if not config.enabled or not frames:
         return list(frames), report
-    order = np.array([f.frame for f in frames])
-    if (np.diff(order) <= 0).any():
-        k = int(np.flatnonzero(np.diff(order) <= 0)[0]) + 1
-        raise ValueError(f"frame {order[k]} comes after frame {order[k - 1]}: refinement needs ascending frames")
-    if appearance is not None and len(appearance) != len(frames):
-        raise ValueError(f"{len(appearance)} appearance records for {len(frames)} frames")
-    if appearance is not None:
-        for f, a in zip(frames, appearance):
-            if len(a) != len(f):
-                raise ValueError(f"frame {f.frame}: {len(a)} appearance records for {len(f)} people")
+    _check_inputs(frames, appearance)
     tracks = fragments_of(frames, appearance)
     if config.split_gap is not None:
         tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
@@ -383,6 +373,21 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     if config.interpolated_iou is not None:
         report["interpolated"] -= _drop_duplicates(merged, flagged, len(frames), config.interpolated_iou)
     return _assemble(frames, merged, flagged), report
+
+
+def _check_inputs(frames: Sequence[FrameResult], appearance: Optional[Sequence[looks.Appearance]]) -> None:
+    """ValueError unless the frames ascend and the appearance records (if any) match them, person for person."""
+    order = np.array([f.frame for f in frames])
+    if (np.diff(order) <= 0).any():
+        k = int(np.flatnonzero(np.diff(order) <= 0)[0]) + 1
+        raise ValueError(f"frame {order[k]} comes after frame {order[k - 1]}: refinement needs ascending frames")
+    if appearance is None:
+        return
+    if len(appearance) != len(frames):
+        raise ValueError(f"{len(appearance)} appearance records for {len(frames)} frames")
+    for f, a in zip(frames, appearance):
+        if len(a) != len(f):
+            raise ValueError(f"frame {f.frame}: {len(a)} appearance records for {len(f)} people")
 
 
 def _relink_settings(cfg: RefineConfig, fps: float) -> RelinkSettings:
