@@ -212,3 +212,19 @@ def test_a_setting_written_twice_in_a_config_is_refused_not_half_ignored(tmp_pat
     path.write_text("tracker:\n  refine: {relink_margin: null, smooth: true}\n")
     config, _ = load_tracking_config(str(path))
     assert config.refine.relink_margin is None and config.refine.smooth
+
+
+def test_library_callers_get_clear_errors_for_images_and_rates_that_cannot_be_used():
+    import pytest
+
+    p = people((100, 220))
+    for image in (np.zeros((60, 60), np.uint8), np.zeros((0, 0, 3), np.uint8)):
+        with pytest.raises(ValueError, match=r"expected an \(H, W, 3\) RGB image"):
+            describe(image, p.keypoints, p.keypoint_scores, COCO, 0.4)
+    with pytest.raises(ValueError, match="2 heights for 1 poses"):
+        describe(np.zeros((240, 320, 3), np.uint8), p.keypoints, p.keypoint_scores, COCO, 0.4, np.ones(2))
+    assert len(Appearance.concatenate([])) == 0
+    frames, _ = scene([("red", [0] * 5, 200, 4)], 5)
+    for fps in (0.0, float("nan")):
+        with pytest.raises(ValueError, match="fps must be a positive number"):
+            refine(frames, config(), fps)

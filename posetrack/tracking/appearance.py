@@ -110,8 +110,10 @@ class Appearance:
     @classmethod
     def concatenate(cls, parts: Sequence["Appearance"]) -> "Appearance":
         """One descriptor set from several, in order (histograms kept only if every part has them)."""
+        if not parts:
+            return cls.empty()
         hist = None
-        if parts and all(p.histograms is not None for p in parts):
+        if all(p.histograms is not None for p in parts):
             hist = np.concatenate([p.histograms for p in parts])
         return cls(np.concatenate([p.features for p in parts]), np.concatenate([p.weights for p in parts]), hist)
 
@@ -201,10 +203,14 @@ def describe(image: np.ndarray, keypoints: np.ndarray, keypoint_scores: np.ndarr
 
     Returns:
         :class:`Appearance` of the N poses.
+
+    Raises:
+        ValueError: the image is not (H, W, 3) with H, W > 0, or ``heights`` has not N values.
     """
     n = len(keypoints)
     if n == 0:
         return Appearance.empty()
+    _check(image, heights, n)
     kp = np.asarray(keypoints, np.float64)
     conf = (np.asarray(keypoint_scores) > joint_score) & np.isfinite(kp).all(-1)
     index = _joints(layout)
@@ -240,6 +246,13 @@ def describe(image: np.ndarray, keypoints: np.ndarray, keypoint_scores: np.ndarr
     if heights is not None:
         weights[np.asarray(heights) < MIN_HEIGHT] = 0.0
     return Appearance(features, weights, histograms)
+
+
+def _check(image: np.ndarray, heights: Optional[np.ndarray], n: int) -> None:
+    if image.ndim != 3 or image.shape[2] != 3 or not image.shape[0] or not image.shape[1]:
+        raise ValueError(f"describe: expected an (H, W, 3) RGB image, got shape {image.shape}")
+    if heights is not None and len(heights) != n:
+        raise ValueError(f"describe: {len(heights)} heights for {n} poses")
 
 
 def _soft_bins(values: np.ndarray, low: float, high: float, bins: int):

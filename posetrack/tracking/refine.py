@@ -338,12 +338,12 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         (people added), ``smoothed``, ``relinked`` (encounters whose pairing was changed).
 
     Raises:
-        ValueError: frames not ascending, or appearance records not matching them (naming the frame).
+        ValueError: fps not positive, frames not ascending, or appearance records not matching them.
     """
     report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False, "relinked": 0}
     if not config.enabled or not frames:
         return list(frames), report
-    _check_inputs(frames, appearance)
+    _check_inputs(frames, appearance, fps)
     tracks = fragments_of(frames, appearance)
     if config.split_gap is not None:
         tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
@@ -375,8 +375,11 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     return _assemble(frames, merged, flagged), report
 
 
-def _check_inputs(frames: Sequence[FrameResult], appearance: Optional[Sequence[looks.Appearance]]) -> None:
-    """ValueError unless the frames ascend and the appearance records (if any) match them, person for person."""
+def _check_inputs(frames: Sequence[FrameResult], appearance: Optional[Sequence[looks.Appearance]], fps: float) -> None:
+    """ValueError unless fps is positive, the frames ascend and the appearance records (if any) match
+    them, person for person."""
+    if not np.isfinite(fps) or fps <= 0:
+        raise ValueError(f"refine: fps must be a positive number, got {fps}")
     order = np.array([f.frame for f in frames])
     if (np.diff(order) <= 0).any():
         k = int(np.flatnonzero(np.diff(order) <= 0)[0]) + 1
