@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from helpers.poses import people
 from posetrack.keypoints import COCO
@@ -68,12 +69,19 @@ def config(**changes) -> RefineConfig:
     return dataclasses.replace(load_tracking_config()[0].refine, **changes)
 
 
-def test_two_tracks_that_swapped_people_where_they_crossed_get_them_back():
-    n = 60
-    # red walks right, blue left; they cross at frame 30 and the tracker swaps their ids there
+SETTINGS = RelinkSettings(distance=0.5, margin=0.1, link_similarity=0.9, window=20, min_poses=5, reach=10,
+                          reach_distance=1.0)
+
+
+def swapped_crossing(second="blue", n=60):
+    """Red walks right and ``second`` left; they cross at frame 30 and the tracker swaps their ids there."""
     red = [0 if k <= 30 else 1 for k in range(n)]
-    blue = [1 if k <= 30 else 0 for k in range(n)]
-    frames, looks = scene([("red", red, 200, 4), ("blue", blue, 440, -4)], n)
+    other = [1 if k <= 30 else 0 for k in range(n)]
+    return scene([("red", red, 200, 4), (second, other, 440, -4)], n)
+
+
+def test_two_tracks_that_swapped_people_where_they_crossed_get_them_back():
+    frames, looks = swapped_crossing()
     out, report = refine(frames, config(), FPS, appearance=looks, frame_size=(640, 480))
     assert report["relinked"] == 1
     assert colour_ids(out, frames, looks) == {"red": {0}, "blue": {1}}
@@ -102,9 +110,7 @@ def test_people_who_pass_each_other_with_their_own_ids_are_left_alone():
     frames, looks = scene([("red", red, 200, 4), ("blue", blue, 440, -4), ("green", green, 260, 3)], n)
     tracks = fragments_of(frames, looks)
     assert find_encounters(tracks, 0.5)                      # they did meet
-    settings = RelinkSettings(distance=0.5, margin=0.1, link_similarity=0.9, window=20, min_poses=5, reach=10,
-                              reach_distance=1.0)
-    again, changed = relink(tracks, settings)
+    again, changed = relink(tracks, SETTINGS)
     assert changed == 0 and again == tracks
     out, report = refine(frames, config(), FPS, appearance=looks, frame_size=(640, 480))
     assert report["relinked"] == 0
@@ -112,10 +118,7 @@ def test_people_who_pass_each_other_with_their_own_ids_are_left_alone():
 
 
 def test_a_swap_between_people_dressed_alike_is_not_undone_on_a_guess():
-    n = 60
-    red = [0 if k <= 30 else 1 for k in range(n)]
-    other = [1 if k <= 30 else 0 for k in range(n)]
-    frames, looks = scene([("red", red, 200, 4), ("red", other, 440, -4)], n)
+    frames, looks = swapped_crossing("red")
     out, report = refine(frames, config(), FPS, appearance=looks, frame_size=(640, 480))
     assert report["relinked"] == 0
 
@@ -151,21 +154,14 @@ def test_someone_who_leaves_far_away_and_comes_back_near_the_camera_is_recognise
 def test_people_too_small_to_sample_are_never_relinked():
     """No colours (every part's weight 0, as for people under appearance.MIN_HEIGHT): no similarity, no change,
     even where the ids were swapped."""
-    n = 60
-    red = [0 if k <= 30 else 1 for k in range(n)]
-    blue = [1 if k <= 30 else 0 for k in range(n)]
-    frames, looks = scene([("red", red, 200, 4), ("blue", blue, 440, -4)], n)
+    frames, looks = swapped_crossing()
     blank = [Appearance(a.features, np.zeros_like(a.weights), a.histograms) for a in looks]
     tracks = fragments_of(frames, blank)
-    settings = RelinkSettings(distance=0.5, margin=0.1, link_similarity=0.9, window=20, min_poses=5, reach=10,
-                              reach_distance=1.0)
-    again, changed = relink(tracks, settings)
+    again, changed = relink(tracks, SETTINGS)
     assert changed == 0 and again is tracks
 
 
 def test_refinement_refuses_frames_out_of_order_and_colours_that_do_not_fit_them():
-    import pytest
-
     n = 20
     frames, looks = scene([("red", [0] * n, 200, 4)], n)
     with pytest.raises(ValueError, match="frame 3 comes after frame 5"):
@@ -177,10 +173,7 @@ def test_refinement_refuses_frames_out_of_order_and_colours_that_do_not_fit_them
 
 
 def test_a_reach_under_one_frame_still_relinks_at_the_gap_of_one_frame():
-    n = 60
-    red = [0 if k <= 30 else 1 for k in range(n)]
-    blue = [1 if k <= 30 else 0 for k in range(n)]
-    frames, looks = scene([("red", red, 200, 4), ("blue", blue, 440, -4)], n)
+    frames, looks = swapped_crossing()
     out, report = refine(frames, config(relink_reach=0.0), FPS, appearance=looks, frame_size=(640, 480))
     assert report["relinked"] == 1 and colour_ids(out, frames, looks) == {"red": {0}, "blue": {1}}
 
@@ -199,24 +192,7 @@ def test_track_reads_the_video_for_colours_whatever_the_motion(tmp_path):
     assert blind.header.settings["refined"]["relinked"] == 0
 
 
-def test_a_setting_written_twice_in_a_config_is_refused_not_half_ignored(tmp_path):
-    import pytest
-
-    from posetrack.config import ConfigError
-    from posetrack.tracking.config import load_tracking_config
-
-    path = tmp_path / "dup.yaml"
-    path.write_text("tracker:\n  refine: {relink_margin: null}\n  refine: {smooth: true}\n")
-    with pytest.raises(ConfigError, match="found the key 'refine' twice"):
-        load_tracking_config(str(path))
-    path.write_text("tracker:\n  refine: {relink_margin: null, smooth: true}\n")
-    config, _ = load_tracking_config(str(path))
-    assert config.refine.relink_margin is None and config.refine.smooth
-
-
 def test_library_callers_get_clear_errors_for_images_and_rates_that_cannot_be_used():
-    import pytest
-
     p = people((100, 220))
     for image in (np.zeros((60, 60), np.uint8), np.zeros((0, 0, 3), np.uint8)):
         with pytest.raises(ValueError, match=r"expected an \(H, W, 3\) RGB image"):

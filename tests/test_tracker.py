@@ -238,6 +238,16 @@ def test_shipped_presets_load_and_bad_values_are_named():
         TrackerConfig(box_score=0.5, start_score=0.3)
 
 
+def test_a_setting_written_twice_in_a_config_is_refused_not_half_ignored(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("tracker:\n  refine: {relink_margin: null}\n  refine: {smooth: true}\n")
+    with pytest.raises(ConfigError, match="found the key 'refine' twice"):
+        load_tracking_config(str(path))
+    path.write_text("tracker:\n  refine: {relink_margin: null, smooth: true}\n")
+    config, _ = load_tracking_config(str(path))
+    assert config.refine.relink_margin is None and config.refine.smooth
+
+
 def test_unknown_config_key_suggests_the_right_one(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("tracker:\n  min_similarty: 0.2\n")

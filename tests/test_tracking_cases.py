@@ -59,7 +59,7 @@ def track_case(case: Path, tmp_path: Path, *extra: str) -> Path:
 def test_each_replayed_case_gives_one_id_per_person(name, people, tmp_path):
     s = score_files(CASES / name, track_case(CASES / name, tmp_path))
     assert s["people"] == people
-    assert s["split"] == 0 and s["shared"] == 0 and s["dropped"] <= 0.05 * s["real"], s
+    assert s["split"] == 0 and s["mixed"] == 0 and s["dropped"] <= 0.05 * s["real"], s
 
 
 def test_the_cut_is_recorded_and_every_track_ends_there(tmp_path):

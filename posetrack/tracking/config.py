@@ -148,21 +148,15 @@ class RefineConfig:
             raise ConfigError(f"refine.smooth_beta must be at most 1000, got {self.smooth_beta}")
         for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta", "edge_margin",
                      "reentry_gap", "reentry_margin", "hidden_distance", "relink_distance", "relink_reach",
-                     "relink_reach_distance"):
-            if getattr(self, name) < 0:
+                     "relink_reach_distance", "split_gap", "stitch_velocity", "relink_margin", "interpolate_gap",
+                     "min_track_frames"):                   # None (where allowed) turns the rule off
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
-        if self.split_gap is not None and self.split_gap < 0:
-            raise ConfigError(f"refine.split_gap must be 0 or more, got {self.split_gap}")
-        if self.stitch_velocity is not None and self.stitch_velocity < 0:
-            raise ConfigError(f"refine.stitch_velocity must be 0 or more, got {self.stitch_velocity}")
+        for name in ("end_poses", "relink_window"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"refine.{name} must be at least 1, got {getattr(self, name)}")
         if self.stitch_scale < 1:
             raise ConfigError(f"refine.stitch_scale must be at least 1, got {self.stitch_scale}")
-        if self.relink_margin is not None and self.relink_margin < 0:
-            raise ConfigError(f"refine.relink_margin must be 0 or more, got {self.relink_margin}")
-        if self.end_poses < 1 or self.relink_window < 1:
-            raise ConfigError("refine.end_poses and refine.relink_window must be at least 1")
-        if self.interpolate_gap < 0 or self.min_track_frames < 0:
-            raise ConfigError("refine.interpolate_gap and refine.min_track_frames must be 0 or more")
         for name in ("interpolated_score", "min_track_score", "piece_score", "interpolated_iou", "stitch_appearance",
                      "reentry_appearance", "min_joint_extent", "relink_similarity"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) <= 1.0:

@@ -259,7 +259,7 @@ def crossing(seed: int, hidden: bool, n: int = 40) -> Case:
 
 def score(case: Case, tracks: TrackFile) -> Dict[str, int]:
     """The cases' rule: people with more than one id ("split"), ids owned by more than one person
-    ("shared"), and real poses dropped (one per person and frame, the best-scored counts)."""
+    ("mixed"), and real poses dropped (one per person and frame, the best-scored counts)."""
     key = {}
     for k, (p, truth) in enumerate(zip(case.poses, case.truth)):
         for box, t in zip(np.round(p.boxes.astype(np.float64), 1), truth):
@@ -286,9 +286,9 @@ def identity_counts(best: Dict[Tuple[int, int], Tuple[float, int]], real: int) -
     for (_, t), (_, tid) in best.items():
         ids_of.setdefault(t, set()).add(tid)
         owners.setdefault(tid, set()).add(t)
-    return {"split": sum(len(v) > 1 for v in ids_of.values()), "shared": sum(len(v) > 1 for v in owners.values()),
+    return {"split": sum(len(v) > 1 for v in ids_of.values()), "mixed": sum(len(v) > 1 for v in owners.values()),
             "dropped": real - len(best), "real": real, "people": len(ids_of)}
 
 
 def perfect(s: Dict[str, int]) -> bool:
-    return s["split"] == 0 and s["shared"] == 0 and s["dropped"] <= 0.05 * s["real"]
+    return s["split"] == 0 and s["mixed"] == 0 and s["dropped"] <= 0.05 * s["real"]
