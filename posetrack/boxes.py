@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["box_areas", "box_intersections", "box_iou", "covered_fraction", "box_centres", "nms", "clip_boxes"]
+__all__ = ["box_areas", "box_intersections", "box_iou", "paired_iou", "covered_fraction", "box_centres", "nms", "clip_boxes"]
 
 
 def box_areas(boxes: np.ndarray) -> np.ndarray:
@@ -37,6 +37,15 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of (N, 4) against (M, 4) boxes, shape (N, M) float64 (0 where both are empty)."""
     inter = box_intersections(a, b)
     union = box_areas(a)[:, None] + box_areas(b)[None] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of each box of ``a`` (N, 4) with the box of ``b`` (N, 4) in the same row, (N,) float64."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    inter = np.prod(np.clip(np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2]), 0, None), axis=1)
+    union = box_areas(a) + box_areas(b) - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 

@@ -40,5 +40,6 @@ queued poses go (flow, motion model, occlusion, camera): :mod:`posetrack.trackin
 ids of newcomers (gallery, re-identification, ``max_tracks``): :mod:`posetrack.tracking.identities`;
 the tracker's tables: :mod:`posetrack.tracking.tables`; offline refinement: :mod:`posetrack.tracking.refine`,
 on fragments (:mod:`posetrack.tracking.fragments`), with the pairings at encounters decided again on
-colour histograms (:mod:`posetrack.tracking.encounters`).
+colour histograms (:mod:`posetrack.tracking.encounters`) and the poses that could as well be an
+unseen neighbour's left out (:mod:`posetrack.tracking.ambiguous`).
 """

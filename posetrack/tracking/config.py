@@ -90,6 +90,12 @@ class RefineConfig:
         relink_reach: seconds before and after an encounter in which other tracks' ends and
             starts take part.
         relink_reach_distance: ... within this many body heights of the encounter.
+        ambiguous_iou: after re-linking, a pose is left out when another established track
+            (``min_track_frames`` poses) is unseen in its frame, seen at most ``ambiguous_gap``
+            seconds before and after, and the pose's box overlaps that track's box, moved
+            linearly across the gap, by at least this IoU (two people in one box: whose pose
+            it is cannot be told; :mod:`posetrack.tracking.ambiguous`). None: kept.
+        ambiguous_gap: seconds; see ``ambiguous_iou``.
         edge_margin: a track "left" (or "entered") the frame when its last (first) box lies
             within this many body heights of the frame's edge, or beyond it.
         min_track_frames: tracks with fewer observed (not interpolated) poses, counted after
@@ -131,6 +137,8 @@ class RefineConfig:
     relink_window: int = 20
     relink_reach: float = 1.0
     relink_reach_distance: float = 1.0
+    ambiguous_iou: Optional[float] = None
+    ambiguous_gap: float = 1.6
     edge_margin: float = 0.3
     min_track_frames: int = 0
     min_track_score: float = 0.0
@@ -148,7 +156,7 @@ class RefineConfig:
             raise ConfigError(f"refine.smooth_beta must be at most 1000, got {self.smooth_beta}")
         for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta", "edge_margin",
                      "reentry_gap", "reentry_margin", "hidden_distance", "relink_distance", "relink_reach",
-                     "relink_reach_distance", "split_gap", "stitch_velocity", "relink_margin", "interpolate_gap",
+                     "relink_reach_distance", "split_gap", "ambiguous_gap", "stitch_velocity", "relink_margin", "interpolate_gap",
                      "min_track_frames"):                   # None (where allowed) turns the rule off
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
@@ -158,7 +166,7 @@ class RefineConfig:
         if self.stitch_scale < 1:
             raise ConfigError(f"refine.stitch_scale must be at least 1, got {self.stitch_scale}")
         for name in ("interpolated_score", "min_track_score", "piece_score", "interpolated_iou", "stitch_appearance",
-                     "reentry_appearance", "min_joint_extent", "relink_similarity"):
+                     "reentry_appearance", "min_joint_extent", "relink_similarity", "ambiguous_iou"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"refine.{name} must be in [0, 1], got {getattr(self, name)}")
 

@@ -19,7 +19,9 @@ what comes later. In order:
    Then **re-link at encounters** (:mod:`posetrack.tracking.encounters`, ``relink_*``):
    where two tracks meet, or one ends or starts next to another, the tracks are cut where
    their colours change and heads and tails are paired again on colour histograms, undoing
-   the online tracker's swaps.
+   the online tracker's swaps. Then leave out **ambiguous poses** (:mod:`posetrack.tracking.ambiguous`,
+   ``ambiguous_*``): a pose whose box lies where another track, unseen in that frame, is
+   expected (two people in one box) could be either person's.
 2. **Prune** by evidence: tracks with fewer than ``min_track_frames`` observed poses after
    stitching (at most half the file's frames, so a short clip keeps its people), a mean box
    score below ``min_track_score`` or bunched joints are removed.
@@ -35,7 +37,7 @@ Example:
     >>> from posetrack.tracking.config import RefineConfig
     >>> frames, report = refine(tracked_frames, RefineConfig(enabled=True, interpolate_gap=4), fps=25.0)  # doctest: +SKIP
     >>> report                                                                               # doctest: +SKIP
-    {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False, 'relinked': 1}
+    {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False, 'relinked': 1, 'ambiguous': 0}
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ import numpy as np
 
 from posetrack.tracking import appearance as looks
 from posetrack.tracking.config import RefineConfig
+from posetrack.tracking.ambiguous import ambiguous_poses
 from posetrack.tracking.encounters import RelinkSettings, relink
 from posetrack.tracking.fragments import Fragment, fragments_of, join
 from posetrack.types import FrameResult, Poses
@@ -335,12 +338,13 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         The refined frames (the same frames, in order; each frame's observed people by id,
         then its interpolated ones by id) and a report of what was done: ``removed_tracks``
         (too weak or, after stitching, too short), ``stitched`` (links made), ``interpolated``
-        (people added), ``smoothed``, ``relinked`` (encounters whose pairing was changed).
+        (people added), ``smoothed``, ``relinked`` (encounters whose pairing was changed),
+        ``ambiguous`` (poses left out: they fit another person's path as well).
 
     Raises:
         ValueError: fps not positive, frames not ascending, or appearance records not matching them.
     """
-    report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False, "relinked": 0}
+    report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False, "relinked": 0, "ambiguous": 0}
     if not config.enabled or not frames:
         return list(frames), report
     _check_inputs(frames, appearance, fps)
@@ -355,24 +359,41 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
     merged = _merge(strong, before)
     if config.relink_margin is not None and appearance is not None:
         merged, report["relinked"] = relink(merged, _relink_settings(config, fps))
+    joined = len(merged)
+    if config.ambiguous_iou is not None:
+        merged, report["ambiguous"] = _leave_out_ambiguous(merged, config, fps)
     keep = {tid: t for tid, t in merged.items() if len(t.pos) >= shortest}
-    report["removed_tracks"] = (len(tracks) - len(strong)) + (len(merged) - len(keep))   # weak, then short
-    merged = keep
+    report["removed_tracks"] = (len(tracks) - len(strong)) + (joined - len(keep))   # weak, then short (or emptied)
+    flagged = _fill_and_smooth(keep, frames, config, fps, joint_score)
+    report["interpolated"] = int(sum(f.sum() for f in flagged.values()))
+    report["smoothed"] = bool(config.smooth)
+    if config.interpolated_iou is not None:
+        report["interpolated"] -= _drop_duplicates(keep, flagged, len(frames), config.interpolated_iou)
+    return _assemble(frames, keep, flagged), report
+
+
+def _fill_and_smooth(tracks: Dict[int, Fragment], frames: Sequence[FrameResult], config: RefineConfig, fps: float,
+                     joint_score: float) -> Dict[int, np.ndarray]:
+    """Interpolate (``interpolate_gap``) and smooth (``smooth``) every track in place; each track's mask of
+    interpolated poses."""
     frame_index = np.array([f.frame for f in frames], np.int64)
     flagged = {}
-    for tid, t in merged.items():
+    for tid, t in tracks.items():
         if config.interpolate_gap > 0:
             t, flags = _interpolate(t, frame_index, config.interpolate_gap, config.interpolated_score, joint_score)
         else:
             flags = np.zeros(len(t.pos), bool)
         if config.smooth and len(t.pos) > 1:
             t.keypoints = one_euro(t.frames / fps, t.keypoints, config.smooth_min_cutoff, config.smooth_beta)
-        merged[tid], flagged[tid] = t, flags
-        report["interpolated"] += int(flags.sum())
-    report["smoothed"] = bool(config.smooth)
-    if config.interpolated_iou is not None:
-        report["interpolated"] -= _drop_duplicates(merged, flagged, len(frames), config.interpolated_iou)
-    return _assemble(frames, merged, flagged), report
+        tracks[tid], flagged[tid] = t, flags
+    return flagged
+
+
+def _leave_out_ambiguous(tracks: Dict[int, Fragment], cfg: RefineConfig, fps: float) -> Tuple[Dict[int, Fragment], int]:
+    """The tracks without their ambiguous poses (:mod:`posetrack.tracking.ambiguous`), and how many were left out."""
+    masks = ambiguous_poses(tracks, cfg.ambiguous_iou, int(round(cfg.ambiguous_gap * fps)), max(cfg.min_track_frames, 1))
+    out = {tid: t.select(~masks[tid]) if masks[tid].any() else t for tid, t in tracks.items()}
+    return {tid: t for tid, t in out.items() if len(t)}, int(sum(m.sum() for m in masks.values()))
 
 
 def _check_inputs(frames: Sequence[FrameResult], appearance: Optional[Sequence[looks.Appearance]], fps: float) -> None:

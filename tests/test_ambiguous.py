@@ -1,0 +1,99 @@
+"""Ambiguous poses (posetrack/tracking/ambiguous.py): a pose on the path of a person who is unseen then and in
+front is left out by refinement, whatever track the online tracker gave it to."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from helpers.poses import people
+from posetrack.errors import ConfigError
+from posetrack.tracking.ambiguous import ambiguous_poses
+from posetrack.tracking.config import RefineConfig
+from posetrack.tracking.fragments import Fragment
+from posetrack.tracking.refine import refine
+from posetrack.tracking.tracker import load_tracking_config
+from posetrack.types import FrameResult, Poses
+
+
+def walker(tid, frames, x0, vx, feet):
+    """A fragment of a 100 px person whose feet start at (x0, feet) and move vx px per frame."""
+    frames = np.asarray(list(frames))
+    p = Poses.concat([people((x0 + vx * f, feet)) for f in frames], 17)
+    return Fragment(tid, frames, frames, p.boxes.astype(np.float64), p.box_scores.astype(np.float64),
+                    p.keypoints.astype(np.float64), p.keypoint_scores.astype(np.float64))
+
+
+def flagged(a, b, **kw):
+    settings = dict(min_iou=0.6, max_gap=10, min_poses=10) | kw
+    return ambiguous_poses({1: a, 2: b}, **settings)
+
+
+def test_a_pose_where_the_unseen_person_in_front_should_be_is_ambiguous():
+    a = walker(1, range(30), 200, 2, 300)                                    # A behind
+    b = walker(2, [f for f in range(30) if f not in (14, 15, 16)], 205, 2, 308)  # B in front, unseen 14-16
+    masks = flagged(a, b)
+    assert masks[1].nonzero()[0].tolist() == [14, 15, 16]
+    assert not masks[2].any()
+
+
+def test_the_person_behind_being_unseen_leaves_the_pose_alone():
+    a = walker(1, range(30), 200, 2, 300)                                    # A in front
+    b = walker(2, [f for f in range(30) if f not in (14, 15, 16)], 205, 2, 292)  # B behind it, hidden 14-16
+    assert not flagged(a, b)[1].any()
+
+
+def test_far_apart_long_gaps_and_short_pieces_leave_poses_alone():
+    a = walker(1, range(30), 200, 2, 300)
+    far = walker(2, [f for f in range(30) if f not in (14, 15, 16)], 320, 2, 310)
+    assert not flagged(a, far)[1].any()                                      # nowhere near A's box
+    b = walker(2, [f for f in range(30) if not 5 <= f <= 20], 205, 2, 308)   # unseen for 16 frames
+    assert not flagged(a, b)[1].any()
+    assert flagged(a, b, max_gap=20)[1][5:21].all()
+    piece = walker(2, [10, 11, 12, 18, 19], 205, 2, 308)
+    assert not flagged(a, piece)[1].any()                                    # 5 poses: no path yet
+
+
+def test_a_track_that_ends_on_the_path_of_someone_unseen_loses_those_poses():
+    a = walker(1, range(16), 200, 2, 300)                                    # ends at 15, in front of B's path
+    b = walker(2, [f for f in range(30) if f not in (14, 15)], 205, 2, 292)  # B behind, unseen 14-15
+    assert flagged(a, b)[1].nonzero()[0].tolist() == [14, 15]
+
+
+def frames_of(n, assign):
+    """D walks right at y 300, J beside and in front at y 308; ``assign(k)`` gives each frame's
+    [(who, track id)] (who: 'D' or 'J')."""
+    out = []
+    for k in range(n):
+        where = {"D": (100 + 3 * k, 300), "J": (105 + 3 * k, 308)}
+        seen = assign(k)
+        poses = Poses.concat([people(where[w]) for w, _ in seen], 17)
+        out.append(FrameResult(k, poses, np.array([t for _, t in seen], np.int64)))
+    return out
+
+
+def config(**changes) -> RefineConfig:
+    return dataclasses.replace(load_tracking_config()[0].refine, **changes)
+
+
+def test_refinement_leaves_out_the_poses_given_to_the_person_behind():
+    # frames 20-22: only J is detected, and the tracker gives J's pose to D's track (0)
+    frames = frames_of(50, lambda k: [("J", 0)] if 20 <= k <= 22 else [("D", 0), ("J", 1)])
+    refined, report = refine(frames, config(), fps=10.0)
+    assert report["ambiguous"] == 3
+    ids = {0: set(), 1: set()}
+    for f in refined:
+        observed = ~f.interpolated if f.interpolated is not None else np.ones(len(f), bool)
+        for tid, box in zip(f.track_ids[observed], f.poses.boxes[observed]):
+            ids[int(tid)].add(round(float(box[3])))                          # feet: 303 is D, 311 is J
+    assert len(ids[0]) == 1 and len(ids[1]) == 1 and ids[0] != ids[1]      # each track holds one person
+    kept, report = refine(frames, config(ambiguous_iou=None), fps=10.0)
+    assert report["ambiguous"] == 0
+    assert sum(len(f) for f in kept) == sum(len(f) for f in frames)        # nothing left out
+
+
+@pytest.mark.parametrize("changes", [{"ambiguous_iou": 1.5}, {"ambiguous_iou": -0.1}, {"ambiguous_gap": -1.0}])
+def test_ambiguity_settings_out_of_range_are_refused(changes):
+    with pytest.raises(ConfigError, match=next(iter(changes))):
+        RefineConfig(**changes)
