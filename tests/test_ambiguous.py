@@ -97,3 +97,69 @@ def test_refinement_leaves_out_the_poses_given_to_the_person_behind():
 def test_ambiguity_settings_out_of_range_are_refused(changes):
     with pytest.raises(ConfigError, match=next(iter(changes))):
         RefineConfig(**changes)
+
+
+def naive_ambiguous(tracks, min_iou, max_gap, min_poses):
+    """The rule of posetrack/tracking/ambiguous.py pose by pose, pair of tracks by pair of tracks."""
+    def box_at(t, i, j, frame):
+        w = (frame - t.frames[i]) / max(t.frames[j] - t.frames[i], 1)
+        return (1 - w) * t.boxes[i] + w * t.boxes[j]
+
+    def iou(p, q):
+        inter = max(min(p[2], q[2]) - max(p[0], q[0]), 0) * max(min(p[3], q[3]) - max(p[1], q[1]), 0)
+        union = max(p[2] - p[0], 0) * max(p[3] - p[1], 0) + max(q[2] - q[0], 0) * max(q[3] - q[1], 0) - inter
+        return inter / union if union > 0 else 0.0
+
+    masks = {tid: np.zeros(len(t), bool) for tid, t in tracks.items()}
+    for a, ta in tracks.items():
+        for b, tb in tracks.items():
+            if a == b or len(tb) < min_poses:
+                continue
+            hits = []
+            for i, frame in enumerate(ta.frames):
+                k = int(np.searchsorted(tb.frames, frame))
+                if 0 < k < len(tb) and tb.frames[k] != frame and tb.frames[k] - tb.frames[k - 1] <= max_gap:
+                    there = box_at(tb, k - 1, k, frame)
+                    if iou(ta.boxes[i], there) >= min_iou:
+                        hits.append((i, there[3]))
+            runs = []
+            for i, bottom in hits:
+                if runs and runs[-1][-1][0] == i - 1:
+                    runs[-1].append((i, bottom))
+                else:
+                    runs.append([(i, bottom)])
+            for run in runs:
+                before, after = run[0][0] - 1, run[-1][0] + 1
+                for i, bottom in run:
+                    at_end = before < 0 or after >= len(ta)
+                    masks[a][i] |= at_end or bottom > box_at(ta, before, after, ta.frames[i])[3]
+    return masks
+
+
+def test_the_vectorised_rule_matches_a_pose_by_pose_loop():
+    # tracks of 0-14 poses over 30 frames, a frame given twice at times, boxes inverted or NaN at times
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        tracks = {}
+        for tid in rng.choice(100, rng.integers(0, 6), replace=False):
+            n = int(rng.integers(0, 15))
+            frames = np.sort(rng.choice(30, n, replace=bool(rng.random() < 0.2))).astype(np.int64)
+            xy, wh = rng.uniform(0, 50, (n, 2)), rng.uniform(-5, 40, (n, 2))
+            boxes = np.c_[xy, xy + wh]
+            if n and rng.random() < 0.1:
+                boxes[rng.integers(n), rng.integers(4)] = np.nan
+            tracks[int(tid)] = Fragment(int(tid), np.arange(n), frames, boxes, np.ones(n), np.zeros((n, 1, 2)),
+                                        np.ones((n, 1)))
+        settings = dict(min_iou=float(rng.choice([0.1, 0.3, 1.0])), max_gap=int(rng.integers(0, 12)),
+                        min_poses=int(rng.integers(1, 6)))
+        got, want = ambiguous_poses(tracks, **settings), naive_ambiguous(tracks, **settings)
+        assert list(got) == list(want)
+        for tid in got:
+            assert got[tid].tolist() == want[tid].tolist(), (settings, tid)
+
+
+def test_a_huge_frame_rate_makes_the_gap_endless_not_an_error():
+    frames = frames_of(50, lambda k: [("J", 0)] if 20 <= k <= 22 else [("D", 0), ("J", 1)])
+    refined, report = refine(frames, config(), fps=1e308)                  # 4 s * 1e308 fps: infinitely many frames
+    assert report["ambiguous"] == 3
+    assert sum(len(f) for f in refined) > 0

@@ -48,55 +48,92 @@ from posetrack.tracking.fragments import Fragment
 __all__ = ["ambiguous_poses"]
 
 
-def ambiguous_poses(tracks: Dict[int, Fragment], min_iou: float, max_gap: int, min_poses: int) -> Dict[int, np.ndarray]:
+def ambiguous_poses(tracks: Dict[int, Fragment], min_iou: float, max_gap: float, min_poses: int) -> Dict[int, np.ndarray]:
     """Which poses of each track are ambiguous (module docstring).
+
+    Each pose is paired only with the tracks unseen in its frame (a join on frame indices), so
+    the work grows with the poses and the people unseen beside them, not with the square of the
+    number of tracks.
 
     Args:
         tracks: fragments by id (ascending frames each).
-        min_iou: the IoU of a pose's box with another track's interpolated box that makes it ambiguous.
+        min_iou: the IoU of a pose's box with another track's interpolated box that makes it
+            ambiguous.
         max_gap: frames between the other track's poses on either side (longer gaps say too
-            little about where that person is).
+            little about where that person is); any float, infinity included.
         min_poses: the other track's fewest poses (short pieces are no person's path yet).
 
     Returns:
         {track id: (n,) bool mask of its ambiguous poses}, for every track.
     """
-    masks = {tid: np.zeros(len(t), bool) for tid, t in tracks.items()}
-    spans = {tid: (int(t.frames[0]), int(t.frames[-1])) for tid, t in tracks.items() if len(t)}
-    for b, tb in tracks.items():
-        if len(tb) < min_poses:
-            continue
-        steps = np.diff(tb.frames)
-        gaps = np.flatnonzero((steps > 1) & (steps <= max_gap))
-        if not len(gaps):
-            continue
-        lo, hi = int(tb.frames[gaps[0]]), int(tb.frames[gaps[-1] + 1])
-        for a, ta in tracks.items():
-            if a != b and a in spans and spans[a][1] > lo and spans[a][0] < hi:
-                masks[a] |= _in_front(ta, tb, min_iou, max_gap)
-    return masks
+    lengths = np.array([len(t) for t in tracks.values()], np.int64)
+    flat = np.zeros(int(lengths.sum()), bool)
+    if len(flat):
+        rows = _pose_rows(tracks, lengths)
+        hidden = _gap_rows(tracks, max_gap, min_poses, np.unique(rows[1]))
+        pose, gap = _same_frame(rows[1], hidden[1])
+        iou = paired_iou(rows[2][pose], hidden[2][gap])
+        hit = iou >= min_iou
+        flat[pose[hit][_in_front(rows, lengths, pose[hit], hidden[0][gap[hit]], hidden[2][gap[hit], 3])]] = True
+    return dict(zip(tracks, np.split(flat, np.cumsum(lengths)[:-1])))
 
 
-def _in_front(ta: Fragment, tb: Fragment, min_iou: float, max_gap: int) -> np.ndarray:
-    """(len(ta),) mask: poses of ``ta`` where ``tb`` is unseen, expected in front of ``ta`` and where the pose is."""
-    k = np.searchsorted(tb.frames, ta.frames)                      # tb's next pose at or after each of ta's
-    kk = np.clip(k, 1, len(tb) - 1)
-    f0, f1 = tb.frames[kk - 1], tb.frames[kk]
-    unseen = (k > 0) & (k < len(tb)) & (f1 != ta.frames) & (f1 - f0 <= max_gap)
-    if not unseen.any():
-        return unseen
-    there = _between(tb.boxes[kk - 1], tb.boxes[kk], (ta.frames - f0) / np.maximum(f1 - f0, 1))
-    hit = unseen & (paired_iou(ta.boxes, there) >= min_iou)
-    out = np.zeros(len(ta), bool)
-    idx = np.flatnonzero(hit)
-    for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if len(idx) else []:
-        before, after = run[0] - 1, run[-1] + 1                    # ta's own poses around the run
-        if before < 0 or after >= len(ta):
-            out[run] = True                  # ta's end: tb's path goes on past it on both sides, ta's on one
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``starts[i], starts[i] + 1, ...`` (``counts[i]`` of each), concatenated: (counts.sum(),) int64."""
+    counts = np.asarray(counts, np.int64)
+    return np.repeat(np.asarray(starts, np.int64) - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+def _pose_rows(tracks: Dict[int, Fragment], lengths: np.ndarray):
+    """Every pose as a row, track by track: (track number (N,), frame (N,), box (N, 4))."""
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    frames = np.concatenate([np.asarray(t.frames, np.int64) for t in tracks.values()])
+    return owner, frames, np.concatenate([np.asarray(t.boxes, np.float64).reshape(-1, 4) for t in tracks.values()])
+
+
+def _gap_rows(tracks: Dict[int, Fragment], max_gap: float, min_poses: int, frames: np.ndarray):
+    """Where each established track is unseen, in those of ``frames`` (ascending) that lie inside
+    its gaps of at most ``max_gap`` frames: (track number (M,), frame (M,), box moved across the gap (M, 4))."""
+    parts = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)))]
+    for n, t in enumerate(tracks.values()):
+        steps = np.diff(t.frames)
+        j = np.flatnonzero((steps > 1) & (steps <= max_gap)) if len(t) >= min_poses else []
+        if not len(j):
             continue
-        span = max(int(ta.frames[after] - ta.frames[before]), 1)
-        mine = _between(ta.boxes[[before]], ta.boxes[[after]], (ta.frames[run] - ta.frames[before]) / span)
-        out[run] = there[run, 3] > mine[:, 3]                      # tb's feet lower in the picture: nearer
+        first = np.searchsorted(frames, t.frames[j], "right")
+        count = np.searchsorted(frames, t.frames[j + 1], "left") - first
+        at, j = frames[_ranges(first, count)], np.repeat(j, count)
+        f0, f1 = t.frames[j], t.frames[j + 1]
+        parts.append((np.full(len(j), n), at, _between(t.boxes[j], t.boxes[j + 1], (at - f0) / (f1 - f0))))
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
+def _same_frame(a: np.ndarray, b: np.ndarray):
+    """Every pair (i, j) with ``a[i] == b[j]``: two (P,) int64 arrays of indices."""
+    order = np.argsort(b, kind="stable")
+    lo, hi = np.searchsorted(b[order], a, "left"), np.searchsorted(b[order], a, "right")
+    return np.repeat(np.arange(len(a)), hi - lo), order[_ranges(lo, hi - lo)]
+
+
+def _in_front(rows, lengths: np.ndarray, pose: np.ndarray, other: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Which hits (pose row ``pose`` on the path of track ``other``, whose moved box reaches down to
+    ``bottom``) stand where the other track is expected in front: mask (H,)."""
+    owner, frames, boxes = rows
+    if not len(pose):
+        return np.zeros(0, bool)
+    order = np.lexsort((pose, other))                 # by other track, then pose row (rows run track by track)
+    pose, other, bottom = pose[order], other[order], bottom[order]
+    start = np.r_[True, (np.diff(pose) != 1) | (np.diff(other) != 0) | (np.diff(owner[pose]) != 0)]
+    run = np.cumsum(start) - 1                        # runs of one track's consecutive poses on one path
+    ends = np.r_[np.flatnonzero(start)[1:], len(pose)] - 1
+    before, after = pose[start][run] - 1, pose[ends][run] + 1
+    offsets = np.cumsum(lengths) - lengths
+    at_end = (before < offsets[owner[pose]]) | (after >= offsets[owner[pose]] + lengths[owner[pose]])
+    before, after = np.where(at_end, pose, before), np.where(at_end, pose, after)
+    w = (frames[pose] - frames[before]) / np.maximum(frames[after] - frames[before], 1)
+    mine = (1 - w) * boxes[before, 3] + w * boxes[after, 3]
+    out = np.zeros(len(pose), bool)
+    out[order] = at_end | (bottom > mine)          # the other's feet lower in the picture: nearer
     return out
 
 

@@ -391,7 +391,8 @@ def _fill_and_smooth(tracks: Dict[int, Fragment], frames: Sequence[FrameResult],
 
 def _leave_out_ambiguous(tracks: Dict[int, Fragment], cfg: RefineConfig, fps: float) -> Tuple[Dict[int, Fragment], int]:
     """The tracks without their ambiguous poses (:mod:`posetrack.tracking.ambiguous`), and how many were left out."""
-    masks = ambiguous_poses(tracks, cfg.ambiguous_iou, int(round(cfg.ambiguous_gap * fps)), max(cfg.min_track_frames, 1))
+    max_gap = round(cfg.ambiguous_gap * fps, 0)              # frames, a float: infinity for a huge fps
+    masks = ambiguous_poses(tracks, cfg.ambiguous_iou, max_gap, max(cfg.min_track_frames, 1))
     out = {tid: t.select(~masks[tid]) if masks[tid].any() else t for tid, t in tracks.items()}
     return {tid: t for tid, t in out.items() if len(t)}, int(sum(m.sum() for m in masks.values()))
 
