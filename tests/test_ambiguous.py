@@ -163,3 +163,11 @@ def test_a_huge_frame_rate_makes_the_gap_endless_not_an_error():
     refined, report = refine(frames, config(), fps=1e308)                  # 4 s * 1e308 fps: infinitely many frames
     assert report["ambiguous"] == 3
     assert sum(len(f) for f in refined) > 0
+
+
+def test_an_iou_of_0_asks_for_some_overlap_not_none():
+    a = walker(1, range(30), 200, 2, 300)
+    far = walker(2, [f for f in range(30) if f not in (14, 15, 16)], 420, 2, 310)  # in front, but 200 px away
+    assert not flagged(a, far, min_iou=0.0)[1].any()
+    near = walker(2, [f for f in range(30) if f not in (14, 15, 16)], 235, 2, 310)  # in front, 5 px of overlap
+    assert flagged(a, near, min_iou=0.0)[1].nonzero()[0].tolist() == [14, 15, 16]

@@ -58,7 +58,7 @@ def ambiguous_poses(tracks: Dict[int, Fragment], min_iou: float, max_gap: float,
     Args:
         tracks: fragments by id (ascending frames each).
         min_iou: the IoU of a pose's box with another track's interpolated box that makes it
-            ambiguous.
+            ambiguous (0: any overlap; boxes that do not overlap never do).
         max_gap: frames between the other track's poses on either side (longer gaps say too
             little about where that person is); any float, infinity included.
         min_poses: the other track's fewest poses (short pieces are no person's path yet).
@@ -73,7 +73,7 @@ def ambiguous_poses(tracks: Dict[int, Fragment], min_iou: float, max_gap: float,
         hidden = _gap_rows(tracks, max_gap, min_poses, np.unique(rows[1]))
         pose, gap = _same_frame(rows[1], hidden[1])
         iou = paired_iou(rows[2][pose], hidden[2][gap])
-        hit = iou >= min_iou
+        hit = (iou >= min_iou) & (iou > 0)             # boxes apart are never one box, whatever min_iou
         flat[pose[hit][_in_front(rows, lengths, pose[hit], hidden[0][gap[hit]], hidden[2][gap[hit], 3])]] = True
     return dict(zip(tracks, np.split(flat, np.cumsum(lengths)[:-1])))
 

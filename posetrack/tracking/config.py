@@ -93,7 +93,7 @@ class RefineConfig:
         ambiguous_iou: after re-linking, a pose is left out when another established track
             (``min_track_frames`` poses) is unseen in its frame, seen at most ``ambiguous_gap``
             seconds before and after, and the pose's box overlaps that track's box, moved
-            linearly across the gap, by at least this IoU (two people in one box: whose pose
+            linearly across the gap, by at least this IoU (0: any overlap) (two people in one box: whose pose
             it is cannot be told; :mod:`posetrack.tracking.ambiguous`). None: kept.
         ambiguous_gap: seconds; see ``ambiguous_iou``.
         edge_margin: a track "left" (or "entered") the frame when its last (first) box lies
