@@ -139,8 +139,9 @@ def _tracker_help() -> str:
 
 _REFINE_HELP = ("Refine each finished file offline: stitch fragments, re-identify people who leave and come back "
                 "and undo id swaps where people meet (on colours: the video is read once more at the end), "
+                "leave out poses that could as well be an unseen neighbour's (two people in one box), "
                 "interpolate short gaps (marked \"interpolated\"), drop short tracks (the preset's refine settings; "
-                "README \"Tracking\").")
+                "one step off: tracker: {refine: {ambiguous_iou: null}} in a --tracker-config YAML; README \"Tracking\").")
 
 
 def _pipeline_options() -> list:

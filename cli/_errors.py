@@ -150,7 +150,9 @@ def install_problem(exc: BaseException) -> Optional[str]:
     if isinstance(exc, (RuntimeError, ImportError)) and re.search(r"operator torchvision::\w+ does not exist", text):
         return ("torch and torchvision come from different builds (" + text.splitlines()[0] + "): an install problem, "
                 "not a posetrack bug. Reinstall both from one index, e.g. pip install --force-reinstall torch "
-                "torchvision --index-url https://download.pytorch.org/whl/cpu (README: Installing on a CPU-only machine)")
+                "torchvision --index-url https://download.pytorch.org/whl/cpu, or, where that index cannot be reached, "
+                "both from PyPI: pip install --force-reinstall torch torchvision (README: Installing on a CPU-only "
+                "machine)")
     return None
 
 

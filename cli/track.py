@@ -27,8 +27,9 @@ POSES is a tracks file (e.g. from `posetrack run --tracker none`), or another to
 (mmpose, AlphaPose, OpenPose, Ultralytics; README "Formats in and out"), which need
 --video for the frame size and rate; track ids in the input are ignored. Presets
 (configs/tracker.yaml): `robust` (the default: lost tracks kept up to 3 s with
-camera-compensated motion, occlusion-aware propagation, then offline stitching, gap
-interpolation and removal of short tracks) and `flowtrack` (Xiao et al. 2018, as
+camera-compensated motion, occlusion-aware propagation, then offline stitching,
+re-identification, re-linking where people meet, leaving out poses two people could
+share, gap interpolation and removal of short tracks) and `flowtrack` (Xiao et al. 2018, as
 published, no refinement). Without --video the queued poses move with the
 preset's motion model (FlowTrack: they stay where they were seen). Poses below the
 preset's box_score, or without a joint above joint_score, are left out; interpolated

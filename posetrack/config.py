@@ -68,8 +68,11 @@ def _check_keys(cls: Type[Any], data: Any, where: str) -> None:
     for key, value in data.items():
         path = _join(where, key)
         if key not in fields:
-            raise ConfigError(f"{path}: unknown setting{_suggest(str(key), fields)}; "
-                              f"valid: {', '.join(sorted(fields))}")
+            home = _home_of(str(key), hints, fields)
+            section = where.split(": ", 1)[-1] if ": " in where else where.rstrip(":")
+            hint = f"; it belongs in the {home!r} section: {_join(section, home)}.{key}" if home else \
+                _suggest(str(key), fields)
+            raise ConfigError(f"{path}: unknown setting{hint}; valid: {', '.join(sorted(fields))}")
         tp = hints[key]
         inner = _dataclass_of(tp)
         if len(inner) != 1:
@@ -84,6 +87,15 @@ def _check_keys(cls: Type[Any], data: Any, where: str) -> None:
         elif isinstance(value, (list, tuple)):    # Tuple[X, ...]
             for i, v in enumerate(value):
                 _check_keys(inner[0], v, f"{path}[{i}]")
+
+
+def _home_of(key: str, hints: Mapping[str, Any], fields: Mapping[str, Any]) -> Optional[str]:
+    """The field (a section) whose own settings include ``key``: a setting written one level too high."""
+    for name in fields:
+        for inner in _dataclass_of(hints[name]):
+            if key in {f.name for f in dataclasses.fields(inner) if f.init}:
+                return name
+    return None
 
 
 def _check_finite(data: Any, where: str) -> None:

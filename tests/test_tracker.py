@@ -263,6 +263,14 @@ def test_unknown_config_key_suggests_the_right_one(tmp_path):
     assert load_tracking_config(str(path))[0] == load_tracking_config()[0]
 
 
+def test_a_setting_written_one_section_too_high_is_sent_to_its_section(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("tracker:\n  ambiguous_iou: null\n")               # belongs under tracker.refine
+    with pytest.raises(ConfigError, match=r"mine.yaml: tracker.ambiguous_iou: unknown setting; it belongs in the "
+                                          r"'refine' section: tracker.refine.ambiguous_iou"):
+        load_tracking_config(str(path))
+
+
 def test_a_user_file_picks_a_preset_overrides_it_and_adds_presets(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("preset: flowtrack\ntracker:\n  queue: 3\n  refine: {enabled: true}\n"
