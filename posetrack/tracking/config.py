@@ -96,6 +96,12 @@ class RefineConfig:
             linearly across the gap, by at least this IoU (0: any overlap) (two people in one box: whose pose
             it is cannot be told; :mod:`posetrack.tracking.ambiguous`). None: kept.
         ambiguous_gap: seconds; see ``ambiguous_iou``.
+        swap_outlier_iou: before anything is stitched, a pose whose box overlaps the mean box of
+            its track's poses in the frames just before and after it by less than this IoU, while
+            another track's pose of that frame overlaps that mean by at least ``swap_fit_iou``,
+            is exchanged with it (a one-frame swap of greedy matching;
+            :mod:`posetrack.tracking.swaps`). None: off.
+        swap_fit_iou: see ``swap_outlier_iou``.
         edge_margin: a track "left" (or "entered") the frame when its last (first) box lies
             within this many body heights of the frame's edge, or beyond it.
         min_track_frames: tracks with fewer observed (not interpolated) poses, counted after
@@ -139,6 +145,8 @@ class RefineConfig:
     relink_reach_distance: float = 1.0
     ambiguous_iou: Optional[float] = None
     ambiguous_gap: float = 1.6
+    swap_outlier_iou: Optional[float] = None
+    swap_fit_iou: float = 0.7
     edge_margin: float = 0.3
     min_track_frames: int = 0
     min_track_score: float = 0.0
@@ -166,7 +174,8 @@ class RefineConfig:
         if self.stitch_scale < 1:
             raise ConfigError(f"refine.stitch_scale must be at least 1, got {self.stitch_scale}")
         for name in ("interpolated_score", "min_track_score", "piece_score", "interpolated_iou", "stitch_appearance",
-                     "reentry_appearance", "min_joint_extent", "relink_similarity", "ambiguous_iou"):
+                     "reentry_appearance", "min_joint_extent", "relink_similarity", "ambiguous_iou",
+                     "swap_outlier_iou", "swap_fit_iou"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"refine.{name} must be in [0, 1], got {getattr(self, name)}")
 

@@ -3,7 +3,9 @@
 An online tracker decides each frame with what it has seen; a file can be improved with
 what comes later. In order:
 
-1. **Stitch** fragments (before pruning, so a person seen in pieces survives as one
+1. **Undo one-frame swaps** (:mod:`posetrack.tracking.swaps`, ``swap_*``): a pose that leaves its
+   track's path for one frame, while another track's pose of that frame lies on it, is exchanged
+   with it. Then **stitch** fragments (before pruning, so a person seen in pieces survives as one
    track): a track that starts at most ``stitch_gap`` seconds after another ended takes over
    its id when they agree in time (no frame in common, no scene cut between), place (each
    end, moved on with its fragment's velocity, lands within ``stitch_distance`` body heights
@@ -37,7 +39,7 @@ Example:
     >>> from posetrack.tracking.config import RefineConfig
     >>> frames, report = refine(tracked_frames, RefineConfig(enabled=True, interpolate_gap=4), fps=25.0)  # doctest: +SKIP
     >>> report                                                                               # doctest: +SKIP
-    {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False, 'relinked': 1, 'ambiguous': 0}
+    {'removed_tracks': 3, 'stitched': 2, 'interpolated': 17, 'smoothed': False, 'relinked': 1, 'ambiguous': 0, 'swaps': 0}
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ from posetrack.tracking.config import RefineConfig
 from posetrack.tracking.ambiguous import ambiguous_poses
 from posetrack.tracking.encounters import RelinkSettings, relink
 from posetrack.tracking.fragments import Fragment, fragments_of, join
+from posetrack.tracking.swaps import repair_swaps
 from posetrack.types import FrameResult, Poses
 
 __all__ = ["refine", "one_euro"]
@@ -339,16 +342,20 @@ def refine(frames: Sequence[FrameResult], config: RefineConfig, fps: float, join
         then its interpolated ones by id) and a report of what was done: ``removed_tracks``
         (too weak or, after stitching, too short), ``stitched`` (links made), ``interpolated``
         (people added), ``smoothed``, ``relinked`` (encounters whose pairing was changed),
-        ``ambiguous`` (poses left out: they fit another person's path as well).
+        ``ambiguous`` (poses left out: they fit another person's path as well), ``swaps``
+        (one-frame swaps undone).
 
     Raises:
         ValueError: fps not positive, frames not ascending, or appearance records not matching them.
     """
-    report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False, "relinked": 0, "ambiguous": 0}
+    report = {"removed_tracks": 0, "stitched": 0, "interpolated": 0, "smoothed": False, "relinked": 0, "ambiguous": 0,
+              "swaps": 0}
     if not config.enabled or not frames:
         return list(frames), report
     _check_inputs(frames, appearance, fps)
     tracks = fragments_of(frames, appearance)
+    if config.swap_outlier_iou is not None:
+        tracks, report["swaps"] = repair_swaps(tracks, config.swap_outlier_iou, config.swap_fit_iou)
     if config.split_gap is not None:
         tracks = _split(tracks, config.split_gap * fps, config.min_track_frames)
     cuts = np.array([f.frame for f in frames if f.cut], np.int64)
