@@ -126,12 +126,14 @@ class OksCost:
             per_track = self.floor ** 2 + (self.lost_growth * tracks.lost * tracks.heights) ** 2
             extra = per_track[tracks.column]
         areas = box_areas(poses.boxes)
-        oks = oks_matrix(poses.keypoints, tracks.keypoints, areas, tracks.areas, self.sigmas, mask, extra)   # (N, E)
-        if self.flip is not None:     # a person turning round: the estimator swaps left and right
+        if self.flip is None:
+            oks = oks_matrix(poses.keypoints, tracks.keypoints, areas, tracks.areas, self.sigmas, mask, extra)   # (N, E)
+        else:                         # a person turning round: the estimator swaps left and right (one call for both)
             f = self.flip
             ok = (poses.keypoint_scores[:, f] > thr)[:, None, :] & (tracks.keypoint_scores > thr)[None, :, :]
-            oks = np.maximum(oks, oks_matrix(poses.keypoints[:, f], tracks.keypoints, areas, tracks.areas,
-                                             self.sigmas, ok, extra))
+            both = oks_matrix(np.concatenate([poses.keypoints, poses.keypoints[:, f]]), tracks.keypoints,
+                              np.r_[areas, areas], tracks.areas, self.sigmas, np.concatenate([mask, ok]), extra)
+            oks = np.maximum(both[:n], both[n:])
         order = np.argsort(tracks.column, kind="stable")
         starts = np.flatnonzero(np.r_[True, np.diff(tracks.column[order]) != 0])
         best = np.zeros((n, t))
