@@ -46,7 +46,7 @@ from msgspec import Meta
 
 from posetrack.errors import FormatError, InputError
 
-__all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
+__all__ = ["MAX_COORD", "INT64_MAX", "MAX_FRAMES", "MAX_FPS", "FrameRate", "Coord", "Finite", "Int64", "NonNegInt64", "PositiveFinite", "NonNegFinite",
            "Segment", "Labeler", "decode_json", "short_repr", "convert", "path_labeler", "message_of", "NonFinite",
            "FIELD", "join_label", "encode_json", "loads", "unknown_key_message", "struct_keys", "suggest_key"]
 
@@ -59,6 +59,10 @@ INT64_MAX = 2 ** 63 - 1
 #: index is corrupt (and would make the per-frame table enormous).
 MAX_FRAMES = 10_000_000
 _FLOAT_MAX = sys.float_info.max
+#: Largest frame rate accepted in a file: ten times the fastest high-speed cameras (some containers
+#: report their time base, 90,000, as the rate); beyond it a rate is corrupt, and times in seconds
+#: turned into frames overflow.
+MAX_FPS = 1e6
 
 #: A pixel coordinate: finite, within +-MAX_COORD.
 Coord = Annotated[float, Meta(ge=-MAX_COORD, le=MAX_COORD)]
@@ -66,6 +70,8 @@ Coord = Annotated[float, Meta(ge=-MAX_COORD, le=MAX_COORD)]
 Finite = Annotated[float, Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
 NonNegFinite = Annotated[float, Meta(ge=0.0, le=_FLOAT_MAX)]
 PositiveFinite = Annotated[float, Meta(gt=0.0, le=_FLOAT_MAX)]
+#: Frames per second: above 0, at most MAX_FPS.
+FrameRate = Annotated[float, Meta(gt=0.0, le=MAX_FPS)]
 #: An integer that fits int64 (track ids: poseval and numpy keep them in int64).
 Int64 = Annotated[int, Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
 NonNegInt64 = Annotated[int, Meta(ge=0, le=INT64_MAX)]

@@ -208,6 +208,7 @@ def _tracks_doc() -> dict:
 
 @pytest.mark.parametrize("mutate, words", [
     (lambda d: d["video"].update(fps=0), "video.fps: expected a number > 0.0"),
+    (lambda d: d["video"].update(fps=1e308), "video.fps: expected a number <= 1000000.0"),   # seconds to frames overflowed
     (lambda d: d["video"].update(height="288"), "video.height: expected an integer, got a string"),
     (lambda d: d["frames"][0]["people"][0].update(track_id=2 ** 63), "frame 0, person 0, track_id: expected an integer"),
     (lambda d: d["frames"][0]["people"][0].update(track_id=-1), "frame 0, person 0, track_id: expected an integer >= 0"),

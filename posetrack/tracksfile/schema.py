@@ -15,8 +15,8 @@ from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from posetrack.validation import (FIELD, INT64_MAX, MAX_COORD, MAX_FRAMES, Coord, NonNegFinite, NonNegInt64,
-                                  PositiveFinite, Segment, join_label, short_repr)
+from posetrack.validation import (FIELD, INT64_MAX, MAX_COORD, MAX_FRAMES, Coord, FrameRate, NonNegFinite,
+                                  NonNegInt64, Segment, join_label, short_repr)
 
 __all__ = ["TRACKS_FORMAT", "TRACKS_VERSION", "JOURNAL_FORMAT", "JOURNAL_VERSION", "TrackPerson", "TrackFrame",
            "VideoRecord", "RunRange", "TracksHead", "TracksHeaderRecord", "TracksDocument", "JournalVideo",
@@ -68,7 +68,7 @@ class TrackFrame(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=T
 
 class VideoRecord(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     path: str
-    fps: PositiveFinite
+    fps: FrameRate
     width: Dimension
     height: Dimension
     frames: NonNegInt64
