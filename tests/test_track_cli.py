@@ -108,6 +108,17 @@ def test_a_custom_config_file(tmp_path):
     assert (settings["queue"], settings["min_similarity"]) == (2, 0.5)
 
 
+def test_refine_settings_that_will_not_run_are_named(tmp_path):
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text("preset: flowtrack\ntracker:\n  refine:\n    min_track_frames: 3\n")   # flowtrack: refinement off
+    src = poses_file(tmp_path / "poses.json", speed=3)
+    result = invoke(src, "-o", tmp_path / "t.json", "--config", cfg, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "sets refine.min_track_frames, but refinement is off in preset 'flowtrack'" in " ".join(result.output.split())
+    result = invoke(src, "-o", tmp_path / "u.json", "--config", cfg, "--quiet", "--refine")
+    assert result.exit_code == 0 and "refinement is off" not in result.output, result.output
+
+
 def test_config_typo_is_one_red_line(tmp_path):
     cfg = tmp_path / "mine.yaml"
     cfg.write_text("tracker:\n  min_similarty: 0.2\n")

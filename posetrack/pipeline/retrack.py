@@ -262,6 +262,7 @@ def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = 
                  force=force)
     check_exports(outputs)
     tracker, flow = tracking_configs(config, preset, overrides, flow_method)
+    _warn_unused_refine(config, tracker)
     track_file = read_poses_file(poses, input_format, video=video)
     total = len(track_file.frames)
     done = iter(range(1, total + 1))
@@ -275,3 +276,21 @@ def retrack_file(poses: PathLike, out: PathLike, *, video: Optional[PathLike] = 
         tracks = retrack(track_file, tracker, None, flow, report)
     write_tracks(out, tracks)
     return tracks, write_exports(outputs, tracks, video if video is not None else tracks.header.video.path)
+
+
+def _warn_unused_refine(config: str, tracker: TrackerConfig) -> None:
+    """Log a warning when a user's config changes refinement settings that will not run (refinement off)."""
+    from posetrack.errors import ConfigError
+    from posetrack.tracking.config import load_tracking_config
+
+    if tracker.refine.enabled or config == "tracker":
+        return
+    try:
+        shipped = load_tracking_config("tracker", preset=tracker.preset)[0].refine
+    except ConfigError:                                  # the user's own preset: nothing to compare with
+        return
+    changed = sorted(f.name for f in dataclasses.fields(shipped)
+                     if getattr(shipped, f.name) != getattr(tracker.refine, f.name))
+    if changed:
+        log.warning("%s sets refine.%s, but refinement is off in preset %r: those settings do nothing "
+                    "(--refine turns refinement on)", config, ", refine.".join(changed), tracker.preset)
