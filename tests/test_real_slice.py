@@ -49,6 +49,15 @@ def track(tmp_path: Path, *extra: str, name: str = "vtest_120-179") -> Path:
     return out
 
 
+def default_and_without(tmp_path: Path, name: str, setting: str):
+    """Scores of slice ``name`` with the default tracker, and with refinement's ``setting`` turned off (null)."""
+    s, _ = scores(track(tmp_path, name=name), name)
+    off = tmp_path / "off.yaml"
+    off.write_text(f"preset: robust\ntracker:\n  refine:\n    {setting}: null\n")
+    without, _ = scores(track(tmp_path, "--config", str(off), name=name), name)
+    return s, without
+
+
 def test_the_default_tracker_keeps_real_identities(tmp_path):
     s, tracks = scores(track(tmp_path))
     assert s.idf1 >= 0.85 and s.switches <= 8, s
@@ -61,12 +70,8 @@ def test_people_who_meet_leave_and_come_back_keep_their_real_identities(tmp_path
     """Frames 540-619: a man comes back 5 s after leaving at the right, walks on one step behind another
     (the online tracker swaps them), and a woman comes back 3 s after leaving at the left. Measured (default,
     relinking off, flowtrack): ID-F1 0.99 / 0.89 / 0.85, switches 0 / 2 / 7."""
-    name = "vtest_540-619"
-    s, _ = scores(track(tmp_path, name=name), name)
+    s, without = default_and_without(tmp_path, "vtest_540-619", "relink_margin")
     assert s.idf1 >= 0.95 and s.switches <= 1, s
-    off = tmp_path / "off.yaml"
-    off.write_text("preset: robust\ntracker:\n  refine:\n    relink_margin: null\n")
-    without, _ = scores(track(tmp_path, "--config", str(off), name=name), name)
     assert s.idf1 >= without.idf1 + 0.05 and s.switches < without.switches, (s, without)
 
 
@@ -76,10 +81,6 @@ def test_a_pose_that_fits_the_person_in_front_is_left_out(tmp_path):
     at the right edge, takes one of D's. Refinement leaves those poses out
     (posetrack/tracking/ambiguous.py). Measured (default, ambiguous_iou off): ID-F1 0.99 / 0.99,
     switches 0 / 4."""
-    name = "vtest_665-714"
-    s, _ = scores(track(tmp_path, name=name), name)
+    s, kept = default_and_without(tmp_path, "vtest_665-714", "ambiguous_iou")
     assert s.idf1 >= 0.95 and s.switches <= 1, s
-    off = tmp_path / "off.yaml"
-    off.write_text("preset: robust\ntracker:\n  refine:\n    ambiguous_iou: null\n")
-    kept, _ = scores(track(tmp_path, "--config", str(off), name=name), name)
     assert kept.switches >= s.switches + 3, (s, kept)

@@ -92,9 +92,10 @@ class RefineConfig:
         relink_reach_distance: ... within this many body heights of the encounter.
         ambiguous_iou: after re-linking, a pose is left out when another established track
             (``min_track_frames`` poses) is unseen in its frame, seen at most ``ambiguous_gap``
-            seconds before and after, and the pose's box overlaps that track's box, moved
-            linearly across the gap, by at least this IoU (0: any overlap) (two people in one box: whose pose
-            it is cannot be told; :mod:`posetrack.tracking.ambiguous`). None: kept.
+            seconds before and after and expected in front of it, and the pose's box overlaps
+            that track's box, moved linearly across the gap, by at least this IoU (0: any overlap).
+            Two people in one box: whose pose it is cannot be told (:mod:`posetrack.tracking.ambiguous`).
+            None: kept.
         ambiguous_gap: seconds; see ``ambiguous_iou``.
         swap_outlier_iou: before anything is stitched, a pose whose box overlaps the mean box of
             its track's poses in the frames just before and after it by less than this IoU, while
@@ -164,8 +165,8 @@ class RefineConfig:
             raise ConfigError(f"refine.smooth_beta must be at most 1000, got {self.smooth_beta}")
         for name in ("stitch_gap", "stitch_distance", "stitch_distance_rate", "smooth_beta", "edge_margin",
                      "reentry_gap", "reentry_margin", "hidden_distance", "relink_distance", "relink_reach",
-                     "relink_reach_distance", "split_gap", "ambiguous_gap", "stitch_velocity", "relink_margin", "interpolate_gap",
-                     "min_track_frames"):                   # None (where allowed) turns the rule off
+                     "relink_reach_distance", "split_gap", "ambiguous_gap", "stitch_velocity", "relink_margin",
+                     "interpolate_gap", "min_track_frames"):                   # None (where allowed) turns the rule off
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"refine.{name} must be 0 or more, got {getattr(self, name)}")
         for name in ("end_poses", "relink_window"):

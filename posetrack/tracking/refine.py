@@ -49,8 +49,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from posetrack.tracking import appearance as looks
-from posetrack.tracking.config import RefineConfig
 from posetrack.tracking.ambiguous import ambiguous_poses
+from posetrack.tracking.config import RefineConfig
 from posetrack.tracking.encounters import RelinkSettings, relink
 from posetrack.tracking.fragments import Fragment, fragments_of, join
 from posetrack.tracking.swaps import repair_swaps

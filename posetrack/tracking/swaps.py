@@ -33,7 +33,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from posetrack.boxes import box_iou, paired_iou
+from posetrack.boxes import paired_iou
 from posetrack.tracking.fragments import Fragment, join
 
 __all__ = ["repair_swaps"]
@@ -49,13 +49,18 @@ def repair_swaps(tracks: Dict[int, Fragment], outlier_iou: float, fit_iou: float
         fit_iou: another track's pose in that frame lies on the path when its box overlaps that
             mean box by at least this IoU.
     """
-    at: Dict[int, List[Tuple[int, int]]] = {}
+    off = {a: _off_path(t, outlier_iou) for a, t in tracks.items()}
+    frames = {int(tracks[a].frames[i]) for a, rows in off.items() for i, _ in rows}
+    if not frames:
+        return dict(tracks), 0
+    at: Dict[int, List[Tuple[int, int]]] = {}                     # the other poses of those frames only
     for tid, t in tracks.items():
-        for i, f in enumerate(t.frames.tolist()):
-            at.setdefault(f, []).append((tid, i))
+        for i in np.flatnonzero(np.isin(t.frames, list(frames))).tolist():
+            at.setdefault(int(t.frames[i]), []).append((tid, i))
     swaps, used = [], set()
-    for a, ta in tracks.items():
-        for i, path in _off_path(ta, outlier_iou):
+    for a, rows in off.items():
+        ta = tracks[a]
+        for i, path in rows:
             c, j = _on_path(tracks, at[int(ta.frames[i])], a, path, fit_iou)
             if c is None or (a, i) in used or (c, j) in used or _belongs(tracks[c], j, ta.boxes[i]):
                 continue
@@ -80,13 +85,12 @@ def _off_path(t: Fragment, outlier_iou: float):
 
 def _on_path(tracks: Dict[int, Fragment], rows, a: int, path: np.ndarray, fit_iou: float):
     """The (track, row) of the other pose of the frame that overlaps ``path`` most, at least by ``fit_iou``."""
-    best, where = fit_iou, (None, None)
-    for c, j in rows:
-        if c != a:
-            iou = float(box_iou(tracks[c].boxes[j][None], path[None])[0, 0])
-            if iou >= best:
-                best, where = iou, (c, j)
-    return where
+    others = [(c, j) for c, j in rows if c != a]
+    if not others:
+        return None, None
+    iou = paired_iou(np.array([tracks[c].boxes[j] for c, j in others]), np.tile(path, (len(others), 1)))
+    k = int(np.argmax(iou))
+    return others[k] if iou[k] >= fit_iou else (None, None)
 
 
 def _belongs(t: Fragment, j: int, other: np.ndarray) -> bool:
@@ -95,7 +99,7 @@ def _belongs(t: Fragment, j: int, other: np.ndarray) -> bool:
     if not near:
         return False
     path = t.boxes[near].mean(0)[None]
-    return float(box_iou(other[None], path)[0, 0]) < float(box_iou(t.boxes[j][None], path)[0, 0])
+    return bool(paired_iou(other[None], path)[0] < paired_iou(t.boxes[j][None], path)[0])
 
 
 def _replace(t: Fragment, i: int, pose: Fragment) -> Fragment:
